@@ -1,0 +1,64 @@
+"""Bearer-token authentication for every /api/ route, and the scope each route family needs.
+
+ASGI middleware, so handlers find verified claims in `request.state.claims` and never check tokens.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import ApiError, error_response, unauthorized
+from schemas.tokens import TokenClaims, TokenError, verify_token
+
+# Longest prefix first; every /api/ path must match one.
+REQUIRED_SCOPES: tuple[tuple[str, str], ...] = (
+    ("/api/v1/producer-intelligence/", "insights:read"),
+    ("/api/v1/events", "events:write"),
+    ("/api/v1/catalog", "catalog:write"),
+    ("/api/", "admin"),
+)
+
+
+def required_scope(path: str) -> str | None:
+    if not path.startswith("/api/"):
+        return None
+    return next(scope for prefix, scope in REQUIRED_SCOPES if path.startswith(prefix))
+
+
+def bearer_token(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if kind.lower() == "bearer" and token.strip() else None
+    return None
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, secret: str) -> None:
+        self.app = app
+        self._secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        needed = required_scope(scope["path"]) if scope["type"] == "http" else None
+        if needed is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            claims = self.authenticate(scope, needed)
+        except ApiError as error:
+            await error_response(error)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["claims"] = claims
+        await self.app(scope, receive, send)
+
+    def authenticate(self, scope: Scope, needed: str) -> TokenClaims:
+        token = bearer_token(scope)
+        if token is None:
+            raise unauthorized("Send a token in the header 'Authorization: Bearer <token>'.")
+        try:
+            claims = verify_token(token, self._secret)
+        except TokenError as error:
+            raise unauthorized(str(error)) from error
+        if not claims.allows(needed):
+            raise ApiError(403, f"This token lacks the scope {needed!r} that this endpoint needs.")
+        return claims

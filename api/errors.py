@@ -1,0 +1,91 @@
+"""Errors as values with codes (ARCHITECTURE §6), raised once and rendered in one place.
+
+Every error body is {"success": false, "message", "error"} (+ "errors" for validation); never a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.responses import JSONResponse
+from schemas.events import FieldError
+
+log = logging.getLogger(__name__)
+
+CODES = {
+    400: "validation_failed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    422: "validation_failed",
+    429: "rate_limited",
+    503: "unavailable",
+    500: "server_error",
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        errors: Sequence[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = CODES.get(status, "server_error")
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="insights"'})
+
+
+def validation_failed(field: str, message: str) -> ApiError:
+    return ApiError(422, message, errors=[FieldError(field=field, message=message)])
+
+
+def unavailable(message: str, retry_after: int = 5) -> ApiError:
+    return ApiError(503, message, headers={"Retry-After": str(retry_after)})
+
+
+def error_response(error: ApiError) -> Response:
+    body: dict[str, object] = {"success": False, "message": error.message, "error": error.code}
+    if error.errors is not None:
+        body["errors"] = list(error.errors)
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {404: "No such endpoint.", 405: "This method is not allowed here."}
+    message = messages.get(exc.status_code, "The request could not be served.")
+    return error_response(ApiError(exc.status_code, message, headers=dict(exc.headers or {})))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(ApiError(500, "Something went wrong on our side; please try again."))
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: handle_api_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

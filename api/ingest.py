@@ -1,0 +1,70 @@
+"""POST /api/v1/events (ARCHITECTURE §6.1): validate per event, write the valid ones to Kafka, report.
+
+202 means every accepted event is acknowledged by Kafka (acks=all); if Kafka cannot take them, 503.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.errors import ApiError, unavailable, validation_failed
+from api.publisher import EventPublisher, KafkaUnavailable
+from api.responses import success
+from schemas.events import MAX_EVENTS_PER_BATCH, validate_batch
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refusing with 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, f"The request body is larger than {limit // 1024} KiB.")
+
+
+def decode_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError as error:
+        raise validation_failed("body", "The body is not valid JSON.") from error
+    if not isinstance(value, dict):
+        raise validation_failed("body", "The body must be a JSON object.")
+    return value
+
+
+def batch_items(body: dict[str, Any], key: str, limit: int) -> list[Any]:
+    items = body.get(key)
+    if not isinstance(items, list) or not items:
+        raise validation_failed(key, f"'{key}' must be a non-empty array.")
+    if len(items) > limit:
+        raise validation_failed(key, f"'{key}' may hold at most {limit} items.")
+    return items
+
+
+async def post_events(request: Request) -> Response:
+    raw_events = batch_items(decode_json_object(await read_body(request)), "events", MAX_EVENTS_PER_BATCH)
+    accepted, errors = validate_batch(raw_events)
+    if not accepted:
+        raise ApiError(422, "No event in the batch is valid.", errors=errors)
+    publisher: EventPublisher = request.app.state.publisher
+    try:
+        await publisher.publish(accepted)
+    except KafkaUnavailable as error:
+        raise unavailable("Events cannot be stored right now; retry the whole batch.") from error
+    return success({"accepted": len(accepted), "rejected": len(errors), "errors": errors}, status_code=202)

@@ -1,0 +1,91 @@
+"""The ingest edge's one Kafka producer: acks=all, idempotent, keyed by track_id.
+
+`publish` returns only when every message is acknowledged by Kafka, or raises KafkaUnavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from schemas.events import Event, encode_event
+
+log = logging.getLogger(__name__)
+
+
+class KafkaUnavailable(RuntimeError):
+    pass
+
+
+async def ensure_topic(bootstrap: str, topic: str, partitions: int, **config: str) -> None:
+    """Create the topic if it does not exist (idempotent)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topic, num_partitions=partitions, replication_factor=1, topic_configs=config)]
+        )
+        log.info("created topic %s with %d partitions", topic, partitions)
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
+class EventPublisher:
+    def __init__(self, bootstrap: str, topic: str, *, send_timeout: float = 10.0) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._send_timeout = send_timeout
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._producer is not None
+
+    async def start(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=int(self._send_timeout * 1000),
+        )
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        if self._producer is None:
+            raise KafkaUnavailable("not connected to Kafka")
+        try:
+            await asyncio.wait_for(self._send_all(self._producer, events), self._send_timeout)
+        except (KafkaError, TimeoutError) as error:
+            log.warning("Kafka did not take %d events: %r", len(events), error)
+            raise KafkaUnavailable(str(error)) from error
+
+    async def _send_all(self, producer: AIOKafkaProducer, events: Sequence[Event]) -> None:
+        futures = [
+            await producer.send(self._topic, encode_event(e), key=str(e.track_id).encode("ascii"))
+            for e in events
+        ]
+        await asyncio.gather(*futures)
+
+    async def healthy(self) -> bool:
+        if self._producer is None:
+            return False
+        try:
+            await asyncio.wait_for(self._producer.partitions_for(self._topic), timeout=2)
+        except (KafkaError, TimeoutError):
+            return False
+        return True

@@ -1,0 +1,21 @@
+"""JSON responses encoded with msgspec, and the success envelope of ARCHITECTURE §6."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.responses import Response
+
+_encoder = msgspec.json.Encoder()
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return _encoder.encode(content)
+
+
+def success(data: Any, status_code: int = 200) -> JSONResponse:
+    return JSONResponse({"success": True, "data": data}, status_code=status_code)

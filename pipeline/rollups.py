@@ -1,0 +1,73 @@
+"""The rollups the worker builds from the `events` table, one INSERT ... SELECT each.
+
+`{ranges}` is filled with offset-range conditions made only of query-parameter placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_COUNTERS = """
+    countIf(type = 'play') AS plays,
+    countIf(type = 'like') AS likes,
+    countIf(type = 'repost') AS reposts,
+    uniqExactStateIf(listener_id, type = 'play') AS listeners,
+    max(kafka_offset) AS max_offset"""
+
+
+@dataclass(frozen=True)
+class Rollup:
+    table: str
+    columns: tuple[str, ...]
+    select: str
+
+    def catch_up_sql(self, partitions: int) -> str:
+        ranges = " OR ".join(
+            f"(kafka_partition = {{p{i}:UInt16}} AND kafka_offset > {{lo{i}:Int64}}"
+            f" AND kafka_offset <= {{hi{i}:UInt64}})"
+            for i in range(partitions)
+        )
+        columns = ", ".join(self.columns)
+        return f"INSERT INTO {self.table} ({columns})" + self.select.replace("{ranges}", ranges)
+
+    @property
+    def marker_sql(self) -> str:
+        return (
+            f"SELECT kafka_partition, max(max_offset) FROM {self.table}"
+            " WHERE kafka_partition IN {partitions:Array(UInt16)} GROUP BY kafka_partition"
+        )
+
+
+def range_parameters(ranges: Mapping[int, tuple[int, int]]) -> dict[str, Any]:
+    """{partition: (after_offset, up_to_offset)} -> the p0/lo0/hi0... parameters of catch_up_sql."""
+    parameters: dict[str, Any] = {}
+    for i, (partition, (after, up_to)) in enumerate(sorted(ranges.items())):
+        parameters |= {f"p{i}": partition, f"lo{i}": after, f"hi{i}": up_to}
+    return parameters
+
+
+_COUNTER_COLUMNS = ("plays", "likes", "reposts", "listeners", "max_offset")
+
+TRACK_DAILY = Rollup(
+    table="track_daily",
+    columns=("track_id", "day", "kafka_partition", *_COUNTER_COLUMNS),
+    select=f"""
+SELECT track_id, toDate(occurred_at) AS day, kafka_partition,{_COUNTERS}
+FROM events
+WHERE type != 'heartbeat' AND ({{ranges}})
+GROUP BY track_id, day, kafka_partition""",
+)
+
+TRACK_TOTALS = Rollup(
+    table="track_totals",
+    columns=("track_id", "kafka_partition", *_COUNTER_COLUMNS),
+    select=f"""
+SELECT track_id, kafka_partition,{_COUNTERS}
+FROM events
+WHERE type != 'heartbeat' AND ({{ranges}})
+GROUP BY track_id, kafka_partition""",
+)
+
+ROLLUPS: tuple[Rollup, ...] = (TRACK_DAILY, TRACK_TOTALS)

@@ -1,0 +1,108 @@
+"""The Faust app: one agent reads `insights.events` in batches (size or time) and flushes them.
+
+Offsets are acked only after `RollupSink.flush` succeeds: a failed write is retried inside the loop
+with backoff and never escapes, because Faust's take_events acks a batch even when the body raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+
+from insights.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
+from insights.store import Store
+from pipeline.decode import Poison, decode_message
+from pipeline.sink import FlushResult, RollupSink, SourcedEvent
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 10_000
+BATCH_WITHIN_SECONDS = 0.5
+RETRY_FIRST_DELAY = 0.2
+RETRY_MAX_DELAY = 5.0
+
+
+class Worker:
+    """The write side: a Faust app, its agent and the sink it flushes to."""
+
+    def __init__(self, settings: Settings, store: Store, bootstrap: str) -> None:
+        self.store = store
+        self.sink = RollupSink(store)
+        self.flushed_events = 0
+        self.dead_letters = 0
+        self._write_lock = asyncio.Lock()
+        self.app = faust.App(
+            CONSUMER_GROUP,
+            broker=f"kafka://{bootstrap}",
+            store="memory://",
+            key_serializer="raw",
+            value_serializer="raw",
+            web_enabled=False,
+            topic_partitions=settings.topic_partitions,
+            topic_replication_factor=1,
+            topic_disable_leader=True,
+            consumer_auto_offset_reset="earliest",
+            broker_commit_every=BATCH_MAX,
+            broker_commit_interval=1.0,
+        )
+        self.events_topic = self.app.topic(
+            EVENTS_TOPIC, partitions=settings.topic_partitions, internal=True
+        )
+        self.dlq_topic = self.app.topic(
+            DLQ_TOPIC, partitions=1, internal=True, value_serializer="raw"
+        )
+        self.app.agent(self.events_topic, name="rollup_events", concurrency=1)(self.consume)
+        self.app.on_partitions_revoked.connect(self._on_revoked)
+
+    async def consume(self, stream: Any) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
+            batch: list[SourcedEvent] = []
+            for event in events:
+                decoded = decode_message(event.value, event.message.partition, event.message.offset)
+                if isinstance(decoded, Poison):
+                    await self.dead_letter(decoded)
+                else:
+                    batch.append(decoded)
+            if batch:
+                await self.write(batch)
+
+    async def write(self, batch: Sequence[SourcedEvent]) -> FlushResult:
+        """Flush until it succeeds; only cancellation (shutdown) stops the retries."""
+        delay = RETRY_FIRST_DELAY
+        while True:
+            try:
+                async with self._write_lock:
+                    result = await self.store.run(self.sink.flush, batch)
+            except Exception as error:
+                log.warning("ClickHouse write of %d events failed (%s); retrying", len(batch), error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_DELAY)
+                continue
+            self.flushed_events += result.written
+            return result
+
+    async def dead_letter(self, poison: Poison) -> None:
+        log.warning("dead-lettering offset %d/%d: %s", poison.partition, poison.offset, poison.reason)
+        headers = {
+            "reason": poison.reason.encode()[:1024],
+            "source_topic": EVENTS_TOPIC.encode(),
+            "source_partition": str(poison.partition).encode(),
+            "source_offset": str(poison.offset).encode(),
+        }
+        delivered = await self.dlq_topic.send(value=poison.payload, headers=headers)
+        await delivered
+        self.dead_letters += 1
+
+    async def _on_revoked(self, app: Any, revoked: Any, **_: Any) -> None:
+        async with self._write_lock:
+            self.sink.forget(tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC)
+
+    async def start(self) -> None:
+        await self.app.start()
+
+    async def stop(self) -> None:
+        await self.app.stop()

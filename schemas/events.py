@@ -1,0 +1,102 @@
+"""The listening event of ARCHITECTURE §6.1: its type, its validation rules and the per-index report.
+
+Pure and fast (msgspec): the ingest edge validates with it and the worker decodes Kafka messages with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+MAX_EVENTS_PER_BATCH = 1000
+MAX_FUTURE = timedelta(minutes=5)
+MAX_AGE = timedelta(days=400)
+EVENT_TYPES = ("play", "like", "repost", "heartbeat")
+
+EventType = Literal["play", "like", "repost", "heartbeat"]
+
+
+class Event(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One validated event; also the exact JSON written to Kafka."""
+
+    event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    type: EventType
+    track_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+    listener_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    listened_ms: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
+
+
+class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One rejected event (or one bad field of a request) in an error report."""
+
+    field: str
+    message: str
+    index: int | None = None
+
+
+_PATH = re.compile(r" - at `\$(?:\[\d+\])?\.?(?P<path>[^`]*)`$")
+_REQUIRED = re.compile(r"missing required field `(?P<field>[^`]+)`")
+
+
+def describe_validation_error(error: msgspec.ValidationError) -> tuple[str, str]:
+    """Turn msgspec's message ("Expected `int`, got `str` - at `$.track_id`") into (field, sentence)."""
+    text = str(error)
+    required = _REQUIRED.search(text)
+    if required:
+        return required.group("field"), "This field is required."
+    match = _PATH.search(text)
+    field = match.group("path") if match else ""
+    message = text[: match.start()] if match else text
+    message = message.replace("`", "")
+    return field or "event", message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def validate_event(raw: Any, now: datetime) -> Event | FieldError:
+    """Validate one decoded JSON value against §6.1; the error carries no index (the caller adds it)."""
+    if not isinstance(raw, dict):
+        return FieldError(field="event", message="Each event must be a JSON object.")
+    try:
+        event = msgspec.convert(raw, Event, strict=True)
+    except msgspec.ValidationError as error:
+        field, message = describe_validation_error(error)
+        return FieldError(field=field, message=message)
+    occurred = event.occurred_at.astimezone(UTC)
+    if occurred > now + MAX_FUTURE:
+        return FieldError(field="occurred_at", message="occurred_at is more than 5 minutes in the future.")
+    if occurred < now - MAX_AGE:
+        return FieldError(field="occurred_at", message="occurred_at is older than 400 days.")
+    return event
+
+
+def validate_batch(
+    raw_events: Sequence[Any], now: datetime | None = None
+) -> tuple[list[Event], list[FieldError]]:
+    """Split a batch into valid events and per-index errors, keeping the batch order."""
+    now = now or datetime.now(UTC)
+    accepted: list[Event] = []
+    errors: list[FieldError] = []
+    for index, raw in enumerate(raw_events):
+        result = validate_event(raw, now)
+        if isinstance(result, Event):
+            accepted.append(result)
+        else:
+            errors.append(FieldError(field=result.field, message=result.message, index=index))
+    return accepted, errors
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Event)
+
+
+def encode_event(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(payload: bytes) -> Event:
+    """Decode a Kafka message value; raises msgspec.DecodeError/ValidationError on a poison message."""
+    return _decoder.decode(payload)

@@ -1,0 +1,82 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from schemas.events import Event, FieldError, decode_event, encode_event, validate_batch
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def event(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "event_id": "e1",
+        "type": "play",
+        "track_id": 42,
+        "listener_id": "u1",
+        "occurred_at": "2026-06-01T11:59:00Z",
+    }
+    base.update(changes)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def test_a_valid_event_is_accepted_with_its_offset_preserved() -> None:
+    accepted, errors = validate_batch([event(occurred_at="2026-06-01T13:00:00+02:00")], NOW)
+    assert errors == []
+    assert accepted[0].occurred_at.astimezone(UTC) == datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"event_id": ""}, "event_id"),
+        ({"event_id": "x" * 65}, "event_id"),
+        ({"type": "skip"}, "type"),
+        ({"track_id": 0}, "track_id"),
+        ({"track_id": 2**63}, "track_id"),
+        ({"track_id": "42"}, "track_id"),
+        ({"track_id": True}, "track_id"),
+        ({"listener_id": ""}, "listener_id"),
+        ({"listener_id": "x" * 129}, "listener_id"),
+        ({"occurred_at": "2026-06-01T11:59:00"}, "occurred_at"),
+        ({"occurred_at": "yesterday"}, "occurred_at"),
+        ({"occurred_at": "2026-06-01T12:06:00Z"}, "occurred_at"),
+        ({"occurred_at": "2025-04-26T11:59:00Z"}, "occurred_at"),
+        ({"listened_ms": -1}, "listened_ms"),
+        ({"listener_id": None}, "listener_id"),
+    ],
+)
+def test_each_rule_of_the_contract_rejects_with_the_field(
+    changes: dict[str, object], field: str
+) -> None:
+    accepted, errors = validate_batch([event(**changes)], NOW)
+    assert accepted == []
+    assert [(e.index, e.field) for e in errors] == [(0, field)]
+    assert errors[0].message.endswith(".")
+
+
+def test_limits_are_inclusive() -> None:
+    ok = [
+        event(event_id="x" * 64),
+        event(track_id=2**63 - 1),
+        event(listener_id="x" * 128),
+        event(occurred_at="2026-06-01T12:05:00Z"),
+        event(occurred_at=(NOW - timedelta(days=400)).isoformat()),
+        event(listened_ms=0),
+    ]
+    accepted, errors = validate_batch(ok, NOW)
+    assert errors == []
+    assert len(accepted) == len(ok)
+
+
+def test_mixed_batch_reports_each_rejected_index() -> None:
+    batch = [event(), "not an object", event(type="zap"), event(event_id="e2"), {}]
+    accepted, errors = validate_batch(batch, NOW)
+    assert [e.event_id for e in accepted] == ["e1", "e2"]
+    assert [(e.index, e.field) for e in errors] == [(1, "event"), (2, "type"), (4, "event_id")]
+    assert all(isinstance(e, FieldError) for e in errors)
+
+
+def test_kafka_encoding_round_trips() -> None:
+    accepted, _ = validate_batch([event(listened_ms=1234)], NOW)
+    assert decode_event(encode_event(accepted[0])) == accepted[0]
+    assert isinstance(accepted[0], Event)
