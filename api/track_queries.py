@@ -8,21 +8,24 @@ from insights.store import Store
 from schemas.periods import PeriodBounds
 
 TRACK_ANALYTICS_SQL = """
-SELECT t.rows, t.plays, t.listeners,
-       d.plays, d.listeners, d.likes, d.reposts, d.previous_plays, d.previous_listeners
+SELECT t.known, t.plays_total, t.listeners_total,
+       d.period_plays, d.period_listeners, d.period_likes, d.period_reposts,
+       d.previous_plays, d.previous_listeners
 FROM
 (
-    SELECT count() AS rows, sum(plays) AS plays, uniqExactMerge(listeners) AS listeners
+    SELECT count() > 0 AS known,
+           sum(plays) AS plays_total,
+           uniqExactMerge(listeners) AS listeners_total
     FROM track_totals
     WHERE track_id = {track_id:UInt64}
 ) AS t
 CROSS JOIN
 (
     SELECT
-        sumIf(plays, day >= {start:Date}) AS plays,
-        uniqExactMergeIf(listeners, day >= {start:Date}) AS listeners,
-        sumIf(likes, day >= {start:Date}) AS likes,
-        sumIf(reposts, day >= {start:Date}) AS reposts,
+        sumIf(plays, day >= {start:Date}) AS period_plays,
+        uniqExactMergeIf(listeners, day >= {start:Date}) AS period_listeners,
+        sumIf(likes, day >= {start:Date}) AS period_likes,
+        sumIf(reposts, day >= {start:Date}) AS period_reposts,
         sumIf(plays, day < {start:Date}) AS previous_plays,
         uniqExactMergeIf(listeners, day < {start:Date}) AS previous_listeners
     FROM track_daily

@@ -49,12 +49,8 @@ class Worker:
             broker_commit_every=BATCH_MAX,
             broker_commit_interval=1.0,
         )
-        self.events_topic = self.app.topic(
-            EVENTS_TOPIC, partitions=settings.topic_partitions, internal=True
-        )
-        self.dlq_topic = self.app.topic(
-            DLQ_TOPIC, partitions=1, internal=True, value_serializer="raw"
-        )
+        self.events_topic = self.app.topic(EVENTS_TOPIC, partitions=settings.topic_partitions, internal=True)
+        self.dlq_topic = self.app.topic(DLQ_TOPIC, partitions=1, internal=True, value_serializer="raw")
         self.app.agent(self.events_topic, name="rollup_events", concurrency=1)(self.consume)
         self.app.on_partitions_revoked.connect(self._on_revoked)
 

@@ -10,8 +10,7 @@ pytestmark = pytest.mark.integration
 
 def schema(store: Store) -> list[tuple[str, str]]:
     return store.query_rows(
-        "SELECT name, create_table_query FROM system.tables"
-        " WHERE database = currentDatabase() ORDER BY name"
+        "SELECT name, create_table_query FROM system.tables WHERE database = currentDatabase() ORDER BY name"
     )
 
 
@@ -33,5 +32,5 @@ def test_migrations_are_numbered_and_unique(tmp_path: Path) -> None:
 
 def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
     (tmp_path / "create_things.sql").write_text("SELECT 1")
-    with pytest.raises(MigrationError, match="NNN_name.sql"):
+    with pytest.raises(MigrationError, match=r"NNN_name\.sql"):
         load_migrations(tmp_path)

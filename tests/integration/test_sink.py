@@ -133,6 +133,4 @@ def test_a_lost_reply_to_a_successful_insert_does_not_count_twice(clean_store: S
 def test_late_events_land_in_their_own_day(clean_store: Store) -> None:
     sink = RollupSink(clean_store)
     sink.flush([sourced(1, 0, 0, days=300), sourced(2, 0, 1, days=300), sourced(3, 0, 2)])
-    assert daily(clean_store) == Counter(
-        {(7, (NOW - timedelta(days=300)).date()): 2, (7, NOW.date()): 1}
-    )
+    assert daily(clean_store) == Counter({(7, (NOW - timedelta(days=300)).date()): 2, (7, NOW.date()): 1})

@@ -1,10 +1,7 @@
 from pipeline.decode import MAX_MESSAGE_BYTES, Poison, decode_message
 from pipeline.sink import SourcedEvent
 
-GOOD = (
-    b'{"event_id":"a","type":"play","track_id":1,"listener_id":"u",'
-    b'"occurred_at":"2026-01-01T00:00:00Z"}'
-)
+GOOD = b'{"event_id":"a","type":"play","track_id":1,"listener_id":"u","occurred_at":"2026-01-01T00:00:00Z"}'
 
 
 def test_a_good_message_keeps_where_it_came_from() -> None:

@@ -45,9 +45,7 @@ def test_a_valid_event_is_accepted_with_its_offset_preserved() -> None:
         ({"listener_id": None}, "listener_id"),
     ],
 )
-def test_each_rule_of_the_contract_rejects_with_the_field(
-    changes: dict[str, object], field: str
-) -> None:
+def test_each_rule_of_the_contract_rejects_with_the_field(changes: dict[str, object], field: str) -> None:
     accepted, errors = validate_batch([event(**changes)], NOW)
     assert accepted == []
     assert [(e.index, e.field) for e in errors] == [(0, field)]

@@ -14,9 +14,7 @@ from schemas.periods import percent_change, period_bounds
         ("1-year", date(2025, 3, 11), date(2024, 3, 11)),
     ],
 )
-def test_period_is_the_last_n_utc_days_including_today(
-    name: str, start: date, previous_start: date
-) -> None:
+def test_period_is_the_last_n_utc_days_including_today(name: str, start: date, previous_start: date) -> None:
     bounds = period_bounds(name, datetime(2026, 3, 10, 23, 59, tzinfo=UTC))
     assert (bounds.start, bounds.today, bounds.previous_start) == (
         start,

@@ -1,0 +1,38 @@
+# Insights: `make up` runs the product on one machine, `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup up test lint format bench clean
+
+setup: $(STAMP)  ## install everything (idempotent): virtualenv, the project, Apache Kafka's jars
+	@$(BIN)/python -c "from insights.kafka_local import ensure_kafka_jars; ensure_kafka_jars()"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+up: setup  ## Kafka, worker and API on the embedded ClickHouse engine under ./.insights
+	$(BIN)/insights up
+
+test: setup  ## the whole suite; starts its own Kafka and ClickHouse engine
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup  ## first throughput figures; see BENCHMARKS.md
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf $(VENV) .insights .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,109 @@
+"""The `insights` command (ARCHITECTURE §5): up, api, worker, migrate, token create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from insights.kafka_local import KafkaLaunchError
+from insights.settings import Settings, SettingsError
+from schemas.tokens import DEFAULT_DAYS, SCOPES, create_token
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        data_dir=args.data_dir,
+        port=getattr(args, "port", None),
+        host=getattr(args, "host", None),
+    )
+
+
+def add_common(parser: argparse.ArgumentParser, *, serves: bool = False) -> None:
+    parser.add_argument("--data-dir", help="local state directory (INSIGHTS_DATA_DIR, default ./.insights)")
+    if serves:
+        parser.add_argument("--port", type=int, help="HTTP port (default 8000)")
+        parser.add_argument("--host", help="HTTP address (default 127.0.0.1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="insights", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_common(
+        commands.add_parser("up", help="local Kafka, migrations, worker and API in one process"),
+        serves=True,
+    )
+    add_common(commands.add_parser("api", help="the HTTP API alone"), serves=True)
+    add_common(commands.add_parser("worker", help="the pipeline worker alone"))
+    add_common(commands.add_parser("migrate", help="apply pending ClickHouse migrations"))
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    create = token.add_parser("create", help="print a new signed token")
+    add_common(create)
+    create.add_argument("--artist", type=int, action="append", default=[], metavar="ID")
+    create.add_argument("--scope", action="append", choices=SCOPES, metavar="SCOPE")
+    create.add_argument("--days", type=float, default=DEFAULT_DAYS)
+    create.add_argument("--subject", default=os.environ.get("USER", "cli"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("INSIGHTS_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("faust").setLevel(logging.WARNING)
+    logging.getLogger("mode").setLevel(logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    try:
+        settings = settings_from(args)
+        return dispatch(args, settings)
+    except (SettingsError, KafkaLaunchError, ValueError) as error:
+        print(f"insights: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from insights import runner  # imported here so `token create` stays fast
+
+    if args.command == "token":
+        print(
+            create_token(
+                settings.secret(),
+                subject=args.subject,
+                artists=args.artist,
+                scopes=args.scope or ["insights:read"],
+                days=args.days,
+            )
+        )
+        return 0
+    if args.command == "migrate":
+        from insights.migrate import migrate
+        from insights.store import Store
+
+        store = Store(settings.clickhouse_dsn)
+        try:
+            applied = migrate(store)
+        finally:
+            store.close()
+        print(f"applied {len(applied)} migration(s)" if applied else "up to date")
+        return 0
+    modes = {
+        "up": {"api": True, "worker": True, "local_kafka": True},
+        "api": {"api": True, "worker": False, "local_kafka": False},
+        "worker": {"api": False, "worker": True, "local_kafka": False},
+    }
+    asyncio.run(runner.run(settings, **modes[args.command]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Runs the product: `up` (local Kafka + worker + API in one process), `api` and `worker` alone.
+
+Every mode starts its parts in order, serves until SIGINT/SIGTERM, then stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+import uvicorn
+
+from api.app import create_app
+from api.publisher import EventPublisher, ensure_topic
+from insights.kafka_local import LocalKafka
+from insights.migrate import migrate
+from insights.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
+from insights.store import Store
+from pipeline.worker import Worker
+
+log = logging.getLogger("insights")
+
+TOPIC_RETENTION_MS = str(7 * 24 * 3600 * 1000)
+
+
+@contextlib.asynccontextmanager
+async def kafka_bootstrap(settings: Settings, local: bool) -> AsyncIterator[str]:
+    """The configured Kafka, or (for `up` without INSIGHTS_KAFKA_BOOTSTRAP) a local broker we own."""
+    if settings.kafka_bootstrap or not local:
+        if not settings.kafka_bootstrap:
+            raise SystemExit("Set INSIGHTS_KAFKA_BOOTSTRAP=host:port to the Kafka to use.")
+        yield settings.kafka_bootstrap
+        return
+    kafka = LocalKafka(settings.data_dir / "kafka", partitions=settings.topic_partitions)
+    try:
+        yield await asyncio.to_thread(kafka.start)
+    finally:
+        await asyncio.to_thread(kafka.stop)
+
+
+@contextlib.asynccontextmanager
+async def migrated_store(settings: Settings) -> AsyncIterator[Store]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.clickhouse_dsn)
+    try:
+        applied = await store.run(migrate, store)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(m.name for m in applied))
+        yield store
+    finally:
+        store.close()
+
+
+async def ensure_topics(settings: Settings, bootstrap: str) -> None:
+    await ensure_topic(
+        bootstrap, EVENTS_TOPIC, settings.topic_partitions, **{"retention.ms": TOPIC_RETENTION_MS}
+    )
+    await ensure_topic(bootstrap, DLQ_TOPIC, 1)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT/SIGTERM; the handlers stay for the whole run, so a second Ctrl-C
+    during shutdown cannot interrupt the orderly stop (Kafka last)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def requested() -> None:
+        if stop.is_set():
+            log.warning("still stopping, please wait…")
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, requested)
+    return stop
+
+
+async def serve_api(settings: Settings, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
+    publisher = EventPublisher(bootstrap, EVENTS_TOPIC)
+    await publisher.start()
+    app = create_app(store, publisher, settings.secret())
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    # We own the signals: uvicorn must not install its handlers (they would stop only uvicorn).
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()
+                raise SystemExit(f"The API could not listen on {settings.host}:{settings.port}.")
+            await asyncio.sleep(0.05)
+        log.info("Insights API serving on http://%s:%d", settings.host, settings.port)
+        print_ready(settings)
+        await stop.wait()
+    finally:
+        server.should_exit = True
+        await serving
+        await publisher.stop()
+
+
+def print_ready(settings: Settings) -> None:
+    print(
+        f"\nInsights is ready on http://{settings.host}:{settings.port}\n"
+        f"  make a token:  insights token create --data-dir {settings.data_dir} --scope admin\n"
+        "  stop:          Ctrl-C\n",
+        flush=True,
+    )
+
+
+async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool) -> None:
+    stop = stop_on_signals()
+    async with (
+        kafka_bootstrap(settings, local_kafka) as bootstrap,
+        migrated_store(settings) as store,
+    ):
+        await ensure_topics(settings, bootstrap)
+        pipeline = Worker(settings, store, bootstrap) if worker else None
+        if pipeline is not None:
+            await pipeline.start()
+        try:
+            if api:
+                await serve_api(settings, store, bootstrap, stop)
+            else:
+                log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
+                await stop.wait()
+        finally:
+            if pipeline is not None:
+                await pipeline.stop()
+    log.info("stopped")

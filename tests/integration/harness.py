@@ -1,0 +1,105 @@
+"""`insights up` as a child process, the way a user runs it, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from schemas.tokens import create_token
+
+SECRET = "end-to-end-test-secret-of-a-reasonable-length"
+INSIGHTS = "/api/v1/producer-intelligence/insights"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def token(*scopes: str, artists: tuple[int, ...] = ()) -> str:
+    return create_token(SECRET, subject="tests", scopes=scopes, artists=artists)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Call `check` until it returns a truthy value (returned) or raises nothing past the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        time.sleep(interval)
+
+
+class UpProcess:
+    """Runs `insights up --data-dir DIR --port P`; start/stop/restart like a user with Ctrl-C."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}-up.log"
+        self.env = {**os.environ, "INSIGHTS_SECRET": SECRET, "INSIGHTS_TOPIC_PARTITIONS": "3"}
+        self.env.pop("INSIGHTS_KAFKA_BOOTSTRAP", None)
+        self.env.pop("INSIGHTS_CLICKHOUSE_DSN", None)
+
+    command = (sys.executable, "-m", "insights.cli", "up")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, bearer: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def start(self, timeout: float = 180.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [*self.command, "--data-dir", str(self.data_dir), "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"insights up exited early:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"insights up not ready after {timeout}s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """Ctrl-C, and wait for a clean exit; returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise RuntimeError(f"insights up did not stop on Ctrl-C:\n{self.log_tail()}") from None
+        self.process = None
+        return code
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -1,0 +1,215 @@
+"""The thin slice, for real: HTTP -> Kafka -> Faust worker -> ClickHouse rollups -> HTTP.
+
+`insights up` runs as a child process with its own Kafka and embedded ClickHouse engine.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.harness import INSIGHTS, UpProcess, eventually, token
+
+pytestmark = pytest.mark.integration
+
+PERIODS = {"7-days": 7, "30-days": 30, "90-days": 90, "1-year": 365}
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    process = UpProcess(tmp_path_factory.mktemp("up") / "data")
+    process.start()
+    yield process
+    if process.process is not None:
+        assert process.stop() == 0, process.log_tail()
+
+
+def make_event(track_id: int, kind: str, listener: str, at: datetime, **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": extra.pop("event_id", uuid.uuid4().hex),
+        "type": kind,
+        "track_id": track_id,
+        "listener_id": listener,
+        "occurred_at": at.isoformat(),
+        **extra,
+    }
+
+
+def history(track_id: int, count: int, now: datetime, rng: random.Random) -> list[dict[str, Any]]:
+    """Events over 400 days, most recent-heavy, with duplicate ids, shuffled (out of order)."""
+    ages = [timedelta(days=300), timedelta(minutes=2), timedelta(days=10), timedelta(days=45)]
+    events = []
+    for n in range(count):
+        age = ages[n] if n < len(ages) else timedelta(seconds=rng.randint(0, 399 * 86400))
+        kind = rng.choices(["play", "like", "repost", "heartbeat"], weights=[8, 2, 1, 2])[0]
+        events.append(make_event(track_id, kind, f"listener-{rng.randint(1, 40)}", now - age))
+    events += rng.sample(events, count // 10)  # exact repeats: the same event_id sent again
+    rng.shuffle(events)
+    return events
+
+
+def rounded_change(current: int, previous: int) -> float | None:
+    if previous == 0:
+        return None
+    exact = (Decimal(current) - Decimal(previous)) * 100 / Decimal(previous)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def expected_analytics(events: list[dict[str, Any]], period_days: int, today: date) -> dict[str, Any]:
+    unique = {e["event_id"]: e for e in events}.values()
+    start = today - timedelta(days=period_days - 1)
+    previous_start = start - timedelta(days=period_days)
+
+    def day(e: dict[str, Any]) -> date:
+        return datetime.fromisoformat(e["occurred_at"]).astimezone(UTC).date()
+
+    plays = [e for e in unique if e["type"] == "play"]
+    current = [e for e in plays if start <= day(e) <= today]
+    previous = [e for e in plays if previous_start <= day(e) < start]
+    listeners = len({e["listener_id"] for e in current})
+    previous_listeners = len({e["listener_id"] for e in previous})
+
+    def engagement(kind: str) -> int:
+        return sum(1 for e in unique if e["type"] == kind and start <= day(e) <= today)
+
+    return {
+        "plays": {"total": len(plays), "period": len(current)},
+        "listeners": {"total": len({e["listener_id"] for e in plays}), "unique": listeners},
+        "engagement": {"likes": engagement("like"), "reposts": engagement("repost")},
+        "growth": {
+            "plays_change": rounded_change(len(current), len(previous)),
+            "listeners_change": rounded_change(listeners, previous_listeners),
+        },
+    }
+
+
+def post_events(up: UpProcess, events: list[dict[str, Any]]) -> int:
+    accepted = 0
+    with up.client(token("events:write")) as client:
+        for start in range(0, len(events), 500):
+            response = client.post("/api/v1/events", json={"events": events[start : start + 500]})
+            assert response.status_code == 202, response.text
+            accepted += response.json()["data"]["accepted"]
+    return accepted
+
+
+def analytics(up: UpProcess, track_id: int, period: str = "30-days") -> dict[str, Any]:
+    with up.client(token("insights:read")) as client:
+        response = client.get(f"{INSIGHTS}/tracks/{track_id}", params={"period": period})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True
+    return {k: v for k, v in body["data"].items() if k not in ("track_id", "period")}
+
+
+def wait_for_plays(up: UpProcess, track_id: int, plays_total: int) -> None:
+    def counted() -> bool:
+        with up.client(token("insights:read")) as client:
+            response = client.get(f"{INSIGHTS}/tracks/{track_id}")
+        return response.status_code == 200 and response.json()["data"]["plays"]["total"] == plays_total
+
+    eventually(counted, timeout=60)
+
+
+def test_posted_events_are_counted_exactly_for_every_period(up: UpProcess) -> None:
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    track_id = rng.randint(10**6, 10**12)
+    events = history(track_id, 1500, now, rng)
+    assert post_events(up, events) == len(events)
+    expected = {p: expected_analytics(events, days, now.date()) for p, days in PERIODS.items()}
+    wait_for_plays(up, track_id, expected["1-year"]["plays"]["total"])
+    for period in PERIODS:
+        assert analytics(up, track_id, period) == expected[period], period
+
+
+def test_mixed_batch_accepts_the_valid_events_and_reports_the_rest(up: UpProcess) -> None:
+    now = datetime.now(UTC)
+    track_id = random.randint(10**6, 10**12)
+    batch = [
+        make_event(track_id, "play", "a", now),
+        make_event(track_id, "skip", "a", now),
+        make_event(track_id, "play", "b", now - timedelta(days=401)),
+        make_event(track_id, "play", "c", now),
+        "junk",
+    ]
+    with up.client(token("events:write")) as client:
+        response = client.post("/api/v1/events", json={"events": batch})
+    assert response.status_code == 202
+    data = response.json()["data"]
+    assert (data["accepted"], data["rejected"]) == (2, 3)
+    assert [(e["index"], e["field"]) for e in data["errors"]] == [
+        (1, "type"),
+        (2, "occurred_at"),
+        (4, "event"),
+    ]
+    wait_for_plays(up, track_id, 2)
+
+
+def assert_error(response: Any, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    assert "Traceback" not in response.text and 'File "' not in response.text
+
+
+def test_bad_requests_get_the_contract_errors(up: UpProcess) -> None:
+    now = datetime.now(UTC)
+    with up.client(token("events:write")) as client:
+        all_invalid = client.post("/api/v1/events", json={"events": [{"type": "play"}]})
+        assert_error(all_invalid, 422, "validation_failed")
+        assert all_invalid.json()["errors"][0]["index"] == 0
+        big = [make_event(1, "play", "x" * 128, now, event_id="y" * 64)] * 1000
+        big_body = {"events": big, "padding": "z" * (1024 * 1024)}
+        assert_error(client.post("/api/v1/events", json=big_body), 413, "payload_too_large")
+        assert_error(client.post("/api/v1/events", content=b"{not json"), 422, "validation_failed")
+        assert_error(client.post("/api/v1/events", json={"events": []}), 422, "validation_failed")
+        too_many = {"events": [make_event(1, "play", "x", now)] * 1001}
+        assert_error(client.post("/api/v1/events", json=too_many), 422, "validation_failed")
+        assert_error(client.get(f"{INSIGHTS}/tracks/1"), 403, "forbidden")
+    with up.client() as anonymous:
+        assert_error(anonymous.post("/api/v1/events", json={"events": []}), 401, "unauthorized")
+        assert_error(anonymous.get(f"{INSIGHTS}/tracks/1"), 401, "unauthorized")
+        assert anonymous.get("/healthz").status_code == 200
+    with up.client("forged.token.value") as forged:
+        assert_error(forged.get(f"{INSIGHTS}/tracks/1"), 401, "unauthorized")
+    with up.client(token("insights:read")) as reader:
+        assert_error(reader.post("/api/v1/events", json={"events": []}), 403, "forbidden")
+        assert_error(reader.get(f"{INSIGHTS}/tracks/1?period=2-weeks"), 422, "validation_failed")
+        assert_error(reader.get(f"{INSIGHTS}/tracks/abc"), 422, "validation_failed")
+        assert_error(reader.get(f"{INSIGHTS}/tracks/999999999999999"), 404, "not_found")
+        assert_error(reader.get(f"{INSIGHTS}/nothing-here"), 404, "not_found")
+
+
+def test_stopping_and_restarting_loses_nothing_and_counts_nothing_twice(up: UpProcess) -> None:
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    track_id = rng.randint(10**6, 10**12)
+    before = history(track_id, 600, now, rng)
+    post_events(up, before)
+    assert up.stop() == 0, up.log_tail()
+    up.start()
+    after = history(track_id, 400, now, rng)
+    post_events(up, after + before[:100])  # and some repeats of what was sent before the restart
+    everything = before + after
+    expected = expected_analytics(everything, 365, now.date())
+    wait_for_plays(up, track_id, expected["plays"]["total"])
+    assert analytics(up, track_id, "1-year") == expected
+
+
+def test_ctrl_c_leaves_no_process_behind(tmp_path: Path) -> None:
+    process = UpProcess(tmp_path / "data")
+    process.start()
+    pid_file = tmp_path / "data" / "kafka" / "kafka.pid"
+    kafka_pid = int(pid_file.read_text().split()[0])
+    assert process.stop() == 0, process.log_tail()
+    assert not Path(f"/proc/{kafka_pid}").exists()
