@@ -62,8 +62,14 @@ class EventPublisher:
 
     async def stop(self) -> None:
         producer, self._producer = self._producer, None
-        if producer is not None:
-            await producer.stop()
+        if producer is None:
+            return
+        try:
+            # With the broker gone, aiokafka would retry unsent batches forever; those events were
+            # answered 503, so their senders retry them: nothing is lost by giving up here.
+            await asyncio.wait_for(producer.stop(), timeout=self._send_timeout)
+        except TimeoutError:
+            log.warning("Kafka unreachable while stopping; unsent events were refused with 503")
 
     async def publish(self, events: Sequence[Event]) -> None:
         if self._producer is None:
@@ -85,7 +91,8 @@ class EventPublisher:
         if self._producer is None:
             return False
         try:
-            await asyncio.wait_for(self._producer.partitions_for(self._topic), timeout=2)
+            # A real round trip: cached metadata would still answer while the broker is down.
+            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=2)
         except (KafkaError, TimeoutError):
             return False
         return True

@@ -89,7 +89,13 @@ def ensure_kafka_jars(cache_dir: Path | None = None) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         command = [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies"]
         command += [f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+        except subprocess.TimeoutExpired as slow:
+            raise KafkaLaunchError(
+                f"Maven took over 30 minutes to fetch Apache Kafka {version}; check network "
+                f"access to Maven Central. {_EXISTING_KAFKA_HINT}"
+            ) from slow
         if done.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
             output = _tail((done.stdout + done.stderr).splitlines(), 25)
             raise KafkaLaunchError(
@@ -98,6 +104,8 @@ def ensure_kafka_jars(cache_dir: Path | None = None) -> Path:
             )
         marker.unlink(missing_ok=True)
         shutil.rmtree(libs, ignore_errors=True)
+        for archive in home.glob("classes-*.jsa"):  # recorded from the previous jars
+            archive.unlink()
         staging.rename(libs)
         marker.write_text(digest)
         log.info("fetched Apache Kafka %s in %.1f s", version, time.monotonic() - started)
@@ -143,7 +151,8 @@ def _require_tool(name: str) -> str:
     return found
 
 
-def _find_java() -> str:
+def _find_java() -> tuple[str, str]:
+    """The java command, and a short fingerprint of its exact build."""
     java = _require_tool("java")
     done = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
     found = re.search(r'version "(\d+)(?:\.(\d+))?', done.stderr)
@@ -156,7 +165,7 @@ def _find_java() -> str:
             f"{'Java ' + str(major) if major else 'not a working Java'}. "
             f"{_INSTALL_HINTS['java']} {_EXISTING_KAFKA_HINT}"
         )
-    return java
+    return java, hashlib.sha256(f"{java}\n{done.stderr}".encode()).hexdigest()[:12]
 
 
 # --- the broker -------------------------------------------------------------------------------
@@ -174,6 +183,7 @@ class LocalKafka:
         self._requested_port = port
         self._port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._recording_archive: Path | None = None
         self.log_dir = self.data_dir / "data"  # Kafka's log.dirs: the topic data itself
         self.logs_dir = self.data_dir / "logs"  # what the broker says: kafka.log, stdout.log
         self.pid_file = self.data_dir / "kafka.pid"
@@ -195,7 +205,7 @@ class LocalKafka:
         """Start the broker (fetching and formatting on first use); return its bootstrap."""
         if self._process is not None and self._process.poll() is None:
             return self.bootstrap
-        java = _find_java()
+        java, java_build = _find_java()
         libs = ensure_kafka_jars()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs_dir.mkdir(exist_ok=True)
@@ -213,7 +223,8 @@ class LocalKafka:
         kafka_log = self.logs_dir / "kafka.log"
         log_offset = kafka_log.stat().st_size if kafka_log.exists() else 0
         with (self.logs_dir / "stdout.log").open("wb") as stdout:
-            command = [*self._java_command(java, libs), "kafka.Kafka", str(self._properties)]
+            command = [*self._java_command(java, libs), *self._class_archive(libs, java_build)]
+            command += ["kafka.Kafka", str(self._properties)]
             self._process = _spawn(command, stdout)
         self._port = port
         _running.add(self)
@@ -251,6 +262,7 @@ class LocalKafka:
                 process.kill()
                 process.wait()
             log.info("Kafka stopped")
+            self._keep_recorded_archive()
         self._forget_process()
 
     def __enter__(self) -> LocalKafka:
@@ -308,7 +320,9 @@ class LocalKafka:
         """Reuse the remembered ports when free, so clients configured earlier still connect."""
         if self._requested_port is not None:
             if not _port_free(self._requested_port):
-                raise KafkaLaunchError(f"port {self._requested_port} on {_HOST} is already in use")
+                raise KafkaLaunchError(
+                    f"port {self._requested_port} on {_HOST} is already in use by another program"
+                )
             port = self._requested_port
         else:
             port = _reuse_or_pick(state.get("port"), avoid=set())
@@ -336,6 +350,10 @@ class LocalKafka:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            # After a crash the restarted broker waits out its old session before it may register
+            # again: 9 s by default, which made a post-crash start take ~13 s instead of ~3 s.
+            "broker.session.timeout.ms": "4000",
+            "broker.heartbeat.interval.ms": "1000",
             "auto.create.topics.enable": "true",
             "log.retention.hours": "168",
             "log.segment.bytes": str(64 * 1024 * 1024),
@@ -343,10 +361,8 @@ class LocalKafka:
             "num.network.threads": "2",
             "num.io.threads": "4",
         }
-        lines = [f"{key}={value}" for key, value in settings.items()]
-        return "# Generated by insights/kafka_local.py on every start; edits are lost.\n" + (
-            "\n".join(lines) + "\n"
-        )
+        header = "# Generated by insights/kafka_local.py on every start; edits are lost.\n"
+        return header + "".join(f"{key}={value}\n" for key, value in settings.items())
 
     def _java_command(self, java: str, libs: Path) -> list[str]:
         return [
@@ -362,6 +378,24 @@ class LocalKafka:
             "-cp",
             f"{libs}/*",  # expanded by java itself
         ]
+
+    def _class_archive(self, libs: Path, java_build: str) -> list[str]:
+        """Options to start from a class-data-sharing archive of Kafka's classes (~30% faster
+        start: ~3 s instead of ~4 s on 2 cores), or to record one when this run exits cleanly."""
+        archive = libs.parent / f"classes-{java_build}.jsa"
+        if archive.exists():  # a stale or foreign archive is refused by the JVM, not fatal
+            return [f"-XX:SharedArchiveFile={archive}"]
+        for partial in libs.parent.glob("classes-*.partial"):  # from runs that were killed
+            owner = partial.suffixes[-2].lstrip(".")
+            if not (owner.isdigit() and _alive(int(owner))):
+                partial.unlink(missing_ok=True)
+        self._recording_archive = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
+        return [f"-XX:ArchiveClassesAtExit={self._recording_archive}"]
+
+    def _keep_recorded_archive(self) -> None:
+        recorded, self._recording_archive = self._recording_archive, None
+        if recorded is not None and recorded.exists():
+            recorded.replace(recorded.with_suffix("").with_suffix(""))  # drop .<pid>.partial
 
     def _format_storage(self, java: str, libs: Path, cluster_id: str) -> None:
         log.info("formatting Kafka storage in %s (first run only)", self.log_dir)

@@ -1,0 +1,51 @@
+"""The ingest edge against a real broker that goes away: 503 + Retry-After, never a false 202."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.publisher import EventPublisher, ensure_topic
+from insights.kafka_local import LocalKafka
+from insights.settings import EVENTS_TOPIC
+from insights.store import Store
+from tests.integration.harness import SECRET, token
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def kafka(tmp_path: Path) -> Iterator[LocalKafka]:
+    broker = LocalKafka(tmp_path / "kafka", partitions=2)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def batch() -> dict[str, object]:
+    now = datetime.now(UTC).isoformat()
+    event = {"event_id": "e", "type": "play", "track_id": 1, "listener_id": "u", "occurred_at": now}
+    return {"events": [event]}
+
+
+def test_ingest_answers_503_while_kafka_is_down(kafka: LocalKafka, store: Store) -> None:
+    publisher = EventPublisher(kafka.bootstrap, EVENTS_TOPIC, send_timeout=3)
+    with TestClient(create_app(store, publisher, SECRET)) as client:
+        client.portal.call(ensure_topic, kafka.bootstrap, EVENTS_TOPIC, 2)
+        client.portal.call(publisher.start)
+        headers = {"Authorization": f"Bearer {token('events:write')}"}
+        assert client.post("/api/v1/events", json=batch(), headers=headers).status_code == 202
+        assert client.get("/readyz").status_code == 200
+
+        kafka.stop()
+        down = client.post("/api/v1/events", json=batch(), headers=headers)
+        assert down.status_code == 503
+        assert down.headers["Retry-After"].isdigit()
+        assert down.json()["error"] == "unavailable"
+        assert client.get("/readyz").status_code == 503
+        client.portal.call(publisher.stop)
