@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 
@@ -77,14 +77,20 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: `run` owns SIGINT/SIGTERM and stops every part."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve_api(settings: Settings, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
     publisher = EventPublisher(bootstrap, EVENTS_TOPIC)
     await publisher.start()
     app = create_app(store, publisher, settings.secret())
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    # We own the signals: uvicorn must not install its handlers (they would stop only uvicorn).
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = QuietServer(config)
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -52,7 +52,8 @@ class Worker:
         self.events_topic = self.app.topic(EVENTS_TOPIC, partitions=settings.topic_partitions, internal=True)
         self.dlq_topic = self.app.topic(DLQ_TOPIC, partitions=1, internal=True, value_serializer="raw")
         self.app.agent(self.events_topic, name="rollup_events", concurrency=1)(self.consume)
-        self.app.on_partitions_revoked.connect(self._on_revoked)
+        # faust types receivers more narrowly than its own signals call them
+        self.app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
 
     async def consume(self, stream: Any) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
@@ -93,7 +94,8 @@ class Worker:
         await delivered
         self.dead_letters += 1
 
-    async def _on_revoked(self, app: Any, revoked: Any, **_: Any) -> None:
+    async def _on_revoked(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked = args[0] if args else kwargs.get("revoked", ())
         async with self._write_lock:
             self.sink.forget(tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC)
 

@@ -1,7 +1,10 @@
-"""Shared fixtures: one embedded ClickHouse engine per test session (chDB allows one per process)."""
+"""Shared fixtures: the embedded ClickHouse engine (chDB, one per test process) and, where one is
+available, a ClickHouse server (INSIGHTS_TEST_CLICKHOUSE_URL, or a container when Docker answers)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,13 +16,51 @@ from insights.store import Store
 DATA_TABLES = ("events", "track_daily", "track_totals")
 
 
+def docker_answers() -> bool:
+    try:
+        probe = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
 @pytest.fixture(scope="session")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def clickhouse_server_dsn() -> Iterator[str]:
+    """An http:// DSN of a ClickHouse server, or a clean skip when there is none."""
+    url = os.environ.get("INSIGHTS_TEST_CLICKHOUSE_URL")
+    if url:
+        yield url
+        return
+    if not docker_answers():
+        pytest.skip("no ClickHouse server: set INSIGHTS_TEST_CLICKHOUSE_URL or run a Docker engine")
+    from testcontainers.clickhouse import ClickHouseContainer
+
+    with ClickHouseContainer("clickhouse/clickhouse-server:24.8") as server:
+        host, port = server.get_container_host_ip(), server.get_exposed_port(8123)
+        yield f"http://{server.username}:{server.password}@{host}:{port}/{server.dbname}"
+
+
+@pytest.fixture(scope="session")
+def embedded_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     path: Path = tmp_path_factory.mktemp("chdb") / "clickhouse"
     store = Store(f"chdb://{path}")
     migrate(store)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def server_store(clickhouse_server_dsn: str) -> Iterator[Store]:
+    store = Store(clickhouse_server_dsn)
+    migrate(store)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session", params=["embedded", "server"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """Each store-level test runs on chDB, and on a ClickHouse server when one is available."""
+    return request.getfixturevalue(f"{request.param}_store")  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -33,9 +33,9 @@ def batch() -> dict[str, object]:
     return {"events": [event]}
 
 
-def test_ingest_answers_503_while_kafka_is_down(kafka: LocalKafka, store: Store) -> None:
+def test_ingest_answers_503_while_kafka_is_down(kafka: LocalKafka, embedded_store: Store) -> None:
     publisher = EventPublisher(kafka.bootstrap, EVENTS_TOPIC, send_timeout=3)
-    with TestClient(create_app(store, publisher, SECRET)) as client:
+    with TestClient(create_app(embedded_store, publisher, SECRET)) as client:
         client.portal.call(ensure_topic, kafka.bootstrap, EVENTS_TOPIC, 2)
         client.portal.call(publisher.start)
         headers = {"Authorization": f"Bearer {token('events:write')}"}
