@@ -10,17 +10,18 @@ from api import insights_routes
 from api.auth import AuthMiddleware
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
-from api.ingest import post_events
-from api.publisher import EventPublisher
+from api.ingest import post_catalog, post_events
+from api.publisher import Publisher
 from insights.store import Store
 
 
-def create_app(store: Store, publisher: EventPublisher, secret: str) -> Starlette:
+def create_app(store: Store, publisher: Publisher, secret: str) -> Starlette:
     """The app does not start or stop its dependencies: whoever made them owns their lifecycle."""
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/api/v1/events", post_events, methods=["POST"]),
+        Route("/api/v1/catalog", post_catalog, methods=["POST"]),
         *insights_routes.routes,
     ]
     app = Starlette(

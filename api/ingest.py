@@ -1,6 +1,5 @@
-"""POST /api/v1/events (ARCHITECTURE §6.1): validate per event, write the valid ones to Kafka, report.
-
-202 means every accepted event is acknowledged by Kafka (acks=all); if Kafka cannot take them, 503.
+"""The write endpoints, POST /api/v1/events (§6.1) and POST /api/v1/catalog (§6.2): validate per item,
+write the valid ones to Kafka, report the rest. 202 means Kafka has acknowledged every accepted item.
 """
 
 from __future__ import annotations
@@ -12,9 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.errors import ApiError, unavailable, validation_failed
-from api.publisher import EventPublisher, KafkaUnavailable
+from api.publisher import KafkaUnavailable, Message, Publisher
 from api.responses import success
-from schemas.events import MAX_EVENTS_PER_BATCH, validate_batch
+from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
+from schemas.catalog import LISTS, MAX_ITEMS_PER_LIST, encode_entity, validate_catalog
+from schemas.events import MAX_EVENTS_PER_BATCH, encode_event, validate_batch
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -57,14 +58,36 @@ def batch_items(body: dict[str, Any], key: str, limit: int) -> list[Any]:
     return items
 
 
+async def publish(request: Request, topic: str, messages: list[Message], what: str) -> None:
+    publisher: Publisher = request.app.state.publisher
+    try:
+        await publisher.publish(topic, messages)
+    except KafkaUnavailable as error:
+        raise unavailable(f"{what} cannot be stored right now; retry the whole batch.") from error
+
+
 async def post_events(request: Request) -> Response:
     raw_events = batch_items(decode_json_object(await read_body(request)), "events", MAX_EVENTS_PER_BATCH)
     accepted, errors = validate_batch(raw_events)
     if not accepted:
         raise ApiError(422, "No event in the batch is valid.", errors=errors)
-    publisher: EventPublisher = request.app.state.publisher
-    try:
-        await publisher.publish(accepted)
-    except KafkaUnavailable as error:
-        raise unavailable("Events cannot be stored right now; retry the whole batch.") from error
+    messages = [(str(e.track_id).encode("ascii"), encode_event(e)) for e in accepted]
+    await publish(request, EVENTS_TOPIC, messages, "Events")
+    return success({"accepted": len(accepted), "rejected": len(errors), "errors": errors}, status_code=202)
+
+
+async def post_catalog(request: Request) -> Response:
+    body = decode_json_object(await read_body(request))
+    lists = {name: body[name] for name in LISTS if name in body}
+    for name, items in lists.items():
+        if not isinstance(items, list):
+            raise validation_failed(name, f"'{name}' must be an array.")
+        if len(items) > MAX_ITEMS_PER_LIST:
+            raise validation_failed(name, f"'{name}' may hold at most {MAX_ITEMS_PER_LIST} items.")
+    if not any(lists.values()):
+        raise validation_failed("body", "Send at least one of 'artists', 'albums' or 'tracks'.")
+    accepted, errors = validate_catalog(lists)
+    if not accepted:
+        raise ApiError(422, "No item of the catalog update is valid.", errors=errors)
+    await publish(request, CATALOG_TOPIC, [(e.key, encode_entity(e)) for e in accepted], "Catalog")
     return success({"accepted": len(accepted), "rejected": len(errors), "errors": errors}, status_code=202)

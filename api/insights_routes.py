@@ -1,23 +1,49 @@
-"""The Insights read endpoints (ARCHITECTURE §6.3): parse, authorise, query once, shape."""
+"""The Insights read endpoints (ARCHITECTURE §6.3): parse, authorise, query, shape.
+
+Tracks, albums and artists share one shape of analytics and charts, computed over their tracks.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.errors import ApiError, validation_failed
+from api import analytics_queries as analytics
+from api.access import check_album, check_artist, check_track, claims_of
+from api.catalog_queries import TrackEntry, artist_names, find_album, find_artist, find_track
+from api.errors import validation_failed
 from api.responses import success
-from api.track_queries import track_figures
 from insights.store import Store
-from schemas.periods import DEFAULT_PERIOD, PERIOD_DAYS, PeriodBounds, percent_change, period_bounds
+from schemas.periods import (
+    DEFAULT_PERIOD,
+    DEFAULT_TIMEFRAME,
+    PERIOD_DAYS,
+    TIMEFRAME_DAYS,
+    ChartBuckets,
+    PeriodBounds,
+    chart_buckets,
+    percent_change,
+    period_bounds,
+    realtime_minutes,
+)
 
+BASE = "/api/v1/producer-intelligence/insights"
 MAX_ID = 2**63 - 1
+TOP_TRACKS = 10
+TOP_COLLABORATORS = 10
 
 
-def entity_id(request: Request, name: str) -> int:
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def path_id(request: Request, name: str) -> int:
     text = request.path_params[name]
     if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
         raise validation_failed(name, f"{name} must be an integer from 1 to 2^63-1.")
@@ -29,34 +55,191 @@ def requested_period(request: Request) -> PeriodBounds:
     try:
         return period_bounds(name, datetime.now(UTC))
     except KeyError:
-        choices = ", ".join(PERIOD_DAYS)
-        raise validation_failed("period", f"period must be one of {choices}.") from None
+        raise validation_failed("period", f"period must be one of {', '.join(PERIOD_DAYS)}.") from None
+
+
+def requested_timeframe(request: Request) -> ChartBuckets:
+    name = request.query_params.get("timeframe", DEFAULT_TIMEFRAME)
+    try:
+        return chart_buckets(name, datetime.now(UTC))
+    except KeyError:
+        choices = ", ".join(TIMEFRAME_DAYS)
+        raise validation_failed("timeframe", f"timeframe must be one of {choices}.") from None
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def figures_body(store: Store, track_ids: Sequence[int], bounds: PeriodBounds) -> dict[str, Any]:
+    f = await analytics.figures(store, track_ids, bounds)
+    return {
+        "period": bounds.name,
+        "plays": {"total": f.plays_total, "period": f.plays},
+        "listeners": {"total": f.listeners_total, "unique": f.listeners},
+        "engagement": {"likes": f.likes, "reposts": f.reposts},
+        "growth": {
+            "plays_change": percent_change(f.plays, f.previous_plays),
+            "listeners_change": percent_change(f.listeners, f.previous_listeners),
+        },
+    }
+
+
+async def ranked_tracks(
+    store: Store, tracks: Sequence[TrackEntry], bounds: PeriodBounds, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Tracks with their period plays and listeners, most played first (ties: lower id first)."""
+    found = await analytics.per_track(store, [t.track_id for t in tracks], bounds)
+    none = analytics.TrackPeriod(0, 0, 0)
+    ranked = sorted(tracks, key=lambda t: (-found.get(t.track_id, none).plays, t.track_id))
+    return [
+        {
+            "track_id": t.track_id,
+            "title": t.title,
+            "plays": found.get(t.track_id, none).plays,
+            "listeners": found.get(t.track_id, none).listeners,
+        }
+        for t in ranked[:limit]
+    ]
+
+
+async def chart_body(store: Store, track_ids: Sequence[int], buckets: ChartBuckets) -> dict[str, Any]:
+    points = await analytics.chart(store, track_ids, buckets)
+    return {
+        "timeframe": buckets.timeframe,
+        "interval": buckets.interval,
+        "series": [
+            {"t": rfc3339(p.t), "plays": p.plays, "listeners": p.listeners, "likes": p.likes}
+            | {"reposts": p.reposts}
+            for p in points
+        ],
+    }
 
 
 async def track_analytics(request: Request) -> Response:
-    track_id = entity_id(request, "trackId")
+    track_id = path_id(request, "trackId")
     bounds = requested_period(request)
-    store: Store = request.app.state.store
-    figures = await track_figures(store, track_id, bounds)
-    if not figures.known:
-        raise ApiError(404, f"Track {track_id} is not known.")
+    store = store_of(request)
+    track = check_track(claims_of(request), await find_track(store, track_id), track_id)
+    body = await figures_body(store, [track.track_id], bounds)
+    return success({"track_id": track_id, "title": track.title} | body)
+
+
+async def track_chart(request: Request) -> Response:
+    track_id = path_id(request, "trackId")
+    buckets = requested_timeframe(request)
+    store = store_of(request)
+    check_track(claims_of(request), await find_track(store, track_id), track_id)
+    return success({"track_id": track_id} | await chart_body(store, [track_id], buckets))
+
+
+async def track_realtime(request: Request) -> Response:
+    track_id = path_id(request, "trackId")
+    store = store_of(request)
+    check_track(claims_of(request), await find_track(store, track_id), track_id)
+    now = datetime.now(UTC).replace(microsecond=0)
+    minutes = realtime_minutes(now)
+    live = await analytics.realtime(store, track_id, now, minutes[0])
     return success(
         {
             "track_id": track_id,
-            "period": bounds.name,
-            "plays": {"total": figures.plays_total, "period": figures.plays},
-            "listeners": {"total": figures.listeners_total, "unique": figures.listeners},
-            "engagement": {"likes": figures.likes, "reposts": figures.reposts},
-            "growth": {
-                "plays_change": percent_change(figures.plays, figures.previous_plays),
-                "listeners_change": percent_change(figures.listeners, figures.previous_listeners),
-            },
+            "active_listeners": live.active_listeners,
+            "plays_last_5m": live.plays_last_5m,
+            "plays_last_60m": live.plays_last_60m,
+            "series": [
+                {"t": rfc3339(m), "plays": live.plays_per_minute.get(int(m.timestamp()), 0)} for m in minutes
+            ],
+            "as_of": rfc3339(now),
         }
     )
 
 
-BASE = "/api/v1/producer-intelligence/insights"
+async def album_analytics(request: Request) -> Response:
+    album_id = path_id(request, "albumId")
+    bounds = requested_period(request)
+    store = store_of(request)
+    album = check_album(claims_of(request), await find_album(store, album_id), album_id)
+    track_ids = [t.track_id for t in album.tracks]
+    return success(
+        {"album_id": album_id, "title": album.title, "artist_id": album.artist_id}
+        | await figures_body(store, track_ids, bounds)
+        | {"tracks": await ranked_tracks(store, album.tracks, bounds)}
+    )
+
+
+async def album_chart(request: Request) -> Response:
+    album_id = path_id(request, "albumId")
+    buckets = requested_timeframe(request)
+    store = store_of(request)
+    album = check_album(claims_of(request), await find_album(store, album_id), album_id)
+    track_ids = [t.track_id for t in album.tracks]
+    return success({"album_id": album_id} | await chart_body(store, track_ids, buckets))
+
+
+async def artist_analytics(request: Request) -> Response:
+    artist_id = path_id(request, "artistId")
+    bounds = requested_period(request)
+    store = store_of(request)
+    artist = check_artist(claims_of(request), await find_artist(store, artist_id), artist_id)
+    track_ids = [t.track_id for t in artist.tracks]
+    return success(
+        {"artist_id": artist_id, "name": artist.name}
+        | await figures_body(store, track_ids, bounds)
+        | {"top_tracks": await ranked_tracks(store, artist.tracks, bounds, TOP_TRACKS)}
+    )
+
+
+async def artist_chart(request: Request) -> Response:
+    artist_id = path_id(request, "artistId")
+    buckets = requested_timeframe(request)
+    store = store_of(request)
+    artist = check_artist(claims_of(request), await find_artist(store, artist_id), artist_id)
+    track_ids = [t.track_id for t in artist.tracks]
+    return success({"artist_id": artist_id} | await chart_body(store, track_ids, buckets))
+
+
+async def artist_collaborations(request: Request) -> Response:
+    artist_id = path_id(request, "artistId")
+    store = store_of(request)
+    artist = check_artist(claims_of(request), await find_artist(store, artist_id), artist_id)
+    shared = [t for t in artist.tracks if len(t.artist_ids) > 1]
+    plays = await analytics.plays_total(store, [t.track_id for t in shared])
+    tracks_with: Counter[int] = Counter()
+    plays_with: Counter[int] = Counter()
+    for track in shared:
+        for other in track.artist_ids:
+            if other != artist_id:
+                tracks_with[other] += 1
+                plays_with[other] += plays.get(track.track_id, 0)
+    top = sorted(tracks_with, key=lambda a: (-tracks_with[a], -plays_with[a], a))[:TOP_COLLABORATORS]
+    names = await artist_names(store, top)
+    shared.sort(key=lambda t: (-plays.get(t.track_id, 0), t.track_id))
+    return success(
+        {
+            "artist_id": artist_id,
+            "total_collaborations": len(shared),
+            "top_collaborators": [
+                {"artist_id": a, "name": names.get(a, ""), "tracks": tracks_with[a]}
+                | {"plays": plays_with[a]}
+                for a in top
+            ],
+            "collaboration_tracks": [
+                {"track_id": t.track_id, "title": t.title, "artist_ids": list(t.artist_ids)}
+                | {"plays": plays.get(t.track_id, 0)}
+                for t in shared
+            ],
+        }
+    )
+
 
 routes = [
     Route(BASE + "/tracks/{trackId}", track_analytics, methods=["GET"]),
+    Route(BASE + "/tracks/{trackId}/charts", track_chart, methods=["GET"]),
+    Route(BASE + "/tracks/{trackId}/realtime", track_realtime, methods=["GET"]),
+    Route(BASE + "/albums/{albumId}", album_analytics, methods=["GET"]),
+    Route(BASE + "/albums/{albumId}/charts", album_chart, methods=["GET"]),
+    Route(BASE + "/artists/{artistId}", artist_analytics, methods=["GET"]),
+    Route(BASE + "/artists/{artistId}/charts", artist_chart, methods=["GET"]),
+    Route(BASE + "/artists/{artistId}/collaborations", artist_collaborations, methods=["GET"]),
 ]

@@ -1,6 +1,6 @@
-"""The ingest edge's one Kafka producer: acks=all, idempotent, keyed by track_id.
+"""The edge's one Kafka producer: acks=all and idempotent, shared by ingest and catalog writes.
 
-`publish` returns only when every message is acknowledged by Kafka, or raises KafkaUnavailable.
+`publish` returns only when Kafka has acknowledged every message, or raises KafkaUnavailable.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.events import Event, encode_event
-
 log = logging.getLogger(__name__)
+
+Message = tuple[bytes, bytes]  # (key, value)
 
 
 class KafkaUnavailable(RuntimeError):
@@ -37,10 +37,9 @@ async def ensure_topic(bootstrap: str, topic: str, partitions: int, **config: st
         await admin.close()
 
 
-class EventPublisher:
-    def __init__(self, bootstrap: str, topic: str, *, send_timeout: float = 10.0) -> None:
+class Publisher:
+    def __init__(self, bootstrap: str, *, send_timeout: float = 10.0) -> None:
         self._bootstrap = bootstrap
-        self._topic = topic
         self._send_timeout = send_timeout
         self._producer: AIOKafkaProducer | None = None
 
@@ -65,26 +64,23 @@ class EventPublisher:
         if producer is None:
             return
         try:
-            # With the broker gone, aiokafka would retry unsent batches forever; those events were
+            # With the broker gone, aiokafka would retry unsent batches forever; those messages were
             # answered 503, so their senders retry them: nothing is lost by giving up here.
             await asyncio.wait_for(producer.stop(), timeout=self._send_timeout)
         except TimeoutError:
-            log.warning("Kafka unreachable while stopping; unsent events were refused with 503")
+            log.warning("Kafka unreachable while stopping; unsent messages were refused with 503")
 
-    async def publish(self, events: Sequence[Event]) -> None:
+    async def publish(self, topic: str, messages: Sequence[Message]) -> None:
         if self._producer is None:
             raise KafkaUnavailable("not connected to Kafka")
         try:
-            await asyncio.wait_for(self._send_all(self._producer, events), self._send_timeout)
+            await asyncio.wait_for(self._send_all(self._producer, topic, messages), self._send_timeout)
         except (KafkaError, TimeoutError) as error:
-            log.warning("Kafka did not take %d events: %r", len(events), error)
+            log.warning("Kafka did not take %d messages for %s: %r", len(messages), topic, error)
             raise KafkaUnavailable(str(error)) from error
 
-    async def _send_all(self, producer: AIOKafkaProducer, events: Sequence[Event]) -> None:
-        futures = [
-            await producer.send(self._topic, encode_event(e), key=str(e.track_id).encode("ascii"))
-            for e in events
-        ]
+    async def _send_all(self, producer: AIOKafkaProducer, topic: str, messages: Sequence[Message]) -> None:
+        futures = [await producer.send(topic, value, key=key) for key, value in messages]
         await asyncio.gather(*futures)
 
     async def healthy(self) -> bool:

@@ -1,4 +1,4 @@
-"""The `insights` command (ARCHITECTURE §5): up, api, worker, migrate, token create."""
+"""The `insights` command (ARCHITECTURE §5): up, api, worker, migrate, token create, generate."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from insights.generate import add_generate_arguments, run_generate
 from insights.kafka_local import KafkaLaunchError
 from insights.settings import Settings, SettingsError
 from schemas.tokens import DEFAULT_DAYS, SCOPES, create_token
@@ -39,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(commands.add_parser("api", help="the HTTP API alone"), serves=True)
     add_common(commands.add_parser("worker", help="the pipeline worker alone"))
     add_common(commands.add_parser("migrate", help="apply pending ClickHouse migrations"))
+
+    generate = commands.add_parser("generate", help="synthetic catalog and traffic, through the API")
+    add_common(generate)
+    add_generate_arguments(generate)
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="token_command", required=True
@@ -85,6 +90,9 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
         return 0
+    if args.command == "generate":
+        bearer = args.token or create_token(settings.secret(), subject="generate", scopes=["admin"], days=1)
+        return run_generate(args.url, bearer, args.events, args.tracks, args.rate, args.seed, args.days)
     if args.command == "migrate":
         from insights.migrate import migrate
         from insights.store import Store

@@ -9,15 +9,17 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import uvicorn
 
 from api.app import create_app
-from api.publisher import EventPublisher, ensure_topic
+from api.publisher import Publisher, ensure_topic
 from insights.kafka_local import LocalKafka
 from insights.migrate import migrate
-from insights.settings import DLQ_TOPIC, EVENTS_TOPIC, Settings
+from insights.settings import CATALOG_TOPIC, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.worker import Worker
 
@@ -59,6 +61,8 @@ async def ensure_topics(settings: Settings, bootstrap: str) -> None:
         bootstrap, EVENTS_TOPIC, settings.topic_partitions, **{"retention.ms": TOPIC_RETENTION_MS}
     )
     await ensure_topic(bootstrap, DLQ_TOPIC, 1)
+    # One partition: the catalog is small, and its offsets then order every write (newest wins).
+    await ensure_topic(bootstrap, CATALOG_TOPIC, 1, **{"cleanup.policy": "compact"})
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -86,7 +90,7 @@ class QuietServer(uvicorn.Server):
 
 
 async def serve_api(settings: Settings, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
-    publisher = EventPublisher(bootstrap, EVENTS_TOPIC)
+    publisher = Publisher(bootstrap)
     await publisher.start()
     app = create_app(store, publisher, settings.secret())
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="off")
@@ -108,9 +112,13 @@ async def serve_api(settings: Settings, store: Store, bootstrap: str, stop: asyn
 
 
 def print_ready(settings: Settings) -> None:
+    command = sys.argv[0] if Path(sys.argv[0]).name == "insights" else "insights"
+    with contextlib.suppress(ValueError):
+        command = str(Path(command).relative_to(Path.cwd()))
+    data_dir = "" if settings.data_dir == Path(".insights").resolve() else f" --data-dir {settings.data_dir}"
     print(
         f"\nInsights is ready on http://{settings.host}:{settings.port}\n"
-        f"  make a token:  insights token create --data-dir {settings.data_dir} --scope admin\n"
+        f"  make a token:  {command} token create{data_dir} --scope admin\n"
         "  stop:          Ctrl-C\n",
         flush=True,
     )

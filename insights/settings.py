@@ -14,6 +14,7 @@ from typing import Any
 
 EVENTS_TOPIC = "insights.events"
 DLQ_TOPIC = "insights.events.dlq"
+CATALOG_TOPIC = "insights.catalog"
 CONSUMER_GROUP = "insights-worker"
 
 

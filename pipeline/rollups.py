@@ -70,4 +70,29 @@ WHERE type != 'heartbeat' AND ({{ranges}})
 GROUP BY track_id, kafka_partition""",
 )
 
-ROLLUPS: tuple[Rollup, ...] = (TRACK_DAILY, TRACK_TOTALS)
+# Short-lived rollups read only events younger than their window; being excluded is permanent (an
+# event only gets older), which keeps their progress markers exact (see 004_hourly_and_realtime.sql).
+TRACK_HOURLY = Rollup(
+    table="track_hourly",
+    columns=("track_id", "hour", "kafka_partition", *_COUNTER_COLUMNS),
+    select=f"""
+SELECT track_id, toStartOfHour(occurred_at) AS hour, kafka_partition,{_COUNTERS}
+FROM events
+WHERE type != 'heartbeat' AND occurred_at >= now() - INTERVAL 8 DAY AND ({{ranges}})
+GROUP BY track_id, hour, kafka_partition""",
+)
+
+TRACK_REALTIME = Rollup(
+    table="track_realtime",
+    columns=("track_id", "second", "kafka_partition", "plays", "active", "max_offset"),
+    select="""
+SELECT track_id, toStartOfSecond(occurred_at) AS second, kafka_partition,
+    countIf(type = 'play') AS plays,
+    uniqExactState(listener_id) AS active,
+    max(kafka_offset) AS max_offset
+FROM events
+WHERE type IN ('play', 'heartbeat') AND occurred_at >= now() - INTERVAL 2 HOUR AND ({ranges})
+GROUP BY track_id, second, kafka_partition""",
+)
+
+ROLLUPS: tuple[Rollup, ...] = (TRACK_REALTIME, TRACK_HOURLY, TRACK_DAILY, TRACK_TOTALS)

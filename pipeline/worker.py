@@ -1,4 +1,5 @@
-"""The Faust app: one agent reads `insights.events` in batches (size or time) and flushes them.
+"""The Faust app: one agent reads `insights.events` in batches (size or time) and flushes them to the
+rollups; another keeps the catalog tables from the compacted `insights.catalog`.
 
 Offsets are acked only after `RollupSink.flush` succeeds: a failed write is retried inside the loop
 with backoff and never escapes, because Faust's take_events acks a batch even when the body raises.
@@ -8,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import faust
 
-from insights.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
+from insights.settings import CATALOG_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
-from pipeline.decode import Poison, decode_message
-from pipeline.sink import FlushResult, RollupSink, SourcedEvent
+from pipeline.catalog_sink import SourcedEntity, write_catalog
+from pipeline.decode import Poison, decode_catalog_message, decode_message
+from pipeline.sink import RollupSink, SourcedEvent
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 BATCH_MAX = 10_000
 BATCH_WITHIN_SECONDS = 0.5
@@ -50,8 +54,10 @@ class Worker:
             broker_commit_interval=1.0,
         )
         self.events_topic = self.app.topic(EVENTS_TOPIC, partitions=settings.topic_partitions, internal=True)
-        self.dlq_topic = self.app.topic(DLQ_TOPIC, partitions=1, internal=True, value_serializer="raw")
+        self.catalog_topic = self.app.topic(CATALOG_TOPIC, partitions=1, internal=True)
+        self.dlq_topic = self.app.topic(DLQ_TOPIC, partitions=1, internal=True)
         self.app.agent(self.events_topic, name="rollup_events", concurrency=1)(self.consume)
+        self.app.agent(self.catalog_topic, name="catalog", concurrency=1)(self.consume_catalog)
         # faust types receivers more narrowly than its own signals call them
         self.app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
 
@@ -61,32 +67,45 @@ class Worker:
             for event in events:
                 decoded = decode_message(event.value, event.message.partition, event.message.offset)
                 if isinstance(decoded, Poison):
-                    await self.dead_letter(decoded)
+                    await self.dead_letter(decoded, EVENTS_TOPIC)
                 else:
                     batch.append(decoded)
             if batch:
-                await self.write(batch)
+                result = await self.write_until_done(self.sink.flush, batch)
+                self.flushed_events += result.written
 
-    async def write(self, batch: Sequence[SourcedEvent]) -> FlushResult:
-        """Flush until it succeeds; only cancellation (shutdown) stops the retries."""
+    async def consume_catalog(self, stream: Any) -> None:
+        async for events in stream.take_events(1000, within=BATCH_WITHIN_SECONDS):
+            batch: list[SourcedEntity] = []
+            for event in events:
+                message = event.message
+                decoded = decode_catalog_message(event.value, message.partition, message.offset)
+                if isinstance(decoded, Poison):
+                    await self.dead_letter(decoded, CATALOG_TOPIC)
+                else:
+                    batch.append(decoded)
+            if batch:
+                await self.write_until_done(write_catalog, self.store, batch)
+
+    async def write_until_done(self, write: Callable[..., T], *args: Any) -> T:
+        """Run a ClickHouse write until it succeeds; only cancellation (shutdown) stops the retries.
+
+        Every write here is idempotent, so retrying one whose reply was lost is safe."""
         delay = RETRY_FIRST_DELAY
         while True:
             try:
                 async with self._write_lock:
-                    result = await self.store.run(self.sink.flush, batch)
+                    return await self.store.run(write, *args)
             except Exception as error:
-                log.warning("ClickHouse write of %d events failed (%s); retrying", len(batch), error)
+                log.warning("ClickHouse write failed (%s); retrying in %.1f s", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_DELAY)
-                continue
-            self.flushed_events += result.written
-            return result
 
-    async def dead_letter(self, poison: Poison) -> None:
-        log.warning("dead-lettering offset %d/%d: %s", poison.partition, poison.offset, poison.reason)
+    async def dead_letter(self, poison: Poison, topic: str) -> None:
+        log.warning("dead-lettering %s %d/%d: %s", topic, poison.partition, poison.offset, poison.reason)
         headers = {
             "reason": poison.reason.encode()[:1024],
-            "source_topic": EVENTS_TOPIC.encode(),
+            "source_topic": topic.encode(),
             "source_partition": str(poison.partition).encode(),
             "source_offset": str(poison.offset).encode(),
         }

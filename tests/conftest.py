@@ -13,7 +13,16 @@ import pytest
 from insights.migrate import migrate
 from insights.store import Store
 
-DATA_TABLES = ("events", "track_daily", "track_totals")
+DATA_TABLES = (
+    "events",
+    "track_daily",
+    "track_totals",
+    "track_hourly",
+    "track_realtime",
+    "artists",
+    "albums",
+    "tracks",
+)
 
 
 def docker_answers() -> bool:

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.publisher import EventPublisher, ensure_topic
+from api.publisher import Publisher, ensure_topic
 from insights.kafka_local import LocalKafka
 from insights.settings import EVENTS_TOPIC
 from insights.store import Store
@@ -34,7 +34,7 @@ def batch() -> dict[str, object]:
 
 
 def test_ingest_answers_503_while_kafka_is_down(kafka: LocalKafka, embedded_store: Store) -> None:
-    publisher = EventPublisher(kafka.bootstrap, EVENTS_TOPIC, send_timeout=3)
+    publisher = Publisher(kafka.bootstrap, send_timeout=3)
     with TestClient(create_app(embedded_store, publisher, SECRET)) as client:
         client.portal.call(ensure_topic, kafka.bootstrap, EVENTS_TOPIC, 2)
         client.portal.call(publisher.start)

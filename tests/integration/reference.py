@@ -1,0 +1,159 @@
+"""A plain-Python reference model of the metric definitions (ARCHITECTURE §6.3), written apart from
+the product code: tests compare the API with it, computed from the very events they posted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+Event = dict[str, Any]
+PERIODS = {"7-days": 7, "30-days": 30, "90-days": 90, "1-year": 365}
+TIMEFRAMES = {"7d": 7, "30d": 30, "90d": 90, "1y": 365}
+
+
+def at(event: Event) -> datetime:
+    return datetime.fromisoformat(event["occurred_at"]).astimezone(UTC)
+
+
+def counted(events: Iterable[Event], track_ids: Iterable[int]) -> list[Event]:
+    """The first event of each event_id, on the given tracks."""
+    first: dict[str, Event] = {}
+    for event in events:
+        first.setdefault(event["event_id"], event)
+    wanted = set(track_ids)
+    return [e for e in first.values() if e["track_id"] in wanted]
+
+
+def change(current: int, previous: int) -> float | None:
+    if previous == 0:
+        return None
+    exact = (Decimal(current) - Decimal(previous)) * 100 / Decimal(previous)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def analytics(events: Iterable[Event], track_ids: Iterable[int], days: int, today: date) -> dict[str, Any]:
+    mine = counted(events, track_ids)
+    start = today - timedelta(days=days - 1)
+    previous_start = start - timedelta(days=days)
+    plays = [e for e in mine if e["type"] == "play"]
+    now_plays = [e for e in plays if start <= at(e).date() <= today]
+    before = [e for e in plays if previous_start <= at(e).date() < start]
+    listeners = len({e["listener_id"] for e in now_plays})
+
+    def engagement(kind: str) -> int:
+        return sum(1 for e in mine if e["type"] == kind and start <= at(e).date() <= today)
+
+    return {
+        "plays": {"total": len(plays), "period": len(now_plays)},
+        "listeners": {"total": len({e["listener_id"] for e in plays}), "unique": listeners},
+        "engagement": {"likes": engagement("like"), "reposts": engagement("repost")},
+        "growth": {
+            "plays_change": change(len(now_plays), len(before)),
+            "listeners_change": change(listeners, len({e["listener_id"] for e in before})),
+        },
+    }
+
+
+def per_track(
+    events: Iterable[Event], track_ids: Iterable[int], days: int, today: date
+) -> dict[int, tuple[int, int]]:
+    start = today - timedelta(days=days - 1)
+    plays = [e for e in counted(events, track_ids) if e["type"] == "play" and start <= at(e).date() <= today]
+    return {
+        t: (
+            sum(1 for e in plays if e["track_id"] == t),
+            len({e["listener_id"] for e in plays if e["track_id"] == t}),
+        )
+        for t in track_ids
+    }
+
+
+def bucket_of(moment: datetime, interval: str) -> datetime:
+    if interval == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if interval == "day" else day - timedelta(days=day.weekday())
+
+
+def chart(events: Iterable[Event], track_ids: Iterable[int], timeframe: str, now: datetime) -> dict[str, Any]:
+    days = TIMEFRAMES[timeframe]
+    interval = {"7d": "hour", "30d": "day", "90d": "day", "1y": "week"}[timeframe]
+    period_start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    first, last = bucket_of(period_start, interval), bucket_of(now, interval)
+    step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}[interval]
+    starts = []
+    while first <= last:
+        starts.append(first)
+        first += step
+    mine = [e for e in counted(events, track_ids) if starts[0] <= at(e) < starts[-1] + step]
+    series = []
+    for start in starts:
+        inside = [e for e in mine if bucket_of(at(e), interval) == start]
+        kinds = Counter(e["type"] for e in inside)
+        series.append(
+            {
+                "t": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "plays": kinds["play"],
+                "listeners": len({e["listener_id"] for e in inside if e["type"] == "play"}),
+                "likes": kinds["like"],
+                "reposts": kinds["repost"],
+            }
+        )
+    return {"timeframe": timeframe, "interval": interval, "series": series}
+
+
+def realtime(events: Iterable[Event], track_id: int, as_of: datetime) -> dict[str, Any]:
+    mine = [e for e in counted(events, [track_id]) if as_of - timedelta(hours=1) < at(e) <= as_of]
+    recent = [e for e in mine if at(e) > as_of - timedelta(minutes=5)]
+    last_minute = as_of.replace(second=0, microsecond=0)
+    minutes = [last_minute - timedelta(minutes=59 - i) for i in range(60)]
+    plays = [e for e in mine if e["type"] == "play"]
+    return {
+        "active_listeners": len({e["listener_id"] for e in recent if e["type"] in ("play", "heartbeat")}),
+        "plays_last_5m": sum(1 for e in recent if e["type"] == "play"),
+        "plays_last_60m": len(plays),
+        "series": [
+            {
+                "t": m.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "plays": sum(1 for e in plays if m <= at(e) < m + timedelta(minutes=1)),
+            }
+            for m in minutes
+        ],
+    }
+
+
+def collaborations(
+    events: Iterable[Event], tracks: list[dict[str, Any]], names: dict[int, str], artist_id: int
+) -> dict[str, Any]:
+    shared = [t for t in tracks if artist_id in t["artist_ids"] and len(t["artist_ids"]) > 1]
+    plays = Counter(
+        e["track_id"] for e in counted(events, [t["track_id"] for t in shared]) if e["type"] == "play"
+    )
+    together: Counter[int] = Counter()
+    together_plays: Counter[int] = Counter()
+    for track in shared:
+        for other in track["artist_ids"]:
+            if other != artist_id:
+                together[other] += 1
+                together_plays[other] += plays[track["track_id"]]
+    order = sorted(together, key=lambda a: (-together[a], -together_plays[a], a))
+    return {
+        "artist_id": artist_id,
+        "total_collaborations": len(shared),
+        "top_collaborators": [
+            {"artist_id": a, "name": names.get(a, ""), "tracks": together[a], "plays": together_plays[a]}
+            for a in order[:10]
+        ],
+        "collaboration_tracks": [
+            {
+                "track_id": t["track_id"],
+                "title": t["title"],
+                "artist_ids": t["artist_ids"],
+                "plays": plays[t["track_id"]],
+            }
+            for t in sorted(shared, key=lambda t: (-plays[t["track_id"]], t["track_id"]))
+        ],
+    }
