@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup up test lint format bench clean
+.PHONY: setup up demo test lint format bench clean
 
 setup: $(STAMP)  ## install everything (idempotent): virtualenv, the project, Apache Kafka's jars
 	@$(BIN)/python -c "from insights.kafka_local import ensure_kafka_jars; ensure_kafka_jars()"
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 
 up: setup  ## Kafka, worker and API on the embedded ClickHouse engine under ./.insights
 	$(BIN)/insights up
+
+demo: setup  ## like `up`, and fills a fresh install with a demo catalog and 60,000 events
+	$(BIN)/insights up --demo
 
 test: setup  ## the whole suite; starts its own Kafka and ClickHouse engine
 	$(BIN)/pytest

@@ -33,10 +33,9 @@ def add_common(parser: argparse.ArgumentParser, *, serves: bool = False) -> None
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="insights", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    add_common(
-        commands.add_parser("up", help="local Kafka, migrations, worker and API in one process"),
-        serves=True,
-    )
+    up = commands.add_parser("up", help="local Kafka, migrations, worker and API in one process")
+    add_common(up, serves=True)
+    up.add_argument("--demo", action="store_true", help="fill a fresh install with demo data")
     add_common(commands.add_parser("api", help="the HTTP API alone"), serves=True)
     add_common(commands.add_parser("worker", help="the pipeline worker alone"))
     add_common(commands.add_parser("migrate", help="apply pending ClickHouse migrations"))
@@ -66,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("faust").setLevel(logging.WARNING)
     logging.getLogger("mode").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = settings_from(args)
         return dispatch(args, settings)
@@ -109,7 +109,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "api": {"api": True, "worker": False, "local_kafka": False},
         "worker": {"api": False, "worker": True, "local_kafka": False},
     }
-    asyncio.run(runner.run(settings, **modes[args.command]))
+    asyncio.run(runner.run(settings, **modes[args.command], demo=getattr(args, "demo", False)))
     return 0
 
 

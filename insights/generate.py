@@ -265,7 +265,10 @@ async def post_events(
     async def send() -> None:
         nonlocal accepted
         while (chunk := await queue.get()) is not None:
-            accepted += int((await _post(client, EVENTS_PATH, {"events": chunk})).get("accepted", 0))
+            # Await first: `accepted += await ...` would read `accepted` before the await and lose
+            # the counts the other senders added meanwhile.
+            result = await _post(client, EVENTS_PATH, {"events": chunk})
+            accepted += int(result.get("accepted", 0))
             progress(len(chunk))
 
     clock = asyncio.get_running_loop().time

@@ -17,11 +17,13 @@ import uvicorn
 
 from api.app import create_app
 from api.publisher import Publisher, ensure_topic
+from insights.generate import run_generate
 from insights.kafka_local import LocalKafka
 from insights.migrate import migrate
 from insights.settings import CATALOG_TOPIC, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.worker import Worker
+from schemas.tokens import create_token
 
 log = logging.getLogger("insights")
 
@@ -89,7 +91,30 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-async def serve_api(settings: Settings, store: Store, bootstrap: str, stop: asyncio.Event) -> None:
+DEMO_EVENTS = 60_000
+DEMO_TRACKS = 600
+
+
+async def load_demo(settings: Settings, store: Store) -> None:
+    """Fill a fresh install through the public API, so the first look shows real charts."""
+    if (await store.aquery_rows("SELECT count() FROM tracks"))[0][0]:
+        log.info("demo: the catalog is not empty, nothing loaded")
+        return
+    bearer = create_token(settings.secret(), subject="demo", scopes=["admin"], days=1)
+    url = f"http://{settings.host}:{settings.port}"
+    code = await asyncio.to_thread(run_generate, url, bearer, DEMO_EVENTS, DEMO_TRACKS, None, 1, 400)
+    if code == 0:
+        admin = create_token(settings.secret(), subject="demo-admin", scopes=["admin"], days=7)
+        print(
+            f"\ndemo data loaded; try artist 1:\n  curl -H 'Authorization: Bearer {admin}' "
+            f"{url}/api/v1/producer-intelligence/insights/artists/1\n",
+            flush=True,
+        )
+
+
+async def serve_api(
+    settings: Settings, store: Store, bootstrap: str, stop: asyncio.Event, demo: bool = False
+) -> None:
     publisher = Publisher(bootstrap)
     await publisher.start()
     app = create_app(store, publisher, settings.secret())
@@ -104,7 +129,10 @@ async def serve_api(settings: Settings, store: Store, bootstrap: str, stop: asyn
             await asyncio.sleep(0.05)
         log.info("Insights API serving on http://%s:%d", settings.host, settings.port)
         print_ready(settings)
+        demo_task = asyncio.create_task(load_demo(settings, store)) if demo else None
         await stop.wait()
+        if demo_task is not None:
+            demo_task.cancel()
     finally:
         server.should_exit = True
         await serving
@@ -124,7 +152,7 @@ def print_ready(settings: Settings) -> None:
     )
 
 
-async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool) -> None:
+async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool, demo: bool = False) -> None:
     stop = stop_on_signals()
     async with (
         kafka_bootstrap(settings, local_kafka) as bootstrap,
@@ -136,7 +164,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool)
             await pipeline.start()
         try:
             if api:
-                await serve_api(settings, store, bootstrap, stop)
+                await serve_api(settings, store, bootstrap, stop, demo)
             else:
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
                 await stop.wait()

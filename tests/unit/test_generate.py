@@ -237,6 +237,27 @@ def test_post_events_sends_batches_and_counts_what_was_accepted() -> None:
     assert len(set(sent_ids)) == 1200
 
 
+class SlowAPI(httpx.AsyncBaseTransport):
+    """Accepts everything, but answers after a pause, so that concurrent senders interleave."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.01)
+        count = len(json.loads(request.content)["events"])
+        return httpx.Response(202, json={"success": True, "data": {"accepted": count, "rejected": 0}})
+
+
+def test_concurrent_senders_count_every_accepted_event() -> None:
+    progressed: list[int] = []
+
+    async def go() -> int:
+        async with httpx.AsyncClient(base_url="http://api", transport=SlowAPI()) as client:
+            return await post_events(
+                client, sample_events(4000), batch=250, concurrency=4, progress=progressed.append
+            )
+
+    assert asyncio.run(go()) == 4000 == sum(progressed)
+
+
 def test_post_events_retries_a_503_after_the_retry_after_delay() -> None:
     times: list[float] = []
 
