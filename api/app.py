@@ -6,11 +6,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from api import insights_routes
+from api import docs, insights_routes
 from api.auth import AuthMiddleware
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
 from api.ingest import post_catalog, post_events
+from api.metrics_route import metrics
 from api.publisher import Publisher
 from insights.store import Store
 
@@ -20,9 +21,11 @@ def create_app(store: Store, publisher: Publisher, secret: str) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/api/v1/events", post_events, methods=["POST"]),
         Route("/api/v1/catalog", post_catalog, methods=["POST"]),
         *insights_routes.routes,
+        *docs.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.responses import JSONResponse
+from insights.store import StoreUnavailable
 from schemas.events import FieldError
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,11 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(exc.status_code, message, headers=dict(exc.headers or {})))
 
 
+async def handle_store_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("ClickHouse unavailable on %s: %s", request.url.path, exc.__cause__)
+    return error_response(unavailable("The analytics store is unavailable right now; please retry."))
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(ApiError(500, "Something went wrong on our side; please try again."))
@@ -87,5 +93,6 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
+    StoreUnavailable: handle_store_unavailable,
     Exception: handle_unexpected,
 }

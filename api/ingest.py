@@ -13,6 +13,7 @@ from starlette.responses import Response
 from api.errors import ApiError, unavailable, validation_failed
 from api.publisher import KafkaUnavailable, Message, Publisher
 from api.responses import success
+from insights.metrics import INGESTED
 from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
 from schemas.catalog import LISTS, MAX_ITEMS_PER_LIST, encode_entity, validate_catalog
 from schemas.events import MAX_EVENTS_PER_BATCH, encode_event, validate_batch
@@ -69,10 +70,16 @@ async def publish(request: Request, topic: str, messages: list[Message], what: s
 async def post_events(request: Request) -> Response:
     raw_events = batch_items(decode_json_object(await read_body(request)), "events", MAX_EVENTS_PER_BATCH)
     accepted, errors = validate_batch(raw_events)
+    INGESTED.labels(outcome="rejected").inc(len(errors))
     if not accepted:
         raise ApiError(422, "No event in the batch is valid.", errors=errors)
     messages = [(str(e.track_id).encode("ascii"), encode_event(e)) for e in accepted]
-    await publish(request, EVENTS_TOPIC, messages, "Events")
+    try:
+        await publish(request, EVENTS_TOPIC, messages, "Events")
+    except ApiError:
+        INGESTED.labels(outcome="unavailable").inc(len(accepted))
+        raise
+    INGESTED.labels(outcome="accepted").inc(len(accepted))
     return success({"accepted": len(accepted), "rejected": len(errors), "errors": errors}, status_code=202)
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import OperationalError
 
 T = TypeVar("T")
 
@@ -61,7 +62,11 @@ class Store:
         return await loop.run_in_executor(self._pool, partial(fn, *args))
 
     async def aquery_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return await self.run(self.query_rows, sql, parameters)
+        try:
+            return await self.run(self.query_rows, sql, parameters)
+        except OperationalError as error:
+            # The server is unreachable or overloaded (not a bad query): callers answer 503.
+            raise StoreUnavailable("ClickHouse is not reachable right now.") from error
 
     async def ping(self) -> bool:
         try:

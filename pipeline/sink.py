@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from insights.store import Store
+from pipeline.failpoints import failpoint
 from pipeline.rollups import ROLLUPS, Rollup, range_parameters
 from schemas.events import Event
 
@@ -129,12 +130,15 @@ class RollupSink:
         new = [item for item in unique if item.event.event_id not in stored]
         if new:
             ingested_at = datetime.now(UTC).replace(microsecond=0)
+            failpoint("before_events_insert")
             self._store.insert("events", [event_row(i, ingested_at) for i in new], EVENT_COLUMNS)
+            failpoint("after_events_insert")
             for item in new:
                 if item.offset > self._events_marker[item.partition]:
                     self._events_marker[item.partition] = item.offset
         result = FlushResult(written=len(new), duplicates=len(batch) - len(new))
         result.caught_up = self._catch_up(sorted(partitions))
+        failpoint("after_rollups")
         return result
 
     def _stored_ids(self, event_ids: list[str]) -> set[str]:

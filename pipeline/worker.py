@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 import faust
 
 from insights.settings import CATALOG_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
+from insights.metrics import DEAD_LETTERS, DUPLICATES, FLUSHED, WRITE_RETRIES
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from pipeline.decode import Poison, decode_catalog_message, decode_message
@@ -62,6 +63,10 @@ class Worker:
         self.app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
 
     async def consume(self, stream: Any) -> None:
+        # When offsets advance: take_events acks a batch's events only when this loop asks for the
+        # next batch, i.e. after write_until_done has returned (the rollups are durable); Faust's
+        # commit timer (broker_commit_interval, 1 s) then commits acked offsets. A crash before that
+        # redelivers the batch, and the sink recognises every event of it.
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
             batch: list[SourcedEvent] = []
             for event in events:
@@ -73,6 +78,8 @@ class Worker:
             if batch:
                 result = await self.write_until_done(self.sink.flush, batch)
                 self.flushed_events += result.written
+                FLUSHED.inc(result.written)
+                DUPLICATES.inc(result.duplicates)
 
     async def consume_catalog(self, stream: Any) -> None:
         async for events in stream.take_events(1000, within=BATCH_WITHIN_SECONDS):
@@ -98,6 +105,7 @@ class Worker:
                     return await self.store.run(write, *args)
             except Exception as error:
                 log.warning("ClickHouse write failed (%s); retrying in %.1f s", error, delay)
+                WRITE_RETRIES.inc()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_DELAY)
 
@@ -112,6 +120,7 @@ class Worker:
         delivered = await self.dlq_topic.send(value=poison.payload, headers=headers)
         await delivered
         self.dead_letters += 1
+        DEAD_LETTERS.labels(topic=topic).inc()
 
     async def _on_revoked(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked = args[0] if args else kwargs.get("revoked", ())

@@ -49,7 +49,8 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0, interval: float 
 class UpProcess:
     """Runs `insights up --data-dir DIR --port P`; start/stop/restart like a user with Ctrl-C."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, kafka_bootstrap: str | None = None) -> None:
+        """With `kafka_bootstrap`, `up` uses that Kafka (owned by the test) instead of its own."""
         self.data_dir = data_dir
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -57,6 +58,9 @@ class UpProcess:
         self.env = {**os.environ, "INSIGHTS_SECRET": SECRET, "INSIGHTS_TOPIC_PARTITIONS": "3"}
         self.env.pop("INSIGHTS_KAFKA_BOOTSTRAP", None)
         self.env.pop("INSIGHTS_CLICKHOUSE_DSN", None)
+        self.env.pop("INSIGHTS_FAILPOINTS", None)
+        if kafka_bootstrap:
+            self.env["INSIGHTS_KAFKA_BOOTSTRAP"] = kafka_bootstrap
 
     command = (sys.executable, "-m", "insights.cli", "up")
 
@@ -68,7 +72,9 @@ class UpProcess:
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
-    def start(self, timeout: float = 180.0) -> None:
+    def start(self, timeout: float = 180.0, failpoints: str = "") -> None:
+        """Start and wait until ready; `failpoints` arms pipeline/failpoints.py for this run only."""
+        self.env["INSIGHTS_FAILPOINTS"] = failpoints
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [*self.command, "--data-dir", str(self.data_dir), "--port", str(self.port)],
@@ -98,6 +104,20 @@ class UpProcess:
             self.process.kill()
             self.process.wait()
             raise RuntimeError(f"insights up did not stop on Ctrl-C:\n{self.log_tail()}") from None
+        self.process = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+        self.process = None
+
+    def wait_for_crash(self, timeout: float = 120.0) -> int:
+        """Wait until the process dies by itself (a failpoint); returns its exit code."""
+        assert self.process is not None
+        code = self.process.wait(timeout)
         self.process = None
         return code
 

@@ -1,0 +1,39 @@
+"""Named crash points for fault-injection tests: `INSIGHTS_FAILPOINTS="after_events_insert=3"` makes
+the process kill itself (SIGKILL, like a power cut) the 3rd time it passes `after_events_insert`.
+
+Unset (always, outside tests) it costs one dict lookup per flush.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections import Counter
+
+log = logging.getLogger(__name__)
+
+POINTS = ("before_events_insert", "after_events_insert", "after_rollups")
+
+
+def _armed(spec: str) -> dict[str, int]:
+    armed: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, count = item.partition("=")
+        if name not in POINTS or not count.isdigit():
+            raise ValueError(f"INSIGHTS_FAILPOINTS: {item!r} is not one of {POINTS} with =N")
+        armed[name] = int(count)
+    return armed
+
+
+_ARMED = _armed(os.environ.get("INSIGHTS_FAILPOINTS", ""))
+_passed: Counter[str] = Counter()
+
+
+def failpoint(name: str) -> None:
+    if name not in _ARMED:
+        return
+    _passed[name] += 1
+    if _passed[name] == _ARMED[name]:
+        log.warning("failpoint %s reached: killing this process", name)
+        os.kill(os.getpid(), signal.SIGKILL)

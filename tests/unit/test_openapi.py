@@ -1,0 +1,356 @@
+"""The OpenAPI document against the app it describes, with stand-ins for Kafka and ClickHouse: a valid
+OpenAPI 3.1 document, the same routes, parameters, scopes, rules and limits as the code, and the
+answers the app gives without a database (health, ingest, auth and validation errors) match it."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from api import ingest, insights_routes
+from api.app import create_app
+from api.auth import required_scope
+from api.docs import render_page
+from api.errors import CODES
+from api.publisher import KafkaUnavailable
+from schemas.catalog import Album, Artist, Track
+from schemas.events import Event
+from schemas.openapi import openapi_document
+from schemas.openapi_components import (
+    MAX_BODY_BYTES,
+    MAX_ID,
+    REALTIME_MINUTES,
+    TOP_COLLABORATORS,
+    TOP_TRACKS,
+)
+from schemas.periods import DEFAULT_PERIOD, DEFAULT_TIMEFRAME, PERIOD_DAYS, TIMEFRAME_DAYS, realtime_minutes
+from schemas.tokens import create_token
+
+SECRET = "openapi-unit-test-secret-of-a-reasonable-length"
+INSIGHTS = "/api/v1/producer-intelligence/insights"
+
+
+# ---- checking a response against the document (also used by the integration test) -----------------
+
+
+def pointer(*parts: str) -> str:
+    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def registry_of(spec: dict[str, Any]) -> Registry[Any]:
+    """The document as a JSON Schema resource, so `#/components/...` refs resolve inside it."""
+    resource = Resource.from_contents(spec, default_specification=DRAFT202012)
+    return Registry().with_resource("urn:openapi", resource)
+
+
+def response_problems(
+    spec: dict[str, Any], template: str, method: str, response: httpx.Response
+) -> list[str]:
+    """Why `response` does not match what the document promises for this operation ([] if it does)."""
+    documented = spec["paths"][template][method]["responses"]
+    status = str(response.status_code)
+    if status not in documented:
+        return [f"{method.upper()} {template} answered {status}, which is not documented"]
+    where: tuple[str, ...] = ("paths", template, method, "responses", status)
+    answer = documented[status]
+    if "$ref" in answer:
+        where = tuple(answer["$ref"].removeprefix("#/").split("/"))
+        answer = spec["components"]["responses"][where[-1]]
+    problems = [
+        f"header {name} is missing" for name in answer.get("headers", {}) if name not in response.headers
+    ]
+    media = response.headers.get("content-type", "").split(";")[0]
+    if media not in answer.get("content", {}):
+        return [*problems, f"content type {media!r} is not documented"]
+    if media == "application/json":
+        schema = {"$ref": "urn:openapi#" + pointer(*where, "content", media, "schema")}
+        validator = Draft202012Validator(
+            schema,
+            registry=registry_of(spec),
+            format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
+        problems += [
+            f"at {list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(response.json())
+        ]
+    return problems
+
+
+# ---- the app with stand-ins ---------------------------------------------------------------------------
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.up = True
+
+    async def ping(self) -> bool:
+        return self.up
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.up = True
+        self.published: list[tuple[str, Sequence[tuple[bytes, bytes]]]] = []
+
+    async def healthy(self) -> bool:
+        return self.up
+
+    async def publish(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
+        if not self.up:
+            raise KafkaUnavailable("the broker is down (stand-in)")
+        self.published.append((topic, messages))
+
+
+@pytest.fixture
+def fakes() -> tuple[FakeStore, FakePublisher]:
+    return FakeStore(), FakePublisher()
+
+
+@pytest.fixture
+def app(fakes: tuple[FakeStore, FakePublisher]) -> Starlette:
+    store, publisher = fakes
+    return create_app(store, publisher, SECRET)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return openapi_document()
+
+
+def bearer(*scopes: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_token(SECRET, subject='unit', scopes=scopes)}"}
+
+
+def operations(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(path, method) for path, item in spec["paths"].items() for method in item}
+
+
+def app_routes(app: Starlette) -> dict[tuple[str, str], Route]:
+    return {
+        (route.path, method.lower()): route
+        for route in app.routes
+        if isinstance(route, Route)
+        for method in (route.methods or ()) - {"HEAD"}  # Starlette adds HEAD to every GET itself
+    }
+
+
+# ---- the document and the code -----------------------------------------------------------------------
+
+
+def test_document_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
+    assert spec["openapi"].startswith("3.1")
+    validate(spec)
+
+
+def test_document_describes_exactly_the_routes_of_the_app(spec: dict[str, Any], app: Starlette) -> None:
+    assert operations(spec) == set(app_routes(app))
+
+
+def test_path_parameters_are_the_route_parameters(spec: dict[str, Any], app: Starlette) -> None:
+    refs = spec["components"]["parameters"]
+    for (path, method), route in app_routes(app).items():
+        declared = [
+            refs[p["$ref"].rsplit("/", 1)[-1]] for p in spec["paths"][path][method].get("parameters", [])
+        ]
+        in_path = {p["name"] for p in declared if p["in"] == "path"}
+        assert in_path == set(route.param_convertors) == set(re.findall(r"{(\w+)}", path)), path
+
+
+def test_each_operation_names_the_scope_the_auth_middleware_demands(spec: dict[str, Any]) -> None:
+    for path, method in operations(spec):
+        security = spec["paths"][path][method]["security"]
+        named = [scope for requirement in security for scope in requirement["bearerAuth"]]
+        needed = required_scope(path)
+        assert named == ([needed] if needed else []), path
+        responses = spec["paths"][path][method]["responses"]
+        assert ("401" in responses) == ("403" in responses) == (needed is not None), path
+
+
+def test_error_codes_are_the_ones_the_app_renders(spec: dict[str, Any]) -> None:
+    error = spec["components"]["schemas"]["Error"]["properties"]["error"]
+    assert set(error["enum"]) == set(CODES.values())
+
+
+def test_limits_are_the_ones_the_code_enforces() -> None:
+    assert MAX_BODY_BYTES == ingest.MAX_BODY_BYTES
+    assert MAX_ID == insights_routes.MAX_ID == 2**63 - 1
+    assert (TOP_TRACKS, TOP_COLLABORATORS) == (insights_routes.TOP_TRACKS, insights_routes.TOP_COLLABORATORS)
+    assert len(realtime_minutes(datetime.now(UTC))) == REALTIME_MINUTES
+
+
+RULE_KEYWORDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "format")
+
+
+def rules(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The validation keywords of one field, with refs followed and `anyOf [X, null]` folded into X."""
+    if "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]] | {k: v for k, v in schema.items() if k != "$ref"}
+    if "anyOf" in schema:
+        folded = [rules(option, schemas) for option in schema["anyOf"]]
+        merged: dict[str, Any] = {}
+        for option in folded:
+            merged |= {k: v for k, v in option.items() if k != "type"}
+        return merged | {"type": set().union(*(option.get("type", set()) for option in folded))}
+    found = {k: schema[k] for k in RULE_KEYWORDS if k in schema}
+    if "enum" in schema:
+        return found | {"enum": sorted(schema["enum"])}
+    kind = schema.get("type", [])
+    found["type"] = set(kind) if isinstance(kind, list) else {kind}
+    if "items" in schema:
+        found["items"] = rules(schema["items"], schemas)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "struct"),
+    [("Event", Event), ("CatalogArtist", Artist), ("CatalogAlbum", Album), ("CatalogTrack", Track)],
+)
+def test_request_schemas_state_the_rules_of_the_validators(
+    spec: dict[str, Any], name: str, struct: type[msgspec.Struct]
+) -> None:
+    schemas = spec["components"]["schemas"]
+    ours = schemas[name]
+    generated = msgspec.json.schema(struct)["$defs"][struct.__name__]
+    theirs = {k: v for k, v in generated["properties"].items() if k != "kind"}  # the Kafka tag, not sent
+    assert set(ours["required"]) == set(generated["required"]) - {"kind"}
+    assert {k: rules(v, schemas) for k, v in ours["properties"].items()} == {
+        k: rules(v, schemas) for k, v in theirs.items()
+    }
+
+
+def test_periods_and_timeframes_are_the_ones_the_reads_accept(spec: dict[str, Any]) -> None:
+    parameters = spec["components"]["parameters"]
+    schemas = spec["components"]["schemas"]
+    assert schemas["Period"]["enum"] == list(PERIOD_DAYS)
+    assert schemas["Timeframe"]["enum"] == list(TIMEFRAME_DAYS)
+    assert parameters["Period"]["schema"]["default"] == DEFAULT_PERIOD
+    assert parameters["Timeframe"]["schema"]["default"] == DEFAULT_TIMEFRAME
+
+
+# ---- served by the app ---------------------------------------------------------------------------
+
+
+def test_openapi_json_is_served_without_a_token(client: TestClient, spec: dict[str, Any]) -> None:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == spec
+    assert response_problems(spec, "/openapi.json", "get", response) == []
+
+
+def test_docs_page_is_served_without_a_token_and_shows_every_path(
+    client: TestClient, spec: dict[str, Any]
+) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    for path, item in spec["paths"].items():
+        assert html.escape(path) in page, path
+        for op in item.values():
+            assert f'id="op-{op["operationId"]}"' in page
+    for code in CODES.values():
+        assert code in page
+    assert "<script" not in page and "@import" not in page and "url(" not in page
+    assert not re.search(r'(src|href)="(https?:)?//', page), "the page must not load anything from elsewhere"
+
+
+def test_docs_page_escapes_what_it_shows() -> None:
+    page = render_page("http://<b>evil</b>")  # the base URL comes from the request's Host header
+    assert "<b>evil</b>" not in page
+    assert "&lt;b&gt;evil&lt;/b&gt;" in page
+
+
+# ---- answers that need no database, against the document --------------------------------------------
+
+
+def event(**changes: Any) -> dict[str, Any]:
+    base = {"event_id": "e-1", "type": "play", "track_id": 101, "listener_id": "fan-1"}
+    return base | {"occurred_at": datetime.now(UTC).isoformat()} | changes
+
+
+ARTIST = {"artist_id": 1, "name": "Ana Vale"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "good"),
+    [
+        ("/api/v1/events", {"events": [event(), event(track_id="x")]}, {"events": [event()]}),
+        ("/api/v1/catalog", {"artists": [ARTIST, {"artist_id": 0}]}, {"artists": [ARTIST]}),
+    ],
+)
+def test_write_answers_match_the_document(
+    client: TestClient,
+    fakes: tuple[FakeStore, FakePublisher],
+    spec: dict[str, Any],
+    path: str,
+    body: dict[str, Any],
+    good: dict[str, Any],
+) -> None:
+    scope = required_scope(path)
+    assert scope is not None
+    answers = {
+        202: client.post(path, json=body, headers=bearer(scope)),
+        401: client.post(path, json=good),
+        403: client.post(path, json=good, headers=bearer("insights:read")),
+        413: client.post(path, content=b" " * (MAX_BODY_BYTES + 1), headers=bearer(scope)),
+        422: client.post(path, json={"events": [{}], "artists": [{}]}, headers=bearer(scope)),
+    }
+    fakes[1].up = False
+    answers[503] = client.post(path, json=good, headers=bearer(scope))
+    for status, response in answers.items():
+        assert response.status_code == status, response.text
+        assert response_problems(spec, path, "post", response) == [], status
+    assert answers[202].json()["data"]["rejected"] == 1
+
+
+def test_health_answers_match_the_document(
+    client: TestClient, fakes: tuple[FakeStore, FakePublisher], spec: dict[str, Any]
+) -> None:
+    answers = [(path, client.get(path)) for path in ("/healthz", "/metrics", "/readyz")]
+    fakes[0].up = False
+    answers.append(("/readyz", client.get("/readyz")))
+    assert [r.status_code for _, r in answers] == [200, 200, 200, 503]
+    for path, response in answers:
+        assert response_problems(spec, path, "get", response) == [], path
+
+
+def test_read_refusals_before_any_query_match_the_document(client: TestClient, spec: dict[str, Any]) -> None:
+    reads = [(path, method) for path, method in operations(spec) if path.startswith(INSIGHTS)]
+    assert len(reads) == 8
+    for template, method in reads:
+        valid = re.sub(r"{\w+}", "7", template)
+        answers = {
+            401: client.get(valid),
+            403: client.get(valid, headers=bearer("events:write")),
+            422: client.get(re.sub(r"{\w+}", "0", template), headers=bearer("insights:read")),
+        }
+        for status, response in answers.items():
+            assert response.status_code == status, (template, response.text)
+            assert response_problems(spec, template, method, response) == [], (template, status)
+
+
+def test_an_undocumented_field_or_status_is_caught(spec: dict[str, Any]) -> None:
+    path = "/healthz"
+    extra = httpx.Response(200, json={"status": "ok", "uptime": 3})
+    assert response_problems(spec, path, "get", extra) != []
+    assert response_problems(spec, path, "get", httpx.Response(418, json={})) != []
