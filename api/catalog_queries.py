@@ -22,12 +22,20 @@ class AlbumEntry:
     artist_id: int
     tracks: tuple[TrackEntry, ...]
 
+    @property
+    def track_ids(self) -> list[int]:
+        return [t.track_id for t in self.tracks]
+
 
 @dataclass(frozen=True)
 class ArtistEntry:
     artist_id: int
     name: str
     tracks: tuple[TrackEntry, ...]  # every track that lists the artist
+
+    @property
+    def track_ids(self) -> list[int]:
+        return [t.track_id for t in self.tracks]
 
 
 _TRACK_COLUMNS = "track_id, title, album_id, artist_ids"

@@ -15,21 +15,11 @@ from starlette.responses import Response
 from api.responses import JSONResponse
 from insights.store import StoreUnavailable
 from schemas.events import FieldError
+from schemas.openapi_components import ERROR_CODES
 
 log = logging.getLogger(__name__)
 
-CODES = {
-    400: "validation_failed",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    422: "validation_failed",
-    429: "rate_limited",
-    503: "unavailable",
-    500: "server_error",
-}
+CODES = ERROR_CODES  # status -> code, one place (the OpenAPI document uses it too)
 
 
 class ApiError(Exception):

@@ -16,7 +16,15 @@ from starlette.routing import Route
 
 from api import analytics_queries as analytics
 from api.access import check_album, check_artist, check_track, claims_of
-from api.catalog_queries import TrackEntry, artist_names, find_album, find_artist, find_track
+from api.catalog_queries import (
+    AlbumEntry,
+    ArtistEntry,
+    TrackEntry,
+    artist_names,
+    find_album,
+    find_artist,
+    find_track,
+)
 from api.errors import validation_failed
 from api.responses import success
 from insights.store import Store
@@ -117,33 +125,43 @@ async def chart_body(store: Store, track_ids: Sequence[int], buckets: ChartBucke
     }
 
 
-async def track_analytics(request: Request) -> Response:
+async def readable_track(request: Request) -> TrackEntry:
     track_id = path_id(request, "trackId")
+    return check_track(claims_of(request), await find_track(store_of(request), track_id), track_id)
+
+
+async def readable_album(request: Request) -> AlbumEntry:
+    album_id = path_id(request, "albumId")
+    return check_album(claims_of(request), await find_album(store_of(request), album_id), album_id)
+
+
+async def readable_artist(request: Request) -> ArtistEntry:
+    artist_id = path_id(request, "artistId")
+    return check_artist(claims_of(request), await find_artist(store_of(request), artist_id), artist_id)
+
+
+async def track_analytics(request: Request) -> Response:
     bounds = requested_period(request)
-    store = store_of(request)
-    track = check_track(claims_of(request), await find_track(store, track_id), track_id)
-    body = await figures_body(store, [track.track_id], bounds)
-    return success({"track_id": track_id, "title": track.title} | body)
+    track = await readable_track(request)
+    body = await figures_body(store_of(request), [track.track_id], bounds)
+    return success({"track_id": track.track_id, "title": track.title} | body)
 
 
 async def track_chart(request: Request) -> Response:
-    track_id = path_id(request, "trackId")
     buckets = requested_timeframe(request)
-    store = store_of(request)
-    check_track(claims_of(request), await find_track(store, track_id), track_id)
-    return success({"track_id": track_id} | await chart_body(store, [track_id], buckets))
+    track = await readable_track(request)
+    body = await chart_body(store_of(request), [track.track_id], buckets)
+    return success({"track_id": track.track_id} | body)
 
 
 async def track_realtime(request: Request) -> Response:
-    track_id = path_id(request, "trackId")
-    store = store_of(request)
-    check_track(claims_of(request), await find_track(store, track_id), track_id)
+    track = await readable_track(request)
     now = datetime.now(UTC).replace(microsecond=0)
     minutes = realtime_minutes(now)
-    live = await analytics.realtime(store, track_id, now, minutes[0])
+    live = await analytics.realtime(store_of(request), track.track_id, now, minutes[0])
     return success(
         {
-            "track_id": track_id,
+            "track_id": track.track_id,
             "active_listeners": live.active_listeners,
             "plays_last_5m": live.plays_last_5m,
             "plays_last_60m": live.plays_last_60m,
@@ -156,53 +174,44 @@ async def track_realtime(request: Request) -> Response:
 
 
 async def album_analytics(request: Request) -> Response:
-    album_id = path_id(request, "albumId")
     bounds = requested_period(request)
+    album = await readable_album(request)
     store = store_of(request)
-    album = check_album(claims_of(request), await find_album(store, album_id), album_id)
-    track_ids = [t.track_id for t in album.tracks]
     return success(
-        {"album_id": album_id, "title": album.title, "artist_id": album.artist_id}
-        | await figures_body(store, track_ids, bounds)
+        {"album_id": album.album_id, "title": album.title, "artist_id": album.artist_id}
+        | await figures_body(store, album.track_ids, bounds)
         | {"tracks": await ranked_tracks(store, album.tracks, bounds)}
     )
 
 
 async def album_chart(request: Request) -> Response:
-    album_id = path_id(request, "albumId")
     buckets = requested_timeframe(request)
-    store = store_of(request)
-    album = check_album(claims_of(request), await find_album(store, album_id), album_id)
-    track_ids = [t.track_id for t in album.tracks]
-    return success({"album_id": album_id} | await chart_body(store, track_ids, buckets))
+    album = await readable_album(request)
+    body = await chart_body(store_of(request), album.track_ids, buckets)
+    return success({"album_id": album.album_id} | body)
 
 
 async def artist_analytics(request: Request) -> Response:
-    artist_id = path_id(request, "artistId")
     bounds = requested_period(request)
+    artist = await readable_artist(request)
     store = store_of(request)
-    artist = check_artist(claims_of(request), await find_artist(store, artist_id), artist_id)
-    track_ids = [t.track_id for t in artist.tracks]
     return success(
-        {"artist_id": artist_id, "name": artist.name}
-        | await figures_body(store, track_ids, bounds)
+        {"artist_id": artist.artist_id, "name": artist.name}
+        | await figures_body(store, artist.track_ids, bounds)
         | {"top_tracks": await ranked_tracks(store, artist.tracks, bounds, TOP_TRACKS)}
     )
 
 
 async def artist_chart(request: Request) -> Response:
-    artist_id = path_id(request, "artistId")
     buckets = requested_timeframe(request)
-    store = store_of(request)
-    artist = check_artist(claims_of(request), await find_artist(store, artist_id), artist_id)
-    track_ids = [t.track_id for t in artist.tracks]
-    return success({"artist_id": artist_id} | await chart_body(store, track_ids, buckets))
+    artist = await readable_artist(request)
+    body = await chart_body(store_of(request), artist.track_ids, buckets)
+    return success({"artist_id": artist.artist_id} | body)
 
 
 async def artist_collaborations(request: Request) -> Response:
-    artist_id = path_id(request, "artistId")
-    store = store_of(request)
-    artist = check_artist(claims_of(request), await find_artist(store, artist_id), artist_id)
+    artist = await readable_artist(request)
+    artist_id, store = artist.artist_id, store_of(request)
     shared = [t for t in artist.tracks if len(t.artist_ids) > 1]
     plays = await analytics.plays_total(store, [t.track_id for t in shared])
     tracks_with: Counter[int] = Counter()

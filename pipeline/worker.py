@@ -14,8 +14,8 @@ from typing import Any, TypeVar, cast
 
 import faust
 
-from insights.settings import CATALOG_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.metrics import DEAD_LETTERS, DUPLICATES, FLUSHED, WRITE_RETRIES
+from insights.settings import CATALOG_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from pipeline.decode import Poison, decode_catalog_message, decode_message

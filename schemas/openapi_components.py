@@ -20,7 +20,7 @@ REALTIME_MINUTES = 60
 TOP_TRACKS = 10
 TOP_COLLABORATORS = 10
 
-# Status -> error code, as rendered by api/errors.py (one code per status; 400 is never sent).
+# Status -> error code of ARCHITECTURE §6 (405 added); api/errors.py renders errors with it.
 ERROR_CODES = {
     401: "unauthorized",
     403: "forbidden",

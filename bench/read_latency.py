@@ -1,0 +1,350 @@
+"""Read latency of every analytics and chart endpoint at two history sizes, beside raw `events` scans.
+
+For each --sizes N a child process (chDB hosts one engine path per process) builds a fresh store in a
+temp dir: the catalog (--tracks tracks, 10 per album, 3 albums per artist, ~15 % collaborations) and N
+events inserted straight with SQL (skewed track popularity, N/20 listeners, 400 days weighted to the
+recent past), then the rollups exactly as the worker builds them (each `pipeline.rollups` catch-up
+query over every partition's whole offset range). It then times, in-process (no HTTP, no auth), the
+query functions the handlers await on the Store thread pool: median and p95 over --repeat calls after
+a warm-up, for the hottest track, a median track, the hot track's album and artist. Beside them: the
+same track-analytics figures computed from raw `events` (the contrast; its values are checked equal),
+and `SELECT 1` through the same Store (the floor of one round trip); rollup/raw is an endpoint's median
+over that of the raw figures of its entity. To show where the time goes, each statement an endpoint
+runs is reported apart: median wall and engine time (chDB's own elapsed) and the rows it reads. The
+machine is shared: each size also records the load average while it was measured.
+
+Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
+[--repeat 200]`. Prints a table; the JSON lands in bench/results/read-latency-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import partial
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from api import analytics_queries as analytics
+from api.catalog_queries import artist_names, find_album, find_artist, find_track
+from api.insights_routes import chart_body, figures_body, ranked_tracks
+from insights.migrate import migrate
+from insights.store import Store
+from pipeline.rollups import ROLLUPS, range_parameters
+from schemas.periods import chart_buckets, period_bounds, realtime_minutes
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TARGET_MS, TARGET_RATIO = 10.0, 1.5
+TIMEFRAMES = ("7d", "30d", "90d", "1y")
+
+CATALOG_SQL = (
+    "INSERT INTO artists SELECT number + 1, concat('Artist ', toString(number + 1)), 0"
+    " FROM numbers({artists:UInt64})",
+    "INSERT INTO albums SELECT number + 1, concat('Album ', toString(number + 1)), intDiv(number, 3) + 1, 0"
+    " FROM numbers({albums:UInt64})",
+    """INSERT INTO tracks SELECT number + 1, concat('Track ', toString(number + 1)), intDiv(number, 10) + 1,
+    if(cityHash64(number) % 100 < 15,
+       [intDiv(number, 30) + 1, (intDiv(number, 30) + 1 + cityHash64(number, 1) % 20) % {artists:UInt64} + 1],
+       [intDiv(number, 30) + 1]), 0
+    FROM numbers({tracks:UInt64})""",
+)
+# Track popularity ~ u^3 (the top track gets ~tracks^(-1/3) of all events), age ~ u^2 x 399 days.
+EVENTS_SQL = """
+INSERT INTO events
+SELECT concat('e', toString(number)),
+    multiIf(r < 80, 'play', r < 87, 'like', r < 90, 'repost', 'heartbeat') AS type,
+    1 + toUInt64(floor({tracks:UInt64} * pow(rand(1) / 4294967296.0, 3))) AS track,
+    concat('u', toString(rand(2) % {listeners:UInt64})),
+    now64(3, 'UTC') - toIntervalMillisecond(toUInt64(399 * 86400000 * pow(rand(3) / 4294967296.0, 2))),
+    if(type = 'play', rand(4) % 300000, NULL), track % 6, number, now()
+FROM (SELECT number, rand(5) % 100 AS r FROM numbers({n:UInt64}))"""
+RAW_FIGURES_SQL = """
+SELECT countIf(type = 'play'), uniqExactIf(listener_id, type = 'play'),
+    countIf(type = 'play' AND day >= {start:Date}),
+    uniqExactIf(listener_id, type = 'play' AND day >= {start:Date}),
+    countIf(type = 'like' AND day >= {start:Date}), countIf(type = 'repost' AND day >= {start:Date}),
+    countIf(type = 'play' AND day >= {previous_start:Date} AND day < {start:Date}),
+    uniqExactIf(listener_id, type = 'play' AND day >= {previous_start:Date} AND day < {start:Date})
+FROM (SELECT type, listener_id, toDate(occurred_at) AS day FROM events
+      WHERE track_id IN {track_ids:Array(UInt64)} AND day <= {today:Date})"""
+
+
+class TracingStore(Store):
+    """The product's Store, recording each statement's wall and engine time (chDB's summary)."""
+
+    calls: list[dict[str, Any]]
+
+    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        began = time.perf_counter()
+        result = self.client().query(sql, parameters=parameters)
+        rows = [tuple(row) for row in result.result_rows]
+        wall_ms = (time.perf_counter() - began) * 1000
+        engine_ms = int((result.summary or {}).get("elapsed_ns", 0)) / 1e6
+        self.calls.append({"sql": sql, "parameters": parameters, "wall_ms": wall_ms, "engine_ms": engine_ms})
+        return rows
+
+    def read_statistics(self, sql: str, parameters: dict[str, Any] | None) -> dict[str, int]:
+        """Rows and bytes the engine read (chDB's summary only counts result rows; JSON output has them)."""
+        stats = json.loads(self.client().raw_query(sql, parameters=parameters, fmt="JSON"))["statistics"]
+        return {"rows_read": int(stats["rows_read"]), "bytes_read": int(stats["bytes_read"])}
+
+
+def load(store: Store, n: int, tracks: int) -> dict[str, float]:
+    albums = -(-tracks // 10)
+    sizes = {"tracks": tracks, "albums": albums, "artists": -(-albums // 3)}
+    seconds: dict[str, float] = {}
+    began = time.perf_counter()
+    for sql in CATALOG_SQL:
+        store.command(sql, sizes)
+    seconds["catalog_s"] = time.perf_counter() - began
+    began = time.perf_counter()
+    store.command(EVENTS_SQL, {"n": n, "tracks": tracks, "listeners": max(1000, n // 20)})
+    seconds["events_s"] = time.perf_counter() - began
+    began = time.perf_counter()
+    stored = store.query_rows(
+        "SELECT kafka_partition, max(kafka_offset) FROM events GROUP BY kafka_partition"
+    )
+    for rollup in ROLLUPS:
+        for partition, up_to in stored:
+            store.command(rollup.catch_up_sql(1), range_parameters({partition: (-1, up_to)}))
+    seconds["rollups_s"] = time.perf_counter() - began
+    return seconds
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(store: TracingStore, call: Callable[[], Awaitable[Any]], repeat: int) -> dict[str, Any]:
+    for _ in range(max(3, repeat // 10)):
+        await call()
+    times: list[float] = []
+    per_call: list[list[dict[str, Any]]] = []
+    for _ in range(repeat):
+        store.calls = []
+        began = time.perf_counter()
+        await call()
+        times.append((time.perf_counter() - began) * 1000)
+        per_call.append(store.calls)
+    statements = [
+        {"sql": " ".join(column[0]["sql"].split())[:100]}
+        | {k: statistics.median(c[k] for c in column) for k in ("wall_ms", "engine_ms")}
+        | store.read_statistics(column[0]["sql"], column[0]["parameters"])
+        for column in zip(*per_call, strict=True)
+    ]
+    return {"median_ms": statistics.median(times), "p95_ms": percentile(times, 0.95), "sql": statements}
+
+
+async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
+    now, load_before = datetime.now(UTC), os.getloadavg()
+    ranked = store.query_rows("SELECT track_id FROM track_totals GROUP BY track_id ORDER BY sum(plays) DESC")
+    hot, mid = int(ranked[0][0]), int(ranked[len(ranked) // 2][0])
+    hot_entry = await find_track(store, hot)
+    assert hot_entry is not None and hot_entry.album_id is not None
+    album_id, artist_id = hot_entry.album_id, hot_entry.artist_ids[0]
+    bounds, year = period_bounds("30-days", now), period_bounds("1-year", now)
+
+    async def track(track_id: int, b: Any = bounds) -> Any:
+        entry = await find_track(store, track_id)
+        assert entry is not None
+        return await figures_body(store, [entry.track_id], b)
+
+    async def album() -> Any:
+        entry = await find_album(store, album_id)
+        assert entry is not None
+        ids = [t.track_id for t in entry.tracks]
+        return await figures_body(store, ids, bounds), await ranked_tracks(store, entry.tracks, bounds)
+
+    async def artist() -> Any:
+        entry = await find_artist(store, artist_id)
+        assert entry is not None
+        ids = [t.track_id for t in entry.tracks]
+        return await figures_body(store, ids, bounds), await ranked_tracks(store, entry.tracks, bounds, 10)
+
+    async def chart(kind: str, timeframe: str) -> Any:
+        entry: Any = await {"track": find_track, "album": find_album, "artist": find_artist}[kind](
+            store, {"track": hot, "album": album_id, "artist": artist_id}[kind]
+        )
+        ids = [entry.track_id] if kind == "track" else [t.track_id for t in entry.tracks]
+        return await chart_body(store, ids, chart_buckets(timeframe, datetime.now(UTC)))
+
+    async def live() -> Any:
+        await find_track(store, hot)
+        moment = datetime.now(UTC).replace(microsecond=0)
+        return await analytics.realtime(store, hot, moment, realtime_minutes(moment)[0])
+
+    async def collaborations() -> Any:
+        entry = await find_artist(store, artist_id)
+        assert entry is not None
+        shared = [t for t in entry.tracks if len(t.artist_ids) > 1]
+        plays = await analytics.plays_total(store, [t.track_id for t in shared])
+        others = sorted({a for t in shared for a in t.artist_ids if a != artist_id})[:10]
+        return plays, await artist_names(store, others)
+
+    async def raw(ids: list[int]) -> list[int]:
+        rows = await store.aquery_rows(
+            RAW_FIGURES_SQL,
+            {"track_ids": ids, "start": bounds.start, "previous_start": bounds.previous_start}
+            | {"today": bounds.today},
+        )
+        return [int(v) for v in rows[0]]
+
+    album_entry, artist_entry = await find_album(store, album_id), await find_artist(store, artist_id)
+    assert album_entry is not None and artist_entry is not None
+    entity_ids = {
+        "hot track": [hot],
+        "mid track": [mid],
+        "album": [t.track_id for t in album_entry.tracks],
+        "artist": [t.track_id for t in artist_entry.tracks],
+    }
+    cases: dict[str, tuple[str, Callable[[], Awaitable[Any]]]] = {
+        "track analytics (hot, 30-days)": ("hot track", partial(track, hot)),
+        "track analytics (hot, 1-year)": ("hot track", partial(track, hot, year)),
+        "track analytics (mid, 30-days)": ("mid track", partial(track, mid)),
+        "album analytics": ("album", album),
+        "artist analytics": ("artist", artist),
+        **{
+            f"{kind} chart {tf}": (kind if kind != "track" else "hot track", partial(chart, kind, tf))
+            for kind in ("track", "album", "artist")
+            for tf in TIMEFRAMES
+        },
+        "track realtime (hot)": ("hot track", live),
+        "artist collaborations": ("artist", collaborations),
+    }
+    results: dict[str, Any] = {}
+    for name, (entity, call) in cases.items():
+        results[name] = await measure(store, call, repeat) | {"entity": entity}
+        print(f"  {name}: {results[name]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
+    raw_results: dict[str, Any] = {}
+    for entity, ids in entity_ids.items():
+        rollup_figures = await analytics.figures(store, ids, bounds)
+        raw_values = await raw(ids)
+        raw_results[entity] = await measure(store, partial(raw, ids), max(5, repeat // 10)) | {
+            "tracks": len(ids),
+            "matches_rollups": raw_values == list(vars(rollup_figures).values()),
+            "plays_total": raw_values[0],
+            "listeners_total": raw_values[1],
+        }
+        print(f"  raw {entity}: {raw_results[entity]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
+    floor = await measure(store, lambda: store.aquery_rows("SELECT 1"), repeat)
+    parts = store.query_rows(
+        "SELECT table, count(), sum(rows) FROM system.parts WHERE active AND database = currentDatabase()"
+        " GROUP BY table ORDER BY table"
+    )
+    return {
+        "ids": {"hot_track": hot, "mid_track": mid, "album": album_id, "artist": artist_id},
+        "endpoints": results,
+        "raw": raw_results,
+        "floor_select_1": floor,
+        "parts": {str(t): {"parts": int(p), "rows": int(r)} for t, p, r in parts},
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+    }
+
+
+def one_size(n: int, tracks: int, repeat: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="read-latency-") as tmp:
+        store = TracingStore(f"chdb://{tmp}/clickhouse")
+        store.calls = []
+        try:
+            migrate(store)
+            print(f"size {n:,}: loading", file=sys.stderr, flush=True)
+            loaded = load(store, n, tracks)
+            print(f"size {n:,}: loaded {loaded}", file=sys.stderr, flush=True)
+            return {"events": n, "load": loaded} | asyncio.run(bench_size(store, repeat))
+        finally:
+            store.close()
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")]
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": models[0] if models else platform.processor(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "chdb": version("chdb"),
+        "clickhouse_connect": version("clickhouse-connect"),
+    }
+
+
+def label(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def report(runs: list[dict[str, Any]]) -> None:
+    first, last = runs[0], runs[-1]
+    big, small = label(last["events"]), label(first["events"])
+    heads = [f"{label(r['events'])} {s}" for r in runs for s in ("med", "p95")]
+    heads += [f"{big}/{small}", f"raw {big}", "rollup/raw"]
+    print(f"\n{'endpoint (ms)':32}" + "".join(f"{h:>11}" for h in heads) + "  verdict")
+    for name, end in last["endpoints"].items():
+        cells = [r["endpoints"][name][k] for r in runs for k in ("median_ms", "p95_ms")]
+        ratio = end["median_ms"] / first["endpoints"][name]["median_ms"]
+        raw = last["raw"][end["entity"]]["median_ms"]
+        cells += [ratio, raw, end["median_ms"] / raw]
+        misses = [
+            m for m, bad in (("10ms", end["median_ms"] > TARGET_MS), ("1.5x", ratio > TARGET_RATIO)) if bad
+        ]
+        verdict = "MISS " + ",".join(misses) if misses else "ok"
+        print(f"{name:32}" + "".join(f"{c:11.2f}" for c in cells) + f"  {verdict}")
+    for entity in last["raw"]:
+        cells = [r["raw"][entity][k] for r in runs for k in ("median_ms", "p95_ms")]
+        print(f"{'raw figures, ' + entity:32}" + "".join(f"{c:11.2f}" for c in cells))
+    cells = [r["floor_select_1"][k] for r in runs for k in ("median_ms", "p95_ms")]
+    print(f"{'floor: SELECT 1 via Store':32}" + "".join(f"{c:11.2f}" for c in cells))
+    sizes = " | ".join(label(r["events"]) for r in runs)
+    print(f"\nper statement: median wall ms, engine ms, rows read; {sizes}")
+    for name in last["endpoints"]:
+        print(name)
+        for i, statement in enumerate(last["endpoints"][name]["sql"]):
+            per_size = [r["endpoints"][name]["sql"][i] for r in runs]
+            text = " | ".join(
+                f"{x['wall_ms']:7.2f} {x['engine_ms']:7.2f} {x['rows_read']:>8}" for x in per_size
+            )
+            print(f"    {text}  {statement['sql'][:60]}")
+    for r in runs:
+        print(f"{label(r['events'])}: load {r['load']}, ids {r['ids']}, load average {r['load_average']}")
+        for entity, v in r["raw"].items():
+            counts = f"{v['tracks']} tracks, {v['plays_total']} plays, {v['listeners_total']} listeners"
+            print(f"    {entity}: {counts}, raw figures equal the rollups: {v['matches_rollups']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="100000,10000000")
+    parser.add_argument("--tracks", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one_size:
+        print(json.dumps(one_size(args.one_size, args.tracks, args.repeat)))
+        return
+    runs = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        command = [sys.executable, __file__, "--one-size", str(n), "--tracks", str(args.tracks)]
+        child = subprocess.run([*command, "--repeat", str(args.repeat)], stdout=subprocess.PIPE, check=True)
+        runs.append(json.loads(child.stdout.decode().strip().splitlines()[-1]))
+    result = {"machine": machine(), "tracks": args.tracks, "repeat": args.repeat, "runs": runs}
+    print(f"machine: {result['machine']}")
+    report(runs)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"read-latency-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(result, indent=2, default=str))
+    print(f"\nresults: {path}")
+
+
+if __name__ == "__main__":
+    main()

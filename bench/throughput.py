@@ -1,0 +1,322 @@
+"""Ingest and worker throughput, each measured beside its ceiling in the same run (ARCHITECTURE §8).
+
+- ingest: events/s through `insights api` (a child process), POSTing batches to /api/v1/events from
+  one client with --concurrency requests in flight; ceiling: a bare aiokafka producer (acks=all,
+  idempotent, the publisher's linger/batch settings) sending the very same bytes keyed by track_id.
+- worker: events/s of the Faust worker (pipeline/) from Kafka into the embedded ClickHouse engine,
+  start-up and group join excluded (reported apart); ceiling: a bare aiokafka consumer reading and
+  decoding the same messages. The rollups are then checked to hold every event exactly once.
+
+All on a fresh local Kafka in a temp dir, removed at the end. Rerun with `make bench` or
+`.venv/bin/python bench/throughput.py [--events 200000] [--batch 500] [--concurrency 8]
+[--partitions 6]`; the table is printed and saved as JSON in bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import aiohttp
+import msgspec
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from api.publisher import ensure_topic
+from insights.kafka_local import LocalKafka
+from insights.migrate import migrate
+from insights.settings import EVENTS_TOPIC, Settings
+from insights.store import Store
+from pipeline.worker import Worker
+from schemas.events import decode_event, encode_event, validate_batch
+from schemas.tokens import create_token
+
+CEILING_TOPIC = "bench.ceiling"
+SECRET = "bench-throughput-secret-of-a-reasonable-length"
+RESULTS = Path(__file__).resolve().parent / "results"
+TYPES, TYPE_WEIGHTS = ("play", "like", "repost", "heartbeat"), (80, 7, 3, 10)
+PUBLISHER = {"acks": "all", "enable_idempotence": True, "linger_ms": 2, "max_batch_size": 256 * 1024}
+
+
+class Workload(NamedTuple):
+    bodies: list[bytes]  # one JSON request body per batch
+    sizes: list[int]  # events per body
+    messages: list[tuple[bytes, bytes]]  # (key, value) exactly as the API writes them to Kafka
+    unique: int  # distinct event_ids: what the rollups must count
+
+
+def generate(n: int, batch: int, seed: int = 7) -> Workload:
+    """A few hits and a long tail (Zipf s=1.1 over 10,000 tracks), 100,000 listeners, 30 days."""
+    rng = random.Random(seed)
+    tracks = rng.sample(range(1, 10_000_000), 10_000)
+    weights = [1 / rank**1.1 for rank in range(1, len(tracks) + 1)]
+    now, span = datetime.now(UTC) - timedelta(minutes=1), 30 * 86400.0
+    kinds, picks = rng.choices(TYPES, TYPE_WEIGHTS, k=n), rng.choices(tracks, weights, k=n)
+    raw = [
+        {
+            "event_id": uuid.UUID(int=rng.getrandbits(128), version=4).hex,
+            "type": kind,
+            "track_id": track,
+            "listener_id": f"user-{rng.randrange(100_000):06d}",
+            "occurred_at": (now - timedelta(seconds=rng.random() * span)).isoformat(timespec="milliseconds"),
+            **({"listened_ms": rng.randrange(5_000, 240_000)} if kind == "play" else {}),
+        }
+        for kind, track in zip(kinds, picks, strict=True)
+    ]
+    chunks = [raw[i : i + batch] for i in range(0, n, batch)]
+    messages: list[tuple[bytes, bytes]] = []
+    for chunk in chunks:
+        accepted, errors = validate_batch(chunk)
+        assert not errors, errors[:3]
+        messages += [(str(e.track_id).encode("ascii"), encode_event(e)) for e in accepted]
+    bodies = [msgspec.json.encode({"events": chunk}) for chunk in chunks]
+    return Workload(bodies, [len(c) for c in chunks], messages, len({e["event_id"] for e in raw}))
+
+
+async def producer_ceiling(bootstrap: str, messages: list[tuple[bytes, bytes]]) -> float:
+    """Seconds for a bare producer, configured as api/publisher.py, to have every message acked."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PUBLISHER)
+    await producer.start()
+    try:
+        await producer.client.force_metadata_update()
+        started = time.perf_counter()
+        futures = [await producer.send(CEILING_TOPIC, value, key=key) for key, value in messages]
+        await asyncio.gather(*futures)
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+
+
+def start_api(bootstrap: str, partitions: int, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    env = os.environ | {
+        "INSIGHTS_KAFKA_BOOTSTRAP": bootstrap,
+        "INSIGHTS_SECRET": SECRET,
+        "INSIGHTS_LOG_LEVEL": "WARNING",
+        "INSIGHTS_TOPIC_PARTITIONS": str(partitions),
+    }
+    env.pop("INSIGHTS_CLICKHOUSE_DSN", None)
+    command = [sys.executable, "-m", "insights.cli", "api", "--port", str(port), "--data-dir", str(data_dir)]
+    with (data_dir.parent / "api.log").open("wb") as log:
+        api = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return api, f"http://127.0.0.1:{port}"
+
+
+async def wait_ready(url: str, api: subprocess.Popen[bytes], log: Path) -> None:
+    async with asyncio.timeout(120), aiohttp.ClientSession() as session:
+        while api.poll() is None:
+            try:
+                async with session.get(url + "/readyz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    output = await asyncio.to_thread(log.read_text)
+    raise RuntimeError(f"insights api exited with {api.returncode}:\n{output[-3000:]}")
+
+
+async def post_all(url: str, work: Workload, concurrency: int) -> tuple[float, int]:
+    """Seconds to POST every batch with `concurrency` requests in flight; and the failed batches."""
+    token = create_token(SECRET, subject="bench", scopes=["events:write"])
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    pending = iter(zip(work.bodies, work.sizes, strict=True))  # shared: each lane takes the next
+    failures = 0
+
+    async def lane(session: aiohttp.ClientSession) -> None:
+        nonlocal failures
+        for body, size in pending:
+            async with session.post(url + "/api/v1/events", data=body, headers=headers) as response:
+                answer = await response.read()
+            if response.status != 202 or msgspec.json.decode(answer)["data"]["accepted"] != size:
+                failures += 1
+                print(f"  batch failed: {response.status} {answer[:200]!r}", file=sys.stderr)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(lane(session) for _ in range(concurrency)))
+        return time.perf_counter() - started, failures
+
+
+async def consumer_ceiling(bootstrap: str, partitions: int, n: int) -> float:
+    """Seconds for a bare, group-less consumer to read and decode every message of the topic."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(EVENTS_TOPIC, p) for p in range(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        started, count = time.perf_counter(), 0
+        while count < n:
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=10_000)).values():
+                for record in records:
+                    decode_event(record.value)
+                count += len(records)
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+async def run_worker(bootstrap: str, partitions: int, data_dir: Path, expected: int) -> dict[str, float]:
+    """Start-up (to partitions assigned) and processing seconds; then checks the rollups' exactness."""
+    store = Store(f"chdb://{data_dir / 'clickhouse'}")
+    try:
+        migrate(store)
+        settings = Settings.from_env(env={"INSIGHTS_TOPIC_PARTITIONS": str(partitions)}, data_dir=data_dir)
+        worker, joined = Worker(settings, store, bootstrap), asyncio.Event()
+
+        async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            joined.set()
+
+        worker.app.on_partitions_assigned.connect(on_assigned)
+        started = time.perf_counter()
+        await worker.start()
+        try:
+            await asyncio.wait_for(joined.wait(), 120)
+            assigned = time.perf_counter()
+            progress, last = assigned, 0
+            while worker.flushed_events < expected:
+                await asyncio.sleep(0.05)
+                if worker.flushed_events != last:
+                    progress, last = time.perf_counter(), worker.flushed_events
+                elif time.perf_counter() - progress > 120:
+                    raise RuntimeError(f"the worker stalled at {last} of {expected} events")
+            done = time.perf_counter()
+        finally:
+            await worker.stop()
+        counted = store.query_rows(
+            "SELECT (SELECT sum(plays) + sum(likes) + sum(reposts) FROM track_totals)"
+            " + (SELECT count() FROM events WHERE type = 'heartbeat')"
+        )[0][0]
+        if counted != expected:
+            raise RuntimeError(f"the rollups hold {counted} events, expected {expected}")
+        return {"startup": assigned - started, "seconds": done - assigned, "counted": counted}
+    finally:
+        store.close()
+
+
+def figure(name: str, n: int, seconds: float, ceiling: str, ceiling_seconds: float) -> dict[str, Any]:
+    rates = {"events_per_s": round(n / seconds), "ceiling_events_per_s": round(n / ceiling_seconds)}
+    return {"benchmark": name, "ceiling": ceiling, **rates, "ratio": round(ceiling_seconds / seconds, 3)}
+
+
+async def measure(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
+    n, partitions = args.events, args.partitions
+    for topic in (EVENTS_TOPIC, CEILING_TOPIC):
+        await ensure_topic(bootstrap, topic, partitions)
+    clock = time.perf_counter()
+    work = generate(n, args.batch)
+    print(f"generated {n:,} events in {len(work.bodies):,} batches ({time.perf_counter() - clock:.1f} s)")
+
+    api, url = start_api(bootstrap, partitions, tmp / "api")
+    try:
+        await wait_ready(url, api, tmp / "api.log")
+        produced = await producer_ceiling(bootstrap, work.messages)
+        print(f"  producer ceiling: {n / produced:,.0f} events/s")
+        ingested, failures = await post_all(url, work, args.concurrency)
+        print(f"  ingest: {n / ingested:,.0f} events/s, {failures} failed batches")
+    finally:
+        api.send_signal(signal.SIGINT)
+        try:
+            api.wait(30)
+        except subprocess.TimeoutExpired:
+            api.kill()
+            api.wait()
+    if failures:
+        raise RuntimeError(f"{failures} batches were not wholly accepted: the worker cannot be measured")
+
+    read = await consumer_ceiling(bootstrap, partitions, n)
+    print(f"  consumer ceiling: {n / read:,.0f} events/s")
+    worker = await run_worker(bootstrap, partitions, tmp / "worker", work.unique)
+    print(f"  worker: {n / worker['seconds']:,.0f} events/s (start-up {worker['startup']:.1f} s)")
+    return {
+        "figures": [
+            figure("ingest: POST /api/v1/events", n, ingested, "bare aiokafka producer", produced),
+            figure("worker: Kafka -> ClickHouse", n, worker["seconds"], "bare consumer + decode", read),
+        ],
+        "worker_startup_s": round(worker["startup"], 2),
+        "failed_batches": failures,
+        "rollups_counted": worker["counted"],
+        "expected": work.unique,
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")]
+    git = ["git", "-C", str(RESULTS.parent.parent), "describe", "--always", "--dirty", "--abbrev=7"]
+    revision = subprocess.run(git, capture_output=True, text=True).stdout.strip()
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": models[0] if models else platform.processor(),
+        "python": platform.python_version(),
+        "revision": revision,
+    }
+
+
+def report(result: dict[str, Any]) -> None:
+    line = "{:<28}  {:>9}  {:<22}  {:>16}  {:>5}"
+    print("\n" + line.format("benchmark", "events/s", "ceiling", "ceiling events/s", "ratio"))
+    print(line.format(*("-" * w for w in (28, 9, 22, 16, 5))))
+    for f in result["figures"]:
+        eps, ceiling = f"{f['events_per_s']:,}", f"{f['ceiling_events_per_s']:,}"
+        print(line.format(f["benchmark"], eps, f["ceiling"], ceiling, f"{f['ratio']:.2f}"))
+    m, p = result["machine"], result["parameters"]
+    print(f"\nworker start-up and group join (excluded above): {result['worker_startup_s']:.1f} s")
+    print(f"{p['events']:,} events, {p['batch']} a request, {p['concurrency']} in flight, ", end="")
+    print(f"{p['partitions']} partitions")
+    print(f"machine: {m['nproc']} cpu, {m['cpu']}, Python {m['python']}, revision {m['revision']}")
+    print(f"load average before {result['load_before']}, after {result['load_after']}; {result['total_s']} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Ingest and worker throughput beside their ceilings.")
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=500, help="events per request (1 to 1000)")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    parser.add_argument("--partitions", type=int, default=6)
+    args = parser.parse_args()
+    started, load_before = time.perf_counter(), os.getloadavg()
+    tmp = Path(tempfile.mkdtemp(prefix="insights-bench-"))
+    kafka = LocalKafka(tmp / "kafka", partitions=args.partitions)
+    try:
+        result = asyncio.run(measure(args, kafka.start(), tmp))
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        kafka.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    result |= {
+        "parameters": vars(args),
+        "machine": machine(),
+        "load_before": [round(x, 1) for x in load_before],
+        "load_after": [round(x, 1) for x in os.getloadavg()],
+        "total_s": round(time.perf_counter() - started),
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    report(result)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"throughput-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
