@@ -16,7 +16,7 @@ from api.responses import success
 from insights.metrics import INGESTED
 from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
 from schemas.catalog import LISTS, MAX_ITEMS_PER_LIST, encode_entity, validate_catalog
-from schemas.events import MAX_EVENTS_PER_BATCH, encode_event, validate_batch
+from schemas.events import MAX_EVENTS_PER_BATCH, encode_batch, validate_batch
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -73,7 +73,9 @@ async def post_events(request: Request) -> Response:
     INGESTED.labels(outcome="rejected").inc(len(errors))
     if not accepted:
         raise ApiError(422, "No event in the batch is valid.", errors=errors)
-    messages = [(str(e.track_id).encode("ascii"), encode_event(e)) for e in accepted]
+    # One message per batch. Its key (the first event_id) sends a retried batch to the same partition,
+    # hence to the same worker, which then recognises every event of it.
+    messages = [(accepted[0].event_id.encode(), encode_batch(accepted))]
     try:
         await publish(request, EVENTS_TOPIC, messages, "Events")
     except ApiError:

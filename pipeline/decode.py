@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import msgspec
 
 from pipeline.catalog_sink import SourcedEntity
 from pipeline.sink import SourcedEvent
 from schemas.catalog import decode_entity
-from schemas.events import decode_event
+from schemas.events import decode_batch, encode_json
 
-MAX_MESSAGE_BYTES = 64 * 1024
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024  # an ingest batch is at most 1,000 events from a 1 MiB body
 
 T = TypeVar("T")
 
@@ -45,10 +45,19 @@ def _decode(payload: object, partition: int, offset: int, decode: Callable[[byte
         return Poison(raw, f"not JSON: {error}", partition, offset)
 
 
-def decode_message(payload: object, partition: int, offset: int) -> SourcedEvent | Poison:
-    """An `insights.events` message."""
-    decoded = _decode(payload, partition, offset, decode_event)
-    return decoded if isinstance(decoded, Poison) else SourcedEvent(decoded, partition, offset)
+def decode_message(payload: object, partition: int, offset: int) -> tuple[list[SourcedEvent], list[Poison]]:
+    """An `insights.events` message: a batch of events. Every event of it shares the message's
+    offset. A message with no valid event goes to the dead letters whole, byte for byte; otherwise
+    each invalid item goes there alone."""
+    decoded = _decode(payload, partition, offset, decode_batch)
+    if isinstance(decoded, Poison):
+        return [], [decoded]
+    events, invalid = decoded
+    if invalid and not events:
+        reasons = "; ".join(sorted({reason for _, reason in invalid}))[:900]
+        return [], [Poison(bytes(cast(bytes, payload)), f"invalid: {reasons}", partition, offset)]
+    poison = [Poison(encode_json(item), f"invalid item: {why}", partition, offset) for item, why in invalid]
+    return [SourcedEvent(event, partition, offset) for event in events], poison
 
 
 def decode_catalog_message(payload: object, partition: int, offset: int) -> SourcedEntity | Poison:

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-BATCH_MAX = 10_000
+BATCH_MAX_MESSAGES = 1_000  # a message holds one ingest batch: 1 to 1,000 events
+FLUSH_MAX_EVENTS = 20_000  # bounds each ClickHouse statement; a message is never split
 BATCH_WITHIN_SECONDS = 0.5
 RETRY_FIRST_DELAY = 0.2
 RETRY_MAX_DELAY = 5.0
@@ -51,7 +52,7 @@ class Worker:
             topic_replication_factor=1,
             topic_disable_leader=True,
             consumer_auto_offset_reset="earliest",
-            broker_commit_every=BATCH_MAX,
+            broker_commit_every=BATCH_MAX_MESSAGES,
             broker_commit_interval=1.0,
         )
         self.events_topic = self.app.topic(EVENTS_TOPIC, partitions=settings.topic_partitions, internal=True)
@@ -67,19 +68,27 @@ class Worker:
         # next batch, i.e. after write_until_done has returned (the rollups are durable); Faust's
         # commit timer (broker_commit_interval, 1 s) then commits acked offsets. A crash before that
         # redelivers the batch, and the sink recognises every event of it.
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
+        #
+        # A message's events are never split between two flushes: they share one offset, and the
+        # rollups' progress markers count whole offsets.
+        async for events in stream.take_events(BATCH_MAX_MESSAGES, within=BATCH_WITHIN_SECONDS):
             batch: list[SourcedEvent] = []
             for event in events:
-                decoded = decode_message(event.value, event.message.partition, event.message.offset)
-                if isinstance(decoded, Poison):
-                    await self.dead_letter(decoded, EVENTS_TOPIC)
-                else:
-                    batch.append(decoded)
+                decoded, poison = decode_message(event.value, event.message.partition, event.message.offset)
+                batch += decoded
+                for letter in poison:
+                    await self.dead_letter(letter, EVENTS_TOPIC)
+                if len(batch) >= FLUSH_MAX_EVENTS:
+                    await self.flush(batch)
+                    batch = []
             if batch:
-                result = await self.write_until_done(self.sink.flush, batch)
-                self.flushed_events += result.written
-                FLUSHED.inc(result.written)
-                DUPLICATES.inc(result.duplicates)
+                await self.flush(batch)
+
+    async def flush(self, batch: list[SourcedEvent]) -> None:
+        result = await self.write_until_done(self.sink.flush, batch)
+        self.flushed_events += result.written
+        FLUSHED.inc(result.written)
+        DUPLICATES.inc(result.duplicates)
 
     async def consume_catalog(self, stream: Any) -> None:
         async for events in stream.take_events(1000, within=BATCH_WITHIN_SECONDS):

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,14 +34,6 @@ pytestmark = pytest.mark.integration
 # and keeps the suite within CI's time.
 FULL_STREAM = 100_000
 STEP_STREAM = 30_000
-
-
-@pytest.fixture
-def kafka(tmp_path: Path) -> Iterator[LocalKafka]:
-    broker = LocalKafka(tmp_path / "kafka", partitions=3)
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 @pytest.mark.parametrize(
@@ -123,7 +115,7 @@ def test_replay_from_offset_zero_changes_no_count(kafka: LocalKafka, tmp_path: P
     assert up.stop() == 0
 
     asyncio.run(rewind_consumer_group(kafka.bootstrap))
-    assert asyncio.run(group_lag(kafka.bootstrap)) >= len(events)
+    assert asyncio.run(group_lag(kafka.bootstrap)) >= len(events) // 1000  # one message per batch
     up.start()
     eventually(lambda: asyncio.run(group_lag(kafka.bootstrap)) == 0, timeout=120, interval=1)
     assert {t: totals(up, t) for t in track_ids(events)} == before

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -17,14 +15,6 @@ from insights.store import Store
 from tests.integration.harness import SECRET, token
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def kafka(tmp_path: Path) -> Iterator[LocalKafka]:
-    broker = LocalKafka(tmp_path / "kafka", partitions=2)
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def batch() -> dict[str, object]:

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from schemas.events import Event, FieldError, decode_event, encode_event, validate_batch
+from schemas.events import Event, FieldError, decode_batch, encode_batch, validate_batch
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -74,7 +74,15 @@ def test_mixed_batch_reports_each_rejected_index() -> None:
     assert all(isinstance(e, FieldError) for e in errors)
 
 
-def test_kafka_encoding_round_trips() -> None:
-    accepted, _ = validate_batch([event(listened_ms=1234)], NOW)
-    assert decode_event(encode_event(accepted[0])) == accepted[0]
-    assert isinstance(accepted[0], Event)
+def test_a_batch_message_round_trips() -> None:
+    accepted, _ = validate_batch([event(listened_ms=1234), event(event_id="e2")], NOW)
+    assert decode_batch(encode_batch(accepted)) == (accepted, [])
+    assert all(isinstance(e, Event) for e in accepted)
+
+
+def test_a_batch_message_with_bad_items_keeps_the_good_ones() -> None:
+    good = encode_batch(validate_batch([event()], NOW)[0])
+    payload = good[:-1] + b',{"event_id":"x"},7]'
+    events, invalid = decode_batch(payload)
+    assert [e.event_id for e in events] == ["e1"]
+    assert [item for item, _ in invalid] == [{"event_id": "x"}, 7]
