@@ -34,8 +34,10 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: setup  ## first throughput figures; see BENCHMARKS.md
+bench: setup  ## throughput and the cost of exactly-once, beside their ceilings; see BENCHMARKS.md
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/exactly_once_cost.py
+	@echo "read latency at 100k..10M events (about 13 minutes): $(BIN)/python bench/read_latency.py"
 
 clean:
 	rm -rf $(VENV) .insights .pytest_cache .mypy_cache .ruff_cache
