@@ -53,6 +53,7 @@ class CrashTolerantSender:
         self.restarts = 0
         self.unavailable = 0
         self.accepted = 0
+        self.restart_seconds: list[float] = []  # from noticing the crash to ready again
 
     def send(
         self, events: list[Event], batch: int = 1000, between: Callable[[int], None] | None = None
@@ -83,7 +84,9 @@ class CrashTolerantSender:
                 self.up.process = None
             if self.up.process is None:
                 self.restarts += 1
+                started = time.monotonic()
                 self.restart()
+                self.restart_seconds.append(time.monotonic() - started)
             else:
                 time.sleep(0.2)
         raise AssertionError("a batch was never accepted")
@@ -109,7 +112,10 @@ def assert_counted_exactly_once(up: UpProcess, events: list[Event], timeout: flo
     def all_counted() -> bool:
         return all(totals(up, t)["plays"] == expected[t]["plays"] for t in tracks)
 
+    started = time.monotonic()
     eventually(all_counted, timeout=timeout, interval=1.0)
+    # A figure for the closing notes, shown with `pytest -s` (not a timing assertion).
+    print(f"\n[recovery] every event counted {time.monotonic() - started:.1f} s after the last 202")
     time.sleep(1.5)  # anything counted twice would show up now
     for t in tracks:
         assert totals(up, t) == expected[t], t

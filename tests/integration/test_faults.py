@@ -53,6 +53,7 @@ def test_kill_9_of_the_worker_at_each_step_counts_every_accepted_event_once(
     sender = CrashTolerantSender(up)
     sender.send(events)
     assert sender.restarts >= 1, "the failpoint should have killed the worker mid-stream"
+    print(f"\n[recovery] {failpoint}: restart to ready {sender.restart_seconds} s")
     assert "failpoint" in up.log_path.read_text()
     assert_counted_exactly_once(up, events)
     assert up.stop() == 0
@@ -72,6 +73,7 @@ def test_kill_9_of_everything_kafka_included_then_restart(tmp_path: Path) -> Non
     sender = CrashTolerantSender(up)
     sender.send(events, between=crash_once)
     assert sender.restarts == 1
+    print(f"\n[recovery] whole machine: restart to ready (Kafka included) {sender.restart_seconds} s")
     assert_counted_exactly_once(up, events)
     assert up.stop() == 0
 
