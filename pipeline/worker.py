@@ -54,6 +54,10 @@ class Worker:
             consumer_auto_offset_reset="earliest",
             broker_commit_every=BATCH_MAX_MESSAGES,
             broker_commit_interval=1.0,
+            # A worker that died is noticed after 10 s (Faust's default is 60 s): that is how long
+            # a restarted or surviving worker waits before it gets the dead one's partitions.
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=3.0,
         )
         self.events_topic = self.app.topic(EVENTS_TOPIC, partitions=settings.topic_partitions, internal=True)
         self.catalog_topic = self.app.topic(CATALOG_TOPIC, partitions=1, internal=True)
