@@ -128,6 +128,15 @@ class RollupSink:
         unique = first_occurrences(batch)
         stored = self._stored_ids([item.event.event_id for item in unique])
         new = [item for item in unique if item.event.event_id not in stored]
+        behind = sorted({i.partition for i in new if i.offset <= self._events_marker[i.partition]})
+        if behind:
+            # Offsets only grow, so a new event below the stored ones means the topic was recreated
+            # under the same ClickHouse data: the rollups would never see these events.
+            log.error(
+                "insights.events partitions %s restarted below the offsets already stored; "
+                "was the topic recreated? See 'Offsets going back' in docs/pipeline.md",
+                behind,
+            )
         if new:
             ingested_at = datetime.now(UTC).replace(microsecond=0)
             failpoint("before_events_insert")

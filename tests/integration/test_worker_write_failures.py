@@ -89,8 +89,10 @@ def expected(events: list[dict[str, Any]], tracks: list[int]) -> dict[int, tuple
 
 
 def test_failed_and_lost_writes_are_retried_and_count_exactly_once(
-    kafka: LocalKafka, embedded_store: Store, tmp_path: Path
+    kafka: LocalKafka, clean_store: Store, tmp_path: Path
 ) -> None:
+    # A clean store: markers left by other tests at higher offsets than this fresh topic's would
+    # hide its events (see "offsets going back" in docs/pipeline.md).
     events = event_stream(20_000, seed=41)
     tracks = track_ids(events)
     settings = Settings.from_env(env={"INSIGHTS_TOPIC_PARTITIONS": "3"}, data_dir=tmp_path)
@@ -104,20 +106,20 @@ def test_failed_and_lost_writes_are_retried_and_count_exactly_once(
             accepted, _ = validate_batch(events[start : start + 1000])
             await publisher.publish(EVENTS_TOPIC, [(accepted[0].event_id.encode(), encode_batch(accepted))])
         await publisher.stop()
-        worker = Worker(settings, embedded_store, kafka.bootstrap)
-        with FailingWrites(embedded_store, failing_for=4.0) as failing:
+        worker = Worker(settings, clean_store, kafka.bootstrap)
+        with FailingWrites(clean_store, failing_for=4.0) as failing:
             await worker.start()
             await asyncio.sleep(3.0)
             assert await committed_offsets(kafka.bootstrap) == 0, "no offset may pass a failed write"
             want = expected(events, tracks)
             for _ in range(240):  # up to 2 minutes
-                if counted(embedded_store, tracks) == want:
+                if counted(clean_store, tracks) == want:
                     break
                 await asyncio.sleep(0.5)
             await asyncio.sleep(2.0)  # anything counted twice would show now
             assert failing.lost_reply and failing.timed_out
         await worker.stop()
-        return counted(embedded_store, tracks)
+        return counted(clean_store, tracks)
 
     assert asyncio.run(scenario()) == expected(events, tracks)
     assert WRITE_RETRIES._value.get() - retries_before >= 3
