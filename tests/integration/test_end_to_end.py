@@ -9,12 +9,12 @@ import random
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.integration import reference
 from tests.integration.harness import INSIGHTS, UpProcess, eventually, token
 
 pytestmark = pytest.mark.integration
@@ -55,39 +55,9 @@ def history(track_id: int, count: int, now: datetime, rng: random.Random) -> lis
     return events
 
 
-def rounded_change(current: int, previous: int) -> float | None:
-    if previous == 0:
-        return None
-    exact = (Decimal(current) - Decimal(previous)) * 100 / Decimal(previous)
-    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
 def expected_analytics(events: list[dict[str, Any]], period_days: int, today: date) -> dict[str, Any]:
-    unique = {e["event_id"]: e for e in events}.values()
-    start = today - timedelta(days=period_days - 1)
-    previous_start = start - timedelta(days=period_days)
-
-    def day(e: dict[str, Any]) -> date:
-        return datetime.fromisoformat(e["occurred_at"]).astimezone(UTC).date()
-
-    plays = [e for e in unique if e["type"] == "play"]
-    current = [e for e in plays if start <= day(e) <= today]
-    previous = [e for e in plays if previous_start <= day(e) < start]
-    listeners = len({e["listener_id"] for e in current})
-    previous_listeners = len({e["listener_id"] for e in previous})
-
-    def engagement(kind: str) -> int:
-        return sum(1 for e in unique if e["type"] == kind and start <= day(e) <= today)
-
-    return {
-        "plays": {"total": len(plays), "period": len(current)},
-        "listeners": {"total": len({e["listener_id"] for e in plays}), "unique": listeners},
-        "engagement": {"likes": engagement("like"), "reposts": engagement("repost")},
-        "growth": {
-            "plays_change": rounded_change(len(current), len(previous)),
-            "listeners_change": rounded_change(listeners, previous_listeners),
-        },
-    }
+    """The reference model's figures for the one track these events are about."""
+    return reference.analytics(events, {e["track_id"] for e in events}, period_days, today)
 
 
 def post_events(up: UpProcess, events: list[dict[str, Any]]) -> int:
