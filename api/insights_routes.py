@@ -173,15 +173,28 @@ async def track_realtime(request: Request) -> Response:
     )
 
 
+async def grouped_analytics(
+    request: Request,
+    bounds: PeriodBounds,
+    header: dict[str, Any],
+    tracks: Sequence[TrackEntry],
+    list_key: str,
+    limit: int | None = None,
+) -> Response:
+    """Figures over a group of tracks (an album, an artist), plus its tracks ranked by plays."""
+    store = store_of(request)
+    return success(
+        header
+        | await figures_body(store, [t.track_id for t in tracks], bounds)
+        | {list_key: await ranked_tracks(store, tracks, bounds, limit)}
+    )
+
+
 async def album_analytics(request: Request) -> Response:
     bounds = requested_period(request)
     album = await readable_album(request)
-    store = store_of(request)
-    return success(
-        {"album_id": album.album_id, "title": album.title, "artist_id": album.artist_id}
-        | await figures_body(store, album.track_ids, bounds)
-        | {"tracks": await ranked_tracks(store, album.tracks, bounds)}
-    )
+    header = {"album_id": album.album_id, "title": album.title, "artist_id": album.artist_id}
+    return await grouped_analytics(request, bounds, header, album.tracks, "tracks")
 
 
 async def album_chart(request: Request) -> Response:
@@ -194,12 +207,8 @@ async def album_chart(request: Request) -> Response:
 async def artist_analytics(request: Request) -> Response:
     bounds = requested_period(request)
     artist = await readable_artist(request)
-    store = store_of(request)
-    return success(
-        {"artist_id": artist.artist_id, "name": artist.name}
-        | await figures_body(store, artist.track_ids, bounds)
-        | {"top_tracks": await ranked_tracks(store, artist.tracks, bounds, TOP_TRACKS)}
-    )
+    header = {"artist_id": artist.artist_id, "name": artist.name}
+    return await grouped_analytics(request, bounds, header, artist.tracks, "top_tracks", TOP_TRACKS)
 
 
 async def artist_chart(request: Request) -> Response:

@@ -50,37 +50,31 @@ def range_parameters(ranges: Mapping[int, tuple[int, int]]) -> dict[str, Any]:
 
 _COUNTER_COLUMNS = ("plays", "likes", "reposts", "listeners", "max_offset")
 
-TRACK_DAILY = Rollup(
-    table="track_daily",
-    columns=("track_id", "day", "kafka_partition", *_COUNTER_COLUMNS),
-    select=f"""
-SELECT track_id, toDate(occurred_at) AS day, kafka_partition,{_COUNTERS}
-FROM events
-WHERE type != 'heartbeat' AND ({{ranges}})
-GROUP BY track_id, day, kafka_partition""",
-)
 
-TRACK_TOTALS = Rollup(
-    table="track_totals",
-    columns=("track_id", "kafka_partition", *_COUNTER_COLUMNS),
-    select=f"""
-SELECT track_id, kafka_partition,{_COUNTERS}
+def counter_rollup(table: str, bucket: tuple[str, str] | None = None, window: str | None = None) -> Rollup:
+    """A rollup of the play/like/repost counters and listener states per track, per `bucket`
+    (column name, expression) if given, built only from events younger than `window` if given."""
+    keys = ("track_id", *(bucket[:1] if bucket else ()), "kafka_partition")
+    selected = ", ".join(
+        f"{bucket[1]} AS {bucket[0]}" if bucket and key == bucket[0] else key for key in keys
+    )
+    younger = f" AND occurred_at >= now() - INTERVAL {window}" if window else ""
+    return Rollup(
+        table=table,
+        columns=(*keys, *_COUNTER_COLUMNS),
+        select=f"""
+SELECT {selected},{_COUNTERS}
 FROM events
-WHERE type != 'heartbeat' AND ({{ranges}})
-GROUP BY track_id, kafka_partition""",
-)
+WHERE type != 'heartbeat'{younger} AND ({{ranges}})
+GROUP BY {", ".join(keys)}""",
+    )
 
+
+TRACK_DAILY = counter_rollup("track_daily", ("day", "toDate(occurred_at)"))
+TRACK_TOTALS = counter_rollup("track_totals")
 # Short-lived rollups read only events younger than their window; being excluded is permanent (an
 # event only gets older), which keeps their progress markers exact (see 004_hourly_and_realtime.sql).
-TRACK_HOURLY = Rollup(
-    table="track_hourly",
-    columns=("track_id", "hour", "kafka_partition", *_COUNTER_COLUMNS),
-    select=f"""
-SELECT track_id, toStartOfHour(occurred_at) AS hour, kafka_partition,{_COUNTERS}
-FROM events
-WHERE type != 'heartbeat' AND occurred_at >= now() - INTERVAL 8 DAY AND ({{ranges}})
-GROUP BY track_id, hour, kafka_partition""",
-)
+TRACK_HOURLY = counter_rollup("track_hourly", ("hour", "toStartOfHour(occurred_at)"), window="8 DAY")
 
 TRACK_REALTIME = Rollup(
     table="track_realtime",
