@@ -45,6 +45,8 @@ class Worker:
             CONSUMER_GROUP,
             broker=f"kafka://{bootstrap}",
             store="memory://",
+            # Faust's own state (it keeps none we rely on) goes under the data dir, not the cwd.
+            datadir=str(settings.data_dir / "faust"),
             key_serializer="raw",
             value_serializer="raw",
             web_enabled=False,
