@@ -1,37 +1,100 @@
-"""The Starlette application: routes, authentication and error rendering, wired to its dependencies."""
+"""The Starlette application: routes and the middleware around them, wired to its dependencies.
+
+Middleware, outermost first: security headers, CORS (when configured), authentication, rate limits,
+the response cache; errors are rendered in one place (api/errors.py).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from api import docs, insights_routes
+from api import docs, insights_routes, token_routes
 from api.auth import AuthMiddleware
+from api.caching import CacheMiddleware, ResponseCache
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
 from api.ingest import post_catalog, post_events
+from api.limits import Limits, RateLimitMiddleware, SignInThrottle
 from api.metrics_route import metrics
 from api.publisher import Publisher
+from api.revocations import Revocations
+from api.security_headers import SecurityHeadersMiddleware
 from insights.store import Store
 
+EXPOSED_HEADERS = ("ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
-def create_app(store: Store, publisher: Publisher, secret: str) -> Starlette:
+
+@dataclass(frozen=True)
+class ApiOptions:
+    limits: Limits = field(default_factory=Limits)
+    cors_origins: tuple[str, ...] = ()  # none: browsers may call the API from its own origin only
+
+
+def create_app(
+    store: Store, publisher: Publisher, secret: str, options: ApiOptions | None = None
+) -> Starlette:
     """The app does not start or stop its dependencies: whoever made them owns their lifecycle."""
+    options = options or ApiOptions()
+    revocations = Revocations(store)
+    cache = ResponseCache()
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/api/v1/events", post_events, methods=["POST"]),
         Route("/api/v1/catalog", post_catalog, methods=["POST"]),
+        *token_routes.routes,
         *insights_routes.routes,
         *docs.routes,
     ]
+    cors = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(options.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=[*EXPOSED_HEADERS],
+            max_age=600,
+        )
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        refreshing = asyncio.create_task(revocations.keep_fresh())
+        try:
+            yield
+        finally:
+            refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refreshing
+
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AuthMiddleware, secret=secret)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            *(cors if options.cors_origins else []),
+            Middleware(
+                AuthMiddleware,
+                secret=secret,
+                revocations=revocations,
+                throttle=SignInThrottle(options.limits.auth_failures),
+            ),
+            Middleware(RateLimitMiddleware, limits=options.limits),
+            Middleware(CacheMiddleware, cache=cache),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
     )
     app.state.store = store
     app.state.publisher = publisher
+    app.state.revocations = revocations
+    app.state.cache = cache
     return app

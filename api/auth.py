@@ -1,6 +1,7 @@
 """Bearer-token authentication for every /api/ route, and the scope each route family needs.
 
 ASGI middleware, so handlers find verified claims in `request.state.claims` and never check tokens.
+A token is checked in memory only: its signature and expiry, then the revoked set (api/revocations.py).
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import ApiError, error_response, unauthorized
+from api.limits import SignInThrottle
+from api.revocations import Revocations
 from schemas.tokens import TokenClaims, TokenError, verify_token
 
 # Longest prefix first; every /api/ path must match one.
@@ -15,6 +18,7 @@ REQUIRED_SCOPES: tuple[tuple[str, str], ...] = (
     ("/api/v1/producer-intelligence/", "insights:read"),
     ("/api/v1/events", "events:write"),
     ("/api/v1/catalog", "catalog:write"),
+    ("/api/v1/tokens", "admin"),
     ("/api/", ""),  # any valid token: an unknown path then answers 404
 )
 
@@ -33,10 +37,17 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, secret: str) -> None:
+    def __init__(self, app: ASGIApp, secret: str, revocations: Revocations, throttle: SignInThrottle) -> None:
         self.app = app
         self._secret = secret
+        self._revocations = revocations
+        self._throttle = throttle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         needed = required_scope(scope["path"]) if scope["type"] == "http" else None
@@ -55,9 +66,14 @@ class AuthMiddleware:
         token = bearer_token(scope)
         if token is None:
             raise unauthorized("Send a token in the header 'Authorization: Bearer <token>'.")
+        address = client_address(scope)
+        self._throttle.check(address)
         try:
             claims = verify_token(token, self._secret)
+            if claims.token_id in self._revocations:
+                raise TokenError("The token has been revoked.")
         except TokenError as error:
+            self._throttle.failed(address)
             raise unauthorized(str(error)) from error
         if needed and not claims.allows(needed):
             raise ApiError(403, f"This token lacks the scope {needed!r} that this endpoint needs.")

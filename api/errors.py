@@ -30,6 +30,7 @@ class ApiError(Exception):
         *,
         errors: Sequence[FieldError] | None = None,
         headers: dict[str, str] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -37,6 +38,7 @@ class ApiError(Exception):
         self.message = message
         self.errors = errors
         self.headers = headers or {}
+        self.retry_after = retry_after
 
 
 def unauthorized(message: str) -> ApiError:
@@ -48,14 +50,18 @@ def validation_failed(field: str, message: str) -> ApiError:
 
 
 def unavailable(message: str, retry_after: int = 5) -> ApiError:
-    return ApiError(503, message, headers={"Retry-After": str(retry_after)})
+    return ApiError(503, message, headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
 
 
 def error_response(error: ApiError) -> Response:
     body: dict[str, object] = {"success": False, "message": error.message, "error": error.code}
     if error.errors is not None:
         body["errors"] = list(error.errors)
-    return JSONResponse(body, status_code=error.status, headers=error.headers)
+    if error.retry_after is not None:
+        body["retry_after"] = error.retry_after
+    # An error describes one moment (a limit, an outage): no cache may keep it.
+    headers = {"Cache-Control": "no-store"} | error.headers
+    return JSONResponse(body, status_code=error.status, headers=headers)
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:

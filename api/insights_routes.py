@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api import analytics_queries as analytics
-from api.access import check_album, check_artist, check_track, claims_of
+from api.access import check_album, check_artist, check_track
 from api.catalog_queries import (
     AlbumEntry,
     ArtistEntry,
@@ -45,6 +45,14 @@ BASE = "/api/v1/producer-intelligence/insights"
 MAX_ID = 2**63 - 1
 TOP_TRACKS = 10
 TOP_COLLABORATORS = 10
+
+# How long an answer may be kept (Cache-Control max-age, and the API's own cache): as long as the
+# freshness promise of ARCHITECTURE §7 for realtime (1 s) and analytics (2 s); longer for charts whose
+# buckets are wide, where a few seconds move a small part of the picture.
+REALTIME_MAX_AGE = 1
+ANALYTICS_MAX_AGE = 2
+CHART_MAX_AGE = {"hour": 5, "day": 10, "week": 30}
+COLLABORATIONS_MAX_AGE = 10
 
 
 def rfc3339(moment: datetime) -> str:
@@ -127,31 +135,31 @@ async def chart_body(store: Store, track_ids: Sequence[int], buckets: ChartBucke
 
 async def readable_track(request: Request) -> TrackEntry:
     track_id = path_id(request, "trackId")
-    return check_track(claims_of(request), await find_track(store_of(request), track_id), track_id)
+    return check_track(request, await find_track(store_of(request), track_id), track_id)
 
 
 async def readable_album(request: Request) -> AlbumEntry:
     album_id = path_id(request, "albumId")
-    return check_album(claims_of(request), await find_album(store_of(request), album_id), album_id)
+    return check_album(request, await find_album(store_of(request), album_id), album_id)
 
 
 async def readable_artist(request: Request) -> ArtistEntry:
     artist_id = path_id(request, "artistId")
-    return check_artist(claims_of(request), await find_artist(store_of(request), artist_id), artist_id)
+    return check_artist(request, await find_artist(store_of(request), artist_id), artist_id)
 
 
 async def track_analytics(request: Request) -> Response:
     bounds = requested_period(request)
     track = await readable_track(request)
     body = await figures_body(store_of(request), [track.track_id], bounds)
-    return success({"track_id": track.track_id, "title": track.title} | body)
+    return success({"track_id": track.track_id, "title": track.title} | body, max_age=ANALYTICS_MAX_AGE)
 
 
 async def track_chart(request: Request) -> Response:
     buckets = requested_timeframe(request)
     track = await readable_track(request)
     body = await chart_body(store_of(request), [track.track_id], buckets)
-    return success({"track_id": track.track_id} | body)
+    return success({"track_id": track.track_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
 
 
 async def track_realtime(request: Request) -> Response:
@@ -169,7 +177,8 @@ async def track_realtime(request: Request) -> Response:
                 {"t": rfc3339(m), "plays": live.plays_per_minute.get(int(m.timestamp()), 0)} for m in minutes
             ],
             "as_of": rfc3339(now),
-        }
+        },
+        max_age=REALTIME_MAX_AGE,
     )
 
 
@@ -186,7 +195,8 @@ async def grouped_analytics(
     return success(
         header
         | await figures_body(store, [t.track_id for t in tracks], bounds)
-        | {list_key: await ranked_tracks(store, tracks, bounds, limit)}
+        | {list_key: await ranked_tracks(store, tracks, bounds, limit)},
+        max_age=ANALYTICS_MAX_AGE,
     )
 
 
@@ -201,7 +211,7 @@ async def album_chart(request: Request) -> Response:
     buckets = requested_timeframe(request)
     album = await readable_album(request)
     body = await chart_body(store_of(request), album.track_ids, buckets)
-    return success({"album_id": album.album_id} | body)
+    return success({"album_id": album.album_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
 
 
 async def artist_analytics(request: Request) -> Response:
@@ -215,7 +225,7 @@ async def artist_chart(request: Request) -> Response:
     buckets = requested_timeframe(request)
     artist = await readable_artist(request)
     body = await chart_body(store_of(request), artist.track_ids, buckets)
-    return success({"artist_id": artist.artist_id} | body)
+    return success({"artist_id": artist.artist_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
 
 
 async def artist_collaborations(request: Request) -> Response:
@@ -247,7 +257,8 @@ async def artist_collaborations(request: Request) -> Response:
                 | {"plays": plays.get(t.track_id, 0)}
                 for t in shared
             ],
-        }
+        },
+        max_age=COLLABORATIONS_MAX_AGE,
     )
 
 

@@ -17,5 +17,7 @@ class JSONResponse(Response):
         return _encoder.encode(content)
 
 
-def success(data: Any, status_code: int = 200) -> JSONResponse:
-    return JSONResponse({"success": True, "data": data}, status_code=status_code)
+def success(data: Any, status_code: int = 200, *, max_age: int | None = None) -> JSONResponse:
+    """`max_age` lets browsers, and the API's own cache (api/caching.py), keep the answer that long."""
+    headers = {"Cache-Control": f"private, max-age={max_age}"} if max_age is not None else None
+    return JSONResponse({"success": True, "data": data}, status_code=status_code, headers=headers)

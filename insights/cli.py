@@ -1,4 +1,4 @@
-"""The `insights` command (ARCHITECTURE §5): up, api, worker, migrate, token create, generate."""
+"""The `insights` command (ARCHITECTURE §5): up, api, worker, migrate, token, generate."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from insights.generate import add_generate_arguments, run_generate
 from insights.kafka_local import KafkaLaunchError
 from insights.settings import Settings, SettingsError
+from insights.token_commands import add_token_arguments, run_token_command
 from schemas.tokens import DEFAULT_DAYS, SCOPES, create_token
 
 
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", action="append", choices=SCOPES, metavar="SCOPE")
     create.add_argument("--days", type=float, default=DEFAULT_DAYS)
     create.add_argument("--subject", default=os.environ.get("USER", "cli"))
+    add_token_arguments(token, add_common)
     return parser
 
 
@@ -80,16 +82,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from insights import runner  # imported here so `token create` stays fast
 
     if args.command == "token":
-        print(
-            create_token(
-                settings.secret(),
-                subject=args.subject,
-                artists=args.artist,
-                scopes=args.scope or ["insights:read"],
-                days=args.days,
-            )
-        )
-        return 0
+        return run_token_command(args, settings.secret())
     if args.command == "generate":
         bearer = args.token or create_token(settings.secret(), subject="generate", scopes=["admin"], days=1)
         return run_generate(args.url, bearer, args.events, args.tracks, args.rate, args.seed, args.days)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import uvicorn
 
-from api.app import create_app
+from api.app import ApiOptions, create_app
+from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
 from insights.generate import run_generate
 from insights.kafka_local import LocalKafka
@@ -112,13 +113,31 @@ async def load_demo(settings: Settings, store: Store) -> None:
         )
 
 
+def api_options(settings: Settings) -> ApiOptions:
+    limits = Limits(
+        read=settings.rate_limit_read,
+        export=settings.rate_limit_export,
+        ingest=settings.rate_limit_ingest,
+        auth_failures=settings.auth_failure_limit,
+    )
+    return ApiOptions(limits=limits, cors_origins=settings.cors_origins)
+
+
 async def serve_api(
     settings: Settings, store: Store, bootstrap: str, stop: asyncio.Event, demo: bool = False
 ) -> None:
     publisher = Publisher(bootstrap)
     await publisher.start()
-    app = create_app(store, publisher, settings.secret())
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="off")
+    app = create_app(store, publisher, settings.secret(), api_options(settings))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=5,
+        server_header=False,
+    )
     server = QuietServer(config)
     serving = asyncio.create_task(server.serve())
     try:

@@ -22,6 +22,13 @@ class SettingsError(ValueError):
     """A configuration value is unusable; the message names the variable, never a secret."""
 
 
+def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name) or str(default)
+    if not (text.isdigit() and int(text) > 0):
+        raise SettingsError(f"{name} must be a positive integer.")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -31,6 +38,11 @@ class Settings:
     secret_value: str | None
     host: str = "127.0.0.1"
     port: int = 8000
+    rate_limit_read: int = 500
+    rate_limit_export: int = 30
+    rate_limit_ingest: int = 60_000
+    auth_failure_limit: int = 20
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -38,19 +50,18 @@ class Settings:
         data_dir = Path(overrides.pop("data_dir", None) or env.get("INSIGHTS_DATA_DIR", ".insights"))
         data_dir = data_dir.expanduser().resolve()
         dsn = env.get("INSIGHTS_CLICKHOUSE_DSN") or f"chdb://{data_dir / 'clickhouse'}"
-        partitions_text = env.get("INSIGHTS_TOPIC_PARTITIONS", "6")
-        try:
-            partitions = int(partitions_text)
-        except ValueError:
-            partitions = 0
-        if partitions < 1:
-            raise SettingsError("INSIGHTS_TOPIC_PARTITIONS must be a positive integer.")
+        origins = env.get("INSIGHTS_CORS_ORIGINS", "")
         settings = cls(
             data_dir=data_dir,
             clickhouse_dsn=dsn,
             kafka_bootstrap=env.get("INSIGHTS_KAFKA_BOOTSTRAP") or None,
-            topic_partitions=partitions,
+            topic_partitions=positive_int(env, "INSIGHTS_TOPIC_PARTITIONS", 6),
             secret_value=env.get("INSIGHTS_SECRET") or None,
+            rate_limit_read=positive_int(env, "INSIGHTS_RATE_LIMIT_READ", 500),
+            rate_limit_export=positive_int(env, "INSIGHTS_RATE_LIMIT_EXPORT", 30),
+            rate_limit_ingest=positive_int(env, "INSIGHTS_RATE_LIMIT_INGEST", 60_000),
+            auth_failure_limit=positive_int(env, "INSIGHTS_AUTH_FAILURE_LIMIT", 20),
+            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

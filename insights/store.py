@@ -68,6 +68,12 @@ class Store:
             # The server is unreachable or overloaded (not a bad query): callers answer 503.
             raise StoreUnavailable("ClickHouse is not reachable right now.") from error
 
+    async def ainsert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        try:
+            await self.run(self.insert, table, rows, columns)
+        except OperationalError as error:
+            raise StoreUnavailable("ClickHouse is not reachable right now.") from error
+
     async def ping(self) -> bool:
         try:
             rows = await self.aquery_rows("SELECT 1")

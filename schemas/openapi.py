@@ -11,10 +11,12 @@ from typing import Any
 
 from schemas.events import MAX_EVENTS_PER_BATCH
 from schemas.openapi_components import (
+    CACHE_HEADERS,
     ERROR_CODES,
     MAX_BODY_BYTES,
     PARAMETERS,
     PERIOD_TEXT,
+    RATE_LIMIT_HEADERS,
     RESPONSES,
     SCHEMAS,
     TIMEFRAME_TEXT,
@@ -55,6 +57,7 @@ TAGS = [
     {"name": "Tracks", "description": "Figures of one track."},
     {"name": "Albums", "description": "Figures over all the tracks of an album."},
     {"name": "Artists", "description": "Figures over every track that lists an artist, and collaborations."},
+    {"name": "Tokens", "description": "Token administration: revoke a token by its id."},
     {"name": "Docs", "description": "This description, as OpenAPI JSON and as a page."},
 ]
 
@@ -92,6 +95,7 @@ ERROR_RESPONSES = {
     404: "NotFound",
     413: "PayloadTooLarge",
     422: "ValidationFailed",
+    429: "RateLimited",
     503: "Unavailable",
     500: "ServerError",
 }
@@ -126,8 +130,20 @@ def operation(
         op["parameters"] = [component("parameters", name) for name in parameters]
     if body is not None:
         op["requestBody"] = body
+    if scope is not None:
+        # Every answer to a token carries its rate limit; beyond it, 429.
+        for status, response in responses.items():
+            if status.startswith("2"):  # (304 is a shared component that lists them already)
+                response["headers"] = headers(RATE_LIMIT_HEADERS) | response.get("headers", {})
+        responses = responses | {"429": component("responses", "RateLimited")}
     op["responses"] = responses
     return op
+
+
+def headers(meanings: dict[str, str]) -> Schema:
+    return {
+        name: {"description": meaning, "schema": {"type": "string"}} for name, meaning in meanings.items()
+    }
 
 
 def json_body(schema: str, description: str) -> Schema:
@@ -159,14 +175,16 @@ def read_operation(
     data: str,
     parameters: tuple[str, ...],
 ) -> Schema:
+    figures = success("200", ref(data), "The figures.")
+    figures["200"]["headers"] = headers(CACHE_HEADERS)
     return operation(
         tag,
         operation_id,
         summary,
-        description,
-        success("200", ref(data), "The figures.") | errors(401, 403, 404, 422),
+        description + "\n\nCached: send the `ETag` back in `If-None-Match` to get 304 while it holds.",
+        figures | {"304": component("responses", "NotModified")} | errors(401, 403, 404, 422),
         scope="insights:read",
-        parameters=parameters,
+        parameters=(*parameters, "IfNoneMatch"),
     )
 
 
@@ -255,6 +273,32 @@ def ingest_paths() -> dict[str, Schema]:
                 "catalog:write",
             )
         },
+    }
+
+
+def token_paths() -> dict[str, Schema]:
+    revocations = "/api/v1/tokens/revocations"
+    return {
+        revocations: {
+            "post": operation(
+                "Tokens",
+                "revokeToken",
+                "Revoke a token",
+                "Every API process refuses the token within about a second (each keeps the revoked ids "
+                "in memory and reloads them every second). Revoking twice is harmless.",
+                success("201", ref("Revocation"), "Revoked.") | errors(401, 403, 413, 422, 503),
+                scope="admin",
+                body=json_body("RevocationRequest", "The token's id and, if you like, why."),
+            ),
+            "get": operation(
+                "Tokens",
+                "listRevocations",
+                "List revoked tokens",
+                "Every revoked token, the latest first.",
+                success("200", ref("RevocationList"), "The revoked tokens.") | errors(401, 403, 503),
+                scope="admin",
+            ),
+        }
     }
 
 
@@ -366,7 +410,7 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Insights API", "version": "1", "description": DESCRIPTION},
         "tags": TAGS,
-        "paths": health_paths() | ingest_paths() | insights_paths() | docs_paths(),
+        "paths": health_paths() | ingest_paths() | insights_paths() | token_paths() | docs_paths(),
         "components": {
             "schemas": SCHEMAS,
             "parameters": PARAMETERS,

@@ -136,6 +136,12 @@ SHARED: dict[str, Schema] = {
                 "examples": ["not_found"],
             },
             "errors": array(ref("FieldError"), "Sent with `validation_failed`: one entry per problem."),
+            "retry_after": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "With `rate_limited` and `unavailable`: seconds to wait, as `Retry-After`.",
+                "examples": [12],
+            },
         },
         "additionalProperties": False,
     },
@@ -437,6 +443,32 @@ READ: dict[str, Schema] = {
     ),
 }
 
+ADMIN: dict[str, Schema] = {
+    "RevocationRequest": {
+        "type": "object",
+        "description": "The token to refuse from now on, by its id (its `jti` claim; "
+        "`insights token inspect TOKEN` prints it).",
+        "required": ["token_id"],
+        "properties": {
+            "token_id": text("The token's id.", "5f0c6b1e9d2a4c58b7e3a1f2d4c6b8a0", max_length=64),
+            "reason": text("Why, for the record.", "leaked in a screenshot", 0, 200),
+        },
+        "additionalProperties": False,
+    },
+    "Revocation": obj(
+        "A revoked token: every API process refuses it within about a second.",
+        {
+            "token_id": text("The token's id.", "5f0c6b1e9d2a4c58b7e3a1f2d4c6b8a0", max_length=64),
+            "revoked_at": text("When, RFC 3339 UTC.", "2026-11-26T20:15:00.000000Z"),
+            "reason": text("Why, as given.", "leaked in a screenshot", 0),
+        },
+    ),
+    "RevocationList": obj(
+        "Every revoked token, the latest first.",
+        {"revocations": array(ref("Revocation"), "The revoked tokens.")},
+    ),
+}
+
 HEALTH: dict[str, Schema] = {
     "Health": obj("The process is alive.", {"status": {"const": "ok"}}),
     "Readiness": obj(
@@ -454,7 +486,7 @@ HEALTH: dict[str, Schema] = {
     ),
 }
 
-SCHEMAS: dict[str, Schema] = SHARED | WRITE | FIGURES | READ | HEALTH
+SCHEMAS: dict[str, Schema] = SHARED | WRITE | FIGURES | READ | ADMIN | HEALTH
 
 # ---- parameters and error responses -----------------------------------------------------------------
 
@@ -488,6 +520,25 @@ PARAMETERS: dict[str, Schema] = {
         "description": "The days the chart covers. Anything else is answered 422.",
         "schema": ref("Timeframe") | {"default": DEFAULT_TIMEFRAME},
     },
+    "IfNoneMatch": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "description": "The `ETag` of an answer you hold: while it is still the answer, you get 304 and "
+        "no body.",
+        "schema": {"type": "string"},
+    },
+}
+
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "Requests a minute this token may make to this family of endpoints.",
+    "X-RateLimit-Remaining": "Requests left in the current minute.",
+    "X-RateLimit-Reset": "When the current minute ends, in unix seconds.",
+}
+CACHE_HEADERS = {
+    "ETag": "A strong validator of this answer; send it back in `If-None-Match`.",
+    "Cache-Control": "`private, max-age=N`: the answer may be kept N seconds.",
+    "Age": "Seconds since the server computed this answer (never more than max-age).",
 }
 
 
@@ -525,5 +576,17 @@ RESPONSES: dict[str, Schema] = {
         "`unavailable`: Kafka did not take the batch; nothing of it was accepted. Retry the whole batch.",
         headers={"Retry-After": "Seconds to wait before retrying."},
     ),
+    "RateLimited": error_response(
+        "`rate_limited`: this token used its requests of the minute, or this address failed to sign in "
+        "too often. Wait `retry_after` seconds.",
+        headers={"Retry-After": "Seconds to wait, as `retry_after` in the body."} | RATE_LIMIT_HEADERS,
+    ),
+    "NotModified": {
+        "description": "The answer whose `ETag` was sent in `If-None-Match` is still the answer; no body.",
+        "headers": {
+            name: {"description": meaning, "schema": {"type": "string"}}
+            for name, meaning in (CACHE_HEADERS | RATE_LIMIT_HEADERS).items()
+        },
+    },
     "ServerError": error_response("`server_error`: something failed on the server; retrying may help."),
 }

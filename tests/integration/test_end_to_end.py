@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -184,3 +186,23 @@ def test_ctrl_c_leaves_no_process_behind(tmp_path: Path) -> None:
     kafka_pid = int(pid_file.read_text().split()[0])
     assert process.stop() == 0, process.log_tail()
     assert not Path(f"/proc/{kafka_pid}").exists()
+
+
+def test_a_token_revoked_with_the_cli_is_refused(up: UpProcess) -> None:
+    leaked = token("insights:read")
+    with up.client(leaked) as client:
+        assert client.get(f"{INSIGHTS}/tracks/1").status_code in (200, 404)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "insights.cli", "token", *args]
+        return subprocess.run(command, env=up.env, capture_output=True, text=True, timeout=60, check=False)
+
+    inspected = cli("inspect", leaked)
+    assert inspected.returncode == 0 and "status:   valid" in inspected.stdout
+    revoked = cli("revoke", leaked, "--reason", "test", "--url", up.url)
+    assert revoked.returncode == 0, revoked.stdout + revoked.stderr
+    with up.client(leaked) as client:
+        refused = client.get(f"{INSIGHTS}/tracks/1")
+    assert refused.status_code == 401 and refused.json()["message"] == "The token has been revoked."
+    listed = cli("revocations", "--url", up.url)
+    assert listed.returncode == 0 and "test" in listed.stdout

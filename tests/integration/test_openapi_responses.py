@@ -26,9 +26,11 @@ TRACKS = [
     {"track_id": 101, "title": "Dawn", "album_id": 10, "artist_ids": [1, 2]},
     {"track_id": 102, "title": "Noon", "album_id": 10, "artist_ids": [1]},
 ]
+REVOCATIONS = "/api/v1/tokens/revocations"
 IDS = {"trackId": 101, "albumId": 10, "artistId": 1}
 UNKNOWN = {"trackId": 999, "albumId": 999, "artistId": 999}
 PARAMS = {"/charts": {"timeframe": "7d"}, "/realtime": {}, "/collaborations": {}}
+LIMIT = 4  # requests a minute per token for every family, so that 429 is cheap to provoke
 
 
 def event(number: int, kind: str, track_id: int, minutes_ago: int) -> dict[str, Any]:
@@ -61,6 +63,8 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
     body: Any = None
     raw: bytes | None = None
+    before: int = 0  # the same request sent this many times first, with the same token (429)
+    conditional: bool = False  # sent again with If-None-Match: the first answer's ETag (304)
 
     @property
     def id(self) -> str:
@@ -70,9 +74,18 @@ class Call:
         path = re.sub(r"{(\w+)}", lambda m: str(self.ids[m.group(1)]), self.template)
         bearer = token(*self.scopes, artists=self.artists) if self.scopes is not None else None
         with up.client(bearer) as client:
-            if self.method == "get":
-                return client.get(path, params=self.params)
-            return client.post(path, json=self.body, content=self.raw)
+
+            def send() -> httpx.Response:
+                if self.method == "get":
+                    return client.get(path, params=self.params)
+                return client.post(path, json=self.body, content=self.raw)
+
+            for _ in range(self.before):
+                send()
+            if self.conditional:
+                etag = send().headers["ETag"]
+                return client.get(path, params=self.params, headers={"If-None-Match": etag})
+            return send()
 
 
 def write_calls(template: str, scope: str, good: dict[str, Any], bad: dict[str, Any]) -> list[Call]:
@@ -82,6 +95,7 @@ def write_calls(template: str, scope: str, good: dict[str, Any], bad: dict[str, 
         Call(template, "post", 403, ("insights:read",), body=good),
         Call(template, "post", 413, (scope,), raw=b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'),
         Call(template, "post", 422, (scope,), body=bad),
+        Call(template, "post", 429, (scope,), body=bad, before=LIMIT),
     ]
 
 
@@ -97,6 +111,8 @@ def read_calls(template: str) -> list[Call]:
         Call(template, "get", 403, ("insights:read",), artists=(7,)),
         Call(template, "get", 404, ids=UNKNOWN),
         invalid,
+        Call(template, "get", 304, ("insights:read",), artists=(1,), params=params, conditional=True),
+        Call(template, "get", 429, params=params, before=LIMIT),
     ]
 
 
@@ -120,15 +136,33 @@ CALLS = [
         {"albums": [{"album_id": "ten"}]},
     ),
     *(call for path in SPEC["paths"] if path.startswith(INSIGHTS) for call in read_calls(path)),
+    Call(REVOCATIONS, "post", 201, body={"token_id": "openapi-test-token", "reason": "a test"}),
+    Call(REVOCATIONS, "post", 401, None, body={"token_id": "x"}),
+    Call(REVOCATIONS, "post", 403, ("insights:read",), body={"token_id": "x"}),
+    Call(REVOCATIONS, "post", 413, raw=b'{"token_id": "' + b"x" * 8192 + b'"}'),
+    Call(REVOCATIONS, "post", 422, body={"token_id": 7}),
+    Call(REVOCATIONS, "post", 429, body={"token_id": 7}, before=LIMIT),
+    Call(REVOCATIONS, "get", 200),
+    Call(REVOCATIONS, "get", 401, None),
+    Call(REVOCATIONS, "get", 403, ("insights:read",)),
+    Call(REVOCATIONS, "get", 429, before=LIMIT),
 ]
 
 # Statuses no request can provoke while the system is healthy; the unit tests check 503 with stand-ins.
-NOT_PROVOKED = {("/readyz", "get", 503), ("/api/v1/events", "post", 503), ("/api/v1/catalog", "post", 503)}
+NOT_PROVOKED = {
+    ("/readyz", "get", 503),
+    ("/api/v1/events", "post", 503),
+    ("/api/v1/catalog", "post", 503),
+    (REVOCATIONS, "post", 503),
+    (REVOCATIONS, "get", 503),
+}
 
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     up = UpProcess(tmp_path_factory.mktemp("openapi") / "data")
+    for family in ("READ", "EXPORT", "INGEST"):
+        up.env[f"INSIGHTS_RATE_LIMIT_{family}"] = str(LIMIT)
     up.start()
     try:
         with up.client(token("catalog:write", "events:write")) as client:
@@ -138,14 +172,13 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
             assert catalog.status_code == 202, catalog.text
             events = client.post("/api/v1/events", json={"events": EVENTS})
             assert events.status_code == 202, events.text
-        with up.client(token("admin")) as client:
-            eventually(
-                lambda: (
-                    client.get(f"{INSIGHTS}/tracks/101").json().get("data", {}).get("plays", {}).get("total")
-                    == PLAYS_OF_101
-                ),
-                timeout=60,
-            )
+
+        def counted() -> bool:
+            with up.client(token("admin")) as client:  # a fresh token each time: LIMIT is small
+                answer = client.get(f"{INSIGHTS}/tracks/101").json()
+            return bool(answer.get("data", {}).get("plays", {}).get("total") == PLAYS_OF_101)
+
+        eventually(counted, timeout=60)
         yield up
     finally:
         assert up.stop() == 0, up.log_tail()

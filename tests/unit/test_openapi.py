@@ -74,7 +74,9 @@ def response_problems(
         f"header {name} is missing" for name in answer.get("headers", {}) if name not in response.headers
     ]
     media = response.headers.get("content-type", "").split(";")[0]
-    if media not in answer.get("content", {}):
+    if "content" not in answer:  # a documented answer without a body (304)
+        return [*problems, *(["a body was sent"] if response.content else [])]
+    if media not in answer["content"]:
         return [*problems, f"content type {media!r} is not documented"]
     if media == "application/json":
         schema = {"$ref": "urn:openapi#" + pointer(*where, "content", media, "schema")}

@@ -1,0 +1,168 @@
+"""The response cache of the Insights GET endpoints: strong ETags, 304s, and one computation per
+answer and max-age however many clients poll it (ARCHITECTURE §6.3 "Limits and caching").
+
+A handler opts in by answering 200 with `Cache-Control: private, max-age=N` after `api.access.authorize`
+recorded who may read the entity. The answer is then kept for N seconds under its path and query, so no
+kept answer is older than its max-age; every request for it is still checked against those readers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.access import Readers, forbidden
+from api.errors import error_response
+from schemas.tokens import TokenClaims
+
+INSIGHTS = "/api/v1/producer-intelligence/insights/"
+MAX_ENTRIES = 10_000
+_MAX_AGE = re.compile(r"\bprivate\b.*\bmax-age=(\d+)")
+
+Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    body: bytes
+    headers: tuple[tuple[bytes, bytes], ...]  # the handler's, without content-length
+    etag: str
+    max_age: int
+    created: float  # on the cache's clock
+    readers: Readers
+
+
+def strong_etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: If-None-Match compares weakly, so a W/ prefix is ignored."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
+
+
+class ResponseCache:
+    """Fresh entries by key, least recently used dropped beyond `max_entries`."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._max_entries = max_entries
+        self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self.computed = 0  # answers made by handlers (for tests and benchmarks)
+
+    def get(self, key: Key) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if self.clock() - entry.created >= entry.max_age:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: Key, entry: Entry) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class CacheMiddleware:
+    """Serves cached answers, and makes concurrent requests for a missing one wait for a single
+    computation (so 1,000 dashboards polling a track cost one query per max-age)."""
+
+    def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
+        self.app = app
+        self.cache = cache
+        self._flights: dict[Key, asyncio.Future[Entry | None]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(INSIGHTS):
+            await self.app(scope, receive, send)
+            return
+        query = tuple(sorted(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)))
+        key: Key = (scope["path"], query)
+        entry = self.cache.get(key)
+        if entry is None and key in self._flights:
+            entry = await asyncio.shield(self._flights[key])
+            if entry is None:  # that answer was not cacheable (an error): make this one afresh
+                await self.app(scope, receive, send)
+                return
+        if entry is None:
+            entry = await self._compute(key, scope, receive, send)
+            if entry is None:
+                return
+        await self._serve(entry, scope, receive, send)
+
+    async def _compute(self, key: Key, scope: Scope, receive: Receive, send: Send) -> Entry | None:
+        """Runs the handler; returns the entry to serve, or None once a non-cacheable answer is sent."""
+        flight: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
+        self._flights[key] = flight
+        entry = None
+        try:
+            messages: list[Message] = []
+
+            async def capture(message: Message) -> None:
+                messages.append(message)
+
+            await self.app(scope, receive, capture)
+            self.cache.computed += 1
+            entry = self._entry(scope, messages)
+            if entry is None:
+                for message in messages:
+                    await send(message)
+            else:
+                self.cache.put(key, entry)
+            return entry
+        finally:
+            del self._flights[key]
+            flight.set_result(entry)
+
+    def _entry(self, scope: Scope, messages: list[Message]) -> Entry | None:
+        start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
+        readers: Readers | None = scope.get("state", {}).get("readers")
+        cache_control = next((v for k, v in start["headers"] if k == b"cache-control"), b"").decode()
+        max_age = _MAX_AGE.search(cache_control)
+        if start["status"] != 200 or readers is None or max_age is None:
+            return None
+        headers = tuple((k, v) for k, v in start["headers"] if k != b"content-length")
+        return Entry(body, headers, strong_etag(body), int(max_age[1]), self.cache.clock(), readers)
+
+    async def _serve(self, entry: Entry, scope: Scope, receive: Receive, send: Send) -> None:
+        claims: TokenClaims = scope["state"]["claims"]
+        if not entry.readers.allow(claims):
+            await error_response(forbidden(entry.readers))(scope, receive, send)
+            return
+        age = int(self.cache.clock() - entry.created)
+        headers = [
+            *entry.headers,
+            (b"etag", entry.etag.encode()),
+            (b"age", str(age).encode()),
+            (b"vary", b"Authorization"),
+        ]
+        if_none_match = header(scope, b"if-none-match")
+        if if_none_match is not None and etag_matches(if_none_match, entry.etag):
+            kept = [(k, v) for k, v in headers if k != b"content-type"]
+            await send({"type": "http.response.start", "status": 304, "headers": kept})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers.append((b"content-length", str(len(entry.body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": entry.body})
