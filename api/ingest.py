@@ -45,6 +45,8 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
         value = msgspec.json.decode(body)
     except msgspec.DecodeError as error:
         raise validation_failed("body", "The body is not valid JSON.") from error
+    except RecursionError as error:  # the decoder refuses nesting deeper than about 1,000 levels
+        raise validation_failed("body", "The body's JSON is nested too deeply.") from error
     if not isinstance(value, dict):
         raise validation_failed("body", "The body must be a JSON object.")
     return value
