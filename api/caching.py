@@ -4,6 +4,11 @@ answer and max-age however many clients poll it (ARCHITECTURE §6.3 "Limits and 
 A handler opts in by answering 200 with `Cache-Control: private, max-age=N` after `api.access.authorize`
 recorded who may read the entity. The answer is then kept for N seconds under its path and query, so no
 kept answer is older than its max-age; every request for it is still checked against those readers.
+
+An answer that names the moment it describes (realtime's `as_of`) changes every second even when its
+figures do not; its handler sends the figures' fingerprint in FIGURES_HEADER, and a recomputed answer
+with the same figures keeps the earlier representation (bytes, `as_of`, ETag), which is still true. So
+idle polling with If-None-Match gets 304s there too.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import parse_qsl
 
+import msgspec
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import Readers, forbidden
@@ -25,6 +33,7 @@ from schemas.tokens import TokenClaims
 
 INSIGHTS = "/api/v1/producer-intelligence/insights/"
 MAX_ENTRIES = 10_000
+FIGURES_HEADER = b"x-insights-figures"  # internal: stripped before any answer leaves
 _MAX_AGE = re.compile(r"\bprivate\b.*\bmax-age=(\d+)")
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -38,10 +47,18 @@ class Entry:
     max_age: int
     created: float  # on the cache's clock
     readers: Readers
+    figures: bytes = b""  # the handler's fingerprint of the figures, if it sent one
 
 
 def strong_etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def with_figures(response: Response, figures: Any) -> Response:
+    """Marks an answer whose body is `figures` plus the moment it describes (see above)."""
+    encoded = msgspec.json.encode(figures)
+    response.headers[FIGURES_HEADER.decode()] = hashlib.blake2b(encoded, digest_size=16).hexdigest()
+    return response
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:
@@ -61,14 +78,15 @@ class ResponseCache:
         self.computed = 0  # answers made by handlers (for tests and benchmarks)
 
     def get(self, key: Key) -> Entry | None:
+        """The fresh entry of `key`; an expired one stays (until pushed out) for `previous`."""
         entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if self.clock() - entry.created >= entry.max_age:
-            del self._entries[key]
+        if entry is None or self.clock() - entry.created >= entry.max_age:
             return None
         self._entries.move_to_end(key)
         return entry
+
+    def previous(self, key: Key) -> Entry | None:
+        return self._entries.get(key)
 
     def put(self, key: Key, entry: Entry) -> None:
         self._entries[key] = entry
@@ -125,6 +143,9 @@ class CacheMiddleware:
             await self.app(scope, receive, capture)
             self.cache.computed += 1
             entry = self._entry(scope, messages)
+            previous = self.cache.previous(key)
+            if entry and previous and entry.figures and entry.figures == previous.figures:
+                entry = replace(previous, created=entry.created, readers=entry.readers)
             if entry is None:
                 for message in messages:
                     await send(message)
@@ -142,8 +163,9 @@ class CacheMiddleware:
         max_age = _MAX_AGE.search(cache_control)
         if start["status"] != 200 or readers is None or max_age is None:
             return None
-        headers = tuple((k, v) for k, v in start["headers"] if k != b"content-length")
-        return Entry(body, headers, strong_etag(body), int(max_age[1]), self.cache.clock(), readers)
+        headers = tuple((k, v) for k, v in start["headers"] if k not in (b"content-length", FIGURES_HEADER))
+        figures = next((v for k, v in start["headers"] if k == FIGURES_HEADER), b"")
+        return Entry(body, headers, strong_etag(body), int(max_age[1]), self.cache.clock(), readers, figures)
 
     async def _serve(self, entry: Entry, scope: Scope, receive: Receive, send: Send) -> None:
         claims: TokenClaims = scope["state"]["claims"]

@@ -19,6 +19,9 @@ from clickhouse_connect.driver.exceptions import OperationalError
 
 T = TypeVar("T")
 
+# A request waits this long for a read at most, then answers 503 (the statement may still finish).
+QUERY_TIMEOUT_SECONDS = 20.0
+
 
 class StoreUnavailable(RuntimeError):
     """ClickHouse could not be reached or refused a statement; safe to show (no DSN in it)."""
@@ -63,10 +66,12 @@ class Store:
 
     async def aquery_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         try:
-            return await self.run(self.query_rows, sql, parameters)
+            return await asyncio.wait_for(self.run(self.query_rows, sql, parameters), QUERY_TIMEOUT_SECONDS)
         except OperationalError as error:
             # The server is unreachable or overloaded (not a bad query): callers answer 503.
             raise StoreUnavailable("ClickHouse is not reachable right now.") from error
+        except TimeoutError as error:
+            raise StoreUnavailable("ClickHouse did not answer in time.") from error
 
     async def ainsert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         try:

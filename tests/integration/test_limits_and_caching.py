@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -243,3 +244,15 @@ def test_security_headers_everywhere_and_cors_off_by_default(client: TestClient,
         assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
         other = cors.get(f"{INSIGHTS}/tracks/{TRACK}", headers=reader() | {"Origin": "https://evil.example"})
         assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_idle_realtime_polls_get_304_although_time_moves_on(client: TestClient) -> None:
+    """No event arrives: the figures stay, so the earlier answer (its as_of too) stays valid."""
+    while datetime.now(UTC).second >= 55:  # the series moves on with the minute: not within one
+        time.sleep(0.5)
+    first = client.get(f"{INSIGHTS}/tracks/{TRACK}/realtime", headers=reader())
+    etag = first.headers["ETag"]
+    time.sleep(1.2)  # past the 1 s max-age: the figures are computed again, at a later moment
+    again = client.get(f"{INSIGHTS}/tracks/{TRACK}/realtime", headers=reader() | {"If-None-Match": etag})
+    assert again.status_code == 304
+    assert "x-insights-figures" not in again.headers and "x-insights-figures" not in first.headers
