@@ -256,3 +256,13 @@ def test_idle_realtime_polls_get_304_although_time_moves_on(client: TestClient) 
     again = client.get(f"{INSIGHTS}/tracks/{TRACK}/realtime", headers=reader() | {"If-None-Match": etag})
     assert again.status_code == 304
     assert "x-insights-figures" not in again.headers and "x-insights-figures" not in first.headers
+
+
+def test_expiry_is_enforced_on_every_request_even_for_a_token_seen_before(client: TestClient) -> None:
+    from schemas.tokens import create_token
+
+    short = create_token(SECRET, artists=(ARTIST,), days=2 / 86400)  # two seconds
+    assert client.get(f"{INSIGHTS}/tracks/{TRACK}", headers=bearer(short)).status_code == 200
+    time.sleep(2.1)
+    expired = client.get(f"{INSIGHTS}/tracks/{TRACK}", headers=bearer(short))
+    assert expired.status_code == 401 and expired.json()["message"] == "The token has expired."
