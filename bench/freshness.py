@@ -1,0 +1,188 @@
+"""Freshness: how long from posting an event until the API shows it, under background load.
+
+`insights up` runs as a child process (its own Kafka, the embedded engine). A background client posts
+--rate events/s (batches of 500 over 1,000 tracks). A probe posts one play at a time for a track of its
+own, every --every seconds, and polls the realtime endpoint and the track analytics until the play is
+counted: the time from the POST to the first answer that counts it is the event's freshness. Each poll
+carries a query parameter of its own, so the API's response cache (whose max-age adds to what a client
+may see, by design) is bypassed: this measures the pipeline. Targets (issue 6): p99 ≤ 1 s realtime,
+≤ 2 s analytics.
+
+Rerun: `.venv/bin/python bench/freshness.py [--rate 5000] [--seconds 60] [--every 0.5]`. Prints the
+percentiles; the JSON lands in bench/results/freshness-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from schemas.tokens import create_token
+
+SECRET = "bench-secret-of-a-reasonable-length-0123456789"
+INSIGHTS = "/api/v1/producer-intelligence/insights"
+PROBE_TRACK = 999_999
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def event(track_id: int, kind: str = "play") -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "type": kind,
+        "track_id": track_id,
+        "listener_id": f"l-{random.randint(1, 50_000)}",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+
+
+async def background(http: httpx.AsyncClient, rate: int, stop: asyncio.Event) -> int:
+    """Posts `rate` events a second in batches of 500 until `stop`; returns how many were accepted."""
+    sent, started = 0, time.monotonic()
+    while not stop.is_set():
+        batch = [
+            event(random.randint(1, 1000), random.choice(["play", "play", "heartbeat"])) for _ in range(500)
+        ]
+        answer = await http.post("/api/v1/events", json={"events": batch})
+        sent += answer.json()["data"]["accepted"] if answer.status_code == 202 else 0
+        await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+    return sent
+
+
+async def visible(http: httpx.AsyncClient, path: str, field: list[str], count: int, posted: float) -> float:
+    """Seconds from `posted` until `path` shows at least `count` in `field`."""
+    polls = 0
+    while True:
+        polls += 1
+        answer = await http.get(path, params={"fresh": f"{time.monotonic_ns()}-{polls}"})
+        value: Any = answer.json().get("data", {}) if answer.status_code == 200 else {}
+        for name in field:
+            value = value.get(name, {}) if isinstance(value, dict) else 0
+        if isinstance(value, int) and value >= count:
+            return time.monotonic() - posted
+        if time.monotonic() - posted > 30:
+            raise RuntimeError(f"{path} never showed play {count}")
+        await asyncio.sleep(0.02)
+
+
+async def probe(http: httpx.AsyncClient, seconds: float, every: float) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {"realtime": [], "analytics": []}
+    deadline, count = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline:
+        posted = time.monotonic()
+        answer = await http.post("/api/v1/events", json={"events": [event(PROBE_TRACK)]})
+        assert answer.status_code == 202, answer.text
+        count += 1
+        realtime, analytics = await asyncio.gather(
+            visible(http, f"{INSIGHTS}/tracks/{PROBE_TRACK}/realtime", ["plays_last_5m"], count, posted),
+            visible(http, f"{INSIGHTS}/tracks/{PROBE_TRACK}", ["plays", "period"], count, posted),
+        )
+        found["realtime"].append(realtime)
+        found["analytics"].append(analytics)
+        await asyncio.sleep(max(0.0, posted + every - time.monotonic()))
+    return found
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    at = lambda q: round(ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000)  # noqa: E731
+    return {"n": len(ordered), "p50_ms": at(0.5), "p90_ms": at(0.9), "p99_ms": at(0.99), "max_ms": at(1.0)}
+
+
+async def measure(url: str, rate: int, seconds: float, every: float) -> dict[str, Any]:
+    bearer = create_token(SECRET, subject="bench", scopes=["admin"], days=1)
+    limits = httpx.Limits(max_connections=20)
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {bearer}"}, timeout=30, limits=limits
+    ) as http:
+        stop = asyncio.Event()
+        load = asyncio.create_task(background(http, rate, stop))
+        await asyncio.sleep(5)  # the load settles
+        started = time.monotonic()
+        found = await probe(http, seconds, every)
+        stop.set()
+        sent = await load
+    return {
+        "background_events_per_s": round(sent / (time.monotonic() - started + 5)),
+        "realtime": percentiles(found["realtime"]),
+        "analytics": percentiles(found["analytics"]),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--every", type=float, default=0.5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        env = {**os.environ, "INSIGHTS_SECRET": SECRET, "INSIGHTS_LOG_LEVEL": "WARNING"}
+        env.pop("INSIGHTS_KAFKA_BOOTSTRAP", None)
+        env.pop("INSIGHTS_CLICKHOUSE_DSN", None)
+        log = Path(tmp) / "up.log"
+        command = [
+            sys.executable,
+            "-m",
+            "insights.cli",
+            "up",
+            "--data-dir",
+            f"{tmp}/data",
+            "--port",
+            str(port),
+        ]
+        with log.open("wb") as out:
+            up = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if up.poll() is not None or time.monotonic() > deadline:
+                    print(log.read_text()[-3000:], file=sys.stderr)
+                    return 1
+                time.sleep(0.5)
+            result = asyncio.run(measure(url, args.rate, args.seconds, args.every))
+        finally:
+            up.send_signal(signal.SIGINT)
+            up.wait(timeout=60)
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
+        **result,
+    }
+    print(json.dumps(result, indent=2))
+    out = Path(__file__).parent / "results" / f"freshness-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
