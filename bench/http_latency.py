@@ -1,0 +1,220 @@
+"""Track analytics over HTTP with 32 concurrent clients, beside a bare Starlette endpoint returning the
+same JSON.
+
+A child process serves either the real app (auth, limits, cache, handler, ClickHouse) over a fresh
+embedded store holding --events events of --tracks tracks written through the worker's own sink, or a
+bare Starlette app whose one route returns the same bytes; both under uvicorn on a local port. One
+client process (aiohttp) keeps --clients requests in flight for --seconds against each in turn:
+
+- bare: the ceiling; cached: the app, every client asking for the same track (the response cache
+  answers; one computation per max-age); uncached: a query parameter of its own on every request, so
+  every answer is computed (auth, catalog, ClickHouse).
+
+Reported: requests/s, p50 and p99 latency, and cached/bare. Targets (issue 6): p99 ≤ 15 ms, cached
+≥ 0.3 of the ceiling, uncached ≥ 500 requests/s. Client and server share the machine's cores.
+
+Rerun: `.venv/bin/python bench/http_latency.py [--clients 32] [--seconds 10] [--events 200000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+SECRET = "bench-secret-of-a-reasonable-length-0123456789"
+ARTIST = 1
+PATH = "/api/v1/producer-intelligence/insights/tracks/{}"
+LIMITS = {f"INSIGHTS_RATE_LIMIT_{k}": str(10**9) for k in ("READ", "EXPORT", "INGEST")}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fill(dsn: str, events: int, tracks: int) -> None:
+    """A catalog and `events` events over 400 days, written by the worker's sink (rollups included)."""
+    from insights.migrate import migrate
+    from insights.store import Store
+    from pipeline.sink import RollupSink, SourcedEvent
+    from schemas.events import Event
+
+    store = Store(dsn)
+    migrate(store)
+    store.insert("artists", [(ARTIST, "Ana Vale", 1)], ("artist_id", "name", "version"))
+    rows = [(t, f"Track {t}", None, [ARTIST], 1) for t in range(1, tracks + 1)]
+    store.insert("tracks", rows, ("track_id", "title", "album_id", "artist_ids", "version"))
+    sink, now, rng = RollupSink(store), datetime.now(UTC), random.Random(7)
+    popular = [int(rng.paretovariate(1.2)) % tracks + 1 for _ in range(1000)]
+    for start in range(0, events, 20_000):
+        batch = [
+            SourcedEvent(
+                Event(
+                    event_id=uuid.uuid4().hex,
+                    type=rng.choice(("play", "play", "play", "like", "repost")),
+                    track_id=rng.choice(popular),
+                    listener_id=f"l-{rng.randint(1, events // 20 + 1)}",
+                    occurred_at=now - timedelta(seconds=rng.randint(0, 399 * 86400)),
+                ),
+                0,
+                n,
+            )
+            for n in range(start, min(events, start + 20_000))
+        ]
+        sink.flush(batch)
+    store.close()
+
+
+def serve(kind: str, port: int, data: str, events: int, tracks: int) -> None:
+    if kind == "bare":
+        body = Path(data).read_bytes()
+
+        async def analytics(request: Request) -> Response:
+            return Response(body, media_type="application/json")
+
+        app = Starlette(routes=[Route(PATH.format("{trackId}"), analytics)])
+    else:
+        from api.app import ApiOptions, create_app
+        from api.limits import Limits
+        from insights.store import Store
+
+        dsn = f"chdb://{data}/clickhouse"
+        fill(dsn, events, tracks)
+        limits = Limits(read=10**9, export=10**9, ingest=10**9, auth_failures=10**9)
+        app = create_app(Store(dsn), None, SECRET, ApiOptions(limits=limits))  # type: ignore[arg-type]
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+async def drive(url: str, clients: int, seconds: float, unique: bool) -> dict[str, Any]:
+    from schemas.tokens import create_token
+
+    headers = {"Authorization": f"Bearer {create_token(SECRET, artists=[ARTIST])}"}
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+
+        async def client(number: int) -> None:
+            sent = 0
+            while time.monotonic() < deadline:
+                sent += 1
+                params = {"period": "30-days"} | ({"n": f"{number}-{sent}"} if unique else {})
+                started = time.perf_counter()
+                async with http.get(url, params=params) as answer:
+                    await answer.read()
+                    assert answer.status == 200, answer.status
+                latencies.append(time.perf_counter() - started)
+
+        started = time.monotonic()
+        await asyncio.gather(*(client(n) for n in range(clients)))
+        elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "requests_per_s": round(len(latencies) / elapsed),
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
+    }
+
+
+def start(kind: str, data: str, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    command = [sys.executable, __file__, "--serve", kind, "--port", str(port), "--data", data]
+    command += ["--events", str(args.events), "--tracks", str(args.tracks)]
+    server = subprocess.Popen(command, env={**os.environ, **LIMITS})
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return server, port
+        if server.poll() is not None:
+            raise RuntimeError(f"the {kind} server exited")
+        time.sleep(0.5)
+    raise RuntimeError(f"the {kind} server did not start")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--tracks", type=int, default=1000)
+    parser.add_argument("--serve", choices=["app", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.data, args.events, args.tracks)
+        return 0
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        app, port = start("app", tmp, args)
+        try:
+            url = f"http://127.0.0.1:{port}{PATH.format(1)}"
+            asyncio.run(drive(url, 4, 2, unique=False))  # warm-up
+            results["cached"] = asyncio.run(drive(url, args.clients, args.seconds, unique=False))
+            results["uncached"] = asyncio.run(drive(url, args.clients, args.seconds, unique=True))
+            body = Path(tmp) / "body.json"
+            body.write_bytes(sample(url))
+        finally:
+            app.terminate()
+            app.wait(timeout=30)
+        bare, port = start("bare", str(body), args)
+        try:
+            url = f"http://127.0.0.1:{port}{PATH.format(1)}"
+            asyncio.run(drive(url, 4, 2, unique=False))
+            results["bare_starlette"] = asyncio.run(drive(url, args.clients, args.seconds, unique=False))
+        finally:
+            bare.terminate()
+            bare.wait(timeout=30)
+    results["cached_over_bare"] = round(
+        results["cached"]["requests_per_s"] / results["bare_starlette"]["requests_per_s"], 3
+    )
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
+        "clients": args.clients,
+        "events": args.events,
+        **results,
+    }
+    print(json.dumps(result, indent=2))
+    out = Path(__file__).parent / "results" / f"http-latency-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+def sample(url: str) -> bytes:
+    import httpx
+
+    from schemas.tokens import create_token
+
+    bearer = create_token(SECRET, artists=[ARTIST])
+    answer = httpx.get(url, params={"period": "30-days"}, headers={"Authorization": f"Bearer {bearer}"})
+    return answer.content
+
+
+if __name__ == "__main__":
+    sys.exit(main())
