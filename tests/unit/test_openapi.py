@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from api import ingest, insights_routes
+from api import figure_bodies, ingest, insights_routes
 from api.app import create_app
 from api.auth import required_scope
 from api.docs import render_page
@@ -193,7 +193,7 @@ def test_error_codes_are_the_ones_the_app_renders(spec: dict[str, Any]) -> None:
 def test_limits_are_the_ones_the_code_enforces() -> None:
     assert MAX_BODY_BYTES == ingest.MAX_BODY_BYTES
     assert MAX_ID == insights_routes.MAX_ID == 2**63 - 1
-    assert (TOP_TRACKS, TOP_COLLABORATORS) == (insights_routes.TOP_TRACKS, insights_routes.TOP_COLLABORATORS)
+    assert (TOP_TRACKS, TOP_COLLABORATORS) == (insights_routes.TOP_TRACKS, figure_bodies.TOP_COLLABORATORS)
     assert len(realtime_minutes(datetime.now(UTC))) == REALTIME_MINUTES
 
 
