@@ -14,8 +14,6 @@ from insights.store import Store
 from schemas.periods import PeriodBounds
 from schemas.tokens import TokenClaims
 
-ENTITY_TYPES = ("tracks", "albums", "artists")
-
 # One page of readable entities, ids ascending: (id, title or name). `admin` reads everything; otherwise
 # a track is readable if it lists one of the token's artists, an album if its artist is listed.
 PAGE_SQL = {

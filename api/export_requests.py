@@ -10,11 +10,9 @@ from typing import Any
 from starlette.requests import Request
 
 from api.errors import validation_failed
-from api.export_queries import ENTITY_TYPES
 from api.ingest import decode_json_object, read_body
+from schemas.openapi_exports import ENTITY_TYPES, MAX_EXPORT_BODY_BYTES
 from schemas.periods import DEFAULT_PERIOD, PERIOD_DAYS, PeriodBounds, period_bounds
-
-MAX_EXPORT_BODY_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
