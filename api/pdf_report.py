@@ -13,6 +13,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import (
+    CondPageBreak,
     KeepTogether,
     NextPageTemplate,
     PageBreak,
@@ -45,12 +46,8 @@ STYLES = {
     "cover_sub": ParagraphStyle(
         "cover_sub", _base["Normal"], fontSize=13, leading=18, textColor=MUTED, alignment=TA_CENTER
     ),
-    "h1": ParagraphStyle(
-        "h1", _base["Heading1"], fontSize=17, textColor=INK, spaceBefore=14, spaceAfter=8, keepWithNext=1
-    ),
-    "h2": ParagraphStyle(
-        "h2", _base["Heading2"], fontSize=12.5, textColor=INK, spaceBefore=10, spaceAfter=6, keepWithNext=1
-    ),
+    "h1": ParagraphStyle("h1", _base["Heading1"], fontSize=17, textColor=INK, spaceBefore=14, spaceAfter=8),
+    "h2": ParagraphStyle("h2", _base["Heading2"], fontSize=12.5, textColor=INK, spaceBefore=10, spaceAfter=6),
     "body": ParagraphStyle("body", _base["Normal"], fontSize=9, leading=12, textColor=INK),
     "note": ParagraphStyle("note", _base["Normal"], fontSize=8, leading=10, textColor=MUTED),
     "figure": ParagraphStyle(
@@ -239,6 +236,7 @@ def albums_and_tracks(report: Json, width: float) -> list[Any]:
     if report["albums"]:
         rows, note = limited([[a["title"], *figures_row(a)] for a in report["albums"]], "albums")
         parts += [
+            CondPageBreak(40 * mm),  # a heading never ends a page alone
             Paragraph("Albums", STYLES["h2"]),
             table(["Album", *FIGURE_HEADER], rows, [name_width, *FIGURE_WIDTHS], 1),
             *note,
@@ -247,6 +245,7 @@ def albums_and_tracks(report: Json, width: float) -> list[Any]:
         [[t["title"] or f"Track {t['track_id']}", *figures_row(t)] for t in report["tracks"]], "tracks"
     )
     parts += [
+        CondPageBreak(40 * mm),
         Paragraph("Tracks", STYLES["h2"]),
         table(["Track", *FIGURE_HEADER], rows, [name_width, *FIGURE_WIDTHS], 1),
         *note,
@@ -269,7 +268,7 @@ def albums_and_tracks(report: Json, width: float) -> list[Any]:
 
 
 def collaborations(report: Json, width: float) -> list[Any]:
-    parts: list[Any] = [Paragraph("Collaborations", STYLES["h1"])]
+    parts: list[Any] = [CondPageBreak(60 * mm), Paragraph("Collaborations", STYLES["h1"])]
     for artist in report["artists"]:
         c = artist["collaborations"]
         name = escape(artist["name"] or f"Artist {artist['artist_id']}")
@@ -284,6 +283,7 @@ def collaborations(report: Json, width: float) -> list[Any]:
             [[t["title"], number(t["plays"])] for t in c["collaboration_tracks"]], "tracks"
         )
         parts += [
+            CondPageBreak(40 * mm),
             Paragraph(f"{name}: {c['total_collaborations']} shared tracks", STYLES["h2"]),
             table(["Collaborator", "Shared tracks", "All-time plays"], people, [width - 160, 80, 80], 1),
             Spacer(1, 3 * mm),
