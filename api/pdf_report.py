@@ -37,6 +37,7 @@ RULE = colors.HexColor("#e5e7eb")
 BAND = colors.HexColor("#f9fafb")
 UP, DOWN = colors.HexColor("#047857"), colors.HexColor("#b91c1c")
 MAX_TABLE_ROWS = 200  # beyond this the PDF says so and points to the CSV export
+MAX_COLLABORATING_ARTISTS = 50  # the most played; the JSON report has them all
 
 _base = getSampleStyleSheet()
 STYLES = {
@@ -269,12 +270,12 @@ def albums_and_tracks(report: Json, width: float) -> list[Any]:
 
 def collaborations(report: Json, width: float) -> list[Any]:
     parts: list[Any] = [CondPageBreak(60 * mm), Paragraph("Collaborations", STYLES["h1"])]
-    for artist in report["artists"]:
+    collaborating = [a for a in report["artists"] if a["collaborations"]["total_collaborations"]]
+    if not collaborating:
+        parts.append(Paragraph("No tracks are shared with other artists.", STYLES["body"]))
+    for artist in collaborating[:MAX_COLLABORATING_ARTISTS]:
         c = artist["collaborations"]
         name = escape(artist["name"] or f"Artist {artist['artist_id']}")
-        if not c["total_collaborations"]:
-            parts.append(Paragraph(f"{name} has no tracks shared with other artists.", STYLES["body"]))
-            continue
         people = [
             [p["name"] or f"Artist {p['artist_id']}", number(p["tracks"]), number(p["plays"])]
             for p in c["top_collaborators"]
@@ -284,7 +285,7 @@ def collaborations(report: Json, width: float) -> list[Any]:
         )
         parts += [
             CondPageBreak(40 * mm),
-            Paragraph(f"{name}: {c['total_collaborations']} shared tracks", STYLES["h2"]),
+            Paragraph(f"{name}: {counted(c['total_collaborations'], 'shared track')}", STYLES["h2"]),
             table(["Collaborator", "Shared tracks", "All-time plays"], people, [width - 160, 80, 80], 1),
             Spacer(1, 3 * mm),
             table(["Shared track", "All-time plays"], shared, [width - 80, 80], 1),
