@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.export_tables import columns, csv_chunks, csv_text, json_chunks, row_pages, spreadsheet_safe
-from api.pdf_charts import nice_ceiling
+from api.pdf_charts import label_for, nice_ceiling
 from schemas.openapi_exports import EXPORT, MAX_EXPORT_BODY_BYTES
 from schemas.periods import period_bounds
 from schemas.tokens import TokenClaims
@@ -167,3 +167,9 @@ def test_an_empty_export_is_valid_json() -> None:
 
     body = asyncio.run(collect(json_chunks("albums", "1-year", nothing())))
     assert json.loads(body) == {"success": True, "data": {"type": "albums", "period": "1-year", "rows": []}}
+
+
+def test_chart_tick_labels() -> None:
+    assert label_for("2026-11-26T00:00:00Z", "day") == "Nov 26"
+    assert label_for("2026-01-05T00:00:00Z", "week") == "Jan 5"
+    assert label_for("2026-11-20T14:00:00Z", "hour") == "Nov 20 14:00"
