@@ -38,6 +38,7 @@ bench: setup  ## throughput and the cost of exactly-once, beside their ceilings;
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/exactly_once_cost.py
 	@echo "read latency at 100k..10M events (about 13 minutes): $(BIN)/python bench/read_latency.py"
+	@echo "exports: CSV, PDF and a read during exports (about 3 minutes): $(BIN)/python bench/exports.py"
 
 clean:
 	rm -rf $(VENV) .insights .pytest_cache .mypy_cache .ruff_cache

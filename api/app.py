@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from api import docs, insights_routes, token_routes
+from api import docs, export_routes, insights_routes, token_routes
 from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.errors import EXCEPTION_HANDLERS
@@ -53,6 +53,7 @@ def create_app(
         Route("/api/v1/catalog", post_catalog, methods=["POST"]),
         *token_routes.routes,
         *insights_routes.routes,
+        *export_routes.routes,
         *docs.routes,
     ]
     cors = [

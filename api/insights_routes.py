@@ -5,7 +5,6 @@ Tracks, albums and artists share one shape of analytics and charts, computed ove
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +26,7 @@ from api.catalog_queries import (
     find_track,
 )
 from api.errors import validation_failed
+from api.figure_bodies import collaborations_json, collaborators_of, figures_json
 from api.responses import success
 from insights.store import Store
 from schemas.periods import (
@@ -37,7 +37,6 @@ from schemas.periods import (
     ChartBuckets,
     PeriodBounds,
     chart_buckets,
-    percent_change,
     period_bounds,
     realtime_minutes,
 )
@@ -45,7 +44,6 @@ from schemas.periods import (
 BASE = "/api/v1/producer-intelligence/insights"
 MAX_ID = 2**63 - 1
 TOP_TRACKS = 10
-TOP_COLLABORATORS = 10
 
 # How long an answer may be kept (Cache-Control max-age, and the API's own cache): as long as the
 # freshness promise of ARCHITECTURE §7 for realtime (1 s) and analytics (2 s); longer for charts whose
@@ -91,16 +89,7 @@ def store_of(request: Request) -> Store:
 
 async def figures_body(store: Store, track_ids: Sequence[int], bounds: PeriodBounds) -> dict[str, Any]:
     f = await analytics.figures(store, track_ids, bounds)
-    return {
-        "period": bounds.name,
-        "plays": {"total": f.plays_total, "period": f.plays},
-        "listeners": {"total": f.listeners_total, "unique": f.listeners},
-        "engagement": {"likes": f.likes, "reposts": f.reposts},
-        "growth": {
-            "plays_change": percent_change(f.plays, f.previous_plays),
-            "listeners_change": percent_change(f.listeners, f.previous_listeners),
-        },
-    }
+    return {"period": bounds.name} | figures_json(f)
 
 
 async def ranked_tracks(
@@ -232,31 +221,9 @@ async def artist_collaborations(request: Request) -> Response:
     artist_id, store = artist.artist_id, store_of(request)
     shared = [t for t in artist.tracks if len(t.artist_ids) > 1]
     plays = await analytics.plays_total(store, [t.track_id for t in shared])
-    tracks_with: Counter[int] = Counter()
-    plays_with: Counter[int] = Counter()
-    for track in shared:
-        for other in track.artist_ids:
-            if other != artist_id:
-                tracks_with[other] += 1
-                plays_with[other] += plays.get(track.track_id, 0)
-    top = sorted(tracks_with, key=lambda a: (-tracks_with[a], -plays_with[a], a))[:TOP_COLLABORATORS]
-    names = await artist_names(store, top)
-    shared.sort(key=lambda t: (-plays.get(t.track_id, 0), t.track_id))
+    names = await artist_names(store, collaborators_of(artist_id, shared))
     return success(
-        {
-            "artist_id": artist_id,
-            "total_collaborations": len(shared),
-            "top_collaborators": [
-                {"artist_id": a, "name": names.get(a, ""), "tracks": tracks_with[a]}
-                | {"plays": plays_with[a]}
-                for a in top
-            ],
-            "collaboration_tracks": [
-                {"track_id": t.track_id, "title": t.title, "artist_ids": list(t.artist_ids)}
-                | {"plays": plays.get(t.track_id, 0)}
-                for t in shared
-            ],
-        },
+        {"artist_id": artist_id} | collaborations_json(artist_id, shared, plays, names),
         max_age=COLLABORATIONS_MAX_AGE,
     )
 
