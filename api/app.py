@@ -12,6 +12,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
 from api.ingest import post_catalog, post_events
 from api.metrics_route import metrics
+from api.observability import ObservabilityMiddleware
 from api.publisher import Publisher
 from insights.store import Store
 
@@ -29,7 +30,7 @@ def create_app(store: Store, publisher: Publisher, secret: str) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AuthMiddleware, secret=secret)],
+        middleware=[Middleware(ObservabilityMiddleware), Middleware(AuthMiddleware, secret=secret)],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.store = store
