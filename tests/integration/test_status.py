@@ -3,17 +3,22 @@ freshness, batch and latency histograms, and request ids, then status once nothi
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.harness import INSIGHTS, UpProcess, eventually, token
+from tests.integration.harness import INSIGHTS, UpProcess, eventually, free_port, token
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +119,36 @@ def test_status_says_so_when_nothing_runs(tmp_path: Path) -> None:
     result = status(stopped.url)
     assert result.returncode == 2
     assert "nothing answers" in result.stdout
+
+
+def test_a_worker_alone_serves_its_metrics_on_insights_metrics_port(kafka: Any, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "INSIGHTS_KAFKA_BOOTSTRAP": kafka.bootstrap, "INSIGHTS_METRICS_PORT": str(port)}
+    env.pop("INSIGHTS_CLICKHOUSE_DSN", None)
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "insights.cli", "worker", "--data-dir", str(tmp_path / "data")],
+        env={**env, "INSIGHTS_TOPIC_PARTITIONS": "3", "INSIGHTS_LOG_FORMAT": "json"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def lag_reported() -> bool:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            return 'insights_consumer_lag_messages{partition="2"} 0.0' in text
+
+        eventually(lambda: _quietly(lag_reported), timeout=120, interval=1)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(60) == 0
+    lines = (tmp_path / "worker.log").read_text().splitlines()
+    assert lines and all(json.loads(line)["level"] for line in lines), "INSIGHTS_LOG_FORMAT=json"
+
+
+def _quietly(check: Callable[[], bool]) -> bool:
+    """False while nothing listens yet, instead of an exception."""
+    try:
+        return check()
+    except httpx.HTTPError:
+        return False
