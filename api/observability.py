@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
+from functools import lru_cache
+from typing import Any
 
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +25,8 @@ HEADER = b"x-request-id"
 # A caller's id is kept only if it is short and plain, so it is safe in logs and headers.
 ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 UNMATCHED = "unmatched"  # one label for every path no route serves (404s), whatever the path
+# Clients choose the method too: anything else is one label, so it cannot multiply the series either.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def request_id_of(scope: Scope) -> str:
@@ -31,17 +35,24 @@ def request_id_of(scope: Scope) -> str:
             text = value.decode("latin-1")
             if ACCEPTABLE_ID.fullmatch(text):
                 return text
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def route_template(scope: Scope) -> str:
-    """The path template of the route that serves this request, found the way the router finds it."""
-    app = scope.get("app")
-    for route in getattr(app, "routes", ()):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", UNMATCHED))
-    return UNMATCHED
+    """The path template of the route that served this request: the router records it in the scope;
+    a request answered before routing (a 401 of the auth middleware) is matched here the same way."""
+    route = scope.get("route")
+    if route is None:
+        for candidate in getattr(scope.get("app"), "routes", ()):
+            if candidate.matches(scope)[0] != Match.NONE:
+                route = candidate
+                break
+    return str(getattr(route, "path", UNMATCHED))
+
+
+@lru_cache(maxsize=1024)  # bounded: routes x methods x statuses is small
+def latency_histogram(method: str, route: str, status: int) -> Any:
+    return REQUEST_SECONDS.labels(method, route, str(status))
 
 
 class ObservabilityMiddleware:
@@ -69,7 +80,8 @@ class ObservabilityMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
-            REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            latency_histogram(method, route, status).observe(elapsed)
             level = logging.WARNING if status >= 500 else logging.INFO if status >= 400 else logging.DEBUG
             log.log(level, "%s %s %d %.1f ms", scope["method"], scope["path"], status, elapsed * 1000)
             REQUEST_ID.reset(token)

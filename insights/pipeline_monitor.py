@@ -76,13 +76,13 @@ class PipelineMonitor:
             await self._admin.close()
 
     async def _run(self) -> None:
-        kafka_started = False
+        consumer_started = False
         while True:
             try:
-                if not kafka_started:
-                    await self._admin.start()
+                await self._admin.start()  # returns at once once started
+                if not consumer_started:
                     await self._consumer.start()
-                    kafka_started = True
+                    consumer_started = True
                 for partition, lag in (await consumer_lag(self._admin, self._consumer)).items():
                     CONSUMER_LAG.labels(partition=str(partition)).set(lag)
                 DEPENDENCY_UP.labels(dependency="kafka").set(1)

@@ -46,13 +46,14 @@ def client() -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
 
 
-def request_count(route: str, status: str) -> float:
+def request_count(route: str, status: str, method: str = "GET") -> float:
     for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):
         for sample in family.samples:
             if (
                 sample.name == "insights_http_request_duration_seconds_count"
                 and sample.labels["route"] == route
                 and sample.labels["status"] == status
+                and sample.labels["method"] == method
             ):
                 return sample.value
     return 0.0
@@ -99,6 +100,14 @@ def test_unknown_paths_share_one_label_and_failures_count_as_500(client: TestCli
     assert response.status_code == 500
     assert request_count("unmatched", "404") == before_unmatched + 2
     assert request_count("/obs-test/broken", "500") == before_broken + 1
+
+
+def test_an_unusual_method_shares_one_label(client: TestClient) -> None:
+    template = "/obs-test/items/{item_id:int}"
+    before = request_count(template, "405", method="other")
+    client.request("BREW", "/obs-test/items/1")
+    client.request("SPIN", "/obs-test/items/1")
+    assert request_count(template, "405", method="other") == before + 2
 
 
 def record(message: str) -> logging.LogRecord:
