@@ -24,6 +24,7 @@ from api.health import healthz, readyz
 from api.ingest import post_catalog, post_events
 from api.limits import Limits, RateLimitMiddleware, SignInThrottle
 from api.metrics_route import metrics
+from api.observability import ObservabilityMiddleware
 from api.publisher import Publisher
 from api.revocations import Revocations
 from api.security_headers import SecurityHeadersMiddleware
@@ -80,6 +81,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(ObservabilityMiddleware),
             Middleware(SecurityHeadersMiddleware),
             *(cors if options.cors_origins else []),
             Middleware(

@@ -1,17 +1,18 @@
-"""The `insights` command (ARCHITECTURE §5): up, api, worker, migrate, token, generate."""
+"""The `insights` command (ARCHITECTURE §5): up, api, worker, migrate, status, token, generate."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from insights.generate import add_generate_arguments, run_generate
 from insights.kafka_local import KafkaLaunchError
+from insights.logs import configure_logging
 from insights.settings import Settings, SettingsError
+from insights.status import DEFAULT_URL, run_status
 from insights.token_commands import add_token_arguments, run_token_command
 from schemas.tokens import DEFAULT_DAYS, SCOPES, create_token
 
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(commands.add_parser("api", help="the HTTP API alone"), serves=True)
     add_common(commands.add_parser("worker", help="the pipeline worker alone"))
     add_common(commands.add_parser("migrate", help="apply pending ClickHouse migrations"))
+    status = commands.add_parser("status", help="health, consumer lag and freshness of a running API")
+    status.add_argument("--url", default=DEFAULT_URL, help=f"the API to ask (default {DEFAULT_URL})")
 
     generate = commands.add_parser("generate", help="synthetic catalog and traffic, through the API")
     add_common(generate)
@@ -60,15 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("INSIGHTS_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("faust").setLevel(logging.WARNING)
-    logging.getLogger("mode").setLevel(logging.WARNING)
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
+        configure_logging(
+            os.environ.get("INSIGHTS_LOG_LEVEL", "INFO"), os.environ.get("INSIGHTS_LOG_FORMAT", "text")
+        )
+        if args.command == "status":
+            return run_status(args.url)
         settings = settings_from(args)
         return dispatch(args, settings)
     except (SettingsError, KafkaLaunchError, ValueError) as error:

@@ -1,11 +1,14 @@
 """The process's Prometheus metrics, defined once here so the edge and the worker share one registry.
 
-`GET /metrics` (api/metrics_route.py) renders them; in `insights up` both halves report there.
+`GET /metrics` (api/metrics_route.py) renders them; in `insights up` both halves report there, and a
+worker alone serves them on INSIGHTS_METRICS_PORT (insights/metrics_server.py).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -36,3 +39,57 @@ WRITE_RETRIES = Counter(
     "ClickHouse writes of the worker that failed and were retried.",
     registry=REGISTRY,
 )
+
+# Latency of every HTTP request, labelled by the route's template (`/tracks/{track_id}`), never the
+# raw path, so ids cannot multiply the series.
+REQUEST_SECONDS = Histogram(
+    "insights_http_request_duration_seconds",
+    "Time from a request's arrival to the end of its response, by method, route template and status.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+BATCH_EVENTS = Histogram(
+    "insights_worker_batch_events",
+    "Events in each flush of the worker (before dedupe).",
+    buckets=(1, 10, 100, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000),
+    registry=REGISTRY,
+)
+FLUSH_SECONDS = Histogram(
+    "insights_worker_flush_duration_seconds",
+    "Time to make one batch durable in ClickHouse (dedupe, events insert, rollups), retries included.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "insights_consumer_lag_messages",
+    "Messages of insights.events not yet committed by the worker group, by partition.",
+    ["partition"],
+    registry=REGISTRY,
+)
+FRESHNESS = Gauge(
+    "insights_rollups_freshness_seconds",
+    "Now minus the newest event time in the rollups (NaN while they are empty).",
+    registry=REGISTRY,
+)
+DEPENDENCY_UP = Gauge(
+    "insights_dependency_up",
+    "1 when the process reached the dependency at its last check, else 0 (kafka, clickhouse).",
+    ["dependency"],
+    registry=REGISTRY,
+)
+
+
+def metrics_port(env: Mapping[str, str]) -> int | None:
+    """INSIGHTS_METRICS_PORT: where a process without the API (`insights worker`) serves /metrics."""
+    text = env.get("INSIGHTS_METRICS_PORT", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError("INSIGHTS_METRICS_PORT must be a TCP port number (1-65535).")
+    return int(text)
+
+
+def serve_metrics(port: int, host: str = "0.0.0.0") -> None:  # noqa: S104  (scraped from the network)
+    """Serve GET /metrics of this process's registry from a background thread, for its whole life."""
+    start_http_server(port, addr=host, registry=REGISTRY)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +21,9 @@ from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
 from insights.generate import run_generate
 from insights.kafka_local import LocalKafka
+from insights.metrics import metrics_port, serve_metrics
 from insights.migrate import migrate
+from insights.pipeline_monitor import PipelineMonitor
 from insights.settings import CATALOG_TOPIC, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.worker import Worker
@@ -137,6 +140,7 @@ async def serve_api(
         lifespan="on",
         timeout_keep_alive=5,
         server_header=False,
+        log_config=None,
     )
     server = QuietServer(config)
     serving = asyncio.create_task(server.serve())
@@ -171,6 +175,14 @@ def print_ready(settings: Settings) -> None:
     )
 
 
+def serve_worker_metrics() -> None:
+    """A worker alone has no HTTP server: with INSIGHTS_METRICS_PORT it serves /metrics there."""
+    port = metrics_port(os.environ)
+    if port is not None:
+        serve_metrics(port)
+        log.info("metrics on http://0.0.0.0:%d/metrics", port)
+
+
 async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool, demo: bool = False) -> None:
     stop = stop_on_signals()
     async with (
@@ -181,13 +193,17 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         pipeline = Worker(settings, store, bootstrap) if worker else None
         if pipeline is not None:
             await pipeline.start()
+        monitor = PipelineMonitor(store, bootstrap)
+        await monitor.start()
         try:
             if api:
                 await serve_api(settings, store, bootstrap, stop, demo)
             else:
+                serve_worker_metrics()
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
                 await stop.wait()
         finally:
+            await monitor.stop()
             if pipeline is not None:
                 await pipeline.stop()
     log.info("stopped")

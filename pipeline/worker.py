@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 import faust
 
-from insights.metrics import DEAD_LETTERS, DUPLICATES, FLUSHED, WRITE_RETRIES
+from insights.metrics import BATCH_EVENTS, DEAD_LETTERS, DUPLICATES, FLUSH_SECONDS, FLUSHED, WRITE_RETRIES
 from insights.settings import CATALOG_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
@@ -91,7 +91,9 @@ class Worker:
                 await self.flush(batch)
 
     async def flush(self, batch: list[SourcedEvent]) -> None:
-        result = await self.write_until_done(self.sink.flush, batch)
+        BATCH_EVENTS.observe(len(batch))
+        with FLUSH_SECONDS.time():
+            result = await self.write_until_done(self.sink.flush, batch)
         self.flushed_events += result.written
         FLUSHED.inc(result.written)
         DUPLICATES.inc(result.duplicates)

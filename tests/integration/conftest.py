@@ -1,19 +1,85 @@
-"""Fixtures of the integration tests that need a broker of their own."""
+"""Fixtures of the integration tests that need a broker.
+
+`kafka` is an external Kafka when one is configured (INSIGHTS_TEST_KAFKA_BOOTSTRAP) or a Kafka
+container when a Docker engine answers, with Insights' topics deleted before each test so that every
+test starts from an empty broker; otherwise a fresh local single-node Kafka per test. `local_kafka` is
+always a broker the test owns, for tests that stop and restart it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from insights.kafka_local import LocalKafka
+from insights.settings import CATALOG_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
+from tests.conftest import docker_answers
+
+INSIGHTS_TOPICS = (EVENTS_TOPIC, CATALOG_TOPIC, DLQ_TOPIC)
+
+
+@dataclass(frozen=True)
+class ExternalKafka:
+    """A broker the tests share but do not own: it cannot be stopped, only emptied."""
+
+    bootstrap: str
+
+
+async def delete_insights_topics(bootstrap: str) -> None:
+    """Delete Insights' topics (Kafka drops the worker group's offsets of deleted topics with them)
+    and wait until the broker no longer lists them, so they can be created again at once."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        present = [t for t in await admin.list_topics() if t in INSIGHTS_TOPICS]
+        if present:
+            await admin.delete_topics(present)
+        async with asyncio.timeout(60):
+            while True:  # until they are gone: a topic's deletion finishes asynchronously
+                if not set(await admin.list_topics()) & set(INSIGHTS_TOPICS):
+                    break
+                await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def shared_kafka() -> Iterator[ExternalKafka | None]:
+    """INSIGHTS_TEST_KAFKA_BOOTSTRAP, else a Kafka container when Docker answers, else None.
+
+    A variable of its own (not INSIGHTS_KAFKA_BOOTSTRAP): the tests delete Insights' topics on it."""
+    bootstrap = os.environ.get("INSIGHTS_TEST_KAFKA_BOOTSTRAP")
+    if bootstrap:
+        yield ExternalKafka(bootstrap)
+        return
+    if not docker_answers():
+        yield None
+        return
+    from testcontainers.community.kafka import KafkaContainer
+
+    with KafkaContainer().with_kraft() as container:
+        yield ExternalKafka(container.get_bootstrap_server())
 
 
 @pytest.fixture
-def kafka(tmp_path: Path) -> Iterator[LocalKafka]:
+def local_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
     """A fresh single-node Kafka for one test (3 partitions by default), stopped after it."""
     broker = LocalKafka(tmp_path / "kafka", partitions=3)
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def kafka(shared_kafka: ExternalKafka | None, request: pytest.FixtureRequest) -> ExternalKafka | LocalKafka:
+    """An empty Kafka for one test: the shared one emptied, or a local one of its own."""
+    if shared_kafka is None:
+        return request.getfixturevalue("local_kafka")  # type: ignore[no-any-return]
+    asyncio.run(delete_insights_topics(shared_kafka.bootstrap))
+    return shared_kafka

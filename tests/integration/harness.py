@@ -8,10 +8,13 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import clickhouse_connect
 import httpx
 
 from schemas.tokens import create_token
@@ -46,6 +49,19 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0, interval: float 
         time.sleep(interval)
 
 
+def fresh_server_database(url: str) -> str:
+    """A new, empty database on the ClickHouse server at `url`; returns a DSN pointing at it.
+
+    Named insights_test_*, so a test server can be cleaned with one query."""
+    name = f"insights_test_{uuid.uuid4().hex[:12]}"
+    client = clickhouse_connect.get_client(dsn=url)
+    try:
+        client.command(f"CREATE DATABASE {name}")
+    finally:
+        client.close()
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
 class UpProcess:
     """Runs `insights up --data-dir DIR --port P`; start/stop/restart like a user with Ctrl-C."""
 
@@ -73,8 +89,14 @@ class UpProcess:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
     def start(self, timeout: float = 180.0, failpoints: str = "") -> None:
-        """Start and wait until ready; `failpoints` arms pipeline/failpoints.py for this run only."""
+        """Start and wait until ready; `failpoints` arms pipeline/failpoints.py for this run only.
+
+        With INSIGHTS_TEST_CLICKHOUSE_URL set, the process stores on that server, in a database of its
+        own (kept across restarts), instead of the embedded engine."""
         self.env["INSIGHTS_FAILPOINTS"] = failpoints
+        server = os.environ.get("INSIGHTS_TEST_CLICKHOUSE_URL")
+        if server and "INSIGHTS_CLICKHOUSE_DSN" not in self.env:
+            self.env["INSIGHTS_CLICKHOUSE_DSN"] = fresh_server_database(server)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [*self.command, "--data-dir", str(self.data_dir), "--port", str(self.port)],

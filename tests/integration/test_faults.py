@@ -126,16 +126,16 @@ def test_replay_from_offset_zero_changes_no_count(kafka: LocalKafka, tmp_path: P
     assert up.stop() == 0
 
 
-def test_broker_outage_answers_503_and_loses_nothing(kafka: LocalKafka, tmp_path: Path) -> None:
-    up = UpProcess(tmp_path / "data", kafka.bootstrap)
+def test_broker_outage_answers_503_and_loses_nothing(local_kafka: LocalKafka, tmp_path: Path) -> None:
+    up = UpProcess(tmp_path / "data", local_kafka.bootstrap)
     up.start()
     events = event_stream(20_000, seed=13)
     comeback: list[threading.Timer] = []
 
     def outage(batch_number: int) -> None:
         if batch_number == 5:
-            kafka.stop()  # the next batches meet a dead broker until it comes back, 8 s later
-            comeback.append(threading.Timer(8.0, kafka.start))
+            local_kafka.stop()  # the next batches meet a dead broker until it comes back, 8 s later
+            comeback.append(threading.Timer(8.0, local_kafka.start))
             comeback[0].start()
 
     sender = CrashTolerantSender(up)

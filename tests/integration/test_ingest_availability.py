@@ -23,16 +23,16 @@ def batch() -> dict[str, object]:
     return {"events": [event]}
 
 
-def test_ingest_answers_503_while_kafka_is_down(kafka: LocalKafka, embedded_store: Store) -> None:
-    publisher = Publisher(kafka.bootstrap, send_timeout=3)
+def test_ingest_answers_503_while_kafka_is_down(local_kafka: LocalKafka, embedded_store: Store) -> None:
+    publisher = Publisher(local_kafka.bootstrap, send_timeout=3)
     with TestClient(create_app(embedded_store, publisher, SECRET)) as client:
-        client.portal.call(ensure_topic, kafka.bootstrap, EVENTS_TOPIC, 2)
+        client.portal.call(ensure_topic, local_kafka.bootstrap, EVENTS_TOPIC, 2)
         client.portal.call(publisher.start)
         headers = {"Authorization": f"Bearer {token('events:write')}"}
         assert client.post("/api/v1/events", json=batch(), headers=headers).status_code == 202
         assert client.get("/readyz").status_code == 200
 
-        kafka.stop()
+        local_kafka.stop()
         down = client.post("/api/v1/events", json=batch(), headers=headers)
         assert down.status_code == 503
         assert down.headers["Retry-After"].isdigit()

@@ -1,0 +1,117 @@
+"""`insights status`: asks a running API (its /readyz and /metrics) how the system is doing and prints
+it as a table: store and Kafka health, consumer lag per partition, freshness, ingest and worker counts.
+
+It asks over HTTP because in `insights up` the running process holds the embedded store. Exit codes:
+0 healthy, 1 unhealthy (a dependency is down), 2 nothing answers at the URL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+HEALTHY, UNHEALTHY, UNREACHABLE = 0, 1, 2
+
+# The counters worth a glance, by (metric, label value) -> the words printed for them.
+INGEST_OUTCOMES = (("accepted", "accepted"), ("rejected", "rejected"), ("unavailable", "unavailable (503)"))
+
+
+@dataclass
+class Status:
+    url: str
+    checks: dict[str, str]
+    lag: dict[int, int] = field(default_factory=dict)
+    freshness: float | None = None  # None: not measured yet; NaN: no recent event
+    counts: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return bool(self.checks) and all(state == "ok" for state in self.checks.values())
+
+
+def parse_status(url: str, readiness: dict[str, object], metrics_text: str) -> Status:
+    """A Status from the body of /readyz and the Prometheus text of /metrics."""
+    raw_checks = readiness.get("checks")
+    checks = {str(k): str(v) for k, v in raw_checks.items()} if isinstance(raw_checks, dict) else {}
+    status = Status(url=url, checks={"api": "ok", **checks})
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == "insights_consumer_lag_messages":
+                status.lag[int(sample.labels["partition"])] = int(sample.value)
+            elif sample.name == "insights_rollups_freshness_seconds":
+                status.freshness = sample.value
+            elif sample.name == "insights_ingest_events_total":
+                status.counts[f"ingest_{sample.labels['outcome']}"] = sample.value
+            elif sample.name == "insights_worker_dead_letters_total":
+                status.counts["dead_letters"] = status.counts.get("dead_letters", 0) + sample.value
+            elif sample.name in (
+                "insights_worker_events_written_total",
+                "insights_worker_duplicates_total",
+                "insights_worker_write_retries_total",
+            ):
+                status.counts[sample.name.removeprefix("insights_worker_").removesuffix("_total")] = (
+                    sample.value
+                )
+    return status
+
+
+def describe_freshness(freshness: float | None) -> str:
+    if freshness is None:
+        return "not measured yet"
+    if math.isnan(freshness):
+        return "no event counted in the last 2 hours"
+    return f"{freshness:,.1f} s behind now (newest counted event)"
+
+
+def render(status: Status) -> str:
+    lines = [f"Insights at {status.url}: {'healthy' if status.healthy else 'UNHEALTHY'}", ""]
+    lines += [f"  {'component':<12} state"]
+    lines += [f"  {name:<12} {state}" for name, state in status.checks.items()]
+    lines += ["", f"  {'partition':<12} lag (messages not yet committed by the workers)"]
+    if status.lag:
+        lines += [f"  {p:<12} {lag:,}" for p, lag in sorted(status.lag.items())]
+        lines += [f"  {'total':<12} {sum(status.lag.values()):,}"]
+    else:
+        lines += [f"  {'-':<12} not measured yet"]
+    counts = status.counts
+    ingest = ", ".join(f"{counts.get('ingest_' + key, 0):,.0f} {words}" for key, words in INGEST_OUTCOMES)
+    worker = ", ".join(
+        f"{counts.get(key, 0):,.0f} {key.replace('_', ' ')}"
+        for key in ("events_written", "duplicates", "dead_letters", "write_retries")
+    )
+    lines += [
+        "",
+        f"  {'freshness':<12} {describe_freshness(status.freshness)}",
+        f"  {'ingest':<12} {ingest}  (since this process started)",
+        f"  {'worker':<12} {worker}  (since this process started)",
+    ]
+    return "\n".join(lines)
+
+
+def fetch_status(url: str, timeout: float = 5.0) -> Status:
+    """Raises httpx.HTTPError when nothing answers at `url`."""
+    with httpx.Client(base_url=url, timeout=timeout) as client:
+        ready = client.get("/readyz")
+        metrics = client.get("/metrics")
+    readiness = ready.json() if ready.headers.get("content-type", "").startswith("application/json") else {}
+    status = parse_status(url, readiness, metrics.text if metrics.status_code == 200 else "")
+    if ready.status_code != 200 and not status.checks.keys() - {"api"}:
+        status.checks["api"] = f"not ready (HTTP {ready.status_code})"
+    return status
+
+
+def run_status(url: str) -> int:
+    try:
+        status = fetch_status(url.rstrip("/"))
+    except httpx.HTTPError as error:
+        print(
+            f"insights status: nothing answers at {url} ({type(error).__name__}).\n"
+            "Is `insights up` (or `insights api`) running? Point --url at its address."
+        )
+        return UNREACHABLE
+    print(render(status))
+    return HEALTHY if status.healthy else UNHEALTHY

@@ -1,0 +1,63 @@
+"""`insights status` reading the API's answers: health, lag per partition, freshness and counts, and
+its exit codes (the live command against a real `insights up` is in tests/integration/test_status.py)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from insights.status import HEALTHY, UNREACHABLE, parse_status, render, run_status
+from tests.integration.harness import free_port
+
+METRICS = """\
+# TYPE insights_consumer_lag_messages gauge
+insights_consumer_lag_messages{partition="0"} 0.0
+insights_consumer_lag_messages{partition="2"} 7.0
+insights_consumer_lag_messages{partition="1"} 5.0
+# TYPE insights_rollups_freshness_seconds gauge
+insights_rollups_freshness_seconds 1.25
+# TYPE insights_ingest_events_total counter
+insights_ingest_events_total{outcome="accepted"} 1200.0
+insights_ingest_events_total{outcome="rejected"} 3.0
+# TYPE insights_worker_dead_letters_total counter
+insights_worker_dead_letters_total{topic="insights.events"} 2.0
+insights_worker_dead_letters_total{topic="insights.catalog"} 1.0
+# TYPE insights_worker_events_written_total counter
+insights_worker_events_written_total 1190.0
+"""
+READY = {"status": "ready", "checks": {"kafka": "ok", "clickhouse": "ok"}}
+
+
+def test_a_ready_system_prints_lag_per_partition_freshness_and_counts() -> None:
+    status = parse_status("http://x", READY, METRICS)
+    assert status.healthy
+    assert status.lag == {0: 0, 1: 5, 2: 7}
+    text = render(status)
+    assert text.splitlines()[0] == "Insights at http://x: healthy"
+    rows = [line.split() for line in text.splitlines()]
+    assert ["1", "5"] in rows and ["2", "7"] in rows and ["total", "12"] in rows
+    assert "1.2 s behind now" in text
+    assert "1,200 accepted, 3 rejected, 0 unavailable (503)" in text
+    assert "1,190 events written" in text and "3 dead letters" in text
+
+
+def test_a_dependency_down_is_unhealthy() -> None:
+    down = {"status": "unavailable", "checks": {"kafka": "ok", "clickhouse": "down"}}
+    status = parse_status("http://x", down, METRICS)
+    assert not status.healthy
+    assert "UNHEALTHY" in render(status).splitlines()[0]
+    assert ["clickhouse", "down"] in [line.split() for line in render(status).splitlines()]
+
+
+def test_values_not_measured_yet_are_said_so() -> None:
+    status = parse_status("http://x", READY, "insights_rollups_freshness_seconds NaN\n")
+    assert math.isnan(status.freshness or 0.0)
+    text = render(status)
+    assert "no event counted in the last 2 hours" in text
+    assert "not measured yet" in text  # no lag gauge yet
+
+
+def test_nothing_listening_exits_2_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_status(f"http://127.0.0.1:{free_port()}") == UNREACHABLE != HEALTHY
+    assert "nothing answers at http://127.0.0.1:" in capsys.readouterr().out
