@@ -86,8 +86,8 @@ def render(status: Status) -> str:
     lines += [
         "",
         f"  {'freshness':<12} {describe_freshness(status.freshness)}",
-        f"  {'ingest':<12} {ingest}  (since this process started)",
-        f"  {'worker':<12} {worker}  (since this process started)",
+        f"  {'ingest':<12} {ingest}  (this API process, since it started)",
+        f"  {'worker':<12} {worker}  (a worker in this process, since it started)",
     ]
     return "\n".join(lines)
 
