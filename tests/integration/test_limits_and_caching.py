@@ -266,3 +266,14 @@ def test_expiry_is_enforced_on_every_request_even_for_a_token_seen_before(client
     time.sleep(2.1)
     expired = client.get(f"{INSIGHTS}/tracks/{TRACK}", headers=bearer(short))
     assert expired.status_code == 401 and expired.json()["message"] == "The token has expired."
+
+
+def test_no_token_or_secret_reaches_the_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    good, forged = token("insights:read", artists=(ARTIST,)), token("admin")[:-4] + "AAAA"
+    with caplog.at_level("DEBUG"):
+        for bearer_token in (good, forged, "not-a-token"):
+            client.get(f"{INSIGHTS}/tracks/{TRACK}", headers=bearer(bearer_token))
+            client.post("/api/v1/tokens/revocations", json={"token_id": 1}, headers=bearer(bearer_token))
+    assert caplog.records, "nothing was logged, so nothing was checked"
+    for secret in (SECRET, good, forged, good.split(".")[2]):
+        assert secret not in caplog.text
