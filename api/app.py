@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from api import dashboard, docs, insights_routes
+from api import dashboard, docs, export_routes, insights_routes
 from api.auth import AuthMiddleware
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
@@ -25,6 +25,7 @@ def create_app(store: Store, publisher: Publisher, secret: str) -> Starlette:
         Route("/api/v1/events", post_events, methods=["POST"]),
         Route("/api/v1/catalog", post_catalog, methods=["POST"]),
         *insights_routes.routes,
+        *export_routes.routes,
         *docs.routes,
         *dashboard.routes,
     ]

@@ -5,7 +5,6 @@ Tracks, albums and artists share one shape of analytics and charts, computed ove
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +25,7 @@ from api.catalog_queries import (
     find_track,
 )
 from api.errors import validation_failed
+from api.figure_bodies import collaborations_json, collaborators_of, figures_json
 from api.responses import success
 from insights.store import Store
 from schemas.periods import (
@@ -36,7 +36,6 @@ from schemas.periods import (
     ChartBuckets,
     PeriodBounds,
     chart_buckets,
-    percent_change,
     period_bounds,
     realtime_minutes,
 )
@@ -44,7 +43,6 @@ from schemas.periods import (
 BASE = "/api/v1/producer-intelligence/insights"
 MAX_ID = 2**63 - 1
 TOP_TRACKS = 10
-TOP_COLLABORATORS = 10
 
 
 def rfc3339(moment: datetime) -> str:
@@ -82,16 +80,7 @@ def store_of(request: Request) -> Store:
 
 async def figures_body(store: Store, track_ids: Sequence[int], bounds: PeriodBounds) -> dict[str, Any]:
     f = await analytics.figures(store, track_ids, bounds)
-    return {
-        "period": bounds.name,
-        "plays": {"total": f.plays_total, "period": f.plays},
-        "listeners": {"total": f.listeners_total, "unique": f.listeners},
-        "engagement": {"likes": f.likes, "reposts": f.reposts},
-        "growth": {
-            "plays_change": percent_change(f.plays, f.previous_plays),
-            "listeners_change": percent_change(f.listeners, f.previous_listeners),
-        },
-    }
+    return {"period": bounds.name} | figures_json(f)
 
 
 async def ranked_tracks(
@@ -223,32 +212,8 @@ async def artist_collaborations(request: Request) -> Response:
     artist_id, store = artist.artist_id, store_of(request)
     shared = [t for t in artist.tracks if len(t.artist_ids) > 1]
     plays = await analytics.plays_total(store, [t.track_id for t in shared])
-    tracks_with: Counter[int] = Counter()
-    plays_with: Counter[int] = Counter()
-    for track in shared:
-        for other in track.artist_ids:
-            if other != artist_id:
-                tracks_with[other] += 1
-                plays_with[other] += plays.get(track.track_id, 0)
-    top = sorted(tracks_with, key=lambda a: (-tracks_with[a], -plays_with[a], a))[:TOP_COLLABORATORS]
-    names = await artist_names(store, top)
-    shared.sort(key=lambda t: (-plays.get(t.track_id, 0), t.track_id))
-    return success(
-        {
-            "artist_id": artist_id,
-            "total_collaborations": len(shared),
-            "top_collaborators": [
-                {"artist_id": a, "name": names.get(a, ""), "tracks": tracks_with[a]}
-                | {"plays": plays_with[a]}
-                for a in top
-            ],
-            "collaboration_tracks": [
-                {"track_id": t.track_id, "title": t.title, "artist_ids": list(t.artist_ids)}
-                | {"plays": plays.get(t.track_id, 0)}
-                for t in shared
-            ],
-        }
-    )
+    names = await artist_names(store, collaborators_of(artist_id, shared))
+    return success({"artist_id": artist_id} | collaborations_json(artist_id, shared, plays, names))
 
 
 routes = [

@@ -21,6 +21,8 @@ from schemas.openapi_components import (
     Schema,
     ref,
 )
+from schemas.openapi_exports import ACCESS_TEXT, EXPORT, MAX_EXPORT_BODY_BYTES
+from schemas.openapi_exports import SCHEMAS as EXPORT_SCHEMAS
 
 INSIGHTS = "/api/v1/producer-intelligence/insights"
 BEARER = "bearerAuth"
@@ -55,6 +57,7 @@ TAGS = [
     {"name": "Tracks", "description": "Figures of one track."},
     {"name": "Albums", "description": "Figures over all the tracks of an album."},
     {"name": "Artists", "description": "Figures over every track that lists an artist, and collaborations."},
+    {"name": "Exports", "description": "Everything a token may read, as CSV, JSON, a JSON report or a PDF."},
     {"name": "Docs", "description": "This description, as OpenAPI JSON and as a page."},
 ]
 
@@ -360,15 +363,105 @@ def insights_paths() -> dict[str, Schema]:
     return {INSIGHTS + path: {"get": op} for path, op in operations}
 
 
+def export_operation(
+    operation_id: str, summary: str, description: str, body: str | None, responses: Schema
+) -> Schema:
+    request = None
+    if body is not None:
+        request = json_body(
+            body, f"JSON, at most {MAX_EXPORT_BODY_BYTES // 1024} KiB; an empty body is `{{}}`."
+        )
+    refusals = errors(401, 403, 413, 422) if body is not None else errors(401, 403)
+    return operation(
+        "Exports",
+        operation_id,
+        summary,
+        description + "\n\n" + ACCESS_TEXT,
+        responses | refusals,
+        scope="insights:read",
+        body=request,
+    )
+
+
+DISPOSITION = {
+    "Content-Disposition": {
+        "description": "`attachment` with a file name: `insights-<type>-<period>-<YYYY-MM-DD>.<ext>`.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def file_answer(description: str, media: str) -> Schema:
+    return {"200": answer(description, {"type": "string"}, media) | {"headers": DISPOSITION}}
+
+
+def export_paths() -> dict[str, Schema]:
+    return {
+        EXPORT + "/formats": {
+            "get": export_operation(
+                "exportFormats",
+                "Export formats",
+                "The formats the export endpoints produce.",
+                None,
+                {"200": answer("The formats.", ref("ExportFormats"))},
+            )
+        },
+        EXPORT + "/csv": {
+            "post": export_operation(
+                "exportCsv",
+                "Export rows as CSV",
+                "One row per readable entity of `type`, ids ascending: `<type>_id`, `title` (`name` for "
+                "artists), `plays`, `plays_total`, `listeners`, `likes`, `reposts`; the same figures as "
+                "the single-entity endpoints. UTF-8, a header row, CRLF line ends, streamed. A text cell "
+                "starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so a "
+                "spreadsheet shows it instead of running it.",
+                "TableExportRequest",
+                file_answer("The CSV file.", "text/csv"),
+            )
+        },
+        EXPORT + "/json": {
+            "post": export_operation(
+                "exportJson",
+                "Export rows as JSON",
+                "The rows of the CSV export as `{success, data: {type, period, rows}}`, streamed.",
+                "TableExportRequest",
+                {"200": success("200", ref("ExportRows"), "The rows.")["200"] | {"headers": DISPOSITION}},
+            )
+        },
+        EXPORT + "/report": {
+            "post": export_operation(
+                "exportReport",
+                "Comprehensive JSON report",
+                "Totals and growth per artist, album and track, rankings, collaborations, and the chart "
+                "series when asked; every figure as the single-entity endpoints answer it.",
+                "ReportRequest",
+                success("200", ref("Report"), "The report."),
+            )
+        },
+        EXPORT + "/pdf": {
+            "post": export_operation(
+                "exportPdf",
+                "PDF report",
+                "The report as a PDF: title page (artist, period, generated-at), summary figures with "
+                "growth, a plays-and-listeners chart over the period, a top-tracks chart, tables per album "
+                "and track, and collaborations. The file is named `insights-report-<artist>-<period>-"
+                "<YYYY-MM-DD>.pdf`.",
+                "PdfRequest",
+                file_answer("The PDF document.", "application/pdf"),
+            )
+        },
+    }
+
+
 def openapi_document(server_url: str | None = None) -> dict[str, Any]:
     """The whole document; `server_url` (e.g. http://127.0.0.1:8000) when it is known, else relative."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Insights API", "version": "1", "description": DESCRIPTION},
         "tags": TAGS,
-        "paths": health_paths() | ingest_paths() | insights_paths() | docs_paths(),
+        "paths": health_paths() | ingest_paths() | insights_paths() | export_paths() | docs_paths(),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | EXPORT_SCHEMAS,
             "parameters": PARAMETERS,
             "responses": RESPONSES,
             "securitySchemes": {

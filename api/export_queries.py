@@ -1,0 +1,176 @@
+"""Export queries: the entities a token may read, page by page, and their figures in one batched query.
+
+Reads only the catalog (FINAL) and the rollups; every value is a ClickHouse query parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from api.catalog_queries import TrackEntry
+from insights.store import Store
+from schemas.periods import PeriodBounds
+from schemas.tokens import TokenClaims
+
+# One page of readable entities, ids ascending: (id, title or name). `admin` reads everything; otherwise
+# a track is readable if it lists one of the token's artists, an album if its artist is listed.
+PAGE_SQL = {
+    # Tracks counted without a catalog entry list no artists, so only admin sees them (title '').
+    "tracks": """
+SELECT track_id, max(title) FROM
+(
+    SELECT track_id, title FROM tracks FINAL
+    WHERE ({admin:Bool} OR hasAny(artist_ids, {artists:Array(UInt64)})) AND track_id > {after:UInt64}
+    UNION ALL
+    SELECT DISTINCT track_id, '' AS title FROM track_totals WHERE {admin:Bool} AND track_id > {after:UInt64}
+)
+GROUP BY track_id ORDER BY track_id LIMIT {limit:UInt32}""",
+    "albums": """
+SELECT album_id, title FROM albums FINAL
+WHERE ({admin:Bool} OR artist_id IN {artists:Array(UInt64)}) AND album_id > {after:UInt64}
+ORDER BY album_id LIMIT {limit:UInt32}""",
+    # An artist is known when the catalog has them or a catalogued track lists them.
+    "artists": """
+SELECT artist_id, max(name) FROM
+(
+    SELECT artist_id, name FROM artists FINAL
+    UNION ALL
+    SELECT arrayJoin(artist_ids) AS artist_id, '' AS name FROM tracks FINAL
+)
+WHERE ({admin:Bool} OR artist_id IN {artists:Array(UInt64)}) AND artist_id > {after:UInt64}
+GROUP BY artist_id ORDER BY artist_id LIMIT {limit:UInt32}""",
+}
+
+# (entity_id, track_id) pairs of the requested entities: the same track sets the single-entity
+# endpoints read (an album's tracks, every track that lists an artist).
+MEMBERS_SQL = {
+    "tracks": "SELECT arrayJoin({ids:Array(UInt64)}) AS entity_id, entity_id AS track_id",
+    "albums": "SELECT album_id AS entity_id, track_id FROM tracks FINAL"
+    " WHERE album_id IN {ids:Array(UInt64)}",
+    "artists": "SELECT arrayJoin(artist_ids) AS entity_id, track_id FROM tracks FINAL"
+    " WHERE hasAny(artist_ids, {ids:Array(UInt64)}) AND entity_id IN {ids:Array(UInt64)}",
+}
+
+# Figures per entity in one query. Listeners merge uniqExact states over the entity's tracks, so an
+# album's or artist's listener counts once, however many of its tracks they played.
+FIGURES_SQL = """
+WITH members AS ({members})
+SELECT t.entity_id, t.plays_total, t.listeners_total,
+       d.period_plays, d.period_listeners, d.period_likes, d.period_reposts,
+       d.previous_plays, d.previous_listeners
+FROM
+(
+    SELECT m.entity_id AS entity_id,
+           sum(x.plays) AS plays_total, uniqExactMerge(x.listeners) AS listeners_total
+    FROM track_totals AS x INNER JOIN members AS m ON x.track_id = m.track_id
+    GROUP BY m.entity_id
+) AS t
+LEFT JOIN
+(
+    SELECT m.entity_id AS entity_id,
+           sumIf(x.plays, x.day >= {{start:Date}}) AS period_plays,
+           uniqExactMergeIf(x.listeners, x.day >= {{start:Date}}) AS period_listeners,
+           sumIf(x.likes, x.day >= {{start:Date}}) AS period_likes,
+           sumIf(x.reposts, x.day >= {{start:Date}}) AS period_reposts,
+           sumIf(x.plays, x.day < {{start:Date}}) AS previous_plays,
+           uniqExactMergeIf(x.listeners, x.day < {{start:Date}}) AS previous_listeners
+    FROM track_daily AS x INNER JOIN members AS m ON x.track_id = m.track_id
+    WHERE x.day >= {{previous_start:Date}} AND x.day <= {{today:Date}}
+    GROUP BY m.entity_id
+) AS d ON t.entity_id = d.entity_id
+"""
+
+FIGURES_BY_TYPE = {kind: FIGURES_SQL.format(members=members) for kind, members in MEMBERS_SQL.items()}
+
+
+@dataclass(frozen=True)
+class EntityFigures:
+    """One entity's figures: period values, all-time totals, and the previous period for growth."""
+
+    plays_total: int = 0
+    listeners_total: int = 0
+    plays: int = 0
+    listeners: int = 0
+    likes: int = 0
+    reposts: int = 0
+    previous_plays: int = 0
+    previous_listeners: int = 0
+
+
+NO_FIGURES = EntityFigures()
+
+
+def access_parameters(claims: TokenClaims) -> dict[str, Any]:
+    return {"admin": "admin" in claims.scopes, "artists": sorted(claims.artists)}
+
+
+async def readable_page(
+    store: Store, kind: str, claims: TokenClaims, after: int, limit: int
+) -> list[tuple[int, str]]:
+    """Up to `limit` readable entities of `kind` with an id above `after`, ids ascending."""
+    rows = await store.aquery_rows(
+        PAGE_SQL[kind], access_parameters(claims) | {"after": after, "limit": limit}
+    )
+    return [(int(entity_id), str(name)) for entity_id, name in rows]
+
+
+async def figures_of(
+    store: Store, kind: str, ids: Sequence[int], bounds: PeriodBounds
+) -> dict[int, EntityFigures]:
+    """Figures of each entity that has any counted event; absent ids have none (all zero)."""
+    if not ids:
+        return {}
+    rows = await store.aquery_rows(
+        FIGURES_BY_TYPE[kind],
+        {
+            "ids": list(ids),
+            "start": bounds.start,
+            "previous_start": bounds.previous_start,
+            "today": bounds.today,
+        },
+    )
+    return {int(row[0]): EntityFigures(*(int(value) for value in row[1:])) for row in rows}
+
+
+# The report's catalog: readable tracks, and the other tracks of readable albums (an album lists all
+# its tracks, as GET /albums/{id} does). Tracks counted without a catalog entry: admin only.
+REPORT_TRACKS_SQL = """
+SELECT track_id, title, album_id, artist_ids FROM tracks FINAL
+WHERE {admin:Bool} OR hasAny(artist_ids, {artists:Array(UInt64)})
+   OR album_id IN (SELECT album_id FROM albums FINAL WHERE artist_id IN {artists:Array(UInt64)})
+UNION ALL
+SELECT DISTINCT track_id, '', NULL, [] FROM track_totals
+WHERE {admin:Bool} AND track_id NOT IN (SELECT track_id FROM tracks FINAL)
+ORDER BY track_id"""
+
+REPORT_ALBUMS_SQL = """
+SELECT album_id, title, artist_id FROM albums FINAL
+WHERE {admin:Bool} OR artist_id IN {artists:Array(UInt64)}
+ORDER BY album_id"""
+
+
+@dataclass(frozen=True)
+class CatalogAlbum:
+    album_id: int
+    title: str
+    artist_id: int
+
+
+async def report_tracks(store: Store, claims: TokenClaims) -> list[TrackEntry]:
+    rows = await store.aquery_rows(REPORT_TRACKS_SQL, access_parameters(claims))
+    return [
+        TrackEntry(int(t), str(title), None if a is None else int(a), tuple(int(i) for i in ids))
+        for t, title, a, ids in rows
+    ]
+
+
+async def report_albums(store: Store, claims: TokenClaims) -> list[CatalogAlbum]:
+    rows = await store.aquery_rows(REPORT_ALBUMS_SQL, access_parameters(claims))
+    return [CatalogAlbum(int(a), str(title), int(artist)) for a, title, artist in rows]
+
+
+async def readable_all(store: Store, kind: str, claims: TokenClaims) -> list[tuple[int, str]]:
+    """Every readable entity of `kind` at once (the report holds them all anyway)."""
+    return await readable_page(store, kind, claims, 0, 2**32 - 1)

@@ -1,0 +1,120 @@
+"""The export endpoints (ARCHITECTURE §6.3) under /insights/export/: formats, CSV and JSON rows, the JSON
+report and the PDF report. Exports hold exactly what the token may read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from api.access import claims_of
+from api.export_report import build_report, subject_slug
+from api.export_requests import pdf_request, report_request, table_request
+from api.export_tables import Row, csv_chunks, json_chunks, row_pages
+from api.pdf_report import render_pdf
+from api.responses import JSONResponse, success
+from insights.store import Store
+from schemas.periods import PeriodBounds
+
+EXPORT = "/api/v1/producer-intelligence/insights/export"
+
+FORMATS = [
+    {
+        "id": "csv",
+        "name": "CSV",
+        "description": "One row per track, album or artist you may read, with period plays, all-time "
+        "plays, unique listeners, likes and reposts. UTF-8 with a header row; streamed, so any size works; "
+        "text cells that a spreadsheet would run as a formula start with an apostrophe.",
+    },
+    {
+        "id": "json",
+        "name": "JSON",
+        "description": "The same rows as the CSV export, as JSON. POST /export/report gives the "
+        "comprehensive JSON report instead: totals, growth, rankings, collaborations and chart series.",
+    },
+    {
+        "id": "pdf",
+        "name": "PDF report",
+        "description": "A printable report: title page, summary figures with growth, a plays-and-listeners "
+        "chart over the period, a top-tracks chart, tables per album and track, and collaborations.",
+    },
+]
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def attachment(kind: str, bounds: PeriodBounds, extension: str) -> dict[str, str]:
+    name = f"insights-{kind}-{bounds.name}-{bounds.today.isoformat()}.{extension}"
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+async def export_formats(request: Request) -> Response:
+    # `formats` at the top level as the seed API answered, and in `data` like every other success body.
+    return JSONResponse({"success": True, "data": {"formats": FORMATS}, "formats": FORMATS})
+
+
+async def started(pages: AsyncIterator[list[Row]]) -> AsyncIterator[list[Row]]:
+    """The pages, with the first one fetched before the answer starts: a store that is down (or any
+    error) then still gets a proper error answer; later failures can only cut the stream short."""
+    first = await anext(pages, None)
+
+    async def rest() -> AsyncIterator[list[Row]]:
+        if first is not None:
+            yield first
+        async for page in pages:
+            yield page
+
+    return rest()
+
+
+async def export_csv(request: Request) -> Response:
+    wanted = await table_request(request)
+    pages = await started(row_pages(store_of(request), wanted.kind, claims_of(request), wanted.bounds))
+    return StreamingResponse(
+        csv_chunks(wanted.kind, pages),
+        media_type="text/csv; charset=utf-8",
+        headers=attachment(wanted.kind, wanted.bounds, "csv"),
+    )
+
+
+async def export_json(request: Request) -> Response:
+    wanted = await table_request(request)
+    pages = await started(row_pages(store_of(request), wanted.kind, claims_of(request), wanted.bounds))
+    return StreamingResponse(
+        json_chunks(wanted.kind, wanted.bounds.name, pages),
+        media_type="application/json",
+        headers=attachment(wanted.kind, wanted.bounds, "json"),
+    )
+
+
+async def export_report(request: Request) -> Response:
+    wanted = await report_request(request)
+    report = await build_report(store_of(request), claims_of(request), wanted.bounds, wanted.include_charts)
+    return success(report)
+
+
+async def export_pdf(request: Request) -> Response:
+    bounds = await pdf_request(request)
+    report = await build_report(store_of(request), claims_of(request), bounds, include_charts=True)
+    # Layout is CPU work: a worker thread keeps the event loop answering other requests meanwhile.
+    document = await anyio.to_thread.run_sync(render_pdf, report)
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers=attachment(f"report-{subject_slug(report)}", bounds, "pdf"),
+    )
+
+
+routes = [
+    Route(EXPORT + "/formats", export_formats, methods=["GET"]),
+    Route(EXPORT + "/csv", export_csv, methods=["POST"]),
+    Route(EXPORT + "/json", export_json, methods=["POST"]),
+    Route(EXPORT + "/report", export_report, methods=["POST"]),
+    Route(EXPORT + "/pdf", export_pdf, methods=["POST"]),
+]

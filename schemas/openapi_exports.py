@@ -1,0 +1,198 @@
+"""The exports section of the OpenAPI document (schemas/openapi.py): the five /export/ operations, their
+request bodies, and the report documented field by field."""
+
+from __future__ import annotations
+
+from schemas.openapi_components import (
+    TOP_COLLABORATORS,
+    TOP_TRACKS,
+    Schema,
+    array,
+    count,
+    entity_id,
+    obj,
+    ref,
+    text,
+)
+from schemas.periods import DEFAULT_PERIOD
+
+EXPORT = "/api/v1/producer-intelligence/insights/export"
+ENTITY_TYPES = ("tracks", "albums", "artists")
+MAX_EXPORT_BODY_BYTES = 16 * 1024
+ACCESS_TEXT = (
+    "An export holds exactly what the token may read: `admin` reads everything; otherwise the artists "
+    "the token lists, the albums of those artists, and the tracks that list one of them."
+)
+
+period_field = ref("Period") | {"default": DEFAULT_PERIOD}
+
+
+def row(kind: str, example_id: int, label: str, example_label: str) -> Schema:
+    return obj(
+        f"One {kind.removesuffix('s')} with its figures; period values unless `_total`.",
+        {
+            f"{kind.removesuffix('s')}_id": entity_id(f"The {kind.removesuffix('s')}.", example_id),
+            label: text(f"The {label} (empty when the catalog does not have it).", example_label, 0),
+            "plays": count("`play` events in the period.", 240),
+            "plays_total": count("Every `play` event ever.", 1520),
+            "listeners": count("Distinct listeners in the period (distinct across an entity's tracks).", 85),
+            "likes": count("`like` events in the period.", 31),
+            "reposts": count("`repost` events in the period.", 7),
+        },
+    )
+
+
+FIGURES = {
+    "plays": ref("Plays"),
+    "listeners": ref("Listeners"),
+    "engagement": ref("Engagement"),
+    "growth": ref("Growth"),
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "ExportFormat": obj(
+        "One export format.",
+        {
+            "id": {"type": "string", "enum": ["csv", "json", "pdf"], "examples": ["csv"]},
+            "name": text("A name to show.", "CSV"),
+            "description": text("What the export holds.", "One row per track, album or artist..."),
+        },
+    ),
+    "ExportFormats": {
+        "type": "object",
+        "description": "The formats in `data`, and at the top level as the first API version had them.",
+        "required": ["success", "data", "formats"],
+        "properties": {
+            "success": {"const": True},
+            "data": obj("The formats.", {"formats": array(ref("ExportFormat"), "csv, json and pdf.")}),
+            "formats": array(ref("ExportFormat"), "The same list."),
+        },
+        "additionalProperties": False,
+    },
+    "TableExportRequest": {
+        "type": "object",
+        "required": ["type"],
+        "description": "Which entities to list, and the period of the figures. Unknown fields are ignored.",
+        "properties": {
+            "type": {"type": "string", "enum": list(ENTITY_TYPES), "examples": ["tracks"]},
+            "period": period_field,
+        },
+    },
+    "ReportRequest": {
+        "type": "object",
+        "description": "The period of the figures, and whether to add the chart series.",
+        "properties": {
+            "period": period_field,
+            "include_charts": {
+                "type": "boolean",
+                "default": False,
+                "description": "Add `chart`, the series over the period.",
+            },
+        },
+    },
+    "PdfRequest": {
+        "type": "object",
+        "description": "The period of the report.",
+        "properties": {"period": period_field},
+    },
+    "TrackRow": row("tracks", 101, "title", "Dawn"),
+    "AlbumRow": row("albums", 10, "title", "First Light"),
+    "ArtistRow": row("artists", 1, "name", "Ana Vale"),
+    "ExportRows": obj(
+        "The rows of the export, ids ascending.",
+        {
+            "type": {"type": "string", "enum": list(ENTITY_TYPES), "examples": ["tracks"]},
+            "period": ref("Period"),
+            "rows": {
+                "type": "array",
+                "description": "One row per readable entity of `type`, ids ascending.",
+                "items": {"anyOf": [ref("TrackRow"), ref("AlbumRow"), ref("ArtistRow")]},
+            },
+        },
+    ),
+    "ReportSummary": obj(
+        "The figures over every readable track together (listeners distinct across all of them).",
+        {
+            "artists": count("Readable artists.", 1),
+            "albums": count("Readable albums.", 2),
+            "tracks": count("Readable tracks.", 24),
+        }
+        | FIGURES,
+    ),
+    "ReportCollaborations": obj(
+        "As GET /artists/{artistId}/collaborations, without `artist_id`.",
+        {
+            "total_collaborations": count("Tracks the artist shares with at least one other artist.", 2),
+            "top_collaborators": array(
+                ref("Collaborator"),
+                f"Up to {TOP_COLLABORATORS}: most shared tracks first, then most plays.",
+                maxItems=TOP_COLLABORATORS,
+            ),
+            "collaboration_tracks": array(
+                ref("CollaborationTrack"), "Every shared track, most played first."
+            ),
+        },
+    ),
+    "ReportArtist": obj(
+        "An artist: the same figures as GET /artists/{artistId}, its top tracks and collaborations.",
+        {"artist_id": entity_id("The artist.", 1), "name": text("The artist's name.", "Ana Vale", 0)}
+        | FIGURES
+        | {
+            "top_tracks": array(
+                ref("RankedTrack"),
+                f"Up to {TOP_TRACKS} tracks, most played in the period first.",
+                maxItems=TOP_TRACKS,
+            ),
+            "collaborations": ref("ReportCollaborations"),
+        },
+    ),
+    "ReportAlbum": obj(
+        "An album: the same figures as GET /albums/{albumId}, and all its tracks.",
+        {
+            "album_id": entity_id("The album.", 10),
+            "title": text("The album's title.", "First Light"),
+            "artist_id": entity_id("The album's artist.", 1),
+        }
+        | FIGURES
+        | {"tracks": array(ref("RankedTrack"), "Every track of the album, most played in the period first.")},
+    ),
+    "ReportTrack": obj(
+        "A track: the same figures as GET /tracks/{trackId}, with its album and artists.",
+        {
+            "track_id": entity_id("The track.", 101),
+            "title": text("The track's title (empty when the catalog does not have it).", "Dawn", 0),
+            "album_id": {"anyOf": [ref("Id"), {"type": "null"}], "description": "Its album, or null."},
+            "artist_ids": array(ref("Id"), "Its artists, primary first."),
+        }
+        | FIGURES,
+    ),
+    "ReportChart": obj(
+        "The chart of GET /artists/{artistId}/charts over every readable track, for the period's days.",
+        {
+            "timeframe": ref("Timeframe"),
+            "interval": {"type": "string", "enum": ["hour", "day", "week"], "examples": ["day"]},
+            "series": array(ref("ChartPoint"), "Gap-filled buckets, oldest first.", minItems=1),
+        },
+    ),
+    "Report": obj(
+        "Everything the token may read, for one period.",
+        {
+            "period": ref("Period"),
+            "period_start": {
+                "type": "string",
+                "format": "date",
+                "description": "The period's first UTC day.",
+            },
+            "period_end": {"type": "string", "format": "date", "description": "The period's last UTC day."},
+            "generated_at": ref("Timestamp") | {"description": "When the report was made."},
+            "summary": ref("ReportSummary"),
+            "artists": array(ref("ReportArtist"), "Readable artists, most played in the period first."),
+            "albums": array(ref("ReportAlbum"), "Readable albums, most played in the period first."),
+            "tracks": array(ref("ReportTrack"), "Readable tracks, most played in the period first."),
+            "chart": {
+                "anyOf": [ref("ReportChart"), {"type": "null"}],
+                "description": "The series over the period when `include_charts` is true, else null.",
+            },
+        },
+    ),
+}

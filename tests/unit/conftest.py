@@ -1,0 +1,61 @@
+"""The app with stand-ins for Kafka and ClickHouse, and the OpenAPI document, for the unit tests of the
+HTTP edge (test_openapi.py, test_exports.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.publisher import KafkaUnavailable
+from schemas.openapi import openapi_document
+
+SECRET = "openapi-unit-test-secret-of-a-reasonable-length"
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.up = True
+
+    async def ping(self) -> bool:
+        return self.up
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.up = True
+        self.published: list[tuple[str, Sequence[tuple[bytes, bytes]]]] = []
+
+    async def healthy(self) -> bool:
+        return self.up
+
+    async def publish(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
+        if not self.up:
+            raise KafkaUnavailable("the broker is down (stand-in)")
+        self.published.append((topic, messages))
+
+
+@pytest.fixture
+def fakes() -> tuple[FakeStore, FakePublisher]:
+    return FakeStore(), FakePublisher()
+
+
+@pytest.fixture
+def app(fakes: tuple[FakeStore, FakePublisher]) -> Starlette:
+    store, publisher = fakes
+    return create_app(store, publisher, SECRET)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return openapi_document()
