@@ -88,7 +88,7 @@ async function choose(kind, id) {
   const items = [...names[kind]].map(([key, name]) => ({ id: key, name }));
   state.id = id ?? state.id ?? items[0]?.id ?? null;
   view.showChoices(items, state.id);
-  if (state.id !== null && !names[kind].has(state.id)) $("entity-id").value = String(state.id);
+  $("entity-id").value = state.id !== null && !names[kind].has(state.id) ? String(state.id) : "";
   await load();
 }
 
@@ -171,7 +171,6 @@ function followLive(trackId, topTitle) {
 }
 
 function openTrack(trackId) {
-  $("entity-id").value = "";
   choose("tracks", trackId);
   $("main").focus();
 }
@@ -192,12 +191,10 @@ function wire() {
     showSignIn(null);
   });
   $("kind").addEventListener("change", () => {
-    $("entity-id").value = "";
     state.id = null;
     choose($("kind").value, null);
   });
   $("entity").addEventListener("change", () => {
-    $("entity-id").value = "";
     if ($("entity").value) choose(state.kind, Number($("entity").value));
   });
   $("entity-id").addEventListener("change", () => {
@@ -210,6 +207,11 @@ function wire() {
       load();
     });
   }
+  window.addEventListener("hashchange", () => {
+    if (!state.client) return;
+    restoreFromHash();
+    choose(state.kind, state.id);
+  });
   for (const button of document.querySelectorAll("[data-export]")) {
     button.addEventListener("click", () => exportFile(button));
   }
