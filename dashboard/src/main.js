@@ -14,6 +14,7 @@ const SINGULAR = { artists: "artist", albums: "album", tracks: "track" };
 
 const state = { client: null, claims: null, kind: "artists", id: null, timeframe: "30d", loading: 0 };
 const names = { artists: new Map(), albums: new Map(), tracks: new Map() };
+const listed = new Set();
 let charts = null;
 let live = null;
 
@@ -73,29 +74,47 @@ function restoreFromHash() {
   $(`tf-${state.timeframe}`).checked = true;
 }
 
-/** Fills the picker for `kind` (from the JSON export when it answers, else from what is known) and loads. */
+/** Shows `kind` and loads `id` (or the first one known); then the picker's list fills, from the JSON
+ *  export when it answers, else from what is known (the token's artists, tracks seen so far). */
 async function choose(kind, id) {
   state.kind = kind;
   $("kind").value = kind;
-  if (state.client && names[kind].size === 0) {
-    try {
-      for (const item of await readable(state.client, kind)) names[kind].set(item.id, item.name);
-    } catch (problem) {
-      if (problem.status === 401) return;
-      // no export to list from: the token's artists and the tracks seen so far are the choices
-    }
+  state.id = id ?? state.id ?? firstKnown(kind);
+  if (state.id === null) {
+    await listReadable(kind);
+    state.id = firstKnown(kind);
   }
-  const items = [...names[kind]].map(([key, name]) => ({ id: key, name }));
-  state.id = id ?? state.id ?? items[0]?.id ?? null;
-  view.showChoices(items, state.id);
-  $("entity-id").value = state.id !== null && !names[kind].has(state.id) ? String(state.id) : "";
+  showPicker();
   await load();
+  await listReadable(kind); // after the figures: the export would compete with them for the server
+}
+
+function firstKnown(kind) {
+  return names[kind].keys().next().value ?? null;
+}
+
+function showPicker() {
+  const kind = state.kind;
+  view.showChoices([...names[kind]].map(([key, name]) => ({ id: key, name })), state.id);
+  $("entity-id").value = state.id !== null && !names[kind].has(state.id) ? String(state.id) : "";
+}
+
+/** Asks the JSON export once per kind what the token may read; without it, the picker keeps what is known. */
+async function listReadable(kind) {
+  if (!state.client || listed.has(kind)) return;
+  listed.add(kind);
+  try {
+    for (const item of await readable(state.client, kind)) names[kind].set(item.id, item.name);
+    showPicker();
+  } catch {
+    listed.delete(kind); // no export to list from (or refused): try again on the next visit
+  }
 }
 
 function remember(kind, id, name) {
   if (name && names[kind].get(id) !== name) {
     names[kind].set(id, name);
-    if (state.kind === kind) view.showChoices([...names[kind]].map(([k, n]) => ({ id: k, name: n })), state.id);
+    if (state.kind === kind) showPicker();
   }
 }
 
@@ -188,6 +207,7 @@ function wire() {
     names.artists.clear();
     names.albums.clear();
     names.tracks.clear();
+    listed.clear();
     showSignIn(null);
   });
   $("kind").addEventListener("change", () => {

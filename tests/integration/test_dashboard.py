@@ -191,6 +191,24 @@ def test_a_csv_export_downloads_the_readable_tracks(deployment: Deployment, page
     assert page.inner_text("#export-status").startswith("Downloaded ")
 
 
+@pytest.mark.parametrize(
+    ("button", "starts"), [("Download JSON", b'{"success":'), ("Download PDF report", b"%PDF")]
+)
+def test_json_and_pdf_exports_download_too(page: Any, button: str, starts: bytes) -> None:
+    with page.expect_download() as download:
+        page.get_by_role("button", name=button).click()
+    assert Path(download.value.path()).read_bytes().lstrip().startswith(starts)
+
+
+def test_an_album_lists_its_tracks(deployment: Deployment, page: Any) -> None:
+    page.select_option("#kind", "albums")
+    shown(page, "#entity-title", "First Light")
+    assert page.inner_text("#entity option:checked") == "First Light (#70)"
+    shown(page, "#card-plays", figure(deployment.expected(30)["plays"]["period"]))
+    titles = [row.split("\t")[1] for row in page.inner_text("#tracks-table tbody").splitlines()]
+    assert sorted(titles) == ["Dawn", "Dusk"]
+
+
 def test_refusals_of_the_real_api_read_as_sentences(deployment: Deployment, browser: Any) -> None:
     context = browser.new_context(viewport=PHONE)
     tab = context.new_page()
