@@ -152,6 +152,7 @@ async function load() {
       view.setText("entity-title", `${SINGULAR[kind][0].toUpperCase()}${SINGULAR[kind].slice(1)} ${id}`);
       charts.history.show([]);
       view.showTracks([], openTrack);
+      view.clearCollaborations();
       return;
     }
   } else {

@@ -84,6 +84,11 @@ export function showTracks(tracks, openTrack) {
   $("tracks-table").hidden = tracks.length === 0;
 }
 
+export function clearCollaborations() {
+  setText("collab-summary", "");
+  $("collab-table").hidden = true;
+}
+
 export function showCollaborations(data) {
   const shared = data.total_collaborations;
   setText(

@@ -3,6 +3,7 @@ errors read as sentences, never a blank page; labels, keyboard focus and contras
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 import re
@@ -80,10 +81,14 @@ def refusal(status: int, code: str, message: str, **extra: Any) -> Answer:
 
 
 class StandIn:
-    """Serves the built files, and answers API paths from a table (anything else under /api is 404)."""
+    """Serves the built files, and answers API paths from a table (anything else under /api is 404).
+
+    A GET answer is tagged with an ETag made from its body; a matching If-None-Match gets a 304.
+    """
 
     def __init__(self, answers: dict[str, Answer]) -> None:
         self.answers = answers
+        self.polls: list[tuple[str | None, int]] = []  # realtime: (If-None-Match sent, status answered)
 
     def __call__(self, route: Any) -> None:
         request = route.request
@@ -94,20 +99,28 @@ class StandIn:
             route.fulfill(status=200, body=file.read_bytes(), content_type=kind)
             return
         status, body = self.answers.get(path, refusal(404, "not_found", "No such endpoint."))
-        data = body if status >= 400 else {"success": True, "data": body}
+        data = json.dumps(body if status >= 400 else {"success": True, "data": body})
         headers = {"Retry-After": str(body.get("retry_after", 5))} if status in (429, 503) else {}
-        route.fulfill(status=status, body=json.dumps(data), content_type="application/json", headers=headers)
+        if status == 200 and request.method == "GET":
+            headers["ETag"] = f'"{hashlib.sha256(data.encode()).hexdigest()[:16]}"'
+            if request.headers.get("if-none-match") == headers["ETag"]:
+                status, data = 304, ""
+        if path.endswith("/realtime"):
+            self.polls.append((request.headers.get("if-none-match"), status))
+        route.fulfill(status=status, body=data, content_type="application/json", headers=headers)
 
 
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
     contexts = []
 
-    def open_page(answers: dict[str, Answer], viewport: dict[str, int] = LAPTOP, hash_: str = "") -> Any:
+    def open_page(
+        answers: dict[str, Answer] | StandIn, viewport: dict[str, int] = LAPTOP, hash_: str = ""
+    ) -> Any:
         context = browser.new_context(viewport=viewport)
         contexts.append(context)
         page = context.new_page()
-        page.route(f"{ORIGIN}/**", StandIn(answers))
+        page.route(f"{ORIGIN}/**", answers if isinstance(answers, StandIn) else StandIn(answers))
         page.goto(f"{ORIGIN}/dashboard/{hash_}")
         return page
 
@@ -162,6 +175,24 @@ def test_the_token_goes_in_the_authorization_header(open_page: Callable[..., Any
 
 def token_of(page: Any) -> str:
     return str(page.evaluate("sessionStorage.getItem('insights.token')"))
+
+
+def test_live_polls_send_the_last_etag_and_keep_the_body_on_304(open_page: Callable[..., Any]) -> None:
+    answers = artist_answers()
+    stand_in = StandIn(answers)
+    page = open_page(stand_in)
+    sign_in(page, token())
+    shown_live = "n => document.querySelector('#live-active').textContent === n"
+    page.wait_for_function(shown_live, arg="3")
+    page.wait_for_function("() => document.querySelector('#live-status').textContent.startsWith('unchanged')")
+    assert page.inner_text("#live-active") == "3", "a 304 keeps the last body"
+    assert stand_in.polls[0] == (None, 200)
+    tag = stand_in.polls[1][0]
+    assert tag is not None and stand_in.polls[1] == (tag, 304)
+    path = f"{INSIGHTS}/tracks/42/realtime"
+    answers[path] = (200, answers[path][1] | {"active_listeners": 5})
+    page.wait_for_function(shown_live, arg="5")
+    assert stand_in.polls[-1] == (tag, 200), "the poll that saw the change still sent the old tag"
 
 
 # ---- errors read as sentences -------------------------------------------------------------------
