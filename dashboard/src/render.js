@@ -43,15 +43,17 @@ export function clearSummary() {
   setText("chart-summary", "");
 }
 
-/** The chart's words, for screen readers and as its caption. */
+/** The chart's words, for screen readers and as its caption. The first bucket may start before the
+ *  period (a week, an hour), so the caption names where the chart starts rather than the period. */
 export function chartSummary(chart) {
+  const unit = INTERVAL_WORDS[chart.interval] ?? chart.interval;
+  const moment = (t) => `${t.slice(0, chart.interval === "hour" ? 16 : 10).replace("T", " ")} UTC`;
+  if (chart.series.length === 0) return "Nothing to chart.";
   const plays = chart.series.reduce((sum, b) => sum + b.plays, 0);
   const peak = chart.series.reduce((best, b) => (b.plays > best.plays ? b : best), chart.series[0]);
-  const unit = INTERVAL_WORDS[chart.interval] ?? chart.interval;
-  const words = `${number.format(plays)} plays over the last ${PERIOD_WORDS[chart.timeframe]}, per ${unit}`;
-  if (!peak || peak.plays === 0) return `${words}.`;
-  const when = peak.t.slice(0, chart.interval === "hour" ? 16 : 10).replace("T", " ");
-  return `${words}; busiest ${unit} ${when} UTC with ${number.format(peak.plays)}.`;
+  const words = `One point per ${unit} from ${moment(chart.series[0].t)}: ${number.format(plays)} plays`;
+  if (peak.plays === 0) return `${words}.`;
+  return `${words}; busiest ${unit} ${moment(peak.t)} with ${number.format(peak.plays)}.`;
 }
 
 export function showChartSummary(chart) {

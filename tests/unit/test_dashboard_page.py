@@ -152,7 +152,9 @@ def test_signed_in_page_shows_the_figures_the_api_gave(open_page: Callable[..., 
     assert page.inner_text("#change-listeners").startswith("▼ 3.2%")
     assert page.get_attribute("#chart", "data-points") == "30"
     plays = sum((n * 7) % 11 for n in range(30))
-    assert page.inner_text("#chart-summary").startswith(f"{plays} plays over the last 30 days, per day")
+    assert page.inner_text("#chart-summary") == (
+        f"One point per day from 2026-11-01 UTC: {plays} plays; busiest day 2026-11-04 UTC with 10."
+    )
     assert [row.split("\t")[1] for row in page.inner_text("#tracks-table tbody").splitlines()] == [
         "Dawn",
         "Dusk",
@@ -205,14 +207,22 @@ def test_an_expired_token_says_so_and_asks_for_a_new_one(open_page: Callable[...
     assert page.is_visible("#token-input")
 
 
-def test_a_token_the_server_refuses_signs_out_with_its_reason(open_page: Callable[..., Any]) -> None:
-    answers = {f"{INSIGHTS}/artists/7": refusal(401, "unauthorized", "The token's signature is not valid.")}
-    page = open_page(answers)
+@pytest.mark.parametrize(
+    ("reason", "sentence"),
+    [
+        (
+            "The token is not valid.",
+            "This token was not accepted: The token is not valid. Paste a valid token to sign in again.",
+        ),
+        ("The token has expired.", "Your token has expired. Paste a new one to sign in again."),
+    ],
+)
+def test_a_token_the_server_refuses_signs_out_with_its_reason(
+    open_page: Callable[..., Any], reason: str, sentence: str
+) -> None:
+    page = open_page({f"{INSIGHTS}/artists/7": refusal(401, "unauthorized", reason)})
     sign_in(page, token())
-    assert notice(page) == (
-        "This token was not accepted: The token's signature is not valid. "
-        "Paste a valid token to sign in again."
-    )
+    assert notice(page) == sentence
     assert page.is_visible("#token-input")
     assert page.evaluate("sessionStorage.getItem('insights.token')") is None
 
