@@ -39,6 +39,7 @@ bench: setup  ## throughput and the cost of exactly-once, beside their ceilings;
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/exactly_once_cost.py
 	@echo "read latency at 100k..10M events (about 13 minutes): $(BIN)/python bench/read_latency.py"
+	@echo "exports: CSV, PDF and a read during exports (about 3 minutes): $(BIN)/python bench/exports.py"
 	@echo "dashboard first paint and time to figures (about 2 minutes): $(BIN)/python bench/dashboard.py"
 
 dashboard:  ## rebuild the dashboard's committed bundle (api/dashboard_static/) from dashboard/src

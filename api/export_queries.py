@@ -54,7 +54,8 @@ MEMBERS_SQL = {
 }
 
 # Figures per entity in one query. Listeners merge uniqExact states over the entity's tracks, so an
-# album's or artist's listener counts once, however many of its tracks they played.
+# album's or artist's listener counts once, however many of its tracks they played. The IN filter lets
+# the primary key (track_id first) skip other tracks' rows before the join.
 FIGURES_SQL = """
 WITH members AS ({members})
 SELECT t.entity_id, t.plays_total, t.listeners_total,
@@ -65,6 +66,7 @@ FROM
     SELECT m.entity_id AS entity_id,
            sum(x.plays) AS plays_total, uniqExactMerge(x.listeners) AS listeners_total
     FROM track_totals AS x INNER JOIN members AS m ON x.track_id = m.track_id
+    WHERE x.track_id IN (SELECT track_id FROM members)
     GROUP BY m.entity_id
 ) AS t
 LEFT JOIN
@@ -77,7 +79,8 @@ LEFT JOIN
            sumIf(x.plays, x.day < {{start:Date}}) AS previous_plays,
            uniqExactMergeIf(x.listeners, x.day < {{start:Date}}) AS previous_listeners
     FROM track_daily AS x INNER JOIN members AS m ON x.track_id = m.track_id
-    WHERE x.day >= {{previous_start:Date}} AND x.day <= {{today:Date}}
+    WHERE x.track_id IN (SELECT track_id FROM members)
+      AND x.day >= {{previous_start:Date}} AND x.day <= {{today:Date}}
     GROUP BY m.entity_id
 ) AS d ON t.entity_id = d.entity_id
 """

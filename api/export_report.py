@@ -3,6 +3,7 @@ with the same figures the single-entity endpoints answer, gathered in a handful 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -85,17 +86,27 @@ async def chart_json(store: Store, track_ids: Sequence[int], period: str) -> Jso
     }
 
 
+async def no_chart() -> None:
+    return None
+
+
 async def build_report(store: Store, claims: TokenClaims, bounds: PeriodBounds, include_charts: bool) -> Json:
     generated_at = datetime.now(UTC)
-    catalog = await report_tracks(store, claims)
-    albums = await report_albums(store, claims)
-    artists = await readable_all(store, "artists", claims)
+    # Independent queries run side by side on the store's thread pool.
+    catalog, albums, artists = await asyncio.gather(
+        report_tracks(store, claims), report_albums(store, claims), readable_all(store, "artists", claims)
+    )
     readable = [t for t in catalog if may_read_artists(claims, t.artist_ids)]
     readable_ids = [t.track_id for t in readable]
-    track_figures = await figures_of(store, "tracks", [t.track_id for t in catalog], bounds)
-    album_figures = await figures_of(store, "albums", [a.album_id for a in albums], bounds)
-    artist_figures = await figures_of(store, "artists", [a for a, _ in artists], bounds)
-    summary = await analytics.figures(store, readable_ids, bounds)
+    shared = [t for t in readable if len(t.artist_ids) > 1]
+    track_figures, album_figures, artist_figures, summary, names, chart = await asyncio.gather(
+        figures_of(store, "tracks", [t.track_id for t in catalog], bounds),
+        figures_of(store, "albums", [a.album_id for a in albums], bounds),
+        figures_of(store, "artists", [a for a, _ in artists], bounds),
+        analytics.figures(store, readable_ids, bounds),
+        artist_names(store, sorted({a for t in shared for a in t.artist_ids})),
+        chart_json(store, readable_ids, bounds.name) if include_charts else no_chart(),
+    )
 
     by_album: defaultdict[int | None, list[TrackEntry]] = defaultdict(list)
     by_artist: defaultdict[int, list[TrackEntry]] = defaultdict(list)
@@ -103,8 +114,6 @@ async def build_report(store: Store, claims: TokenClaims, bounds: PeriodBounds, 
         by_album[track.album_id].append(track)
         for artist_id in track.artist_ids:
             by_artist[artist_id].append(track)
-    shared = [t for t in readable if len(t.artist_ids) > 1]
-    names = await artist_names(store, sorted({a for t in shared for a in t.artist_ids}))
     plays_total = {t.track_id: track_figures.get(t.track_id, NO_FIGURES).plays_total for t in shared}
 
     def plays_of(figures: dict[int, EntityFigures], entity_id: int) -> int:
@@ -140,6 +149,6 @@ async def build_report(store: Store, claims: TokenClaims, bounds: PeriodBounds, 
             | figures_json(track_figures.get(t.track_id, NO_FIGURES))
             for t in sorted(readable, key=lambda t: (-plays_of(track_figures, t.track_id), t.track_id))
         ],
-        "chart": await chart_json(store, readable_ids, bounds.name) if include_charts else None,
+        "chart": chart,
     }
     return report

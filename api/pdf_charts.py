@@ -43,10 +43,10 @@ def count_axis(axis: Any, highest: int) -> None:
 
 
 def label_for(t: str, interval: str) -> str:
-    """A short tick label from an RFC 3339 bucket start: 'Nov 26', or '26 14h' for hours."""
+    """A short tick label from an RFC 3339 bucket start: 'Nov 26', or 'Nov 26 14:00' for hours."""
     months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     month, day, hour = int(t[5:7]), int(t[8:10]), t[11:13]
-    return f"{day} {hour}h" if interval == "hour" else f"{months[month - 1]} {day}"
+    return f"{months[month - 1]} {day}" + (f" {hour}:00" if interval == "hour" else "")
 
 
 def plays_and_listeners(chart: dict[str, Any], width: float, height: float) -> Drawing:

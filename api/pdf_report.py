@@ -4,15 +4,12 @@ with growth, charts, album and track tables, collaborations. Pure CPU work: call
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Any
 
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import (
+    CondPageBreak,
     KeepTogether,
     NextPageTemplate,
     PageBreak,
@@ -28,110 +25,26 @@ from reportlab.platypus.frames import Frame
 from api import pdf_charts
 from api.export_report import subject_of
 from api.pdf_charts import LISTENERS_COLOUR, PLAYS_COLOUR
+from api.pdf_styles import (
+    EVERY,
+    FIGURE_HEADER,
+    FIGURE_WIDTHS,
+    MUTED,
+    PERIOD_NAMES,
+    RULE,
+    STYLES,
+    Json,
+    counted,
+    day_text,
+    escape,
+    figures_row,
+    growth_text,
+    number,
+    table,
+)
 
-Json = dict[str, Any]
-INK = colors.HexColor("#111827")
-MUTED = colors.HexColor("#6b7280")
-RULE = colors.HexColor("#e5e7eb")
-BAND = colors.HexColor("#f9fafb")
-UP, DOWN = colors.HexColor("#047857"), colors.HexColor("#b91c1c")
 MAX_TABLE_ROWS = 200  # beyond this the PDF says so and points to the CSV export
-
-_base = getSampleStyleSheet()
-STYLES = {
-    "cover": ParagraphStyle(
-        "cover", _base["Title"], fontSize=30, leading=36, textColor=INK, alignment=TA_CENTER
-    ),
-    "cover_sub": ParagraphStyle(
-        "cover_sub", _base["Normal"], fontSize=13, leading=18, textColor=MUTED, alignment=TA_CENTER
-    ),
-    "h1": ParagraphStyle(
-        "h1", _base["Heading1"], fontSize=17, textColor=INK, spaceBefore=14, spaceAfter=8, keepWithNext=1
-    ),
-    "h2": ParagraphStyle(
-        "h2", _base["Heading2"], fontSize=12.5, textColor=INK, spaceBefore=10, spaceAfter=6, keepWithNext=1
-    ),
-    "body": ParagraphStyle("body", _base["Normal"], fontSize=9, leading=12, textColor=INK),
-    "note": ParagraphStyle("note", _base["Normal"], fontSize=8, leading=10, textColor=MUTED),
-    "figure": ParagraphStyle(
-        "figure", _base["Normal"], fontName="Helvetica-Bold", fontSize=18, leading=22, textColor=INK
-    ),
-    "cell": ParagraphStyle("cell", _base["Normal"], fontSize=8, leading=10, textColor=INK),
-}
-EVERY = {"hour": "Hourly", "day": "Daily", "week": "Weekly"}
-PERIOD_NAMES = {
-    "7-days": "Last 7 days",
-    "30-days": "Last 30 days",
-    "90-days": "Last 90 days",
-    "1-year": "Last 12 months",
-}
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def number(value: int) -> str:
-    return f"{value:,}"
-
-
-def counted(value: int, noun: str) -> str:
-    return f"{value:,} {noun}" + ("" if value == 1 else "s")
-
-
-def growth_text(change: float | None) -> str:
-    if change is None:
-        return '<font color="#6b7280">no previous data</font>'
-    colour = UP.hexval()[2:] if change >= 0 else DOWN.hexval()[2:]
-    return f'<font color="#{colour}">{change:+.1f}%</font> vs previous period'
-
-
-def day_text(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d %b %Y").lstrip("0")
-
-
-def table(header: list[str], rows: list[list[Any]], widths: list[float], numeric_from: int) -> Table:
-    cells = [header] + [
-        [Paragraph(escape(str(c)), STYLES["cell"]) if i < numeric_from else c for i, c in enumerate(row)]
-        for row in rows
-    ]
-    result = Table(cells, colWidths=widths, repeatRows=1)
-    result.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
-                ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
-                ("TEXTCOLOR", (0, 0), (-1, 0), MUTED),
-                ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
-                ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
-                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, BAND]),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
-    return result
-
-
-def change_cell(change: float | None) -> str:
-    return "n/a" if change is None else f"{change:+.1f}%"
-
-
-def figures_row(entity: Json) -> list[Any]:
-    return [
-        number(entity["plays"]["period"]),
-        number(entity["listeners"]["unique"]),
-        number(entity["engagement"]["likes"]),
-        number(entity["engagement"]["reposts"]),
-        number(entity["plays"]["total"]),
-        change_cell(entity["growth"]["plays_change"]),
-    ]
-
-
-FIGURE_HEADER = ["Plays", "Listeners", "Likes", "Reposts", "All-time plays", "Growth"]
-FIGURE_WIDTHS = [46, 50, 40, 46, 64, 48]
+MAX_COLLABORATING_ARTISTS = 50  # the most played; the JSON report has them all
 
 
 def cover(report: Json) -> list[Any]:
@@ -239,6 +152,7 @@ def albums_and_tracks(report: Json, width: float) -> list[Any]:
     if report["albums"]:
         rows, note = limited([[a["title"], *figures_row(a)] for a in report["albums"]], "albums")
         parts += [
+            CondPageBreak(40 * mm),  # a heading never ends a page alone
             Paragraph("Albums", STYLES["h2"]),
             table(["Album", *FIGURE_HEADER], rows, [name_width, *FIGURE_WIDTHS], 1),
             *note,
@@ -247,6 +161,7 @@ def albums_and_tracks(report: Json, width: float) -> list[Any]:
         [[t["title"] or f"Track {t['track_id']}", *figures_row(t)] for t in report["tracks"]], "tracks"
     )
     parts += [
+        CondPageBreak(40 * mm),
         Paragraph("Tracks", STYLES["h2"]),
         table(["Track", *FIGURE_HEADER], rows, [name_width, *FIGURE_WIDTHS], 1),
         *note,
@@ -269,13 +184,13 @@ def albums_and_tracks(report: Json, width: float) -> list[Any]:
 
 
 def collaborations(report: Json, width: float) -> list[Any]:
-    parts: list[Any] = [Paragraph("Collaborations", STYLES["h1"])]
-    for artist in report["artists"]:
+    parts: list[Any] = [CondPageBreak(60 * mm), Paragraph("Collaborations", STYLES["h1"])]
+    collaborating = [a for a in report["artists"] if a["collaborations"]["total_collaborations"]]
+    if not collaborating:
+        parts.append(Paragraph("No tracks are shared with other artists.", STYLES["body"]))
+    for artist in collaborating[:MAX_COLLABORATING_ARTISTS]:
         c = artist["collaborations"]
         name = escape(artist["name"] or f"Artist {artist['artist_id']}")
-        if not c["total_collaborations"]:
-            parts.append(Paragraph(f"{name} has no tracks shared with other artists.", STYLES["body"]))
-            continue
         people = [
             [p["name"] or f"Artist {p['artist_id']}", number(p["tracks"]), number(p["plays"])]
             for p in c["top_collaborators"]
@@ -284,7 +199,8 @@ def collaborations(report: Json, width: float) -> list[Any]:
             [[t["title"], number(t["plays"])] for t in c["collaboration_tracks"]], "tracks"
         )
         parts += [
-            Paragraph(f"{name}: {c['total_collaborations']} shared tracks", STYLES["h2"]),
+            CondPageBreak(40 * mm),
+            Paragraph(f"{name}: {counted(c['total_collaborations'], 'shared track')}", STYLES["h2"]),
             table(["Collaborator", "Shared tracks", "All-time plays"], people, [width - 160, 80, 80], 1),
             Spacer(1, 3 * mm),
             table(["Shared track", "All-time plays"], shared, [width - 80, 80], 1),

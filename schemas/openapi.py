@@ -19,6 +19,7 @@ from schemas.openapi_components import (
     SCHEMAS,
     TIMEFRAME_TEXT,
     Schema,
+    error_response,
     ref,
 )
 from schemas.openapi_exports import ACCESS_TEXT, EXPORT, MAX_EXPORT_BODY_BYTES
@@ -372,6 +373,10 @@ def export_operation(
             body, f"JSON, at most {MAX_EXPORT_BODY_BYTES // 1024} KiB; an empty body is `{{}}`."
         )
     refusals = errors(401, 403, 413, 422) if body is not None else errors(401, 403)
+    if body is not None:
+        refusals["413"] = error_response(
+            f"`payload_too_large`: the body is larger than {MAX_EXPORT_BODY_BYTES // 1024} KiB."
+        )
     return operation(
         "Exports",
         operation_id,

@@ -100,6 +100,31 @@ def read_calls(template: str) -> list[Call]:
     ]
 
 
+def export_calls(template: str, body: dict[str, Any]) -> list[Call]:
+    """An export as an artist's token (200 with real figures), and each refusal it documents."""
+    if template.endswith("/formats"):
+        return [
+            Call(template, "get", 200, ("insights:read",), artists=(1,)),
+            Call(template, "get", 401, None),
+            Call(template, "get", 403, ("events:write",)),
+        ]
+    return [
+        Call(template, "post", 200, ("insights:read",), artists=(1,), body=body),
+        Call(template, "post", 401, None, body=body),
+        Call(template, "post", 403, ("events:write",), body=body),
+        Call(template, "post", 413, ("insights:read",), raw=b'{"pad": "' + b"x" * (64 * 1024) + b'"}'),
+        Call(template, "post", 422, ("insights:read",), body=body | {"period": "forever"}),
+    ]
+
+
+EXPORT_BODIES = {
+    "/formats": {},
+    "/csv": {"type": "tracks", "period": "7-days"},
+    "/json": {"type": "albums", "period": "7-days"},
+    "/report": {"period": "7-days", "include_charts": True},
+    "/pdf": {"period": "7-days"},
+}
+
 SPEC = openapi_document()
 CALLS = [
     Call("/healthz", "get", 200, None),
@@ -119,7 +144,17 @@ CALLS = [
         {"artists": [{"artist_id": 3, "name": "Cy Moreau"}], "tracks": [{"track_id": 5}]},
         {"albums": [{"album_id": "ten"}]},
     ),
-    *(call for path in SPEC["paths"] if path.startswith(INSIGHTS) for call in read_calls(path)),
+    *(
+        call
+        for path in SPEC["paths"]
+        if path.startswith(INSIGHTS) and "{" in path
+        for call in read_calls(path)
+    ),
+    *(
+        call
+        for tail, body in EXPORT_BODIES.items()
+        for call in export_calls(f"{INSIGHTS}/export{tail}", body)
+    ),
 ]
 
 # Statuses no request can provoke while the system is healthy; the unit tests check 503 with stand-ins.

@@ -3,16 +3,22 @@ pure parts of the exports: CSV cells made spreadsheet-safe, the columns, the cha
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from api.export_tables import columns, csv_text, spreadsheet_safe
-from api.pdf_charts import nice_ceiling
+from api.export_tables import columns, csv_chunks, csv_text, json_chunks, row_pages, spreadsheet_safe
+from api.pdf_charts import label_for, nice_ceiling
 from schemas.openapi_exports import EXPORT, MAX_EXPORT_BODY_BYTES
+from schemas.periods import period_bounds
+from schemas.tokens import TokenClaims
 from tests.unit.test_openapi import bearer, response_problems
 
 POSTS = ("/csv", "/json", "/report", "/pdf")
@@ -103,3 +109,67 @@ def test_formats_lists_csv_json_and_pdf(client: TestClient, spec: dict[str, Any]
         == ["csv", "json", "pdf"]
         == [f["id"] for f in body["data"]["formats"]]
     )
+
+
+class PagedStore:
+    """A stand-in store holding tracks 1..count, all with the same figures: answers the export queries."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.queries: list[str] = []
+
+    async def aquery_rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if "LIMIT {limit:UInt32}" in sql:
+            self.queries.append("page")
+            first, last = parameters["after"] + 1, min(self.count, parameters["after"] + parameters["limit"])
+            return [(i, f"Track {i}") for i in range(first, last + 1)]
+        self.queries.append("figures")
+        # entity, plays_total, listeners_total, plays, listeners, likes, reposts, previous plays/listeners
+        return [(i, 10, 20, 3, 2, 4, 5, 0, 0) for i in parameters["ids"]]
+
+
+async def collect(pages: AsyncIterator[bytes]) -> bytes:
+    return b"".join([chunk async for chunk in pages])
+
+
+@pytest.mark.parametrize(
+    ("count", "queries"), [(7, ["page", "figures"] * 3), (6, ["page", "figures"] * 2 + ["page"])]
+)
+def test_rows_come_in_pages_with_one_figures_query_each(count: int, queries: list[str]) -> None:
+    store = PagedStore(count)
+    claims = TokenClaims("unit", frozenset(), frozenset({"admin"}), datetime.now(UTC), "t")
+    bounds = period_bounds("7-days", datetime.now(UTC))
+
+    async def run() -> tuple[bytes, bytes]:
+        pages = row_pages(store, "tracks", claims, bounds, page_rows=3)  # type: ignore[arg-type]
+        as_csv = await collect(csv_chunks("tracks", pages))
+        pages = row_pages(store, "tracks", claims, bounds, page_rows=3)  # type: ignore[arg-type]
+        return as_csv, await collect(json_chunks("tracks", "7-days", pages))
+
+    as_csv, as_json = asyncio.run(run())
+    assert store.queries == queries * 2
+    lines = as_csv.decode().split("\r\n")
+    assert lines[0] == "track_id,title,plays,plays_total,listeners,likes,reposts"
+    assert lines[1:] == [f"{i},Track {i},3,10,2,4,5" for i in range(1, count + 1)] + [""]
+    rows = json.loads(as_json)["data"]["rows"]
+    assert [r["track_id"] for r in rows] == list(range(1, count + 1))
+    assert rows[0] == {"track_id": 1, "title": "Track 1", "plays": 3, "plays_total": 10} | {
+        "listeners": 2,
+        "likes": 4,
+        "reposts": 5,
+    }
+
+
+def test_an_empty_export_is_valid_json() -> None:
+    async def nothing() -> AsyncIterator[list[dict[str, Any]]]:
+        for page in ([], []):
+            yield page
+
+    body = asyncio.run(collect(json_chunks("albums", "1-year", nothing())))
+    assert json.loads(body) == {"success": True, "data": {"type": "albums", "period": "1-year", "rows": []}}
+
+
+def test_chart_tick_labels() -> None:
+    assert label_for("2026-11-26T00:00:00Z", "day") == "Nov 26"
+    assert label_for("2026-01-05T00:00:00Z", "week") == "Jan 5"
+    assert label_for("2026-11-20T14:00:00Z", "hour") == "Nov 20 14:00"

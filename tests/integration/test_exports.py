@@ -1,0 +1,267 @@
+"""The export endpoints against `insights up`: CSV and JSON rows equal to the reference model and to the
+single-entity endpoints, only readable entities, formula injection neutralised, the JSON report, and a
+PDF that parses, names the artist, its tracks and totals, and renders to pages that are not blank."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pypdfium2
+import pytest
+from pypdf import PdfReader
+
+from tests.integration import reference
+from tests.integration.harness import INSIGHTS, token
+from tests.integration.read_deployment import (
+    ALBUMS,
+    ARTISTS,
+    TRACKS,
+    Deployment,
+    running_deployment,
+)
+
+pytestmark = pytest.mark.integration
+
+FORMULA_TITLE = '=HYPERLINK("http://evil.example","click")'
+EXTRA = {
+    "artists": [{"artist_id": 5, "name": "@Evil Twin"}],
+    "tracks": [{"track_id": 501, "title": FORMULA_TITLE, "album_id": None, "artist_ids": [5]}],
+}
+ALL_TRACKS = TRACKS + EXTRA["tracks"]
+KNOWN_ARTISTS = {a["artist_id"]: a["name"] for a in ARTISTS + EXTRA["artists"]}
+ANA, BEN = (1,), (2,)
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with running_deployment(tmp_path_factory.mktemp("exports") / "data", EXTRA) as deployment:
+        yield deployment
+
+
+def export(
+    deployment: Deployment, path: str, body: Any, artists: tuple[int, ...] | None = None
+) -> httpx.Response:
+    """POST /export/<path> with a read token for `artists`, or an admin token."""
+    bearer = token("admin") if artists is None else token("insights:read", artists=artists)
+    with deployment.up.client(bearer) as client:
+        return client.post(f"{INSIGHTS}/export{path}", json=body)
+
+
+def track_sets(artists: tuple[int, ...] | None) -> dict[str, dict[int, tuple[str, list[int]]]]:
+    """What a token may read, from the test's own catalog: per type, id -> (title or name, its tracks)."""
+
+    def readable(owners: list[int]) -> bool:
+        return artists is None or bool(set(owners) & set(artists))
+
+    return {
+        "tracks": {
+            t["track_id"]: (t["title"], [t["track_id"]]) for t in ALL_TRACKS if readable(t["artist_ids"])
+        },
+        "albums": {
+            a["album_id"]: (a["title"], [t["track_id"] for t in ALL_TRACKS if t["album_id"] == a["album_id"]])
+            for a in ALBUMS
+            if readable([a["artist_id"]])
+        },
+        "artists": {
+            a: (name, [t["track_id"] for t in ALL_TRACKS if a in t["artist_ids"]])
+            for a, name in KNOWN_ARTISTS.items()
+            if readable([a])
+        },
+    }
+
+
+def expected_rows(
+    events: list[dict[str, Any]], kind: str, artists: tuple[int, ...] | None, period: str
+) -> list[dict[str, Any]]:
+    days, today = reference.PERIODS[period], datetime.now(UTC).date()
+    label = "name" if kind == "artists" else "title"
+    rows = []
+    for entity_id, (name, track_ids) in sorted(track_sets(artists)[kind].items()):
+        f = reference.analytics(events, track_ids, days, today)
+        rows.append(
+            {
+                f"{kind[:-1]}_id": entity_id,
+                label: name,
+                "plays": f["plays"]["period"],
+                "plays_total": f["plays"]["total"],
+                "listeners": f["listeners"]["unique"],
+                "likes": f["engagement"]["likes"],
+                "reposts": f["engagement"]["reposts"],
+            }
+        )
+    return rows
+
+
+def csv_rows(response: httpx.Response) -> list[dict[str, Any]]:
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"), newline="")))
+    return [{k: (int(v) if k not in ("title", "name") else v) for k, v in row.items()} for row in rows]
+
+
+def unquoted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CSV rows with the formula guard removed, to compare with the raw titles."""
+    return [
+        {k: v[1:] if isinstance(v, str) and v[:2] in ("'=", "'@") else v for k, v in row.items()}
+        for row in rows
+    ]
+
+
+@pytest.mark.parametrize("period", reference.PERIODS)
+def test_csv_and_json_rows_match_the_definitions(deployment: Deployment, period: str) -> None:
+    for kind in ("tracks", "albums", "artists"):
+        for artists in (None, ANA, BEN):
+            expected = expected_rows(deployment.events, kind, artists, period)
+            as_json = export(deployment, "/json", {"type": kind, "period": period}, artists)
+            assert as_json.status_code == 200, as_json.text
+            assert as_json.json() == {
+                "success": True,
+                "data": {"type": kind, "period": period, "rows": expected},
+            }
+            as_csv = export(deployment, "/csv", {"type": kind, "period": period}, artists)
+            assert as_csv.status_code == 200, as_csv.text
+            assert unquoted(csv_rows(as_csv)) == expected, (kind, artists)
+
+
+def test_rows_equal_what_the_single_entity_endpoints_answer(deployment: Deployment) -> None:
+    for kind in ("tracks", "albums", "artists"):
+        rows = export(deployment, "/json", {"type": kind, "period": "90-days"}).json()["data"]["rows"]
+        assert rows
+        for row in rows:
+            entity_id = row[f"{kind[:-1]}_id"]
+            single = deployment.data(f"/{kind}/{entity_id}", period="90-days")
+            assert (row["plays"], row["plays_total"], row["listeners"], row["likes"], row["reposts"]) == (
+                single["plays"]["period"],
+                single["plays"]["total"],
+                single["listeners"]["unique"],
+                single["engagement"]["likes"],
+                single["engagement"]["reposts"],
+            ), (kind, entity_id)
+
+
+def test_album_and_artist_listeners_are_distinct_across_tracks(deployment: Deployment) -> None:
+    tracks = {
+        r["track_id"]: r
+        for r in export(deployment, "/json", {"type": "tracks", "period": "1-year"}).json()["data"]["rows"]
+    }
+    albums = export(deployment, "/json", {"type": "albums", "period": "1-year"}).json()["data"]["rows"]
+    album = next(a for a in albums if a["album_id"] == 10)
+    assert album["listeners"] < sum(tracks[t]["listeners"] for t in (101, 102, 103))
+
+
+def test_only_readable_entities_appear(deployment: Deployment) -> None:
+    def ids(kind: str, artists: tuple[int, ...] | None) -> list[int]:
+        body = {"type": kind, "period": "7-days"}
+        return [row[f"{kind[:-1]}_id"] for row in csv_rows(export(deployment, "/csv", body, artists))]
+
+    assert ids("tracks", ANA) == [101, 102, 103, 202]
+    assert ids("tracks", BEN) == [102, 201, 202]
+    assert ids("tracks", (1, 2)) == [101, 102, 103, 201, 202]
+    assert ids("tracks", None) == [101, 102, 103, 201, 202, 301, 501]
+    assert ids("albums", ANA) == [10] and ids("albums", (3,)) == []
+    assert ids("artists", ANA) == [1] and ids("artists", None) == [1, 2, 3, 4, 5]
+    assert ids("tracks", (99,)) == []  # an artist nobody knows: a header and nothing else
+    empty = export(deployment, "/csv", {"type": "tracks"}, (99,))
+    assert empty.content == b"track_id,title,plays,plays_total,listeners,likes,reposts\r\n"
+
+
+def test_csv_is_a_named_utf8_attachment_with_formulas_neutralised(deployment: Deployment) -> None:
+    response = export(deployment, "/csv", {"type": "tracks", "period": "7-days"})
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    today = datetime.now(UTC).date().isoformat()
+    assert (
+        response.headers["content-disposition"]
+        == f'attachment; filename="insights-tracks-7-days-{today}.csv"'
+    )
+    titles = {row["track_id"]: row["title"] for row in csv_rows(response)}
+    assert titles[501] == "'" + FORMULA_TITLE
+    assert titles[102] == "Tide (with Ben)"
+    names = {
+        row["artist_id"]: row["name"] for row in csv_rows(export(deployment, "/csv", {"type": "artists"}))
+    }
+    assert names[5] == "'@Evil Twin"
+    json_rows = export(deployment, "/json", {"type": "tracks"}).json()["data"]["rows"]
+    assert (
+        next(r["title"] for r in json_rows if r["track_id"] == 501) == FORMULA_TITLE
+    )  # JSON carries it as is
+
+
+def test_bad_bodies_are_422(deployment: Deployment) -> None:
+    for path, body, field in [
+        ("/csv", {"type": "playlists"}, "type"),
+        ("/json", {"type": "tracks", "period": "2-weeks"}, "period"),
+        ("/report", {"include_charts": 1}, "include_charts"),
+        ("/pdf", {"period": None}, "period"),
+    ]:
+        response = export(deployment, path, body, ANA)
+        assert (response.status_code, response.json()["errors"][0]["field"]) == (422, field)
+
+
+def without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in keys}
+
+
+def test_report_holds_what_the_endpoints_answer(deployment: Deployment) -> None:
+    period, days, today = "30-days", 30, datetime.now(UTC).date()
+    report = export(deployment, "/report", {"period": period, "include_charts": True}, ANA).json()["data"]
+    readable = sorted(track_sets(ANA)["tracks"])
+    assert report["summary"] == {"artists": 1, "albums": 1, "tracks": len(readable)} | reference.analytics(
+        deployment.events, readable, days, today
+    )
+    [artist] = report["artists"]
+    assert without(artist, "collaborations") == without(
+        deployment.data("/artists/1", period=period), "period"
+    )
+    assert artist["collaborations"] == without(deployment.data("/artists/1/collaborations"), "artist_id")
+    [album] = report["albums"]
+    assert album == without(deployment.data("/albums/10", period=period), "period")
+    assert [t["track_id"] for t in report["tracks"]] == sorted(
+        readable,
+        key=lambda t: (-reference.analytics(deployment.events, [t], days, today)["plays"]["period"], t),
+    )
+    for track in report["tracks"]:
+        single = deployment.data(f"/tracks/{track['track_id']}", period=period)
+        assert without(track, "album_id", "artist_ids") == without(single, "period")
+    assert report["chart"] == without(deployment.data("/artists/1/charts", timeframe="30d"), "artist_id")
+    assert (report["period"], report["period_start"], report["period_end"]) == (
+        period,
+        (today - timedelta(days=days - 1)).isoformat(),
+        today.isoformat(),
+    )
+    plain = export(deployment, "/report", {"period": period}, ANA).json()["data"]
+    assert plain["chart"] is None and plain["summary"] == report["summary"]
+    ben = export(deployment, "/report", {"period": period}, BEN).json()["data"]
+    assert [a["artist_id"] for a in ben["artists"]] == [2] and [a["album_id"] for a in ben["albums"]] == [11]
+
+
+def test_pdf_report_names_the_artist_tracks_and_totals(deployment: Deployment, tmp_path: Path) -> None:
+    response = export(deployment, "/pdf", {"period": "90-days"}, ANA)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    today = datetime.now(UTC).date().isoformat()
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="insights-report-ana-vale-90-days-{today}.pdf"'
+    )
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    words = " ".join(text.split())
+    figures = reference.analytics(
+        deployment.events, sorted(track_sets(ANA)["tracks"]), 90, datetime.now(UTC).date()
+    )
+    assert "Ana Vale" in words
+    for title in ("Dawn", "Tide (with Ben)", "Noon", "Lanterns", "First Light", "Ben Cross"):
+        assert title in words, title
+    assert f"{figures['plays']['period']:,}" in words
+    assert f"{figures['listeners']['unique']:,}" in words
+    assert f"All time: {figures['plays']['total']:,} plays" in words
+    document = pypdfium2.PdfDocument(response.content)
+    assert len(document) >= 3
+    for index in range(len(document)):
+        image = document[index].render(scale=0.5).to_pil().convert("L")
+        path = tmp_path / f"page-{index + 1}.png"
+        image.save(path)
+        dark = sum(image.histogram()[:200])
+        assert dark > 500, f"page {index + 1} looks blank ({path})"
