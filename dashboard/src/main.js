@@ -128,7 +128,7 @@ async function load() {
   live.stop();
   if (id === null) {
     view.clearSummary();
-    view.setText("entity-title", `Pick an ${SINGULAR[kind]} or type its id`);
+    view.setText("entity-title", `Pick ${kind === "tracks" ? "a" : "an"} ${SINGULAR[kind]} or type its id`);
     return;
   }
   const ticket = ++state.loading;

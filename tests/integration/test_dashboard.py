@@ -87,10 +87,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         deployment.post_events(history(datetime.now(UTC), random.Random(9)))
         total = deployment.expected(365)["plays"]["total"]
         with up.client(token("admin")) as client:
-            eventually(
-                lambda: client.get(f"{INSIGHTS}/artists/7").json()["data"]["plays"]["total"] == total,
-                timeout=60,
-            )
+
+            def all_counted() -> bool:  # 404 until the worker has read the catalog
+                answer = client.get(f"{INSIGHTS}/artists/7")
+                return answer.status_code == 200 and answer.json()["data"]["plays"]["total"] == total
+
+            eventually(all_counted, timeout=90)
         yield deployment
     finally:
         assert up.stop() == 0, up.log_tail()
