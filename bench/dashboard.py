@@ -3,7 +3,8 @@
 - first paint: first-contentful-paint of /dashboard/ in a fresh browser context (cold: no cache), beside
   a one-heading HTML page answered on the same origin by the browser itself (the browser's own floor).
 - time to figures: from navigation start until the plays card shows a number (token already in the
-  tab's session storage), beside the same three API calls made by fetch() from the page, without it.
+  tab's session storage), beside the same three API calls made by fetch() from a blank page, each in
+  a fresh browser context.
 
 Against a fresh `insights up` (a child process, temp dir) with a small catalog and 3,000 events posted
 through the API. Rerun: `.venv/bin/python bench/dashboard.py [--runs 15]` (needs Chromium, as the tests).
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from schemas.tokens import create_token
 
@@ -104,30 +105,41 @@ def fill(url: str, events: int) -> None:
         time.sleep(0.5)
 
 
-def first_paint(browser: Browser, url: str) -> float:
+def fresh_page(browser: Browser, origin: str) -> tuple[BrowserContext, Page]:
+    """A new context (no cache, no connections) whose /ceiling page the browser answers itself."""
     context = browser.new_context()
     page = context.new_page()
-    page.route(
-        f"{url.rsplit('/', 1)[0]}/ceiling", lambda r: r.fulfill(body=CEILING_PAGE, content_type="text/html")
-    )
-    page.goto(url)
+    page.route(f"{origin}/ceiling", lambda r: r.fulfill(body=CEILING_PAGE, content_type="text/html"))
+    return context, page
+
+
+def first_paint(browser: Browser, origin: str, path: str) -> float:
+    context, page = fresh_page(browser, origin)
+    page.goto(origin + path)
     page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length > 0")
     paint = float(page.evaluate("performance.getEntriesByName('first-contentful-paint')[0].startTime"))
     context.close()
     return paint
 
 
-def time_to_figures(browser: Browser, url: str, token: str) -> tuple[float, float]:
-    """(dashboard: navigation start to the plays card filled, the same three API calls alone)."""
-    context = browser.new_context()
+def time_to_figures(browser: Browser, origin: str, token: str) -> float:
+    """Navigation start to the plays card filled, the token already in the tab."""
+    context, page = fresh_page(browser, origin)
     context.add_init_script(f"sessionStorage.setItem('insights.token', {token!r})")
-    page = context.new_page()
-    page.goto(f"{url}/dashboard/#artists/7/30d")
+    page.goto(f"{origin}/dashboard/#artists/7/30d")
     page.wait_for_function("() => /\\d/.test(document.querySelector('#card-plays').textContent)")
     shown = float(page.evaluate("performance.now()"))
+    context.close()
+    return shown
+
+
+def api_calls_alone(browser: Browser, origin: str, token: str) -> float:
+    """The dashboard's three first calls from a blank page of a fresh context (cold connections)."""
+    context, page = fresh_page(browser, origin)
+    page.goto(f"{origin}/ceiling")
     alone = float(page.evaluate(FETCH_THREE, [token, f"{INSIGHTS}/artists/7"]))
     context.close()
-    return shown, alone
+    return alone
 
 
 def chromium() -> str:
@@ -153,11 +165,10 @@ def main() -> None:
                 browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
                 paints, floors, figures, calls = [], [], [], []
                 for _ in range(args.runs):  # alternated, so load from elsewhere hits both alike
-                    paints.append(first_paint(browser, f"{url}/dashboard/"))
-                    floors.append(first_paint(browser, f"{url}/ceiling"))
-                    shown, alone = time_to_figures(browser, url, token)
-                    figures.append(shown)
-                    calls.append(alone)
+                    paints.append(first_paint(browser, url, "/dashboard/"))
+                    floors.append(first_paint(browser, url, "/ceiling"))
+                    figures.append(time_to_figures(browser, url, token))
+                    calls.append(api_calls_alone(browser, url, token))
                 browser.close()
         finally:
             process.send_signal(signal.SIGINT)
