@@ -4,10 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup up demo test lint format bench clean
+.PHONY: setup up demo test lint format bench clean dashboard
 
 setup: $(STAMP)  ## install everything (idempotent): virtualenv, the project, Apache Kafka's jars
 	@$(BIN)/python -c "from insights.kafka_local import ensure_kafka_jars; ensure_kafka_jars()"
+	@bash dashboard/setup-test-tools.sh
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -39,6 +40,10 @@ bench: setup  ## throughput and the cost of exactly-once, beside their ceilings;
 	$(BIN)/python bench/exactly_once_cost.py
 	@echo "read latency at 100k..10M events (about 13 minutes): $(BIN)/python bench/read_latency.py"
 	@echo "exports: CSV, PDF and a read during exports (about 3 minutes): $(BIN)/python bench/exports.py"
+	@echo "dashboard first paint and time to figures (about 2 minutes): $(BIN)/python bench/dashboard.py"
+
+dashboard:  ## rebuild the dashboard's committed bundle (api/dashboard_static/) from dashboard/src
+	cd dashboard && npm ci --no-audit --no-fund --silent && npm run build --silent
 
 clean:
 	rm -rf $(VENV) .insights .pytest_cache .mypy_cache .ruff_cache

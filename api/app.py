@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from api import docs, export_routes, insights_routes, token_routes
+from api import dashboard, docs, export_routes, insights_routes, token_routes
 from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.errors import EXCEPTION_HANDLERS
@@ -56,6 +56,7 @@ def create_app(
         *insights_routes.routes,
         *export_routes.routes,
         *docs.routes,
+        *dashboard.routes,
     ]
     cors = [
         Middleware(
