@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from api import docs, insights_routes
 from api.auth import AuthMiddleware
+from api.catalog_snapshot import Catalog
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
 from api.ingest import post_catalog, post_events
@@ -33,5 +34,6 @@ def create_app(store: Store, publisher: Publisher, secret: str) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.store = store
+    app.state.catalog = Catalog(store)
     app.state.publisher = publisher
     return app

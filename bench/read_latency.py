@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from api import analytics_queries as analytics
-from api.catalog_queries import artist_names, find_album, find_artist, find_track
+from api.catalog_snapshot import Catalog
 from api.insights_routes import chart_body, figures_body, ranked_tracks
 from insights.migrate import migrate
 from insights.store import Store
@@ -78,6 +78,15 @@ SELECT countIf(type = 'play'), uniqExactIf(listener_id, type = 'play'),
     uniqExactIf(listener_id, type = 'play' AND day >= {previous_start:Date} AND day < {start:Date})
 FROM (SELECT type, listener_id, toDate(occurred_at) AS day FROM events
       WHERE track_id IN {track_ids:Array(UInt64)} AND day <= {today:Date})"""
+
+# How many listener-set elements the 30-day analytics statement deserialises and merges: the sizes
+# of the listener states of every rollup row it reads (what bounds it when sets are large).
+MERGED_SIZES_SQL = """
+SELECT (SELECT sum(finalizeAggregation(listeners)) FROM track_totals
+        WHERE track_id IN {track_ids:Array(UInt64)})
+     + (SELECT sum(finalizeAggregation(listeners)) FROM track_daily
+        WHERE track_id IN {track_ids:Array(UInt64)}
+          AND day >= {previous_start:Date} AND day <= {today:Date})"""
 
 
 class TracingStore(Store):
@@ -151,47 +160,46 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
     now, load_before = datetime.now(UTC), os.getloadavg()
     ranked = store.query_rows("SELECT track_id FROM track_totals GROUP BY track_id ORDER BY sum(plays) DESC")
     hot, mid = int(ranked[0][0]), int(ranked[len(ranked) // 2][0])
-    hot_entry = await find_track(store, hot)
+    catalog = Catalog(store)
+    hot_entry = await catalog.track(hot)
     assert hot_entry is not None and hot_entry.album_id is not None
     album_id, artist_id = hot_entry.album_id, hot_entry.artist_ids[0]
     bounds, year = period_bounds("30-days", now), period_bounds("1-year", now)
 
     async def track(track_id: int, b: Any = bounds) -> Any:
-        entry = await find_track(store, track_id)
+        entry = await catalog.track(track_id)
         assert entry is not None
-        return await figures_body(store, [entry.track_id], b)
+        return figures_body(await analytics.figures(store, [entry.track_id], b), b)
+
+    async def group(entry: Any, limit: int | None) -> Any:
+        figures, per_track = await analytics.group_figures(store, entry.track_ids, bounds)
+        return figures_body(figures, bounds), ranked_tracks(entry.tracks, per_track, limit)
 
     async def album() -> Any:
-        entry = await find_album(store, album_id)
-        assert entry is not None
-        ids = [t.track_id for t in entry.tracks]
-        return await figures_body(store, ids, bounds), await ranked_tracks(store, entry.tracks, bounds)
+        return await group(await catalog.album(album_id), None)
 
     async def artist() -> Any:
-        entry = await find_artist(store, artist_id)
-        assert entry is not None
-        ids = [t.track_id for t in entry.tracks]
-        return await figures_body(store, ids, bounds), await ranked_tracks(store, entry.tracks, bounds, 10)
+        return await group(await catalog.artist(artist_id), 10)
 
     async def chart(kind: str, timeframe: str) -> Any:
-        entry: Any = await {"track": find_track, "album": find_album, "artist": find_artist}[kind](
-            store, {"track": hot, "album": album_id, "artist": artist_id}[kind]
+        entry: Any = await {"track": catalog.track, "album": catalog.album, "artist": catalog.artist}[kind](
+            {"track": hot, "album": album_id, "artist": artist_id}[kind]
         )
-        ids = [entry.track_id] if kind == "track" else [t.track_id for t in entry.tracks]
+        ids = [entry.track_id] if kind == "track" else entry.track_ids
         return await chart_body(store, ids, chart_buckets(timeframe, datetime.now(UTC)))
 
     async def live() -> Any:
-        await find_track(store, hot)
+        await catalog.track(hot)
         moment = datetime.now(UTC).replace(microsecond=0)
         return await analytics.realtime(store, hot, moment, realtime_minutes(moment)[0])
 
     async def collaborations() -> Any:
-        entry = await find_artist(store, artist_id)
+        entry = await catalog.artist(artist_id)
         assert entry is not None
         shared = [t for t in entry.tracks if len(t.artist_ids) > 1]
         plays = await analytics.plays_total(store, [t.track_id for t in shared])
         others = sorted({a for t in shared for a in t.artist_ids if a != artist_id})[:10]
-        return plays, await artist_names(store, others)
+        return plays, await catalog.artist_names(others)
 
     async def raw(ids: list[int]) -> list[int]:
         rows = await store.aquery_rows(
@@ -201,7 +209,7 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
         )
         return [int(v) for v in rows[0]]
 
-    album_entry, artist_entry = await find_album(store, album_id), await find_artist(store, artist_id)
+    album_entry, artist_entry = await catalog.album(album_id), await catalog.artist(artist_id)
     assert album_entry is not None and artist_entry is not None
     entity_ids = {
         "hot track": [hot],
@@ -229,10 +237,12 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
         print(f"  {name}: {results[name]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
     raw_results: dict[str, Any] = {}
     for entity, ids in entity_ids.items():
+        parameters = {"track_ids": ids, "previous_start": bounds.previous_start, "today": bounds.today}
         rollup_figures = await analytics.figures(store, ids, bounds)
         raw_values = await raw(ids)
         raw_results[entity] = await measure(store, partial(raw, ids), max(5, repeat // 10)) | {
             "tracks": len(ids),
+            "merged_set_sizes": (await store.aquery_rows(MERGED_SIZES_SQL, parameters))[0][0],
             "matches_rollups": raw_values == list(vars(rollup_figures).values()),
             "plays_total": raw_values[0],
             "listeners_total": raw_values[1],
@@ -319,6 +329,7 @@ def report(runs: list[dict[str, Any]]) -> None:
         print(f"{label(r['events'])}: load {r['load']}, ids {r['ids']}, load average {r['load_average']}")
         for entity, v in r["raw"].items():
             counts = f"{v['tracks']} tracks, {v['plays_total']} plays, {v['listeners_total']} listeners"
+            counts += f", 30-day analytics merge {v['merged_set_sizes']} set elements"
             print(f"    {entity}: {counts}, raw figures equal the rollups: {v['matches_rollups']}")
 
 
