@@ -19,6 +19,7 @@ from starlette.routing import Route
 from api import dashboard, docs, export_routes, insights_routes, token_routes
 from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
+from api.catalog_snapshot import Catalog
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
 from api.ingest import post_catalog, post_events
@@ -98,6 +99,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store = store
+    app.state.catalog = Catalog(store)
     app.state.publisher = publisher
     app.state.revocations = revocations
     app.state.cache = cache

@@ -1,10 +1,12 @@
-"""Catalog look-ups for the read side: what an id is, who it belongs to, and which tracks it covers."""
+"""What the read side knows of a catalog id: its title, who it belongs to, which tracks it covers.
+
+Built from the catalog tables' rows; api/catalog_snapshot.py keeps them in memory.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from insights.store import Store
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,63 +40,9 @@ class ArtistEntry:
         return [t.track_id for t in self.tracks]
 
 
-_TRACK_COLUMNS = "track_id, title, album_id, artist_ids"
-
-
-def _tracks(rows: list[tuple[object, ...]]) -> tuple[TrackEntry, ...]:
+def track_entries(rows: list[tuple[Any, ...]]) -> tuple[TrackEntry, ...]:
+    """(track_id, title, album_id, artist_ids) rows as entries."""
     return tuple(
-        TrackEntry(int(t), str(title), None if a is None else int(a), tuple(ids))  # type: ignore[call-overload,arg-type]
+        TrackEntry(int(t), str(title), None if a is None else int(a), tuple(int(i) for i in ids))
         for t, title, a, ids in rows
     )
-
-
-async def find_track(store: Store, track_id: int) -> TrackEntry | None:
-    """The catalog entry; a track with events but none is known too, with no title and no artists."""
-    rows = await store.aquery_rows(
-        f"SELECT {_TRACK_COLUMNS} FROM tracks FINAL WHERE track_id = {{track_id:UInt64}}",
-        {"track_id": track_id},
-    )
-    if rows:
-        return _tracks(rows)[0]
-    counted = await store.aquery_rows(
-        "SELECT count() FROM track_totals WHERE track_id = {track_id:UInt64}", {"track_id": track_id}
-    )
-    return TrackEntry(track_id, "", None, ()) if counted[0][0] else None
-
-
-async def find_album(store: Store, album_id: int) -> AlbumEntry | None:
-    rows = await store.aquery_rows(
-        "SELECT title, artist_id FROM albums FINAL WHERE album_id = {album_id:UInt64}",
-        {"album_id": album_id},
-    )
-    if not rows:
-        return None
-    tracks = await store.aquery_rows(
-        f"SELECT {_TRACK_COLUMNS} FROM tracks FINAL WHERE album_id = {{album_id:UInt64}} ORDER BY track_id",
-        {"album_id": album_id},
-    )
-    title, artist_id = rows[0]
-    return AlbumEntry(album_id, str(title), int(artist_id), _tracks(tracks))
-
-
-async def find_artist(store: Store, artist_id: int) -> ArtistEntry | None:
-    """Known when the catalog has the artist, or a track lists them."""
-    names = await store.aquery_rows(
-        "SELECT name FROM artists FINAL WHERE artist_id = {artist_id:UInt64}", {"artist_id": artist_id}
-    )
-    tracks = await store.aquery_rows(
-        f"SELECT {_TRACK_COLUMNS} FROM tracks FINAL WHERE has(artist_ids, {{artist_id:UInt64}})"
-        " ORDER BY track_id",
-        {"artist_id": artist_id},
-    )
-    if not names and not tracks:
-        return None
-    return ArtistEntry(artist_id, str(names[0][0]) if names else "", _tracks(tracks))
-
-
-async def artist_names(store: Store, artist_ids: list[int]) -> dict[int, str]:
-    rows = await store.aquery_rows(
-        "SELECT artist_id, name FROM artists FINAL WHERE artist_id IN {ids:Array(UInt64)}",
-        {"ids": artist_ids},
-    )
-    return {int(a): str(n) for a, n in rows}

@@ -12,7 +12,8 @@ from typing import Any
 
 from api import analytics_queries as analytics
 from api.access import may_read_artists
-from api.catalog_queries import TrackEntry, artist_names
+from api.catalog_queries import TrackEntry
+from api.catalog_snapshot import Catalog
 from api.export_queries import (
     NO_FIGURES,
     EntityFigures,
@@ -90,7 +91,9 @@ async def no_chart() -> None:
     return None
 
 
-async def build_report(store: Store, claims: TokenClaims, bounds: PeriodBounds, include_charts: bool) -> Json:
+async def build_report(
+    store: Store, snapshot: Catalog, claims: TokenClaims, bounds: PeriodBounds, include_charts: bool
+) -> Json:
     generated_at = datetime.now(UTC)
     # Independent queries run side by side on the store's thread pool.
     catalog, albums, artists = await asyncio.gather(
@@ -104,7 +107,7 @@ async def build_report(store: Store, claims: TokenClaims, bounds: PeriodBounds, 
         figures_of(store, "albums", [a.album_id for a in albums], bounds),
         figures_of(store, "artists", [a for a, _ in artists], bounds),
         analytics.figures(store, readable_ids, bounds),
-        artist_names(store, sorted({a for t in shared for a in t.artist_ids})),
+        snapshot.artist_names(sorted({a for t in shared for a in t.artist_ids})),
         chart_json(store, readable_ids, bounds.name) if include_charts else no_chart(),
     )
 

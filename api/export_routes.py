@@ -95,13 +95,17 @@ async def export_json(request: Request) -> Response:
 
 async def export_report(request: Request) -> Response:
     wanted = await report_request(request)
-    report = await build_report(store_of(request), claims_of(request), wanted.bounds, wanted.include_charts)
+    report = await build_report(
+        store_of(request), request.app.state.catalog, claims_of(request), wanted.bounds, wanted.include_charts
+    )
     return success(report)
 
 
 async def export_pdf(request: Request) -> Response:
     bounds = await pdf_request(request)
-    report = await build_report(store_of(request), claims_of(request), bounds, include_charts=True)
+    report = await build_report(
+        store_of(request), request.app.state.catalog, claims_of(request), bounds, include_charts=True
+    )
     # Layout is CPU work: a worker thread keeps the event loop answering other requests meanwhile.
     document = await anyio.to_thread.run_sync(render_pdf, report)
     return Response(

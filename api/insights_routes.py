@@ -16,15 +16,8 @@ from starlette.routing import Route
 from api import analytics_queries as analytics
 from api.access import check_album, check_artist, check_track
 from api.caching import with_figures
-from api.catalog_queries import (
-    AlbumEntry,
-    ArtistEntry,
-    TrackEntry,
-    artist_names,
-    find_album,
-    find_artist,
-    find_track,
-)
+from api.catalog_queries import AlbumEntry, ArtistEntry, TrackEntry
+from api.catalog_snapshot import Catalog
 from api.errors import validation_failed
 from api.figure_bodies import collaborations_json, collaborators_of, figures_json
 from api.responses import success
@@ -87,16 +80,19 @@ def store_of(request: Request) -> Store:
     return store
 
 
-async def figures_body(store: Store, track_ids: Sequence[int], bounds: PeriodBounds) -> dict[str, Any]:
-    f = await analytics.figures(store, track_ids, bounds)
+def catalog_of(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+def figures_body(f: analytics.Figures, bounds: PeriodBounds) -> dict[str, Any]:
     return {"period": bounds.name} | figures_json(f)
 
 
-async def ranked_tracks(
-    store: Store, tracks: Sequence[TrackEntry], bounds: PeriodBounds, limit: int | None = None
+def ranked_tracks(
+    tracks: Sequence[TrackEntry], found: dict[int, analytics.TrackPeriod], limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Tracks with their period plays and listeners, most played first (ties: lower id first)."""
-    found = await analytics.per_track(store, [t.track_id for t in tracks], bounds)
     none = analytics.TrackPeriod(0, 0, 0)
     ranked = sorted(tracks, key=lambda t: (-found.get(t.track_id, none).plays, t.track_id))
     return [
@@ -125,24 +121,25 @@ async def chart_body(store: Store, track_ids: Sequence[int], buckets: ChartBucke
 
 async def readable_track(request: Request) -> TrackEntry:
     track_id = path_id(request, "trackId")
-    return check_track(request, await find_track(store_of(request), track_id), track_id)
+    return check_track(request, await catalog_of(request).track(track_id), track_id)
 
 
 async def readable_album(request: Request) -> AlbumEntry:
     album_id = path_id(request, "albumId")
-    return check_album(request, await find_album(store_of(request), album_id), album_id)
+    return check_album(request, await catalog_of(request).album(album_id), album_id)
 
 
 async def readable_artist(request: Request) -> ArtistEntry:
     artist_id = path_id(request, "artistId")
-    return check_artist(request, await find_artist(store_of(request), artist_id), artist_id)
+    return check_artist(request, await catalog_of(request).artist(artist_id), artist_id)
 
 
 async def track_analytics(request: Request) -> Response:
     bounds = requested_period(request)
     track = await readable_track(request)
-    body = await figures_body(store_of(request), [track.track_id], bounds)
-    return success({"track_id": track.track_id, "title": track.title} | body, max_age=ANALYTICS_MAX_AGE)
+    figures = await analytics.figures(store_of(request), [track.track_id], bounds)
+    body = {"track_id": track.track_id, "title": track.title} | figures_body(figures, bounds)
+    return success(body, max_age=ANALYTICS_MAX_AGE)
 
 
 async def track_chart(request: Request) -> Response:
@@ -179,11 +176,10 @@ async def grouped_analytics(
     limit: int | None = None,
 ) -> Response:
     """Figures over a group of tracks (an album, an artist), plus its tracks ranked by plays."""
-    store = store_of(request)
+    track_ids = [t.track_id for t in tracks]
+    figures, per_track = await analytics.group_figures(store_of(request), track_ids, bounds)
     return success(
-        header
-        | await figures_body(store, [t.track_id for t in tracks], bounds)
-        | {list_key: await ranked_tracks(store, tracks, bounds, limit)},
+        header | figures_body(figures, bounds) | {list_key: ranked_tracks(tracks, per_track, limit)},
         max_age=ANALYTICS_MAX_AGE,
     )
 
@@ -221,7 +217,7 @@ async def artist_collaborations(request: Request) -> Response:
     artist_id, store = artist.artist_id, store_of(request)
     shared = [t for t in artist.tracks if len(t.artist_ids) > 1]
     plays = await analytics.plays_total(store, [t.track_id for t in shared])
-    names = await artist_names(store, collaborators_of(artist_id, shared))
+    names = await catalog_of(request).artist_names(collaborators_of(artist_id, shared))
     return success(
         {"artist_id": artist_id} | collaborations_json(artist_id, shared, plays, names),
         max_age=COLLABORATIONS_MAX_AGE,

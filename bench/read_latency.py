@@ -11,7 +11,8 @@ same track-analytics figures computed from raw `events` (the contrast; its value
 and `SELECT 1` through the same Store (the floor of one round trip); rollup/raw is an endpoint's median
 over that of the raw figures of its entity. To show where the time goes, each statement an endpoint
 runs is reported apart: median wall and engine time (chDB's own elapsed) and the rows it reads. The
-machine is shared: each size also records the load average while it was measured.
+machine is shared: each size also records the load average while it was measured, and each call's
+CPU time beside its wall time.
 
 Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
 [--repeat 200]`. Prints a table; the JSON lands in bench/results/read-latency-<timestamp>.json.
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from api import analytics_queries as analytics
-from api.catalog_queries import artist_names, find_album, find_artist, find_track
+from api.catalog_snapshot import Catalog
 from api.insights_routes import chart_body, figures_body, ranked_tracks
 from insights.migrate import migrate
 from insights.store import Store
@@ -47,6 +48,9 @@ from schemas.periods import chart_buckets, period_bounds, realtime_minutes
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGET_MS, TARGET_RATIO = 10.0, 1.5
 TIMEFRAMES = ("7d", "30d", "90d", "1y")
+# Wall-clock median and p95, and the median CPU time of the whole process (chDB's threads included):
+# on a shared machine the wall time also counts waiting for a core, the CPU time does not.
+MEASURES = ("median_ms", "p95_ms", "cpu_median_ms")
 
 CATALOG_SQL = (
     "INSERT INTO artists SELECT number + 1, concat('Artist ', toString(number + 1)), 0"
@@ -78,6 +82,15 @@ SELECT countIf(type = 'play'), uniqExactIf(listener_id, type = 'play'),
     uniqExactIf(listener_id, type = 'play' AND day >= {previous_start:Date} AND day < {start:Date})
 FROM (SELECT type, listener_id, toDate(occurred_at) AS day FROM events
       WHERE track_id IN {track_ids:Array(UInt64)} AND day <= {today:Date})"""
+
+# How many listener-set elements the 30-day analytics statement deserialises and merges: the sizes
+# of the listener states of every rollup row it reads (what bounds it when sets are large).
+MERGED_SIZES_SQL = """
+SELECT (SELECT sum(finalizeAggregation(listeners)) FROM track_totals
+        WHERE track_id IN {track_ids:Array(UInt64)})
+     + (SELECT sum(finalizeAggregation(listeners)) FROM track_daily
+        WHERE track_id IN {track_ids:Array(UInt64)}
+          AND day >= {previous_start:Date} AND day <= {today:Date})"""
 
 
 class TracingStore(Store):
@@ -131,67 +144,74 @@ async def measure(store: TracingStore, call: Callable[[], Awaitable[Any]], repea
     for _ in range(max(3, repeat // 10)):
         await call()
     times: list[float] = []
-    per_call: list[list[dict[str, Any]]] = []
+    cpu: list[float] = []
+    by_sql: dict[str, list[dict[str, Any]]] = {}  # the catalog's marker check runs in some calls only
     for _ in range(repeat):
         store.calls = []
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         await call()
         times.append((time.perf_counter() - began) * 1000)
-        per_call.append(store.calls)
+        cpu.append((time.process_time() - began_cpu) * 1000)
+        for executed in store.calls:
+            by_sql.setdefault(executed["sql"], []).append(executed)
     statements = [
-        {"sql": " ".join(column[0]["sql"].split())[:100]}
-        | {k: statistics.median(c[k] for c in column) for k in ("wall_ms", "engine_ms")}
-        | store.read_statistics(column[0]["sql"], column[0]["parameters"])
-        for column in zip(*per_call, strict=True)
+        {"sql": " ".join(sql.split())[:100], "per_call": len(runs) / repeat}
+        | {k: statistics.median(c[k] for c in runs) for k in ("wall_ms", "engine_ms")}
+        | store.read_statistics(sql, runs[0]["parameters"])
+        for sql, runs in by_sql.items()
     ]
-    return {"median_ms": statistics.median(times), "p95_ms": percentile(times, 0.95), "sql": statements}
+    return {
+        "median_ms": statistics.median(times),
+        "p95_ms": percentile(times, 0.95),
+        "cpu_median_ms": statistics.median(cpu),
+        "sql": statements,
+    }
 
 
 async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
     now, load_before = datetime.now(UTC), os.getloadavg()
     ranked = store.query_rows("SELECT track_id FROM track_totals GROUP BY track_id ORDER BY sum(plays) DESC")
     hot, mid = int(ranked[0][0]), int(ranked[len(ranked) // 2][0])
-    hot_entry = await find_track(store, hot)
+    catalog = Catalog(store)
+    hot_entry = await catalog.track(hot)
     assert hot_entry is not None and hot_entry.album_id is not None
     album_id, artist_id = hot_entry.album_id, hot_entry.artist_ids[0]
     bounds, year = period_bounds("30-days", now), period_bounds("1-year", now)
 
     async def track(track_id: int, b: Any = bounds) -> Any:
-        entry = await find_track(store, track_id)
+        entry = await catalog.track(track_id)
         assert entry is not None
-        return await figures_body(store, [entry.track_id], b)
+        return figures_body(await analytics.figures(store, [entry.track_id], b), b)
+
+    async def group(entry: Any, limit: int | None) -> Any:
+        figures, per_track = await analytics.group_figures(store, entry.track_ids, bounds)
+        return figures_body(figures, bounds), ranked_tracks(entry.tracks, per_track, limit)
 
     async def album() -> Any:
-        entry = await find_album(store, album_id)
-        assert entry is not None
-        ids = [t.track_id for t in entry.tracks]
-        return await figures_body(store, ids, bounds), await ranked_tracks(store, entry.tracks, bounds)
+        return await group(await catalog.album(album_id), None)
 
     async def artist() -> Any:
-        entry = await find_artist(store, artist_id)
-        assert entry is not None
-        ids = [t.track_id for t in entry.tracks]
-        return await figures_body(store, ids, bounds), await ranked_tracks(store, entry.tracks, bounds, 10)
+        return await group(await catalog.artist(artist_id), 10)
 
     async def chart(kind: str, timeframe: str) -> Any:
-        entry: Any = await {"track": find_track, "album": find_album, "artist": find_artist}[kind](
-            store, {"track": hot, "album": album_id, "artist": artist_id}[kind]
+        entry: Any = await {"track": catalog.track, "album": catalog.album, "artist": catalog.artist}[kind](
+            {"track": hot, "album": album_id, "artist": artist_id}[kind]
         )
-        ids = [entry.track_id] if kind == "track" else [t.track_id for t in entry.tracks]
+        ids = [entry.track_id] if kind == "track" else entry.track_ids
         return await chart_body(store, ids, chart_buckets(timeframe, datetime.now(UTC)))
 
     async def live() -> Any:
-        await find_track(store, hot)
+        await catalog.track(hot)
         moment = datetime.now(UTC).replace(microsecond=0)
         return await analytics.realtime(store, hot, moment, realtime_minutes(moment)[0])
 
     async def collaborations() -> Any:
-        entry = await find_artist(store, artist_id)
+        entry = await catalog.artist(artist_id)
         assert entry is not None
         shared = [t for t in entry.tracks if len(t.artist_ids) > 1]
         plays = await analytics.plays_total(store, [t.track_id for t in shared])
         others = sorted({a for t in shared for a in t.artist_ids if a != artist_id})[:10]
-        return plays, await artist_names(store, others)
+        return plays, await catalog.artist_names(others)
 
     async def raw(ids: list[int]) -> list[int]:
         rows = await store.aquery_rows(
@@ -201,7 +221,7 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
         )
         return [int(v) for v in rows[0]]
 
-    album_entry, artist_entry = await find_album(store, album_id), await find_artist(store, artist_id)
+    album_entry, artist_entry = await catalog.album(album_id), await catalog.artist(artist_id)
     assert album_entry is not None and artist_entry is not None
     entity_ids = {
         "hot track": [hot],
@@ -229,10 +249,12 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
         print(f"  {name}: {results[name]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
     raw_results: dict[str, Any] = {}
     for entity, ids in entity_ids.items():
+        parameters = {"track_ids": ids, "previous_start": bounds.previous_start, "today": bounds.today}
         rollup_figures = await analytics.figures(store, ids, bounds)
         raw_values = await raw(ids)
         raw_results[entity] = await measure(store, partial(raw, ids), max(5, repeat // 10)) | {
             "tracks": len(ids),
+            "merged_set_sizes": (await store.aquery_rows(MERGED_SIZES_SQL, parameters))[0][0],
             "matches_rollups": raw_values == list(vars(rollup_figures).values()),
             "plays_total": raw_values[0],
             "listeners_total": raw_values[1],
@@ -287,11 +309,11 @@ def label(n: int) -> str:
 def report(runs: list[dict[str, Any]]) -> None:
     first, last = runs[0], runs[-1]
     big, small = label(last["events"]), label(first["events"])
-    heads = [f"{label(r['events'])} {s}" for r in runs for s in ("med", "p95")]
+    heads = [f"{label(r['events'])} {s}" for r in runs for s in ("med", "p95", "cpu")]
     heads += [f"{big}/{small}", f"raw {big}", "rollup/raw"]
     print(f"\n{'endpoint (ms)':32}" + "".join(f"{h:>11}" for h in heads) + "  verdict")
     for name, end in last["endpoints"].items():
-        cells = [r["endpoints"][name][k] for r in runs for k in ("median_ms", "p95_ms")]
+        cells = [r["endpoints"][name][k] for r in runs for k in MEASURES]
         ratio = end["median_ms"] / first["endpoints"][name]["median_ms"]
         raw = last["raw"][end["entity"]]["median_ms"]
         cells += [ratio, raw, end["median_ms"] / raw]
@@ -301,24 +323,29 @@ def report(runs: list[dict[str, Any]]) -> None:
         verdict = "MISS " + ",".join(misses) if misses else "ok"
         print(f"{name:32}" + "".join(f"{c:11.2f}" for c in cells) + f"  {verdict}")
     for entity in last["raw"]:
-        cells = [r["raw"][entity][k] for r in runs for k in ("median_ms", "p95_ms")]
+        cells = [r["raw"][entity][k] for r in runs for k in MEASURES]
         print(f"{'raw figures, ' + entity:32}" + "".join(f"{c:11.2f}" for c in cells))
-    cells = [r["floor_select_1"][k] for r in runs for k in ("median_ms", "p95_ms")]
+    cells = [r["floor_select_1"][k] for r in runs for k in MEASURES]
     print(f"{'floor: SELECT 1 via Store':32}" + "".join(f"{c:11.2f}" for c in cells))
     sizes = " | ".join(label(r["events"]) for r in runs)
     print(f"\nper statement: median wall ms, engine ms, rows read; {sizes}")
     for name in last["endpoints"]:
         print(name)
-        for i, statement in enumerate(last["endpoints"][name]["sql"]):
-            per_size = [r["endpoints"][name]["sql"][i] for r in runs]
+        for statement in last["endpoints"][name]["sql"]:
+            per_size = [
+                next((x for x in r["endpoints"][name]["sql"] if x["sql"] == statement["sql"]), None)
+                for r in runs
+            ]
             text = " | ".join(
-                f"{x['wall_ms']:7.2f} {x['engine_ms']:7.2f} {x['rows_read']:>8}" for x in per_size
+                f"{x['wall_ms']:7.2f} {x['engine_ms']:7.2f} {x['rows_read']:>8}" if x else " " * 25
+                for x in per_size
             )
-            print(f"    {text}  {statement['sql'][:60]}")
+            print(f"    {text}  {statement['per_call']:4.2f}/call  {statement['sql'][:60]}")
     for r in runs:
         print(f"{label(r['events'])}: load {r['load']}, ids {r['ids']}, load average {r['load_average']}")
         for entity, v in r["raw"].items():
             counts = f"{v['tracks']} tracks, {v['plays_total']} plays, {v['listeners_total']} listeners"
+            counts += f", 30-day analytics merge {v['merged_set_sizes']} set elements"
             print(f"    {entity}: {counts}, raw figures equal the rollups: {v['matches_rollups']}")
 
 
