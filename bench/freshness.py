@@ -82,7 +82,7 @@ async def visible(http: httpx.AsyncClient, path: str, field: list[str], count: i
             return time.monotonic() - posted
         if time.monotonic() - posted > 30:
             raise RuntimeError(f"{path} never showed play {count}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # gentle: polls share the store with the worker
 
 
 async def probe(http: httpx.AsyncClient, seconds: float, every: float) -> dict[str, list[float]]:
