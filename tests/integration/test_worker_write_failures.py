@@ -32,10 +32,13 @@ class FailingWrites:
     def __init__(self, store: Store, failing_for: float) -> None:
         self.store = store
         self.insert, self.command = store.insert, store.command
-        self.until = time.monotonic() + failing_for
+        self.failing_for = failing_for
+        self.until: float | None = None  # the window opens at the first write: a slow start shortens nothing
         self.lost_reply = self.timed_out = False
 
     def failing_insert(self, table: str, rows: Any, columns: Any) -> None:
+        if self.until is None:
+            self.until = time.monotonic() + self.failing_for
         if time.monotonic() < self.until:
             raise ConnectionError("ClickHouse refused the connection")
         self.insert(table, rows, columns)
