@@ -41,6 +41,7 @@ bench: setup  ## every benchmark beside its ceiling (about 15 minutes); results 
 	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/http_latency.py
 	$(BIN)/python bench/api_cache.py
+	$(BIN)/python bench/worker_memory.py
 	$(BIN)/python bench/observability_overhead.py
 	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/dashboard.py

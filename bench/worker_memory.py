@@ -1,0 +1,97 @@
+"""Memory of the write side at 1 million distinct listeners a day: peak RSS of a process that writes
+them through the worker's own sink (`RollupSink.flush`, batches of 20,000) into the embedded engine.
+
+The worker keeps no per-listener state in Python (listener sets live in ClickHouse as uniqExact
+states), but with chDB the engine runs inside the worker's process, so its merges of those states
+count here. The Faust app and its Kafka clients are not in this process (not measured here). Beside
+it: the same process's RSS after start-up and migrations, before the first flush. Target (issue 6):
+≤ 1 GiB.
+
+Rerun: `.venv/bin/python bench/worker_memory.py [--listeners 1000000] [--tracks 1000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from insights.migrate import migrate
+from insights.store import Store
+from pipeline.sink import RollupSink, SourcedEvent
+from schemas.events import Event
+
+BATCH = 20_000
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("--listeners", type=int, default=1_000_000)
+    parser.add_argument("--tracks", type=int, default=1000)
+    args = parser.parse_args()
+    rng = random.Random(11)
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"chdb://{tmp}/clickhouse")
+        migrate(store)
+        sink = RollupSink(store)
+        baseline = rss_mib()
+        started, written = time.monotonic(), 0
+        for start in range(0, args.listeners, BATCH):
+            batch = [
+                SourcedEvent(
+                    Event(
+                        event_id=uuid.uuid4().hex,
+                        type="play",
+                        track_id=rng.randint(1, args.tracks),
+                        listener_id=f"listener-{n}",  # each one new: 1M distinct listeners in one day
+                        occurred_at=day + timedelta(seconds=rng.randint(0, 86_399)),
+                    ),
+                    n % 6,
+                    n // 6,
+                )
+                for n in range(start, min(args.listeners, start + BATCH))
+            ]
+            written += sink.flush(batch).written
+        elapsed = time.monotonic() - started
+        distinct = store.query_rows("SELECT uniqExactMerge(listeners) FROM track_daily")[0][0]
+        store.close()
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
+        "events": written,
+        "distinct_listeners_in_the_day": int(distinct),
+        "seconds": round(elapsed, 1),
+        "rss_before_first_flush_mib": round(baseline),
+        "peak_rss_mib": round(peak_mib()),
+        "target_mib": 1024,
+    }
+    print(json.dumps(result, indent=2))
+    out = Path(__file__).parent / "results" / f"worker-memory-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
