@@ -29,9 +29,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import Readers, forbidden
 from api.errors import error_response
+from schemas.openapi import INSIGHTS
 from schemas.tokens import TokenClaims
 
-INSIGHTS = "/api/v1/producer-intelligence/insights/"
 MAX_ENTRIES = 10_000
 FIGURES_HEADER = b"x-insights-figures"  # internal: stripped before any answer leaves
 _MAX_AGE = re.compile(r"\bprivate\b.*\bmax-age=(\d+)")
@@ -112,7 +112,11 @@ class CacheMiddleware:
         self._flights: dict[Key, asyncio.Future[Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(INSIGHTS):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(INSIGHTS + "/")
+        ):
             await self.app(scope, receive, send)
             return
         query = tuple(sorted(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)))

@@ -22,6 +22,7 @@ from api.errors import validation_failed
 from api.figure_bodies import collaborations_json, collaborators_of, figures_json
 from api.responses import success
 from insights.store import Store
+from schemas.openapi import INSIGHTS
 from schemas.periods import (
     DEFAULT_PERIOD,
     DEFAULT_TIMEFRAME,
@@ -34,7 +35,7 @@ from schemas.periods import (
     realtime_minutes,
 )
 
-BASE = "/api/v1/producer-intelligence/insights"
+BASE = INSIGHTS
 MAX_ID = 2**63 - 1
 TOP_TRACKS = 10
 

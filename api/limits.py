@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, error_response
+from schemas.openapi import INSIGHTS
 from schemas.tokens import TokenClaims
 
 WINDOW_SECONDS = 60
-INSIGHTS = "/api/v1/producer-intelligence/insights"
 EXPORTS = INSIGHTS + "/export/"
 
 

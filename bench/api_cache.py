@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import random
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
+from reporting import publish
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -168,16 +164,13 @@ def main() -> None:
         polling = asyncio.run(pollers(app, args.pollers, args.interval, args.seconds))
         cost = asyncio.run(not_modified_cost(app, args.requests))
         store.close()
-    result = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
-        "pollers": polling,
-        "not_modified": cost,
-    }
-    print(json.dumps(result, indent=2))
-    out = Path(__file__).parent / "results" / f"api-cache-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    publish(
+        "api-cache",
+        {
+            "pollers": polling,
+            "not_modified": cost,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from reporting import free_port
 
 from schemas.tokens import create_token
 
@@ -51,12 +51,6 @@ FETCH_THREE = """async ([token, base]) => {
     .map((url) => fetch(url, { headers, cache: "no-store" }).then((r) => r.json())));
   return performance.now() - start;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_up(data_dir: Path, port: int) -> subprocess.Popen[bytes]:

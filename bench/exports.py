@@ -20,7 +20,6 @@ import asyncio
 import io
 import os
 import platform
-import socket
 import statistics
 import tempfile
 import threading
@@ -33,6 +32,7 @@ import httpx
 import msgspec
 import uvicorn
 from pypdf import PdfReader
+from reporting import free_port
 
 from api.app import create_app
 from api.export_tables import row_pages
@@ -69,12 +69,6 @@ FILL_SQL = (
     FROM bench_events GROUP BY track_id""",
     "DROP TABLE bench_events",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(store: Store) -> tuple[uvicorn.Server, str]:

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,18 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from reporting import free_port, publish
 
 from schemas.tokens import create_token
 
 SECRET = "bench-secret-of-a-reasonable-length-0123456789"
 INSIGHTS = "/api/v1/producer-intelligence/insights"
 PROBE_TRACK = 999_999
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def event(track_id: int, kind: str = "play") -> dict[str, Any]:
@@ -172,15 +164,7 @@ def main() -> int:
         finally:
             up.send_signal(signal.SIGINT)
             up.wait(timeout=60)
-    result = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
-        **result,
-    }
-    print(json.dumps(result, indent=2))
-    out = Path(__file__).parent / "results" / f"freshness-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    publish("freshness", result)
     return 0
 
 

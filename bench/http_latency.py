@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import random
 import socket
 import subprocess
@@ -36,6 +34,7 @@ from typing import Any
 
 import aiohttp
 import uvicorn
+from reporting import free_port, publish
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,12 +44,6 @@ SECRET = "bench-secret-of-a-reasonable-length-0123456789"
 ARTIST = 1
 PATH = "/api/v1/producer-intelligence/insights/tracks/{}"
 LIMITS = {f"INSIGHTS_RATE_LIMIT_{k}": str(10**9) for k in ("READ", "EXPORT", "INGEST")}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fill(dsn: str, events: int, tracks: int) -> None:
@@ -192,17 +185,14 @@ def main() -> int:
     results["cached_over_bare"] = round(
         results["cached"]["requests_per_s"] / results["bare_starlette"]["requests_per_s"], 3
     )
-    result = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
-        "clients": args.clients,
-        "events": args.events,
-        **results,
-    }
-    print(json.dumps(result, indent=2))
-    out = Path(__file__).parent / "results" / f"http-latency-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    publish(
+        "http-latency",
+        {
+            "clients": args.clients,
+            "events": args.events,
+            **results,
+        },
+    )
     return 0
 
 

@@ -13,16 +13,14 @@ Rerun: `.venv/bin/python bench/worker_memory.py [--listeners 1000000] [--tracks 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
 import resource
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from reporting import publish
 
 from insights.migrate import migrate
 from insights.store import Store
@@ -77,20 +75,17 @@ def main() -> None:
         elapsed = time.monotonic() - started
         distinct = store.query_rows("SELECT uniqExactMerge(listeners) FROM track_daily")[0][0]
         store.close()
-    result = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
-        "events": written,
-        "distinct_listeners_in_the_day": int(distinct),
-        "seconds": round(elapsed, 1),
-        "rss_before_first_flush_mib": round(baseline),
-        "peak_rss_mib": round(peak_mib()),
-        "target_mib": 1024,
-    }
-    print(json.dumps(result, indent=2))
-    out = Path(__file__).parent / "results" / f"worker-memory-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    publish(
+        "worker-memory",
+        {
+            "events": written,
+            "distinct_listeners_in_the_day": int(distinct),
+            "seconds": round(elapsed, 1),
+            "rss_before_first_flush_mib": round(baseline),
+            "peak_rss_mib": round(peak_mib()),
+            "target_mib": 1024,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,36 @@
+"""What every benchmark shares: a free local port, and the way a result is stamped, printed and kept
+(bench/results/<name>-<UTC time>.json, not committed; BENCHMARKS.md records the figures)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def publish(name: str, figures: dict[str, Any]) -> Path:
+    """Stamps `figures` with the time and the machine (its load too: it is shared), prints them as
+    JSON and saves them; returns the file."""
+    now = datetime.now(UTC)
+    result = {
+        "when": now.isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
+        **figures,
+    }
+    print(json.dumps(result, indent=2))
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{name}-{now:%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(result, indent=2))
+    return out
