@@ -46,6 +46,8 @@ bench: setup  ## every benchmark beside its ceiling (about 15 minutes); results 
 	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/dashboard.py
 	@echo "read latency at 100k..10M events (about 25 minutes): $(BIN)/python bench/read_latency.py"
+	@echo "the worker over 10M events of history: $(BIN)/python bench/throughput.py --history 10000000"
+	@echo "exact listener states against sketches: $(BIN)/python bench/listener_sketches.py"
 
 dashboard:  ## rebuild the dashboard's committed bundle (api/dashboard_static/) from dashboard/src
 	cd dashboard && npm ci --no-audit --no-fund --silent && npm run build --silent

@@ -78,12 +78,14 @@ async def visible(http: httpx.AsyncClient, path: str, field: list[str], count: i
 
 
 async def probe(http: httpx.AsyncClient, seconds: float, every: float) -> dict[str, list[float]]:
-    found: dict[str, list[float]] = {"realtime": [], "analytics": []}
-    deadline, count = time.monotonic() + seconds, 0
+    found: dict[str, list[float]] = {"realtime": [], "analytics": [], "posted_at": [], "post": []}
+    began = time.monotonic()
+    deadline, count = began + seconds, 0
     while time.monotonic() < deadline:
         posted = time.monotonic()
         answer = await http.post("/api/v1/events", json={"events": [event(PROBE_TRACK)]})
         assert answer.status_code == 202, answer.text
+        found["post"].append(time.monotonic() - posted)
         count += 1
         realtime, analytics = await asyncio.gather(
             visible(http, f"{INSIGHTS}/tracks/{PROBE_TRACK}/realtime", ["plays_last_5m"], count, posted),
@@ -91,6 +93,7 @@ async def probe(http: httpx.AsyncClient, seconds: float, every: float) -> dict[s
         )
         found["realtime"].append(realtime)
         found["analytics"].append(analytics)
+        found["posted_at"].append(posted - began)
         await asyncio.sleep(max(0.0, posted + every - time.monotonic()))
     return found
 
@@ -118,6 +121,14 @@ async def measure(url: str, rate: int, seconds: float, every: float) -> dict[str
         "background_events_per_s": round(sent / (time.monotonic() - started + 5)),
         "realtime": percentiles(found["realtime"]),
         "analytics": percentiles(found["analytics"]),
+        # Every probe: seconds into the run it was posted at, ms until realtime and analytics counted
+        # it, and ms its POST took (included in both).
+        "probes": [
+            [round(at, 2), round(r * 1000), round(a * 1000), round(p * 1000)]
+            for at, r, a, p in zip(
+                found["posted_at"], found["realtime"], found["analytics"], found["post"], strict=True
+            )
+        ],
     }
 
 
@@ -161,6 +172,11 @@ def main() -> int:
                     return 1
                 time.sleep(0.5)
             result = asyncio.run(measure(url, args.rate, args.seconds, args.every))
+            slow = [p for p in result["probes"] if max(p[1:3]) > 2000]
+            if slow:  # keep what the product logged about it
+                shape = "(at s, realtime ms, analytics ms, POST ms)"
+                print(f"probes slower than 2 s {shape}: {slow}", file=sys.stderr)
+                print(log.read_text()[-4000:], file=sys.stderr)
         finally:
             up.send_signal(signal.SIGINT)
             up.wait(timeout=60)

@@ -9,7 +9,9 @@
 
 All on a fresh local Kafka in a temp dir, removed at the end. Rerun with `make bench` or
 `.venv/bin/python bench/throughput.py [--events 200000] [--batch 500] [--concurrency 8]
-[--partitions 6]`; the table is printed and saved as JSON in bench/results/.
+[--partitions 6] [--history 0]`; the table is printed and saved as JSON in bench/results/.
+`--history N` stores N older events before the worker starts, to show what the dedupe lookup costs as
+history grows (it reads every stored event_id; docs/pipeline.md).
 """
 
 from __future__ import annotations
@@ -172,11 +174,32 @@ async def consumer_ceiling(bootstrap: str, partitions: int, n: int) -> float:
         await consumer.stop()
 
 
-async def run_worker(bootstrap: str, partitions: int, data_dir: Path, expected: int) -> dict[str, float]:
+# Stored history for --history: plays already in `events` (as if from the last 8 days), under Kafka
+# partitions the topic does not have, so no rollup or progress marker ever involves them; only the
+# dedupe look-up sees them: in the dedupe index `event_ids` too where there is one (migration 007).
+HISTORY_SQL = """
+INSERT INTO events
+SELECT toString(generateUUIDv4(number)), 'play', 1 + number % 10000,
+    concat('u', toString(number % 500000)),
+    now64(3, 'UTC') - toIntervalSecond(number % 691200), NULL, 1000 + number % 6, number, now()
+FROM numbers({n:UInt64})"""
+HISTORY_IDS_SQL = """
+INSERT INTO event_ids SELECT event_id, kafka_partition, kafka_offset FROM events
+WHERE kafka_partition >= 1000"""
+
+
+async def run_worker(
+    bootstrap: str, partitions: int, data_dir: Path, expected: int, history: int = 0
+) -> dict[str, float]:
     """Start-up (to partitions assigned) and processing seconds; then checks the rollups' exactness."""
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
     try:
         migrate(store)
+        if history:
+            store.command(HISTORY_SQL, {"n": history})
+            if store.query_rows("EXISTS TABLE event_ids") == [(1,)]:
+                store.command(HISTORY_IDS_SQL)
+            print(f"  {history:,} events of stored history loaded")
         settings = Settings.from_env(env={"INSIGHTS_TOPIC_PARTITIONS": str(partitions)}, data_dir=data_dir)
         worker, joined = Worker(settings, store, bootstrap), asyncio.Event()
 
@@ -242,7 +265,7 @@ async def measure(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[s
 
     read = await consumer_ceiling(bootstrap, partitions, n)
     print(f"  consumer ceiling: {n / read:,.0f} events/s")
-    worker = await run_worker(bootstrap, partitions, tmp / "worker", work.unique)
+    worker = await run_worker(bootstrap, partitions, tmp / "worker", work.unique, args.history)
     print(f"  worker: {n / worker['seconds']:,.0f} events/s (start-up {worker['startup']:.1f} s)")
     return {
         "figures": [
@@ -279,7 +302,7 @@ def report(result: dict[str, Any]) -> None:
     m, p = result["machine"], result["parameters"]
     print(f"\nworker start-up and group join (excluded above): {result['worker_startup_s']:.1f} s")
     print(f"{p['events']:,} events, {p['batch']} a request, {p['concurrency']} in flight, ", end="")
-    print(f"{p['partitions']} partitions")
+    print(f"{p['partitions']} partitions, {p.get('history', 0):,} events of stored history")
     print(f"machine: {m['nproc']} cpu, {m['cpu']}, Python {m['python']}, revision {m['revision']}")
     print(f"load average before {result['load_before']}, after {result['load_after']}; {result['total_s']} s")
 
@@ -290,6 +313,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500, help="events per request (1 to 1000)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument(
+        "--history", type=int, default=0, help="events already stored before the worker starts (dedupe cost)"
+    )
     args = parser.parse_args()
     started, load_before = time.perf_counter(), os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="insights-bench-"))

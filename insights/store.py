@@ -7,9 +7,12 @@ clients, so async code calls them through a small thread pool.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -19,8 +22,25 @@ from clickhouse_connect.driver.exceptions import OperationalError
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 # A request waits this long for a read at most, then answers 503 (the statement may still finish).
 QUERY_TIMEOUT_SECONDS = 20.0
+
+
+# A statement slower than this is logged (its text only: values travel as parameters, never in it).
+SLOW_STATEMENT_SECONDS = 1.0
+
+
+@contextmanager
+def _watched(statement: str) -> Iterator[None]:
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent = time.perf_counter() - began
+        if spent >= SLOW_STATEMENT_SECONDS:
+            log.warning("slow ClickHouse statement (%.1f s): %s", spent, " ".join(statement.split())[:160])
 
 
 class StoreUnavailable(RuntimeError):
@@ -51,13 +71,37 @@ class Store:
 
     # Sync API, for the CLI, migrations and the worker's own threads.
     def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self.client().query(sql, parameters=parameters).result_rows]
+        with _watched(sql):
+            return [tuple(row) for row in self.client().query(sql, parameters=parameters).result_rows]
 
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
-        self.client().command(sql, parameters=parameters)
+        with _watched(sql):
+            self.client().command(sql, parameters=parameters)
 
     def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
-        self.client().insert(table, rows, column_names=list(columns))
+        with _watched(f"INSERT INTO {table}"):
+            self.client().insert(table, rows, column_names=list(columns))
+
+    def insert_columns(self, table: str, data: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        """Insert `data` given as one sequence per column (no per-row transposing in Python)."""
+        with _watched(f"INSERT INTO {table}"):
+            self.client().insert(table, data, column_names=list(columns), column_oriented=True)
+
+    def query_rows_matching(
+        self, sql: str, keys: Sequence[str], parameters: dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run `sql` with `keys` as the temporary table `matching_keys (key String)`.
+
+        The keys travel as one binary column instead of a bound parameter, which the client would
+        escape character by character in Python (the worker's dedupe query sends 20,000 ids).
+        A temporary table lives in the client's session, and each thread has its own client.
+        """
+        client = self.client()
+        with _watched(sql):
+            client.command("CREATE TEMPORARY TABLE IF NOT EXISTS matching_keys (key String) ENGINE = Memory")
+            client.command("TRUNCATE TABLE matching_keys")
+            client.insert("matching_keys", [keys], column_names=["key"], column_oriented=True)
+            return [tuple(row) for row in client.query(sql, parameters=parameters).result_rows]
 
     # Async API: the same calls, run on the pool so the event loop never blocks.
     async def run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -13,7 +13,7 @@ from collections import Counter
 
 log = logging.getLogger(__name__)
 
-POINTS = ("before_events_insert", "after_events_insert", "after_rollups")
+POINTS = ("before_events_insert", "after_ids_insert", "after_events_insert", "after_rollups")
 
 
 def _armed(spec: str) -> dict[str, int]:

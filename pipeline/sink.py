@@ -1,17 +1,21 @@
 """Writes finished batches to ClickHouse so that each event counts exactly once (ARCHITECTURE §7.1).
 
-A flush (1) drops event_ids already stored, (2) inserts the rest into `events` as one part, then
-(3) brings every rollup up to the newest stored offset of each partition. Each step is a single-table
-atomic insert and every rollup records how far it got, so a crash between steps, a retried flush,
-redelivery or replay is repaired by step 3 and never counted twice.
+A flush (1) drops the events whose event_id is already in the dedupe index `event_ids`, (2) writes
+the rest's ids there, with the partition and offset that carried them, (3) inserts the events into
+`events` as one part, then (4) brings every rollup up to the newest stored offset of each partition.
+Each step is a single-table atomic insert, the dedupe index tells a redelivered message from a
+duplicate (`_counted`), and every rollup records how far it got, so a crash between steps, a retried
+flush, redelivery or replay is repaired by step 4 and never counted twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from math import floor
 
 from insights.store import Store
 from pipeline.failpoints import failpoint
@@ -51,29 +55,38 @@ class FlushResult:
     caught_up: dict[str, int] = field(default_factory=dict)
 
 
-def first_occurrences(batch: Iterable[SourcedEvent]) -> list[SourcedEvent]:
-    """Keep the first event of each event_id, in (partition, offset) order."""
-    seen: set[str] = set()
-    unique: list[SourcedEvent] = []
+def one_per_id(batch: Sequence[SourcedEvent], carriers: Mapping[str, tuple[int, int]]) -> list[SourcedEvent]:
+    """One event of each event_id: the copy from the message that carried the id first (`carriers`:
+    the dedupe index's partition and offset per id) when the batch holds it, else the earliest copy
+    in (partition, offset) order."""
+    if len({item.event.event_id for item in batch}) == len(batch):
+        return list(batch)  # the usual case: no id twice, nothing to choose
+    kept: dict[str, SourcedEvent] = {}
     for item in sorted(batch, key=lambda e: (e.partition, e.offset)):
-        if item.event.event_id not in seen:
-            seen.add(item.event.event_id)
-            unique.append(item)
-    return unique
+        event_id = item.event.event_id
+        if event_id not in kept or carriers.get(event_id) == (item.partition, item.offset):
+            kept[event_id] = item
+    return list(kept.values())
 
 
-def event_row(item: SourcedEvent, ingested_at: datetime) -> list[object]:
-    e = item.event
+def _milliseconds(moment: datetime) -> int:
+    """DateTime64(3) ticks, truncated like the client's own conversion."""
+    return floor(moment.timestamp()) * 1000 + moment.microsecond // 1000
+
+
+def event_columns(items: Sequence[SourcedEvent], ingested_at: int) -> list[list[object]]:
+    """`items` as the columns of EVENT_COLUMNS, for a columnar insert (times as epoch ticks)."""
+    events = [item.event for item in items]
     return [
-        e.event_id,
-        e.type,
-        e.track_id,
-        e.listener_id,
-        e.occurred_at.astimezone(UTC),
-        e.listened_ms,
-        item.partition,
-        item.offset,
-        ingested_at,
+        [e.event_id for e in events],
+        [e.type for e in events],
+        [e.track_id for e in events],
+        [e.listener_id for e in events],
+        [_milliseconds(e.occurred_at) for e in events],
+        [e.listened_ms for e in events],
+        [item.partition for item in items],
+        [item.offset for item in items],
+        [ingested_at] * len(items),
     ]
 
 
@@ -125,9 +138,9 @@ class RollupSink:
 
     def _flush(self, batch: Sequence[SourcedEvent], partitions: set[int]) -> FlushResult:
         self.recover(partitions)
-        unique = first_occurrences(batch)
-        stored = self._stored_ids([item.event.event_id for item in unique])
-        new = [item for item in unique if item.event.event_id not in stored]
+        carriers = self._carriers(list({item.event.event_id for item in batch}))
+        unique = one_per_id(batch, carriers)
+        new = [item for item in unique if not self._counted(item, carriers.get(item.event.event_id))]
         behind = sorted({i.partition for i in new if i.offset <= self._events_marker[i.partition]})
         if behind:
             # Offsets only grow, so a new event below the stored ones means the topic was recreated
@@ -138,9 +151,16 @@ class RollupSink:
                 behind,
             )
         if new:
-            ingested_at = datetime.now(UTC).replace(microsecond=0)
+            ingested_at = int(time.time())
             failpoint("before_events_insert")
-            self._store.insert("events", [event_row(i, ingested_at) for i in new], EVENT_COLUMNS)
+            ids: list[list[object]] = [
+                [i.event.event_id for i in new],
+                [i.partition for i in new],
+                [i.offset for i in new],
+            ]
+            self._store.insert_columns("event_ids", ids, ("event_id", "kafka_partition", "kafka_offset"))
+            failpoint("after_ids_insert")
+            self._store.insert_columns("events", event_columns(new, ingested_at), EVENT_COLUMNS)
             failpoint("after_events_insert")
             for item in new:
                 if item.offset > self._events_marker[item.partition]:
@@ -150,13 +170,30 @@ class RollupSink:
         failpoint("after_rollups")
         return result
 
-    def _stored_ids(self, event_ids: list[str]) -> set[str]:
+    def _carriers(self, event_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """The (partition, offset) of the message that first carried each id already let through."""
         if not event_ids:
-            return set()
-        rows = self._store.query_rows(
-            "SELECT event_id FROM events WHERE event_id IN {ids:Array(String)}", {"ids": event_ids}
+            return {}
+        rows = self._store.query_rows_matching(
+            "SELECT event_id, kafka_partition, kafka_offset FROM event_ids"
+            " WHERE event_id IN (SELECT key FROM matching_keys)",
+            event_ids,
         )
-        return {row[0] for row in rows}
+        return {event_id: (int(partition), int(offset)) for event_id, partition, offset in rows}
+
+    def _counted(self, item: SourcedEvent, carrier: tuple[int, int] | None) -> bool:
+        """Whether `item` is (or will be) counted already, given the message that first carried its id.
+
+        An id is written to `event_ids` before its event goes to `events`, so a crash between the two
+        leaves an id whose event is not stored: its message is redelivered (offsets are committed only
+        after a flush) and counts then, when `events` does not hold its offset yet. An id first
+        carried by another message is a duplicate: that message counted it or will on redelivery.
+        """
+        if carrier is None:
+            return False
+        if carrier == (item.partition, item.offset):
+            return item.offset <= self._events_marker[item.partition]
+        return True
 
     def _catch_up(self, partitions: Sequence[int]) -> dict[str, int]:
         """Build every rollup over the stored events it has not yet seen; return offsets per table."""

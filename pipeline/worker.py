@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 BATCH_MAX_MESSAGES = 1_000  # a message holds one ingest batch: 1 to 1,000 events
 FLUSH_MAX_EVENTS = 20_000  # bounds each ClickHouse statement; a message is never split
-BATCH_WITHIN_SECONDS = 0.5
+BATCH_WITHIN_SECONDS = 0.25
 RETRY_FIRST_DELAY = 0.2
 RETRY_MAX_DELAY = 5.0
 

@@ -15,6 +15,7 @@ from insights.store import Store
 
 DATA_TABLES = (
     "events",
+    "event_ids",
     "track_daily",
     "track_totals",
     "track_hourly",

@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from insights.kafka_local import LocalKafka
 from insights.settings import CATALOG_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
 from tests.conftest import docker_answers
+from tests.integration.harness import UpProcess
 
 INSIGHTS_TOPICS = (EVENTS_TOPIC, CATALOG_TOPIC, DLQ_TOPIC)
 
@@ -47,6 +48,14 @@ async def delete_insights_topics(bootstrap: str) -> None:
                 await asyncio.sleep(0.5)
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_insights_up_left_running() -> Iterator[None]:
+    """A test that fails before stopping its `insights up` must not leave it running past its module
+    (module-scoped `insights up` fixtures are stopped before this runs)."""
+    yield
+    UpProcess.kill_leftovers()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import clickhouse_connect
@@ -65,6 +65,18 @@ def fresh_server_database(url: str) -> str:
 class UpProcess:
     """Runs `insights up --data-dir DIR --port P`; start/stop/restart like a user with Ctrl-C."""
 
+    # Every process started, so that one a failed test left running is killed after its module
+    # (tests/integration/conftest.py), instead of holding its engine and a core for the rest of the run.
+    started: ClassVar[list[subprocess.Popen[bytes]]] = []
+
+    @classmethod
+    def kill_leftovers(cls) -> None:
+        for process in cls.started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        cls.started.clear()
+
     def __init__(self, data_dir: Path, kafka_bootstrap: str | None = None) -> None:
         """With `kafka_bootstrap`, `up` uses that Kafka (owned by the test) instead of its own."""
         self.data_dir = data_dir
@@ -104,6 +116,7 @@ class UpProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        UpProcess.started.append(self.process)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

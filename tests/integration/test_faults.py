@@ -40,6 +40,7 @@ STEP_STREAM = 30_000
     "failpoint",
     [
         "before_events_insert=2",  # mid-batch: taken from Kafka, nothing written
+        "after_ids_insert=2",  # ids in the dedupe index, their events not stored
         "after_events_insert=2",  # mid-flush: events stored, rollups not built
         "after_rollups=2",  # right after the flush, before Faust commits the offsets
     ],

@@ -107,26 +107,62 @@ def test_a_crash_between_the_event_write_and_the_rollups_is_repaired(clean_store
     assert totals(clean_store) == expected_totals(events)
 
 
-def test_a_lost_reply_to_a_successful_insert_does_not_count_twice(clean_store: Store) -> None:
+@pytest.mark.parametrize("table", ["event_ids", "events"])
+def test_a_lost_reply_to_a_successful_insert_does_not_count_twice(clean_store: Store, table: str) -> None:
     events = stream(80)
     sink = RollupSink(clean_store)
-    real_insert = clean_store.insert
-    calls = 0
+    real_insert = clean_store.insert_columns
+    lost: list[str] = []
 
-    def insert_then_fail(*args: object) -> None:
-        nonlocal calls
-        calls += 1
-        real_insert(*args)  # type: ignore[arg-type]
-        if calls == 1:
+    def insert_then_fail(into: str, *args: object) -> None:
+        real_insert(into, *args)  # type: ignore[arg-type]
+        if into == table and not lost:
+            lost.append(into)
             raise TimeoutError("reply lost")
 
-    clean_store.insert = insert_then_fail  # type: ignore[method-assign]
+    clean_store.insert_columns = insert_then_fail  # type: ignore[method-assign]
     try:
         with pytest.raises(TimeoutError):
             sink.flush(events)
+        assert lost == [table]
         sink.flush(events)  # the worker's retry of the same batch
     finally:
-        clean_store.insert = real_insert  # type: ignore[method-assign]
+        clean_store.insert_columns = real_insert  # type: ignore[method-assign]
+    assert totals(clean_store) == expected_totals(events)
+
+
+@pytest.mark.parametrize("copy_comes", ["before the redelivery", "in the redelivered batch"])
+def test_ids_written_without_their_events_count_once_even_if_duplicated_meanwhile(
+    clean_store: Store, copy_comes: str
+) -> None:
+    """A crash after the dedupe index took a batch's ids but before `events` took the batch: a copy
+    of one of those ids on another partition (sorting before the original's) is the duplicate, and
+    the original counts when its message comes again, alone or in one batch with the copy."""
+    events = stream(40)
+    sink = RollupSink(clean_store)
+    real_insert = clean_store.insert_columns
+
+    def crash_before_events(into: str, *args: object) -> None:
+        if into == "events":
+            raise RuntimeError("killed")
+        real_insert(into, *args)  # type: ignore[arg-type]
+
+    clean_store.insert_columns = crash_before_events  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError):
+            sink.flush(events)
+    finally:
+        clean_store.insert_columns = real_insert  # type: ignore[method-assign]
+    assert clean_store.query_rows("SELECT count() FROM event_ids") == [(40,)]
+    original = events[5]
+    assert original.partition > 0
+    copy = SourcedEvent(original.event, partition=0, offset=10_000)
+    restarted = RollupSink(clean_store)
+    if copy_comes == "before the redelivery":
+        assert restarted.flush([copy]).duplicates == 1
+        restarted.flush(events)  # the redelivery
+    else:
+        restarted.flush([copy, *events])
     assert totals(clean_store) == expected_totals(events)
 
 

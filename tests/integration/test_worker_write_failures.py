@@ -31,7 +31,7 @@ class FailingWrites:
 
     def __init__(self, store: Store, failing_for: float) -> None:
         self.store = store
-        self.insert, self.command = store.insert, store.command
+        self.insert, self.command = store.insert_columns, store.command
         self.failing_for = failing_for
         self.until: float | None = None  # the window opens at the first write: a slow start shortens nothing
         self.lost_reply = self.timed_out = False
@@ -53,12 +53,12 @@ class FailingWrites:
         self.command(sql, parameters)
 
     def __enter__(self) -> FailingWrites:
-        self.store.insert = self.failing_insert  # type: ignore[method-assign]
+        self.store.insert_columns = self.failing_insert  # type: ignore[method-assign]
         self.store.command = self.failing_command  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.store.insert, self.store.command = self.insert, self.command  # type: ignore[method-assign]
+        self.store.insert_columns, self.store.command = self.insert, self.command  # type: ignore[method-assign]
 
 
 async def committed_offsets(bootstrap: str) -> int:

@@ -1,0 +1,120 @@
+"""What merging listener states costs: the exact states the rollups keep beside fixed-size sketches.
+
+Reads of large entities at 10 million events are bound by merging listener sets (BENCHMARKS.md, read
+latency). ARCHITECTURE allows an approximation within 1 % above 100,000 distinct listeners, so this
+measures the design choice before it is made: the same history as bench/read_latency.py (its loader),
+then the same listener states per track and day three more ways (`uniqCombined64` at precisions 17
+and 20, `uniqHLL12`), each in its own AggregatingMergeTree table with the rollups' layout. For the hot
+track, its album and its artist over 30 and 365 days, and a mid track, it times one merge of each kind
+(median of --repeat, in-process) and reports each sketch's error against the exact count.
+
+Rerun: `.venv/bin/python bench/listener_sketches.py [--events 10000000] [--repeat 30]`; prints a table,
+the JSON lands in bench/results/listener-sketches-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from typing import Any
+
+from read_latency import load
+from reporting import publish
+
+from insights.migrate import migrate
+from insights.store import Store
+
+# The exact states the rollups keep, then each sketch by its aggregate function (the names are the
+# functions: uniqCombined64(17) is stored as uniqCombined64State(17), read with uniqCombined64Merge(17)).
+EXACT = "exact (the rollups' uniqExact)"
+SKETCHES = ("uniqCombined64(17)", "uniqCombined64(20)", "uniqHLL12")
+# The loader's catalog: tracks 1-10 are album 1, tracks 1-30 artist 1 (plus its collaborations,
+# left out here: the same merge over a few more states); track 1 is the most played.
+ENTITIES = {
+    "hot track": [1],
+    "its album": list(range(1, 11)),
+    "its artist": list(range(1, 31)),
+    "mid track": [5000],
+}
+
+
+def with_suffix(function: str, suffix: str) -> str:
+    """uniqCombined64(17) + State -> uniqCombined64State(17)."""
+    name, _, parameters = function.partition("(")
+    return f"{name}{suffix}" + (f"({parameters}" if parameters else "")
+
+
+def sketch_table(store: Store, function: str) -> str:
+    table = "sketch_" + "".join(c if c.isalnum() else "_" for c in function).strip("_").lower()
+    store.command(
+        f"CREATE TABLE {table} (track_id UInt64, day Date, kafka_partition UInt16,"
+        f" listeners AggregateFunction({function}, String))"
+        " ENGINE = AggregatingMergeTree ORDER BY (track_id, day, kafka_partition)"
+        " SETTINGS index_granularity_bytes = 65536"
+    )
+    store.command(
+        f"INSERT INTO {table} SELECT track_id, toDate(occurred_at), kafka_partition,"
+        f" {with_suffix(function, 'State')}(listener_id)"
+        " FROM events WHERE type = 'play' GROUP BY track_id, toDate(occurred_at), kafka_partition"
+    )
+    return table
+
+
+def timed(store: Store, sql: str, parameters: dict[str, Any], repeat: int) -> tuple[float, int]:
+    value = int(store.query_rows(sql, parameters)[0][0])  # warm-up
+    spent = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        store.query_rows(sql, parameters)
+        spent.append((time.perf_counter() - began) * 1000)
+    return statistics.median(spent), value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="sketches-") as tmp:
+        store = Store(f"chdb://{tmp}/clickhouse")
+        try:
+            migrate(store)
+            load(store, args.events, 10_000)
+            merges = {EXACT: ("track_daily", "uniqExactMerge(listeners)")} | {
+                function: (sketch_table(store, function), f"{with_suffix(function, 'Merge')}(listeners)")
+                for function in SKETCHES
+            }
+            for entity, ids in ENTITIES.items():
+                for days in (30, 365):
+                    exact = None
+                    for name, (table, merge) in merges.items():
+                        sql = (
+                            f"SELECT {merge} FROM {table} WHERE track_id IN {{ids:Array(UInt64)}}"
+                            " AND day > today() - {days:UInt16}"
+                        )
+                        ms, value = timed(store, sql, {"ids": ids, "days": days}, args.repeat)
+                        exact = value if exact is None else exact
+                        error = 100 * (value - exact) / exact if exact else 0.0
+                        rows.append(
+                            {
+                                "entity": entity,
+                                "days": days,
+                                "kind": name,
+                                "median_ms": round(ms, 2),
+                                "listeners": value,
+                                "error_pct": round(error, 3),
+                            }
+                        )
+                        print(
+                            f"{entity:>10} {days:>3} d  {name:<32} {ms:8.2f} ms  {value:>9,}  {error:+.3f} %"
+                        )
+        finally:
+            store.close()
+    publish("listener-sketches", {"events": args.events, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
