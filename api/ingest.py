@@ -4,6 +4,7 @@ write the valid ones to Kafka, report the rest. 202 means Kafka has acknowledged
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -16,7 +17,14 @@ from api.responses import success
 from insights.metrics import INGESTED
 from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
 from schemas.catalog import LISTS, MAX_ITEMS_PER_LIST, encode_entity, validate_catalog
-from schemas.events import MAX_EVENTS_PER_BATCH, encode_batch, validate_batch
+from schemas.events import (
+    MAX_EVENTS_PER_BATCH,
+    Event,
+    FieldError,
+    decode_valid_batch,
+    encode_batch,
+    validate_batch,
+)
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -70,8 +78,12 @@ async def publish(request: Request, topic: str, messages: list[Message], what: s
 
 
 async def post_events(request: Request) -> Response:
-    raw_events = batch_items(decode_json_object(await read_body(request)), "events", MAX_EVENTS_PER_BATCH)
-    accepted, errors = validate_batch(raw_events)
+    body = await read_body(request)
+    accepted: list[Event] | None = decode_valid_batch(body, datetime.now(UTC))
+    errors: list[FieldError] = []
+    if accepted is None:  # some item is invalid (or the body is): find and report each
+        raw_events = batch_items(decode_json_object(body), "events", MAX_EVENTS_PER_BATCH)
+        accepted, errors = validate_batch(raw_events)
     INGESTED.labels(outcome="rejected").inc(len(errors))
     if not accepted:
         raise ApiError(422, "No event in the batch is valid.", errors=errors)

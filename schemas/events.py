@@ -89,8 +89,29 @@ def validate_batch(
     return accepted, errors
 
 
+class _IngestBody(msgspec.Struct):
+    events: list[Event]
+
+
 _encoder = msgspec.json.Encoder()
 _batch_decoder = msgspec.json.Decoder(list[Event])
+_body_decoder = msgspec.json.Decoder(_IngestBody)
+
+
+def decode_valid_batch(body: bytes, now: datetime) -> list[Event] | None:
+    """The events of an ingest body when it is a whole valid batch, decoded and checked in one pass
+    in C; otherwise None, and the caller sorts the items one by one (validate_batch) to report each
+    error. The answer for a valid batch is the same either way: this only skips per-item work."""
+    try:
+        events = _body_decoder.decode(body).events
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
+    if not 1 <= len(events) <= MAX_EVENTS_PER_BATCH:
+        return None
+    times = [event.occurred_at for event in events]
+    if min(times) < now - MAX_AGE or max(times) > now + MAX_FUTURE:
+        return None
+    return events
 
 
 def encode_batch(events: Sequence[Event]) -> bytes:

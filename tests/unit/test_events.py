@@ -1,8 +1,16 @@
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from schemas.events import Event, FieldError, decode_batch, encode_batch, validate_batch
+from schemas.events import (
+    Event,
+    FieldError,
+    decode_batch,
+    decode_valid_batch,
+    encode_batch,
+    validate_batch,
+)
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -25,26 +33,26 @@ def test_a_valid_event_is_accepted_with_its_offset_preserved() -> None:
     assert accepted[0].occurred_at.astimezone(UTC) == datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    ("changes", "field"),
-    [
-        ({"event_id": ""}, "event_id"),
-        ({"event_id": "x" * 65}, "event_id"),
-        ({"type": "skip"}, "type"),
-        ({"track_id": 0}, "track_id"),
-        ({"track_id": 2**63}, "track_id"),
-        ({"track_id": "42"}, "track_id"),
-        ({"track_id": True}, "track_id"),
-        ({"listener_id": ""}, "listener_id"),
-        ({"listener_id": "x" * 129}, "listener_id"),
-        ({"occurred_at": "2026-06-01T11:59:00"}, "occurred_at"),
-        ({"occurred_at": "yesterday"}, "occurred_at"),
-        ({"occurred_at": "2026-06-01T12:06:00Z"}, "occurred_at"),
-        ({"occurred_at": "2025-04-26T11:59:00Z"}, "occurred_at"),
-        ({"listened_ms": -1}, "listened_ms"),
-        ({"listener_id": None}, "listener_id"),
-    ],
-)
+RULES = [
+    ({"event_id": ""}, "event_id"),
+    ({"event_id": "x" * 65}, "event_id"),
+    ({"type": "skip"}, "type"),
+    ({"track_id": 0}, "track_id"),
+    ({"track_id": 2**63}, "track_id"),
+    ({"track_id": "42"}, "track_id"),
+    ({"track_id": True}, "track_id"),
+    ({"listener_id": ""}, "listener_id"),
+    ({"listener_id": "x" * 129}, "listener_id"),
+    ({"occurred_at": "2026-06-01T11:59:00"}, "occurred_at"),
+    ({"occurred_at": "yesterday"}, "occurred_at"),
+    ({"occurred_at": "2026-06-01T12:06:00Z"}, "occurred_at"),
+    ({"occurred_at": "2025-04-26T11:59:00Z"}, "occurred_at"),
+    ({"listened_ms": -1}, "listened_ms"),
+    ({"listener_id": None}, "listener_id"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field"), RULES)
 def test_each_rule_of_the_contract_rejects_with_the_field(changes: dict[str, object], field: str) -> None:
     accepted, errors = validate_batch([event(**changes)], NOW)
     assert accepted == []
@@ -86,3 +94,40 @@ def test_a_batch_message_with_bad_items_keeps_the_good_ones() -> None:
     events, invalid = decode_batch(payload)
     assert [e.event_id for e in events] == ["e1"]
     assert [item for item, _ in invalid] == [{"event_id": "x"}, 7]
+
+
+FAST_PATH_BODIES = {
+    "valid": {"events": [event(), event(event_id="e2", occurred_at="2026-06-01T13:00:00+02:00")]},
+    "at the limits": {
+        "events": [
+            event(occurred_at="2026-06-01T12:05:00Z"),
+            event(occurred_at=(NOW - timedelta(days=400)).isoformat()),
+        ]
+    },
+    "1,000 events": {"events": [event(event_id=f"e{n}") for n in range(1000)]},
+    "1,001 events": {"events": [event(event_id=f"e{n}") for n in range(1001)]},
+    "no events": {"events": []},
+    "events not a list": {"events": {"a": 1}},
+    "no events key": {"tracks": []},
+    "not an object": [event()],
+    "one item not an object": {"events": [event(), "x"]},
+    **{
+        f"one item breaks {field}: {changes}": {"events": [event(), event(**changes)]}
+        for changes, field in RULES
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(FAST_PATH_BODIES))
+def test_the_one_pass_decoder_takes_exactly_the_wholly_valid_batches(name: str) -> None:
+    """decode_valid_batch must answer a whole valid batch exactly as validate_batch does, and leave
+    every other body (None) to it, so that each error is still reported."""
+    body = FAST_PATH_BODIES[name]
+    fast = decode_valid_batch(json.dumps(body).encode(), NOW)
+    items = body.get("events") if isinstance(body, dict) else None
+    whole = isinstance(items, list) and 1 <= len(items) <= 1000
+    accepted, errors = validate_batch(items, NOW) if whole else ([], [])
+    if whole and not errors:
+        assert fast == accepted
+    else:
+        assert fast is None
