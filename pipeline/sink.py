@@ -37,6 +37,7 @@ EVENT_COLUMNS = (
     "kafka_offset",
     "ingested_at",
 )
+ID_COLUMNS = ("event_id", "kafka_partition", "kafka_offset")  # of the dedupe index `event_ids`
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,6 @@ def one_per_id(batch: Sequence[SourcedEvent], carriers: Mapping[str, tuple[int, 
     """One event of each event_id: the copy from the message that carried the id first (`carriers`:
     the dedupe index's partition and offset per id) when the batch holds it, else the earliest copy
     in (partition, offset) order."""
-    if len({item.event.event_id for item in batch}) == len(batch):
-        return list(batch)  # the usual case: no id twice, nothing to choose
     kept: dict[str, SourcedEvent] = {}
     for item in sorted(batch, key=lambda e: (e.partition, e.offset)):
         event_id = item.event.event_id
@@ -138,8 +137,10 @@ class RollupSink:
 
     def _flush(self, batch: Sequence[SourcedEvent], partitions: set[int]) -> FlushResult:
         self.recover(partitions)
-        carriers = self._carriers(list({item.event.event_id for item in batch}))
-        unique = one_per_id(batch, carriers)
+        event_ids = {item.event.event_id for item in batch}
+        carriers = self._carriers(list(event_ids))
+        # The usual case has no id twice: nothing to choose, no sort.
+        unique = batch if len(event_ids) == len(batch) else one_per_id(batch, carriers)
         new = [item for item in unique if not self._counted(item, carriers.get(item.event.event_id))]
         behind = sorted({i.partition for i in new if i.offset <= self._events_marker[i.partition]})
         if behind:
@@ -153,14 +154,11 @@ class RollupSink:
         if new:
             ingested_at = int(time.time())
             failpoint("before_events_insert")
-            ids: list[list[object]] = [
-                [i.event.event_id for i in new],
-                [i.partition for i in new],
-                [i.offset for i in new],
-            ]
-            self._store.insert_columns("event_ids", ids, ("event_id", "kafka_partition", "kafka_offset"))
+            columns = event_columns(new, ingested_at)
+            ids = [columns[EVENT_COLUMNS.index(name)] for name in ID_COLUMNS]
+            self._store.insert_columns("event_ids", ids, ID_COLUMNS)
             failpoint("after_ids_insert")
-            self._store.insert_columns("events", event_columns(new, ingested_at), EVENT_COLUMNS)
+            self._store.insert_columns("events", columns, EVENT_COLUMNS)
             failpoint("after_events_insert")
             for item in new:
                 if item.offset > self._events_marker[item.partition]:
