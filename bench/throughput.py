@@ -11,7 +11,8 @@ All on a fresh local Kafka in a temp dir, removed at the end. Rerun with `make b
 `.venv/bin/python bench/throughput.py [--events 200000] [--batch 500] [--concurrency 8]
 [--partitions 6] [--history 0]`; the table is printed and saved as JSON in bench/results/.
 `--history N` stores N older events before the worker starts, to show what the dedupe lookup costs as
-history grows (it reads every stored event_id; docs/pipeline.md).
+history grows (a key look-up in the `event_ids` index since migration 007; before it, a scan of every
+stored event_id: docs/pipeline.md).
 """
 
 from __future__ import annotations

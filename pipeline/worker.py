@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BATCH_MAX_MESSAGES = 1_000  # a message holds one ingest batch: 1 to 1,000 events
-FLUSH_MAX_EVENTS = 20_000  # bounds each ClickHouse statement; a message is never split
+FLUSH_MAX_EVENTS = 50_000  # bounds each ClickHouse statement; a message is never split
 BATCH_WITHIN_SECONDS = 0.25
 RETRY_FIRST_DELAY = 0.2
 RETRY_MAX_DELAY = 5.0
@@ -149,3 +149,4 @@ class Worker:
 
     async def stop(self) -> None:
         await self.app.stop()
+        self.sink.close()

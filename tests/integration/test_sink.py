@@ -131,6 +131,39 @@ def test_a_lost_reply_to_a_successful_insert_does_not_count_twice(clean_store: S
     assert totals(clean_store) == expected_totals(events)
 
 
+@pytest.mark.parametrize("failing", ["track_daily", "track_totals"])
+def test_one_rollup_failing_while_the_others_land_is_finished_once_on_retry(
+    clean_store: Store, failing: str
+) -> None:
+    """The rollups are built side by side: one of them failing must neither lose its events nor let
+    the retry build the others twice."""
+    events = stream(90)
+    sink = RollupSink(clean_store)
+    sink.flush(events[:30])
+    real_command = clean_store.command
+    failed: list[str] = []
+
+    def fail_once(sql: str, *args: object) -> None:
+        if sql.startswith(f"INSERT INTO {failing} ") and not failed:
+            failed.append(failing)
+            raise RuntimeError("ClickHouse went away")
+        real_command(sql, *args)  # type: ignore[arg-type]
+
+    clean_store.command = fail_once  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError, match="went away"):
+            sink.flush(events[30:])
+    finally:
+        clean_store.command = real_command  # type: ignore[method-assign]
+    assert failed == [failing]
+    built = totals(clean_store) if failing == "track_daily" else None
+    sink.flush(events[30:])  # the worker's retry of the same batch
+    assert totals(clean_store) == expected_totals(events)
+    assert sum(daily(clean_store).values()) == sum(plays for plays, _, _ in expected_totals(events).values())
+    if built is not None:  # the totals had landed before the retry, in full
+        assert built == expected_totals(events)
+
+
 @pytest.mark.parametrize("copy_comes", ["before the redelivery", "in the redelivered batch"])
 def test_ids_written_without_their_events_count_once_even_if_duplicated_meanwhile(
     clean_store: Store, copy_comes: str
