@@ -14,67 +14,44 @@ from typing import Any
 from insights.store import Store
 from schemas.periods import ChartBuckets, PeriodBounds
 
-_FIGURE_COLUMNS = """t.plays_total, t.listeners_total,
-       d.period_plays, d.period_listeners, d.period_likes, d.period_reposts,
-       d.previous_plays, d.previous_listeners"""
+# The figures come as up to three rows, told apart by `part`: the previous period's (0) and the
+# period's (1) counters from one pass over the days of both, grouped rather than filtered twice with
+# -If combinators (those decode every listener state once per combinator: a third of the time for
+# large sets), and the all-time totals (2). A UNION ALL rather than a join of the two reads: planning
+# a join costs a few ms per statement in chDB (BENCHMARKS.md, read latency).
+PREVIOUS, PERIOD, ALL_TIME = 0, 1, 2
 
-_TOTALS_SUBQUERY = """
-(
-    SELECT sum(plays) AS plays_total, uniqExactMerge(listeners) AS listeners_total
-    FROM track_totals
-    WHERE track_id IN {track_ids:Array(UInt64)}
-) AS t"""
+_TOTALS_PART = """
+SELECT 2 AS part, sum(plays) AS plays, uniqExactMerge(listeners) AS listeners, 0 AS likes, 0 AS reposts{empty}
+FROM track_totals
+WHERE track_id IN {{track_ids:Array(UInt64)}}"""
 
 _DAYS_IN_RANGE = """FROM track_daily
     WHERE track_id IN {track_ids:Array(UInt64)}
       AND day >= {previous_start:Date} AND day <= {today:Date}"""
 
-
-def _period_columns(merge: str, prefix: str) -> str:
-    """The period's and the previous period's counters, listener sets merged with `merge`."""
-    return f"""sumIf(plays, day >= {{start:Date}}) AS {prefix}period_plays,
-        {merge}(listeners, day >= {{start:Date}}) AS {prefix}period_listeners,
-        sumIf(likes, day >= {{start:Date}}) AS {prefix}period_likes,
-        sumIf(reposts, day >= {{start:Date}}) AS {prefix}period_reposts,
-        sumIf(plays, day < {{start:Date}}) AS {prefix}previous_plays,
-        {merge}(listeners, day < {{start:Date}}) AS {prefix}previous_listeners"""
-
-
-FIGURES_SQL = f"""
-SELECT {_FIGURE_COLUMNS}
-FROM {_TOTALS_SUBQUERY}
-CROSS JOIN
-(
-    SELECT
-        {_period_columns("uniqExactMergeIf", "")}
-    {_DAYS_IN_RANGE}
-) AS d
+FIGURES_SQL = f"""{_TOTALS_PART.format(empty="")}
+UNION ALL
+SELECT day >= {{start:Date}} AS part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts)
+{_DAYS_IN_RANGE}
+GROUP BY part
 """
 
-# The figures of a group of tracks and each track's period plays and listeners, in one statement
-# (each statement costs a few ms in chDB). Listener sets are merged per track first, then the
+# For a group of tracks, also each track's period plays and listeners, in the same statement (each
+# statement costs a few ms in chDB). Listener sets are merged per track and part first, then the
 # per-track sets into the group's, so a listener of several tracks still counts once.
-GROUP_FIGURES_SQL = f"""
-SELECT {_FIGURE_COLUMNS}, d.per_track
-FROM {_TOTALS_SUBQUERY}
-CROSS JOIN
+GROUP_FIGURES_SQL = f"""{_TOTALS_PART.format(empty=", [] AS per_track")}
+UNION ALL
+SELECT part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
+    groupArrayIf((track_id, plays, finalizeAggregation(listeners)), part = 1)
+FROM
 (
-    SELECT
-        sum(track_period_plays) AS period_plays,
-        uniqExactMerge(track_period_listeners) AS period_listeners,
-        sum(track_period_likes) AS period_likes,
-        sum(track_period_reposts) AS period_reposts,
-        sum(track_previous_plays) AS previous_plays,
-        uniqExactMerge(track_previous_listeners) AS previous_listeners,
-        groupArray((track_id, track_period_plays, finalizeAggregation(track_period_listeners))) AS per_track
-    FROM
-    (
-        SELECT track_id,
-            {_period_columns("uniqExactMergeStateIf", "track_")}
-        {_DAYS_IN_RANGE}
-        GROUP BY track_id
-    )
-) AS d
+    SELECT track_id, day >= {{start:Date}} AS part, sum(plays) AS plays,
+        uniqExactMergeState(listeners) AS listeners, sum(likes) AS likes, sum(reposts) AS reposts
+    {_DAYS_IN_RANGE}
+    GROUP BY track_id, part
+)
+GROUP BY part
 """
 
 PLAYS_TOTAL_SQL = """
@@ -167,9 +144,18 @@ def _period_parameters(track_ids: Sequence[int], bounds: PeriodBounds) -> dict[s
     }
 
 
+def _figures(rows: list[tuple[Any, ...]]) -> Figures:
+    """The parts' rows (part, plays, listeners, likes, reposts, ...) -> Figures; a part with no day
+    in range has no row."""
+    parts = {int(part): [int(v) for v in values[:4]] for part, *values in rows}
+    empty = [0, 0, 0, 0]
+    total, period, previous = (parts.get(p, empty) for p in (ALL_TIME, PERIOD, PREVIOUS))
+    plays, listeners, likes, reposts = period
+    return Figures(total[0], total[1], plays, listeners, likes, reposts, previous[0], previous[1])
+
+
 async def figures(store: Store, track_ids: Sequence[int], bounds: PeriodBounds) -> Figures:
-    rows = await store.aquery_rows(FIGURES_SQL, _period_parameters(track_ids, bounds))
-    return Figures(*(int(value) for value in rows[0]))
+    return _figures(await store.aquery_rows(FIGURES_SQL, _period_parameters(track_ids, bounds)))
 
 
 async def group_figures(
@@ -177,9 +163,9 @@ async def group_figures(
 ) -> tuple[Figures, dict[int, TrackPeriod]]:
     """The group's figures, and the period plays and listeners of each of its tracks that has any."""
     rows = await store.aquery_rows(GROUP_FIGURES_SQL, _period_parameters(track_ids, bounds))
-    *values, per_track = rows[0]
+    per_track: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == PERIOD), [])
     tracks = {int(t): TrackPeriod(int(t), int(p), int(u)) for t, p, u in per_track}
-    return Figures(*(int(value) for value in values)), tracks
+    return _figures(rows), tracks
 
 
 async def plays_total(store: Store, track_ids: Sequence[int]) -> dict[int, int]:
