@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import time
 from collections import OrderedDict
@@ -32,7 +33,12 @@ from api.errors import error_response
 from schemas.openapi import INSIGHTS
 from schemas.tokens import TokenClaims
 
+log = logging.getLogger(__name__)
+
 MAX_ENTRIES = 10_000
+# A kept answer still asked for once this share of its max-age has passed is computed again in the
+# background while it is served, so pollers of a busy answer never wait for its recomputation.
+REFRESH_AHEAD = 0.75
 FIGURES_HEADER = b"x-insights-figures"  # internal: stripped before any answer leaves
 _MAX_AGE = re.compile(r"\bprivate\b.*\bmax-age=(\d+)")
 
@@ -85,6 +91,10 @@ class ResponseCache:
         self._entries.move_to_end(key)
         return entry
 
+    def due(self, entry: Entry) -> bool:
+        """Whether `entry` is old enough to be computed again ahead of its expiry."""
+        return self.clock() - entry.created >= REFRESH_AHEAD * entry.max_age
+
     def previous(self, key: Key) -> Entry | None:
         return self._entries.get(key)
 
@@ -104,12 +114,15 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 class CacheMiddleware:
     """Serves cached answers, and makes concurrent requests for a missing one wait for a single
-    computation (so 1,000 dashboards polling a track cost one query per max-age)."""
+    computation (so 1,000 dashboards polling a track cost one query per max-age). An answer still
+    polled near the end of its max-age is refreshed in the background (REFRESH_AHEAD): no kept
+    answer is served past its max-age, and no poller waits while a fresh one is made."""
 
     def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
         self.app = app
         self.cache = cache
         self._flights: dict[Key, asyncio.Future[Entry | None]] = {}
+        self._refreshes: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -131,7 +144,38 @@ class CacheMiddleware:
             entry = await self._compute(key, scope, receive, send)
             if entry is None:
                 return
+        elif self._refresh_due(key, entry, scope):
+            self._refresh(key, scope)
         await self._serve(entry, scope, receive, send)
+
+    def _refresh_due(self, key: Key, entry: Entry, scope: Scope) -> bool:
+        """Near its expiry, not being computed already, and asked for by a token that may read it."""
+        return (
+            key not in self._flights
+            and self.cache.due(entry)
+            and entry.readers.allow(scope["state"]["claims"])
+        )
+
+    def _refresh(self, key: Key, scope: Scope) -> None:
+        """Compute `key` again in the background, as the request in `scope` would (its token and all);
+        what the handler answers goes only to the cache."""
+        background = dict(scope, state=dict(scope.get("state", {})))
+
+        async def no_body() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def discard(message: Message) -> None:
+            pass
+
+        async def refresh() -> None:
+            try:
+                await self._compute(key, background, no_body, discard)
+            except Exception:  # the next request after expiry computes it (and reports the error)
+                log.warning("refreshing a kept answer failed", exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(refresh())
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
 
     async def _compute(self, key: Key, scope: Scope, receive: Receive, send: Send) -> Entry | None:
         """Runs the handler; returns the entry to serve, or None once a non-cacheable answer is sent."""

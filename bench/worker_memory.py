@@ -1,5 +1,6 @@
 """Memory of the write side at 1 million distinct listeners a day: peak RSS of a process that writes
-them through the worker's own sink (`RollupSink.flush`, batches of 20,000) into the embedded engine.
+them through the worker's own sink (`RollupSink.flush`, in batches of the worker's flush size,
+`FLUSH_MAX_EVENTS`) into the embedded engine.
 
 The worker keeps no per-listener state in Python (listener sets live in ClickHouse as uniqExact
 states), but with chDB the engine runs inside the worker's process, so its merges of those states
@@ -25,9 +26,10 @@ from reporting import publish
 from insights.migrate import migrate
 from insights.store import Store
 from pipeline.sink import RollupSink, SourcedEvent
+from pipeline.worker import FLUSH_MAX_EVENTS
 from schemas.events import Event
 
-BATCH = 20_000
+BATCH = FLUSH_MAX_EVENTS
 
 
 def rss_mib() -> float:
