@@ -8,6 +8,10 @@ and 20, `uniqHLL12`), each in its own AggregatingMergeTree table with the rollup
 track, its album and its artist over 30 and 365 days, and a mid track, it times one merge of each kind
 (median of --repeat, in-process) and reports each sketch's error against the exact count.
 
+Last, the coarse design those per-track, per-day sketches point to: one `uniqCombined64(17)` state per
+entity (the track, album or artist itself) and aligned block of 2^k days (k = 0..9), so that any range
+of days is the union of a few blocks (at most two per size), whatever the entity's number of tracks.
+
 Rerun: `.venv/bin/python bench/listener_sketches.py [--events 10000000] [--repeat 30]`; prints a table,
 the JSON lands in bench/results/listener-sketches-<time>.json.
 """
@@ -62,6 +66,47 @@ def sketch_table(store: Store, function: str) -> str:
     return table
 
 
+BLOCK_FUNCTION = "uniqCombined64(17)"
+BLOCK_LEVELS = 10  # blocks of 1, 2, 4, ... 512 days
+BLOCKS = f"{BLOCK_FUNCTION}, per entity, 2^k-day blocks"
+
+
+def block_table(store: Store) -> str:
+    """One sketch per entity and aligned block of 2^level days (day numbers since 1970)."""
+    store.command(
+        "CREATE TABLE entity_blocks (entity String, level UInt8, block UInt32,"
+        f" listeners AggregateFunction({BLOCK_FUNCTION}, String))"
+        " ENGINE = AggregatingMergeTree ORDER BY (entity, level, block)"
+        " SETTINGS index_granularity_bytes = 65536"
+    )
+    for entity, ids in ENTITIES.items():
+        for level in range(BLOCK_LEVELS):
+            store.command(
+                "INSERT INTO entity_blocks SELECT {entity:String}, {level:UInt8},"
+                " intDiv(toUInt32(toDate(occurred_at)), {size:UInt32}) AS block,"
+                f" {with_suffix(BLOCK_FUNCTION, 'State')}(listener_id)"
+                " FROM events WHERE type = 'play' AND track_id IN {ids:Array(UInt64)} GROUP BY block",
+                {"entity": entity, "level": level, "size": 2**level, "ids": ids},
+            )
+    return "entity_blocks"
+
+
+def dyadic_cover(first: int, last: int) -> list[tuple[int, int]]:
+    """The aligned blocks (level, block number) that tile days [first, last], largest first."""
+    cover = []
+    while first <= last:
+        level = 0
+        while (
+            level + 1 < BLOCK_LEVELS
+            and first % 2 ** (level + 1) == 0
+            and first + 2 ** (level + 1) - 1 <= last
+        ):
+            level += 1
+        cover.append((level, first // 2**level))
+        first += 2**level
+    return cover
+
+
 def timed(store: Store, sql: str, parameters: dict[str, Any], repeat: int) -> tuple[float, int]:
     value = int(store.query_rows(sql, parameters)[0][0])  # warm-up
     spent = []
@@ -87,15 +132,27 @@ def main() -> None:
                 function: (sketch_table(store, function), f"{with_suffix(function, 'Merge')}(listeners)")
                 for function in SKETCHES
             }
+            blocks = block_table(store)
+            today = int(store.query_rows("SELECT toUInt32(today())")[0][0])
             for entity, ids in ENTITIES.items():
                 for days in (30, 365):
                     exact = None
-                    for name, (table, merge) in merges.items():
-                        sql = (
+                    queries = {
+                        name: (
                             f"SELECT {merge} FROM {table} WHERE track_id IN {{ids:Array(UInt64)}}"
-                            " AND day > today() - {days:UInt16}"
+                            " AND day > today() - {days:UInt16}",
+                            {"ids": ids, "days": days},
                         )
-                        ms, value = timed(store, sql, {"ids": ids, "days": days}, args.repeat)
+                        for name, (table, merge) in merges.items()
+                    }
+                    queries[BLOCKS] = (
+                        f"SELECT {with_suffix(BLOCK_FUNCTION, 'Merge')}(listeners) FROM {blocks}"
+                        " WHERE entity = {entity:String}"
+                        " AND (level, block) IN {cover:Array(Tuple(UInt8, UInt32))}",
+                        {"entity": entity, "cover": dyadic_cover(today - days + 1, today)},
+                    )
+                    for name, (sql, parameters) in queries.items():
+                        ms, value = timed(store, sql, parameters, args.repeat)
                         exact = value if exact is None else exact
                         error = 100 * (value - exact) / exact if exact else 0.0
                         rows.append(
