@@ -1,12 +1,15 @@
 """The catalog held in the API process's memory, so access checks and track lists cost no query.
 
 Reloaded when ClickHouse's catalog tables change: a one-statement marker, checked at most every
-REFRESH_SECONDS by a request, and at once when a request asks for an id the snapshot does not know.
+REFRESH_SECONDS, and at once when a request asks for an id the snapshot does not know. The periodic
+check runs in the background, started by the first request after the interval: requests answer from
+the snapshot meanwhile, so none waits for it (only the very first load is waited for).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -14,6 +17,8 @@ from typing import Any
 
 from api.catalog_queries import AlbumEntry, ArtistEntry, TrackEntry, track_entries
 from insights.store import Store
+
+log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
 
@@ -63,7 +68,8 @@ class Snapshot:
 
 
 class Catalog:
-    """Look-ups answer from the snapshot; a stale or missing snapshot is reloaded first."""
+    """Look-ups answer from the snapshot: a missing one (or an unknown id) is loaded first, a stale
+    one is checked in the background."""
 
     def __init__(self, store: Store, refresh_seconds: float = REFRESH_SECONDS) -> None:
         self._store = store
@@ -73,11 +79,22 @@ class Catalog:
         self._marker: tuple[Any, ...] = (None,) * len(LOAD_SQL)
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
 
     async def _current(self, *, force: bool = False) -> Snapshot:
-        if force or time.monotonic() - self._checked_at >= self._refresh_seconds:
+        if force or self._checked_at == float("-inf"):
             await self.refresh(force=force)
+        elif time.monotonic() - self._checked_at >= self._refresh_seconds and (
+            self._background is None or self._background.done()
+        ):
+            self._background = asyncio.get_running_loop().create_task(self._refresh_in_background())
         return self._snapshot
+
+    async def _refresh_in_background(self) -> None:
+        try:
+            await self.refresh(force=False)
+        except Exception as error:  # ClickHouse away: the next request after the interval tries again
+            log.warning("checking the catalog for changes failed: %s", error)
 
     async def refresh(self, *, force: bool = True) -> None:
         """Check the marker and reload when it moved; concurrent callers share one check."""

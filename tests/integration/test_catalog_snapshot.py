@@ -8,7 +8,7 @@ import time
 import pytest
 
 from api.catalog_queries import TrackEntry
-from api.catalog_snapshot import Catalog
+from api.catalog_snapshot import MARKER_SQL, Catalog
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from schemas.catalog import Album, Artist, Track
@@ -80,3 +80,36 @@ def test_a_new_id_is_found_at_once_and_a_change_within_the_refresh_interval(clea
             await asyncio.sleep(0.05)
 
     asyncio.run(check())
+
+
+def test_no_request_waits_for_the_periodic_check(clean_store: Store) -> None:
+    """Past the interval a request answers from the snapshot it has and starts the check in the
+    background; the change it finds is served once it is done."""
+    write(clean_store, Artist(artist_id=1, name="Before"), offset=0)
+    real_query = clean_store.aquery_rows
+    slow_checks: list[float] = []
+
+    async def slow_marker(sql: str, parameters: dict[str, object] | None = None) -> list[tuple[object, ...]]:
+        if sql == MARKER_SQL and slow_checks:
+            await asyncio.sleep(slow_checks[0])
+        return await real_query(sql, parameters)
+
+    async def check() -> None:
+        catalog = Catalog(clean_store, refresh_seconds=0.2)
+        assert await catalog.artist_names([1]) == {1: "Before"}  # the first load is waited for
+        write(clean_store, Artist(artist_id=1, name="After"), offset=1)
+        slow_checks.append(1.0)
+        await asyncio.sleep(0.3)
+        began = time.monotonic()
+        assert await catalog.artist_names([1]) == {1: "Before"}  # the snapshot it has, at once
+        assert time.monotonic() - began < 0.5
+        while (await catalog.artist_names([1])) != {1: "After"}:
+            assert time.monotonic() - began < 5, "the background check never landed"
+            await asyncio.sleep(0.05)
+        assert time.monotonic() - began >= 1.0  # only once the slow check was done
+
+    clean_store.aquery_rows = slow_marker  # type: ignore[method-assign]
+    try:
+        asyncio.run(check())
+    finally:
+        clean_store.aquery_rows = real_query  # type: ignore[method-assign]
