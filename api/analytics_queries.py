@@ -15,10 +15,9 @@ from insights.store import Store
 from schemas.periods import ChartBuckets, PeriodBounds
 
 # The figures come as up to three rows, told apart by `part`: the previous period's (0) and the
-# period's (1) counters from one pass over the days of both, grouped rather than filtered twice with
-# -If combinators (those decode every listener state once per combinator: a third of the time for
-# large sets), and the all-time totals (2). A UNION ALL rather than a join of the two reads: planning
-# a join costs a few ms per statement in chDB (BENCHMARKS.md, read latency).
+# period's (1) counters from one pass over the days of both, and the all-time totals (2). The two reads
+# are a UNION ALL, which the engine runs side by side on two cores where a join of them ran one after
+# the other: large albums and artists answer about a third sooner, for the same CPU (BENCHMARKS.md).
 PREVIOUS, PERIOD, ALL_TIME = 0, 1, 2
 
 _TOTALS_PART = """
