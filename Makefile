@@ -48,6 +48,7 @@ bench: setup  ## every benchmark beside its ceiling (about 15 minutes); results 
 	@echo "read latency at 100k..10M events (about 25 minutes): $(BIN)/python bench/read_latency.py"
 	@echo "the worker over 10M events of history: $(BIN)/python bench/throughput.py --history 10000000"
 	@echo "exact listener states against sketches: $(BIN)/python bench/listener_sketches.py"
+	@echo "scale, 1M against 100M events (about 25 minutes): $(BIN)/python bench/read_latency.py --sizes 1000000,100000000 --repeat 20"
 
 dashboard:  ## rebuild the dashboard's committed bundle (api/dashboard_static/) from dashboard/src
 	cd dashboard && npm ci --no-audit --no-fund --silent && npm run build --silent
