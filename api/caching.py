@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import re
 import time
 from collections import OrderedDict
@@ -29,11 +28,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import Readers, forbidden
+from api.background import in_background
 from api.errors import error_response
 from schemas.openapi import INSIGHTS
 from schemas.tokens import TokenClaims
-
-log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 10_000
 # A kept answer still asked for once this share of its max-age has passed is computed again in the
@@ -122,7 +120,6 @@ class CacheMiddleware:
         self.app = app
         self.cache = cache
         self._flights: dict[Key, asyncio.Future[Entry | None]] = {}
-        self._refreshes: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -167,15 +164,8 @@ class CacheMiddleware:
         async def discard(message: Message) -> None:
             pass
 
-        async def refresh() -> None:
-            try:
-                await self._compute(key, background, no_body, discard)
-            except Exception:  # the next request after expiry computes it (and reports the error)
-                log.warning("refreshing a kept answer failed", exc_info=True)
-
-        task = asyncio.get_running_loop().create_task(refresh())
-        self._refreshes.add(task)
-        task.add_done_callback(self._refreshes.discard)
+        # On failure the next request after expiry computes it, and reports the error.
+        in_background(self._compute(key, background, no_body, discard), "refreshing a kept answer failed")
 
     async def _compute(self, key: Key, scope: Scope, receive: Receive, send: Send) -> Entry | None:
         """Runs the handler; returns the entry to serve, or None once a non-cacheable answer is sent."""

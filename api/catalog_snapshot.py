@@ -9,16 +9,14 @@ the snapshot meanwhile, so none waits for it (only the very first load is waited
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from api.background import in_background
 from api.catalog_queries import AlbumEntry, ArtistEntry, TrackEntry, track_entries
 from insights.store import Store
-
-log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
 
@@ -87,14 +85,11 @@ class Catalog:
         elif time.monotonic() - self._checked_at >= self._refresh_seconds and (
             self._background is None or self._background.done()
         ):
-            self._background = asyncio.get_running_loop().create_task(self._refresh_in_background())
+            # ClickHouse away: the next request after the interval tries again.
+            self._background = in_background(
+                self.refresh(force=False), "checking the catalog for changes failed"
+            )
         return self._snapshot
-
-    async def _refresh_in_background(self) -> None:
-        try:
-            await self.refresh(force=False)
-        except Exception as error:  # ClickHouse away: the next request after the interval tries again
-            log.warning("checking the catalog for changes failed: %s", error)
 
     async def refresh(self, *, force: bool = True) -> None:
         """Check the marker and reload when it moved; concurrent callers share one check."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import floor
@@ -206,7 +206,7 @@ class RollupSink:
 
         A rollup whose statement fails keeps its marker, and the first failure is raised once the
         others have finished."""
-        work = {}
+        work: dict[str, tuple[dict[int, tuple[int, int]], Future[None]]] = {}
         for rollup in self._rollups:
             markers = self._rollup_markers[rollup.table]
             ranges = {
