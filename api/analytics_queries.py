@@ -6,10 +6,11 @@ tracks counts each listener once.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from insights.store import Store
 from schemas.periods import ChartBuckets, PeriodBounds
@@ -60,30 +61,65 @@ WHERE track_id IN {track_ids:Array(UInt64)}
 GROUP BY track_id
 """
 
-_CHART_COLUMNS = """sum(plays) AS bucket_plays, uniqExactMerge(listeners) AS bucket_listeners,
-       sum(likes) AS bucket_likes, sum(reposts) AS bucket_reposts"""
-
-CHART_SQL = {
-    "hour": f"""
-SELECT toUnixTimestamp(hour) AS bucket, {_CHART_COLUMNS}
-FROM track_hourly
-WHERE track_id IN {{track_ids:Array(UInt64)}}
-  AND hour >= toDateTime({{first:Int64}}, 'UTC') AND hour <= toDateTime({{last:Int64}}, 'UTC')
-GROUP BY bucket""",
-    "day": f"""
-SELECT toUnixTimestamp(toDateTime(day, 'UTC')) AS bucket, {_CHART_COLUMNS}
-FROM track_daily
-WHERE track_id IN {{track_ids:Array(UInt64)}}
-  AND day >= toDate(toDateTime({{first:Int64}}, 'UTC')) AND day <= toDate(toDateTime({{last:Int64}}, 'UTC'))
-GROUP BY bucket""",
-    "week": f"""
-SELECT toUnixTimestamp(toDateTime(toMonday(day), 'UTC')) AS bucket, {_CHART_COLUMNS}
-FROM track_daily
-WHERE track_id IN {{track_ids:Array(UInt64)}}
-  AND day >= toDate(toDateTime({{first:Int64}}, 'UTC'))
-  AND day < toDate(toDateTime({{last:Int64}}, 'UTC')) + 7
-GROUP BY bucket""",
+# Per interval: the rollup, its bucket start as a unix timestamp, and its rows from bucket {first} to
+# bucket {last} (names of query parameters).
+_CHART_SOURCE = {
+    "hour": (
+        "track_hourly",
+        "toUnixTimestamp(hour)",
+        "hour >= toDateTime({{{first}:Int64}}, 'UTC') AND hour <= toDateTime({{{last}:Int64}}, 'UTC')",
+    ),
+    "day": (
+        "track_daily",
+        "toUnixTimestamp(toDateTime(day, 'UTC'))",
+        "day >= toDate(toDateTime({{{first}:Int64}}, 'UTC'))"
+        " AND day <= toDate(toDateTime({{{last}:Int64}}, 'UTC'))",
+    ),
+    "week": (
+        "track_daily",
+        "toUnixTimestamp(toDateTime(toMonday(day), 'UTC'))",
+        "day >= toDate(toDateTime({{{first}:Int64}}, 'UTC'))"
+        " AND day < toDate(toDateTime({{{last}:Int64}}, 'UTC')) + 7",
+    ),
 }
+
+# Rows (counted, bucket, plays, listeners, likes, reposts, stamp). Each bucket's stamp is the newest
+# offset of each Kafka partition built into it, as (partitions, offsets): an event built into a bucket
+# raises its partition's offset (offsets only grow), so a bucket whose stamp is unchanged has the same
+# listeners as before. The buckets listed in `counted` come with their listeners (counted = 1); the
+# others, in the charts' statement, with their sums and stamp only, without reading a listener state
+# (counted = 0, listeners 0).
+_COUNTED = """
+SELECT 1 AS counted, {bucket} AS bucket, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
+    maxMap([kafka_partition], [max_offset])
+FROM {table}
+WHERE track_id IN {{track_ids:Array(UInt64)}} AND {counted_rows} AND bucket IN {{counted:Array(Int64)}}
+GROUP BY bucket"""
+
+_STAMPED = """
+SELECT 0 AS counted, {bucket} AS bucket, sum(plays), 0, sum(likes), sum(reposts),
+    maxMap([kafka_partition], [max_offset])
+FROM {table}
+WHERE track_id IN {{track_ids:Array(UInt64)}} AND {rows} AND bucket NOT IN {{counted:Array(Int64)}}
+GROUP BY bucket"""
+
+
+def _chart_statement(interval: str, *parts: str) -> str:
+    table, bucket, rows = _CHART_SOURCE[interval]
+    return "\nUNION ALL".join(
+        part.format(
+            table=table,
+            bucket=bucket,
+            rows=rows.format(first="first", last="last"),
+            counted_rows=rows.format(first="counted_first", last="counted_last"),
+        )
+        for part in parts
+    )
+
+
+# The listed buckets only; and the listed buckets with the stamps of all the others.
+COUNTED_CHART_SQL = {interval: _chart_statement(interval, _COUNTED) for interval in _CHART_SOURCE}
+CHART_SQL = {interval: _chart_statement(interval, _STAMPED, _COUNTED) for interval in _CHART_SOURCE}
 
 REALTIME_SQL = """
 SELECT
@@ -172,21 +208,111 @@ async def plays_total(store: Store, track_ids: Sequence[int]) -> dict[int, int]:
     return {int(t): int(p) for t, p in rows}
 
 
-async def chart(store: Store, track_ids: Sequence[int], buckets: ChartBuckets) -> list[ChartPoint]:
+Stamp = tuple[tuple[int, int], ...]  # (kafka_partition, newest offset built into the bucket), sorted
+Counts = tuple[int, int, int, int]  # plays, listeners, likes, reposts
+
+
+# A chart whose past buckets hold fewer listeners than this, summed, is counted whole in one statement:
+# reading the stamps beside the newest bucket adds about 6 ms on chDB, and counting a chart costs
+# about 0.12 us per listener summed over its buckets (BENCHMARKS.md, read latency).
+RECOUNT_BELOW = 50_000
+
+
+class ChartMemo:
+    """The listeners of chart buckets already counted, each with the stamp of the rows it was counted
+    from, per chart (interval and set of tracks), the least recently asked charts dropped first.
+
+    Merging listener sets is what a chart costs, and a chart's past buckets rarely change: with the
+    memo, a chart asked again counts the listeners of the bucket holding now and of any bucket whose
+    stamp moved (a late event), and reads only the sums and stamps of the others."""
+
+    def __init__(self, charts: int = 2048, recount_below: int = RECOUNT_BELOW) -> None:
+        self._charts: OrderedDict[tuple[str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = OrderedDict()
+        self._capacity = charts
+        self.recount_below = recount_below
+
+    def recall(self, chart: tuple[str, tuple[int, ...]]) -> dict[int, tuple[Stamp, int]]:
+        kept = self._charts.get(chart, {})
+        if kept:
+            self._charts.move_to_end(chart)
+        return kept
+
+    def keep(self, chart: tuple[str, tuple[int, ...]], buckets: dict[int, tuple[Stamp, int]]) -> None:
+        self._charts[chart] = buckets
+        self._charts.move_to_end(chart)
+        while len(self._charts) > self._capacity:
+            self._charts.popitem(last=False)
+
+
+class _BucketRow(NamedTuple):
+    counted: bool
+    bucket: int
+    counts: Counts
+    stamp: Stamp
+
+
+async def chart(
+    store: Store, track_ids: Sequence[int], buckets: ChartBuckets, memo: ChartMemo | None = None
+) -> list[ChartPoint]:
     """Every bucket of the timeframe, oldest first, zeros where nothing happened."""
-    rows = await store.aquery_rows(
-        CHART_SQL[buckets.interval],
-        {
-            "track_ids": list(track_ids),
-            "first": int(buckets.first.timestamp()),
-            "last": int(buckets.last.timestamp()),
-        },
-    )
-    found = {int(bucket): values for bucket, *values in rows}
+    starts = [int(start.timestamp()) for start in buckets.starts]
+    chart_key = (buckets.interval, tuple(sorted(set(track_ids))))
+    kept = memo.recall(chart_key) if memo is not None else {}
+    past_listeners = sum(kept.get(bucket, ((), 0))[1] for bucket in starts[:-1])
+    if memo is None or past_listeners < memo.recount_below:
+        kept = {}  # counting every bucket in one statement costs less than reading the stamps too
+    # The bucket holding now changes under live traffic: it is always counted, with any the memo lacks.
+    counted = [bucket for bucket in starts[:-1] if bucket not in kept] + starts[-1:]
+    everything = len(counted) == len(starts)
+    rows = await _chart_rows(store, buckets.interval, track_ids, counted, None if everything else starts)
+    found: dict[int, Counts] = {}
+    remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, ((), 0))  # no rows, no listeners
+    stale: list[int] = []
+    for row in rows:
+        if not row.counted and kept[row.bucket][0] != row.stamp:
+            stale.append(row.bucket)
+            continue
+        plays, listeners, likes, reposts = row.counts
+        listeners = listeners if row.counted else kept[row.bucket][1]
+        found[row.bucket] = (plays, listeners, likes, reposts)
+        remembered[row.bucket] = (row.stamp, listeners)
+    if stale:
+        for row in await _chart_rows(store, buckets.interval, track_ids, stale, None):
+            found[row.bucket] = row.counts
+            remembered[row.bucket] = (row.stamp, row.counts[1])
+    if memo is not None:
+        memo.keep(chart_key, remembered)
     empty = (0, 0, 0, 0)
     return [
-        ChartPoint(start, *(int(v) for v in found.get(int(start.timestamp()), empty)))
-        for start in buckets.starts
+        ChartPoint(start, *found.get(bucket, empty))
+        for start, bucket in zip(buckets.starts, starts, strict=True)
+    ]
+
+
+async def _chart_rows(
+    store: Store, interval: str, track_ids: Sequence[int], counted: list[int], stamped: list[int] | None
+) -> list[_BucketRow]:
+    """The counted buckets with their listeners, and if `stamped` (every bucket of the chart) is given,
+    the stamps and sums of its other buckets; buckets without rows are left out."""
+    parameters: dict[str, Any] = {
+        "track_ids": list(track_ids),
+        "counted": counted,
+        "counted_first": min(counted),
+        "counted_last": max(counted),
+    }
+    if stamped is None:
+        rows = await store.aquery_rows(COUNTED_CHART_SQL[interval], parameters)
+    else:
+        parameters |= {"first": stamped[0], "last": stamped[-1]}
+        rows = await store.aquery_rows(CHART_SQL[interval], parameters)
+    return [
+        _BucketRow(
+            bool(counted_),
+            int(bucket),
+            (int(plays), int(listeners), int(likes), int(reposts)),
+            tuple(zip(map(int, partitions), map(int, offsets), strict=True)),
+        )
+        for counted_, bucket, plays, listeners, likes, reposts, (partitions, offsets) in rows
     ]
 
 

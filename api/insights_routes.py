@@ -86,6 +86,12 @@ def catalog_of(request: Request) -> Catalog:
     return catalog
 
 
+async def served_chart(request: Request, track_ids: Sequence[int], buckets: ChartBuckets) -> dict[str, Any]:
+    """The chart body, with the app's memo of bucket listeners."""
+    memo: analytics.ChartMemo = request.app.state.chart_memo
+    return await chart_body(store_of(request), track_ids, buckets, memo)
+
+
 def figures_body(f: analytics.Figures, bounds: PeriodBounds) -> dict[str, Any]:
     return {"period": bounds.name} | figures_json(f)
 
@@ -107,8 +113,10 @@ def ranked_tracks(
     ]
 
 
-async def chart_body(store: Store, track_ids: Sequence[int], buckets: ChartBuckets) -> dict[str, Any]:
-    points = await analytics.chart(store, track_ids, buckets)
+async def chart_body(
+    store: Store, track_ids: Sequence[int], buckets: ChartBuckets, memo: analytics.ChartMemo | None = None
+) -> dict[str, Any]:
+    points = await analytics.chart(store, track_ids, buckets, memo)
     return {
         "timeframe": buckets.timeframe,
         "interval": buckets.interval,
@@ -146,7 +154,7 @@ async def track_analytics(request: Request) -> Response:
 async def track_chart(request: Request) -> Response:
     buckets = requested_timeframe(request)
     track = await readable_track(request)
-    body = await chart_body(store_of(request), [track.track_id], buckets)
+    body = await served_chart(request, [track.track_id], buckets)
     return success({"track_id": track.track_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
 
 
@@ -195,7 +203,7 @@ async def album_analytics(request: Request) -> Response:
 async def album_chart(request: Request) -> Response:
     buckets = requested_timeframe(request)
     album = await readable_album(request)
-    body = await chart_body(store_of(request), album.track_ids, buckets)
+    body = await served_chart(request, album.track_ids, buckets)
     return success({"album_id": album.album_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
 
 
@@ -209,7 +217,7 @@ async def artist_analytics(request: Request) -> Response:
 async def artist_chart(request: Request) -> Response:
     buckets = requested_timeframe(request)
     artist = await readable_artist(request)
-    body = await chart_body(store_of(request), artist.track_ids, buckets)
+    body = await served_chart(request, artist.track_ids, buckets)
     return success({"artist_id": artist.artist_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
 
 
