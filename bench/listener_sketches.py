@@ -11,6 +11,9 @@ track, its album and its artist over 30 and 365 days, and a mid track, it times 
 Last, the coarse design those per-track, per-day sketches point to: one `uniqCombined64(17)` state per
 entity (the track, album or artist itself) and aligned block of 2^k days (k = 0..9), so that any range
 of days is the union of a few blocks (at most two per size), whatever the entity's number of tracks.
+Beside it, the same blocks per track (an album or artist then unions its tracks' blocks), and what
+the per-entity blocks would cost to write: one statement building them for every entity of every play
+from all of `events`, timed against the rollups the loader builds from the same events.
 
 Rerun: `.venv/bin/python bench/listener_sketches.py [--events 10000000] [--repeat 30]`; prints a table,
 the JSON lands in bench/results/listener-sketches-<time>.json.
@@ -69,6 +72,7 @@ def sketch_table(store: Store, function: str) -> str:
 BLOCK_FUNCTION = "uniqCombined64(17)"
 BLOCK_LEVELS = 10  # blocks of 1, 2, 4, ... 512 days
 BLOCKS = f"{BLOCK_FUNCTION}, per entity, 2^k-day blocks"
+TRACK_BLOCKS = f"{BLOCK_FUNCTION}, per track, 2^k-day blocks"
 
 
 def block_table(store: Store) -> str:
@@ -89,6 +93,50 @@ def block_table(store: Store) -> str:
                 {"entity": entity, "level": level, "size": 2**level, "ids": ids},
             )
     return "entity_blocks"
+
+
+def track_block_table(store: Store) -> tuple[str, float]:
+    """One sketch per track and aligned block of 2^level days, all levels built by one statement
+    (as a worker would); returns the table and the seconds the build took."""
+    store.command(
+        "CREATE TABLE track_blocks (track_id UInt64, level UInt8, block UInt32,"
+        f" listeners AggregateFunction({BLOCK_FUNCTION}, String))"
+        " ENGINE = AggregatingMergeTree ORDER BY (track_id, level, block)"
+        " SETTINGS index_granularity_bytes = 65536"
+    )
+    began = time.perf_counter()
+    store.command(
+        "INSERT INTO track_blocks SELECT track_id, level,"
+        " intDiv(toUInt32(toDate(occurred_at)), bitShiftLeft(toUInt32(1), level)) AS block,"
+        f" {with_suffix(BLOCK_FUNCTION, 'State')}(listener_id)"
+        f" FROM events ARRAY JOIN range({BLOCK_LEVELS}) AS level WHERE type = 'play'"
+        " GROUP BY track_id, level, block"
+    )
+    return "track_blocks", time.perf_counter() - began
+
+
+def entity_block_build_seconds(store: Store) -> float:
+    """What the per-entity blocks would cost to write: every entity of every play (its track, album
+    and artists, from the catalog) at every level, from all of `events`, as one statement."""
+    store.command(
+        "CREATE TABLE all_entity_blocks (kind UInt8, entity_id UInt64, level UInt8, block UInt32,"
+        f" listeners AggregateFunction({BLOCK_FUNCTION}, String))"
+        " ENGINE = AggregatingMergeTree ORDER BY (kind, entity_id, level, block)"
+        " SETTINGS index_granularity_bytes = 65536"
+    )
+    began = time.perf_counter()
+    store.command(
+        "INSERT INTO all_entity_blocks SELECT entity.1 AS kind, entity.2 AS entity_id, level,"
+        " intDiv(toUInt32(toDate(occurred_at)), bitShiftLeft(toUInt32(1), level)) AS block,"
+        f" {with_suffix(BLOCK_FUNCTION, 'State')}(listener_id)"
+        " FROM events AS e INNER JOIN (SELECT track_id, album_id, artist_ids FROM tracks FINAL) AS t"
+        " ON e.track_id = t.track_id"
+        " ARRAY JOIN arrayConcat([(0, t.track_id), (1, assumeNotNull(t.album_id))],"
+        " arrayMap(a -> (2, a), t.artist_ids)) AS entity"
+        f" ARRAY JOIN range({BLOCK_LEVELS}) AS level WHERE type = 'play'"
+        " GROUP BY kind, entity_id, level, block"
+    )
+    return time.perf_counter() - began
 
 
 def dyadic_cover(first: int, last: int) -> list[tuple[int, int]]:
@@ -127,12 +175,15 @@ def main() -> None:
         store = Store(f"chdb://{tmp}/clickhouse")
         try:
             migrate(store)
-            load(store, args.events, 10_000)
+            print("loaded:", load(store, args.events, 10_000))
             merges = {EXACT: ("track_daily", "uniqExactMerge(listeners)")} | {
                 function: (sketch_table(store, function), f"{with_suffix(function, 'Merge')}(listeners)")
                 for function in SKETCHES
             }
             blocks = block_table(store)
+            track_blocks, build_s = track_block_table(store)
+            print(f"per-track blocks built in {build_s:.1f} s")
+            print(f"per-entity blocks, every entity, built in {entity_block_build_seconds(store):.1f} s")
             today = int(store.query_rows("SELECT toUInt32(today())")[0][0])
             for entity, ids in ENTITIES.items():
                 for days in (30, 365):
@@ -150,6 +201,12 @@ def main() -> None:
                         " WHERE entity = {entity:String}"
                         " AND (level, block) IN {cover:Array(Tuple(UInt8, UInt32))}",
                         {"entity": entity, "cover": dyadic_cover(today - days + 1, today)},
+                    )
+                    queries[TRACK_BLOCKS] = (
+                        f"SELECT {with_suffix(BLOCK_FUNCTION, 'Merge')}(listeners) FROM {track_blocks}"
+                        " WHERE track_id IN {ids:Array(UInt64)}"
+                        " AND (level, block) IN {cover:Array(Tuple(UInt8, UInt32))}",
+                        {"ids": ids, "cover": dyadic_cover(today - days + 1, today)},
                     )
                     for name, (sql, parameters) in queries.items():
                         ms, value = timed(store, sql, parameters, args.repeat)
