@@ -208,7 +208,17 @@ async def plays_total(store: Store, track_ids: Sequence[int]) -> dict[int, int]:
     return {int(t): int(p) for t, p in rows}
 
 
-Stamp = tuple[tuple[int, int], ...]  # (kafka_partition, newest offset built into the bucket), sorted
+# A bucket's stamp: (kafka_partition, newest offset built into the bucket) for each partition in it,
+# packed as bytes (a third of the memory of a tuple of tuples; b"" for a bucket without rows).
+Stamp = bytes
+
+
+def stamp_of(partitions: Sequence[int], offsets: Sequence[int]) -> Stamp:
+    return b"".join(
+        p.to_bytes(2, "little") + o.to_bytes(8, "little") for p, o in zip(partitions, offsets, strict=True)
+    )
+
+
 Counts = tuple[int, int, int, int]  # plays, listeners, likes, reposts
 
 
@@ -220,15 +230,18 @@ RECOUNT_BELOW = 50_000
 
 class ChartMemo:
     """The listeners of chart buckets already counted, each with the stamp of the rows it was counted
-    from, per chart (interval and set of tracks), the least recently asked charts dropped first.
+    from, per chart (interval and set of tracks); beyond its capacity in buckets, the least recently
+    asked charts are dropped first.
 
     Merging listener sets is what a chart costs, and a chart's past buckets rarely change: with the
     memo, a chart asked again counts the listeners of the bucket holding now and of any bucket whose
     stamp moved (a late event), and reads only the sums and stamps of the others."""
 
-    def __init__(self, charts: int = 2048, recount_below: int = RECOUNT_BELOW) -> None:
+    def __init__(self, buckets: int = 200_000, recount_below: int = RECOUNT_BELOW) -> None:
+        """`buckets`: how many bucket counts to keep in all (about 250 bytes each: 50 MB at most)."""
         self._charts: OrderedDict[tuple[str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = OrderedDict()
-        self._capacity = charts
+        self._capacity = buckets
+        self._kept = 0
         self.recount_below = recount_below
 
     def recall(self, chart: tuple[str, tuple[int, ...]]) -> dict[int, tuple[Stamp, int]]:
@@ -238,10 +251,11 @@ class ChartMemo:
         return kept
 
     def keep(self, chart: tuple[str, tuple[int, ...]], buckets: dict[int, tuple[Stamp, int]]) -> None:
+        self._kept += len(buckets) - len(self._charts.get(chart, {}))
         self._charts[chart] = buckets
         self._charts.move_to_end(chart)
-        while len(self._charts) > self._capacity:
-            self._charts.popitem(last=False)
+        while self._kept > self._capacity:
+            self._kept -= len(self._charts.popitem(last=False)[1])
 
 
 class _BucketRow(NamedTuple):
@@ -258,7 +272,7 @@ async def chart(
     starts = [int(start.timestamp()) for start in buckets.starts]
     chart_key = (buckets.interval, tuple(sorted(set(track_ids))))
     kept = memo.recall(chart_key) if memo is not None else {}
-    past_listeners = sum(kept.get(bucket, ((), 0))[1] for bucket in starts[:-1])
+    past_listeners = sum(kept.get(bucket, (b"", 0))[1] for bucket in starts[:-1])
     if memo is None or past_listeners < memo.recount_below:
         kept = {}  # counting every bucket in one statement costs less than reading the stamps too
     # The bucket holding now changes under live traffic: it is always counted, with any the memo lacks.
@@ -266,7 +280,7 @@ async def chart(
     everything = len(counted) == len(starts)
     rows = await _chart_rows(store, buckets.interval, track_ids, counted, None if everything else starts)
     found: dict[int, Counts] = {}
-    remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, ((), 0))  # no rows, no listeners
+    remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (b"", 0))  # no rows, no listeners
     stale: list[int] = []
     for row in rows:
         if not row.counted and kept[row.bucket][0] != row.stamp:
@@ -310,7 +324,7 @@ async def _chart_rows(
             bool(counted_),
             int(bucket),
             (int(plays), int(listeners), int(likes), int(reposts)),
-            tuple(zip(map(int, partitions), map(int, offsets), strict=True)),
+            stamp_of(partitions, offsets),
         )
         for counted_, bucket, plays, listeners, likes, reposts, (partitions, offsets) in rows
     ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.analytics_queries import CHART_SQL, COUNTED_CHART_SQL, ChartMemo, ChartPoint, Stamp, chart
+from api.analytics_queries import CHART_SQL, COUNTED_CHART_SQL, ChartMemo, ChartPoint, chart, stamp_of
 from insights.store import Store
 from pipeline.sink import RollupSink, SourcedEvent
 from schemas.events import Event
@@ -134,13 +134,22 @@ def test_a_chart_with_few_listeners_is_counted_whole_in_one_statement(
     ]
 
 
-def test_the_least_recently_asked_chart_is_dropped_first() -> None:
-    memo = ChartMemo(charts=2)
-    stamp: Stamp = ((0, 1),)
-    kept = {0: (stamp, 5)}
-    memo.keep(("day", (1,)), kept)
-    memo.keep(("day", (2,)), kept)
-    assert memo.recall(("day", (1,))) == kept
-    memo.keep(("day", (3,)), kept)
+def test_the_least_recently_asked_charts_are_dropped_beyond_the_capacity_in_buckets() -> None:
+    memo = ChartMemo(buckets=5)
+    two = {0: (stamp_of([0], [1]), 5), 1: (b"", 0)}
+    memo.keep(("day", (1,)), two)
+    memo.keep(("day", (2,)), two)
+    assert memo.recall(("day", (1,))) == two
+    memo.keep(("day", (3,)), two)  # six buckets: the chart of track 2 goes
     assert memo.recall(("day", (2,))) == {}
-    assert memo.recall(("day", (1,))) == kept
+    assert memo.recall(("day", (1,))) == two
+    memo.keep(("day", (3,)), {0: (b"", 0)})  # kept again, smaller: four buckets in all
+    memo.keep(("day", (4,)), {0: (b"", 0)})
+    assert memo.recall(("day", (1,))) == two
+    assert memo.recall(("day", (3,))) == {0: (b"", 0)}
+
+
+def test_a_stamp_tells_partitions_and_offsets_apart() -> None:
+    assert stamp_of([0, 1], [5, 7]) != stamp_of([0, 1], [7, 5])
+    assert stamp_of([0], [2**40]) != stamp_of([1], [2**40])
+    assert stamp_of([], []) == b""
