@@ -223,9 +223,9 @@ Counts = tuple[int, int, int, int]  # plays, listeners, likes, reposts
 
 
 # A chart whose past buckets hold fewer listeners than this, summed, is counted whole in one statement:
-# reading the stamps beside the newest bucket adds about 6 ms on chDB, and counting a chart costs
-# about 0.12 us per listener summed over its buckets (BENCHMARKS.md, read latency).
-RECOUNT_BELOW = 50_000
+# reading the stamps beside the newest bucket costs about 10 ms more on chDB, and counting a chart
+# whole about 0.12-0.19 us per listener summed over its buckets (BENCHMARKS.md, read latency).
+RECOUNT_BELOW = 100_000
 
 
 class ChartMemo:
