@@ -22,15 +22,17 @@ from schemas.periods import ChartBuckets, PeriodBounds
 PREVIOUS, PERIOD, ALL_TIME = 0, 1, 2
 
 _TOTALS_PART = """
-SELECT 2 AS part, sum(plays) AS plays, uniqExactMerge(listeners) AS listeners, 0 AS likes, 0 AS reposts{empty}
+SELECT 2 AS part, sum(plays) AS plays, {listeners} AS listeners, 0 AS likes, 0 AS reposts{empty}
 FROM track_totals
 WHERE track_id IN {{track_ids:Array(UInt64)}}"""
+# All-time listeners merged exactly, or as the union of each track's sketch (AllTimeAudiences).
+_EXACT, _SKETCHED = "uniqExactMerge(listeners)", "uniqCombined64Merge(17)(listeners_sketch)"
 
 _DAYS_IN_RANGE = """FROM track_daily
     WHERE track_id IN {track_ids:Array(UInt64)}
       AND day >= {previous_start:Date} AND day <= {today:Date}"""
 
-FIGURES_SQL = f"""{_TOTALS_PART.format(empty="")}
+_PERIOD_PARTS = f"""
 UNION ALL
 SELECT day >= {{start:Date}} AS part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts)
 {_DAYS_IN_RANGE}
@@ -40,7 +42,7 @@ GROUP BY part
 # For a group of tracks, also each track's period plays and listeners, in the same statement (each
 # statement costs a few ms in chDB). Listener sets are merged per track and part first, then the
 # per-track sets into the group's, so a listener of several tracks still counts once.
-GROUP_FIGURES_SQL = f"""{_TOTALS_PART.format(empty=", [] AS per_track")}
+_GROUP_PERIOD_PARTS = f"""
 UNION ALL
 SELECT part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
     groupArrayIf((track_id, plays, finalizeAggregation(listeners)), part = 1)
@@ -53,6 +55,19 @@ FROM
 )
 GROUP BY part
 """
+
+# Keyed by whether the all-time listeners come from the sketches.
+FIGURES_SQL = {
+    sketched: _TOTALS_PART.format(listeners=_SKETCHED if sketched else _EXACT, empty="") + _PERIOD_PARTS
+    for sketched in (False, True)
+}
+GROUP_FIGURES_SQL = {
+    sketched: _TOTALS_PART.format(listeners=_SKETCHED if sketched else _EXACT, empty=", [] AS per_track")
+    + _GROUP_PERIOD_PARTS
+    for sketched in (False, True)
+}
+
+UNSKETCHED_SQL = "SELECT count() FROM unsketched_tracks WHERE track_id IN {track_ids:Array(UInt64)}"
 
 PLAYS_TOTAL_SQL = """
 SELECT track_id, sum(plays) AS plays_total
@@ -189,15 +204,64 @@ def _figures(rows: list[tuple[Any, ...]]) -> Figures:
     return Figures(total[0], total[1], plays, listeners, likes, reposts, previous[0], previous[1])
 
 
-async def figures(store: Store, track_ids: Sequence[int], bounds: PeriodBounds) -> Figures:
-    return _figures(await store.aquery_rows(FIGURES_SQL, _period_parameters(track_ids, bounds)))
+# Past this many exact all-time listeners a set of tracks reads them from the sketches: a set's
+# all-time listeners never decrease, so it stays above 100,000 (where ARCHITECTURE §6.3 allows an
+# approximation within 1 %) with room for the sketch's error (about 0.3 % standard error).
+SKETCH_ABOVE = 102_000
+
+
+class AllTimeAudiences:
+    """The sets of tracks whose all-time listeners were counted above SKETCH_ABOVE, and whether each
+    set's tracks all have complete sketches (schemas/clickhouse/008_all_time_sketches.sql); at most
+    `sets` of them, the least recently asked dropped first."""
+
+    def __init__(self, sets: int = 10_000) -> None:
+        self._sketched: OrderedDict[tuple[int, ...], bool] = OrderedDict()
+        self._capacity = sets
+
+    def sketched(self, tracks: tuple[int, ...]) -> bool:
+        if tracks in self._sketched:
+            self._sketched.move_to_end(tracks)
+            return self._sketched[tracks]
+        return False
+
+    async def learn(self, store: Store, tracks: tuple[int, ...], listeners_total: int) -> None:
+        """After an exact count: a set past SKETCH_ABOVE reads its sketches from now on, unless one of
+        its tracks has history from before the sketches (asked once per set)."""
+        if listeners_total <= SKETCH_ABOVE or tracks in self._sketched:
+            return
+        rows = await store.aquery_rows(UNSKETCHED_SQL, {"track_ids": list(tracks)})
+        self._sketched[tracks] = int(rows[0][0]) == 0
+        while len(self._sketched) > self._capacity:
+            self._sketched.popitem(last=False)
+
+
+async def _figure_rows(
+    store: Store,
+    statements: dict[bool, str],
+    track_ids: Sequence[int],
+    bounds: PeriodBounds,
+    audiences: AllTimeAudiences | None,
+) -> list[tuple[Any, ...]]:
+    tracks = tuple(sorted(set(track_ids)))
+    sketched = audiences is not None and audiences.sketched(tracks)
+    rows = await store.aquery_rows(statements[sketched], _period_parameters(track_ids, bounds))
+    if audiences is not None and not sketched:
+        await audiences.learn(store, tracks, _figures(rows).listeners_total)
+    return rows
+
+
+async def figures(
+    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: AllTimeAudiences | None = None
+) -> Figures:
+    return _figures(await _figure_rows(store, FIGURES_SQL, track_ids, bounds, audiences))
 
 
 async def group_figures(
-    store: Store, track_ids: Sequence[int], bounds: PeriodBounds
+    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: AllTimeAudiences | None = None
 ) -> tuple[Figures, dict[int, TrackPeriod]]:
     """The group's figures, and the period plays and listeners of each of its tracks that has any."""
-    rows = await store.aquery_rows(GROUP_FIGURES_SQL, _period_parameters(track_ids, bounds))
+    rows = await _figure_rows(store, GROUP_FIGURES_SQL, track_ids, bounds, audiences)
     per_track: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == PERIOD), [])
     tracks = {int(t): TrackPeriod(int(t), int(p), int(u)) for t, p, u in per_track}
     return _figures(rows), tracks

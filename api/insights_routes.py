@@ -86,6 +86,11 @@ def catalog_of(request: Request) -> Catalog:
     return catalog
 
 
+def audiences_of(request: Request) -> analytics.AllTimeAudiences:
+    audiences: analytics.AllTimeAudiences = request.app.state.audiences
+    return audiences
+
+
 async def served_chart(request: Request, track_ids: Sequence[int], buckets: ChartBuckets) -> dict[str, Any]:
     """The chart body, with the app's memo of bucket listeners."""
     memo: analytics.ChartMemo = request.app.state.chart_memo
@@ -146,7 +151,7 @@ async def readable_artist(request: Request) -> ArtistEntry:
 async def track_analytics(request: Request) -> Response:
     bounds = requested_period(request)
     track = await readable_track(request)
-    figures = await analytics.figures(store_of(request), [track.track_id], bounds)
+    figures = await analytics.figures(store_of(request), [track.track_id], bounds, audiences_of(request))
     body = {"track_id": track.track_id, "title": track.title} | figures_body(figures, bounds)
     return success(body, max_age=ANALYTICS_MAX_AGE)
 
@@ -186,7 +191,9 @@ async def grouped_analytics(
 ) -> Response:
     """Figures over a group of tracks (an album, an artist), plus its tracks ranked by plays."""
     track_ids = [t.track_id for t in tracks]
-    figures, per_track = await analytics.group_figures(store_of(request), track_ids, bounds)
+    figures, per_track = await analytics.group_figures(
+        store_of(request), track_ids, bounds, audiences_of(request)
+    )
     return success(
         header | figures_body(figures, bounds) | {list_key: ranked_tracks(tracks, per_track, limit)},
         max_age=ANALYTICS_MAX_AGE,

@@ -64,7 +64,8 @@ FILL_SQL = (
     """INSERT INTO track_daily SELECT track_id, day, countIf(type = 'play'), countIf(type = 'like'),
         countIf(type = 'repost'), uniqExactStateIf(listener, type = 'play'), 0, 0
     FROM bench_events GROUP BY track_id, day""",
-    """INSERT INTO track_totals SELECT track_id, countIf(type = 'play'), countIf(type = 'like'),
+    """INSERT INTO track_totals (track_id, plays, likes, reposts, listeners, kafka_partition, max_offset)
+    SELECT track_id, countIf(type = 'play'), countIf(type = 'like'),
         countIf(type = 'repost'), uniqExactStateIf(listener, type = 'play'), 0, 0
     FROM bench_events GROUP BY track_id""",
     "DROP TABLE bench_events",

@@ -6,9 +6,10 @@ events inserted straight with SQL (skewed track popularity, N/20 listeners, 400 
 recent past), then the rollups exactly as the worker builds them (each `pipeline.rollups` catch-up
 query over every partition's whole offset range). It then times, in-process (no HTTP, no auth), the
 query functions the handlers await on the Store thread pool: median and p95 over --repeat calls after
-a warm-up, for the hottest track, a median track, the hot track's album and artist. Charts go through
-the handlers' memo of bucket listeners (the bucket holding now counted every call, the others read
-with their stamps only), and some again counting every bucket as exports do. Beside them: the
+a warm-up, for the hottest track, a median track, the hot track's album and artist. Analytics go
+through the handlers' record of large audiences (all-time listeners from sketches past 102,000),
+charts through the handlers' memo of bucket listeners (the bucket holding now counted every call,
+the others read with their stamps only), and some again counting every bucket as exports do. Beside them: the
 same track-analytics figures computed from raw `events` (the contrast; its values are checked equal),
 and `SELECT 1` through the same Store (the floor of one round trip); rollup/raw is an endpoint's median
 over that of the raw figures of its entity. To show where the time goes, each statement an endpoint
@@ -180,13 +181,15 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
     album_id, artist_id = hot_entry.album_id, hot_entry.artist_ids[0]
     bounds, year = period_bounds("30-days", now), period_bounds("1-year", now)
 
+    audiences = analytics.AllTimeAudiences()
+
     async def track(track_id: int, b: Any = bounds) -> Any:
         entry = await catalog.track(track_id)
         assert entry is not None
-        return figures_body(await analytics.figures(store, [entry.track_id], b), b)
+        return figures_body(await analytics.figures(store, [entry.track_id], b, audiences), b)
 
     async def group(entry: Any, limit: int | None) -> Any:
-        figures, per_track = await analytics.group_figures(store, entry.track_ids, bounds)
+        figures, per_track = await analytics.group_figures(store, entry.track_ids, bounds, audiences)
         return figures_body(figures, bounds), ranked_tracks(entry.tracks, per_track, limit)
 
     async def album() -> Any:
@@ -266,6 +269,7 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
     for entity, ids in entity_ids.items():
         parameters = {"track_ids": ids, "previous_start": bounds.previous_start, "today": bounds.today}
         rollup_figures = await analytics.figures(store, ids, bounds)
+        served = await analytics.figures(store, ids, bounds, audiences)  # all time from sketches?
         raw_values = await raw(ids)
         raw_results[entity] = await measure(store, partial(raw, ids), max(5, repeat // 10)) | {
             "tracks": len(ids),
@@ -273,6 +277,7 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
             "matches_rollups": raw_values == list(vars(rollup_figures).values()),
             "plays_total": raw_values[0],
             "listeners_total": raw_values[1],
+            "listeners_total_served": served.listeners_total,
         }
         print(f"  raw {entity}: {raw_results[entity]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
     floor = await measure(store, lambda: store.aquery_rows("SELECT 1"), repeat)
@@ -363,6 +368,7 @@ def report(runs: list[dict[str, Any]]) -> None:
         for entity, v in r["raw"].items():
             counts = f"{v['tracks']} tracks, {v['plays_total']} plays, {v['listeners_total']} listeners"
             counts += f", 30-day analytics merge {v['merged_set_sizes']} set elements"
+            counts += f", all-time listeners served {v['listeners_total_served']}"
             print(f"    {entity}: {counts}, raw figures equal the rollups: {v['matches_rollups']}")
 
 

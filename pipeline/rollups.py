@@ -58,9 +58,17 @@ def range_parameters(ranges: Mapping[int, tuple[int, int]]) -> dict[str, Any]:
 _COUNTER_COLUMNS = ("plays", "likes", "reposts", "listeners", "max_offset")
 
 
-def counter_rollup(table: str, bucket: tuple[str, str] | None = None, window: str | None = None) -> Rollup:
+# The all-time listeners again as a fixed-size sketch (schemas/clickhouse/008_all_time_sketches.sql).
+_SKETCH = """,
+    uniqCombined64StateIf(17)(listener_id, type = 'play') AS listeners_sketch"""
+
+
+def counter_rollup(
+    table: str, bucket: tuple[str, str] | None = None, window: str | None = None, sketch: bool = False
+) -> Rollup:
     """A rollup of the play/like/repost counters and listener states per track, per `bucket`
-    (column name, expression) if given, built only from events younger than `window` if given."""
+    (column name, expression) if given, built only from events younger than `window` if given, with
+    a sketch of the listeners too if `sketch`."""
     keys = ("track_id", *(bucket[:1] if bucket else ()), "kafka_partition")
     selected = ", ".join(
         f"{bucket[1]} AS {bucket[0]}" if bucket and key == bucket[0] else key for key in keys
@@ -68,9 +76,9 @@ def counter_rollup(table: str, bucket: tuple[str, str] | None = None, window: st
     younger = f" AND occurred_at >= now() - INTERVAL {window}" if window else ""
     return Rollup(
         table=table,
-        columns=(*keys, *_COUNTER_COLUMNS),
+        columns=(*keys, *_COUNTER_COLUMNS, *(("listeners_sketch",) if sketch else ())),
         select=f"""
-SELECT {selected},{_COUNTERS}
+SELECT {selected},{_COUNTERS}{_SKETCH if sketch else ""}
 FROM events
 WHERE type != 'heartbeat'{younger} AND ({{ranges}})
 GROUP BY {", ".join(keys)}""",
@@ -78,7 +86,7 @@ GROUP BY {", ".join(keys)}""",
 
 
 TRACK_DAILY = counter_rollup("track_daily", ("day", "toDate(occurred_at)"))
-TRACK_TOTALS = counter_rollup("track_totals")
+TRACK_TOTALS = counter_rollup("track_totals", sketch=True)
 # Short-lived rollups read only events younger than their window; being excluded is permanent (an
 # event only gets older), which keeps their progress markers exact (see 004_hourly_and_realtime.sql).
 TRACK_HOURLY = counter_rollup("track_hourly", ("hour", "toStartOfHour(occurred_at)"), window="8 DAY")

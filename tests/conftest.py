@@ -18,6 +18,7 @@ DATA_TABLES = (
     "event_ids",
     "track_daily",
     "track_totals",
+    "unsketched_tracks",
     "track_hourly",
     "track_realtime",
     "artists",

@@ -1,0 +1,121 @@
+"""All-time listeners from sketches, against the real engine: only for sets of tracks whose exact count
+has passed SKETCH_ABOVE, within 1 % of it, and never for a set holding a track with older history."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from api.analytics_queries import (
+    FIGURES_SQL,
+    GROUP_FIGURES_SQL,
+    SKETCH_ABOVE,
+    UNSKETCHED_SQL,
+    AllTimeAudiences,
+    Figures,
+    figures,
+    group_figures,
+)
+from insights.migrate import load_migrations
+from insights.store import Store
+from pipeline.sink import RollupSink, SourcedEvent
+from schemas.events import Event
+from schemas.periods import period_bounds
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+BOUNDS = period_bounds("30-days", NOW)
+LARGE, SMALL = 9, 10
+AUDIENCE = SKETCH_ABOVE + 1_000
+
+
+def plays(track: int, listeners: range, days: int = 40) -> list[Event]:
+    return [
+        Event(
+            event_id=f"{track}-{n}",
+            type="play",
+            track_id=track,
+            listener_id=f"listener-{n}",
+            occurred_at=NOW - timedelta(days=n % days),
+        )
+        for n in listeners
+    ]
+
+
+def flush(store: Store, events: list[Event]) -> None:
+    sink = RollupSink(store)
+    for start in range(0, len(events), 50_000):
+        batch = events[start : start + 50_000]
+        sink.flush([SourcedEvent(e, 0, start + i) for i, e in enumerate(batch)])
+    sink.close()
+
+
+class Statements:
+    def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.run: list[str] = []
+        real = store.aquery_rows
+
+        async def recorded(sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+            self.run.append(sql)
+            return await real(sql, parameters)
+
+        monkeypatch.setattr(store, "aquery_rows", recorded)
+
+
+def track_figures(store: Store, audiences: AllTimeAudiences | None) -> Figures:
+    return asyncio.run(figures(store, [LARGE], BOUNDS, audiences))
+
+
+def group(store: Store, audiences: AllTimeAudiences | None) -> Figures:
+    return asyncio.run(group_figures(store, [LARGE, SMALL], BOUNDS, audiences))[0]
+
+
+def test_a_large_audience_reads_its_sketch_once_counted_past_the_threshold(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The small track shares its listeners with the large one: the group's audience is the large one's.
+    flush(clean_store, plays(LARGE, range(AUDIENCE)) + plays(SMALL, range(0, AUDIENCE, 50)))
+    exact_track, exact_group = track_figures(clean_store, None), group(clean_store, None)
+    assert exact_track.listeners_total == exact_group.listeners_total == AUDIENCE
+
+    audiences = AllTimeAudiences()
+    statements = Statements(clean_store, monkeypatch)
+    assert track_figures(clean_store, audiences) == exact_track
+    assert group(clean_store, audiences) == exact_group
+    assert statements.run == [FIGURES_SQL[False], UNSKETCHED_SQL, GROUP_FIGURES_SQL[False], UNSKETCHED_SQL]
+
+    statements.run.clear()
+    sketched_track, sketched_group = track_figures(clean_store, audiences), group(clean_store, audiences)
+    assert statements.run == [FIGURES_SQL[True], GROUP_FIGURES_SQL[True]]
+    for sketched, exact in ((sketched_track, exact_track), (sketched_group, exact_group)):
+        assert abs(sketched.listeners_total - AUDIENCE) <= AUDIENCE / 100
+        assert vars(sketched) == vars(exact) | {"listeners_total": sketched.listeners_total}
+
+    # A set holding a track whose history predates the sketches is always counted exactly.
+    clean_store.command(f"INSERT INTO unsketched_tracks VALUES ({SMALL})")
+    audiences = AllTimeAudiences()
+    statements.run.clear()
+    for _ in range(2):
+        assert group(clean_store, audiences) == exact_group
+    assert statements.run == [GROUP_FIGURES_SQL[False], UNSKETCHED_SQL, GROUP_FIGURES_SQL[False]]
+
+
+def test_a_small_audience_is_always_counted_exactly(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flush(clean_store, plays(SMALL, range(500)))
+    audiences = AllTimeAudiences()
+    statements = Statements(clean_store, monkeypatch)
+    for _ in range(2):
+        assert asyncio.run(figures(clean_store, [SMALL], BOUNDS, audiences)).listeners_total == 500
+    assert statements.run == [FIGURES_SQL[False], FIGURES_SQL[False]]
+
+
+def test_the_migration_lists_the_tracks_with_history_before_the_sketches(clean_store: Store) -> None:
+    flush(clean_store, plays(SMALL, range(5)))
+    (migration,) = [m for m in load_migrations() if m.version == 8]
+    for statement in migration.statements:  # rerunning it is safe: the list only grows
+        clean_store.command(statement)
+    assert clean_store.query_rows("SELECT track_id FROM unsketched_tracks FINAL") == [(SMALL,)]
