@@ -6,12 +6,12 @@ tracks counts each listener once.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from api.recent import Recent
 from insights.store import Store
 from schemas.periods import ChartBuckets, PeriodBounds
 
@@ -216,24 +216,23 @@ class AllTimeAudiences:
     `sets` of them, the least recently asked dropped first."""
 
     def __init__(self, sets: int = 10_000) -> None:
-        self._sketched: OrderedDict[tuple[int, ...], bool] = OrderedDict()
-        self._capacity = sets
+        self._sketched: Recent[tuple[int, ...], bool] = Recent(sets)
 
     def sketched(self, tracks: tuple[int, ...]) -> bool:
-        if tracks in self._sketched:
-            self._sketched.move_to_end(tracks)
-            return self._sketched[tracks]
-        return False
+        return bool(self._sketched.get(tracks))
 
     async def learn(self, store: Store, tracks: tuple[int, ...], listeners_total: int) -> None:
         """After an exact count: a set past SKETCH_ABOVE reads its sketches from now on, unless one of
         its tracks has history from before the sketches (asked once per set)."""
-        if listeners_total <= SKETCH_ABOVE or tracks in self._sketched:
+        if listeners_total <= SKETCH_ABOVE or self._sketched.peek(tracks) is not None:
             return
         rows = await store.aquery_rows(UNSKETCHED_SQL, {"track_ids": list(tracks)})
-        self._sketched[tracks] = int(rows[0][0]) == 0
-        while len(self._sketched) > self._capacity:
-            self._sketched.popitem(last=False)
+        self._sketched.put(tracks, int(rows[0][0]) == 0)
+
+
+def track_set(track_ids: Sequence[int]) -> tuple[int, ...]:
+    """The key of a set of tracks in the memos below: the same however its ids are listed."""
+    return tuple(sorted(set(track_ids)))
 
 
 async def _figure_rows(
@@ -243,7 +242,7 @@ async def _figure_rows(
     bounds: PeriodBounds,
     audiences: AllTimeAudiences | None,
 ) -> list[tuple[Any, ...]]:
-    tracks = tuple(sorted(set(track_ids)))
+    tracks = track_set(track_ids)
     sketched = audiences is not None and audiences.sketched(tracks)
     rows = await store.aquery_rows(statements[sketched], _period_parameters(track_ids, bounds))
     if audiences is not None and not sketched:
@@ -303,23 +302,16 @@ class ChartMemo:
 
     def __init__(self, buckets: int = 200_000, recount_below: int = RECOUNT_BELOW) -> None:
         """`buckets`: how many bucket counts to keep in all (about 250 bytes each: 50 MB at most)."""
-        self._charts: OrderedDict[tuple[str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = OrderedDict()
-        self._capacity = buckets
-        self._kept = 0
+        self._charts: Recent[tuple[str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = Recent(
+            buckets, weight=len
+        )
         self.recount_below = recount_below
 
     def recall(self, chart: tuple[str, tuple[int, ...]]) -> dict[int, tuple[Stamp, int]]:
-        kept = self._charts.get(chart, {})
-        if kept:
-            self._charts.move_to_end(chart)
-        return kept
+        return self._charts.get(chart) or {}
 
     def keep(self, chart: tuple[str, tuple[int, ...]], buckets: dict[int, tuple[Stamp, int]]) -> None:
-        self._kept += len(buckets) - len(self._charts.get(chart, {}))
-        self._charts[chart] = buckets
-        self._charts.move_to_end(chart)
-        while self._kept > self._capacity:
-            self._kept -= len(self._charts.popitem(last=False)[1])
+        self._charts.put(chart, buckets)
 
 
 class _BucketRow(NamedTuple):
@@ -334,7 +326,7 @@ async def chart(
 ) -> list[ChartPoint]:
     """Every bucket of the timeframe, oldest first, zeros where nothing happened."""
     starts = [int(start.timestamp()) for start in buckets.starts]
-    chart_key = (buckets.interval, tuple(sorted(set(track_ids))))
+    chart_key = (buckets.interval, track_set(track_ids))
     kept = memo.recall(chart_key) if memo is not None else {}
     past_listeners = sum(kept.get(bucket, (b"", 0))[1] for bucket in starts[:-1])
     if memo is None or past_listeners < memo.recount_below:

@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.access import Readers, forbidden
 from api.background import in_background
 from api.errors import error_response
+from api.recent import Recent
 from schemas.openapi import INSIGHTS
 from schemas.tokens import TokenClaims
 
@@ -77,30 +77,25 @@ class ResponseCache:
 
     def __init__(self, max_entries: int = MAX_ENTRIES, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._max_entries = max_entries
-        self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self._entries: Recent[Key, Entry] = Recent(max_entries)
         self.computed = 0  # answers made by handlers (for tests and benchmarks)
 
     def get(self, key: Key) -> Entry | None:
         """The fresh entry of `key`; an expired one stays (until pushed out) for `previous`."""
-        entry = self._entries.get(key)
+        entry = self._entries.peek(key)
         if entry is None or self.clock() - entry.created >= entry.max_age:
             return None
-        self._entries.move_to_end(key)
-        return entry
+        return self._entries.get(key)
 
     def due(self, entry: Entry) -> bool:
         """Whether `entry` is old enough to be computed again ahead of its expiry."""
         return self.clock() - entry.created >= REFRESH_AHEAD * entry.max_age
 
     def previous(self, key: Key) -> Entry | None:
-        return self._entries.get(key)
+        return self._entries.peek(key)
 
     def put(self, key: Key, entry: Entry) -> None:
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        self._entries.put(key, entry)
 
 
 def header(scope: Scope, name: bytes) -> str | None:

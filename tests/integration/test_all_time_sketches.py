@@ -3,7 +3,6 @@ has passed SKETCH_ABOVE, within 1 % of it, and never for a set holding a track w
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -22,6 +21,7 @@ from insights.store import Store
 from pipeline.sink import RollupSink, SourcedEvent
 from schemas.events import Event
 from schemas.periods import period_bounds
+from tests.integration.statements import Statements
 
 pytestmark = pytest.mark.integration
 
@@ -52,18 +52,6 @@ def flush(store: Store, events: list[Event]) -> None:
     sink.close()
 
 
-class Statements:
-    def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.run: list[str] = []
-        real = store.aquery_rows
-
-        async def recorded(sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-            self.run.append(sql)
-            return await real(sql, parameters)
-
-        monkeypatch.setattr(store, "aquery_rows", recorded)
-
-
 def track_figures(store: Store, audiences: AllTimeAudiences | None) -> Figures:
     return asyncio.run(figures(store, [LARGE], BOUNDS, audiences))
 
@@ -84,11 +72,11 @@ def test_a_large_audience_reads_its_sketch_once_counted_past_the_threshold(
     statements = Statements(clean_store, monkeypatch)
     assert track_figures(clean_store, audiences) == exact_track
     assert group(clean_store, audiences) == exact_group
-    assert statements.run == [FIGURES_SQL[False], UNSKETCHED_SQL, GROUP_FIGURES_SQL[False], UNSKETCHED_SQL]
+    assert statements.sql == [FIGURES_SQL[False], UNSKETCHED_SQL, GROUP_FIGURES_SQL[False], UNSKETCHED_SQL]
 
     statements.run.clear()
     sketched_track, sketched_group = track_figures(clean_store, audiences), group(clean_store, audiences)
-    assert statements.run == [FIGURES_SQL[True], GROUP_FIGURES_SQL[True]]
+    assert statements.sql == [FIGURES_SQL[True], GROUP_FIGURES_SQL[True]]
     for sketched, exact in ((sketched_track, exact_track), (sketched_group, exact_group)):
         assert abs(sketched.listeners_total - AUDIENCE) <= AUDIENCE / 100
         assert vars(sketched) == vars(exact) | {"listeners_total": sketched.listeners_total}
@@ -99,7 +87,7 @@ def test_a_large_audience_reads_its_sketch_once_counted_past_the_threshold(
     statements.run.clear()
     for _ in range(2):
         assert group(clean_store, audiences) == exact_group
-    assert statements.run == [GROUP_FIGURES_SQL[False], UNSKETCHED_SQL, GROUP_FIGURES_SQL[False]]
+    assert statements.sql == [GROUP_FIGURES_SQL[False], UNSKETCHED_SQL, GROUP_FIGURES_SQL[False]]
 
 
 def test_a_small_audience_is_always_counted_exactly(
@@ -110,7 +98,7 @@ def test_a_small_audience_is_always_counted_exactly(
     statements = Statements(clean_store, monkeypatch)
     for _ in range(2):
         assert asyncio.run(figures(clean_store, [SMALL], BOUNDS, audiences)).listeners_total == 500
-    assert statements.run == [FIGURES_SQL[False], FIGURES_SQL[False]]
+    assert statements.sql == [FIGURES_SQL[False], FIGURES_SQL[False]]
 
 
 def test_the_migration_lists_the_tracks_with_history_before_the_sketches(clean_store: Store) -> None:

@@ -3,7 +3,6 @@ bucket afresh, while a chart asked again counts only the buckets whose rows chan
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -12,6 +11,7 @@ from insights.store import Store
 from pipeline.sink import RollupSink, SourcedEvent
 from schemas.events import Event
 from schemas.periods import chart_buckets
+from tests.integration.statements import Statements
 
 pytestmark = pytest.mark.integration
 
@@ -41,20 +41,6 @@ class Stream:
             batch.append(SourcedEvent(event, partition, self.sent // PARTITIONS))
             self.sent += 1
         self.sink.flush(batch)
-
-
-class Statements:
-    """The statements the read runs: (sql, parameters) each."""
-
-    def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.run: list[tuple[str, dict[str, Any]]] = []
-        real = store.aquery_rows
-
-        async def recorded(sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-            self.run.append((sql, parameters or {}))
-            return await real(sql, parameters)
-
-        monkeypatch.setattr(store, "aquery_rows", recorded)
 
 
 def read(store: Store, track_ids: list[int], timeframe: str, memo: ChartMemo | None) -> list[ChartPoint]:

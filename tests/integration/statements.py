@@ -1,0 +1,27 @@
+"""What a read runs: the statements a Store is asked to answer, recorded on their way to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from insights.store import Store
+
+
+class Statements:
+    """Records each (sql, parameters) `store.aquery_rows` is called with, for the test's duration."""
+
+    def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.run: list[tuple[str, dict[str, Any]]] = []
+        real = store.aquery_rows
+
+        async def recorded(sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+            self.run.append((sql, parameters or {}))
+            return await real(sql, parameters)
+
+        monkeypatch.setattr(store, "aquery_rows", recorded)
+
+    @property
+    def sql(self) -> list[str]:
+        return [sql for sql, _ in self.run]
