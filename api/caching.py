@@ -52,6 +52,7 @@ class Entry:
     created: float  # on the cache's clock
     readers: Readers
     figures: bytes = b""  # the handler's fingerprint of the figures, if it sent one
+    route: Any = None  # the route that made it: a kept answer is served before routing (metrics label)
 
 
 def strong_etag(body: bytes) -> str:
@@ -133,7 +134,7 @@ class CacheMiddleware:
                 await self.app(scope, receive, send)
                 return
         if entry is None:
-            entry = await self._compute(key, scope, receive, send)
+            entry = await self._compute(key, self._take_off(key), scope, receive, send)
             if entry is None:
                 return
         elif self._refresh_due(key, entry, scope):
@@ -159,13 +160,25 @@ class CacheMiddleware:
         async def discard(message: Message) -> None:
             pass
 
+        # The flight is registered now, not when the task first runs: requests arriving meanwhile see
+        # it and neither start another refresh nor compute it themselves.
+        flight = self._take_off(key)
         # On failure the next request after expiry computes it, and reports the error.
-        in_background(self._compute(key, background, no_body, discard), "refreshing a kept answer failed")
+        in_background(
+            self._compute(key, flight, background, no_body, discard), "refreshing a kept answer failed"
+        )
 
-    async def _compute(self, key: Key, scope: Scope, receive: Receive, send: Send) -> Entry | None:
-        """Runs the handler; returns the entry to serve, or None once a non-cacheable answer is sent."""
+    def _take_off(self, key: Key) -> asyncio.Future[Entry | None]:
+        """Registers the one computation of `key` in flight, for concurrent requests to wait for."""
         flight: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
         self._flights[key] = flight
+        return flight
+
+    async def _compute(
+        self, key: Key, flight: asyncio.Future[Entry | None], scope: Scope, receive: Receive, send: Send
+    ) -> Entry | None:
+        """Runs the handler for the flight of `key` (from _take_off); returns the entry to serve, or None
+        once a non-cacheable answer is sent."""
         entry = None
         try:
             messages: list[Message] = []
@@ -198,13 +211,17 @@ class CacheMiddleware:
             return None
         headers = tuple((k, v) for k, v in start["headers"] if k not in (b"content-length", FIGURES_HEADER))
         figures = next((v for k, v in start["headers"] if k == FIGURES_HEADER), b"")
-        return Entry(body, headers, strong_etag(body), int(max_age[1]), self.cache.clock(), readers, figures)
+        created = self.cache.clock()
+        return Entry(
+            body, headers, strong_etag(body), int(max_age[1]), created, readers, figures, scope.get("route")
+        )
 
     async def _serve(self, entry: Entry, scope: Scope, receive: Receive, send: Send) -> None:
         claims: TokenClaims = scope["state"]["claims"]
         if not entry.readers.allow(claims):
             await error_response(forbidden(entry.readers))(scope, receive, send)
             return
+        scope["route"] = entry.route
         age = int(self.cache.clock() - entry.created)
         headers = [
             *entry.headers,

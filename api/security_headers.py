@@ -20,6 +20,11 @@ PAGE_POLICY = (
     b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+# Built once: the headers to add to a JSON answer, and to an HTML page.
+_ADDED = {
+    policy: tuple((COMMON | {b"content-security-policy": policy}).items())
+    for policy in (JSON_POLICY, PAGE_POLICY)
+}
 
 
 class SecurityHeadersMiddleware:
@@ -37,8 +42,7 @@ class SecurityHeadersMiddleware:
                 present = {name for name, _ in headers}
                 content_type = next((v for k, v in headers if k == b"content-type"), b"")
                 policy = PAGE_POLICY if content_type.startswith(b"text/html") else JSON_POLICY
-                wanted = COMMON | {b"content-security-policy": policy}
-                headers += [(name, value) for name, value in wanted.items() if name not in present]
+                headers += [(name, value) for name, value in _ADDED[policy] if name not in present]
                 message["headers"] = headers
             await send(message)
 

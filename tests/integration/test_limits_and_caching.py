@@ -4,6 +4,7 @@ headers, on the real app over a real ClickHouse engine (chDB)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -210,6 +211,30 @@ def test_a_polled_answer_is_refreshed_before_it_expires_so_no_poller_waits(clien
     after = client.get(url, headers=reader())
     assert after.status_code == 200 and after.json() == late.json()
     assert cache.computed == computed + 1  # the refreshed answer, made before anyone needed it
+
+
+def test_pollers_asking_at_once_near_expiry_start_one_refresh(
+    catalog: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Many requests in the last quarter of an answer's max-age, all before the refresh has started,
+    still make a single background computation (each used to start its own, and all but one failed)."""
+    app = app_with(catalog)
+    url = f"{INSIGHTS}/tracks/{TRACK}?period=7-days"
+
+    async def refreshes() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            assert (await http.get(url, headers=reader())).status_code == 200  # max-age 2
+            began, computed = time.monotonic(), app.state.cache.computed
+            await asyncio.sleep(max(0.0, began + 1.6 - time.monotonic()))
+            answers = await asyncio.gather(*(http.get(url, headers=reader()) for _ in range(50)))
+            assert {(a.status_code, a.headers["Age"]) for a in answers} == {(200, "1")}
+            await asyncio.sleep(1.0)  # time for the refreshes to finish (one takes a few ms)
+            return int(app.state.cache.computed - computed)
+
+    with caplog.at_level(logging.WARNING):
+        assert asyncio.run(refreshes()) == 1
+    assert "refreshing a kept answer failed" not in caplog.text
 
 
 def test_a_kept_answer_is_still_checked_against_each_token(client: TestClient) -> None:
