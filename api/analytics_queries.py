@@ -6,43 +6,52 @@ tracks counts each listener once.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from api.recent import Recent
 from insights.store import Store
 from schemas.periods import ChartBuckets, PeriodBounds
 
-# The figures come as up to three rows, told apart by `part`: the previous period's (0) and the
-# period's (1) counters from one pass over the days of both, and the all-time totals (2). The two reads
-# are a UNION ALL, which the engine runs side by side on two cores where a join of them ran one after
-# the other: large albums and artists answer about a third sooner, for the same CPU (BENCHMARKS.md).
-PREVIOUS, PERIOD, ALL_TIME = 0, 1, 2
+# The figures come as rows told apart by `part`: the previous period's (0) and the period's (1)
+# counters from one pass over the days of both, and the all-time totals (2). The reads are a UNION ALL,
+# which the engine runs side by side on two cores where a join of them ran one after the other: large
+# albums and artists answer about a third sooner, for the same CPU (BENCHMARKS.md). A group whose
+# period's listeners come from sketches gets its tracks' period figures apart (3).
+PREVIOUS, PERIOD, ALL_TIME, TRACKS = 0, 1, 2, 3
 
 _TOTALS_PART = """
 SELECT 2 AS part, sum(plays) AS plays, {listeners} AS listeners, 0 AS likes, 0 AS reposts{empty}
 FROM track_totals
 WHERE track_id IN {{track_ids:Array(UInt64)}}"""
-# All-time listeners merged exactly, or as the union of each track's sketch (AllTimeAudiences).
+# All-time listeners merged exactly, or as the union of each track's sketch (Audiences).
 _EXACT, _SKETCHED = "uniqExactMerge(listeners)", "uniqCombined64Merge(17)(listeners_sketch)"
 
-_DAYS_IN_RANGE = """FROM track_daily
-    WHERE track_id IN {track_ids:Array(UInt64)}
-      AND day >= {previous_start:Date} AND day <= {today:Date}"""
+# A period's listeners from the days' exact states, or from their sketches (Audiences): the merge
+# and the column. Each kind reads its own range of days, named by the kind.
+_DAY_MERGES = {
+    False: ("uniqExactMerge", "listeners", "exact"),
+    True: ("uniqCombined64Merge(17)", "listeners_sketch", "sketch"),
+}
 
-_PERIOD_PARTS = f"""
+_DAYS_IN_RANGE = """FROM track_daily
+    WHERE track_id IN {{track_ids:Array(UInt64)}}
+      AND day >= {{{kind}_from:Date}} AND day <= {{{kind}_to:Date}}"""
+
+_PERIOD_PARTS = """
 UNION ALL
-SELECT day >= {{start:Date}} AS part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts)
-{_DAYS_IN_RANGE}
+SELECT day >= {{start:Date}} AS part, sum(plays), {merge}({column}), sum(likes), sum(reposts){empty}
+{days}
 GROUP BY part
 """
 
-# For a group of tracks, also each track's period plays and listeners, in the same statement (each
-# statement costs a few ms in chDB). Listener sets are merged per track and part first, then the
-# per-track sets into the group's, so a listener of several tracks still counts once.
-_GROUP_PERIOD_PARTS = f"""
+# For a group of tracks counted exactly, also each track's period plays and listeners, in the same
+# statement (each statement costs a few ms in chDB). Listener sets are merged per track and part
+# first, then the per-track sets into the group's, so a listener of several tracks still counts once.
+_GROUP_PERIOD_PARTS = """
 UNION ALL
 SELECT part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
     groupArrayIf((track_id, plays, finalizeAggregation(listeners)), part = 1)
@@ -50,22 +59,67 @@ FROM
 (
     SELECT track_id, day >= {{start:Date}} AS part, sum(plays) AS plays,
         uniqExactMergeState(listeners) AS listeners, sum(likes) AS likes, sum(reposts) AS reposts
-    {_DAYS_IN_RANGE}
+    {days}
     GROUP BY track_id, part
 )
 GROUP BY part
 """
 
-# Keyed by whether the all-time listeners come from the sketches.
-FIGURES_SQL = {
-    sketched: _TOTALS_PART.format(listeners=_SKETCHED if sketched else _EXACT, empty="") + _PERIOD_PARTS
-    for sketched in (False, True)
-}
-GROUP_FIGURES_SQL = {
-    sketched: _TOTALS_PART.format(listeners=_SKETCHED if sketched else _EXACT, empty=", [] AS per_track")
-    + _GROUP_PERIOD_PARTS
-    for sketched in (False, True)
-}
+# When a group's period listeners come from the day sketches, its own figures are read like a single
+# track's (a union of every row's sketch, without a state per track), and its tracks' period plays
+# and listeners apart: exactly for the tracks not known to be past SKETCH_ABOVE, from their sketches
+# for the others.
+_TRACKS_PART = """
+UNION ALL
+SELECT 3 AS part, 0, 0, 0, 0, groupArray((track_id, plays, listeners))
+FROM
+(
+    SELECT track_id, sum(plays) AS plays, uniqExactMerge(listeners) AS listeners
+    FROM track_daily
+    WHERE track_id IN {exact_tracks:Array(UInt64)} AND day >= {start:Date} AND day <= {today:Date}
+    GROUP BY track_id
+    UNION ALL
+    SELECT track_id, sum(plays), uniqCombined64Merge(17)(listeners_sketch)
+    FROM track_daily
+    WHERE track_id IN {sketched_tracks:Array(UInt64)} AND day >= {start:Date} AND day <= {today:Date}
+    GROUP BY track_id
+)
+"""
+
+
+class Mode(NamedTuple):
+    """Which listener figures of a statement come from sketches."""
+
+    all_time: bool = False
+    previous: bool = False
+    period: bool = False
+
+
+EXACT = Mode()
+MODES = tuple(Mode(*flags) for flags in itertools.product((False, True), repeat=3))
+
+
+def _figures_statement(mode: Mode, group: bool) -> str:
+    totals = _SKETCHED if mode.all_time else _EXACT
+    sql = _TOTALS_PART.format(listeners=totals, empty=", [] AS per_track" if group else "")
+    for sketched in (False, True):
+        if sketched in (mode.previous, mode.period):
+            merge, column, kind = _DAY_MERGES[sketched]
+            days = _DAYS_IN_RANGE.format(kind=kind)
+            if group and not sketched and not mode.period:  # the tracks' figures come with the group's
+                sql += _GROUP_PERIOD_PARTS.format(days=days)
+            else:
+                sql += _PERIOD_PARTS.format(
+                    merge=merge, column=column, days=days, empty=", []" if group else ""
+                )
+    if group and mode.period:
+        sql += _TRACKS_PART
+    return sql
+
+
+# Keyed by mode; built once.
+FIGURES_SQL = {mode: _figures_statement(mode, group=False) for mode in MODES}
+GROUP_FIGURES_SQL = {mode: _figures_statement(mode, group=True) for mode in MODES}
 
 UNSKETCHED_SQL = "SELECT count() FROM unsketched_tracks WHERE track_id IN {track_ids:Array(UInt64)}"
 
@@ -185,13 +239,28 @@ class Realtime:
     plays_per_minute: dict[int, int]  # unix minute start -> plays
 
 
-def _period_parameters(track_ids: Sequence[int], bounds: PeriodBounds) -> dict[str, Any]:
-    return {
-        "track_ids": list(track_ids),
-        "start": bounds.start,
-        "previous_start": bounds.previous_start,
-        "today": bounds.today,
-    }
+DayRange = tuple[date, date]  # first and last day, inclusive
+
+
+def _previous_days(bounds: PeriodBounds) -> DayRange:
+    return bounds.previous_start, bounds.start - timedelta(days=1)
+
+
+def _period_days(bounds: PeriodBounds) -> DayRange:
+    return bounds.start, bounds.today
+
+
+def _period_parameters(track_ids: Sequence[int], bounds: PeriodBounds, mode: Mode) -> dict[str, Any]:
+    """The statement's parameters: each kind of merge (exact, sketch) reads the days of the periods
+    it counts, which are adjacent (the previous period, then the period)."""
+    parameters: dict[str, Any] = {"track_ids": list(track_ids), "start": bounds.start, "today": bounds.today}
+    ranges = ((_previous_days(bounds), mode.previous), (_period_days(bounds), mode.period))
+    for sketched in (False, True):
+        days = [r for r, s in ranges if s == sketched]
+        if days:
+            kind = _DAY_MERGES[sketched][2]
+            parameters[f"{kind}_from"], parameters[f"{kind}_to"] = days[0][0], days[-1][1]
+    return parameters
 
 
 def _figures(rows: list[tuple[Any, ...]]) -> Figures:
@@ -204,30 +273,62 @@ def _figures(rows: list[tuple[Any, ...]]) -> Figures:
     return Figures(total[0], total[1], plays, listeners, likes, reposts, previous[0], previous[1])
 
 
-# Past this many exact all-time listeners a set of tracks reads them from the sketches: a set's
-# all-time listeners never decrease, so it stays above 100,000 (where ARCHITECTURE §6.3 allows an
-# approximation within 1 %) with room for the sketch's error (about 0.3 % standard error).
+# Past this many exactly counted listeners a set of tracks reads them from sketches: a fixed set's
+# listeners over a fixed range of days (or all time) never decrease, as events are only ever added,
+# so they stay above 100,000 (where ARCHITECTURE §6.3 allows an approximation within 1 %) with room
+# for the sketch's error (about 0.3 % standard error).
 SKETCH_ABOVE = 102_000
 
+SKETCHES_FROM_SQL = "SELECT max(day) FROM daily_sketches_from"
 
-class AllTimeAudiences:
-    """The sets of tracks whose all-time listeners were counted above SKETCH_ABOVE, and whether each
-    set's tracks all have complete sketches (schemas/clickhouse/008_all_time_sketches.sql); at most
-    `sets` of them, the least recently asked dropped first."""
+
+class Audiences:
+    """The listener counts known to be past SKETCH_ABOVE, read from sketches from then on:
+    - a set's all-time listeners, once its tracks all have complete all-time sketches
+      (schemas/clickhouse/008_all_time_sketches.sql; asked once per set);
+    - a set's listeners over a range of days (a period, the previous one), once the range starts on
+      or after the first day with complete day sketches (009_daily_sketches.sql; asked once).
+    At most `sets` of each, the least recently asked dropped first. The first count of a range is
+    always exact: a period's listeners may be below the mark, and only a count says they are not."""
 
     def __init__(self, sets: int = 10_000) -> None:
-        self._sketched: Recent[tuple[int, ...], bool] = Recent(sets)
+        self._all_time: Recent[tuple[int, ...], bool] = Recent(sets)
+        self._ranges: Recent[tuple[tuple[int, ...], date, date], bool] = Recent(sets)
+        self._sketches_from: date | None = None
 
     def sketched(self, tracks: tuple[int, ...]) -> bool:
-        return bool(self._sketched.get(tracks))
+        """Whether the set's all-time listeners come from sketches."""
+        return bool(self._all_time.get(tracks))
+
+    def large(self, tracks: tuple[int, ...], days: DayRange) -> bool:
+        """Whether the set's listeners over `days` are known to be past SKETCH_ABOVE."""
+        return self._ranges.get((tracks, *days)) is not None
+
+    def mode(self, tracks: tuple[int, ...], bounds: PeriodBounds) -> Mode:
+        return Mode(
+            self.sketched(tracks),
+            self.large(tracks, _previous_days(bounds)),
+            self.large(tracks, _period_days(bounds)),
+        )
 
     async def learn(self, store: Store, tracks: tuple[int, ...], listeners_total: int) -> None:
-        """After an exact count: a set past SKETCH_ABOVE reads its sketches from now on, unless one of
-        its tracks has history from before the sketches (asked once per set)."""
-        if listeners_total <= SKETCH_ABOVE or self._sketched.peek(tracks) is not None:
+        """After an exact all-time count: a set past SKETCH_ABOVE reads its sketches from now on,
+        unless one of its tracks has history from before the sketches."""
+        if listeners_total <= SKETCH_ABOVE or self._all_time.peek(tracks) is not None:
             return
         rows = await store.aquery_rows(UNSKETCHED_SQL, {"track_ids": list(tracks)})
-        self._sketched.put(tracks, int(rows[0][0]) == 0)
+        self._all_time.put(tracks, int(rows[0][0]) == 0)
+
+    async def learn_days(self, store: Store, tracks: tuple[int, ...], days: DayRange, listeners: int) -> None:
+        """After an exact count over `days`: past SKETCH_ABOVE, and with every day sketched, the set's
+        listeners over `days` come from the day sketches from now on."""
+        if listeners <= SKETCH_ABOVE or self.large(tracks, days):
+            return
+        if self._sketches_from is None:
+            rows = await store.aquery_rows(SKETCHES_FROM_SQL)
+            self._sketches_from = rows[0][0]
+        if days[0] >= self._sketches_from:
+            self._ranges.put((tracks, *days), True)
 
 
 def track_set(track_ids: Sequence[int]) -> tuple[int, ...]:
@@ -237,32 +338,51 @@ def track_set(track_ids: Sequence[int]) -> tuple[int, ...]:
 
 async def _figure_rows(
     store: Store,
-    statements: dict[bool, str],
+    statements: dict[Mode, str],
     track_ids: Sequence[int],
     bounds: PeriodBounds,
-    audiences: AllTimeAudiences | None,
-) -> list[tuple[Any, ...]]:
+    audiences: Audiences | None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[Mode, list[tuple[Any, ...]]]:
     tracks = track_set(track_ids)
-    sketched = audiences is not None and audiences.sketched(tracks)
-    rows = await store.aquery_rows(statements[sketched], _period_parameters(track_ids, bounds))
-    if audiences is not None and not sketched:
-        await audiences.learn(store, tracks, _figures(rows).listeners_total)
-    return rows
+    mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
+    parameters = _period_parameters(track_ids, bounds, mode) | (extra or {})
+    rows = await store.aquery_rows(statements[mode], parameters)
+    if audiences is not None:
+        figures = _figures(rows)
+        if not mode.all_time:
+            await audiences.learn(store, tracks, figures.listeners_total)
+        if not mode.previous:
+            await audiences.learn_days(store, tracks, _previous_days(bounds), figures.previous_listeners)
+        if not mode.period:
+            await audiences.learn_days(store, tracks, _period_days(bounds), figures.listeners)
+    return mode, rows
 
 
 async def figures(
-    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: AllTimeAudiences | None = None
+    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: Audiences | None = None
 ) -> Figures:
-    return _figures(await _figure_rows(store, FIGURES_SQL, track_ids, bounds, audiences))
+    return _figures((await _figure_rows(store, FIGURES_SQL, track_ids, bounds, audiences))[1])
 
 
 async def group_figures(
-    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: AllTimeAudiences | None = None
+    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: Audiences | None = None
 ) -> tuple[Figures, dict[int, TrackPeriod]]:
-    """The group's figures, and the period plays and listeners of each of its tracks that has any."""
-    rows = await _figure_rows(store, GROUP_FIGURES_SQL, track_ids, bounds, audiences)
-    per_track: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == PERIOD), [])
+    """The group's figures, and the period plays and listeners of each of its tracks that has any.
+    When the group's period listeners come from sketches, so do those of its tracks known to be past
+    SKETCH_ABOVE; the others' are counted exactly."""
+    days = _period_days(bounds)
+    sketched = {t for t in track_ids if audiences is not None and audiences.large((t,), days)}
+    extra = {"exact_tracks": sorted(set(track_ids) - sketched), "sketched_tracks": sorted(sketched)}
+    mode, rows = await _figure_rows(store, GROUP_FIGURES_SQL, track_ids, bounds, audiences, extra)
+    per_track: list[tuple[int, int, int]] = next(
+        (row[-1] for row in rows if row[0] == (TRACKS if mode.period else PERIOD)), []
+    )
     tracks = {int(t): TrackPeriod(int(t), int(p), int(u)) for t, p, u in per_track}
+    if audiences is not None:
+        for track in tracks.values():
+            if track.track_id not in sketched:  # counted exactly
+                await audiences.learn_days(store, (track.track_id,), days, track.listeners)
     return _figures(rows), tracks
 
 

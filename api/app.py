@@ -17,7 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from api import dashboard, docs, export_routes, insights_routes, token_routes
-from api.analytics_queries import AllTimeAudiences, ChartMemo
+from api.analytics_queries import Audiences, ChartMemo
 from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
@@ -102,7 +102,7 @@ def create_app(
     app.state.store = store
     app.state.catalog = Catalog(store)
     app.state.chart_memo = ChartMemo()
-    app.state.audiences = AllTimeAudiences()
+    app.state.audiences = Audiences()
     app.state.publisher = publisher
     app.state.revocations = revocations
     app.state.cache = cache

@@ -86,8 +86,8 @@ def catalog_of(request: Request) -> Catalog:
     return catalog
 
 
-def audiences_of(request: Request) -> analytics.AllTimeAudiences:
-    audiences: analytics.AllTimeAudiences = request.app.state.audiences
+def audiences_of(request: Request) -> analytics.Audiences:
+    audiences: analytics.Audiences = request.app.state.audiences
     return audiences
 
 

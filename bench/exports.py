@@ -61,7 +61,8 @@ FILL_SQL = (
         concat('u', toString(rand(3) % intDiv({events:UInt64}, 20))) AS listener,
         multiIf(rand(4) % 10 < 8, 'play', rand(4) % 10 < 9, 'like', 'repost') AS type
     FROM numbers({events:UInt64})""",
-    """INSERT INTO track_daily SELECT track_id, day, countIf(type = 'play'), countIf(type = 'like'),
+    """INSERT INTO track_daily (track_id, day, plays, likes, reposts, listeners, kafka_partition, max_offset)
+    SELECT track_id, day, countIf(type = 'play'), countIf(type = 'like'),
         countIf(type = 'repost'), uniqExactStateIf(listener, type = 'play'), 0, 0
     FROM bench_events GROUP BY track_id, day""",
     """INSERT INTO track_totals (track_id, plays, likes, reposts, listeners, kafka_partition, max_offset)

@@ -7,15 +7,15 @@ recent past), then the rollups exactly as the worker builds them (each `pipeline
 query over every partition's whole offset range). It then times, in-process (no HTTP, no auth), the
 query functions the handlers await on the Store thread pool: median and p95 over --repeat calls after
 a warm-up, for the hottest track, a median track, the hot track's album and artist. Analytics go
-through the handlers' record of large audiences (all-time listeners from sketches past 102,000),
-charts through the handlers' memo of bucket listeners (the bucket holding now counted every call,
-the others read with their stamps only), and some again counting every bucket as exports do. Beside them: the
-same track-analytics figures computed from raw `events` (the contrast; its values are checked equal),
-and `SELECT 1` through the same Store (the floor of one round trip); rollup/raw is an endpoint's median
-over that of the raw figures of its entity. To show where the time goes, each statement an endpoint
-runs is reported apart: median wall and engine time (chDB's own elapsed) and the rows it reads. The
-machine is shared: each size also records the load average while it was measured, and each call's
-CPU time beside its wall time.
+through the handlers' record of large audiences (all-time and period listeners from sketches once
+counted past 102,000), charts through the handlers' memo of bucket listeners (the bucket holding now
+counted every call, the others read with their stamps only), and some again counting every bucket as
+exports do. Beside them: the same track-analytics figures computed from raw `events` (the contrast;
+its values are checked equal), and `SELECT 1` through the same Store (the floor of one round trip);
+rollup/raw is an endpoint's median over that of the raw figures of its entity. To show where the time
+goes, each statement an endpoint runs is reported apart: median wall and engine time (chDB's own
+elapsed) and the rows it reads. The machine is shared: each size also records the load average while
+it was measured, and each call's CPU time beside its wall time.
 
 Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
 [--repeat 200]`. Prints a table; the JSON lands in bench/results/read-latency-<timestamp>.json.
@@ -181,7 +181,7 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
     album_id, artist_id = hot_entry.album_id, hot_entry.artist_ids[0]
     bounds, year = period_bounds("30-days", now), period_bounds("1-year", now)
 
-    audiences = analytics.AllTimeAudiences()
+    audiences = analytics.Audiences()
 
     async def track(track_id: int, b: Any = bounds) -> Any:
         entry = await catalog.track(track_id)
@@ -269,7 +269,7 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
     for entity, ids in entity_ids.items():
         parameters = {"track_ids": ids, "previous_start": bounds.previous_start, "today": bounds.today}
         rollup_figures = await analytics.figures(store, ids, bounds)
-        served = await analytics.figures(store, ids, bounds, audiences)  # all time from sketches?
+        served = await analytics.figures(store, ids, bounds, audiences)  # which listeners from sketches?
         raw_values = await raw(ids)
         raw_results[entity] = await measure(store, partial(raw, ids), max(5, repeat // 10)) | {
             "tracks": len(ids),
@@ -278,6 +278,11 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
             "plays_total": raw_values[0],
             "listeners_total": raw_values[1],
             "listeners_total_served": served.listeners_total,
+            "listeners": raw_values[3],
+            "listeners_served": served.listeners,
+            "previous_listeners": raw_values[7],
+            "previous_listeners_served": served.previous_listeners,
+            "sketched": audiences.mode(analytics.track_set(ids), bounds)._asdict(),
         }
         print(f"  raw {entity}: {raw_results[entity]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
     floor = await measure(store, lambda: store.aquery_rows("SELECT 1"), repeat)
@@ -369,6 +374,9 @@ def report(runs: list[dict[str, Any]]) -> None:
             counts = f"{v['tracks']} tracks, {v['plays_total']} plays, {v['listeners_total']} listeners"
             counts += f", 30-day analytics merge {v['merged_set_sizes']} set elements"
             counts += f", all-time listeners served {v['listeners_total_served']}"
+            counts += f"; 30 days: {v['listeners']} listeners, served {v['listeners_served']}"
+            counts += f", previous {v['previous_listeners']}, served {v['previous_listeners_served']}"
+            counts += f", from sketches: {[k for k, on in v['sketched'].items() if on]}"
             print(f"    {entity}: {counts}, raw figures equal the rollups: {v['matches_rollups']}")
 
 

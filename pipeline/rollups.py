@@ -58,7 +58,8 @@ def range_parameters(ranges: Mapping[int, tuple[int, int]]) -> dict[str, Any]:
 _COUNTER_COLUMNS = ("plays", "likes", "reposts", "listeners", "max_offset")
 
 
-# The all-time listeners again as a fixed-size sketch (schemas/clickhouse/008_all_time_sketches.sql).
+# The listeners again as a fixed-size sketch (schemas/clickhouse/008_all_time_sketches.sql for the
+# all-time totals, 009_daily_sketches.sql for the days).
 _SKETCH = """,
     uniqCombined64StateIf(17)(listener_id, type = 'play') AS listeners_sketch"""
 
@@ -85,7 +86,7 @@ GROUP BY {", ".join(keys)}""",
     )
 
 
-TRACK_DAILY = counter_rollup("track_daily", ("day", "toDate(occurred_at)"))
+TRACK_DAILY = counter_rollup("track_daily", ("day", "toDate(occurred_at)"), sketch=True)
 TRACK_TOTALS = counter_rollup("track_totals", sketch=True)
 # Short-lived rollups read only events younger than their window; being excluded is permanent (an
 # event only gets older), which keeps their progress markers exact (see 004_hourly_and_realtime.sql).

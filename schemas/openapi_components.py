@@ -271,14 +271,12 @@ FIGURES: dict[str, Schema] = {
         },
     ),
     "Listeners": obj(
-        "Distinct `listener_id`s of `play` events, counted exactly (see `total` for the one exception). "
-        "For an album or an artist a listener is counted once across all its tracks, never summed per track.",
+        "Distinct `listener_id`s of `play` events. Exact up to 100,000; a count that has once passed "
+        "102,000 for the same tracks and days may then be an estimate within 1 % (sketches, about 0.3 % "
+        "standard error). For an album or an artist a listener is counted once across all its tracks, "
+        "never summed per track.",
         {
-            "total": count(
-                "Distinct listeners over all `play` events ever. Exact up to 100,000; past 102,000 it may be "
-                "an estimate within 1 % (a sketch per track, about 0.3 % standard error).",
-                310,
-            ),
+            "total": count("Distinct listeners over all `play` events ever.", 310),
             "unique": count("Distinct listeners over the `play` events in the period.", 85),
         },
     ),
@@ -311,7 +309,7 @@ FIGURES: dict[str, Schema] = {
             "track_id": entity_id("The track.", 101),
             "title": text("The track's title.", "Dawn"),
             "plays": count("`play` events in the period.", 120),
-            "listeners": count("Distinct listeners in the period.", 48),
+            "listeners": count("Distinct listeners in the period (estimated as in `Listeners`).", 48),
         },
     ),
     "ChartPoint": obj(

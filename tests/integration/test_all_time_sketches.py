@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.analytics_queries import (
+    EXACT,
     FIGURES_SQL,
     GROUP_FIGURES_SQL,
     SKETCH_ABOVE,
     UNSKETCHED_SQL,
-    AllTimeAudiences,
+    Audiences,
     Figures,
+    Mode,
     figures,
     group_figures,
 )
@@ -52,11 +54,11 @@ def flush(store: Store, events: list[Event]) -> None:
     sink.close()
 
 
-def track_figures(store: Store, audiences: AllTimeAudiences | None) -> Figures:
+def track_figures(store: Store, audiences: Audiences | None) -> Figures:
     return asyncio.run(figures(store, [LARGE], BOUNDS, audiences))
 
 
-def group(store: Store, audiences: AllTimeAudiences | None) -> Figures:
+def group(store: Store, audiences: Audiences | None) -> Figures:
     return asyncio.run(group_figures(store, [LARGE, SMALL], BOUNDS, audiences))[0]
 
 
@@ -68,37 +70,37 @@ def test_a_large_audience_reads_its_sketch_once_counted_past_the_threshold(
     exact_track, exact_group = track_figures(clean_store, None), group(clean_store, None)
     assert exact_track.listeners_total == exact_group.listeners_total == AUDIENCE
 
-    audiences = AllTimeAudiences()
+    audiences = Audiences()
     statements = Statements(clean_store, monkeypatch)
     assert track_figures(clean_store, audiences) == exact_track
     assert group(clean_store, audiences) == exact_group
-    assert statements.sql == [FIGURES_SQL[False], UNSKETCHED_SQL, GROUP_FIGURES_SQL[False], UNSKETCHED_SQL]
+    assert statements.sql == [FIGURES_SQL[EXACT], UNSKETCHED_SQL, GROUP_FIGURES_SQL[EXACT], UNSKETCHED_SQL]
 
     statements.run.clear()
     sketched_track, sketched_group = track_figures(clean_store, audiences), group(clean_store, audiences)
-    assert statements.sql == [FIGURES_SQL[True], GROUP_FIGURES_SQL[True]]
+    assert statements.sql == [FIGURES_SQL[Mode(all_time=True)], GROUP_FIGURES_SQL[Mode(all_time=True)]]
     for sketched, exact in ((sketched_track, exact_track), (sketched_group, exact_group)):
         assert abs(sketched.listeners_total - AUDIENCE) <= AUDIENCE / 100
         assert vars(sketched) == vars(exact) | {"listeners_total": sketched.listeners_total}
 
     # A set holding a track whose history predates the sketches is always counted exactly.
     clean_store.command(f"INSERT INTO unsketched_tracks VALUES ({SMALL})")
-    audiences = AllTimeAudiences()
+    audiences = Audiences()
     statements.run.clear()
     for _ in range(2):
         assert group(clean_store, audiences) == exact_group
-    assert statements.sql == [GROUP_FIGURES_SQL[False], UNSKETCHED_SQL, GROUP_FIGURES_SQL[False]]
+    assert statements.sql == [GROUP_FIGURES_SQL[EXACT], UNSKETCHED_SQL, GROUP_FIGURES_SQL[EXACT]]
 
 
 def test_a_small_audience_is_always_counted_exactly(
     clean_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flush(clean_store, plays(SMALL, range(500)))
-    audiences = AllTimeAudiences()
+    audiences = Audiences()
     statements = Statements(clean_store, monkeypatch)
     for _ in range(2):
         assert asyncio.run(figures(clean_store, [SMALL], BOUNDS, audiences)).listeners_total == 500
-    assert statements.sql == [FIGURES_SQL[False], FIGURES_SQL[False]]
+    assert statements.sql == [FIGURES_SQL[EXACT], FIGURES_SQL[EXACT]]
 
 
 def test_the_migration_lists_the_tracks_with_history_before_the_sketches(clean_store: Store) -> None:
