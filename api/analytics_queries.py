@@ -17,10 +17,11 @@ from insights.store import Store
 from schemas.periods import ChartBuckets, PeriodBounds
 
 # The figures come as rows told apart by `part`: the previous period's (0) and the period's (1)
-# counters from one pass over the days of both, and the all-time totals (2). The reads are a UNION ALL,
-# which the engine runs side by side on two cores where a join of them ran one after the other: large
-# albums and artists answer about a third sooner, for the same CPU (BENCHMARKS.md). A group whose
-# period's listeners come from sketches gets its tracks' period figures apart (3).
+# counters from a pass over the days of both (one per kind of listener merge, exact or sketched), and
+# the all-time totals (2). The reads are a UNION ALL, which the engine runs side by side on two cores
+# where a join of them ran one after the other: large albums and artists answer about a third sooner,
+# for the same CPU (BENCHMARKS.md). A group whose period's listeners come from sketches gets its
+# tracks' period figures apart (3).
 PREVIOUS, PERIOD, ALL_TIME, TRACKS = 0, 1, 2, 3
 
 _TOTALS_PART = """
