@@ -344,26 +344,28 @@ async def _figure_rows(
     bounds: PeriodBounds,
     audiences: Audiences | None,
     extra: dict[str, Any] | None = None,
-) -> tuple[Mode, list[tuple[Any, ...]]]:
+) -> tuple[Mode, list[tuple[Any, ...]], Figures]:
+    """The statement's rows for the mode `audiences` knows, and the figures in them; what an exact
+    count says about the marks is learnt."""
     tracks = track_set(track_ids)
     mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
     parameters = _period_parameters(track_ids, bounds, mode) | (extra or {})
     rows = await store.aquery_rows(statements[mode], parameters)
+    counted = _figures(rows)
     if audiences is not None:
-        figures = _figures(rows)
         if not mode.all_time:
-            await audiences.learn(store, tracks, figures.listeners_total)
+            await audiences.learn(store, tracks, counted.listeners_total)
         if not mode.previous:
-            await audiences.learn_days(store, tracks, _previous_days(bounds), figures.previous_listeners)
+            await audiences.learn_days(store, tracks, _previous_days(bounds), counted.previous_listeners)
         if not mode.period:
-            await audiences.learn_days(store, tracks, _period_days(bounds), figures.listeners)
-    return mode, rows
+            await audiences.learn_days(store, tracks, _period_days(bounds), counted.listeners)
+    return mode, rows, counted
 
 
 async def figures(
     store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: Audiences | None = None
 ) -> Figures:
-    return _figures((await _figure_rows(store, FIGURES_SQL, track_ids, bounds, audiences))[1])
+    return (await _figure_rows(store, FIGURES_SQL, track_ids, bounds, audiences))[2]
 
 
 async def group_figures(
@@ -375,7 +377,7 @@ async def group_figures(
     days = _period_days(bounds)
     sketched = {t for t in track_ids if audiences is not None and audiences.large((t,), days)}
     extra = {"exact_tracks": sorted(set(track_ids) - sketched), "sketched_tracks": sorted(sketched)}
-    mode, rows = await _figure_rows(store, GROUP_FIGURES_SQL, track_ids, bounds, audiences, extra)
+    mode, rows, counted = await _figure_rows(store, GROUP_FIGURES_SQL, track_ids, bounds, audiences, extra)
     per_track: list[tuple[int, int, int]] = next(
         (row[-1] for row in rows if row[0] == (TRACKS if mode.period else PERIOD)), []
     )
@@ -384,7 +386,7 @@ async def group_figures(
         for track in tracks.values():
             if track.track_id not in sketched:  # counted exactly
                 await audiences.learn_days(store, (track.track_id,), days, track.listeners)
-    return _figures(rows), tracks
+    return counted, tracks
 
 
 async def plays_total(store: Store, track_ids: Sequence[int]) -> dict[int, int]:

@@ -20,10 +20,10 @@ from api.analytics_queries import (
 )
 from insights.migrate import load_migrations
 from insights.store import Store
-from pipeline.sink import RollupSink, SourcedEvent
 from schemas.events import Event
 from schemas.periods import period_bounds
 from tests.integration.statements import Statements
+from tests.integration.written import write_through_sink as flush
 
 pytestmark = pytest.mark.integration
 
@@ -44,14 +44,6 @@ def plays(track: int, listeners: range, days: int = 40) -> list[Event]:
         )
         for n in listeners
     ]
-
-
-def flush(store: Store, events: list[Event]) -> None:
-    sink = RollupSink(store)
-    for start in range(0, len(events), 50_000):
-        batch = events[start : start + 50_000]
-        sink.flush([SourcedEvent(e, 0, start + i) for i, e in enumerate(batch)])
-    sink.close()
 
 
 def track_figures(store: Store, audiences: Audiences | None) -> Figures:

@@ -23,10 +23,10 @@ from api.analytics_queries import (
 )
 from insights.migrate import load_migrations
 from insights.store import Store
-from pipeline.sink import RollupSink, SourcedEvent
 from schemas.events import Event
 from schemas.periods import period_bounds
 from tests.integration.statements import Statements
+from tests.integration.written import write_through_sink as flush
 
 pytestmark = pytest.mark.integration
 
@@ -49,14 +49,6 @@ def plays(track: int, listeners: range, days: range) -> list[Event]:
         )
         for n in listeners
     ]
-
-
-def flush(store: Store, events: list[Event], offset: int = 0) -> None:
-    sink = RollupSink(store)
-    for start in range(0, len(events), 50_000):
-        batch = events[start : start + 50_000]
-        sink.flush([SourcedEvent(e, 0, offset + start + i) for i, e in enumerate(batch)])
-    sink.close()
 
 
 def history(store: Store) -> None:
@@ -114,7 +106,7 @@ def test_a_period_counted_past_the_threshold_reads_its_day_sketches_from_then_on
 
     # New listeners on the period's closed days (late events) are in the next answer.
     late = plays(LARGE, range(2 * AUDIENCE, 2 * AUDIENCE + 5_000), range(1, 29))
-    flush(clean_store, late, offset=10_000_000)
+    flush(clean_store, late, first_offset=10_000_000)
     grown = track(clean_store, audiences)
     assert near(grown.listeners, AUDIENCE + 5_000) and grown.plays == exact.plays + 5_000
     assert grown.previous_listeners == sketched.previous_listeners
