@@ -10,8 +10,9 @@ client process (aiohttp) keeps --clients requests in flight for --seconds agains
   answers; one computation per max-age); uncached: a query parameter of its own on every request, so
   every answer is computed (auth, catalog, ClickHouse).
 
-Reported: requests/s, p50 and p99 latency, and cached/bare. Targets (issue 6): p99 ≤ 15 ms, cached
-≥ 0.3 of the ceiling, uncached ≥ 500 requests/s. Client and server share the machine's cores.
+Reported: requests/s, p50 and p99 latency, and cached/bare; and, since client and server share the
+machine's cores, the CPU each process used per request and the share of all cores both used. Targets
+(issue 6): p99 ≤ 15 ms, cached ≥ 0.3 of the ceiling, uncached ≥ 500 requests/s.
 
 Rerun: `.venv/bin/python bench/http_latency.py [--clients 32] [--seconds 10] [--events 200000]`.
 """
@@ -99,7 +100,15 @@ def serve(kind: str, port: int, data: str, events: int, tracks: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-async def drive(url: str, clients: int, seconds: float, unique: bool) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (/proc/<pid>/stat: utime and stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(
+    url: str, clients: int, seconds: float, unique: bool, server: int | None = None
+) -> dict[str, Any]:
     from schemas.tokens import create_token
 
     headers = {"Authorization": f"Bearer {create_token(SECRET, artists=[ARTIST])}"}
@@ -120,13 +129,22 @@ async def drive(url: str, clients: int, seconds: float, unique: bool) -> dict[st
                 latencies.append(time.perf_counter() - started)
 
         started = time.monotonic()
+        client_cpu, server_cpu = time.process_time(), cpu_seconds(server) if server else 0.0
         await asyncio.gather(*(client(n) for n in range(clients)))
         elapsed = time.monotonic() - started
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = cpu_seconds(server) - server_cpu if server else 0.0
     latencies.sort()
+    per_request = 1000 / len(latencies)
     return {
         "requests_per_s": round(len(latencies) / elapsed),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
+        # Where the machine's cores went: CPU ms per request in the server and in the client process,
+        # and the share of all cores that both used together (the rest: Kafka, other tenants, idle).
+        "server_cpu_ms_per_request": round(server_cpu * per_request, 3),
+        "client_cpu_ms_per_request": round(client_cpu * per_request, 3),
+        "cores_used": round((server_cpu + client_cpu) / elapsed / (os.cpu_count() or 1), 2),
     }
 
 
@@ -167,8 +185,8 @@ def main() -> int:
         try:
             url = f"http://127.0.0.1:{port}{PATH.format(1)}"
             asyncio.run(drive(url, 4, 2, unique=False))  # warm-up
-            results["cached"] = asyncio.run(drive(url, args.clients, args.seconds, unique=False))
-            results["uncached"] = asyncio.run(drive(url, args.clients, args.seconds, unique=True))
+            results["cached"] = asyncio.run(drive(url, args.clients, args.seconds, False, app.pid))
+            results["uncached"] = asyncio.run(drive(url, args.clients, args.seconds, True, app.pid))
             body = Path(tmp) / "body.json"
             body.write_bytes(sample(url))
         finally:
@@ -178,7 +196,7 @@ def main() -> int:
         try:
             url = f"http://127.0.0.1:{port}{PATH.format(1)}"
             asyncio.run(drive(url, 4, 2, unique=False))
-            results["bare_starlette"] = asyncio.run(drive(url, args.clients, args.seconds, unique=False))
+            results["bare_starlette"] = asyncio.run(drive(url, args.clients, args.seconds, False, bare.pid))
         finally:
             bare.terminate()
             bare.wait(timeout=30)
