@@ -36,6 +36,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 bench: setup  ## every benchmark beside its ceiling (about 15 minutes); results in BENCHMARKS.md
+	@command -v wrk >/dev/null || echo "note: wrk is not installed (apt-get install wrk); http_latency.py measures with aiohttp only"
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/exactly_once_cost.py
 	$(BIN)/python bench/freshness.py
