@@ -31,11 +31,17 @@ WHERE track_id IN {{track_ids:Array(UInt64)}}"""
 # All-time listeners merged exactly, or as the union of each track's sketch (Audiences).
 _EXACT, _SKETCHED = "uniqExactMerge(listeners)", "uniqCombined64Merge(17)(listeners_sketch)"
 
-# A period's listeners from the days' exact states, or from their sketches (Audiences): the merge
-# and the column. Each kind reads its own range of days, named by the kind.
+
+class _DayMerge(NamedTuple):
+    function: str
+    column: str
+    kind: str  # names the merge's range of days in the statement's parameters ({kind}_from, {kind}_to)
+
+
+# A period's listeners from the days' exact states, or from their sketches (Audiences).
 _DAY_MERGES = {
-    False: ("uniqExactMerge", "listeners", "exact"),
-    True: ("uniqCombined64Merge(17)", "listeners_sketch", "sketch"),
+    False: _DayMerge("uniqExactMerge", "listeners", "exact"),
+    True: _DayMerge("uniqCombined64Merge(17)", "listeners_sketch", "sketch"),
 }
 
 _DAYS_IN_RANGE = """FROM track_daily
@@ -105,13 +111,13 @@ def _figures_statement(mode: Mode, group: bool) -> str:
     sql = _TOTALS_PART.format(listeners=totals, empty=", [] AS per_track" if group else "")
     for sketched in (False, True):
         if sketched in (mode.previous, mode.period):
-            merge, column, kind = _DAY_MERGES[sketched]
-            days = _DAYS_IN_RANGE.format(kind=kind)
+            merge = _DAY_MERGES[sketched]
+            days = _DAYS_IN_RANGE.format(kind=merge.kind)
             if group and not sketched and not mode.period:  # the tracks' figures come with the group's
                 sql += _GROUP_PERIOD_PARTS.format(days=days)
             else:
                 sql += _PERIOD_PARTS.format(
-                    merge=merge, column=column, days=days, empty=", []" if group else ""
+                    merge=merge.function, column=merge.column, days=days, empty=", []" if group else ""
                 )
     if group and mode.period:
         sql += _TRACKS_PART
@@ -259,7 +265,7 @@ def _period_parameters(track_ids: Sequence[int], bounds: PeriodBounds, mode: Mod
     for sketched in (False, True):
         days = [r for r, s in ranges if s == sketched]
         if days:
-            kind = _DAY_MERGES[sketched][2]
+            kind = _DAY_MERGES[sketched].kind
             parameters[f"{kind}_from"], parameters[f"{kind}_to"] = days[0][0], days[-1][1]
     return parameters
 
@@ -375,7 +381,7 @@ async def group_figures(
     When the group's period listeners come from sketches, so do those of its tracks known to be past
     SKETCH_ABOVE; the others' are counted exactly."""
     days = _period_days(bounds)
-    sketched = {t for t in track_ids if audiences is not None and audiences.large((t,), days)}
+    sketched = {t for t in track_ids if audiences.large((t,), days)} if audiences is not None else set()
     extra = {"exact_tracks": sorted(set(track_ids) - sketched), "sketched_tracks": sorted(sketched)}
     mode, rows, counted = await _figure_rows(store, GROUP_FIGURES_SQL, track_ids, bounds, audiences, extra)
     per_track: list[tuple[int, int, int]] = next(
