@@ -21,6 +21,7 @@ from api.analytics_queries import Audiences, ChartMemo
 from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
+from api.changes import AnswerMemo, TrackChanges
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
 from api.ingest import post_catalog, post_events
@@ -42,9 +43,15 @@ class ApiOptions:
 
 
 def create_app(
-    store: Store, publisher: Publisher, secret: str, options: ApiOptions | None = None
+    store: Store,
+    publisher: Publisher,
+    secret: str,
+    options: ApiOptions | None = None,
+    changes: TrackChanges | None = None,
 ) -> Starlette:
-    """The app does not start or stop its dependencies: whoever made them owns their lifecycle."""
+    """The app does not start or stop its dependencies: whoever made them owns their lifecycle.
+    `changes`, fed by the workers' change notices (api/changes.py), lets answers be kept while their
+    tracks are unchanged; without it every answer is computed."""
     options = options or ApiOptions()
     revocations = Revocations(store)
     cache = ResponseCache()
@@ -102,6 +109,7 @@ def create_app(
     app.state.store = store
     app.state.catalog = Catalog(store)
     app.state.chart_memo = ChartMemo()
+    app.state.answers = AnswerMemo(changes)
     app.state.audiences = Audiences()
     app.state.publisher = publisher
     app.state.revocations = revocations

@@ -18,6 +18,7 @@ from api.access import check_album, check_artist, check_track
 from api.caching import with_figures
 from api.catalog_queries import AlbumEntry, ArtistEntry, TrackEntry
 from api.catalog_snapshot import Catalog
+from api.changes import AnswerMemo
 from api.errors import validation_failed
 from api.figure_bodies import collaborations_json, collaborators_of, figures_json
 from api.responses import success
@@ -91,10 +92,19 @@ def audiences_of(request: Request) -> analytics.Audiences:
     return audiences
 
 
+def answers_of(request: Request) -> AnswerMemo:
+    answers: AnswerMemo = request.app.state.answers
+    return answers
+
+
 async def served_chart(request: Request, track_ids: Sequence[int], buckets: ChartBuckets) -> dict[str, Any]:
-    """The chart body, with the app's memo of bucket listeners."""
+    """The chart body: kept while its tracks are unchanged, else counted with the app's memo of
+    bucket listeners."""
     memo: analytics.ChartMemo = request.app.state.chart_memo
-    return await chart_body(store_of(request), track_ids, buckets, memo)
+    key = ("chart", analytics.track_set(track_ids), buckets.timeframe, buckets.first, buckets.last)
+    return await answers_of(request).answer(
+        key, track_ids, lambda: chart_body(store_of(request), track_ids, buckets, memo)
+    )
 
 
 def figures_body(f: analytics.Figures, bounds: PeriodBounds) -> dict[str, Any]:
@@ -151,7 +161,11 @@ async def readable_artist(request: Request) -> ArtistEntry:
 async def track_analytics(request: Request) -> Response:
     bounds = requested_period(request)
     track = await readable_track(request)
-    figures = await analytics.figures(store_of(request), [track.track_id], bounds, audiences_of(request))
+    figures = await answers_of(request).answer(
+        ("figures", track.track_id, bounds),
+        [track.track_id],
+        lambda: analytics.figures(store_of(request), [track.track_id], bounds, audiences_of(request)),
+    )
     body = {"track_id": track.track_id, "title": track.title} | figures_body(figures, bounds)
     return success(body, max_age=ANALYTICS_MAX_AGE)
 
@@ -191,8 +205,10 @@ async def grouped_analytics(
 ) -> Response:
     """Figures over a group of tracks (an album, an artist), plus its tracks ranked by plays."""
     track_ids = [t.track_id for t in tracks]
-    figures, per_track = await analytics.group_figures(
-        store_of(request), track_ids, bounds, audiences_of(request)
+    figures, per_track = await answers_of(request).answer(
+        ("group", analytics.track_set(track_ids), bounds),
+        track_ids,
+        lambda: analytics.group_figures(store_of(request), track_ids, bounds, audiences_of(request)),
     )
     return success(
         header | figures_body(figures, bounds) | {list_key: ranked_tracks(tracks, per_track, limit)},
@@ -232,7 +248,12 @@ async def artist_collaborations(request: Request) -> Response:
     artist = await readable_artist(request)
     artist_id, store = artist.artist_id, store_of(request)
     shared = [t for t in artist.tracks if len(t.artist_ids) > 1]
-    plays = await analytics.plays_total(store, [t.track_id for t in shared])
+    shared_ids = [t.track_id for t in shared]
+    plays = await answers_of(request).answer(
+        ("plays_total", analytics.track_set(shared_ids)),
+        shared_ids,
+        lambda: analytics.plays_total(store, shared_ids),
+    )
     names = await catalog_of(request).artist_names(collaborators_of(artist_id, shared))
     return success(
         {"artist_id": artist_id} | collaborations_json(artist_id, shared, plays, names),

@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from api.app import ApiOptions, create_app
+from api.changes import ChangeFeed, TrackChanges
 from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
 from insights.generate import run_generate
@@ -24,7 +25,7 @@ from insights.kafka_local import LocalKafka
 from insights.metrics import metrics_port, serve_metrics
 from insights.migrate import migrate
 from insights.pipeline_monitor import PipelineMonitor
-from insights.settings import CATALOG_TOPIC, DLQ_TOPIC, EVENTS_TOPIC, Settings
+from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.worker import Worker
 from schemas.tokens import create_token
@@ -32,6 +33,7 @@ from schemas.tokens import create_token
 log = logging.getLogger("insights")
 
 TOPIC_RETENTION_MS = str(7 * 24 * 3600 * 1000)
+CHANGES_RETENTION_MS = 3600 * 1000
 
 
 @contextlib.asynccontextmanager
@@ -69,6 +71,8 @@ async def ensure_topics(settings: Settings, bootstrap: str) -> None:
     await ensure_topic(bootstrap, DLQ_TOPIC, 1)
     # One partition: the catalog is small, and its offsets then order every write (newest wins).
     await ensure_topic(bootstrap, CATALOG_TOPIC, 1, **{"cleanup.policy": "compact"})
+    # Read only as they are written (api/changes.py): an hour of notices is plenty to keep.
+    await ensure_topic(bootstrap, CHANGES_TOPIC, 1, **{"retention.ms": str(CHANGES_RETENTION_MS)})
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -131,7 +135,10 @@ async def serve_api(
 ) -> None:
     publisher = Publisher(bootstrap)
     await publisher.start()
-    app = create_app(store, publisher, settings.secret(), api_options(settings))
+    changes = TrackChanges()
+    feed = ChangeFeed(bootstrap, CHANGES_TOPIC, changes)
+    await feed.start()
+    app = create_app(store, publisher, settings.secret(), api_options(settings), changes)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -159,6 +166,7 @@ async def serve_api(
     finally:
         server.should_exit = True
         await serving
+        await feed.stop()
         await publisher.stop()
 
 

@@ -15,6 +15,7 @@ from typing import Any
 EVENTS_TOPIC = "insights.events"
 DLQ_TOPIC = "insights.events.dlq"
 CATALOG_TOPIC = "insights.catalog"
+CHANGES_TOPIC = "insights.changes"
 CONSUMER_GROUP = "insights-worker"
 
 

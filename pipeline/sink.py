@@ -56,6 +56,8 @@ class FlushResult:
     written: int = 0
     duplicates: int = 0
     caught_up: dict[str, int] = field(default_factory=dict)
+    # Rollups were also built for stored events a crash had left behind, of tracks not in the batch.
+    recovered: bool = False
 
 
 def one_per_id(batch: Sequence[SourcedEvent], carriers: Mapping[str, tuple[int, int]]) -> list[SourcedEvent]:
@@ -144,7 +146,7 @@ class RollupSink:
             raise
 
     def _flush(self, batch: Sequence[SourcedEvent], partitions: set[int]) -> FlushResult:
-        self.recover(partitions)
+        recovered = bool(self.recover(partitions).caught_up)
         event_ids = {item.event.event_id for item in batch}
         carriers = self._carriers(list(event_ids))
         # The usual case has no id twice: nothing to choose, no sort.
@@ -171,7 +173,7 @@ class RollupSink:
             for item in new:
                 if item.offset > self._events_marker[item.partition]:
                     self._events_marker[item.partition] = item.offset
-        result = FlushResult(written=len(new), duplicates=len(batch) - len(new))
+        result = FlushResult(written=len(new), duplicates=len(batch) - len(new), recovered=recovered)
         result.caught_up = self._catch_up(sorted(partitions))
         failpoint("after_rollups")
         return result

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import faust
 
 from insights.metrics import BATCH_EVENTS, DEAD_LETTERS, DUPLICATES, FLUSH_SECONDS, FLUSHED, WRITE_RETRIES
-from insights.settings import CATALOG_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
+from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from pipeline.decode import Poison, decode_catalog_message, decode_message
 from pipeline.sink import RollupSink, SourcedEvent
+from schemas.changes import encode_notice
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Worker:
         self.events_topic = self.app.topic(EVENTS_TOPIC, partitions=settings.topic_partitions, internal=True)
         self.catalog_topic = self.app.topic(CATALOG_TOPIC, partitions=1, internal=True)
         self.dlq_topic = self.app.topic(DLQ_TOPIC, partitions=1, internal=True)
+        self.changes_topic = self.app.topic(CHANGES_TOPIC, partitions=1, internal=True)
         self.app.agent(self.events_topic, name="rollup_events", concurrency=1)(self.consume)
         self.app.agent(self.catalog_topic, name="catalog", concurrency=1)(self.consume_catalog)
         # faust types receivers more narrowly than its own signals call them
@@ -94,6 +96,10 @@ class Worker:
         BATCH_EVENTS.observe(len(batch))
         with FLUSH_SECONDS.time():
             result = await self.write_until_done(self.sink.flush, batch)
+        # Before the batch is acked: a crash here redelivers it, and its flush announces it again.
+        await self.until_done(
+            "change notice", self.announce, {item.event.track_id for item in batch}, result.recovered
+        )
         self.flushed_events += result.written
         FLUSHED.inc(result.written)
         DUPLICATES.inc(result.duplicates)
@@ -115,16 +121,32 @@ class Worker:
         """Run a ClickHouse write until it succeeds; only cancellation (shutdown) stops the retries.
 
         Every write here is idempotent, so retrying one whose reply was lost is safe."""
+
+        async def locked_write() -> T:
+            async with self._write_lock:
+                try:
+                    return await self.store.run(write, *args)
+                except Exception:
+                    WRITE_RETRIES.inc()
+                    raise
+
+        return await self.until_done("ClickHouse write", locked_write)
+
+    async def until_done(self, what: str, attempt: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Await `attempt(*args)` until it succeeds, with backoff; only cancellation stops it."""
         delay = RETRY_FIRST_DELAY
         while True:
             try:
-                async with self._write_lock:
-                    return await self.store.run(write, *args)
+                return await attempt(*args)
             except Exception as error:
-                log.warning("ClickHouse write failed (%s); retrying in %.1f s", error, delay)
-                WRITE_RETRIES.inc()
+                log.warning("%s failed (%s); retrying in %.1f s", what, error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_DELAY)
+
+    async def announce(self, tracks: set[int], everything: bool) -> None:
+        """Tell the API processes which tracks' rollups just changed (api/changes.py)."""
+        delivered = await self.changes_topic.send(value=encode_notice(tracks, everything))
+        await delivered
 
     async def dead_letter(self, poison: Poison, topic: str) -> None:
         log.warning("dead-lettering %s %d/%d: %s", topic, poison.partition, poison.offset, poison.reason)

@@ -18,11 +18,11 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from insights.kafka_local import LocalKafka
-from insights.settings import CATALOG_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
+from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
 from tests.conftest import docker_answers
 from tests.integration.harness import UpProcess
 
-INSIGHTS_TOPICS = (EVENTS_TOPIC, CATALOG_TOPIC, DLQ_TOPIC)
+INSIGHTS_TOPICS = (EVENTS_TOPIC, CATALOG_TOPIC, DLQ_TOPIC, CHANGES_TOPIC)
 
 
 @dataclass(frozen=True)

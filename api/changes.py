@@ -1,0 +1,192 @@
+"""Answers that hold until one of their tracks changes, told by the workers' change notices.
+
+After each flush is durable, a worker writes on `insights.changes` the tracks it touched
+(schemas/changes.py). Every API process follows that topic from its end and counts, per track, the
+notices that named it. An analytics or chart answer is kept with the count of its tracks (and an
+epoch, bumped when a notice names no track in particular or the feed was interrupted); while those
+are unchanged, its rollup rows are unchanged too, and the answer is served without a statement.
+
+Staleness is bounded by the feed, not by a timer: a notice is written after the rows it announces
+are visible, and read within a fetch (FETCH_WAIT_MS). While the feed is not known to be current (not
+started, the broker silent for over SILENT_AFTER seconds, or notices fetched and not yet counted),
+nothing is served from the memo and every answer is computed, as without it. An answer is also
+never kept longer than MAX_AGE_SECONDS, whatever the feed says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, NamedTuple, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from api.recent import Recent
+from schemas.changes import ChangeNotice, decode_notice
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+FETCH_WAIT_MS = 100  # the broker answers an idle fetch after this long: the feed's heartbeat
+SILENT_AFTER = 1.0  # seconds without a fetch answer after which the feed is not trusted
+RETRY_FIRST_DELAY, RETRY_MAX_DELAY = 0.5, 10.0
+MAX_ENTRIES = 10_000
+MAX_AGE_SECONDS = 300.0
+
+
+class Version(NamedTuple):
+    epoch: int
+    changes: int  # notices that named one of the tracks: counts only grow, so a sum moves with any
+
+
+class TrackChanges:
+    """Per-track notice counts, and whether they are known to be current."""
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self._counts: dict[int, int] = {}
+        self._current: Callable[[], bool] = lambda: False
+
+    def apply(self, notice: ChangeNotice) -> None:
+        if notice.everything:
+            self.forget_all()
+        counts = self._counts
+        for track in notice.tracks:
+            counts[track] = counts.get(track, 0) + 1
+
+    def forget_all(self) -> None:
+        """No kept answer holds any more (counts restart: answers are compared within an epoch)."""
+        self.epoch += 1
+        self._counts.clear()
+
+    def follow_while(self, current: Callable[[], bool]) -> None:
+        """`current()` says whether every notice written so far has been applied."""
+        self._current = current
+
+    def version(self, tracks: Iterable[int]) -> Version | None:
+        """The tracks' version now, or None when the counts may be behind the rollups."""
+        if not self._current():
+            return None
+        counts = self._counts
+        return Version(self.epoch, sum(counts.get(t, 0) for t in tracks))
+
+
+class ChangeFeed:
+    """Follows `topic` (one partition) from its end into `changes`, reconnecting after failures."""
+
+    def __init__(self, bootstrap: str, topic: str, changes: TrackChanges) -> None:
+        self._bootstrap = bootstrap
+        self._partition = TopicPartition(topic, 0)
+        self.changes = changes
+        self._consumer: AIOKafkaConsumer | None = None
+        self._next_offset = -1
+        self._task: asyncio.Task[None] | None = None
+
+    def current(self) -> bool:
+        consumer = self._consumer
+        if consumer is None:
+            return False
+        heard = consumer.last_poll_timestamp(self._partition)
+        if heard is None or time.time() * 1000 - heard > SILENT_AFTER * 1000:
+            return False
+        return consumer.highwater(self._partition) == self._next_offset
+
+    async def start(self) -> None:
+        self.changes.follow_while(self.current)
+        self._task = asyncio.create_task(self._follow())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _follow(self) -> None:
+        delay = RETRY_FIRST_DELAY
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                fetch_max_wait_ms=FETCH_WAIT_MS,
+                request_timeout_ms=10_000,
+            )
+            try:
+                await consumer.start()
+                consumer.assign([self._partition])
+                await consumer.seek_to_end(self._partition)
+                self._next_offset = await consumer.position(self._partition)
+                # Whatever happened before this point is in the rollups every later answer reads.
+                self.changes.forget_all()
+                self._consumer = consumer
+                delay = RETRY_FIRST_DELAY
+                await self._apply_forever(consumer)
+            except KafkaError as error:
+                log.warning(
+                    "following %s failed (%s); retrying in %.1f s", self._partition.topic, error, delay
+                )
+            finally:
+                self._consumer = None
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_DELAY)
+
+    async def _apply_forever(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            fetched = await consumer.getmany(self._partition, timeout_ms=500)
+            for record in fetched.get(self._partition, ()):
+                try:
+                    notice = decode_notice(record.value or b"")
+                except ValueError:
+                    log.warning(
+                        "unreadable change notice at offset %d; forgetting every kept answer", record.offset
+                    )
+                    notice = ChangeNotice(everything=True)
+                self.changes.apply(notice)
+                self._next_offset = record.offset + 1
+
+
+class _Kept(NamedTuple):
+    version: Version
+    created: float
+    value: Any
+
+
+class AnswerMemo:
+    """Answers by key, each kept with its tracks' version; the least recently used dropped first."""
+
+    def __init__(
+        self,
+        changes: TrackChanges | None,
+        max_entries: int = MAX_ENTRIES,
+        max_age: float = MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._changes = changes
+        self._max_age = max_age
+        self._clock = clock
+        self._kept: Recent[Hashable, _Kept] = Recent(max_entries)
+
+    async def answer(self, key: Hashable, tracks: Iterable[int], compute: Callable[[], Awaitable[T]]) -> T:
+        """The kept answer for `key` if none of `tracks` changed since it was computed, else
+        `compute()`'s (kept when the feed was current before it began)."""
+        version = self._changes.version(tracks) if self._changes is not None else None
+        if version is None:
+            return await compute()
+        now = self._clock()
+        kept = self._kept.get(key)
+        if kept is not None and kept.version == version and now - kept.created < self._max_age:
+            value: T = kept.value
+            return value
+        # The version is the one read before computing: a change announced meanwhile makes the next
+        # ask compute again, rather than keep an answer that may predate it under a newer version.
+        value = await compute()
+        self._kept.put(key, _Kept(version, now, value))
+        return value

@@ -1,0 +1,166 @@
+"""Answers kept until their tracks change, end to end on a real broker and engine: the Faust worker
+announces each durable flush on insights.changes, the API follows the topic, serves a kept answer with
+no statement while its tracks are unchanged, and computes it again once a notice names one of them."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from api.app import ApiOptions, create_app
+from api.changes import ChangeFeed, TrackChanges
+from api.insights_routes import ANALYTICS_MAX_AGE
+from api.limits import Limits
+from api.publisher import Publisher
+from insights.kafka_local import LocalKafka
+from insights.runner import ensure_topics
+from insights.settings import CHANGES_TOPIC, EVENTS_TOPIC, Settings
+from insights.store import Store
+from pipeline.worker import Worker
+from schemas.changes import decode_notice
+from schemas.events import Event, encode_batch
+from tests.integration.harness import INSIGHTS, SECRET, token
+
+pytestmark = pytest.mark.integration
+
+ARTIST, KEPT, OTHER = 8801, 880101, 880102
+UNLIMITED = Limits(read=10**9, export=10**9, ingest=10**9, auth_failures=10**9)
+
+
+class Statements:
+    """Counts the reads the API sends the store (the catalog's included)."""
+
+    def __init__(self, store: Store) -> None:
+        self.count = 0
+        self._query = store.query_rows
+        store.query_rows = self.counted  # type: ignore[method-assign]
+        self._store = store
+
+    def counted(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        self.count += 1
+        return self._query(sql, parameters)
+
+    def restore(self) -> None:
+        self._store.query_rows = self._query  # type: ignore[method-assign]
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 60.0) -> None:
+    async with asyncio.timeout(seconds):
+        for _ in itertools.count():  # polled: the worker and the feed say nothing when they are done
+            if await check():
+                return
+            await asyncio.sleep(0.2)
+
+
+def plays(track: int, count: int, first: int) -> list[Event]:
+    now = datetime.now(UTC)
+    return [
+        Event(f"feed-{track}-{first + n}", "play", track, f"listener-{n % 7}", now - timedelta(minutes=n))
+        for n in range(count)
+    ]
+
+
+async def notices(bootstrap: str) -> list[tuple[set[int], bool]]:
+    consumer = AIOKafkaConsumer(
+        CHANGES_TOPIC, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        fetched = await consumer.getmany(timeout_ms=5000)
+        read = [decode_notice(r.value or b"") for records in fetched.values() for r in records]
+        return [(set(n.tracks), n.everything) for n in read]
+    finally:
+        await consumer.stop()
+
+
+def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
+    kafka: LocalKafka, clean_store: Store, tmp_path: Path
+) -> None:
+    clean_store.insert("artists", [(ARTIST, "Ida Moss", 1)], ("artist_id", "name", "version"))
+    clean_store.insert(
+        "tracks",
+        [(KEPT, "Low Tide", None, [ARTIST], 1), (OTHER, "High Tide", None, [ARTIST], 1)],
+        ("track_id", "title", "album_id", "artist_ids", "version"),
+    )
+    settings = Settings.from_env(env={"INSIGHTS_TOPIC_PARTITIONS": "3"}, data_dir=tmp_path)
+    headers = {"Authorization": f"Bearer {token('insights:read', artists=(ARTIST,))}"}
+
+    async def scenario() -> None:
+        await ensure_topics(settings, kafka.bootstrap)
+        publisher = Publisher(kafka.bootstrap)
+        await publisher.start()
+        changes = TrackChanges()
+        feed = ChangeFeed(kafka.bootstrap, CHANGES_TOPIC, changes)
+        await feed.start()
+        worker = Worker(settings, clean_store, kafka.bootstrap)
+        await worker.start()
+        app = create_app(clean_store, publisher, SECRET, ApiOptions(limits=UNLIMITED), changes)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://insights")
+
+        async def post(events: list[Event]) -> None:
+            await publisher.publish(EVENTS_TOPIC, [(events[0].event_id.encode(), encode_batch(events))])
+
+        async def plays_of(track: int) -> int:
+            # Past the response cache's max-age, so the handler answers (from the memo or the store).
+            await asyncio.sleep(ANALYTICS_MAX_AGE + 0.1)
+            answer = await client.get(f"{INSIGHTS}/tracks/{track}", headers=headers)
+            assert answer.status_code == 200, answer.text
+            return int(answer.json()["data"]["plays"]["total"])
+
+        async def following() -> bool:
+            return changes.version([KEPT]) is not None
+
+        statements = Statements(clean_store)
+        try:
+            await until(following)
+            await post(plays(KEPT, 5, 0))
+
+            async def five_counted() -> bool:
+                return await plays_of(KEPT) == 5
+
+            await until(five_counted)
+            before = statements.count
+            assert await plays_of(KEPT) == 5
+            assert statements.count == before, "an unchanged track's answer is served without a statement"
+
+            version = changes.version([OTHER])
+            await post(plays(OTHER, 3, 0))
+
+            async def other_announced() -> bool:
+                return changes.version([OTHER]) != version
+
+            await until(other_announced)
+            before = statements.count
+            assert await plays_of(KEPT) == 5
+            assert statements.count == before, "a change to another track keeps the answer"
+
+            await post(plays(KEPT, 4, 5))
+
+            async def nine_counted() -> bool:
+                return await plays_of(KEPT) == 9
+
+            await until(nine_counted, seconds=30)
+
+            await feed.stop()
+            before = statements.count
+            assert await plays_of(KEPT) == 9
+            assert statements.count > before, "without the feed, answers are computed"
+            announced = await notices(kafka.bootstrap)
+            assert set().union(*(tracks for tracks, _ in announced)) == {KEPT, OTHER}
+            assert all(tracks for tracks, _ in announced)
+        finally:
+            statements.restore()
+            await client.aclose()
+            await worker.stop()
+            await feed.stop()
+            await publisher.stop()
+
+    asyncio.run(scenario())

@@ -1,0 +1,119 @@
+"""The memo of answers kept while their tracks are unchanged (api/changes.py), without Kafka: the
+notices are applied by hand, as the feed applies what it reads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import msgspec
+import pytest
+
+from api.changes import AnswerMemo, TrackChanges, Version
+from schemas.changes import ChangeNotice, decode_notice, encode_notice
+
+
+class Counting:
+    """A computation that answers how many times it ran."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def __call__(self) -> int:
+        self.runs += 1
+        return self.runs
+
+
+def following(current: Callable[[], bool] = lambda: True) -> TrackChanges:
+    changes = TrackChanges()
+    changes.follow_while(current)
+    return changes
+
+
+def ask(memo: AnswerMemo, key: str, tracks: tuple[int, ...], compute: Counting) -> int:
+    return asyncio.run(memo.answer(key, tracks, compute))
+
+
+def test_an_answer_is_kept_while_none_of_its_tracks_changes() -> None:
+    changes = following()
+    memo, compute = AnswerMemo(changes), Counting()
+    assert [ask(memo, "album", (1, 2), compute) for _ in range(3)] == [1, 1, 1]
+    changes.apply(ChangeNotice(tracks=(3, 4)))  # other tracks
+    assert ask(memo, "album", (1, 2), compute) == 1
+    changes.apply(ChangeNotice(tracks=(2,)))
+    assert ask(memo, "album", (1, 2), compute) == 2
+    assert ask(memo, "album", (1, 2), compute) == 2
+
+
+def test_a_notice_naming_no_track_in_particular_drops_every_answer() -> None:
+    changes = following()
+    memo, compute = AnswerMemo(changes), Counting()
+    ask(memo, "track", (1,), compute)
+    changes.apply(ChangeNotice(everything=True))
+    assert ask(memo, "track", (1,), compute) == 2
+
+
+def test_nothing_is_kept_or_served_while_the_feed_is_not_current() -> None:
+    current = [False]
+    changes = following(lambda: current[0])
+    memo, compute = AnswerMemo(changes), Counting()
+    assert changes.version((1,)) is None
+    assert [ask(memo, "track", (1,), compute) for _ in range(2)] == [1, 2]
+    current[0] = True
+    assert [ask(memo, "track", (1,), compute) for _ in range(2)] == [3, 3]
+    current[0] = False  # e.g. the broker went silent: a notice may be on its way
+    assert ask(memo, "track", (1,), compute) == 4
+
+
+def test_without_a_feed_every_answer_is_computed() -> None:
+    memo, compute = AnswerMemo(None), Counting()
+    assert [ask(memo, "track", (1,), compute) for _ in range(3)] == [1, 2, 3]
+
+
+def test_a_change_announced_while_computing_is_not_hidden_by_the_answer() -> None:
+    changes = following()
+    memo = AnswerMemo(changes)
+    runs = 0
+
+    async def compute_during_a_change() -> int:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            changes.apply(ChangeNotice(tracks=(1,)))  # the rows read may predate this change
+        return runs
+
+    async def twice() -> list[int]:
+        return [await memo.answer("track", (1,), compute_during_a_change) for _ in range(3)]
+
+    assert asyncio.run(twice()) == [1, 2, 2]
+
+
+def test_answers_are_not_kept_past_their_age_or_the_capacity() -> None:
+    now = [0.0]
+    memo, compute = AnswerMemo(following(), max_entries=2, max_age=10.0, clock=lambda: now[0]), Counting()
+    assert ask(memo, "a", (1,), compute) == 1
+    now[0] = 9.9
+    assert ask(memo, "a", (1,), compute) == 1
+    now[0] = 10.0
+    assert ask(memo, "a", (1,), compute) == 2
+    ask(memo, "b", (2,), compute)
+    ask(memo, "c", (3,), compute)  # drops "a", the least recently asked
+    assert ask(memo, "a", (1,), compute) == 5
+
+
+def test_versions_grow_with_every_notice_naming_a_track_of_the_set() -> None:
+    changes = following()
+    assert changes.version((1, 2)) == Version(0, 0)
+    changes.apply(ChangeNotice(tracks=(1, 2, 9)))
+    changes.apply(ChangeNotice(tracks=(2,)))
+    assert changes.version((1, 2)) == Version(0, 3)
+    changes.forget_all()
+    assert changes.version((1, 2)) == Version(1, 0)
+
+
+def test_notices_round_trip_and_junk_is_refused() -> None:
+    assert decode_notice(encode_notice([3, 1, 3])) == ChangeNotice(tracks=(1, 3))
+    assert decode_notice(encode_notice([], everything=True)) == ChangeNotice(everything=True)
+    for junk in (b"", b"not json", b'{"tracks": ["x"]}', b"[1, 2]"):
+        with pytest.raises(msgspec.DecodeError):
+            decode_notice(junk)
