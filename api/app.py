@@ -17,7 +17,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from api import dashboard, docs, export_routes, insights_routes, token_routes
-from api.analytics_queries import Audiences, ChartMemo
 from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
@@ -25,6 +24,7 @@ from api.changes import AnswerMemo, TrackChanges
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
 from api.ingest import post_catalog, post_events
+from api.insights_routes import Reads
 from api.limits import Limits, RateLimitMiddleware, SignInThrottle
 from api.metrics_route import metrics
 from api.observability import ObservabilityMiddleware
@@ -108,9 +108,7 @@ def create_app(
     )
     app.state.store = store
     app.state.catalog = Catalog(store)
-    app.state.chart_memo = ChartMemo()
-    app.state.answers = AnswerMemo(changes)
-    app.state.audiences = Audiences()
+    app.state.reads = Reads(store, AnswerMemo(changes))
     app.state.publisher = publisher
     app.state.revocations = revocations
     app.state.cache = cache

@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 
 from api.recent import Recent
+from insights.metrics import KEPT_ANSWERS
 from schemas.changes import ChangeNotice, decode_notice
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,12 @@ class ChangeFeed:
         self.changes.follow_while(self.current)
         self._task = asyncio.create_task(self._follow())
 
+    async def until_current(self, seconds: float = 60.0) -> None:
+        """Wait until the feed is current (raises TimeoutError after `seconds`)."""
+        async with asyncio.timeout(seconds):
+            while not self.current():  # noqa: ASYNC110 (a fetch answer sets it, with no event to wait on)
+                await asyncio.sleep(0.05)
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -114,6 +120,9 @@ class ChangeFeed:
                 bootstrap_servers=self._bootstrap,
                 group_id=None,
                 enable_auto_commit=False,
+                # A position that no longer exists (the topic recreated) raises, and the feed starts
+                # again from the end, forgetting every kept answer, rather than skip notices unseen.
+                auto_offset_reset="none",
                 fetch_max_wait_ms=FETCH_WAIT_MS,
                 request_timeout_ms=10_000,
             )
@@ -127,7 +136,7 @@ class ChangeFeed:
                 self._consumer = consumer
                 delay = RETRY_FIRST_DELAY
                 await self._apply_forever(consumer)
-            except KafkaError as error:
+            except Exception as error:  # any: the task must outlive a failure, and answers are then computed
                 log.warning(
                     "following %s failed (%s); retrying in %.1f s", self._partition.topic, error, delay
                 )
@@ -151,6 +160,9 @@ class ChangeFeed:
                     notice = ChangeNotice(everything=True)
                 self.changes.apply(notice)
                 self._next_offset = record.offset + 1
+
+
+_KEPT, _COMPUTED, _UNFOLLOWED = (KEPT_ANSWERS.labels(served=s) for s in ("kept", "computed", "unfollowed"))
 
 
 class _Kept(NamedTuple):
@@ -179,12 +191,15 @@ class AnswerMemo:
         `compute()`'s (kept when the feed was current before it began)."""
         version = self._changes.version(tracks) if self._changes is not None else None
         if version is None:
+            _UNFOLLOWED.inc()
             return await compute()
         now = self._clock()
         kept = self._kept.get(key)
         if kept is not None and kept.version == version and now - kept.created < self._max_age:
+            _KEPT.inc()
             value: T = kept.value
             return value
+        _COMPUTED.inc()
         # The version is the one read before computing: a change announced meanwhile makes the next
         # ask compute again, rather than keep an answer that may predate it under a newer version.
         value = await compute()

@@ -6,6 +6,7 @@ Tracks, albums and artists share one shape of analytics and charts, computed ove
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,24 +88,50 @@ def catalog_of(request: Request) -> Catalog:
     return catalog
 
 
-def audiences_of(request: Request) -> analytics.Audiences:
-    audiences: analytics.Audiences = request.app.state.audiences
-    return audiences
+@dataclass(frozen=True)
+class Reads:
+    """The figures the endpoints read, with what the API remembers between requests: answers kept
+    while their tracks are unchanged (api/changes.py), large audiences read from sketches, and the
+    charts' bucket listeners."""
+
+    store: Store
+    answers: AnswerMemo
+    audiences: analytics.Audiences = field(default_factory=analytics.Audiences)
+    charts: analytics.ChartMemo = field(default_factory=analytics.ChartMemo)
+
+    async def figures(self, track_id: int, bounds: PeriodBounds) -> analytics.Figures:
+        return await self.answers.answer(
+            ("figures", track_id, bounds),
+            (track_id,),
+            lambda: analytics.figures(self.store, [track_id], bounds, self.audiences),
+        )
+
+    async def group_figures(
+        self, track_ids: Sequence[int], bounds: PeriodBounds
+    ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod]]:
+        return await self.answers.answer(
+            ("group", analytics.track_set(track_ids), bounds),
+            track_ids,
+            lambda: analytics.group_figures(self.store, track_ids, bounds, self.audiences),
+        )
+
+    async def chart(self, track_ids: Sequence[int], buckets: ChartBuckets) -> dict[str, Any]:
+        key = ("chart", analytics.track_set(track_ids), buckets.timeframe, buckets.first, buckets.last)
+        return await self.answers.answer(
+            key, track_ids, lambda: chart_body(self.store, track_ids, buckets, self.charts)
+        )
+
+    async def plays_total(self, track_ids: Sequence[int]) -> dict[int, int]:
+        return await self.answers.answer(
+            ("plays_total", analytics.track_set(track_ids)),
+            track_ids,
+            lambda: analytics.plays_total(self.store, track_ids),
+        )
 
 
-def answers_of(request: Request) -> AnswerMemo:
-    answers: AnswerMemo = request.app.state.answers
-    return answers
-
-
-async def served_chart(request: Request, track_ids: Sequence[int], buckets: ChartBuckets) -> dict[str, Any]:
-    """The chart body: kept while its tracks are unchanged, else counted with the app's memo of
-    bucket listeners."""
-    memo: analytics.ChartMemo = request.app.state.chart_memo
-    key = ("chart", analytics.track_set(track_ids), buckets.timeframe, buckets.first, buckets.last)
-    return await answers_of(request).answer(
-        key, track_ids, lambda: chart_body(store_of(request), track_ids, buckets, memo)
-    )
+def reads_of(request: Request) -> Reads:
+    reads: Reads = request.app.state.reads
+    return reads
 
 
 def figures_body(f: analytics.Figures, bounds: PeriodBounds) -> dict[str, Any]:
@@ -161,11 +188,7 @@ async def readable_artist(request: Request) -> ArtistEntry:
 async def track_analytics(request: Request) -> Response:
     bounds = requested_period(request)
     track = await readable_track(request)
-    figures = await answers_of(request).answer(
-        ("figures", track.track_id, bounds),
-        [track.track_id],
-        lambda: analytics.figures(store_of(request), [track.track_id], bounds, audiences_of(request)),
-    )
+    figures = await reads_of(request).figures(track.track_id, bounds)
     body = {"track_id": track.track_id, "title": track.title} | figures_body(figures, bounds)
     return success(body, max_age=ANALYTICS_MAX_AGE)
 
@@ -173,7 +196,7 @@ async def track_analytics(request: Request) -> Response:
 async def track_chart(request: Request) -> Response:
     buckets = requested_timeframe(request)
     track = await readable_track(request)
-    body = await served_chart(request, [track.track_id], buckets)
+    body = await reads_of(request).chart([track.track_id], buckets)
     return success({"track_id": track.track_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
 
 
@@ -205,11 +228,7 @@ async def grouped_analytics(
 ) -> Response:
     """Figures over a group of tracks (an album, an artist), plus its tracks ranked by plays."""
     track_ids = [t.track_id for t in tracks]
-    figures, per_track = await answers_of(request).answer(
-        ("group", analytics.track_set(track_ids), bounds),
-        track_ids,
-        lambda: analytics.group_figures(store_of(request), track_ids, bounds, audiences_of(request)),
-    )
+    figures, per_track = await reads_of(request).group_figures(track_ids, bounds)
     return success(
         header | figures_body(figures, bounds) | {list_key: ranked_tracks(tracks, per_track, limit)},
         max_age=ANALYTICS_MAX_AGE,
@@ -226,7 +245,7 @@ async def album_analytics(request: Request) -> Response:
 async def album_chart(request: Request) -> Response:
     buckets = requested_timeframe(request)
     album = await readable_album(request)
-    body = await served_chart(request, album.track_ids, buckets)
+    body = await reads_of(request).chart(album.track_ids, buckets)
     return success({"album_id": album.album_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
 
 
@@ -240,20 +259,15 @@ async def artist_analytics(request: Request) -> Response:
 async def artist_chart(request: Request) -> Response:
     buckets = requested_timeframe(request)
     artist = await readable_artist(request)
-    body = await served_chart(request, artist.track_ids, buckets)
+    body = await reads_of(request).chart(artist.track_ids, buckets)
     return success({"artist_id": artist.artist_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
 
 
 async def artist_collaborations(request: Request) -> Response:
     artist = await readable_artist(request)
-    artist_id, store = artist.artist_id, store_of(request)
+    artist_id = artist.artist_id
     shared = [t for t in artist.tracks if len(t.artist_ids) > 1]
-    shared_ids = [t.track_id for t in shared]
-    plays = await answers_of(request).answer(
-        ("plays_total", analytics.track_set(shared_ids)),
-        shared_ids,
-        lambda: analytics.plays_total(store, shared_ids),
-    )
+    plays = await reads_of(request).plays_total([t.track_id for t in shared])
     names = await catalog_of(request).artist_names(collaborators_of(artist_id, shared))
     return success(
         {"artist_id": artist_id} | collaborations_json(artist_id, shared, plays, names),

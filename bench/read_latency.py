@@ -17,8 +17,13 @@ goes, each statement an endpoint runs is reported apart: median wall and engine 
 elapsed) and the rows it reads. The machine is shared: each size also records the load average while
 it was measured, and each call's CPU time beside its wall time.
 
+The analytics and charts are also timed as the handlers serve them when nothing changed ("kept: ..."):
+through the memo of answers kept until a change notice names one of their tracks (api/changes.py),
+with a change feed following `insights.changes` on a local Kafka the bench starts (`--no-feed` skips
+it). Their cost after a change is the computed rows above them.
+
 Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
-[--repeat 200]`. Prints a table; the JSON lands in bench/results/read-latency-<timestamp>.json.
+[--repeat 200] [--no-feed]`. Prints a table; the JSON lands in bench/results/read-latency-<timestamp>.json.
 """
 
 from __future__ import annotations
@@ -42,8 +47,12 @@ from typing import Any
 
 from api import analytics_queries as analytics
 from api.catalog_snapshot import Catalog
-from api.insights_routes import chart_body, figures_body, ranked_tracks
+from api.changes import AnswerMemo, ChangeFeed, TrackChanges
+from api.insights_routes import Reads, chart_body, figures_body, ranked_tracks
+from api.publisher import ensure_topic
+from insights.kafka_local import LocalKafka
 from insights.migrate import migrate
+from insights.settings import CHANGES_TOPIC
 from insights.store import Store
 from pipeline.rollups import ROLLUPS, range_parameters
 from schemas.periods import chart_buckets, period_bounds, realtime_minutes
@@ -171,7 +180,51 @@ async def measure(store: TracingStore, call: Callable[[], Awaitable[Any]], repea
     }
 
 
-async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
+async def following(bootstrap: str) -> tuple[ChangeFeed, TrackChanges]:
+    """A change feed on `bootstrap`, once it is current (as the API's is while it serves)."""
+    changes = TrackChanges()
+    feed = ChangeFeed(bootstrap, CHANGES_TOPIC, changes)
+    await feed.start()
+    await feed.until_current()
+    return feed, changes
+
+
+def kept_cases(reads: Reads, catalog: Catalog, ids: dict[str, int], bounds: Any, year: Any) -> dict[str, Any]:
+    """The analytics and charts as the handlers serve them: through the memo of answers kept while
+    their tracks are unchanged, with the catalog look-up of each request."""
+
+    async def track(track_id: int, b: Any) -> Any:
+        entry = await catalog.track(track_id)
+        assert entry is not None
+        return figures_body(await reads.figures(entry.track_id, b), b)
+
+    async def group(kind: str) -> Any:
+        entry: Any = await (catalog.album if kind == "album" else catalog.artist)(ids[kind])
+        figures, per_track = await reads.group_figures(entry.track_ids, bounds)
+        return figures_body(figures, bounds), ranked_tracks(entry.tracks, per_track)
+
+    async def chart(kind: str, timeframe: str) -> Any:
+        entry: Any = await {"track": catalog.track, "album": catalog.album, "artist": catalog.artist}[kind](
+            ids[kind]
+        )
+        track_ids = [entry.track_id] if kind == "track" else entry.track_ids
+        return await reads.chart(track_ids, chart_buckets(timeframe, datetime.now(UTC)))
+
+    return {
+        "kept: track analytics (hot, 30-days)": ("hot track", partial(track, ids["track"], bounds)),
+        "kept: track analytics (hot, 1-year)": ("hot track", partial(track, ids["track"], year)),
+        "kept: track analytics (mid, 30-days)": ("mid track", partial(track, ids["mid"], bounds)),
+        "kept: album analytics": ("album", partial(group, "album")),
+        "kept: artist analytics": ("artist", partial(group, "artist")),
+        **{
+            f"kept: {kind} chart {tf}": (kind if kind != "track" else "hot track", partial(chart, kind, tf))
+            for kind in ("track", "album", "artist")
+            for tf in TIMEFRAMES
+        },
+    }
+
+
+async def bench_size(store: TracingStore, repeat: int, bootstrap: str | None) -> dict[str, Any]:
     now, load_before = datetime.now(UTC), os.getloadavg()
     ranked = store.query_rows("SELECT track_id FROM track_totals GROUP BY track_id ORDER BY sum(plays) DESC")
     hot, mid = int(ranked[0][0]), int(ranked[len(ranked) // 2][0])
@@ -258,6 +311,12 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
         "track realtime (hot)": ("hot track", live),
         "artist collaborations": ("artist", collaborations),
     }
+    feed = None
+    if bootstrap is not None:
+        feed, changes = await following(bootstrap)
+        reads = Reads(store, AnswerMemo(changes))
+        ids = {"track": hot, "mid": mid, "album": album_id, "artist": artist_id}
+        cases |= kept_cases(reads, catalog, ids, bounds, year)
     results: dict[str, Any] = {}
     for name, (entity, call) in cases.items():
         results[name] = await measure(store, call, repeat) | {"entity": entity}
@@ -265,6 +324,8 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
             series = (await call())["series"]
             results[name]["bucket_listeners_summed"] = sum(point["listeners"] for point in series)
         print(f"  {name}: {results[name]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
+    if feed is not None:
+        await feed.stop()
     raw_results: dict[str, Any] = {}
     for entity, ids in entity_ids.items():
         parameters = {"track_ids": ids, "previous_start": bounds.previous_start, "today": bounds.today}
@@ -300,7 +361,7 @@ async def bench_size(store: TracingStore, repeat: int) -> dict[str, Any]:
     }
 
 
-def one_size(n: int, tracks: int, repeat: int) -> dict[str, Any]:
+def one_size(n: int, tracks: int, repeat: int, bootstrap: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="read-latency-") as tmp:
         store = TracingStore(f"chdb://{tmp}/clickhouse")
         store.calls = []
@@ -309,7 +370,7 @@ def one_size(n: int, tracks: int, repeat: int) -> dict[str, Any]:
             print(f"size {n:,}: loading", file=sys.stderr, flush=True)
             loaded = load(store, n, tracks)
             print(f"size {n:,}: loaded {loaded}", file=sys.stderr, flush=True)
-            return {"events": n, "load": loaded} | asyncio.run(bench_size(store, repeat))
+            return {"events": n, "load": loaded} | asyncio.run(bench_size(store, repeat, bootstrap))
         finally:
             store.close()
 
@@ -385,16 +446,41 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,10000000")
     parser.add_argument("--tracks", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument(
+        "--no-feed", action="store_true", help="skip the answers kept while unchanged (no local Kafka)"
+    )
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_size:
-        print(json.dumps(one_size(args.one_size, args.tracks, args.repeat)))
+        print(json.dumps(one_size(args.one_size, args.tracks, args.repeat, args.bootstrap)))
         return
     runs = []
-    for n in (int(s) for s in args.sizes.split(",")):
-        command = [sys.executable, __file__, "--one-size", str(n), "--tracks", str(args.tracks)]
-        child = subprocess.run([*command, "--repeat", str(args.repeat)], stdout=subprocess.PIPE, check=True)
-        runs.append(json.loads(child.stdout.decode().strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory(prefix="read-latency-kafka-") as tmp:
+        kafka = None if args.no_feed else LocalKafka(Path(tmp) / "kafka", partitions=1)
+        feed = []
+        if kafka is not None:
+            bootstrap = kafka.start()
+            asyncio.run(ensure_topic(bootstrap, CHANGES_TOPIC, 1))
+            feed = ["--bootstrap", bootstrap]
+        try:
+            for n in (int(s) for s in args.sizes.split(",")):
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--one-size",
+                    str(n),
+                    "--tracks",
+                    str(args.tracks),
+                    *feed,
+                ]
+                child = subprocess.run(
+                    [*command, "--repeat", str(args.repeat)], stdout=subprocess.PIPE, check=True
+                )
+                runs.append(json.loads(child.stdout.decode().strip().splitlines()[-1]))
+        finally:
+            if kafka is not None:
+                kafka.stop()
     result = {"machine": machine(), "tracks": args.tracks, "repeat": args.repeat, "runs": runs}
     print(f"machine: {result['machine']}")
     report(runs)

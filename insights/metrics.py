@@ -72,6 +72,13 @@ FRESHNESS = Gauge(
     "Now minus the newest event time in the rollups (NaN while they are empty).",
     registry=REGISTRY,
 )
+KEPT_ANSWERS = Counter(
+    "insights_api_answers_total",
+    "Analytics, chart and collaboration figures asked of the read side, by how they were served:"
+    " kept (unchanged since computed), computed, or computed while the change feed was not current.",
+    ["served"],
+    registry=REGISTRY,
+)
 DEPENDENCY_UP = Gauge(
     "insights_dependency_up",
     "1 when the process reached the dependency at its last check, else 0 (kafka, clickhouse).",

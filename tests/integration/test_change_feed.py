@@ -13,19 +13,19 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from api.app import ApiOptions, create_app
-from api.changes import ChangeFeed, TrackChanges
+from api.changes import ChangeFeed, TrackChanges, Version
 from api.insights_routes import ANALYTICS_MAX_AGE
 from api.limits import Limits
-from api.publisher import Publisher
+from api.publisher import Publisher, ensure_topic
 from insights.kafka_local import LocalKafka
 from insights.runner import ensure_topics
 from insights.settings import CHANGES_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.worker import Worker
-from schemas.changes import decode_notice
+from schemas.changes import decode_notice, encode_notice
 from schemas.events import Event, encode_batch
 from tests.integration.harness import INSIGHTS, SECRET, token
 
@@ -115,12 +115,9 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
             assert answer.status_code == 200, answer.text
             return int(answer.json()["data"]["plays"]["total"])
 
-        async def following() -> bool:
-            return changes.version([KEPT]) is not None
-
         statements = Statements(clean_store)
         try:
-            await until(following)
+            await feed.until_current()
             await post(plays(KEPT, 5, 0))
 
             async def five_counted() -> bool:
@@ -162,5 +159,55 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
             await worker.stop()
             await feed.stop()
             await publisher.stop()
+
+    asyncio.run(scenario())
+
+
+def test_the_feed_is_not_trusted_while_the_broker_is_down_and_follows_again_after(
+    local_kafka: LocalKafka,
+) -> None:
+    async def scenario() -> None:
+        await ensure_topic(local_kafka.bootstrap, CHANGES_TOPIC, 1)
+        changes = TrackChanges()
+        feed = ChangeFeed(local_kafka.bootstrap, CHANGES_TOPIC, changes)
+        await feed.start()
+        producer = AIOKafkaProducer(bootstrap_servers=local_kafka.bootstrap)
+        try:
+            await feed.until_current()
+            await producer.start()
+            await producer.send_and_wait(CHANGES_TOPIC, encode_notice([KEPT]))
+
+            async def counted() -> bool:
+                return changes.version([KEPT]) == Version(changes.epoch, 1)
+
+            await until(counted, seconds=10)
+
+            await asyncio.to_thread(local_kafka.stop)
+
+            async def distrusted() -> bool:
+                return changes.version([KEPT]) is None
+
+            await until(distrusted, seconds=10)
+
+            await asyncio.to_thread(local_kafka.start)
+            await feed.until_current(seconds=90)
+            await producer.send_and_wait(CHANGES_TOPIC, encode_notice([KEPT, OTHER]))
+
+            async def counted_again() -> bool:
+                version = changes.version([KEPT])
+                return version is not None and version.changes >= 1 and changes.version([OTHER]) is not None
+
+            await until(counted_again, seconds=30)
+            # Whatever the feed missed or restarted from, a notice after the outage moves the version.
+            before = changes.version([OTHER])
+            await producer.send_and_wait(CHANGES_TOPIC, encode_notice([OTHER]))
+
+            async def moved() -> bool:
+                return changes.version([OTHER]) not in (None, before)
+
+            await until(moved, seconds=10)
+        finally:
+            await producer.stop()
+            await feed.stop()
 
     asyncio.run(scenario())

@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from api.changes import AnswerMemo, TrackChanges, Version
+from insights.metrics import KEPT_ANSWERS
 from schemas.changes import ChangeNotice, decode_notice, encode_notice
 
 
@@ -63,6 +64,21 @@ def test_nothing_is_kept_or_served_while_the_feed_is_not_current() -> None:
     assert [ask(memo, "track", (1,), compute) for _ in range(2)] == [3, 3]
     current[0] = False  # e.g. the broker went silent: a notice may be on its way
     assert ask(memo, "track", (1,), compute) == 4
+
+
+def served(how: str) -> float:
+    return float(KEPT_ANSWERS.labels(served=how)._value.get())
+
+
+def test_the_metric_counts_how_answers_were_served() -> None:
+    current = [False]
+    memo, compute = AnswerMemo(following(lambda: current[0])), Counting()
+    before = {how: served(how) for how in ("kept", "computed", "unfollowed")}
+    ask(memo, "track", (1,), compute)
+    current[0] = True
+    for _ in range(3):
+        ask(memo, "track", (1,), compute)
+    assert {how: served(how) - before[how] for how in before} == {"kept": 2, "computed": 1, "unfollowed": 1}
 
 
 def test_without_a_feed_every_answer_is_computed() -> None:
