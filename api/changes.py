@@ -7,10 +7,10 @@ epoch, bumped when a notice names no track in particular or the feed was interru
 are unchanged, its rollup rows are unchanged too, and the answer is served without a statement.
 
 Staleness is bounded by the feed, not by a timer: a notice is written after the rows it announces
-are visible, and read within a fetch (FETCH_WAIT_MS). While the feed is not known to be current (not
-started, the broker silent for over SILENT_AFTER seconds, or notices fetched and not yet counted),
-nothing is served from the memo and every answer is computed, as without it. An answer is also
-never kept longer than MAX_AGE_SECONDS, whatever the feed says.
+are visible, and the pending fetch returns with it as soon as it is written. While the feed is not
+known to be current (not started, the broker silent for over SILENT_AFTER seconds, or notices fetched
+and not yet counted), nothing is served from the memo and every answer is computed, as without it.
+An answer is also never kept longer than MAX_AGE_SECONDS, whatever the feed says.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-FETCH_WAIT_MS = 100  # the broker answers an idle fetch after this long: the feed's heartbeat
+FETCH_WAIT_MS = 400  # the broker answers an idle fetch after this long: the feed's heartbeat
 SILENT_AFTER = 1.0  # seconds without a fetch answer after which the feed is not trusted
 RETRY_FIRST_DELAY, RETRY_MAX_DELAY = 0.5, 10.0
 MAX_ENTRIES = 10_000
