@@ -35,7 +35,9 @@ T = TypeVar("T")
 FETCH_WAIT_MS = 400  # the broker answers an idle fetch after this long: the feed's heartbeat
 SILENT_AFTER = 1.0  # seconds without a fetch answer after which the feed is not trusted
 RETRY_FIRST_DELAY, RETRY_MAX_DELAY = 0.5, 10.0
-MAX_ENTRIES = 10_000
+# What the memo holds, in rows: an answer weighs 1 plus its chart points or ranked tracks (each a few
+# hundred bytes), so the memo stays under about 60 MB per process whatever is asked.
+MAX_ROWS = 200_000
 MAX_AGE_SECONDS = 300.0
 
 
@@ -169,6 +171,7 @@ class _Kept(NamedTuple):
     version: Version
     created: float
     value: Any
+    rows: int
 
 
 class AnswerMemo:
@@ -177,18 +180,25 @@ class AnswerMemo:
     def __init__(
         self,
         changes: TrackChanges | None,
-        max_entries: int = MAX_ENTRIES,
+        max_rows: int = MAX_ROWS,
         max_age: float = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._changes = changes
         self._max_age = max_age
         self._clock = clock
-        self._kept: Recent[Hashable, _Kept] = Recent(max_entries)
+        self._kept: Recent[Hashable, _Kept] = Recent(max_rows, weight=lambda kept: kept.rows)
 
-    async def answer(self, key: Hashable, tracks: Iterable[int], compute: Callable[[], Awaitable[T]]) -> T:
+    async def answer(
+        self,
+        key: Hashable,
+        tracks: Iterable[int],
+        compute: Callable[[], Awaitable[T]],
+        rows: Callable[[T], int] = lambda value: 0,
+    ) -> T:
         """The kept answer for `key` if none of `tracks` changed since it was computed, else
-        `compute()`'s (kept when the feed was current before it began)."""
+        `compute()`'s (kept when the feed was current before it began). `rows`: how many rows the
+        answer holds beyond its figures, for the memo's bound."""
         version = self._changes.version(tracks) if self._changes is not None else None
         if version is None:
             _UNFOLLOWED.inc()
@@ -203,5 +213,5 @@ class AnswerMemo:
         # The version is the one read before computing: a change announced meanwhile makes the next
         # ask compute again, rather than keep an answer that may predate it under a newer version.
         value = await compute()
-        self._kept.put(key, _Kept(version, now, value))
+        self._kept.put(key, _Kept(version, now, value, 1 + rows(value)))
         return value

@@ -113,12 +113,16 @@ class Reads:
             ("group", analytics.track_set(track_ids), bounds),
             track_ids,
             lambda: analytics.group_figures(self.store, track_ids, bounds, self.audiences),
+            lambda answer: len(answer[1]),
         )
 
     async def chart(self, track_ids: Sequence[int], buckets: ChartBuckets) -> dict[str, Any]:
         key = ("chart", analytics.track_set(track_ids), buckets.timeframe, buckets.first, buckets.last)
         return await self.answers.answer(
-            key, track_ids, lambda: chart_body(self.store, track_ids, buckets, self.charts)
+            key,
+            track_ids,
+            lambda: chart_body(self.store, track_ids, buckets, self.charts),
+            lambda body: len(body["series"]),
         )
 
     async def plays_total(self, track_ids: Sequence[int]) -> dict[int, int]:
@@ -126,6 +130,7 @@ class Reads:
             ("plays_total", analytics.track_set(track_ids)),
             track_ids,
             lambda: analytics.plays_total(self.store, track_ids),
+            len,
         )
 
 

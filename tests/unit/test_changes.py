@@ -106,7 +106,7 @@ def test_a_change_announced_while_computing_is_not_hidden_by_the_answer() -> Non
 
 def test_answers_are_not_kept_past_their_age_or_the_capacity() -> None:
     now = [0.0]
-    memo, compute = AnswerMemo(following(), max_entries=2, max_age=10.0, clock=lambda: now[0]), Counting()
+    memo, compute = AnswerMemo(following(), max_rows=2, max_age=10.0, clock=lambda: now[0]), Counting()
     assert ask(memo, "a", (1,), compute) == 1
     now[0] = 9.9
     assert ask(memo, "a", (1,), compute) == 1
@@ -133,3 +133,19 @@ def test_notices_round_trip_and_junk_is_refused() -> None:
     for junk in (b"", b"not json", b'{"tracks": ["x"]}', b"[1, 2]"):
         with pytest.raises(msgspec.DecodeError):
             decode_notice(junk)
+
+
+def test_the_memo_is_bounded_by_the_rows_its_answers_hold() -> None:
+    memo = AnswerMemo(following(), max_rows=10)
+
+    async def chart() -> list[int]:
+        return list(range(6))
+
+    async def asks() -> list[list[int]]:
+        first = await memo.answer("a", (1,), chart, len)  # 7 rows
+        await memo.answer("b", (2,), chart, len)  # 14 in all: "a" goes
+        return [first, await memo.answer("b", (2,), chart, len)]
+
+    asyncio.run(asks())
+    compute = Counting()
+    assert ask(memo, "a", (1,), compute) == 1  # computed again
