@@ -18,12 +18,19 @@ class ChangeNotice(msgspec.Struct, frozen=True):
     everything: bool = False
 
 
+# A notice stays far below Kafka's 1 MB message limit: a flush touching more tracks than this (ids of
+# up to 20 bytes each) announces that everything changed instead.
+MAX_NAMED_TRACKS = 20_000
+
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(ChangeNotice)
 
 
 def encode_notice(tracks: Iterable[int], everything: bool = False) -> bytes:
-    return _encoder.encode(ChangeNotice(tuple(sorted(set(tracks))), everything))
+    named = tuple(sorted(set(tracks)))
+    if len(named) > MAX_NAMED_TRACKS:
+        named, everything = (), True
+    return _encoder.encode(ChangeNotice(named, everything))
 
 
 def decode_notice(payload: bytes) -> ChangeNotice:

@@ -11,7 +11,7 @@ import pytest
 
 from api.changes import AnswerMemo, TrackChanges, Version
 from insights.metrics import KEPT_ANSWERS
-from schemas.changes import ChangeNotice, decode_notice, encode_notice
+from schemas.changes import MAX_NAMED_TRACKS, ChangeNotice, decode_notice, encode_notice
 
 
 class Counting:
@@ -130,6 +130,9 @@ def test_versions_grow_with_every_notice_naming_a_track_of_the_set() -> None:
 def test_notices_round_trip_and_junk_is_refused() -> None:
     assert decode_notice(encode_notice([3, 1, 3])) == ChangeNotice(tracks=(1, 3))
     assert decode_notice(encode_notice([], everything=True)) == ChangeNotice(everything=True)
+    many = range(1, MAX_NAMED_TRACKS + 2)
+    assert decode_notice(encode_notice(many)) == ChangeNotice(everything=True)
+    assert len(encode_notice(many[:-1], everything=False)) < 500_000
     for junk in (b"", b"not json", b'{"tracks": ["x"]}', b"[1, 2]"):
         with pytest.raises(msgspec.DecodeError):
             decode_notice(junk)
