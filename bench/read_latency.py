@@ -20,19 +20,25 @@ it was measured, and each call's CPU time beside its wall time.
 The analytics and charts are also timed as the handlers serve them when nothing changed ("kept: ..."):
 through the memo of answers kept until a change notice names one of their tracks (api/changes.py),
 with a change feed following `insights.changes` on a local Kafka the bench starts (`--no-feed` skips
-it). Their cost after a change is the computed rows above them.
+it). Their cost after a change is the computed rows above them. Then, for each of --live-rates, the
+kept cases are asked once every 2 s (the response cache's max-age for analytics) for --live-rounds
+rounds while notices arrive as a worker would write them at that rate (one per 0.25 s flush, naming
+the tracks of that many events drawn like the stored ones): each case's share of kept answers and its
+median under that traffic. The store itself does not change: a computed answer costs what it would.
 
 Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
-[--repeat 200] [--no-feed]`. Prints a table; the JSON lands in bench/results/read-latency-<timestamp>.json.
+[--repeat 200] [--no-feed] [--live-rates 50,5000] [--live-rounds 15]`. Prints a table; the JSON lands in bench/results/read-latency-<timestamp>.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -45,16 +51,20 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+
 from api import analytics_queries as analytics
 from api.catalog_snapshot import Catalog
 from api.changes import AnswerMemo, ChangeFeed, TrackChanges
 from api.insights_routes import Reads, chart_body, figures_body, ranked_tracks
 from api.publisher import ensure_topic
 from insights.kafka_local import LocalKafka
+from insights.metrics import KEPT_ANSWERS
 from insights.migrate import migrate
 from insights.settings import CHANGES_TOPIC
 from insights.store import Store
 from pipeline.rollups import ROLLUPS, range_parameters
+from schemas.changes import encode_notice
 from schemas.periods import chart_buckets, period_bounds, realtime_minutes
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -224,7 +234,65 @@ def kept_cases(reads: Reads, catalog: Catalog, ids: dict[str, int], bounds: Any,
     }
 
 
-async def bench_size(store: TracingStore, repeat: int, bootstrap: str | None) -> dict[str, Any]:
+# Live: the kept cases asked again every LIVE_ASK_EVERY seconds (the response cache's max-age for
+# analytics, so how often a polled answer reaches the handler) while change notices arrive as a worker
+# writes them at each of --live-rates events/s: one per flush window, naming the tracks of that many events
+# drawn like the stored ones.
+LIVE_ASK_EVERY, FLUSH_EVERY = 2.0, 0.25
+
+
+async def announce(bootstrap: str, tracks: int, rate: int, stop: asyncio.Event) -> int:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    sent, per_flush = 0, max(1, round(rate * FLUSH_EVERY))
+    try:
+        while not stop.is_set():
+            touched = {1 + int(tracks * random.random() ** 3) for _ in range(per_flush)}
+            await producer.send_and_wait(CHANGES_TOPIC, encode_notice(touched))
+            sent += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), FLUSH_EVERY)
+    finally:
+        await producer.stop()
+    return sent
+
+
+def kept_so_far() -> float:
+    return float(KEPT_ANSWERS.labels(served="kept")._value.get())
+
+
+async def under_live_notices(
+    cases: dict[str, Any], bootstrap: str, tracks: int, rate: int, rounds: int
+) -> dict[str, dict[str, float]]:
+    """Each case's median and share of kept answers over `rounds` asks under live notices."""
+    stop = asyncio.Event()
+    notices = asyncio.create_task(announce(bootstrap, tracks, rate, stop))
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    kept = dict.fromkeys(cases, 0)
+    await asyncio.sleep(LIVE_ASK_EVERY)
+    for _ in range(rounds):
+        began = time.monotonic()
+        for name, (_, call) in cases.items():
+            before, asked = kept_so_far(), time.perf_counter()
+            await call()
+            times[name].append((time.perf_counter() - asked) * 1000)
+            kept[name] += kept_so_far() > before
+        await asyncio.sleep(max(0.0, began + LIVE_ASK_EVERY - time.monotonic()))
+    stop.set()
+    await notices
+    return {
+        name: {
+            "kept_share": kept[name] / rounds,
+            "median_ms": statistics.median(times[name]),
+            "p95_ms": percentile(times[name], 0.95),
+        }
+        for name in cases
+    }
+
+
+async def bench_size(
+    store: TracingStore, repeat: int, bootstrap: str | None, live_rates: list[int], live_rounds: int
+) -> dict[str, Any]:
     now, load_before = datetime.now(UTC), os.getloadavg()
     ranked = store.query_rows("SELECT track_id FROM track_totals GROUP BY track_id ORDER BY sum(plays) DESC")
     hot, mid = int(ranked[0][0]), int(ranked[len(ranked) // 2][0])
@@ -311,12 +379,13 @@ async def bench_size(store: TracingStore, repeat: int, bootstrap: str | None) ->
         "track realtime (hot)": ("hot track", live),
         "artist collaborations": ("artist", collaborations),
     }
-    feed = None
+    feed, kept = None, {}
     if bootstrap is not None:
         feed, changes = await following(bootstrap)
         reads = Reads(store, AnswerMemo(changes))
         ids = {"track": hot, "mid": mid, "album": album_id, "artist": artist_id}
-        cases |= kept_cases(reads, catalog, ids, bounds, year)
+        kept = kept_cases(reads, catalog, ids, bounds, year)
+        cases |= kept
     results: dict[str, Any] = {}
     for name, (entity, call) in cases.items():
         results[name] = await measure(store, call, repeat) | {"entity": entity}
@@ -324,7 +393,12 @@ async def bench_size(store: TracingStore, repeat: int, bootstrap: str | None) ->
             series = (await call())["series"]
             results[name]["bucket_listeners_summed"] = sum(point["listeners"] for point in series)
         print(f"  {name}: {results[name]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
-    if feed is not None:
+    under_notices = []
+    if feed is not None and bootstrap is not None:
+        tracks = int(store.query_rows("SELECT count() FROM tracks")[0][0])
+        for rate in live_rates:
+            cases_live = await under_live_notices(kept, bootstrap, tracks, rate, live_rounds)
+            under_notices.append({"events_per_s": rate, "ask_every_s": LIVE_ASK_EVERY, "cases": cases_live})
         await feed.stop()
     raw_results: dict[str, Any] = {}
     for entity, ids in entity_ids.items():
@@ -354,6 +428,7 @@ async def bench_size(store: TracingStore, repeat: int, bootstrap: str | None) ->
     return {
         "ids": {"hot_track": hot, "mid_track": mid, "album": album_id, "artist": artist_id},
         "endpoints": results,
+        "live": under_notices,
         "raw": raw_results,
         "floor_select_1": floor,
         "parts": {str(t): {"parts": int(p), "rows": int(r)} for t, p, r in parts},
@@ -361,7 +436,9 @@ async def bench_size(store: TracingStore, repeat: int, bootstrap: str | None) ->
     }
 
 
-def one_size(n: int, tracks: int, repeat: int, bootstrap: str | None) -> dict[str, Any]:
+def one_size(
+    n: int, tracks: int, repeat: int, bootstrap: str | None, live_rates: list[int], live_rounds: int
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="read-latency-") as tmp:
         store = TracingStore(f"chdb://{tmp}/clickhouse")
         store.calls = []
@@ -370,7 +447,9 @@ def one_size(n: int, tracks: int, repeat: int, bootstrap: str | None) -> dict[st
             print(f"size {n:,}: loading", file=sys.stderr, flush=True)
             loaded = load(store, n, tracks)
             print(f"size {n:,}: loaded {loaded}", file=sys.stderr, flush=True)
-            return {"events": n, "load": loaded} | asyncio.run(bench_size(store, repeat, bootstrap))
+            return {"events": n, "load": loaded} | asyncio.run(
+                bench_size(store, repeat, bootstrap, live_rates, live_rounds)
+            )
         finally:
             store.close()
 
@@ -428,6 +507,13 @@ def report(runs: list[dict[str, Any]]) -> None:
             )
             print(f"    {text}  {statement['per_call']:4.2f}/call  {statement['sql'][:60]}")
     for r in runs:
+        for under in r.get("live", []):
+            rate, every = under["events_per_s"], under["ask_every_s"]
+            print(f"\n{label(r['events'])}, asked every {every} s under notices of {rate:,} events/s:")
+            for name, v in under["cases"].items():
+                share, median, p95 = v["kept_share"], v["median_ms"], v["p95_ms"]
+                print(f"    {name:40} kept {share:4.0%}  median {median:7.2f} ms  p95 {p95:7.2f} ms")
+    for r in runs:
         print(f"{label(r['events'])}: load {r['load']}, ids {r['ids']}, load average {r['load_average']}")
         summed = {n: e["bucket_listeners_summed"] for n, e in r["endpoints"].items() if "chart" in n}
         print(f"    charts, bucket listeners summed: {summed}")
@@ -441,6 +527,10 @@ def report(runs: list[dict[str, Any]]) -> None:
             print(f"    {entity}: {counts}, raw figures equal the rollups: {v['matches_rollups']}")
 
 
+def rates(text: str) -> list[int]:
+    return [int(rate) for rate in text.split(",") if rate.strip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="100000,10000000")
@@ -449,11 +539,20 @@ def main() -> None:
     parser.add_argument(
         "--no-feed", action="store_true", help="skip the answers kept while unchanged (no local Kafka)"
     )
+    parser.add_argument(
+        "--live-rates",
+        default="50,5000",
+        help="events/s the live notices stand for, one run each (empty: none)",
+    )
+    parser.add_argument("--live-rounds", type=int, default=15)
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_size:
-        print(json.dumps(one_size(args.one_size, args.tracks, args.repeat, args.bootstrap)))
+        sized = one_size(
+            args.one_size, args.tracks, args.repeat, args.bootstrap, rates(args.live_rates), args.live_rounds
+        )
+        print(json.dumps(sized))
         return
     runs = []
     with tempfile.TemporaryDirectory(prefix="read-latency-kafka-") as tmp:
@@ -473,6 +572,7 @@ def main() -> None:
                     "--tracks",
                     str(args.tracks),
                     *feed,
+                    *("--live-rates", args.live_rates, "--live-rounds", str(args.live_rounds)),
                 ]
                 child = subprocess.run(
                     [*command, "--repeat", str(args.repeat)], stdout=subprocess.PIPE, check=True
