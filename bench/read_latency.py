@@ -27,7 +27,8 @@ the tracks of that many events drawn like the stored ones): each case's share of
 median under that traffic. The store itself does not change: a computed answer costs what it would.
 
 Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
-[--repeat 200] [--no-feed] [--live-rates 50,5000] [--live-rounds 15]`. Prints a table; the JSON lands in bench/results/read-latency-<timestamp>.json.
+[--repeat 200] [--no-feed] [--live-rates 50,5000] [--live-rounds 15]`. Prints a table; the JSON lands
+in bench/results/read-latency-<timestamp>.json.
 """
 
 from __future__ import annotations
