@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 import uuid
@@ -101,6 +102,33 @@ def test_posted_events_are_counted_exactly_for_every_period(up: UpProcess) -> No
     wait_for_plays(up, track_id, expected["1-year"]["plays"]["total"])
     for period in PERIODS:
         assert analytics(up, track_id, period) == expected[period], period
+
+
+def kept_answers(up: UpProcess) -> float:
+    with up.client() as client:
+        text = client.get("/metrics").text
+    found = re.search(r'^insights_api_answers_total\{served="kept"\} (\S+)$', text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_an_unchanged_track_is_answered_without_computing_it_again(up: UpProcess) -> None:
+    """`insights up` follows the workers' change notices: an answer whose track has had no event since
+    it was computed is served kept (docs/api.md), and it is the same answer."""
+    track_id = random.Random(11).randint(10**6, 10**12)
+    now = datetime.now(UTC)
+    post_events(up, [make_event(track_id, "play", f"listener-{n}", now) for n in range(3)])
+    wait_for_plays(up, track_id, 3)  # computed once the rows are there, and kept
+    asks = iter(range(1_000))
+
+    def served_kept() -> bool:
+        before = kept_answers(up)
+        with up.client(token("admin")) as client:
+            # A query of its own passes the response cache; the kept answer's key is the period's.
+            response = client.get(f"{INSIGHTS}/tracks/{track_id}", params={"ask": next(asks)})
+        assert response.json()["data"]["plays"]["total"] == 3
+        return kept_answers(up) > before
+
+    eventually(served_kept, timeout=30)
 
 
 def test_mixed_batch_accepts_the_valid_events_and_reports_the_rest(up: UpProcess) -> None:
