@@ -114,7 +114,7 @@ def kept_answers(up: UpProcess) -> float:
 def test_an_unchanged_track_is_answered_without_computing_it_again(up: UpProcess) -> None:
     """`insights up` follows the workers' change notices: an answer whose track has had no event since
     it was computed is served kept (docs/api.md), and it is the same answer."""
-    track_id = random.Random(11).randint(10**6, 10**12)
+    track_id = random.Random(13).randint(10**6, 10**12)  # its own track: the seeds of the others differ
     now = datetime.now(UTC)
     post_events(up, [make_event(track_id, "play", f"listener-{n}", now) for n in range(3)])
     wait_for_plays(up, track_id, 3)  # computed once the rows are there, and kept
