@@ -45,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from importlib.metadata import version
@@ -57,7 +57,7 @@ from aiokafka import AIOKafkaProducer
 from api import analytics_queries as analytics
 from api.catalog_snapshot import Catalog
 from api.changes import AnswerMemo, ChangeFeed, TrackChanges
-from api.insights_routes import Reads, chart_body, figures_body, ranked_tracks
+from api.insights_routes import TOP_TRACKS, Reads, figures_body, ranked_tracks
 from api.publisher import ensure_topic
 from insights.kafka_local import LocalKafka
 from insights.metrics import KEPT_ANSWERS
@@ -200,9 +200,16 @@ async def following(bootstrap: str) -> tuple[ChangeFeed, TrackChanges]:
     return feed, changes
 
 
-def kept_cases(reads: Reads, catalog: Catalog, ids: dict[str, int], bounds: Any, year: Any) -> dict[str, Any]:
-    """The analytics and charts as the handlers serve them: through the memo of answers kept while
-    their tracks are unchanged, with the catalog look-up of each request."""
+# How many ranked tracks each group's answer lists (ARCHITECTURE §6.3: an artist's top 10).
+TOP: dict[str, int | None] = {"album": None, "artist": TOP_TRACKS}
+Case = tuple[str, Callable[[], Awaitable[Any]]]  # the entity it reads, and one call as a handler makes it
+
+
+def handler_cases(
+    reads: Reads, catalog: Catalog, ids: dict[str, int], bounds: Any, year: Any, timeframes: Sequence[str]
+) -> dict[str, Case]:
+    """The analytics and charts as the handlers serve them through `reads`, with the catalog look-up
+    of each request."""
 
     async def track(track_id: int, b: Any) -> Any:
         entry = await catalog.track(track_id)
@@ -212,7 +219,7 @@ def kept_cases(reads: Reads, catalog: Catalog, ids: dict[str, int], bounds: Any,
     async def group(kind: str) -> Any:
         entry: Any = await (catalog.album if kind == "album" else catalog.artist)(ids[kind])
         figures, per_track = await reads.group_figures(entry.track_ids, bounds)
-        return figures_body(figures, bounds), ranked_tracks(entry.tracks, per_track)
+        return figures_body(figures, bounds), ranked_tracks(entry.tracks, per_track, TOP[kind])
 
     async def chart(kind: str, timeframe: str) -> Any:
         entry: Any = await {"track": catalog.track, "album": catalog.album, "artist": catalog.artist}[kind](
@@ -222,15 +229,15 @@ def kept_cases(reads: Reads, catalog: Catalog, ids: dict[str, int], bounds: Any,
         return await reads.chart(track_ids, chart_buckets(timeframe, datetime.now(UTC)))
 
     return {
-        "kept: track analytics (hot, 30-days)": ("hot track", partial(track, ids["track"], bounds)),
-        "kept: track analytics (hot, 1-year)": ("hot track", partial(track, ids["track"], year)),
-        "kept: track analytics (mid, 30-days)": ("mid track", partial(track, ids["mid"], bounds)),
-        "kept: album analytics": ("album", partial(group, "album")),
-        "kept: artist analytics": ("artist", partial(group, "artist")),
+        "track analytics (hot, 30-days)": ("hot track", partial(track, ids["track"], bounds)),
+        "track analytics (hot, 1-year)": ("hot track", partial(track, ids["track"], year)),
+        "track analytics (mid, 30-days)": ("mid track", partial(track, ids["mid"], bounds)),
+        "album analytics": ("album", partial(group, "album")),
+        "artist analytics": ("artist", partial(group, "artist")),
         **{
-            f"kept: {kind} chart {tf}": (kind if kind != "track" else "hot track", partial(chart, kind, tf))
+            f"{kind} chart {tf}": (kind if kind != "track" else "hot track", partial(chart, kind, tf))
             for kind in ("track", "album", "artist")
-            for tf in TIMEFRAMES
+            for tf in timeframes
         },
     }
 
@@ -303,31 +310,11 @@ async def bench_size(
     album_id, artist_id = hot_entry.album_id, hot_entry.artist_ids[0]
     bounds, year = period_bounds("30-days", now), period_bounds("1-year", now)
 
-    audiences = analytics.Audiences()
-
-    async def track(track_id: int, b: Any = bounds) -> Any:
-        entry = await catalog.track(track_id)
-        assert entry is not None
-        return figures_body(await analytics.figures(store, [entry.track_id], b, audiences), b)
-
-    async def group(entry: Any, limit: int | None) -> Any:
-        figures, per_track = await analytics.group_figures(store, entry.track_ids, bounds, audiences)
-        return figures_body(figures, bounds), ranked_tracks(entry.tracks, per_track, limit)
-
-    async def album() -> Any:
-        return await group(await catalog.album(album_id), None)
-
-    async def artist() -> Any:
-        return await group(await catalog.artist(artist_id), 10)
-
-    memo = analytics.ChartMemo()
-
-    async def chart(kind: str, timeframe: str, memo: analytics.ChartMemo | None = memo) -> Any:
-        entry: Any = await {"track": catalog.track, "album": catalog.album, "artist": catalog.artist}[kind](
-            {"track": hot, "album": album_id, "artist": artist_id}[kind]
-        )
-        ids = [entry.track_id] if kind == "track" else entry.track_ids
-        return await chart_body(store, ids, chart_buckets(timeframe, datetime.now(UTC)), memo)
+    ids = {"track": hot, "mid": mid, "album": album_id, "artist": artist_id}
+    # Computed: no change feed, so every answer is computed, as after a change to its tracks.
+    computed = Reads(store, AnswerMemo(None))
+    # All counted: a chart memo that keeps no bucket, so every bucket is counted (as exports count them).
+    all_counted = Reads(store, AnswerMemo(None), computed.audiences, analytics.ChartMemo(buckets=0))
 
     async def live() -> Any:
         await catalog.track(hot)
@@ -338,7 +325,7 @@ async def bench_size(
         entry = await catalog.artist(artist_id)
         assert entry is not None
         shared = [t for t in entry.tracks if len(t.artist_ids) > 1]
-        plays = await analytics.plays_total(store, [t.track_id for t in shared])
+        plays = await computed.plays_total([t.track_id for t in shared])
         others = sorted({a for t in shared for a in t.artist_ids if a != artist_id})[:10]
         return plays, await catalog.artist_names(others)
 
@@ -358,34 +345,22 @@ async def bench_size(
         "album": [t.track_id for t in album_entry.tracks],
         "artist": [t.track_id for t in artist_entry.tracks],
     }
-    cases: dict[str, tuple[str, Callable[[], Awaitable[Any]]]] = {
-        "track analytics (hot, 30-days)": ("hot track", partial(track, hot)),
-        "track analytics (hot, 1-year)": ("hot track", partial(track, hot, year)),
-        "track analytics (mid, 30-days)": ("mid track", partial(track, mid)),
-        "album analytics": ("album", album),
-        "artist analytics": ("artist", artist),
-        **{
-            f"{kind} chart {tf}": (kind if kind != "track" else "hot track", partial(chart, kind, tf))
-            for kind in ("track", "album", "artist")
-            for tf in TIMEFRAMES
-        },
-        **{
-            f"{kind} chart {tf}, all counted": (
-                kind if kind != "track" else "hot track",
-                partial(chart, kind, tf, None),
-            )
-            for kind in ("track", "album", "artist")
-            for tf in ("30d", "1y")
-        },
+    cases = handler_cases(computed, catalog, ids, bounds, year, TIMEFRAMES)
+    counted_whole = handler_cases(all_counted, catalog, ids, bounds, year, ("30d", "1y"))
+    cases |= {f"{name}, all counted": case for name, case in counted_whole.items() if "chart" in name}
+    cases |= {
         "track realtime (hot)": ("hot track", live),
         "artist collaborations": ("artist", collaborations),
     }
     feed, kept = None, {}
     if bootstrap is not None:
         feed, changes = await following(bootstrap)
-        reads = Reads(store, AnswerMemo(changes))
-        ids = {"track": hot, "mid": mid, "album": album_id, "artist": artist_id}
-        kept = kept_cases(reads, catalog, ids, bounds, year)
+        kept = {
+            f"kept: {name}": case
+            for name, case in handler_cases(
+                Reads(store, AnswerMemo(changes)), catalog, ids, bounds, year, TIMEFRAMES
+            ).items()
+        }
         cases |= kept
     results: dict[str, Any] = {}
     for name, (entity, call) in cases.items():
@@ -405,7 +380,8 @@ async def bench_size(
     for entity, ids in entity_ids.items():
         parameters = {"track_ids": ids, "previous_start": bounds.previous_start, "today": bounds.today}
         rollup_figures = await analytics.figures(store, ids, bounds)
-        served = await analytics.figures(store, ids, bounds, audiences)  # which listeners from sketches?
+        # Which listeners come from sketches, as the handlers' record of large audiences says.
+        served = await analytics.figures(store, ids, bounds, computed.audiences)
         raw_values = await raw(ids)
         raw_results[entity] = await measure(store, partial(raw, ids), max(5, repeat // 10)) | {
             "tracks": len(ids),
@@ -418,7 +394,7 @@ async def bench_size(
             "listeners_served": served.listeners,
             "previous_listeners": raw_values[7],
             "previous_listeners_served": served.previous_listeners,
-            "sketched": audiences.mode(analytics.track_set(ids), bounds)._asdict(),
+            "sketched": computed.audiences.mode(analytics.track_set(ids), bounds)._asdict(),
         }
         print(f"  raw {entity}: {raw_results[entity]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
     floor = await measure(store, lambda: store.aquery_rows("SELECT 1"), repeat)

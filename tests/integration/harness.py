@@ -17,9 +17,12 @@ from urllib.parse import urlsplit, urlunsplit
 import clickhouse_connect
 import httpx
 
+from api.limits import Limits
 from schemas.tokens import create_token
 
 SECRET = "end-to-end-test-secret-of-a-reasonable-length"
+# Limits no test reaches: for tests of something else than the limits.
+UNLIMITED = Limits(read=10**9, export=10**9, ingest=10**9, auth_failures=10**9)
 INSIGHTS = "/api/v1/producer-intelligence/insights"
 
 

@@ -9,7 +9,6 @@ import itertools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +17,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from api.app import ApiOptions, create_app
 from api.changes import ChangeFeed, TrackChanges, Version
 from api.insights_routes import ANALYTICS_MAX_AGE
-from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
 from insights.kafka_local import LocalKafka
 from insights.runner import ensure_topics
@@ -27,29 +25,12 @@ from insights.store import Store
 from pipeline.worker import Worker
 from schemas.changes import decode_notice, encode_notice
 from schemas.events import Event, encode_batch
-from tests.integration.harness import INSIGHTS, SECRET, token
+from tests.integration.harness import INSIGHTS, SECRET, UNLIMITED, token
+from tests.integration.statements import Statements
 
 pytestmark = pytest.mark.integration
 
 ARTIST, KEPT, OTHER = 8801, 880101, 880102
-UNLIMITED = Limits(read=10**9, export=10**9, ingest=10**9, auth_failures=10**9)
-
-
-class Statements:
-    """Counts the reads the API sends the store (the catalog's included)."""
-
-    def __init__(self, store: Store) -> None:
-        self.count = 0
-        self._query = store.query_rows
-        store.query_rows = self.counted  # type: ignore[method-assign]
-        self._store = store
-
-    def counted(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        self.count += 1
-        return self._query(sql, parameters)
-
-    def restore(self) -> None:
-        self._store.query_rows = self._query  # type: ignore[method-assign]
 
 
 async def until(check: Callable[[], Awaitable[bool]], seconds: float = 60.0) -> None:
@@ -82,7 +63,7 @@ async def notices(bootstrap: str) -> list[tuple[set[int], bool]]:
 
 
 def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
-    kafka: LocalKafka, clean_store: Store, tmp_path: Path
+    kafka: LocalKafka, clean_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clean_store.insert("artists", [(ARTIST, "Ida Moss", 1)], ("artist_id", "name", "version"))
     clean_store.insert(
@@ -115,7 +96,7 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
             assert answer.status_code == 200, answer.text
             return int(answer.json()["data"]["plays"]["total"])
 
-        statements = Statements(clean_store)
+        statements = Statements(clean_store, monkeypatch)
         try:
             await feed.until_current()
             await post(plays(KEPT, 5, 0))
@@ -124,9 +105,9 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
                 return await plays_of(KEPT) == 5
 
             await until(five_counted)
-            before = statements.count
+            before = len(statements.run)
             assert await plays_of(KEPT) == 5
-            assert statements.count == before, "an unchanged track's answer is served without a statement"
+            assert len(statements.run) == before, "an unchanged track's answer is served without a statement"
 
             version = changes.version([OTHER])
             await post(plays(OTHER, 3, 0))
@@ -135,9 +116,9 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
                 return changes.version([OTHER]) != version
 
             await until(other_announced)
-            before = statements.count
+            before = len(statements.run)
             assert await plays_of(KEPT) == 5
-            assert statements.count == before, "a change to another track keeps the answer"
+            assert len(statements.run) == before, "a change to another track keeps the answer"
 
             await post(plays(KEPT, 4, 5))
 
@@ -147,14 +128,13 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
             await until(nine_counted, seconds=30)
 
             await feed.stop()
-            before = statements.count
+            before = len(statements.run)
             assert await plays_of(KEPT) == 9
-            assert statements.count > before, "without the feed, answers are computed"
+            assert len(statements.run) > before, "without the feed, answers are computed"
             announced = await notices(kafka.bootstrap)
             assert set().union(*(tracks for tracks, _ in announced)) == {KEPT, OTHER}
             assert all(tracks for tracks, _ in announced)
         finally:
-            statements.restore()
             await client.aclose()
             await worker.stop()
             await feed.stop()

@@ -15,18 +15,16 @@ import schemathesis
 from starlette.testclient import TestClient
 
 from api.app import ApiOptions, create_app
-from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
 from insights.kafka_local import LocalKafka
 from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
 from insights.store import Store
 from schemas.openapi import openapi_document
-from tests.integration.harness import INSIGHTS, SECRET, token
+from tests.integration.harness import INSIGHTS, SECRET, UNLIMITED, token
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-UNLIMITED = Limits(read=10**9, export=10**9, ingest=10**9, auth_failures=10**9)
 ERROR_KEYS = {"success", "message", "error", "errors", "retry_after"}
 
 
