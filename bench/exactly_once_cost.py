@@ -22,7 +22,7 @@ from pathlib import Path
 from insights.migrate import migrate
 from insights.store import Store
 from pipeline.rollups import ROLLUPS
-from pipeline.sink import EVENT_COLUMNS, RollupSink, SourcedEvent, event_columns
+from pipeline.sink import EVENT_COLUMNS, SourcedEvent, event_columns, sole_writer
 from schemas.events import Event
 
 
@@ -67,7 +67,7 @@ def main() -> None:
         store = Store(f"chdb://{Path(tmp) / 'clickhouse'}")
         migrate(store)
         plain_pipeline(store)
-        sink = RollupSink(store)
+        sink = sole_writer(store)
         work = batches(args.events, args.batch, random.Random(1))
         spent = {"with exactly-once": 0.0, "without (Null + MVs)": 0.0}
         for batch in work:

@@ -61,7 +61,7 @@ def fill(dsn: str, events: int, tracks: int) -> None:
     """A catalog and `events` events over 400 days, written by the worker's sink (rollups included)."""
     from insights.migrate import migrate
     from insights.store import Store
-    from pipeline.sink import RollupSink, SourcedEvent
+    from pipeline.sink import SourcedEvent, sole_writer
     from schemas.events import Event
 
     store = Store(dsn)
@@ -69,7 +69,7 @@ def fill(dsn: str, events: int, tracks: int) -> None:
     store.insert("artists", [(ARTIST, "Ana Vale", 1)], ("artist_id", "name", "version"))
     rows = [(t, f"Track {t}", None, [ARTIST], 1) for t in range(1, tracks + 1)]
     store.insert("tracks", rows, ("track_id", "title", "album_id", "artist_ids", "version"))
-    sink, now, rng = RollupSink(store), datetime.now(UTC), random.Random(7)
+    sink, now, rng = sole_writer(store), datetime.now(UTC), random.Random(7)
     popular = [int(rng.paretovariate(1.2)) % tracks + 1 for _ in range(1000)]
     for start in range(0, events, 20_000):
         batch = [

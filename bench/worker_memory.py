@@ -25,7 +25,7 @@ from reporting import publish
 
 from insights.migrate import migrate
 from insights.store import Store
-from pipeline.sink import RollupSink, SourcedEvent
+from pipeline.sink import SourcedEvent, sole_writer
 from pipeline.worker import FLUSH_MAX_EVENTS
 from schemas.events import Event
 
@@ -55,7 +55,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"chdb://{tmp}/clickhouse")
         migrate(store)
-        sink = RollupSink(store)
+        sink = sole_writer(store)
         baseline = rss_mib()
         started, written = time.monotonic(), 0
         for start in range(0, args.listeners, BATCH):

@@ -20,7 +20,10 @@ _COUNTERS = """
 # The SELECT already groups by the table's sorting key, so merging equal keys again on insert only
 # costs time (measured: a fifth of the statement); the worker builds the rollups side by side, one
 # thread each (pipeline/sink.py).
-INSERT_SETTINGS = "\nSETTINGS optimize_on_insert = 0, max_threads = 1"
+# Every build is squashed into one block, hence one part, so its counts and its progress marker land
+# together or not at all, on a server as in the embedded engine.
+ONE_PART = "max_insert_threads = 1, min_insert_block_size_rows = 1000000000, min_insert_block_size_bytes = 0"
+INSERT_SETTINGS = "\nSETTINGS optimize_on_insert = 0, max_threads = 1, " + ONE_PART
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,16 @@ class Rollup:
     columns: tuple[str, ...]
     select: str
 
-    def catch_up_sql(self, partitions: int) -> str:
+    def catch_up_sql(self, partitions: int, fenced_by: str = "") -> str:
+        """The build over `partitions` offset ranges; `fenced_by`, a condition on kafka_partition,
+        keeps it from writing any partition the condition refuses."""
         ranges = " OR ".join(
             f"(kafka_partition = {{p{i}:UInt16}} AND kafka_offset > {{lo{i}:Int64}}"
             f" AND kafka_offset <= {{hi{i}:UInt64}})"
             for i in range(partitions)
         )
+        if fenced_by:
+            ranges = f"({ranges}) AND {fenced_by}"
         columns = ", ".join(self.columns)
         statement = f"INSERT INTO {self.table} ({columns})" + self.select.replace("{ranges}", ranges)
         return statement + INSERT_SETTINGS

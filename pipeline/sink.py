@@ -6,12 +6,17 @@ the rest's ids there, with the partition and offset that carried them, (3) inser
 Each step is a single-table atomic insert, the dedupe index tells a redelivered message from a
 duplicate (`_counted`), and every rollup records how far it got, so a crash between steps, a retried
 flush, redelivery or replay is repaired by step 4 and never counted twice.
+
+With several workers, every one of those statements is fenced (`claim`, docs/pipeline.md): it writes
+a partition's rows only while this sink's claim on the partition is the newest, so a worker that lost
+a partition, however late its statements run, changes no count.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +26,7 @@ from typing import NamedTuple
 
 from insights.store import Store
 from pipeline.failpoints import failpoint
-from pipeline.rollups import ROLLUPS, Rollup, range_parameters
+from pipeline.rollups import ONE_PART, ROLLUPS, Rollup, range_parameters
 from schemas.events import Event
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,42 @@ EVENT_COLUMNS = (
     "ingested_at",
 )
 ID_COLUMNS = ("event_id", "kafka_partition", "kafka_offset")  # of the dedupe index `event_ids`
+
+# A flush's events go to a temporary table of the client's session first; the fenced statements copy
+# them to `event_ids` and `events`, each as one block, hence one part: atomic on a server too.
+STAGED = "staged_events"
+_STAGING_DDL = f"""CREATE TEMPORARY TABLE IF NOT EXISTS {STAGED} (
+    event_id String, type String, track_id UInt64, listener_id String, occurred_at DateTime64(3, 'UTC'),
+    listened_ms Nullable(UInt64), kafka_partition UInt16, kafka_offset UInt64, ingested_at DateTime('UTC')
+) ENGINE = Memory"""
+# Squash all of an insert's rows into one block, hence one part (a flush is at most 50,000 events).
+ONE_BLOCK = "SETTINGS " + ONE_PART
+
+FENCE_TAG = "/* insights-fenced "
+
+
+def fence(owner: str) -> str:
+    """The comment that marks a fenced statement of `owner` in the server's process list."""
+    return f"{FENCE_TAG}{owner} */ "
+
+
+# The rows of a partition are written only while `owner`'s claim on it is the newest.
+OWNED = (
+    "kafka_partition IN (SELECT kafka_partition FROM partition_owners"
+    " WHERE kafka_partition IN {owned:Array(UInt16)}"
+    " GROUP BY kafka_partition HAVING argMax(owner, generation) = {owner:String})"
+)
+
+# How often a claim looks again for statements of the previous owners still running.
+CLAIM_POLL_SECONDS = 0.05
+
+
+class NotOwner(RuntimeError):
+    """A batch holds events of partitions this sink has no standing claim on."""
+
+    def __init__(self, partitions: Iterable[int]) -> None:
+        self.partitions = sorted(set(partitions))
+        super().__init__(f"insights.events partitions {self.partitions} are not claimed by this worker")
 
 
 class SourcedEvent(NamedTuple):
@@ -96,9 +137,14 @@ def event_columns(items: Sequence[SourcedEvent], ingested_at: int) -> list[list[
 class RollupSink:
     """Sync and single-threaded by design: the worker runs flushes one after another."""
 
-    def __init__(self, store: Store, rollups: Sequence[Rollup] = ROLLUPS) -> None:
+    def __init__(
+        self, store: Store, rollups: Sequence[Rollup] = ROLLUPS, *, member: str | None = None
+    ) -> None:
         self._store = store
         self._rollups = tuple(rollups)
+        self.member = member or uuid.uuid4().hex[:12]
+        self.owner = ""  # "<member>@<generation>" of the newest claim, "" before the first
+        self.owned: set[int] = set()
         self._events_marker: dict[int, int] = {}
         self._rollup_markers: dict[str, dict[int, int]] = {r.table: {} for r in self._rollups}
         # The rollups are independent (each its own table and marker), so they are built side by side:
@@ -108,8 +154,67 @@ class RollupSink:
     def close(self) -> None:
         self._builders.shutdown(wait=True)
 
+    def claim(self, partitions: Iterable[int], generation: int) -> set[int]:
+        """Take `partitions` over at `generation` (higher than any earlier owner's); return the ones
+        now owned. A partition already claimed at a higher generation stays its claimant's.
+
+        After recording the claim, wait until every fenced statement of another owner that began
+        before it has ended: from then on the stored state is final for those owners (a statement
+        that begins later sees this claim and writes nothing), so the markers read next are exact.
+        """
+        wanted = sorted(set(partitions))
+        self.owner = f"{self.member}@{generation}"
+        self.owned.difference_update(wanted)
+        self.forget(wanted)
+        if not wanted:
+            return set()
+        claims = [[p, generation, self.owner] for p in wanted]
+        self._store.insert("partition_owners", claims, ("kafka_partition", "generation", "owner"))
+        claimed = time.monotonic()
+        newest = dict(
+            self._store.query_rows(
+                "SELECT kafka_partition, argMax(owner, generation) FROM partition_owners"
+                " WHERE kafka_partition IN {partitions:Array(UInt16)} GROUP BY kafka_partition",
+                {"partitions": wanted},
+            )
+        )
+        won = {p for p in wanted if newest.get(p) == self.owner}
+        if len(won) < len(wanted):
+            log.error(
+                "insights.events partitions %s are claimed by a newer consumer-group generation than %d;"
+                " this worker will not write them (see 'Fencing' in docs/pipeline.md)",
+                sorted(set(wanted) - won),
+                generation,
+            )
+        self._wait_for_statements_before(claimed)
+        self.owned |= won
+        return won
+
+    def _wait_for_statements_before(self, claimed: float) -> None:
+        """Wait until no fenced statement of another owner that began before `claimed` runs."""
+        waited = 0.0
+        while True:
+            (running,) = self._store.query_rows(
+                "SELECT count() FROM system.processes WHERE query_id != queryID()"
+                " AND startsWith(query, {tag:String}) AND NOT startsWith(query, {mine:String})"
+                " AND elapsed >= {since:Float64}",
+                {"tag": FENCE_TAG, "mine": fence(self.owner), "since": time.monotonic() - claimed},
+            )[0]
+            if not running:
+                return
+            if waited == 0.0 or waited // 5 != (waited + CLAIM_POLL_SECONDS) // 5:
+                log.info("waiting for %d statement(s) of a previous owner to end", running)
+            time.sleep(CLAIM_POLL_SECONDS)
+            waited += CLAIM_POLL_SECONDS
+
+    def release(self, partitions: Iterable[int]) -> None:
+        """This worker no longer owns `partitions` (revoked): forget them; nothing is written."""
+        released = set(partitions)
+        self.owned -= released
+        self.forget(released)
+
     def forget(self, partitions: Iterable[int]) -> None:
-        """Drop what is known of partitions this worker no longer owns (another may advance them)."""
+        """Drop what is known of partitions (another worker may advance them): re-read before use."""
         for partition in partitions:
             self._events_marker.pop(partition, None)
             for markers in self._rollup_markers.values():
@@ -136,8 +241,12 @@ class RollupSink:
         return FlushResult(caught_up=self._catch_up(fresh))
 
     def flush(self, batch: Sequence[SourcedEvent]) -> FlushResult:
-        """Write one batch; raising leaves nothing half-counted, so the caller may simply retry."""
+        """Write one batch; raising leaves nothing half-counted, so the caller may simply retry.
+
+        Raises NotOwner, writing nothing, when the batch holds a partition this sink has not claimed."""
         partitions = {item.partition for item in batch}
+        if not partitions <= self.owned:
+            raise NotOwner(partitions - self.owned)
         try:
             return self._flush(batch, partitions)
         except Exception:
@@ -164,11 +273,10 @@ class RollupSink:
         if new:
             ingested_at = int(time.time())
             failpoint("before_events_insert")
-            columns = event_columns(new, ingested_at)
-            ids = [columns[EVENT_COLUMNS.index(name)] for name in ID_COLUMNS]
-            self._store.insert_columns("event_ids", ids, ID_COLUMNS)
+            self._stage(event_columns(new, ingested_at))
+            self._copy_staged("event_ids", ID_COLUMNS, partitions)
             failpoint("after_ids_insert")
-            self._store.insert_columns("events", columns, EVENT_COLUMNS)
+            self._copy_staged("events", EVENT_COLUMNS, partitions)
             failpoint("after_events_insert")
             for item in new:
                 if item.offset > self._events_marker[item.partition]:
@@ -177,6 +285,20 @@ class RollupSink:
         result.caught_up = self._catch_up(sorted(partitions))
         failpoint("after_rollups")
         return result
+
+    def _stage(self, columns: list[list[object]]) -> None:
+        self._store.command(_STAGING_DDL)
+        self._store.command(f"TRUNCATE TABLE {STAGED}")
+        self._store.insert_columns(STAGED, columns, EVENT_COLUMNS)
+
+    def _copy_staged(self, table: str, columns: Sequence[str], partitions: Iterable[int]) -> None:
+        """The staged events' `columns` into `table`, fenced, as one part."""
+        names = ", ".join(columns)
+        self._store.command(
+            f"{fence(self.owner)}INSERT INTO {table} ({names})"
+            f" SELECT {names} FROM {STAGED} WHERE {OWNED} {ONE_BLOCK}",
+            {"owned": sorted(partitions), "owner": self.owner},
+        )
 
     def _carriers(self, event_ids: list[str]) -> dict[str, tuple[int, int]]:
         """The (partition, offset) of the message that first carried each id already let through."""
@@ -217,7 +339,8 @@ class RollupSink:
                 if self._events_marker[p] > markers[p]
             }
             if ranges:
-                sql, parameters = rollup.catch_up_sql(len(ranges)), range_parameters(ranges)
+                sql = fence(self.owner) + rollup.catch_up_sql(len(ranges), fenced_by=OWNED)
+                parameters = range_parameters(ranges) | {"owned": sorted(ranges), "owner": self.owner}
                 work[rollup.table] = (ranges, self._builders.submit(self._store.command, sql, parameters))
         caught_up: dict[str, int] = {}
         failure: BaseException | None = None
@@ -232,3 +355,12 @@ class RollupSink:
         if failure is not None:
             raise failure
         return caught_up
+
+
+def sole_writer(store: Store, partitions: Iterable[int] = range(64)) -> RollupSink:
+    """A sink that claims `partitions` above every stored claim: for a tool that writes alone (the
+    benchmarks, tests), never for a worker of a consumer group, whose claims follow its generation."""
+    ((newest,),) = store.query_rows("SELECT max(generation) FROM partition_owners")
+    sink = RollupSink(store)
+    sink.claim(partitions, int(newest) + 1)
+    return sink

@@ -19,7 +19,7 @@ from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, CONSUMER_GROUP, DLQ_
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from pipeline.decode import Poison, decode_catalog_message, decode_message
-from pipeline.sink import RollupSink, SourcedEvent
+from pipeline.sink import FlushResult, NotOwner, RollupSink, SourcedEvent
 from schemas.changes import encode_notice
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class Worker:
     def __init__(self, settings: Settings, store: Store, bootstrap: str) -> None:
         self.store = store
         self.sink = RollupSink(store)
+        self.epoch = 0  # of the acknowledged Kafka identity (insights/kafka_identity.py)
         self.flushed_events = 0
         self.dead_letters = 0
         self._write_lock = asyncio.Lock()
@@ -70,6 +71,7 @@ class Worker:
         self.app.agent(self.catalog_topic, name="catalog", concurrency=1)(self.consume_catalog)
         # faust types receivers more narrowly than its own signals call them
         self.app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
+        self.app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
 
     async def consume(self, stream: Any) -> None:
         # When offsets advance: take_events acks a batch's events only when this loop asks for the
@@ -95,7 +97,7 @@ class Worker:
     async def flush(self, batch: list[SourcedEvent]) -> None:
         BATCH_EVENTS.observe(len(batch))
         with FLUSH_SECONDS.time():
-            result = await self.write_until_done(self.sink.flush, batch)
+            result = await self.until_done("ClickHouse write", self._flush_owned, batch)
         # Before the batch is acked: a crash here redelivers it, and its flush announces it again.
         await self.until_done(
             "change notice", self.announce, {item.event.track_id for item in batch}, result.recovered
@@ -103,6 +105,25 @@ class Worker:
         self.flushed_events += result.written
         FLUSHED.inc(result.written)
         DUPLICATES.inc(result.duplicates)
+
+    async def _flush_owned(self, batch: list[SourcedEvent]) -> FlushResult:
+        """One attempt at writing the events of `batch` whose partitions are still assigned here.
+
+        The events of revoked partitions are dropped, not retried: Faust commits no offset of a
+        partition it no longer has, and their next owner reads them again. Assigned partitions not
+        claimed yet (ClickHouse was down at the assignment) are claimed first; one that a newer
+        generation holds raises NotOwner, so the batch waits, unacked, for the rebalance that
+        revokes it here. Statements of a partition claimed away meanwhile write nothing (fencing)."""
+        assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == EVENTS_TOPIC}
+        mine = [item for item in batch if item.partition in assigned]
+        if len(mine) < len(batch):
+            log.info("%d events of revoked partitions are left to their next owner", len(batch) - len(mine))
+        unclaimed = {item.partition for item in mine} - self.sink.owned
+        if unclaimed:
+            won = await self._write(self.sink.claim, unclaimed, self.generation)
+            if unclaimed - won:
+                raise NotOwner(unclaimed - won)
+        return await self._write(self.sink.flush, mine) if mine else FlushResult()
 
     async def consume_catalog(self, stream: Any) -> None:
         async for events in stream.take_events(1000, within=BATCH_WITHIN_SECONDS):
@@ -122,15 +143,15 @@ class Worker:
 
         Every write here is idempotent, so retrying one whose reply was lost is safe."""
 
-        async def locked_write() -> T:
-            async with self._write_lock:
-                try:
-                    return await self.store.run(write, *args)
-                except Exception:
-                    WRITE_RETRIES.inc()
-                    raise
+        return await self.until_done("ClickHouse write", self._write, write, *args)
 
-        return await self.until_done("ClickHouse write", locked_write)
+    async def _write(self, write: Callable[..., T], *args: Any) -> T:
+        async with self._write_lock:
+            try:
+                return await self.store.run(write, *args)
+            except Exception:
+                WRITE_RETRIES.inc()
+                raise
 
     async def until_done(self, what: str, attempt: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Await `attempt(*args)` until it succeeds, with backoff; only cancellation stops it."""
@@ -161,10 +182,25 @@ class Worker:
         self.dead_letters += 1
         DEAD_LETTERS.labels(topic=topic).inc()
 
+    @property
+    def generation(self) -> int:
+        """This worker's claim generation: the reset epoch above the consumer group's generation."""
+        return (self.epoch << 32) | max(0, int(self.app.consumer_generation_id))
+
     async def _on_revoked(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked = args[0] if args else kwargs.get("revoked", ())
         async with self._write_lock:
-            self.sink.forget(tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC)
+            self.sink.release(tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC)
+
+    async def _on_assigned(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        """Claim the assigned partitions before any of their events is written (docs/pipeline.md,
+        Fencing). A claim that fails now (ClickHouse down) is retried by the first flush."""
+        assigned = args[0] if args else kwargs.get("assigned", ())
+        partitions = sorted(tp.partition for tp in assigned if tp.topic == EVENTS_TOPIC)
+        try:
+            await self._write(self.sink.claim, partitions, self.generation)
+        except Exception as error:
+            log.warning("claiming %s failed (%s); their first flush claims again", partitions, error)
 
     async def start(self) -> None:
         await self.app.start()

@@ -24,6 +24,8 @@ DATA_TABLES = (
     "artists",
     "albums",
     "tracks",
+    "partition_owners",
+    "kafka_identity",
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from api.analytics_queries import CHART_SQL, COUNTED_CHART_SQL, ChartMemo, ChartPoint, chart, stamp_of
 from insights.store import Store
-from pipeline.sink import RollupSink, SourcedEvent
+from pipeline.sink import SourcedEvent, sole_writer
 from schemas.events import Event
 from schemas.periods import chart_buckets
 from tests.integration.statements import Statements
@@ -23,7 +23,7 @@ class Stream:
     """Plays flushed through the worker's sink, with offsets growing per partition."""
 
     def __init__(self, store: Store) -> None:
-        self.sink = RollupSink(store)
+        self.sink = sole_writer(store)
         self.sent = 0
 
     def flush(self, plays: list[tuple[int, str, timedelta]]) -> None:

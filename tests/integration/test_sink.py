@@ -6,12 +6,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from insights.store import Store
-from pipeline.sink import RollupSink, SourcedEvent
+from pipeline.sink import RollupSink, SourcedEvent, sole_writer
 from schemas.events import Event
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def claimed_sink(store: Store) -> RollupSink:
+    """A sink that took the partitions over, as a worker does when the consumer group assigns them."""
+    return sole_writer(store)
 
 
 def sourced(
@@ -65,15 +70,15 @@ def expected_totals(events: list[SourcedEvent]) -> dict[int, tuple[int, int, int
 
 def test_processing_the_same_batch_twice_counts_once(clean_store: Store) -> None:
     events = stream(200)
-    RollupSink(clean_store).flush(events)
+    claimed_sink(clean_store).flush(events)
     first = totals(clean_store)
-    RollupSink(clean_store).flush(events)
-    RollupSink(clean_store).flush(events[50:120])
+    claimed_sink(clean_store).flush(events)
+    claimed_sink(clean_store).flush(events[50:120])
     assert totals(clean_store) == first == expected_totals(events)
 
 
 def test_duplicate_event_ids_count_once_within_and_across_batches(clean_store: Store) -> None:
-    sink = RollupSink(clean_store)
+    sink = claimed_sink(clean_store)
     sink.flush([sourced(1, 0, 0), sourced(1, 0, 1), sourced(2, 0, 2)])
     sink.flush([sourced(1, 0, 3), sourced(2, 0, 4), sourced(3, 0, 5)])
     assert totals(clean_store) == {7: (3, 0, 3)}
@@ -81,11 +86,11 @@ def test_duplicate_event_ids_count_once_within_and_across_batches(clean_store: S
 
 def test_rebatched_redelivery_after_a_restart_counts_once(clean_store: Store) -> None:
     events = stream(300)
-    sink = RollupSink(clean_store)
+    sink = claimed_sink(clean_store)
     for start in range(0, 300, 70):
         sink.flush(events[start : start + 70])
     # a new worker gets everything again from an older offset, cut differently
-    again = RollupSink(clean_store)
+    again = claimed_sink(clean_store)
     for start in range(100, 300, 33):
         again.flush(events[start : start + 33])
     assert totals(clean_store) == expected_totals(events)
@@ -93,7 +98,7 @@ def test_rebatched_redelivery_after_a_restart_counts_once(clean_store: Store) ->
 
 def test_a_crash_between_the_event_write_and_the_rollups_is_repaired(clean_store: Store) -> None:
     events = stream(120)
-    sink = RollupSink(clean_store)
+    sink = claimed_sink(clean_store)
     sink.flush(events[:60])
 
     def crash(partitions: object) -> dict[str, int]:
@@ -103,31 +108,31 @@ def test_a_crash_between_the_event_write_and_the_rollups_is_repaired(clean_store
     with pytest.raises(RuntimeError):
         sink.flush(events[60:])
     assert totals(clean_store) == expected_totals(events[:60])
-    RollupSink(clean_store).flush(events[90:])  # restart; redelivery from some offset
+    claimed_sink(clean_store).flush(events[90:])  # restart; redelivery from some offset
     assert totals(clean_store) == expected_totals(events)
 
 
 @pytest.mark.parametrize("table", ["event_ids", "events"])
 def test_a_lost_reply_to_a_successful_insert_does_not_count_twice(clean_store: Store, table: str) -> None:
     events = stream(80)
-    sink = RollupSink(clean_store)
-    real_insert = clean_store.insert_columns
+    sink = claimed_sink(clean_store)
+    real_command = clean_store.command
     lost: list[str] = []
 
-    def insert_then_fail(into: str, *args: object) -> None:
-        real_insert(into, *args)  # type: ignore[arg-type]
-        if into == table and not lost:
-            lost.append(into)
+    def insert_then_fail(sql: str, *args: object) -> None:
+        real_command(sql, *args)  # type: ignore[arg-type]
+        if f"INSERT INTO {table} (" in sql and not lost:
+            lost.append(table)
             raise TimeoutError("reply lost")
 
-    clean_store.insert_columns = insert_then_fail  # type: ignore[method-assign]
+    clean_store.command = insert_then_fail  # type: ignore[method-assign]
     try:
         with pytest.raises(TimeoutError):
             sink.flush(events)
         assert lost == [table]
         sink.flush(events)  # the worker's retry of the same batch
     finally:
-        clean_store.insert_columns = real_insert  # type: ignore[method-assign]
+        clean_store.command = real_command  # type: ignore[method-assign]
     assert totals(clean_store) == expected_totals(events)
 
 
@@ -138,13 +143,13 @@ def test_one_rollup_failing_while_the_others_land_is_finished_once_on_retry(
     """The rollups are built side by side: one of them failing must neither lose its events nor let
     the retry build the others twice."""
     events = stream(90)
-    sink = RollupSink(clean_store)
+    sink = claimed_sink(clean_store)
     sink.flush(events[:30])
     real_command = clean_store.command
     failed: list[str] = []
 
     def fail_once(sql: str, *args: object) -> None:
-        if sql.startswith(f"INSERT INTO {failing} ") and not failed:
+        if f"INSERT INTO {failing} " in sql and not failed:
             failed.append(failing)
             raise RuntimeError("ClickHouse went away")
         real_command(sql, *args)  # type: ignore[arg-type]
@@ -172,25 +177,25 @@ def test_ids_written_without_their_events_count_once_even_if_duplicated_meanwhil
     of one of those ids on another partition (sorting before the original's) is the duplicate, and
     the original counts when its message comes again, alone or in one batch with the copy."""
     events = stream(40)
-    sink = RollupSink(clean_store)
-    real_insert = clean_store.insert_columns
+    sink = claimed_sink(clean_store)
+    real_command = clean_store.command
 
-    def crash_before_events(into: str, *args: object) -> None:
-        if into == "events":
+    def crash_before_events(sql: str, *args: object) -> None:
+        if "INSERT INTO events (" in sql:
             raise RuntimeError("killed")
-        real_insert(into, *args)  # type: ignore[arg-type]
+        real_command(sql, *args)  # type: ignore[arg-type]
 
-    clean_store.insert_columns = crash_before_events  # type: ignore[method-assign]
+    clean_store.command = crash_before_events  # type: ignore[method-assign]
     try:
         with pytest.raises(RuntimeError):
             sink.flush(events)
     finally:
-        clean_store.insert_columns = real_insert  # type: ignore[method-assign]
+        clean_store.command = real_command  # type: ignore[method-assign]
     assert clean_store.query_rows("SELECT count() FROM event_ids") == [(40,)]
     original = events[5]
     assert original.partition > 0
     copy = SourcedEvent(original.event, partition=0, offset=10_000)
-    restarted = RollupSink(clean_store)
+    restarted = claimed_sink(clean_store)
     if copy_comes == "before the redelivery":
         assert restarted.flush([copy]).duplicates == 1
         restarted.flush(events)  # the redelivery
@@ -200,6 +205,6 @@ def test_ids_written_without_their_events_count_once_even_if_duplicated_meanwhil
 
 
 def test_late_events_land_in_their_own_day(clean_store: Store) -> None:
-    sink = RollupSink(clean_store)
+    sink = claimed_sink(clean_store)
     sink.flush([sourced(1, 0, 0, days=300), sourced(2, 0, 1, days=300), sourced(3, 0, 2)])
     assert daily(clean_store) == Counter({(7, (NOW - timedelta(days=300)).date()): 2, (7, NOW.date()): 1})

@@ -42,15 +42,15 @@ class FailingWrites:
         if time.monotonic() < self.until:
             raise ConnectionError("ClickHouse refused the connection")
         self.insert(table, rows, columns)
-        if table == "events" and not self.lost_reply:
-            self.lost_reply = True
-            raise TimeoutError("the insert landed but its reply was lost")
 
     def failing_command(self, sql: str, parameters: Any = None) -> None:
-        if sql.startswith("INSERT INTO track_daily") and self.lost_reply and not self.timed_out:
+        if "INSERT INTO track_daily" in sql and self.lost_reply and not self.timed_out:
             self.timed_out = True
             raise TimeoutError("the rollup build timed out")
         self.command(sql, parameters)
+        if "INSERT INTO events (" in sql and not self.lost_reply:
+            self.lost_reply = True
+            raise TimeoutError("the insert landed but its reply was lost")
 
     def __enter__(self) -> FailingWrites:
         self.store.insert_columns = self.failing_insert  # type: ignore[method-assign]
