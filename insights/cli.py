@@ -87,12 +87,18 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         bearer = args.token or create_token(settings.secret(), subject="generate", scopes=["admin"], days=1)
         return run_generate(args.url, bearer, args.events, args.tracks, args.rate, args.seed, args.days)
     if args.command == "migrate":
-        from insights.migrate import migrate
+        from insights import consumer_group
+        from insights.migrate import MigrationError, migrate
         from insights.store import Store
 
         store = Store(settings.clickhouse_dsn)
         try:
-            applied = migrate(store)
+            applied = migrate(
+                store, group_members=consumer_group.counter(settings.kafka_bootstrap, store.embedded)
+            )
+        except MigrationError as error:
+            print(f"insights migrate: {error}", file=sys.stderr)
+            return 1
         finally:
             store.close()
         print(f"applied {len(applied)} migration(s)" if applied else "up to date")

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -20,6 +21,7 @@ from api.app import ApiOptions, create_app
 from api.changes import ChangeFeed, TrackChanges
 from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
+from insights import consumer_group
 from insights.generate import run_generate
 from insights.kafka_local import LocalKafka
 from insights.metrics import metrics_port, serve_metrics
@@ -52,11 +54,12 @@ async def kafka_bootstrap(settings: Settings, local: bool) -> AsyncIterator[str]
 
 
 @contextlib.asynccontextmanager
-async def migrated_store(settings: Settings) -> AsyncIterator[Store]:
+async def migrated_store(settings: Settings, bootstrap: str | None) -> AsyncIterator[Store]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.clickhouse_dsn)
     try:
-        applied = await store.run(migrate, store)
+        members = consumer_group.counter(bootstrap, store.embedded)
+        applied = await store.run(partial(migrate, store, group_members=members))
         if applied:
             log.info("applied migrations: %s", ", ".join(m.name for m in applied))
         yield store
@@ -195,7 +198,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
     stop = stop_on_signals()
     async with (
         kafka_bootstrap(settings, local_kafka) as bootstrap,
-        migrated_store(settings) as store,
+        migrated_store(settings, bootstrap) as store,
     ):
         await ensure_topics(settings, bootstrap)
         pipeline = Worker(settings, store, bootstrap) if worker else None

@@ -78,9 +78,15 @@ class Store:
         with _watched(sql):
             self.client().command(sql, parameters=parameters)
 
-    def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+    def insert(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        columns: Sequence[str],
+        settings: dict[str, Any] | None = None,
+    ) -> None:
         with _watched(f"INSERT INTO {table}"):
-            self.client().insert(table, rows, column_names=list(columns))
+            self.client().insert(table, rows, column_names=list(columns), settings=settings)
 
     def insert_columns(self, table: str, data: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         """Insert `data` given as one sequence per column (no per-row transposing in Python)."""

@@ -5,6 +5,7 @@
 -- into a new one that then takes its name. Rerunning after a crash is safe: the copy starts empty.
 -- Run it with workers stopped (`insights up` migrates before its worker starts): a rollup written
 -- during the copy would be lost with its progress marker while the worker still trusts it.
+-- needs: stopped workers
 CREATE TABLE IF NOT EXISTS track_totals_rebuilt AS track_totals
 ENGINE = AggregatingMergeTree
 ORDER BY (track_id, kafka_partition)

@@ -6,6 +6,7 @@
 -- listed in unsketched_tracks: a set of tracks that holds one of them is always counted exactly.
 -- Run with workers stopped (`insights up` migrates before its worker starts). Rerunning is safe: the
 -- list can only grow, which only keeps more sets exact.
+-- needs: stopped workers
 CREATE TABLE IF NOT EXISTS unsketched_tracks
 (
     track_id UInt64

@@ -6,6 +6,7 @@
 -- day whose rows all have one (the day after this migration if any row existed, else any day), and a
 -- period starting before it is always counted exactly. Run with workers stopped (`insights up`
 -- migrates before its worker starts). Rerunning is safe: the readers take the latest day.
+-- needs: stopped workers
 CREATE TABLE IF NOT EXISTS daily_sketches_from
 (
     day Date
