@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from api import dashboard, docs, export_routes, insights_routes, token_routes
+from api import dashboard, docs, export_routes, insights_routes, kafka_routes, token_routes
 from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
@@ -31,6 +31,7 @@ from api.observability import ObservabilityMiddleware
 from api.publisher import Publisher
 from api.revocations import Revocations
 from api.security_headers import SecurityHeadersMiddleware
+from insights.kafka_identity import IdentityGuard
 from insights.store import Store
 
 EXPOSED_HEADERS = ("ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
@@ -48,10 +49,12 @@ def create_app(
     secret: str,
     options: ApiOptions | None = None,
     changes: TrackChanges | None = None,
+    identity: IdentityGuard | None = None,
 ) -> Starlette:
     """The app does not start or stop its dependencies: whoever made them owns their lifecycle.
     `changes`, fed by the workers' change notices (api/changes.py), lets answers be kept while their
-    tracks are unchanged; without it every answer is computed."""
+    tracks are unchanged; without it every answer is computed. `identity`, when given, refuses
+    ingest (503, with the reason) while Kafka is not the one the stored offsets belong to."""
     options = options or ApiOptions()
     revocations = Revocations(store)
     cache = ResponseCache()
@@ -62,6 +65,7 @@ def create_app(
         Route("/api/v1/events", post_events, methods=["POST"]),
         Route("/api/v1/catalog", post_catalog, methods=["POST"]),
         *token_routes.routes,
+        *kafka_routes.routes,
         *insights_routes.routes,
         *export_routes.routes,
         *docs.routes,
@@ -112,4 +116,5 @@ def create_app(
     app.state.publisher = publisher
     app.state.revocations = revocations
     app.state.cache = cache
+    app.state.identity = identity
     return app

@@ -22,6 +22,7 @@ REQUIRED_SCOPES: tuple[tuple[str, str], ...] = (
     ("/api/v1/events", "events:write"),
     ("/api/v1/catalog", "catalog:write"),
     ("/api/v1/tokens", "admin"),
+    ("/api/v1/kafka", "admin"),
     ("/api/", ""),  # any valid token: an unknown path then answers 404
 )
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from api.errors import ApiError, unavailable, validation_failed
 from api.publisher import KafkaUnavailable, Message, Publisher
 from api.responses import success
+from insights.kafka_identity import IdentityGuard
 from insights.metrics import INGESTED
 from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
 from schemas.catalog import LISTS, MAX_ITEMS_PER_LIST, encode_entity, validate_catalog
@@ -70,6 +71,9 @@ def batch_items(body: dict[str, Any], key: str, limit: int) -> list[Any]:
 
 
 async def publish(request: Request, topic: str, messages: list[Message], what: str) -> None:
+    identity: IdentityGuard | None = request.app.state.identity
+    if identity is not None and identity.verdict.problem is not None:
+        raise unavailable(f"{what} cannot be accepted: {identity.verdict.problem}", retry_after=30)
     publisher: Publisher = request.app.state.publisher
     try:
         await publisher.publish(topic, messages)

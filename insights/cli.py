@@ -44,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="health, consumer lag and freshness of a running API")
     status.add_argument("--url", default=DEFAULT_URL, help=f"the API to ask (default {DEFAULT_URL})")
 
+    kafka = commands.add_parser("kafka", help="Kafka identity").add_subparsers(
+        dest="kafka_command", required=True
+    )
+    reset = kafka.add_parser(
+        "accept-reset",
+        help="acknowledge that Kafka's log was deliberately reset (or a topic recreated): counting resumes",
+    )
+    add_common(reset)
+    reset.add_argument("--url", default=DEFAULT_URL, help=f"the running API (default {DEFAULT_URL})")
+    reset.add_argument("--token", help="an admin token (default: one signed with the data dir's secret)")
+    reset.add_argument("--reason", default="acknowledged by an operator", help="recorded with the new epoch")
+
     generate = commands.add_parser("generate", help="synthetic catalog and traffic, through the API")
     add_common(generate)
     add_generate_arguments(generate)
@@ -86,6 +98,13 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "generate":
         bearer = args.token or create_token(settings.secret(), subject="generate", scopes=["admin"], days=1)
         return run_generate(args.url, bearer, args.events, args.tracks, args.rate, args.seed, args.days)
+    if args.command == "kafka":
+        from insights.kafka_identity import request_reset
+
+        bearer = args.token or create_token(
+            settings.secret(), subject="kafka-reset", scopes=["admin"], days=1
+        )
+        return request_reset(args.url, bearer, args.reason)
     if args.command == "migrate":
         from insights import consumer_group
         from insights.migrate import MigrationError, migrate

@@ -23,6 +23,7 @@ from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
 from insights import consumer_group
 from insights.generate import run_generate
+from insights.kafka_identity import IdentityGuard
 from insights.kafka_local import LocalKafka
 from insights.metrics import metrics_port, serve_metrics
 from insights.migrate import migrate
@@ -134,14 +135,19 @@ def api_options(settings: Settings) -> ApiOptions:
 
 
 async def serve_api(
-    settings: Settings, store: Store, bootstrap: str, stop: asyncio.Event, demo: bool = False
+    settings: Settings,
+    store: Store,
+    bootstrap: str,
+    stop: asyncio.Event,
+    demo: bool = False,
+    identity: IdentityGuard | None = None,
 ) -> None:
     publisher = Publisher(bootstrap)
     await publisher.start()
     changes = TrackChanges()
     feed = ChangeFeed(bootstrap, CHANGES_TOPIC, changes)
     await feed.start()
-    app = create_app(store, publisher, settings.secret(), api_options(settings), changes)
+    app = create_app(store, publisher, settings.secret(), api_options(settings), changes, identity)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -201,14 +207,16 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         migrated_store(settings, bootstrap) as store,
     ):
         await ensure_topics(settings, bootstrap)
-        pipeline = Worker(settings, store, bootstrap) if worker else None
+        identity = IdentityGuard(store, bootstrap)
+        await identity.start()
+        pipeline = Worker(settings, store, bootstrap, identity) if worker else None
         if pipeline is not None:
             await pipeline.start()
         monitor = PipelineMonitor(store, bootstrap)
         await monitor.start()
         try:
             if api:
-                await serve_api(settings, store, bootstrap, stop, demo)
+                await serve_api(settings, store, bootstrap, stop, demo, identity)
             else:
                 serve_worker_metrics()
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
@@ -217,4 +225,5 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
             await monitor.stop()
             if pipeline is not None:
                 await pipeline.stop()
+            await identity.stop()
     log.info("stopped")

@@ -27,6 +27,7 @@ class Status:
     lag: dict[int, int] = field(default_factory=dict)
     freshness: float | None = None  # None: not measured yet; NaN: no recent event
     counts: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -37,7 +38,9 @@ def parse_status(url: str, readiness: dict[str, object], metrics_text: str) -> S
     """A Status from the body of /readyz and the Prometheus text of /metrics."""
     raw_checks = readiness.get("checks")
     checks = {str(k): str(v) for k, v in raw_checks.items()} if isinstance(raw_checks, dict) else {}
-    status = Status(url=url, checks={"api": "ok", **checks})
+    raw_warnings = readiness.get("warnings")
+    warnings = [str(w) for w in raw_warnings] if isinstance(raw_warnings, list) else []
+    status = Status(url=url, checks={"api": "ok", **checks}, warnings=warnings)
     for family in text_string_to_metric_families(metrics_text):
         for sample in family.samples:
             if sample.name == "insights_consumer_lag_messages":
@@ -71,6 +74,7 @@ def render(status: Status) -> str:
     lines = [f"Insights at {status.url}: {'healthy' if status.healthy else 'UNHEALTHY'}", ""]
     lines += [f"  {'component':<12} state"]
     lines += [f"  {name:<12} {state}" for name, state in status.checks.items()]
+    lines += [f"  warning: {warning}" for warning in status.warnings]
     lines += ["", f"  {'partition':<12} lag (messages not yet committed by the workers)"]
     if status.lag:
         lines += [f"  {p:<12} {lag:,}" for p, lag in sorted(status.lag.items())]

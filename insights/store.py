@@ -43,6 +43,25 @@ def _watched(statement: str) -> Iterator[None]:
             log.warning("slow ClickHouse statement (%.1f s): %s", spent, " ".join(statement.split())[:160])
 
 
+# On a ClickHouse server, what exactly-once needs if the tables are replicated (docs/operations.md,
+# "Move to a ClickHouse cluster"): an insert is acknowledged once a majority of replicas has it, and
+# a read refuses replicas missing an acknowledged insert, so a worker always reads its own writes.
+# Both are ignored by tables that are not replicated, so they are always set on a server.
+SERVER_SETTINGS = {"insert_quorum": "auto", "select_sequential_consistency": 1}
+
+
+def replication_warning(replicated_tables: int, insert_quorum: str, sequential: str) -> str | None:
+    """Why a replicated store cannot keep the exactly-once promise with these session settings."""
+    if replicated_tables and (insert_quorum in ("", "0") or sequential in ("", "0")):
+        return (
+            f"ClickHouse has {replicated_tables} replicated table(s) but this session runs with"
+            f" insert_quorum={insert_quorum or '0'} and select_sequential_consistency={sequential or '0'}:"
+            " a worker may not read its own writes after a hand-over. Allow these settings in the"
+            " user's profile (see docs/operations.md)."
+        )
+    return None
+
+
 class StoreUnavailable(RuntimeError):
     """ClickHouse could not be reached or refused a statement; safe to show (no DSN in it)."""
 
@@ -63,7 +82,8 @@ class Store:
         """This thread's client, created on first use."""
         client: Client | None = getattr(self._local, "client", None)
         if client is None:
-            client = clickhouse_connect.get_client(dsn=self._dsn)
+            settings = None if self.embedded else SERVER_SETTINGS
+            client = clickhouse_connect.get_client(dsn=self._dsn, settings=settings)
             self._local.client = client
             with self._lock:
                 self._clients.append(client)
@@ -128,6 +148,16 @@ class Store:
             await self.run(self.insert, table, rows, columns)
         except OperationalError as error:
             raise StoreUnavailable("ClickHouse is not reachable right now.") from error
+
+    def replication_warning(self) -> str | None:
+        """A warning when the tables are replicated but this session lacks the settings it needs."""
+        if self.embedded:
+            return None
+        ((replicated, quorum, sequential),) = self.query_rows(
+            "SELECT (SELECT count() FROM system.replicas WHERE database = currentDatabase()),"
+            " toString(getSetting('insert_quorum')), toString(getSetting('select_sequential_consistency'))"
+        )
+        return replication_warning(int(replicated), str(quorum), str(sequential))
 
     async def ping(self) -> bool:
         try:

@@ -137,6 +137,8 @@ def event_columns(items: Sequence[SourcedEvent], ingested_at: int) -> list[list[
 class RollupSink:
     """Sync and single-threaded by design: the worker runs flushes one after another."""
 
+    FENCE = OWNED  # the condition that keeps a partition's rows to its newest claimant
+
     def __init__(
         self, store: Store, rollups: Sequence[Rollup] = ROLLUPS, *, member: str | None = None
     ) -> None:
@@ -296,7 +298,7 @@ class RollupSink:
         names = ", ".join(columns)
         self._store.command(
             f"{fence(self.owner)}INSERT INTO {table} ({names})"
-            f" SELECT {names} FROM {STAGED} WHERE {OWNED} {ONE_BLOCK}",
+            f" SELECT {names} FROM {STAGED} WHERE {self.FENCE or 1} {ONE_BLOCK}",
             {"owned": sorted(partitions), "owner": self.owner},
         )
 
@@ -339,7 +341,7 @@ class RollupSink:
                 if self._events_marker[p] > markers[p]
             }
             if ranges:
-                sql = fence(self.owner) + rollup.catch_up_sql(len(ranges), fenced_by=OWNED)
+                sql = fence(self.owner) + rollup.catch_up_sql(len(ranges), fenced_by=self.FENCE)
                 parameters = range_parameters(ranges) | {"owned": sorted(ranges), "owner": self.owner}
                 work[rollup.table] = (ranges, self._builders.submit(self._store.command, sql, parameters))
         caught_up: dict[str, int] = {}

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 import faust
 
+from insights.kafka_identity import IdentityGuard, KafkaReset, ProgressRecorder, offset_base
 from insights.metrics import BATCH_EVENTS, DEAD_LETTERS, DUPLICATES, FLUSH_SECONDS, FLUSHED, WRITE_RETRIES
 from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
@@ -36,10 +38,21 @@ RETRY_MAX_DELAY = 5.0
 class Worker:
     """The write side: a Faust app, its agent and the sink it flushes to."""
 
-    def __init__(self, settings: Settings, store: Store, bootstrap: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        bootstrap: str,
+        identity: IdentityGuard | None = None,
+        *,
+        rebalance_timeout: float = 60.0,
+    ) -> None:
         self.store = store
         self.sink = RollupSink(store)
-        self.epoch = 0  # of the acknowledged Kafka identity (insights/kafka_identity.py)
+        # Without a guard (tests of other things) Kafka is trusted as it is, in epoch 0.
+        self.identity = identity
+        self.epoch = 0  # of the acknowledged Kafka identity the stored offsets belong to
+        self._progress = ProgressRecorder(store)
         self.flushed_events = 0
         self.dead_letters = 0
         self._write_lock = asyncio.Lock()
@@ -62,6 +75,9 @@ class Worker:
             # a restarted or surviving worker waits before it gets the dead one's partitions.
             broker_session_timeout=10.0,
             broker_heartbeat_interval=3.0,
+            # How long a rebalance waits for a member still busy with its batch before it is dropped
+            # from the group (its partitions go to others; fencing makes its late writes no-ops).
+            broker_rebalance_timeout=rebalance_timeout,
         )
         self.events_topic = self.app.topic(EVENTS_TOPIC, partitions=settings.topic_partitions, internal=True)
         self.catalog_topic = self.app.topic(CATALOG_TOPIC, partitions=1, internal=True)
@@ -97,7 +113,7 @@ class Worker:
     async def flush(self, batch: list[SourcedEvent]) -> None:
         BATCH_EVENTS.observe(len(batch))
         with FLUSH_SECONDS.time():
-            result = await self.until_done("ClickHouse write", self._flush_owned, batch)
+            result = await self.until_done("write", self._flush_owned, batch)
         # Before the batch is acked: a crash here redelivers it, and its flush announces it again.
         await self.until_done(
             "change notice", self.announce, {item.event.track_id for item in batch}, result.recovered
@@ -114,8 +130,10 @@ class Worker:
         claimed yet (ClickHouse was down at the assignment) are claimed first; one that a newer
         generation holds raises NotOwner, so the batch waits, unacked, for the rebalance that
         revokes it here. Statements of a partition claimed away meanwhile write nothing (fencing)."""
+        self._trust_kafka()
         assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == EVENTS_TOPIC}
-        mine = [item for item in batch if item.partition in assigned]
+        base = offset_base(self.epoch)
+        mine = [item._replace(offset=item.offset + base) for item in batch if item.partition in assigned]
         if len(mine) < len(batch):
             log.info("%d events of revoked partitions are left to their next owner", len(batch) - len(mine))
         unclaimed = {item.partition for item in mine} - self.sink.owned
@@ -123,7 +141,23 @@ class Worker:
             won = await self._write(self.sink.claim, unclaimed, self.generation)
             if unclaimed - won:
                 raise NotOwner(unclaimed - won)
-        return await self._write(self.sink.flush, mine) if mine else FlushResult()
+        if not mine:
+            return FlushResult()
+        result = await self._write(self.sink.flush, mine)
+        await self._progress.record(self.epoch, EVENTS_TOPIC, ((i.partition, i.offset - base) for i in mine))
+        return result
+
+    def _trust_kafka(self) -> None:
+        """Refuse to write while Kafka is not the one the stored offsets belong to (raises
+        KafkaReset: the batch waits, unacked); after an acknowledged reset, claim again in its epoch."""
+        if self.identity is None:
+            return
+        verdict = self.identity.verdict
+        if verdict.problem is not None:
+            raise KafkaReset(verdict.problem)
+        if verdict.epoch != self.epoch:
+            self.epoch = verdict.epoch
+            self.sink.release(set(self.sink.owned))
 
     async def consume_catalog(self, stream: Any) -> None:
         async for events in stream.take_events(1000, within=BATCH_WITHIN_SECONDS):
@@ -136,7 +170,14 @@ class Worker:
                 else:
                     batch.append(decoded)
             if batch:
-                await self.write_until_done(write_catalog, self.store, batch)
+                await self.until_done("catalog write", self._write_catalog, batch)
+
+    async def _write_catalog(self, batch: list[SourcedEntity]) -> None:
+        """A catalog row's version is its offset above the epoch's base: newer writes win across resets."""
+        self._trust_kafka()
+        base = offset_base(self.epoch)
+        await self._write(write_catalog, self.store, [replace(e, offset=e.offset + base) for e in batch])
+        await self._progress.record(self.epoch, CATALOG_TOPIC, ((0, e.offset) for e in batch))
 
     async def write_until_done(self, write: Callable[..., T], *args: Any) -> T:
         """Run a ClickHouse write until it succeeds; only cancellation (shutdown) stops the retries.

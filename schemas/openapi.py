@@ -306,6 +306,25 @@ def token_paths() -> dict[str, Schema]:
     }
 
 
+def kafka_paths() -> dict[str, Schema]:
+    return {
+        "/api/v1/kafka/reset": {
+            "post": operation(
+                "Tokens",
+                "acceptKafkaReset",
+                "Accept a Kafka reset",
+                "When Kafka's log was lost or a topic recreated, ingest answers 503 and the worker writes "
+                "nothing until an operator says the reset was deliberate: this starts a new epoch for the "
+                "Kafka now answering, and counting resumes (`insights kafka accept-reset` calls it). "
+                "Harmless when Kafka matches.",
+                success("200", ref("KafkaReset"), "Done.") | errors(401, 403, 404, 413, 422, 503),
+                scope="admin",
+                body=json_body("KafkaResetRequest", "Why, if you like."),
+            ),
+        }
+    }
+
+
 def insights_paths() -> dict[str, Schema]:
     analytics = ("Period",)
     charts = ("Timeframe",)
@@ -513,6 +532,7 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
         | insights_paths()
         | export_paths()
         | token_paths()
+        | kafka_paths()
         | docs_paths(),
         "components": {
             "schemas": SCHEMAS | EXPORT_SCHEMAS,

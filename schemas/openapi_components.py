@@ -465,6 +465,26 @@ ADMIN: dict[str, Schema] = {
             "reason": text("Why, as given.", "leaked in a screenshot", 0),
         },
     ),
+    "KafkaResetRequest": {
+        "type": "object",
+        "description": "Acknowledge that Kafka's log was reset or a topic recreated on purpose.",
+        "properties": {"reason": text("Why, for the record.", "moved to a new Kafka cluster", 1, 200)},
+        "additionalProperties": False,
+    },
+    "KafkaReset": obj(
+        "What the acknowledgement did.",
+        {
+            "accepted": {
+                "type": "boolean",
+                "description": "Whether a new epoch was started (false: Kafka matched, nothing to accept).",
+            },
+            "epoch": {"type": "integer", "minimum": 0, "description": "The epoch now in force."},
+            "problem": {
+                "type": ["string", "null"],
+                "description": "Why Kafka still does not match, or null when it does.",
+            },
+        },
+    ),
     "RevocationList": obj(
         "Every revoked token, the latest first.",
         {"revocations": array(ref("Revocation"), "The revoked tokens.")},
@@ -474,15 +494,31 @@ ADMIN: dict[str, Schema] = {
 HEALTH: dict[str, Schema] = {
     "Health": obj("The process is alive.", {"status": {"const": "ok"}}),
     "Readiness": obj(
-        "Whether Kafka and ClickHouse both answer.",
+        "Whether Kafka and ClickHouse both answer, and Kafka is the one the stored offsets belong to.",
         {
             "status": {"type": "string", "enum": ["ready", "unavailable"], "examples": ["ready"]},
-            "checks": obj(
-                "One entry per dependency.",
-                {
-                    name: {"type": "string", "enum": ["ok", "down"], "examples": ["ok"]}
-                    for name in ("kafka", "clickhouse")
+            "checks": {
+                "type": "object",
+                "description": "One entry per dependency.",
+                "required": ["kafka", "clickhouse"],
+                "properties": {
+                    **{
+                        name: {"type": "string", "enum": ["ok", "down"], "examples": ["ok"]}
+                        for name in ("kafka", "clickhouse")
+                    },
+                    "kafka_identity": text(
+                        "`ok`, or why Kafka is not the one the stored offsets belong to (its log was"
+                        " reset or a topic recreated) and what to do; sent by processes that watch it.",
+                        "ok",
+                        1,
+                    ),
                 },
+                "additionalProperties": False,
+            },
+            "warnings": array(
+                {"type": "string"},
+                "What does not stop serving but breaks a promise, e.g. replicated ClickHouse tables"
+                " without the settings exactly-once needs. Empty when all is well.",
             ),
         },
     ),

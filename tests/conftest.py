@@ -26,6 +26,7 @@ DATA_TABLES = (
     "tracks",
     "partition_owners",
     "kafka_identity",
+    "partition_progress",
 )
 
 

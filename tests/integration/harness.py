@@ -103,8 +103,9 @@ class UpProcess:
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
-    def start(self, timeout: float = 180.0, failpoints: str = "") -> None:
-        """Start and wait until ready; `failpoints` arms pipeline/failpoints.py for this run only.
+    def start(self, timeout: float = 180.0, failpoints: str = "", until: str = "/readyz") -> None:
+        """Start and wait until ready (or until `until` answers 200, e.g. /healthz for a process
+        that is up but must not be ready); `failpoints` arms pipeline/failpoints.py for this run only.
 
         With INSIGHTS_TEST_CLICKHOUSE_URL set, the process stores on that server, in a database of its
         own (kept across restarts), instead of the embedded engine."""
@@ -125,7 +126,7 @@ class UpProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"insights up exited early:\n{self.log_tail()}")
             try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                if httpx.get(self.url + until, timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
