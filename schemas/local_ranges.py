@@ -189,7 +189,7 @@ class LocalBuckets:
         return tuple(days)
 
 
-def buckets(chosen: LocalRange, interval: str, timeframe: str, now: datetime) -> LocalBuckets:
+def buckets_of(chosen: LocalRange, interval: str, timeframe: str, now: datetime) -> LocalBuckets:
     tz = zone(chosen.tz)
     today = chosen.last == local_today(now, tz)
     starts = [unit_start(chosen.start, interval, tz)]

@@ -17,7 +17,7 @@ from api.analytics_queries import ChartMemo
 from api.figure_bodies import figures_json
 from insights.store import Store
 from schemas.events import Event
-from schemas.local_ranges import buckets, local_range, rfc3339_local
+from schemas.local_ranges import buckets_of, local_range, rfc3339_local
 from tests.integration import reference
 from tests.integration.written import write_through_sink
 
@@ -140,7 +140,7 @@ def test_local_chart_buckets_are_whole_local_units(
     zone, first, last = case
     if interval == "hour" and (last - first).days >= 31:
         pytest.skip("hour charts cover at most 31 days")
-    chosen = buckets(local_range("custom", zone, first, last), interval, "custom", datetime.now(UTC))
+    chosen = buckets_of(local_range("custom", zone, first, last), interval, "custom", datetime.now(UTC))
     memo = ChartMemo(recount_below=0)
     for _ in range(2):  # counted whole, then again from the memo's kept buckets
         points = asyncio.run(zoned_queries.chart(store, [501, 502], chosen, memo))
