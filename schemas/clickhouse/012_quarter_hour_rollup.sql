@@ -8,9 +8,10 @@
 -- quarter_hours_from the first instant from which every event is in it: `events` keeps what arrived in
 -- the last 8 days, and an event occurs at most 5 minutes after it arrives, so every event of a quarter
 -- starting 20 minutes past that is still there; earlier ones may be gone (their days are in
--- track_daily, their quarters are not). A store with no history is complete from the start. Run with workers stopped (`insights up`
--- migrates before its worker starts). Rerunning is safe: the table is emptied and built again, and
--- readers take the latest instant recorded.
+-- track_daily, their quarters are not). A store with no history is complete from the start. Run
+-- with workers stopped (`insights up` migrates before its worker starts). Rerunning is safe: the
+-- table is emptied and built again, and readers take the latest instant recorded.
+-- needs: stopped workers
 CREATE TABLE IF NOT EXISTS track_quarter
 (
     track_id        UInt64,
