@@ -7,13 +7,14 @@ tracks counts each listener once.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from api.recent import Recent
 from insights.store import Store
+from schemas.local_ranges import LocalBuckets
 from schemas.periods import ChartBuckets, PeriodBounds
 
 # The figures come as rows told apart by `part`: the previous period's (0) and the period's (1)
@@ -431,15 +432,15 @@ class ChartMemo:
 
     def __init__(self, buckets: int = 200_000, recount_below: int = RECOUNT_BELOW) -> None:
         """`buckets`: how many bucket counts to keep in all (about 250 bytes each: 50 MB at most)."""
-        self._charts: Recent[tuple[str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = Recent(
+        self._charts: Recent[tuple[str, str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = Recent(
             buckets, weight=len
         )
         self.recount_below = recount_below
 
-    def recall(self, chart: tuple[str, tuple[int, ...]]) -> dict[int, tuple[Stamp, int]]:
+    def recall(self, chart: tuple[str, str, tuple[int, ...]]) -> dict[int, tuple[Stamp, int]]:
         return self._charts.get(chart) or {}
 
-    def keep(self, chart: tuple[str, tuple[int, ...]], buckets: dict[int, tuple[Stamp, int]]) -> None:
+    def keep(self, chart: tuple[str, str, tuple[int, ...]], buckets: dict[int, tuple[Stamp, int]]) -> None:
         self._charts.put(chart, buckets)
 
 
@@ -450,12 +451,28 @@ class _BucketRow(NamedTuple):
     stamp: Stamp
 
 
+# Reads a chart's rows: (buckets counted with their listeners, every bucket if stamps are wanted too).
+ChartReader = Callable[[list[int], list[int] | None], Awaitable[list[tuple[Any, ...]]]]
+
+
 async def chart(
-    store: Store, track_ids: Sequence[int], buckets: ChartBuckets, memo: ChartMemo | None = None
+    store: Store,
+    track_ids: Sequence[int],
+    buckets: ChartBuckets | LocalBuckets,
+    memo: ChartMemo | None = None,
+    reader: ChartReader | None = None,
 ) -> list[ChartPoint]:
-    """Every bucket of the timeframe, oldest first, zeros where nothing happened."""
+    """Every bucket of the timeframe, oldest first, zeros where nothing happened. `reader` reads the
+    rows of buckets that are not UTC ones (api/zoned_queries.py)."""
     starts = [int(start.timestamp()) for start in buckets.starts]
-    chart_key = (buckets.interval, track_set(track_ids))
+    zone = buckets.range.tz if isinstance(buckets, LocalBuckets) else "UTC"
+    chart_key = (buckets.interval, zone, track_set(track_ids))
+
+    async def read(counted: list[int], stamped: list[int] | None) -> list[_BucketRow]:
+        if reader is None:
+            return await _chart_rows(store, buckets.interval, track_ids, counted, stamped)
+        return [_bucket_row(*row) for row in await reader(counted, stamped)]
+
     kept = memo.recall(chart_key) if memo is not None else {}
     past_listeners = sum(kept.get(bucket, (b"", 0))[1] for bucket in starts[:-1])
     if memo is None or past_listeners < memo.recount_below:
@@ -463,7 +480,7 @@ async def chart(
     # The bucket holding now changes under live traffic: it is always counted, with any the memo lacks.
     counted = [bucket for bucket in starts[:-1] if bucket not in kept] + starts[-1:]
     everything = len(counted) == len(starts)
-    rows = await _chart_rows(store, buckets.interval, track_ids, counted, None if everything else starts)
+    rows = await read(counted, None if everything else starts)
     found: dict[int, Counts] = {}
     remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (b"", 0))  # no rows, no listeners
     stale: list[int] = []
@@ -476,7 +493,7 @@ async def chart(
         found[row.bucket] = (plays, listeners, likes, reposts)
         remembered[row.bucket] = (row.stamp, listeners)
     if stale:
-        for row in await _chart_rows(store, buckets.interval, track_ids, stale, None):
+        for row in await read(stale, None):
             found[row.bucket] = row.counts
             remembered[row.bucket] = (row.stamp, row.counts[1])
     if memo is not None:
@@ -504,15 +521,15 @@ async def _chart_rows(
     else:
         parameters |= {"first": stamped[0], "last": stamped[-1]}
         rows = await store.aquery_rows(CHART_SQL[interval], parameters)
-    return [
-        _BucketRow(
-            bool(counted_),
-            int(bucket),
-            (int(plays), int(listeners), int(likes), int(reposts)),
-            stamp_of(partitions, offsets),
-        )
-        for counted_, bucket, plays, listeners, likes, reposts, (partitions, offsets) in rows
-    ]
+    return [_bucket_row(*row) for row in rows]
+
+
+def _bucket_row(
+    counted: int, bucket: int, plays: int, listeners: int, likes: int, reposts: int, stamp: Any
+) -> _BucketRow:
+    partitions, offsets = stamp
+    counts = (int(plays), int(listeners), int(likes), int(reposts))
+    return _BucketRow(bool(counted), int(bucket), counts, stamp_of(partitions, offsets))
 
 
 async def realtime(store: Store, track_id: int, now: datetime, first_minute: datetime) -> Realtime:

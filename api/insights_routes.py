@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api import analytics_queries as analytics
+from api import zoned_queries as zoned
 from api.access import check_album, check_artist, check_track
 from api.caching import with_figures
 from api.catalog_queries import AlbumEntry, ArtistEntry, TrackEntry
@@ -22,20 +23,12 @@ from api.catalog_snapshot import Catalog
 from api.changes import AnswerMemo
 from api.errors import validation_failed
 from api.figure_bodies import collaborations_json, collaborators_of, figures_json
+from api.range_params import TIMEFRAME_PERIOD, check_parameters, requested_chart, requested_range
 from api.responses import success
 from insights.store import Store
+from schemas.local_ranges import LocalBuckets, LocalRange, buckets_of, rfc3339_local
 from schemas.openapi import INSIGHTS
-from schemas.periods import (
-    DEFAULT_PERIOD,
-    DEFAULT_TIMEFRAME,
-    PERIOD_DAYS,
-    TIMEFRAME_DAYS,
-    ChartBuckets,
-    PeriodBounds,
-    chart_buckets,
-    period_bounds,
-    realtime_minutes,
-)
+from schemas.periods import ChartBuckets, PeriodBounds, chart_buckets, realtime_minutes
 
 BASE = INSIGHTS
 MAX_ID = 2**63 - 1
@@ -46,7 +39,7 @@ TOP_TRACKS = 10
 # buckets are wide, where a few seconds move a small part of the picture.
 REALTIME_MAX_AGE = 1
 ANALYTICS_MAX_AGE = 2
-CHART_MAX_AGE = {"hour": 5, "day": 10, "week": 30}
+CHART_MAX_AGE = {"hour": 5, "day": 10, "week": 30, "month": 60}
 COLLABORATIONS_MAX_AGE = 10
 
 
@@ -61,21 +54,30 @@ def path_id(request: Request, name: str) -> int:
     return int(text)
 
 
-def requested_period(request: Request) -> PeriodBounds:
-    name = request.query_params.get("period", DEFAULT_PERIOD)
-    try:
-        return period_bounds(name, datetime.now(UTC))
-    except KeyError:
-        raise validation_failed("period", f"period must be one of {', '.join(PERIOD_DAYS)}.") from None
+def utc_bounds(chosen: LocalRange) -> PeriodBounds:
+    """A UTC range as §6.3's day bounds, read by §6.3's statements."""
+    return PeriodBounds(name=chosen.period, days=chosen.days, start=chosen.first, today=chosen.last)
 
 
-def requested_timeframe(request: Request) -> ChartBuckets:
-    name = request.query_params.get("timeframe", DEFAULT_TIMEFRAME)
-    try:
-        return chart_buckets(name, datetime.now(UTC))
-    except KeyError:
-        choices = ", ".join(TIMEFRAME_DAYS)
-        raise validation_failed("timeframe", f"timeframe must be one of {choices}.") from None
+def estimates_of(mode: analytics.Mode) -> list[str]:
+    """The figures of an answer read from sketches (docs/api.md, "Figures")."""
+    named = (
+        (mode.all_time, "listeners.total"),
+        (mode.period, "listeners.unique"),
+        (mode.previous, "growth.listeners_change"),
+    )
+    return [name for sketched, name in named if sketched]
+
+
+# Figures that come from the quarters of a range's ends, when those fall before the quarters were kept.
+PARTIAL_FIGURES = [
+    "plays.period",
+    "listeners.unique",
+    "engagement.likes",
+    "engagement.reposts",
+    "growth.plays_change",
+    "growth.listeners_change",
+]
 
 
 def store_of(request: Request) -> Store:
@@ -98,6 +100,52 @@ class Reads:
     answers: AnswerMemo
     audiences: analytics.Audiences = field(default_factory=analytics.Audiences)
     charts: analytics.ChartMemo = field(default_factory=analytics.ChartMemo)
+    coverage: zoned.Coverage = field(default_factory=zoned.Coverage)
+
+    async def local_figures(
+        self, track_ids: Sequence[int], chosen: LocalRange, group: bool
+    ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
+        """The figures over local days (and each track's, for a group), with the names of those that
+        are estimates."""
+        return await self.answers.answer(
+            ("local", analytics.track_set(track_ids), chosen, group),
+            track_ids,
+            lambda: self._local_figures(track_ids, chosen, group),
+            lambda answer: len(answer[1]) + 1,
+        )
+
+    async def _local_figures(
+        self, track_ids: Sequence[int], chosen: LocalRange, group: bool
+    ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
+        if chosen.utc:
+            bounds = utc_bounds(chosen)
+            # Read before the call, which asks the very same before its first await.
+            mode = self.audiences.mode(analytics.track_set(track_ids), bounds)
+            if group:
+                counted, per_track = await analytics.group_figures(
+                    self.store, track_ids, bounds, self.audiences
+                )
+            else:
+                counted, per_track = (
+                    await analytics.figures(self.store, track_ids, bounds, self.audiences),
+                    {},
+                )
+            return counted, per_track, estimates_of(mode)
+        counted, per_track, sketched = await zoned.figures(
+            self.store, track_ids, chosen, self.audiences, group
+        )
+        spans = zoned.quarter_spans(zoned.range_parameters(chosen))
+        partial = PARTIAL_FIGURES if await self.coverage.partial(self.store, spans) else []
+        return counted, per_track, estimates_of(analytics.Mode(all_time=sketched)) + partial
+
+    async def local_chart(self, track_ids: Sequence[int], chosen: LocalBuckets) -> dict[str, Any]:
+        key = ("local chart", analytics.track_set(track_ids), chosen)
+        return await self.answers.answer(
+            key,
+            track_ids,
+            lambda: local_chart_body(self.store, track_ids, chosen, self.charts, self.coverage),
+            lambda body: len(body["series"]),
+        )
 
     async def figures(self, track_id: int, bounds: PeriodBounds) -> analytics.Figures:
         return await self.answers.answer(
@@ -143,6 +191,14 @@ def figures_body(f: analytics.Figures, bounds: PeriodBounds) -> dict[str, Any]:
     return {"period": bounds.name} | figures_json(f)
 
 
+def range_body(chosen: LocalRange) -> dict[str, Any]:
+    return {"tz": chosen.tz, "from": chosen.first.isoformat(), "to": chosen.last.isoformat()}
+
+
+def local_figures_body(f: analytics.Figures, chosen: LocalRange, estimates: list[str]) -> dict[str, Any]:
+    return {"period": chosen.period} | range_body(chosen) | figures_json(f) | {"estimates": estimates}
+
+
 def ranked_tracks(
     tracks: Sequence[TrackEntry], found: dict[int, analytics.TrackPeriod], limit: int | None = None
 ) -> list[dict[str, Any]]:
@@ -175,6 +231,39 @@ async def chart_body(
     }
 
 
+async def local_chart_body(
+    store: Store,
+    track_ids: Sequence[int],
+    chosen: LocalBuckets,
+    memo: analytics.ChartMemo | None,
+    coverage: zoned.Coverage,
+) -> dict[str, Any]:
+    points = await zoned.chart(store, track_ids, chosen, memo)
+    partial = await coverage.partial(store, zoned.chart_spans(chosen))
+    return {
+        "timeframe": chosen.timeframe,
+        "interval": chosen.interval,
+        "series": [
+            {"t": rfc3339_local(p.t, chosen.range.tz), "plays": p.plays, "listeners": p.listeners}
+            | {"likes": p.likes, "reposts": p.reposts}
+            for p in points
+        ],
+        "estimates": ["series"] if partial else [],
+    }
+
+
+async def any_chart(request: Request, track_ids: Sequence[int]) -> tuple[dict[str, Any], str]:
+    """A chart's body in any zone and range, and its interval."""
+    timeframe, chosen, interval, fixed = requested_chart(request)
+    reads = reads_of(request)
+    if fixed:  # §6.3's UTC chart, read as before
+        body = await reads.chart(track_ids, chart_buckets(timeframe, datetime.now(UTC))) | {"estimates": []}
+    else:
+        body = await reads.local_chart(track_ids, buckets_of(chosen, interval, timeframe, datetime.now(UTC)))
+    period = TIMEFRAME_PERIOD.get(timeframe, timeframe)
+    return {"period": period} | range_body(chosen) | body, interval
+
+
 async def readable_track(request: Request) -> TrackEntry:
     track_id = path_id(request, "trackId")
     return check_track(request, await catalog_of(request).track(track_id), track_id)
@@ -191,21 +280,21 @@ async def readable_artist(request: Request) -> ArtistEntry:
 
 
 async def track_analytics(request: Request) -> Response:
-    bounds = requested_period(request)
+    chosen = requested_range(request)
     track = await readable_track(request)
-    figures = await reads_of(request).figures(track.track_id, bounds)
-    body = {"track_id": track.track_id, "title": track.title} | figures_body(figures, bounds)
+    figures, _, estimates = await reads_of(request).local_figures([track.track_id], chosen, group=False)
+    body = {"track_id": track.track_id, "title": track.title} | local_figures_body(figures, chosen, estimates)
     return success(body, max_age=ANALYTICS_MAX_AGE)
 
 
 async def track_chart(request: Request) -> Response:
-    buckets = requested_timeframe(request)
     track = await readable_track(request)
-    body = await reads_of(request).chart([track.track_id], buckets)
-    return success({"track_id": track.track_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
+    body, interval = await any_chart(request, [track.track_id])
+    return success({"track_id": track.track_id} | body, max_age=CHART_MAX_AGE[interval])
 
 
 async def track_realtime(request: Request) -> Response:
+    check_parameters(request, ())
     track = await readable_track(request)
     now = datetime.now(UTC).replace(microsecond=0)
     minutes = realtime_minutes(now)
@@ -225,7 +314,7 @@ async def track_realtime(request: Request) -> Response:
 
 async def grouped_analytics(
     request: Request,
-    bounds: PeriodBounds,
+    chosen: LocalRange,
     header: dict[str, Any],
     tracks: Sequence[TrackEntry],
     list_key: str,
@@ -233,42 +322,43 @@ async def grouped_analytics(
 ) -> Response:
     """Figures over a group of tracks (an album, an artist), plus its tracks ranked by plays."""
     track_ids = [t.track_id for t in tracks]
-    figures, per_track = await reads_of(request).group_figures(track_ids, bounds)
+    figures, per_track, estimates = await reads_of(request).local_figures(track_ids, chosen, group=True)
     return success(
-        header | figures_body(figures, bounds) | {list_key: ranked_tracks(tracks, per_track, limit)},
+        header
+        | local_figures_body(figures, chosen, estimates)
+        | {list_key: ranked_tracks(tracks, per_track, limit)},
         max_age=ANALYTICS_MAX_AGE,
     )
 
 
 async def album_analytics(request: Request) -> Response:
-    bounds = requested_period(request)
+    chosen = requested_range(request)
     album = await readable_album(request)
     header = {"album_id": album.album_id, "title": album.title, "artist_id": album.artist_id}
-    return await grouped_analytics(request, bounds, header, album.tracks, "tracks")
+    return await grouped_analytics(request, chosen, header, album.tracks, "tracks")
 
 
 async def album_chart(request: Request) -> Response:
-    buckets = requested_timeframe(request)
     album = await readable_album(request)
-    body = await reads_of(request).chart(album.track_ids, buckets)
-    return success({"album_id": album.album_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
+    body, interval = await any_chart(request, album.track_ids)
+    return success({"album_id": album.album_id} | body, max_age=CHART_MAX_AGE[interval])
 
 
 async def artist_analytics(request: Request) -> Response:
-    bounds = requested_period(request)
+    chosen = requested_range(request)
     artist = await readable_artist(request)
     header = {"artist_id": artist.artist_id, "name": artist.name}
-    return await grouped_analytics(request, bounds, header, artist.tracks, "top_tracks", TOP_TRACKS)
+    return await grouped_analytics(request, chosen, header, artist.tracks, "top_tracks", TOP_TRACKS)
 
 
 async def artist_chart(request: Request) -> Response:
-    buckets = requested_timeframe(request)
     artist = await readable_artist(request)
-    body = await reads_of(request).chart(artist.track_ids, buckets)
-    return success({"artist_id": artist.artist_id} | body, max_age=CHART_MAX_AGE[buckets.interval])
+    body, interval = await any_chart(request, artist.track_ids)
+    return success({"artist_id": artist.artist_id} | body, max_age=CHART_MAX_AGE[interval])
 
 
 async def artist_collaborations(request: Request) -> Response:
+    check_parameters(request, ())
     artist = await readable_artist(request)
     artist_id = artist.artist_id
     shared = [t for t in artist.tracks if len(t.artist_ids) > 1]

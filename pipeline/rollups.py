@@ -98,6 +98,9 @@ TRACK_TOTALS = counter_rollup("track_totals", sketch=True)
 # Short-lived rollups read only events younger than their window; being excluded is permanent (an
 # event only gets older), which keeps their progress markers exact (see 004_hourly_and_realtime.sql).
 TRACK_HOURLY = counter_rollup("track_hourly", ("hour", "toStartOfHour(occurred_at)"), window="8 DAY")
+# Every local day, hour, week and month of any time zone is a union of UTC quarter-hours
+# (schemas/clickhouse/012_quarter_hour_rollup.sql).
+TRACK_QUARTER = counter_rollup("track_quarter", ("quarter", "toStartOfFifteenMinutes(occurred_at)"))
 
 TRACK_REALTIME = Rollup(
     table="track_realtime",
@@ -112,4 +115,4 @@ WHERE type IN ('play', 'heartbeat') AND occurred_at >= now() - INTERVAL 2 HOUR A
 GROUP BY track_id, second, kafka_partition""",
 )
 
-ROLLUPS: tuple[Rollup, ...] = (TRACK_REALTIME, TRACK_HOURLY, TRACK_DAILY, TRACK_TOTALS)
+ROLLUPS: tuple[Rollup, ...] = (TRACK_REALTIME, TRACK_HOURLY, TRACK_DAILY, TRACK_TOTALS, TRACK_QUARTER)

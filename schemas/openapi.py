@@ -326,8 +326,8 @@ def kafka_paths() -> dict[str, Schema]:
 
 
 def insights_paths() -> dict[str, Schema]:
-    analytics = ("Period",)
-    charts = ("Timeframe",)
+    analytics = ("Period", "Tz", "From", "To")
+    charts = ("Timeframe", "Tz", "From", "To", "Interval")
     over = "over all the {}'s tracks; listeners are distinct across the tracks, never summed.\n\n"
     operations = [
         (

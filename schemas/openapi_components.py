@@ -111,6 +111,33 @@ SHARED: dict[str, Schema] = {
         "description": TIMEFRAME_TEXT,
         "examples": [DEFAULT_TIMEFRAME],
     },
+    "LocalTimestamp": {
+        "type": "string",
+        "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$",
+        "description": "An RFC 3339 instant to the second with the zone's offset at that instant "
+        "(`2026-11-05T00:00:00+05:45`); `Z` in UTC.",
+        "examples": ["2026-11-05T00:00:00+05:45"],
+    },
+    "Tz": {
+        "type": "string",
+        "description": "An IANA time zone name (`UTC`, `Europe/Berlin`, `Asia/Kolkata`, `Asia/Kathmandu`, "
+        "`America/St_Johns`). A day is a calendar day of this zone: 23, 24 or 25 hours.",
+        "examples": ["Asia/Kolkata"],
+    },
+    "LocalDate": {
+        "type": "string",
+        "format": "date",
+        "pattern": r"^\d{4}-\d{2}-\d{2}$",
+        "description": "A calendar date of `tz`, YYYY-MM-DD.",
+        "examples": ["2026-11-05"],
+    },
+    "Estimates": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "The figures of this answer that are approximations (for example "
+        "`listeners.unique` past 102,000 listeners, read from sketches); empty when all are exact.",
+        "examples": [[]],
+    },
     "FieldError": {
         "type": "object",
         "description": "What is wrong with one field of the request, or with the item at `index` of a list.",
@@ -313,9 +340,9 @@ FIGURES: dict[str, Schema] = {
         },
     ),
     "ChartPoint": obj(
-        "One UTC bucket.",
+        "One bucket: a whole local hour, day, ISO week or month of `tz`.",
         {
-            "t": ref("Timestamp") | {"description": "The bucket's start."},
+            "t": ref("LocalTimestamp") | {"description": "The bucket's start, with the zone's offset."},
             "plays": count("`play` events in the bucket.", 12),
             "listeners": count("Distinct listeners in the bucket.", 9),
             "likes": count("`like` events in the bucket.", 2),
@@ -349,8 +376,20 @@ FIGURES: dict[str, Schema] = {
     ),
 }
 
-FIGURE_FIELDS: dict[str, Schema] = {
-    "period": ref("Period"),
+RANGE_FIELDS: dict[str, Schema] = {
+    "period": {
+        "type": "string",
+        "enum": [*PERIOD_DAYS, "custom"],
+        "description": "The period asked for, or `custom` for a `from`/`to` range.",
+        "examples": [DEFAULT_PERIOD],
+    },
+    "tz": ref("Tz"),
+    "from": ref("LocalDate") | {"description": "The first local date covered."},
+    "to": ref("LocalDate") | {"description": "The last local date covered (today: until now)."},
+    "estimates": ref("Estimates"),
+}
+
+FIGURE_FIELDS: dict[str, Schema] = RANGE_FIELDS | {
     "plays": ref("Plays"),
     "listeners": ref("Listeners"),
     "engagement": ref("Engagement"),
@@ -361,19 +400,27 @@ FIGURE_FIELDS: dict[str, Schema] = {
 def chart(owner: str, example: int) -> Schema:
     over = "the track's events" if owner == "track" else f"the events of all the {owner}'s tracks"
     return obj(
-        f"Gap-filled UTC buckets of {over}, oldest first, from the bucket holding the period's start "
-        "to the bucket holding now, both included.",
+        f"Gap-filled buckets of {over} in the zone `tz`, oldest first, from the bucket holding the "
+        "range's start to the bucket holding its end (now, when it ends today), both included.",
         {
             f"{owner}_id": entity_id(f"The {owner}.", example),
-            "timeframe": ref("Timeframe"),
+            "timeframe": {
+                "type": "string",
+                "enum": [*TIMEFRAME_DAYS, "custom"],
+                "description": "The timeframe asked for, or `custom` for a `from`/`to` range.",
+                "examples": [DEFAULT_TIMEFRAME],
+            },
             "interval": {
                 "type": "string",
-                "enum": list(dict.fromkeys(TIMEFRAME_INTERVAL.values())),
-                "description": "The bucket size: "
+                "enum": ["hour", "day", "week", "month"],
+                "description": "The bucket size; by default "
                 + ", ".join(f"{t} → {i}" for t, i in TIMEFRAME_INTERVAL.items())
-                + ".",
+                + ", and for a range: hour up to 7 days, day up to 90, week beyond.",
                 "examples": ["day"],
             },
+        }
+        | RANGE_FIELDS
+        | {
             "series": array(ref("ChartPoint"), "The buckets, oldest first.", minItems=1),
         },
     )
@@ -557,6 +604,38 @@ PARAMETERS: dict[str, Schema] = {
         "required": False,
         "description": "The days the chart covers. Anything else is answered 422.",
         "schema": ref("Timeframe") | {"default": DEFAULT_TIMEFRAME},
+    },
+    "Tz": {
+        "name": "tz",
+        "in": "query",
+        "required": False,
+        "description": "The zone whose calendar days, hours, weeks and months the answer counts; an "
+        "unknown zone is answered 422.",
+        "schema": ref("Tz") | {"default": "UTC"},
+    },
+    "From": {
+        "name": "from",
+        "in": "query",
+        "required": False,
+        "description": "With `to`, instead of `period`/`timeframe`: the first local date of the range "
+        "(not before 2000-01-01; a range spans at most 731 days). The previous range, for growth, is "
+        "the same number of days just before it.",
+        "schema": ref("LocalDate"),
+    },
+    "To": {
+        "name": "to",
+        "in": "query",
+        "required": False,
+        "description": "With `from`: the last local date of the range, included, not after today.",
+        "schema": ref("LocalDate"),
+    },
+    "Interval": {
+        "name": "interval",
+        "in": "query",
+        "required": False,
+        "description": "The bucket size: `hour` (ranges up to 31 days), `day`, `week` (ISO, from "
+        "Monday 00:00 local) or `month`; by default hour up to 7 days, day up to 90, week beyond.",
+        "schema": {"type": "string", "enum": ["hour", "day", "week", "month"]},
     },
     "IfNoneMatch": {
         "name": "If-None-Match",

@@ -20,6 +20,7 @@ DATA_TABLES = (
     "track_totals",
     "unsketched_tracks",
     "track_hourly",
+    "track_quarter",
     "track_realtime",
     "artists",
     "albums",

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 Event = dict[str, Any]
 PERIODS = {"7-days": 7, "30-days": 30, "90-days": 90, "1-year": 365}
@@ -157,3 +158,86 @@ def collaborations(
             for t in sorted(shared, key=lambda t: (-plays[t["track_id"]], t["track_id"]))
         ],
     }
+
+
+# Any zone, any range (local calendar days of an IANA zone), computed from each event's own local time.
+
+
+def local_analytics(
+    events: Iterable[Event], track_ids: Iterable[int], zone: str, first: date, last: date
+) -> dict[str, Any]:
+    tz = ZoneInfo(zone)
+    days = (last - first).days + 1
+    before = first - timedelta(days=days)
+    mine = counted(events, track_ids)
+
+    def local(e: Event) -> date:
+        return at(e).astimezone(tz).date()
+
+    plays = [e for e in mine if e["type"] == "play"]
+    now_plays = [e for e in plays if first <= local(e) <= last]
+    previous = [e for e in plays if before <= local(e) < first]
+    listeners = len({e["listener_id"] for e in now_plays})
+
+    def engagement(kind: str) -> int:
+        return sum(1 for e in mine if e["type"] == kind and first <= local(e) <= last)
+
+    return {
+        "plays": {"total": len(plays), "period": len(now_plays)},
+        "listeners": {"total": len({e["listener_id"] for e in plays}), "unique": listeners},
+        "engagement": {"likes": engagement("like"), "reposts": engagement("repost")},
+        "growth": {
+            "plays_change": change(len(now_plays), len(previous)),
+            "listeners_change": change(listeners, len({e["listener_id"] for e in previous})),
+        },
+    }
+
+
+def local_unit(moment: datetime, interval: str, tz: ZoneInfo) -> datetime:
+    """The UTC instant the local hour/day/ISO week/month holding `moment` starts (a repeated hour keeps
+    its fold, so it is its own bucket)."""
+    local = moment.astimezone(tz)
+    if interval == "hour":
+        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    day = local.date()
+    if interval == "week":
+        day -= timedelta(days=day.weekday())
+    if interval == "month":
+        day = day.replace(day=1)
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+
+
+def local_chart(
+    events: Iterable[Event], track_ids: Iterable[int], zone: str, first: date, last: date, interval: str
+) -> list[dict[str, Any]]:
+    """A past range's series: every bucket from the one holding local 00:00 of `first` to the one holding
+    the range's last minute; the buckets are found minute by minute."""
+    tz = ZoneInfo(zone)
+    start = datetime(first.year, first.month, first.day, tzinfo=tz).astimezone(UTC)
+    end_day = last + timedelta(days=1)
+    end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=tz).astimezone(UTC)
+    starts: list[datetime] = []
+    moment = start
+    while moment < end:
+        unit = local_unit(moment, interval, tz)
+        if not starts or unit != starts[-1]:
+            starts.append(unit)
+        moment += timedelta(minutes=5)
+    by_bucket: dict[datetime, list[Event]] = {}
+    for e in counted(events, track_ids):
+        by_bucket.setdefault(local_unit(at(e), interval, tz), []).append(e)
+    series = []
+    for bucket in starts:
+        inside = by_bucket.get(bucket, [])
+        kinds = Counter(e["type"] for e in inside)
+        stamp = bucket.astimezone(tz).isoformat(timespec="seconds")
+        series.append(
+            {
+                "t": bucket.strftime("%Y-%m-%dT%H:%M:%SZ") if zone == "UTC" else stamp,
+                "plays": kinds["play"],
+                "listeners": len({e["listener_id"] for e in inside if e["type"] == "play"}),
+                "likes": kinds["like"],
+                "reposts": kinds["repost"],
+            }
+        )
+    return series

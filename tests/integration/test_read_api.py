@@ -4,8 +4,9 @@ the reference model computed from the events the test posted; plus the access ma
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -33,8 +34,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         yield deployment
 
 
+# What every analytics and chart answer carries besides §6.3's figures (checked apart, below).
+RANGE_KEYS = ("tz", "from", "to", "estimates", "complete_through")
+
+
 def without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in keys}
+    return {k: v for k, v in data.items() if k not in keys + RANGE_KEYS}
 
 
 @pytest.mark.parametrize("period", reference.PERIODS)
@@ -95,7 +100,7 @@ def test_charts_are_gap_filled_buckets_matching_the_definitions(
         candidates = [
             reference.chart(deployment.events, track_ids, timeframe, moment) for moment in (before, after)
         ]
-        assert without(data, "track_id", "album_id", "artist_id") in candidates, path
+        assert without(data, "track_id", "album_id", "artist_id", "period") in candidates, path
 
 
 def test_realtime_counts_the_last_minutes(deployment: Deployment) -> None:
@@ -185,3 +190,87 @@ def test_catalog_keeps_the_newest_write_and_reports_bad_items(deployment: Deploy
     with deployment.up.client(token("catalog:write")) as client:
         assert client.post("/api/v1/catalog", json={"tracks": [{"track_id": "x"}]}).status_code == 422
         assert client.post("/api/v1/catalog", json={}).status_code == 422
+
+
+def test_a_fixed_period_says_its_utc_days_and_that_it_is_exact(deployment: Deployment) -> None:
+    today = datetime.now(UTC).date()
+    data = deployment.data("/tracks/101", period="7-days")
+    assert (data["period"], data["tz"], data["to"], data["estimates"]) == ("7-days", "UTC", str(today), [])
+    assert data["from"] == str(today - timedelta(days=6))
+    chart = deployment.data("/albums/10/charts", timeframe="90d")
+    assert (chart["period"], chart["timeframe"], chart["interval"], chart["tz"]) == (
+        "90-days",
+        "90d",
+        "day",
+        "UTC",
+    )
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns", "UTC"])
+def test_any_zone_and_range_match_the_local_days_of_the_events(deployment: Deployment, zone: str) -> None:
+    today = datetime.now(ZoneInfo(zone)).date()
+    first, last = today - timedelta(days=40), today - timedelta(days=3)
+    params = {"tz": zone, "from": str(first), "to": str(last)}
+    for path, track_ids in [("/tracks/101", [101]), ("/albums/10", tracks_of_album(10))]:
+        data = deployment.data(path, **params)
+        assert (data["period"], data["tz"], data["from"], data["to"]) == (
+            "custom",
+            zone,
+            str(first),
+            str(last),
+        )
+        figures = {k: data[k] for k in ("plays", "listeners", "engagement", "growth")}
+        assert figures == reference.local_analytics(deployment.events, track_ids, zone, first, last)
+        for interval in ("day", "week", "month"):
+            chart = deployment.data(f"{path}/charts", interval=interval, **params)
+            assert chart["series"] == reference.local_chart(
+                deployment.events, track_ids, zone, first, last, interval
+            )
+    week = {"tz": zone, "from": str(last - timedelta(days=6)), "to": str(last)}
+    chart = deployment.data("/artists/2/charts", **week)
+    assert chart["interval"] == "hour" and chart["timeframe"] == "custom"
+    assert chart["series"] == reference.local_chart(
+        deployment.events, tracks_of_artist(2), zone, last - timedelta(days=6), last, "hour"
+    )
+
+
+def test_the_last_n_local_days_of_a_zone(deployment: Deployment) -> None:
+    zone = "Asia/Kathmandu"
+    today = datetime.now(ZoneInfo(zone)).date()
+    data = deployment.data("/artists/1", period="30-days", tz=zone)
+    assert (data["from"], data["to"]) == (str(today - timedelta(days=29)), str(today))
+    figures = {k: data[k] for k in ("plays", "listeners", "engagement", "growth")}
+    expected = reference.local_analytics(
+        deployment.events, tracks_of_artist(1), zone, today - timedelta(days=29), today
+    )
+    assert figures == expected
+    chart = deployment.data("/tracks/101/charts", timeframe="7d", tz=zone)
+    assert chart["series"][0]["t"] == f"{today - timedelta(days=6)}T00:00:00+05:45"
+
+
+@pytest.mark.parametrize(
+    ("template", "params", "field"),
+    [
+        ("/tracks/101", {"timezone": "America/New_York"}, "timezone"),
+        ("/tracks/101", {"tz": "Mars/Olympus"}, "tz"),
+        ("/tracks/101", {"from": "2026-11-01"}, "to"),
+        ("/tracks/101", {"from": "2026-11-01", "to": "2026-11-15", "period": "7-days"}, "period"),
+        ("/tracks/101", {"from": "1999-12-31", "to": "2000-01-02"}, "from"),
+        ("/tracks/101", {"from": "2024-01-01", "to": "2026-01-02"}, "from"),
+        ("/tracks/101", {"from": "2026-11-05", "to": "2026-11-01"}, "from"),
+        ("/tracks/101", {"from": "2026-1-5", "to": "2026-11-01"}, "from"),
+        ("/tracks/101", {"from": "2026-11-05", "to": str(date.today() + timedelta(days=2))}, "to"),
+        ("/tracks/101", {"interval": "day"}, "interval"),
+        ("/tracks/101/charts", {"interval": "year"}, "interval"),
+        ("/tracks/101/charts", {"interval": "hour", "timeframe": "90d"}, "interval"),
+        ("/tracks/101/charts", {"period": "7-days"}, "period"),
+        ("/tracks/101/realtime", {"tz": "UTC"}, "tz"),
+        ("/artists/1/collaborations", {"period": "7-days"}, "period"),
+    ],
+)
+def test_unknown_parameters_and_bad_ranges_are_422_naming_the_parameter(
+    deployment: Deployment, template: str, params: dict[str, str], field: str
+) -> None:
+    response = deployment.get(template, None, **params)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
