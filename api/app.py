@@ -1,7 +1,8 @@
 """The Starlette application: routes and the middleware around them, wired to its dependencies.
 
-Middleware, outermost first: security headers, CORS (when configured), authentication, rate limits,
-the response cache; errors are rendered in one place (api/errors.py).
+Middleware, outermost first: request ids, security headers, the 500 of last resort, CORS (when
+configured), authentication, rate limits, the response cache; errors are rendered in one place
+(api/errors.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
 from api.changes import AnswerMemo, TrackChanges
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, ServerErrorMiddleware
 from api.health import healthz, readyz
 from api.ingest import post_catalog, post_events
 from api.insights_routes import Reads
@@ -93,6 +94,7 @@ def create_app(
         middleware=[
             Middleware(ObservabilityMiddleware),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(ServerErrorMiddleware),
             *(cors if options.cors_origins else []),
             Middleware(
                 AuthMiddleware,

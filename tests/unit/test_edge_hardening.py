@@ -1,0 +1,71 @@
+"""The edge against hostile input: path ids, the headers every answer carries (a 500 included) and
+log lines that a client cannot forge."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from insights.logs import TextFormatter
+from schemas.openapi import INSIGHTS
+from schemas.tokens import create_token
+from tests.unit.conftest import SECRET, FakePublisher, FakeStore
+
+READER = {"Authorization": f"Bearer {create_token(SECRET, scopes=['admin'])}"}
+
+
+@pytest.mark.parametrize("raw", ["%C2%B2", "%D9%A4%D9%A2", "%EF%BC%94%EF%BC%92", "4%C2%B2"])
+def test_a_path_id_of_non_ascii_digits_is_refused_with_422(client: TestClient, raw: str) -> None:
+    # ² (superscript two), ٤٢ (Arabic-Indic 42) and full-width 42 are digits to Python's
+    # str.isdigit, and int() reads some of them: they must not reach the queries as numbers.
+    answer = client.get(f"{INSIGHTS}/tracks/{raw}", headers=READER)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "trackId"
+
+
+def test_a_server_error_carries_the_request_id_and_the_security_headers() -> None:
+    class BrokenStore(FakeStore):
+        async def aquery_rows(self, *args: object, **kwargs: object) -> list[object]:
+            raise RuntimeError("a bug, not an outage")
+
+    app = create_app(BrokenStore(), FakePublisher(), SECRET)  # type: ignore[arg-type]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get(f"{INSIGHTS}/tracks/42", headers=READER | {"X-Request-ID": "probe-1"})
+    assert answer.status_code == 500
+    assert answer.json() == {
+        "success": False,
+        "message": "Something went wrong on our side; please try again.",
+        "error": "server_error",
+    }
+    assert answer.headers["X-Request-ID"] == "probe-1"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
+    assert "a bug" not in answer.text
+
+
+def text_line(message: str, *args: object) -> str:
+    record = logging.LogRecord("insights.http", logging.INFO, __file__, 1, message, args, None)
+    return TextFormatter().format(record)
+
+
+def test_a_client_cannot_forge_a_text_log_line() -> None:
+    forged_path = "/x\n2026-01-01 00:00:00,000 WARNING insights: admin token created\r"
+    line = text_line("%s %s %d", "GET", forged_path, 404)
+    assert "\n" not in line and "\r" not in line
+    assert "\\n2026-01-01" in line  # still readable, escaped
+    assert "/x" in line
+
+
+def test_text_logs_keep_unicode_and_tracebacks_readable() -> None:
+    assert "Café" in text_line("track %s", "Café")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    text = TextFormatter().format(record)
+    assert "Traceback" in text and "\n" in text  # the traceback is ours, its lines stay lines
