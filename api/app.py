@@ -41,6 +41,7 @@ EXPOSED_HEADERS = ("ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Rema
 class ApiOptions:
     limits: Limits = field(default_factory=Limits)
     cors_origins: tuple[str, ...] = ()  # none: browsers may call the API from its own origin only
+    previous_secrets: tuple[str, ...] = ()  # keys still accepted (not used to sign) during a rotation
 
 
 def create_app(
@@ -101,6 +102,7 @@ def create_app(
                 secret=secret,
                 revocations=revocations,
                 throttle=SignInThrottle(options.limits.auth_failures),
+                previous_secrets=options.previous_secrets,
             ),
             Middleware(RateLimitMiddleware, limits=options.limits),
             Middleware(CacheMiddleware, cache=cache),

@@ -143,8 +143,8 @@ class RateLimitMiddleware:
 
 
 class SignInThrottle:
-    """Failed sign-ins per client address: beyond the limit, the address is refused for the rest of
-    its window whatever token it sends, so guessing tokens gains nothing."""
+    """Failed sign-ins per client address: beyond the limit, the address's failing attempts get 429
+    for the rest of its window, so guessing tokens gains nothing; a valid token is never refused."""
 
     def __init__(self, limit: int, clock: Callable[[], float] = time.time) -> None:
         self._failures = WindowCounter(limit, clock)

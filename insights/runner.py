@@ -130,7 +130,9 @@ def api_options(settings: Settings) -> ApiOptions:
         ingest=settings.rate_limit_ingest,
         auth_failures=settings.auth_failure_limit,
     )
-    return ApiOptions(limits=limits, cors_origins=settings.cors_origins)
+    return ApiOptions(
+        limits=limits, cors_origins=settings.cors_origins, previous_secrets=settings.previous_secrets
+    )
 
 
 async def serve_api(

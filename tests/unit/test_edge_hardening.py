@@ -8,7 +8,7 @@ import logging
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
+from api.app import ApiOptions, create_app
 from insights.logs import TextFormatter
 from schemas.openapi import INSIGHTS
 from schemas.tokens import create_token
@@ -69,3 +69,14 @@ def test_text_logs_keep_unicode_and_tracebacks_readable() -> None:
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     text = TextFormatter().format(record)
     assert "Traceback" in text and "\n" in text  # the traceback is ours, its lines stay lines
+
+
+def test_the_api_accepts_tokens_of_a_previous_key_only_while_it_is_listed() -> None:
+    old_key = "an-old-key-that-is-being-rotated-away-1234"
+    before_rotation = {"Authorization": f"Bearer {create_token(old_key, scopes=['admin'])}"}
+    rotating = ApiOptions(previous_secrets=(old_key,))
+    with TestClient(create_app(FakeStore(), FakePublisher(), SECRET, rotating)) as client:  # type: ignore[arg-type]
+        assert client.get("/api/v1/no-such-thing", headers=before_rotation).status_code == 404
+        assert client.get("/api/v1/no-such-thing", headers=READER).status_code == 404
+    with TestClient(create_app(FakeStore(), FakePublisher(), SECRET)) as client:  # type: ignore[arg-type]
+        assert client.get("/api/v1/no-such-thing", headers=before_rotation).status_code == 401
