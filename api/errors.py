@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -82,10 +82,20 @@ async def handle_store_unavailable(request: Request, exc: Exception) -> Response
     return error_response(unavailable("The analytics store is unavailable right now; please retry."))
 
 
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for it: only the logs and metrics ever see it
+
+
+async def handle_client_gone(request: Request, exc: Exception) -> Response:
+    """The connection closed before the body arrived (the client left, or the server cut it at its
+    body deadline, insights/http_server.py): nobody is left to answer, and nothing went wrong here."""
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
     StoreUnavailable: handle_store_unavailable,
+    ClientDisconnect: handle_client_gone,
 }
 
 

@@ -23,6 +23,7 @@ from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
 from insights import consumer_group
 from insights.generate import run_generate
+from insights.http_server import uvicorn_config
 from insights.kafka_local import LocalKafka
 from insights.metrics import metrics_port, serve_metrics
 from insights.migrate import migrate
@@ -144,17 +145,7 @@ async def serve_api(
     feed = ChangeFeed(bootstrap, CHANGES_TOPIC, changes)
     await feed.start()
     app = create_app(store, publisher, settings.secret(), api_options(settings), changes)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        lifespan="on",
-        timeout_keep_alive=5,
-        server_header=False,
-        log_config=None,
-    )
-    server = QuietServer(config)
+    server = QuietServer(uvicorn_config(app, settings))
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:

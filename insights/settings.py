@@ -79,7 +79,6 @@ class Settings:
     body_timeout: int = 30
     keep_alive_timeout: int = 5
     max_connections: int = 1000
-    max_requests_in_flight: int = 200
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -107,7 +106,6 @@ class Settings:
             body_timeout=positive_int(env, "INSIGHTS_BODY_TIMEOUT", 30),
             keep_alive_timeout=positive_int(env, "INSIGHTS_KEEP_ALIVE_TIMEOUT", 5),
             max_connections=positive_int(env, "INSIGHTS_MAX_CONNECTIONS", 1000),
-            max_requests_in_flight=positive_int(env, "INSIGHTS_MAX_REQUESTS_IN_FLIGHT", 200),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -3,6 +3,7 @@ log lines that a client cannot forge."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -80,3 +81,31 @@ def test_the_api_accepts_tokens_of_a_previous_key_only_while_it_is_listed() -> N
         assert client.get("/api/v1/no-such-thing", headers=READER).status_code == 404
     with TestClient(create_app(FakeStore(), FakePublisher(), SECRET)) as client:  # type: ignore[arg-type]
         assert client.get("/api/v1/no-such-thing", headers=before_rotation).status_code == 401
+
+
+def test_a_client_gone_before_its_body_arrived_is_no_server_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = create_app(FakeStore(), FakePublisher(), SECRET)  # type: ignore[arg-type]
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/events",
+        "raw_path": b"/api/v1/events",
+        "query_string": b"",
+        "headers": [(b"authorization", READER["Authorization"].encode())],
+        "client": ("192.0.2.1", 1234),
+        "app": app,
+    }
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}  # the server closed it: the body missed its deadline
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 499  # nginx's "client closed request": logged, never seen by anyone
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
