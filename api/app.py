@@ -23,7 +23,7 @@ from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
 from api.changes import AnswerMemo, TrackChanges
 from api.errors import EXCEPTION_HANDLERS, ServerErrorMiddleware
-from api.health import healthz, readyz
+from api.health import Readiness, healthz, readyz
 from api.ingest import post_catalog, post_events
 from api.insights_routes import Reads
 from api.limits import Limits, RateLimitMiddleware, SignInThrottle
@@ -42,6 +42,9 @@ class ApiOptions:
     limits: Limits = field(default_factory=Limits)
     cors_origins: tuple[str, ...] = ()  # none: browsers may call the API from its own origin only
     previous_secrets: tuple[str, ...] = ()  # keys still accepted (not used to sign) during a rotation
+    # GET /metrics on the API's own port; off when the process serves it on INSIGHTS_METRICS_PORT,
+    # so a published API port does not publish the metrics.
+    metrics_route: bool = True
 
 
 def create_app(
@@ -60,7 +63,7 @@ def create_app(
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        *([Route("/metrics", metrics, methods=["GET"])] if options.metrics_route else []),
         Route("/api/v1/events", post_events, methods=["POST"]),
         Route("/api/v1/catalog", post_catalog, methods=["POST"]),
         *token_routes.routes,
@@ -111,6 +114,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store = store
+    app.state.readiness = Readiness(store, publisher)
     app.state.catalog = Catalog(store)
     app.state.reads = Reads(store, AnswerMemo(changes))
     app.state.publisher = publisher

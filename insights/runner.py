@@ -124,7 +124,7 @@ async def load_demo(settings: Settings, store: Store) -> None:
         )
 
 
-def api_options(settings: Settings) -> ApiOptions:
+def api_options(settings: Settings, metrics_elsewhere: bool = False) -> ApiOptions:
     limits = Limits(
         read=settings.rate_limit_read,
         export=settings.rate_limit_export,
@@ -132,7 +132,10 @@ def api_options(settings: Settings) -> ApiOptions:
         auth_failures=settings.auth_failure_limit,
     )
     return ApiOptions(
-        limits=limits, cors_origins=settings.cors_origins, previous_secrets=settings.previous_secrets
+        limits=limits,
+        cors_origins=settings.cors_origins,
+        previous_secrets=settings.previous_secrets,
+        metrics_route=not metrics_elsewhere,
     )
 
 
@@ -144,7 +147,8 @@ async def serve_api(
     changes = TrackChanges()
     feed = ChangeFeed(bootstrap, CHANGES_TOPIC, changes)
     await feed.start()
-    app = create_app(store, publisher, settings.secret(), api_options(settings), changes)
+    metrics_elsewhere = serve_process_metrics()
+    app = create_app(store, publisher, settings.secret(), api_options(settings, metrics_elsewhere), changes)
     server = QuietServer(uvicorn_config(app, settings))
     serving = asyncio.create_task(server.serve())
     try:
@@ -179,12 +183,15 @@ def print_ready(settings: Settings) -> None:
     )
 
 
-def serve_worker_metrics() -> None:
-    """A worker alone has no HTTP server: with INSIGHTS_METRICS_PORT it serves /metrics there."""
+def serve_process_metrics() -> bool:
+    """With INSIGHTS_METRICS_PORT, serve /metrics there (a worker alone has no other HTTP server;
+    an API then leaves it off its own port). Returns whether it does."""
     port = metrics_port(os.environ)
-    if port is not None:
-        serve_metrics(port)
-        log.info("metrics on http://0.0.0.0:%d/metrics", port)
+    if port is None:
+        return False
+    serve_metrics(port)
+    log.info("metrics on http://0.0.0.0:%d/metrics", port)
+    return True
 
 
 async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool, demo: bool = False) -> None:
@@ -203,7 +210,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
             if api:
                 await serve_api(settings, store, bootstrap, stop, demo)
             else:
-                serve_worker_metrics()
+                serve_process_metrics()
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
                 await stop.wait()
         finally:

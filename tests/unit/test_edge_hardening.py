@@ -10,6 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import ApiOptions, create_app
+from api.docs import render_page
+from api.health import READY_CACHE_SECONDS, Readiness
 from insights.logs import TextFormatter
 from schemas.openapi import INSIGHTS
 from schemas.tokens import create_token
@@ -109,3 +111,39 @@ def test_a_client_gone_before_its_body_arrived_is_no_server_error(
         asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 499  # nginx's "client closed request": logged, never seen by anyone
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_metrics_leave_the_api_port_when_served_on_their_own(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 200  # `insights up` on this machine: one port
+    options = ApiOptions(metrics_route=False)
+    with TestClient(create_app(FakeStore(), FakePublisher(), SECRET, options)) as own_port:  # type: ignore[arg-type]
+        assert own_port.get("/metrics").status_code == 404
+
+
+def test_readiness_is_checked_once_however_often_it_is_probed() -> None:
+    class CountingStore(FakeStore):
+        pings = 0
+
+        async def ping(self) -> bool:
+            CountingStore.pings += 1
+            return True
+
+    app = create_app(CountingStore(), FakePublisher(), SECRET)  # type: ignore[arg-type]
+    now = [0.0]
+    app.state.readiness = Readiness(app.state.store, app.state.publisher, clock=lambda: now[0])
+    with TestClient(app) as client:
+        assert all(client.get("/readyz").status_code == 200 for _ in range(50))
+        assert CountingStore.pings == 1
+        now[0] = READY_CACHE_SECONDS
+        client.get("/readyz")
+        assert CountingStore.pings == 2
+
+
+def test_the_docs_page_is_rendered_once_whatever_host_is_asked_for(client: TestClient) -> None:
+    render_page.cache_clear()
+    for n in range(20):
+        page = client.get("/docs", headers={"Host": f"h{n}.example"})
+        assert f"http://h{n}.example/api/v1/events" in page.text
+    assert render_page.cache_info().misses == 1
+    evil = client.get("/docs", headers={"Host": "<b>x</b>"}).text
+    assert "<b>x</b>" not in evil
