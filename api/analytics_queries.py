@@ -296,12 +296,16 @@ class Audiences:
       (schemas/clickhouse/008_all_time_sketches.sql; asked once per set);
     - a set's listeners over a range of days (a period, the previous one), once the range starts on
       or after the first day with complete day sketches (009_daily_sketches.sql; asked once).
-    At most `sets` of each, the least recently asked dropped first. The first count of a range is
-    always exact: a period's listeners may be below the mark, and only a count says they are not."""
+    Bounded by the track ids their keys hold, the least recently asked dropped first. The first count
+    of a range is always exact: a period's listeners may be below the mark, and only a count says they
+    are not."""
 
-    def __init__(self, sets: int = 10_000) -> None:
-        self._all_time: Recent[tuple[int, ...], bool] = Recent(sets)
-        self._ranges: Recent[tuple[tuple[int, ...], date, date], bool] = Recent(sets)
+    def __init__(self, track_ids: int = 500_000) -> None:
+        """`track_ids`: how many the keys of each may hold in all (about 40 bytes each: 20 MB)."""
+        self._all_time: Recent[tuple[int, ...], bool] = Recent(track_ids, lambda key, _: 1 + len(key))
+        self._ranges: Recent[tuple[tuple[int, ...], date, date], bool] = Recent(
+            track_ids, lambda key, _: 1 + len(key[0])
+        )
         self._sketches_from: date | None = None
 
     def sketched(self, tracks: tuple[int, ...]) -> bool:
@@ -431,9 +435,10 @@ class ChartMemo:
     stamp moved (a late event), and reads only the sums and stamps of the others."""
 
     def __init__(self, buckets: int = 200_000, recount_below: int = RECOUNT_BELOW) -> None:
-        """`buckets`: how many bucket counts to keep in all (about 250 bytes each: 50 MB at most)."""
+        """`buckets`: how many bucket counts to keep in all (about 250 bytes each: 50 MB at most; a
+        chart's key weighs as one bucket for every 6 of its track ids, about 40 bytes each)."""
         self._charts: Recent[tuple[str, str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = Recent(
-            buckets, weight=len
+            buckets, lambda key, counts: 1 + len(counts) + len(key[2]) // 6
         )
         self.recount_below = recount_below
 

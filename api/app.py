@@ -1,7 +1,8 @@
 """The Starlette application: routes and the middleware around them, wired to its dependencies.
 
-Middleware, outermost first: security headers, CORS (when configured), authentication, rate limits,
-the response cache; errors are rendered in one place (api/errors.py).
+Middleware, outermost first: request ids, security headers, the 500 of last resort, CORS (when
+configured), authentication, rate limits, the response cache; errors are rendered in one place
+(api/errors.py).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
 from api.changes import AnswerMemo, TrackChanges
-from api.errors import EXCEPTION_HANDLERS
-from api.health import healthz, readyz
+from api.errors import EXCEPTION_HANDLERS, ServerErrorMiddleware
+from api.health import Readiness, healthz, readyz
 from api.ingest import post_catalog, post_events
 from api.insights_routes import Reads
 from api.limits import Limits, RateLimitMiddleware, SignInThrottle
@@ -41,6 +42,10 @@ EXPOSED_HEADERS = ("ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Rema
 class ApiOptions:
     limits: Limits = field(default_factory=Limits)
     cors_origins: tuple[str, ...] = ()  # none: browsers may call the API from its own origin only
+    previous_secrets: tuple[str, ...] = ()  # keys still accepted (not used to sign) during a rotation
+    # GET /metrics on the API's own port; off when the process serves it on INSIGHTS_METRICS_PORT,
+    # so a published API port does not publish the metrics.
+    metrics_route: bool = True
 
 
 def create_app(
@@ -61,7 +66,7 @@ def create_app(
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        *([Route("/metrics", metrics, methods=["GET"])] if options.metrics_route else []),
         Route("/api/v1/events", post_events, methods=["POST"]),
         Route("/api/v1/catalog", post_catalog, methods=["POST"]),
         *token_routes.routes,
@@ -97,12 +102,14 @@ def create_app(
         middleware=[
             Middleware(ObservabilityMiddleware),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(ServerErrorMiddleware),
             *(cors if options.cors_origins else []),
             Middleware(
                 AuthMiddleware,
                 secret=secret,
                 revocations=revocations,
                 throttle=SignInThrottle(options.limits.auth_failures),
+                previous_secrets=options.previous_secrets,
             ),
             Middleware(RateLimitMiddleware, limits=options.limits),
             Middleware(CacheMiddleware, cache=cache),
@@ -111,6 +118,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.store = store
+    app.state.readiness = Readiness(store, publisher)
     app.state.catalog = Catalog(store)
     app.state.reads = Reads(store, AnswerMemo(changes))
     app.state.publisher = publisher

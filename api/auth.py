@@ -42,21 +42,32 @@ def bearer_token(scope: Scope) -> str | None:
 
 
 @functools.lru_cache(maxsize=10_000)
-def verified(token: str, secret: str) -> TokenClaims:
+def verified(token: str, secret: str, previous: tuple[str, ...]) -> TokenClaims:
     """Signature checks cost about 0.1 ms: a token seen before is not checked again. Only valid
-    tokens are kept (a failed check raises), and expiry is checked on every request anyway."""
-    return verify_token(token, secret)
+    tokens are kept (a failed check raises), and expiry is checked on every request anyway. Bounded
+    by entries: only tokens this deployment signed get in, so each is of a size it chose."""
+    return verify_token(token, secret, previous)
 
 
 def client_address(scope: Scope) -> str:
+    """The peer's address; a forwarded one only from the proxies the operator trusts, which the
+    server resolves before the app sees the request (INSIGHTS_TRUSTED_PROXIES, insights/http_server.py)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, secret: str, revocations: Revocations, throttle: SignInThrottle) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        secret: str,
+        revocations: Revocations,
+        throttle: SignInThrottle,
+        previous_secrets: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self._secret = secret
+        self._previous = previous_secrets
         self._revocations = revocations
         self._throttle = throttle
 
@@ -77,15 +88,17 @@ class AuthMiddleware:
         token = bearer_token(scope)
         if token is None:
             raise unauthorized("Send a token in the header 'Authorization: Bearer <token>'.")
-        address = client_address(scope)
-        self._throttle.check(address)
         try:
-            claims = verified(token, self._secret)
+            claims = verified(token, self._secret, self._previous)
             if claims.expires_at <= datetime.now(UTC):
                 raise TokenError("The token has expired.")
             if claims.token_id in self._revocations:
                 raise TokenError("The token has been revoked.")
         except TokenError as error:
+            # Only failing attempts are throttled, after the check: a valid token always passes, so
+            # failures from a shared address (a NAT, a proxy) never lock out the others behind it.
+            address = client_address(scope)
+            self._throttle.check(address)
             self._throttle.failed(address)
             raise unauthorized(str(error)) from error
         if needed and not claims.allows(needed):

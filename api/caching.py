@@ -33,7 +33,10 @@ from api.recent import Recent
 from schemas.openapi import INSIGHTS
 from schemas.tokens import TokenClaims
 
-MAX_ENTRIES = 10_000
+# What the kept answers may weigh in all, in bytes: bodies, headers, keys, and ENTRY_BYTES apiece for
+# the objects around them (so many small answers are bounded as well as a few large ones).
+MAX_BYTES = 64 * 1024 * 1024
+ENTRY_BYTES = 1024
 # A kept answer still asked for once this share of its max-age has passed is computed again in the
 # background while it is served, so pollers of a busy answer never wait for its recomputation.
 REFRESH_AHEAD = 0.75
@@ -73,12 +76,19 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
-class ResponseCache:
-    """Fresh entries by key, least recently used dropped beyond `max_entries`."""
+def entry_bytes(key: Key, entry: Entry) -> int:
+    path, query = key
+    key_bytes = len(path) + sum(len(name) + len(value) for name, value in query)
+    header_bytes = sum(len(name) + len(value) for name, value in entry.headers)
+    return ENTRY_BYTES + key_bytes + header_bytes + len(entry.body)
 
-    def __init__(self, max_entries: int = MAX_ENTRIES, clock: Callable[[], float] = time.monotonic) -> None:
+
+class ResponseCache:
+    """Fresh entries by key, least recently used dropped beyond `max_bytes` (entry_bytes)."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._entries: Recent[Key, Entry] = Recent(max_entries)
+        self._entries: Recent[Key, Entry] = Recent(max_bytes, entry_bytes)
         self.computed = 0  # answers made by handlers (for tests and benchmarks)
 
     def get(self, key: Key) -> Entry | None:
@@ -97,6 +107,11 @@ class ResponseCache:
 
     def put(self, key: Key, entry: Entry) -> None:
         self._entries.put(key, entry)
+
+    @property
+    def size(self) -> int:
+        """What the kept answers weigh now, in bytes (entry_bytes)."""
+        return self._entries.weight
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -1,10 +1,11 @@
 """Answers that hold until one of their tracks changes, told by the workers' change notices.
 
 After each flush is durable, a worker writes on `insights.changes` the tracks it touched
-(schemas/changes.py). Every API process follows that topic from its end and counts, per track, the
-notices that named it. An analytics or chart answer is kept with the count of its tracks (and an
-epoch, bumped when a notice names no track in particular or the feed was interrupted); while those
-are unchanged, its rollup rows are unchanged too, and the answer is served without a statement.
+(schemas/changes.py). Every API process follows that topic from its end and numbers the notices; it
+remembers, per track, the last one that named it. An analytics or chart answer is kept with its
+tracks' version (the largest of their numbers; every version moves on when a notice names no track in
+particular or the feed was interrupted); while it is unchanged, its rollup rows are unchanged too, and
+the answer is served without a statement.
 
 Staleness is bounded by the feed, not by a timer: a notice is written after the rows it announces
 are visible, and the pending fetch returns with it as soon as it is written. While the feed is not
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
@@ -36,46 +38,66 @@ FETCH_WAIT_MS = 400  # the broker answers an idle fetch after this long: the fee
 SILENT_AFTER = 1.0  # seconds without a fetch answer after which the feed is not trusted
 RETRY_FIRST_DELAY, RETRY_MAX_DELAY = 0.5, 10.0
 # What the memo holds, in rows: an answer weighs 1 plus its chart points or ranked tracks (each a few
-# hundred bytes), so the memo stays under about 60 MB per process whatever is asked.
+# hundred bytes) plus one per 8 track ids its key names, so the memo stays under about 60 MB per
+# process whatever is asked.
 MAX_ROWS = 200_000
 MAX_AGE_SECONDS = 300.0
 
 
-class Version(NamedTuple):
-    epoch: int
-    changes: int  # notices that named one of the tracks: counts only grow, so a sum moves with any
+# Tracks whose last change is remembered one by one, in each API process; older changes are summed up
+# in one number (see TrackChanges). An entry costs about 210 bytes (measured): at most about 21 MB.
+MAX_TRACKS = 100_000
+
+Version = int  # the number of the last notice that named one of the tracks (or a bound above it)
 
 
 class TrackChanges:
-    """Per-track notice counts, and whether they are known to be current."""
+    """For each track, the number of the last notice that named it, and whether they are known to
+    be current. Notices are numbered in the order they are applied, so the version of a set of
+    tracks (the largest of their numbers) moves past any earlier version of the set as soon as one
+    of them changes.
 
-    def __init__(self) -> None:
-        self.epoch = 0
-        self._counts: dict[int, int] = {}
+    Bounded: beyond `max_tracks` the track changed longest ago is forgotten, and `floor` (the
+    number of its last notice) stands for every forgotten track. A forgotten track's version may so
+    rise without a change (its answer is then computed again), never stay while it changes."""
+
+    def __init__(self, max_tracks: int = MAX_TRACKS) -> None:
+        self._max_tracks = max_tracks
+        self._last: OrderedDict[int, int] = OrderedDict()  # track -> its last notice, oldest first
+        self._notices = 0
+        self._floor = 0  # no forgotten track changed after this notice
         self._current: Callable[[], bool] = lambda: False
 
     def apply(self, notice: ChangeNotice) -> None:
         if notice.everything:
             self.forget_all()
-        counts = self._counts
+        self._notices += 1
+        last = self._last
         for track in notice.tracks:
-            counts[track] = counts.get(track, 0) + 1
+            last.pop(track, None)
+            last[track] = self._notices
+        while len(last) > self._max_tracks:
+            self._floor = last.popitem(last=False)[1]
 
     def forget_all(self) -> None:
-        """No kept answer holds any more (counts restart: answers are compared within an epoch)."""
-        self.epoch += 1
-        self._counts.clear()
+        """No kept answer holds any more: every version moves past every earlier one."""
+        self._notices += 1
+        self._floor = self._notices
+        self._last.clear()
 
     def follow_while(self, current: Callable[[], bool]) -> None:
         """`current()` says whether every notice written so far has been applied."""
         self._current = current
 
     def version(self, tracks: Iterable[int]) -> Version | None:
-        """The tracks' version now, or None when the counts may be behind the rollups."""
+        """The tracks' version now, or None when the numbers may be behind the rollups."""
         if not self._current():
             return None
-        counts = self._counts
-        return Version(self.epoch, sum(counts.get(t, 0) for t in tracks))
+        last, floor = self._last, self._floor
+        return max((last.get(t, floor) for t in tracks), default=floor)
+
+    def __len__(self) -> int:
+        return len(self._last)
 
 
 class ChangeFeed:
@@ -187,7 +209,7 @@ class AnswerMemo:
         self._changes = changes
         self._max_age = max_age
         self._clock = clock
-        self._kept: Recent[Hashable, _Kept] = Recent(max_rows, weight=lambda kept: kept.rows)
+        self._kept: Recent[Hashable, _Kept] = Recent(max_rows, lambda key, kept: kept.rows)
 
     async def answer(
         self,
@@ -199,6 +221,7 @@ class AnswerMemo:
         """The kept answer for `key` if none of `tracks` changed since it was computed, else
         `compute()`'s (kept when the feed was current before it began). `rows`: how many rows the
         answer holds beyond its figures, for the memo's bound."""
+        tracks = tuple(tracks)
         version = self._changes.version(tracks) if self._changes is not None else None
         if version is None:
             _UNFOLLOWED.inc()
@@ -213,5 +236,6 @@ class AnswerMemo:
         # The version is the one read before computing: a change announced meanwhile makes the next
         # ask compute again, rather than keep an answer that may predate it under a newer version.
         value = await compute()
-        self._kept.put(key, _Kept(version, now, value, 1 + rows(value)))
+        # A key names its tracks: about 8 of their ids weigh as much as one row.
+        self._kept.put(key, _Kept(version, now, value, 1 + rows(value) + len(tracks) // 8))
         return value

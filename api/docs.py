@@ -37,8 +37,14 @@ async def openapi_json(request: Request) -> Response:
     return Response(document_json(), media_type="application/json")
 
 
+# The page is rendered once, with this stand-in where its examples name the server; each request
+# puts its own address in (from its Host header), so a new Host costs a replace, never a rendering.
+BASE_URL_MARK = "insights-base-url-d41d8cd9"
+
+
 async def docs_page(request: Request) -> Response:
-    return HTMLResponse(render_page(str(request.base_url).rstrip("/")))
+    base_url = escape(str(request.base_url).rstrip("/"))
+    return HTMLResponse(render_page(BASE_URL_MARK).replace(BASE_URL_MARK, base_url))
 
 
 routes = [
@@ -280,7 +286,7 @@ def errors_html(doc: Node) -> str:
     )
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=1)
 def render_page(base_url: str) -> str:
     doc = document()
     by_tag: dict[str, list[tuple[str, str, Node]]] = {tag["name"]: [] for tag in doc["tags"]}

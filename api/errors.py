@@ -9,8 +9,9 @@ import logging
 from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.responses import JSONResponse
 from insights.store import StoreUnavailable
@@ -81,14 +82,47 @@ async def handle_store_unavailable(request: Request, exc: Exception) -> Response
     return error_response(unavailable("The analytics store is unavailable right now; please retry."))
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(ApiError(500, "Something went wrong on our side; please try again."))
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for it: only the logs and metrics ever see it
+
+
+async def handle_client_gone(request: Request, exc: Exception) -> Response:
+    """The connection closed before the body arrived (the client left, or the server cut it at its
+    body deadline, insights/http_server.py): nobody is left to answer, and nothing went wrong here."""
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
     StoreUnavailable: handle_store_unavailable,
-    Exception: handle_unexpected,
+    ClientDisconnect: handle_client_gone,
 }
+
+
+class ServerErrorMiddleware:
+    """Renders any unexpected exception as the 500 of the error contract. It sits inside the request
+    id and security headers middleware (Starlette's own handler of last resort sits outside every
+    middleware), so a 500 carries them like any other answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:  # part of an answer is out: the server can only cut the connection
+                raise
+            error = ApiError(500, "Something went wrong on our side; please try again.")
+            await error_response(error)(scope, receive, send)

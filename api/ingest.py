@@ -4,6 +4,8 @@ write the valid ones to Kafka, report the rest. 202 means Kafka has acknowledged
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.errors import ApiError, unavailable, validation_failed
-from api.publisher import KafkaUnavailable, Message, Publisher
+from api.publisher import KafkaUnavailable, Message, MessageTooLarge, Publisher
 from api.responses import success
 from insights.kafka_identity import IdentityGuard
 from insights.metrics import INGESTED
@@ -28,6 +30,9 @@ from schemas.events import (
 )
 
 MAX_BODY_BYTES = 1024 * 1024
+# An event_id as stored: the producer's id behind a prefix naming the producer (the token's subject),
+# so one producer's ids can never claim another's; within 64 characters, as every stored id is.
+SCOPED_ID_ROOM = 64 - 9
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -77,8 +82,38 @@ async def publish(request: Request, topic: str, messages: list[Message], what: s
     publisher: Publisher = request.app.state.publisher
     try:
         await publisher.publish(topic, messages)
+    except MessageTooLarge as error:  # retrying cannot help: say so, never 503
+        raise ApiError(413, f"{what} do not fit in one Kafka message; send fewer at a time.") from error
     except KafkaUnavailable as error:
         raise unavailable(f"{what} cannot be stored right now; retry the whole batch.") from error
+
+
+def producer_prefix(subject: str) -> str:
+    return hashlib.blake2b(subject.encode(), digest_size=4).hexdigest() + "."
+
+
+def scoped(events: list[Event], subject: str) -> list[Event]:
+    """The events with their ids scoped to their producer (docs/api.md, "Event ids"): a repeat of an
+    id counts once per producer, and no producer can pre-claim another's ids."""
+    prefix = producer_prefix(subject)
+
+    def scoped_id(event_id: str) -> str:
+        if len(event_id) <= SCOPED_ID_ROOM:
+            return prefix + event_id
+        return prefix + "~" + hashlib.blake2b(event_id.encode(), digest_size=16).hexdigest()
+
+    return [msgspec.structs.replace(event, event_id=scoped_id(event.event_id)) for event in events]
+
+
+def batch_messages(events: Sequence[Event], max_bytes: int) -> list[Message]:
+    """The Kafka messages of an accepted batch: one, or (past `max_bytes`) its halves, split again as
+    needed. Deterministic, so a retried batch goes as the same messages, keyed by their first id to
+    the same partitions, where every event of it is recognised."""
+    encoded = encode_batch(events)
+    if len(encoded) <= max_bytes or len(events) == 1:
+        return [(events[0].event_id.encode(), encoded)]
+    half = len(events) // 2
+    return batch_messages(events[:half], max_bytes) + batch_messages(events[half:], max_bytes)
 
 
 async def post_events(request: Request) -> Response:
@@ -91,9 +126,8 @@ async def post_events(request: Request) -> Response:
     INGESTED.labels(outcome="rejected").inc(len(errors))
     if not accepted:
         raise ApiError(422, "No event in the batch is valid.", errors=errors)
-    # One message per batch. Its key (the first event_id) sends a retried batch to the same partition,
-    # hence to the same worker, which then recognises every event of it.
-    messages = [(accepted[0].event_id.encode(), encode_batch(accepted))]
+    accepted = scoped(accepted, request.state.claims.subject)
+    messages = batch_messages(accepted, request.app.state.publisher.max_message_bytes)
     try:
         await publish(request, EVENTS_TOPIC, messages, "Events")
     except ApiError:

@@ -49,7 +49,8 @@ def rfc3339(moment: datetime) -> str:
 
 def path_id(request: Request, name: str) -> int:
     text = request.path_params[name]
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+    # ASCII only: str.isdigit also accepts "²" (which int() refuses) and "٤٢" (which it reads as 42).
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
         raise validation_failed(name, f"{name} must be an integer from 1 to 2^63-1.")
     return int(text)
 

@@ -54,12 +54,20 @@ class Quota:
         }
 
 
-class WindowCounter:
-    """Counts hits per key in fixed windows of a minute, each starting at the key's first hit."""
+# Keys (tokens, client addresses) each counter follows at once: about 200 bytes apiece, 20 MB at most.
+MAX_KEYS = 100_000
 
-    def __init__(self, limit: int, clock: Callable[[], float] = time.time) -> None:
+
+class WindowCounter:
+    """Counts hits per key in fixed windows of a minute, each starting at the key's first hit.
+
+    Bounded: beyond `max_keys` keys in their windows, the oldest window is forgotten (its key starts
+    afresh), so a flood of new keys (addresses of a botnet, say) cannot grow it without end."""
+
+    def __init__(self, limit: int, clock: Callable[[], float] = time.time, max_keys: int = MAX_KEYS) -> None:
         self.limit = limit
         self._clock = clock
+        self._max_keys = max_keys
         self._windows: dict[Hashable, tuple[float, int]] = {}
         self._next_prune = 0.0
 
@@ -76,8 +84,13 @@ class WindowCounter:
         if now >= started + WINDOW_SECONDS:
             started, used = now, 0
         if hits:
+            if key not in self._windows and len(self._windows) >= self._max_keys:
+                del self._windows[next(iter(self._windows))]  # dicts keep insertion order: oldest first
             self._windows[key] = (started, used + hits)
         return Quota(self.limit, used + hits, started + WINDOW_SECONDS)
+
+    def __len__(self) -> int:
+        return len(self._windows)
 
     def _prune(self, now: float) -> None:
         # Forgetting finished windows keeps memory bounded by the keys seen in the last minute.
@@ -143,8 +156,8 @@ class RateLimitMiddleware:
 
 
 class SignInThrottle:
-    """Failed sign-ins per client address: beyond the limit, the address is refused for the rest of
-    its window whatever token it sends, so guessing tokens gains nothing."""
+    """Failed sign-ins per client address: beyond the limit, the address's failing attempts get 429
+    for the rest of its window, so guessing tokens gains nothing; a valid token is never refused."""
 
     def __init__(self, limit: int, clock: Callable[[], float] = time.time) -> None:
         self._failures = WindowCounter(limit, clock)

@@ -11,15 +11,22 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExistsError
 
 log = logging.getLogger(__name__)
 
 Message = tuple[bytes, bytes]  # (key, value)
+# Kafka refuses a message over its limit (about 1 MB by default, broker and producer alike): an ingest
+# batch that encodes to more than this goes as several messages (api/ingest.py), so it always fits.
+MAX_MESSAGE_BYTES = 512 * 1024
 
 
 class KafkaUnavailable(RuntimeError):
     pass
+
+
+class MessageTooLarge(KafkaUnavailable):
+    """Kafka refused a message for its size: sending it again cannot succeed."""
 
 
 async def ensure_topic(bootstrap: str, topic: str, partitions: int, **config: str) -> None:
@@ -38,9 +45,12 @@ async def ensure_topic(bootstrap: str, topic: str, partitions: int, **config: st
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, *, send_timeout: float = 10.0) -> None:
+    def __init__(
+        self, bootstrap: str, *, send_timeout: float = 10.0, max_message_bytes: int = MAX_MESSAGE_BYTES
+    ) -> None:
         self._bootstrap = bootstrap
         self._send_timeout = send_timeout
+        self.max_message_bytes = max_message_bytes  # the most an ingest batch puts in one message
         self._producer: AIOKafkaProducer | None = None
 
     @property
@@ -75,6 +85,9 @@ class Publisher:
             raise KafkaUnavailable("not connected to Kafka")
         try:
             await asyncio.wait_for(self._send_all(self._producer, topic, messages), self._send_timeout)
+        except MessageSizeTooLargeError as error:
+            log.warning("Kafka refused a message for %s as too large: %r", topic, error)
+            raise MessageTooLarge(str(error)) from error
         except (KafkaError, TimeoutError) as error:
             log.warning("Kafka did not take %d messages for %s: %r", len(messages), topic, error)
             raise KafkaUnavailable(str(error)) from error

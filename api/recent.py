@@ -1,5 +1,6 @@
 """A bounded map that drops its least recently used entries first: the response cache's answers, the
-charts' bucket counts and the large audiences all keep their most asked entries this way."""
+charts' bucket counts, the kept answers and the large audiences all keep their most asked entries
+this way, each bounded by a weight that stands for its memory (bytes, rows, track ids)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ V = TypeVar("V")
 
 
 class Recent(Generic[K, V]):
-    """Values by key; once the entries' total weight (1 each unless `weight` says otherwise) passes
-    `capacity`, the least recently used are dropped."""
+    """Values by key; once the entries' total weight (1 each unless `weight(key, value)` says
+    otherwise) passes `capacity`, the least recently used are dropped."""
 
-    def __init__(self, capacity: int, weight: Callable[[V], int] = lambda value: 1) -> None:
+    def __init__(self, capacity: int, weight: Callable[[K, V], int] = lambda key, value: 1) -> None:
         self._entries: OrderedDict[K, V] = OrderedDict()
         self._capacity = capacity
         self._weight = weight
@@ -34,8 +35,15 @@ class Recent(Generic[K, V]):
     def put(self, key: K, value: V) -> None:
         previous = self._entries.pop(key, None)
         if previous is not None:
-            self._total -= self._weight(previous)
+            self._total -= self._weight(key, previous)
         self._entries[key] = value
-        self._total += self._weight(value)
+        self._total += self._weight(key, value)
         while self._total > self._capacity:
-            self._total -= self._weight(self._entries.popitem(last=False)[1])
+            self._total -= self._weight(*self._entries.popitem(last=False))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def weight(self) -> int:
+        return self._total

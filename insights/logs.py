@@ -1,5 +1,6 @@
 """Logging of every `insights` process: plain text for a terminal, or one JSON object per line for a
-log collector (INSIGHTS_LOG_FORMAT=json); either way each record carries the current request id.
+log collector (INSIGHTS_LOG_FORMAT=json); either way each record carries the current request id, and
+what clients sent cannot break a record into two (JSON escapes it; text lines escape control characters).
 
 The id lives in a context variable set by the HTTP middleware (api/observability.py), so any log line
 written while serving a request names it, whichever module writes it.
@@ -53,9 +54,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Control characters (line breaks above all) and the Unicode line separators, written as escapes in
+# text logs: a message quotes what clients send (paths, ids), and must not forge or split a line.
+_UNPRINTABLE = {code: ascii(chr(code))[1:-1] for code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]}
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # Only the message is escaped: a traceback appended after it keeps its lines.
+        return super().formatMessage(record).translate(_UNPRINTABLE)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)

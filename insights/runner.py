@@ -23,6 +23,7 @@ from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
 from insights import consumer_group
 from insights.generate import run_generate
+from insights.http_server import uvicorn_config
 from insights.kafka_identity import IdentityGuard
 from insights.kafka_local import LocalKafka
 from insights.metrics import metrics_port, serve_metrics
@@ -124,14 +125,19 @@ async def load_demo(settings: Settings, store: Store) -> None:
         )
 
 
-def api_options(settings: Settings) -> ApiOptions:
+def api_options(settings: Settings, metrics_elsewhere: bool = False) -> ApiOptions:
     limits = Limits(
         read=settings.rate_limit_read,
         export=settings.rate_limit_export,
         ingest=settings.rate_limit_ingest,
         auth_failures=settings.auth_failure_limit,
     )
-    return ApiOptions(limits=limits, cors_origins=settings.cors_origins)
+    return ApiOptions(
+        limits=limits,
+        cors_origins=settings.cors_origins,
+        previous_secrets=settings.previous_secrets,
+        metrics_route=not metrics_elsewhere,
+    )
 
 
 async def serve_api(
@@ -147,18 +153,10 @@ async def serve_api(
     changes = TrackChanges()
     feed = ChangeFeed(bootstrap, CHANGES_TOPIC, changes)
     await feed.start()
-    app = create_app(store, publisher, settings.secret(), api_options(settings), changes, identity)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        lifespan="on",
-        timeout_keep_alive=5,
-        server_header=False,
-        log_config=None,
-    )
-    server = QuietServer(config)
+    metrics_elsewhere = serve_process_metrics()
+    options = api_options(settings, metrics_elsewhere)
+    app = create_app(store, publisher, settings.secret(), options, changes, identity)
+    server = QuietServer(uvicorn_config(app, settings))
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -192,12 +190,15 @@ def print_ready(settings: Settings) -> None:
     )
 
 
-def serve_worker_metrics() -> None:
-    """A worker alone has no HTTP server: with INSIGHTS_METRICS_PORT it serves /metrics there."""
+def serve_process_metrics() -> bool:
+    """With INSIGHTS_METRICS_PORT, serve /metrics there (a worker alone has no other HTTP server;
+    an API then leaves it off its own port). Returns whether it does."""
     port = metrics_port(os.environ)
-    if port is not None:
-        serve_metrics(port)
-        log.info("metrics on http://0.0.0.0:%d/metrics", port)
+    if port is None:
+        return False
+    serve_metrics(port)
+    log.info("metrics on http://0.0.0.0:%d/metrics", port)
+    return True
 
 
 async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool, demo: bool = False) -> None:
@@ -218,7 +219,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
             if api:
                 await serve_api(settings, store, bootstrap, stop, demo, identity)
             else:
-                serve_worker_metrics()
+                serve_process_metrics()
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
                 await stop.wait()
         finally:

@@ -5,8 +5,11 @@ Environment variables give the values; command-line flags of the same name overr
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +20,7 @@ DLQ_TOPIC = "insights.events.dlq"
 CATALOG_TOPIC = "insights.catalog"
 CHANGES_TOPIC = "insights.changes"
 CONSUMER_GROUP = "insights-worker"
+MIN_SECRET_BYTES = 32  # an HMAC-SHA256 key: shorter ones can be guessed from a single token offline
 
 
 class SettingsError(ValueError):
@@ -28,6 +32,31 @@ def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not (text.isdigit() and int(text) > 0):
         raise SettingsError(f"{name} must be a positive integer.")
     return int(text)
+
+
+def trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    """INSIGHTS_TRUSTED_PROXIES: addresses or networks (CIDR) whose X-Forwarded-For is believed,
+    or `*` for any; none by default, so no client can choose the address it is throttled under."""
+    entries = tuple(e.strip() for e in env.get("INSIGHTS_TRUSTED_PROXIES", "").split(",") if e.strip())
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"INSIGHTS_TRUSTED_PROXIES: {entry!r} is not an IP address or network (e.g. 10.0.0.0/8)."
+            ) from None
+    return entries
+
+
+def strong_secret(value: str, where: str) -> str:
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"{where} must be at least {MIN_SECRET_BYTES} bytes long; "
+            "generate one with `openssl rand -hex 32`."
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -44,6 +73,12 @@ class Settings:
     rate_limit_ingest: int = 60_000
     auth_failure_limit: int = 20
     cors_origins: tuple[str, ...] = ()
+    previous_secrets: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    header_timeout: int = 10
+    body_timeout: int = 30
+    keep_alive_timeout: int = 5
+    max_connections: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -63,6 +98,14 @@ class Settings:
             rate_limit_ingest=positive_int(env, "INSIGHTS_RATE_LIMIT_INGEST", 60_000),
             auth_failure_limit=positive_int(env, "INSIGHTS_AUTH_FAILURE_LIMIT", 20),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            previous_secrets=tuple(
+                p.strip() for p in env.get("INSIGHTS_PREVIOUS_SECRETS", "").split(",") if p.strip()
+            ),
+            trusted_proxies=trusted_proxies(env),
+            header_timeout=positive_int(env, "INSIGHTS_HEADER_TIMEOUT", 10),
+            body_timeout=positive_int(env, "INSIGHTS_BODY_TIMEOUT", 30),
+            keep_alive_timeout=positive_int(env, "INSIGHTS_KEEP_ALIVE_TIMEOUT", 5),
+            max_connections=positive_int(env, "INSIGHTS_MAX_CONNECTIONS", 1000),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -71,13 +114,35 @@ class Settings:
         return self.clickhouse_dsn.startswith("chdb:")
 
     def secret(self) -> str:
-        """The token-signing key: INSIGHTS_SECRET, else one generated once into <data dir>/secret."""
+        """The token-signing key: INSIGHTS_SECRET, else one generated once into <data dir>/secret.
+        Either way at least MIN_SECRET_BYTES long."""
         if self.secret_value:
-            return self.secret_value
+            return strong_secret(self.secret_value, "INSIGHTS_SECRET")
         path = self.data_dir / "secret"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+            write_new_secret(path)
+        return strong_secret(
+            path.read_text().strip(), f"The secret in {path} (delete the file to generate a new one)"
+        )
+
+
+def write_new_secret(path: Path) -> None:
+    """Writes a new random key to `path` atomically: whole, mode 0600, or not at all (a failed write
+    must not leave an empty key behind). If another process wrote one meanwhile, its key stays."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)  # never replaces a key another process has written first
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: a rename is atomic too
+            if not path.exists():
+                os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)

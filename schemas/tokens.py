@@ -1,14 +1,18 @@
 """API tokens: HMAC-signed claims (subject, artists, scopes, expiry) per ARCHITECTURE §5 and §6.3.
 
-Tokens are signed, not stored, so creating and verifying one needs only the secret.
+Tokens are signed, not stored, so creating and verifying one needs only the secret. Each token names
+the key that signed it (`kid`), so a server can accept the current key and previous ones while
+tokens move over to a new key (docs/operations.md, "Rotate the token secret").
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -16,6 +20,11 @@ SCOPES = ("insights:read", "events:write", "catalog:write", "admin")
 DEFAULT_DAYS = 90
 _ALGORITHM = "HS256"
 _ISSUER = "insights"
+
+
+def key_id(secret: str) -> str:
+    """A short public name of a key (its salted hash): says which key signed a token, not the key."""
+    return hashlib.sha256(b"insights-key-id:" + secret.encode()).hexdigest()[:16]
 
 
 class TokenError(ValueError):
@@ -59,18 +68,46 @@ def create_token(
         "artists": sorted({int(a) for a in artists}),
         "scopes": scope_list,
     }
-    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+    return jwt.encode(claims, secret, algorithm=_ALGORITHM, headers={"kid": key_id(secret)})
 
 
-def verify_token(token: str, secret: str) -> TokenClaims:
+def signing_keys(token: str, secret: str, previous: Sequence[str]) -> tuple[str, ...]:
+    """The accepted keys that may have signed `token`: the one its `kid` names, or for a token made
+    before key ids, every accepted key."""
     try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[_ALGORITHM],
-            issuer=_ISSUER,
-            options={"require": ["exp", "iat", "sub", "jti"]},
-        )
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as error:
+        raise TokenError("The token is not valid.") from error
+    keys = (secret, *previous)
+    if kid is None:
+        return keys
+    named = tuple(key for key in keys if key_id(key) == kid)
+    if not named:
+        raise TokenError("The token was signed with a key this server no longer accepts; ask for a new one.")
+    return named
+
+
+def decode_with_any(token: str, keys: Sequence[str]) -> dict[str, Any]:
+    """The claims of `token` signed by one of `keys` (tried in order); PyJWT's error otherwise."""
+    for key in keys[:-1]:
+        try:
+            return decode_with(token, key)
+        except jwt.InvalidSignatureError:
+            continue
+    return decode_with(token, keys[-1])
+
+
+def decode_with(token: str, key: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(
+        token, key, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "iat", "sub", "jti"]}
+    )
+    return claims
+
+
+def verify_token(token: str, secret: str, previous: Sequence[str] = ()) -> TokenClaims:
+    """Checks `token` against the current key `secret`, or one of the `previous` keys still accepted."""
+    try:
+        claims = decode_with_any(token, signing_keys(token, secret, previous))
     except jwt.ExpiredSignatureError as error:
         raise TokenError("The token has expired.") from error
     except jwt.PyJWTError as error:

@@ -73,6 +73,8 @@ def test_no_input_gets_a_server_error_and_every_error_has_the_contract_shape(
         request["content"] = request.pop("data")
     response = client.request(**request)
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"
+    assert response.headers.get("x-request-id"), f"{case.method} {case.formatted_path}: no request id"
+    assert response.headers.get("x-content-type-options") == "nosniff"
     if response.status_code >= 400:
         body = response.json()
         assert body["success"] is False and isinstance(body["message"], str), body

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.publisher import KafkaUnavailable
+from api.publisher import MAX_MESSAGE_BYTES, KafkaUnavailable
 from schemas.openapi import openapi_document
 
 SECRET = "openapi-unit-test-secret-of-a-reasonable-length"
@@ -26,6 +26,8 @@ class FakeStore:
 
 
 class FakePublisher:
+    max_message_bytes = MAX_MESSAGE_BYTES
+
     def __init__(self) -> None:
         self.up = True
         self.published: list[tuple[str, Sequence[tuple[bytes, bytes]]]] = []

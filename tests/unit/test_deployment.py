@@ -29,7 +29,12 @@ VARIABLE = re.compile(r"\bINSIGHTS_[A-Z][A-Z0-9_]*[A-Z0-9]\b")
 VARIABLE_IN_CODE = re.compile(r"""["'](INSIGHTS_[A-Z][A-Z0-9_]*[A-Z0-9])["']""")
 # Variables that compose itself interpolates (image versions, secrets it passes on, published ports):
 # they configure the deployment, not the code.
-COMPOSE_ONLY = {"INSIGHTS_IMAGE", "INSIGHTS_API_PORT", "INSIGHTS_WORKER_METRICS_PORT"}
+COMPOSE_ONLY = {
+    "INSIGHTS_IMAGE",
+    "INSIGHTS_API_PORT",
+    "INSIGHTS_WORKER_METRICS_PORT",
+    "INSIGHTS_API_METRICS_PORT",
+}
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +170,11 @@ def test_no_secret_is_committed(compose: dict[str, Any]) -> None:
         line for line in (ROOT / ".dockerignore").read_text().splitlines() if line[:1] not in ("#", "")
     ]
     assert ignored[0] == "*", "the build context holds only what the image needs"
+
+
+def test_only_the_api_port_is_published_and_it_serves_no_metrics(compose: dict[str, Any]) -> None:
+    published = {name: service.get("ports", []) for name, service in compose["services"].items()}
+    assert published["api"] == ["${INSIGHTS_API_PORT:-8000}:8000"]
+    assert not published["worker"]
+    # With a metrics port of its own, the API leaves /metrics off the port compose publishes.
+    assert compose["services"]["api"]["environment"]["INSIGHTS_METRICS_PORT"]

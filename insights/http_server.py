@@ -1,0 +1,124 @@
+"""How the API meets the network: uvicorn's settings, and deadlines for slow or idle connections.
+
+uvicorn closes a kept-alive connection after a quiet spell, but waits forever for a request's headers
+or body, and believes X-Forwarded-For from 127.0.0.1. Here a connection gets INSIGHTS_HEADER_TIMEOUT
+seconds to send its headers (counted from its start, or from the first byte of each later request),
+INSIGHTS_BODY_TIMEOUT seconds for the body after them, and is closed when it misses either; beyond
+INSIGHTS_MAX_CONNECTIONS open connections a new one is closed at once; forwarded addresses are
+believed only from INSIGHTS_TRUSTED_PROXIES.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from insights.settings import Settings
+
+log = logging.getLogger("insights.http")
+
+MAX_HEADER_BYTES = 64 * 1024  # a request line and headers beyond this close the connection
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 1000
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol with deadlines on a request's headers and body and a cap on open
+    connections. The deadlines only watch the client: once a request is whole, the app's time is
+    its own, and a kept-alive connection's quiet spell is uvicorn's keep-alive timeout."""
+
+    limits = ConnectionLimits()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._timed_cycle: object = None
+        self._header_bytes = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            log.warning("refused a connection: %d are open already", self.limits.max_connections)
+            transport.close()
+            return
+        self._arm(self.limits.header_timeout, "headers")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            # Between requests: these bytes start the next one, or end the body of a request
+            # answered before it was read (which uvicorn discards, and which is not headers).
+            if cycle is None or not cycle.more_body:
+                self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._close("headers over 64 KiB")
+            elif self._deadline is None:
+                self._arm(self.limits.header_timeout, "headers")
+            return
+        if cycle is not self._timed_cycle:  # a request's headers are complete
+            self._timed_cycle, self._header_bytes = cycle, 0
+            if cycle.more_body:
+                self._arm(self.limits.body_timeout, "body")
+            else:
+                self._disarm()
+        elif not cycle.more_body:  # its body is complete
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._disarm()  # quiet from now on is uvicorn's keep-alive timeout
+
+    def _arm(self, seconds: float, what: str) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._close, f"{what} not received in {seconds:g} s")
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _close(self, why: str) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            log.info("closed a connection from %s: %s", self.client[0] if self.client else "?", why)
+            self.transport.close()
+
+
+def guarded_protocol(limits: ConnectionLimits) -> type[GuardedProtocol]:
+    return type("GuardedProtocol", (GuardedProtocol,), {"limits": limits})
+
+
+def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    limits = ConnectionLimits(settings.header_timeout, settings.body_timeout, settings.max_connections)
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=guarded_protocol(limits),
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=settings.keep_alive_timeout,
+        server_header=False,
+        log_config=None,
+        # uvicorn believes 127.0.0.1 by default: a client on this host (or a proxy that does not set
+        # the header) could then choose the address its failed sign-ins are counted under.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
+    )

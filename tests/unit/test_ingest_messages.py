@@ -1,0 +1,71 @@
+"""What the ingest edge writes to Kafka: event ids scoped to their producer, and batches that always
+fit in Kafka's messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from starlette.testclient import TestClient
+
+from api.ingest import batch_messages
+from schemas.events import Event, decode_batch
+from schemas.tokens import create_token
+from tests.unit.conftest import SECRET, FakePublisher
+
+
+def writer(subject: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_token(SECRET, subject=subject, scopes=['events:write'])}"}
+
+
+def event(event_id: str, listener: str = "u") -> dict[str, object]:
+    now = datetime.now(UTC).isoformat()
+    return {"event_id": event_id, "type": "play", "track_id": 7, "listener_id": listener, "occurred_at": now}
+
+
+def published_ids(publisher: FakePublisher) -> list[str]:
+    return [
+        e.event_id
+        for _, messages in publisher.published
+        for _, value in messages
+        for e in decode_batch(value)[0]
+    ]
+
+
+def test_one_producer_cannot_claim_another_producers_event_ids(
+    client: TestClient, fakes: tuple[object, FakePublisher]
+) -> None:
+    publisher = fakes[1]
+    for subject in ("player-a", "player-b", "player-a"):
+        answer = client.post("/api/v1/events", json={"events": [event("e-1")]}, headers=writer(subject))
+        assert answer.status_code == 202
+    first_a, first_b, again_a = published_ids(publisher)
+    assert first_a != first_b  # b's event is not a "repeat" of a's: both count
+    assert first_a == again_a  # a's own repeat is, and counts once
+    assert first_a.endswith(".e-1") and len(first_a) <= 64
+
+
+def test_the_longest_event_ids_stay_within_64_characters_and_distinct(
+    client: TestClient, fakes: tuple[object, FakePublisher]
+) -> None:
+    ids = ["x" * 64, "x" * 63 + "y", "z" * 55, "z" * 56]
+    answer = client.post("/api/v1/events", json={"events": [event(i) for i in ids]}, headers=writer("p"))
+    assert answer.status_code == 202
+    stored = published_ids(fakes[1])
+    assert len(set(stored)) == 4 and all(len(i) <= 64 for i in stored)
+
+
+def test_a_batch_past_the_message_bound_goes_as_several_messages_that_each_fit() -> None:
+    events = [
+        msgspec.convert(event(f"id-{n:04d}", "listener-" + "é" * 100), Event, strict=False)
+        for n in range(1_000)
+    ]
+    whole = len(msgspec.json.encode(events))
+    messages = batch_messages(events, max_bytes=whole // 3)
+    assert len(messages) >= 3 and all(len(value) <= whole // 3 for _, value in messages)
+    assert [e.event_id for _, value in messages for e in decode_batch(value)[0]] == [
+        e.event_id for e in events
+    ]
+    assert [key for key, _ in messages] == [decode_batch(v)[0][0].event_id.encode() for _, v in messages]
+    assert batch_messages(events, max_bytes=whole // 3) == messages  # a retry goes the same way
+    assert len(batch_messages(events, max_bytes=whole)) == 1
