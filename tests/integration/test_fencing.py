@@ -10,7 +10,7 @@ import pytest
 from clickhouse_connect.driver.insert import InsertContext
 
 from insights.store import Store
-from pipeline.sink import NotOwner, RollupSink, fence
+from pipeline.sink import FENCE_TAG, NotOwner, RollupSink
 from tests.integration.test_sink import expected_totals, stream, totals
 
 pytestmark = pytest.mark.integration
@@ -66,7 +66,7 @@ def test_a_claim_waits_for_the_previous_owners_statement_in_flight(clean_store: 
 
     def in_flight() -> None:
         began.set()
-        clean_store.query_rows(fence(old.owner) + "SELECT sleep(1.5)")
+        clean_store.query_rows(FENCE_TAG + "SELECT sleep(1.5)")
 
     statement = threading.Thread(target=in_flight)
     statement.start()

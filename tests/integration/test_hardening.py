@@ -149,7 +149,9 @@ def built_sql_calls(path: Path) -> list[str]:
             names = [v.value for v in sql.values if isinstance(v, ast.FormattedValue)]
             if all(isinstance(n, ast.Name) and n.id.lstrip("_").isupper() for n in names):
                 continue
-        elif isinstance(sql, ast.Call) and getattr(sql.func, "attr", "").endswith("_sql"):
+        elif isinstance(sql, ast.Call) and getattr(sql.func, "attr", getattr(sql.func, "id", "")).endswith(
+            "_sql"
+        ):
             continue  # a named builder of placeholders (e.g. one per partition range), never of values
         elif not isinstance(sql, ast.BinOp | ast.Call):
             continue

@@ -27,6 +27,7 @@ TRACKS = [
     {"track_id": 102, "title": "Noon", "album_id": 10, "artist_ids": [1]},
 ]
 REVOCATIONS = "/api/v1/tokens/revocations"
+KAFKA_RESET = "/api/v1/kafka/reset"
 IDS = {"trackId": 101, "albumId": 10, "artistId": 1}
 UNKNOWN = {"trackId": 999, "albumId": 999, "artistId": 999}
 PARAMS = {"/charts": {"timeframe": "7d"}, "/realtime": {}, "/collaborations": {}}
@@ -183,6 +184,12 @@ CALLS = [
     Call(REVOCATIONS, "get", 401, None),
     Call(REVOCATIONS, "get", 403, ("insights:read",)),
     Call(REVOCATIONS, "get", 429, before=LIMIT),
+    Call(KAFKA_RESET, "post", 200, body={"reason": "nothing to accept: Kafka matches"}),
+    Call(KAFKA_RESET, "post", 401, None, body={}),
+    Call(KAFKA_RESET, "post", 403, ("events:write",), body={}),
+    Call(KAFKA_RESET, "post", 413, raw=b'{"reason": "' + b"x" * 8192 + b'"}'),
+    Call(KAFKA_RESET, "post", 422, body={"reason": 7}),
+    Call(KAFKA_RESET, "post", 429, body={"reason": 7}, before=LIMIT),
 ]
 
 # Statuses no request can provoke while the system is healthy; the unit tests check 503 with stand-ins.
@@ -192,6 +199,8 @@ NOT_PROVOKED = {
     ("/api/v1/catalog", "post", 503),
     (REVOCATIONS, "post", 503),
     (REVOCATIONS, "get", 503),
+    (KAFKA_RESET, "post", 503),  # Kafka unreachable
+    (KAFKA_RESET, "post", 404),  # an API that does not watch Kafka's identity (not `insights up`)
 }
 
 
