@@ -108,6 +108,19 @@ class Store:
         with _watched(f"INSERT INTO {table}"):
             self.client().insert(table, rows, column_names=list(columns), settings=settings)
 
+    def session_table(self, ddl: str) -> None:
+        """Create a temporary table of this thread's client session once (`ddl`: IF NOT EXISTS)."""
+        made: set[str] | None = getattr(self._local, "session_tables", None)
+        if made is None:
+            made = self._local.session_tables = set()
+        if ddl not in made:
+            self.command(ddl)
+            made.add(ddl)
+
+    def forget_session_tables(self) -> None:
+        """After a failure: the session (on a server, it expires when idle) may have lost them."""
+        self._local.session_tables = set()
+
     def insert_columns(self, table: str, data: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         """Insert `data` given as one sequence per column (no per-row transposing in Python)."""
         with _watched(f"INSERT INTO {table}"):

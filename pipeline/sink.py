@@ -259,6 +259,7 @@ class RollupSink:
         except Exception:
             # A write may have landed even though it raised (a lost reply): re-read the markers.
             self.forget(partitions)
+            self._store.forget_session_tables()
             raise
 
     def _flush(self, batch: Sequence[SourcedEvent], partitions: set[int]) -> FlushResult:
@@ -294,7 +295,7 @@ class RollupSink:
         return result
 
     def _stage(self, columns: list[list[object]]) -> None:
-        self._store.command(_STAGING_DDL)
+        self._store.session_table(_STAGING_DDL)
         self._store.command(f"TRUNCATE TABLE {STAGED}")
         self._store.insert_columns(STAGED, columns, EVENT_COLUMNS)
 
