@@ -415,8 +415,9 @@ td { border-bottom:1px solid var(--line); padding:6px 8px; vertical-align:top; }
 .caption { margin:14px 0 -6px; font-size:13px; color:var(--muted); font-weight:600; }
 .try-it summary { cursor:pointer; color:var(--accent); font-weight:600; margin:10px 0; }
 .try label { display:block; margin:6px 0; font-size:13px; color:var(--muted); }
-.try input, .try textarea, .token-box input { display:block; width:100%; font:13px ui-monospace,Menlo,monospace;
-  padding:6px 8px; border:1px solid var(--line); border-radius:6px; color:var(--ink); }
+.try input, .try textarea, .token-box input { display:block; width:100%;
+  font:13px ui-monospace,Menlo,monospace; padding:6px 8px; border:1px solid var(--line);
+  border-radius:6px; color:var(--ink); }
 .try button { margin:8px 0; padding:6px 14px; border:0; border-radius:6px; background:var(--accent);
   color:#fff; font-weight:600; cursor:pointer; }
 .try-answer:empty { display:none; }

@@ -208,12 +208,13 @@ def list_revocations(args: argparse.Namespace, secret: str) -> int:
 
 
 def run_token_command(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.token_command
     try:
-        if args.token_command == "create":
+        if command == "create":
             return create(args, settings)
-        if args.token_command == "inspect":
+        if command == "inspect":
             return inspect_token(args.token, settings, args.url, args.json)
-        if args.token_command == "revoke":
+        if command == "revoke":
             return revoke_token(args, settings.existing_secret())
         return list_revocations(args, settings.existing_secret())
     except CommandError as error:

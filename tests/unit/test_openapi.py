@@ -208,7 +208,7 @@ def test_openapi_json_is_served_without_a_token(client: TestClient, spec: dict[s
     response = client.get("/openapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == spec | {"servers": [{"url": "http://testserver"}]}, "servers: where it was asked"
+    assert response.json() == spec | {"servers": [{"url": "http://testserver"}]}, "where it was asked"
     assert response_problems(spec, "/openapi.json", "get", response) == []
 
 
