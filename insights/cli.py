@@ -112,9 +112,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from insights.kafka_identity import request_reset
 
         bearer = args.token or create_token(
-            settings.secret(), subject="kafka-reset", scopes=["admin"], days=1
+            settings.existing_secret(), subject="kafka-reset", scopes=["admin"], days=1
         )
         return request_reset(args.url, bearer, args.reason)
+    settings.require_engine()  # every command below opens the store
     if args.command == "migrate":
         from insights import consumer_group
         from insights.migrate import MigrationError, migrate

@@ -6,6 +6,7 @@ Environment variables give the values; command-line flags of the same name overr
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import ipaddress
 import os
 import secrets
@@ -112,6 +113,15 @@ class Settings:
     @property
     def embedded_clickhouse(self) -> bool:
         return self.clickhouse_dsn.startswith("chdb:")
+
+    def require_engine(self) -> None:
+        """chDB is an optional install (the `embedded` extra): say so plainly when it is needed and missing."""
+        if self.embedded_clickhouse and importlib.util.find_spec("chdb") is None:
+            raise SettingsError(
+                "The embedded ClickHouse engine (chDB) is not installed: install it with "
+                "`pip install 'insights[embedded]'` (`make setup` does), or set INSIGHTS_CLICKHOUSE_DSN "
+                "to a ClickHouse server (http://user:pass@host:8123/db)."
+            )
 
     @property
     def secret_path(self) -> Path:

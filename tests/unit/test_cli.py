@@ -246,3 +246,26 @@ def test_the_ready_banner_names_the_dashboard_the_docs_and_a_token_to_paste(tmp_
     banner = ready_banner(settings, "insights")
     assert "http://127.0.0.1:8123/dashboard/" in banner and "http://127.0.0.1:8123/docs" in banner
     assert f"insights token create --data-dir {tmp_path.resolve()} --artist 1" in banner
+
+
+def test_without_chdb_the_embedded_default_says_how_to_get_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "chdb" else real_find_spec(name, *a)
+    )
+    code, out, err = run(capsys, "migrate", "--data-dir", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert "pip install 'insights[embedded]'" in err and "INSIGHTS_CLICKHOUSE_DSN" in err
+
+
+def test_importing_the_product_does_not_import_chdb() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, insights.cli, insights.runner, api.app, pipeline.worker; print('chdb' in sys.modules)"
+    answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert answer.stdout.strip() == "False", "a server deployment runs without chDB installed"
