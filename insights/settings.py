@@ -115,7 +115,7 @@ class Settings:
         return self.clickhouse_dsn.startswith("chdb:")
 
     def require_engine(self) -> None:
-        """chDB is an optional install (the `embedded` extra): say so plainly when it is needed and missing."""
+        """chDB is an optional install (the `embedded` extra): say so when it is needed and missing."""
         if self.embedded_clickhouse and importlib.util.find_spec("chdb") is None:
             raise SettingsError(
                 "The embedded ClickHouse engine (chDB) is not installed: install it with "
