@@ -42,6 +42,8 @@ WHERE {admin:Bool} OR artist_id IN {artists:Array(UInt64)}
 GROUP BY artist_id""",
 }
 
+READABLE_BY_ID_SQL = {kind: sql + "\nORDER BY id" for kind, sql in READABLE_SQL.items()}
+
 # (id, track_id): the tracks each readable entity covers, as the single-entity endpoints read them.
 READABLE_MEMBERS_SQL = {
     "tracks": "SELECT id, id AS track_id FROM readable",
@@ -208,5 +210,5 @@ async def report_albums(store: Store, claims: TokenClaims) -> list[CatalogAlbum]
 
 async def readable_all(store: Store, kind: str, claims: TokenClaims) -> list[tuple[int, str]]:
     """Every readable entity of `kind` at once, ids ascending (the report holds them all anyway)."""
-    rows = await store.aquery_rows(f"{READABLE_SQL[kind]} ORDER BY id", access_parameters(claims))
+    rows = await store.aquery_rows(READABLE_BY_ID_SQL[kind], access_parameters(claims))
     return [(int(entity_id), str(name)) for entity_id, name in rows]
