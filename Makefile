@@ -4,18 +4,27 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup up demo test lint format bench clean dashboard
+.PHONY: setup setup-dev up demo test lint format bench clean dashboard
 
-setup: $(STAMP)  ## install everything (idempotent): virtualenv, the project, Apache Kafka's jars
+# Two installs: what running needs (`make up`), and on top of it what testing needs (`make test`).
+DEV_STAMP := $(VENV)/.installed-dev
+
+setup: $(STAMP)  ## what running needs (idempotent): virtualenv, the project with chDB, Apache Kafka's jars
 	@$(BIN)/python -c "from insights.kafka_local import ensure_kafka_jars; ensure_kafka_jars()"
+
+setup-dev: setup $(DEV_STAMP)  ## and the test and lint tools: pytest, ruff, mypy, Playwright, Chromium, npm tools
 	@bash dashboard/setup-test-tools.sh
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[embedded]'
 	@touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(DEV_STAMP)
 
 up: setup  ## Kafka, worker and API on the embedded ClickHouse engine under ./.insights
 	$(BIN)/insights up
@@ -23,19 +32,19 @@ up: setup  ## Kafka, worker and API on the embedded ClickHouse engine under ./.i
 demo: setup  ## like `up`, and fills a fresh install with a demo catalog and 60,000 events
 	$(BIN)/insights up --demo
 
-test: setup  ## the whole suite; starts its own Kafka and ClickHouse engine
+test: setup-dev  ## the whole suite; starts its own Kafka and ClickHouse engine
 	$(BIN)/pytest
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-format: setup
+format: setup-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: setup  ## every benchmark beside its ceiling (about 15 minutes); results in BENCHMARKS.md
+bench: setup-dev  ## every benchmark beside its ceiling (about 15 minutes); results in BENCHMARKS.md
 	@command -v wrk >/dev/null || echo "note: wrk is not installed (apt-get install wrk); http_latency.py measures with aiohttp only"
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/exactly_once_cost.py

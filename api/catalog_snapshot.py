@@ -109,6 +109,10 @@ class Catalog:
                 self._snapshot, self._marker = Snapshot.build(self._rows), marker
             self._checked_at = checked_at
 
+    async def snapshot(self) -> Snapshot:
+        """The whole catalog as it is now (exports describe their rows with it)."""
+        return await self._current()
+
     async def track(self, track_id: int) -> TrackEntry | None:
         found = (await self._current()).tracks.get(track_id)
         if found is None:

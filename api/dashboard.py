@@ -1,14 +1,16 @@
 """GET /dashboard/: the creator dashboard, static files built from dashboard/ into api/dashboard_static/.
 
 The page needs no token: its scripts call the public Insights API with the token the user pastes.
+`GET /` leads to it (a person opening the bare address wants the product), and `/favicon.ico` is its icon.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -34,4 +36,18 @@ class DashboardFiles(StaticFiles):
         return response
 
 
-routes = [Mount("/dashboard", app=DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")]
+async def home(request: Request) -> Response:
+    return RedirectResponse("/dashboard/", status_code=307)
+
+
+async def favicon(request: Request) -> Response:
+    headers = {"Cache-Control": "public, max-age=86400"}
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon", headers=headers)
+
+
+# Not API operations: the OpenAPI document leaves them out (include_in_schema=False).
+routes = [
+    Route("/", home, methods=["GET"], include_in_schema=False),
+    Route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False),
+    Mount("/dashboard", app=DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard"),
+]

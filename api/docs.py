@@ -1,6 +1,7 @@
 """GET /openapi.json (the document of schemas/openapi.py) and GET /docs, a page rendered from it.
 
-The page is self-contained HTML with inline CSS (no scripts, no fonts from elsewhere); every text is escaped.
+The page is HTML with inline CSS and one script of its own, /docs/try.js ("Try it": send a request with a
+token); nothing comes from elsewhere, and every text is escaped.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import json
 import re
 from collections.abc import Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from schemas.openapi import openapi_document
@@ -23,23 +25,28 @@ Node = dict[str, Any]
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
+TRY_SCRIPT = Path(__file__).parent / "docs_static" / "try.js"
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     return openapi_document()
 
 
+# The page and the document are made once, with this stand-in where they name the server; each request
+# puts its own address in (from its Host header), so a new Host costs a replace, never a rendering.
+BASE_URL_MARK = "insights-base-url-d41d8cd9"
+
+
 @functools.cache
 def document_json() -> bytes:
-    return msgspec.json.encode(document())
+    """The document, with `servers` naming where it is asked from (so clients know where to send)."""
+    return msgspec.json.encode(openapi_document(BASE_URL_MARK))
 
 
 async def openapi_json(request: Request) -> Response:
-    return Response(document_json(), media_type="application/json")
-
-
-# The page is rendered once, with this stand-in where its examples name the server; each request
-# puts its own address in (from its Host header), so a new Host costs a replace, never a rendering.
-BASE_URL_MARK = "insights-base-url-d41d8cd9"
+    base_url = msgspec.json.encode(str(request.base_url).rstrip("/"))[1:-1]  # JSON-escaped, unquoted
+    return Response(document_json().replace(BASE_URL_MARK.encode(), base_url), media_type="application/json")
 
 
 async def docs_page(request: Request) -> Response:
@@ -47,9 +54,14 @@ async def docs_page(request: Request) -> Response:
     return HTMLResponse(render_page(BASE_URL_MARK).replace(BASE_URL_MARK, base_url))
 
 
+async def try_script(request: Request) -> Response:
+    return FileResponse(TRY_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 routes = [
     Route("/openapi.json", openapi_json, methods=["GET"]),
     Route("/docs", docs_page, methods=["GET"]),
+    Route("/docs/try.js", try_script, methods=["GET"], include_in_schema=False),
 ]
 
 
@@ -182,18 +194,31 @@ def fields_table(doc: Node, schema: Node) -> str:
     return table(("field", "type", "required", "meaning"), rows)
 
 
+HEADER_VARIABLES = {"If-None-Match": "$ETAG"}  # the ETag of an earlier answer
+
+
+def parameter_example(doc: Node, parameter: Node) -> str:
+    """A header without an example (If-None-Match) is shown as a shell variable the reader fills."""
+    if parameter["in"] == "header" and "example" not in parameter:
+        return HEADER_VARIABLES.get(parameter["name"], "$" + re.sub(r"\W", "_", parameter["name"]).upper())
+    return str(parameter.get("example", example(doc, parameter["schema"])))
+
+
 def curl(doc: Node, base_url: str, path: str, method: str, op: Node) -> str:
-    url, query = base_url + path, []
+    url, query, headers = base_url + path, [], []
     for parameter in (resolve(doc, p) for p in op.get("parameters", [])):
-        value = parameter.get("example", example(doc, parameter["schema"]))
+        value = parameter_example(doc, parameter)
         if parameter["in"] == "path":
-            url = url.replace("{" + parameter["name"] + "}", str(value))
+            url = url.replace("{" + parameter["name"] + "}", value)
+        elif parameter["in"] == "header":
+            headers.append(f'-H "{parameter["name"]}: {value}"')
         else:
             query.append(f"{parameter['name']}={value}")
     url += "?" + "&".join(query) if query else ""
     parts = ["curl"] + ([f"-X {method.upper()}"] if method != "get" else [])
     if scope_of(op) is not None:
         parts.append('-H "Authorization: Bearer $TOKEN"')
+    parts += headers
     if "requestBody" in op:
         schema = op["requestBody"]["content"]["application/json"]["schema"]
         body = json.dumps(example(doc, schema), ensure_ascii=False)
@@ -232,12 +257,34 @@ def operation_html(doc: Node, base_url: str, path: str, method: str, op: Node) -
         ]
     answers = [response_row(doc, status, response) for status, response in op["responses"].items()]
     html += ["<h4>Responses</h4>", table(("status", "body / data", "when", "headers"), answers)]
-    html += ["<h4>Example</h4>", curl(doc, base_url, path, method, op)]
+    html += ["<h4>Example</h4>", curl(doc, base_url, path, method, op), try_form(doc, path, method, op)]
     for status, response in op["responses"].items():
         schema = json_schema_of(resolve(doc, response))
         if status.startswith("2") and schema and (value := example(doc, schema)):
             html += [f'<p class="caption">{escape(status)} response</p>', json_block(value)]
     return "\n".join([*html, "</article>"])
+
+
+def try_form(doc: Node, path: str, method: str, op: Node) -> str:
+    """A form /docs/try.js sends: the parameters and body prefilled with the examples."""
+    fields = []
+    for parameter in (resolve(doc, p) for p in op.get("parameters", [])):
+        value = "" if parameter["in"] == "header" else parameter_example(doc, parameter)
+        fields.append(
+            f'<label>{escape(parameter["name"])} <span class="rules">({escape(parameter["in"])})</span>'
+            f'<input name="{escape(parameter["name"])}" data-in="{escape(parameter["in"])}" '
+            f'value="{escape(value)}"></label>'
+        )
+    if "requestBody" in op:
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        body = json.dumps(example(doc, schema), indent=2, ensure_ascii=False)
+        fields.append(f'<label>body<textarea name="body" rows="6">{escape(body)}</textarea></label>')
+    secured = "yes" if scope_of(op) is not None else "no"
+    return (
+        f'<details class="try-it"><summary>Try it</summary><form class="try" data-method="{method}" '
+        f'data-path="{escape(path)}" data-secured="{secured}">{"".join(fields)}'
+        '<button type="submit">Send</button><pre class="try-answer"></pre></form></details>'
+    )
 
 
 def json_schema_of(response: Node) -> Node | None:
@@ -366,6 +413,15 @@ td { border-bottom:1px solid var(--line); padding:6px 8px; vertical-align:top; }
 .s2 { background:#dcf3e7; color:#14663f; } .s4 { background:#fdeccf; color:#8a4b00; }
 .s5 { background:#fbdcdc; color:#9b1c1c; }
 .caption { margin:14px 0 -6px; font-size:13px; color:var(--muted); font-weight:600; }
+.try-it summary { cursor:pointer; color:var(--accent); font-weight:600; margin:10px 0; }
+.try label { display:block; margin:6px 0; font-size:13px; color:var(--muted); }
+.try input, .try textarea, .token-box input { display:block; width:100%;
+  font:13px ui-monospace,Menlo,monospace; padding:6px 8px; border:1px solid var(--line);
+  border-radius:6px; color:var(--ink); }
+.try button { margin:8px 0; padding:6px 14px; border:0; border-radius:6px; background:var(--accent);
+  color:#fff; font-weight:600; cursor:pointer; }
+.try-answer:empty { display:none; }
+.token-box { background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 16px; }
 @media (max-width: 860px) { body { display:block; } nav { position:static; width:auto; height:auto; }
   main { padding:20px; } }
 """
@@ -374,7 +430,8 @@ PAGE = (
     """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>"""
+<title>{title}</title><link rel="icon" href="/favicon.ico">
+<script src="/docs/try.js" defer></script><style>"""
     + CSS.replace("{", "{{").replace("}", "}}")
     + """</style></head>
 <body>
@@ -385,6 +442,9 @@ PAGE = (
 <main><h1>{title}</h1><p class="version">Version {version} · OpenAPI 3.1 ·
 <a href="/openapi.json">/openapi.json</a></p>
 {intro}
+<div class="token-box"><label for="try-token">Token for "Try it" (kept in this tab only):
+<input id="try-token" type="password" autocomplete="off" spellcheck="false"
+placeholder="paste what insights token create printed"></label></div>
 {body}
 </main></body></html>
 """

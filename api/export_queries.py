@@ -1,11 +1,11 @@
-"""Export queries: the entities a token may read, page by page, and their figures in one batched query.
+"""Export queries: the entities a token may read, ranked by plays, and their figures in one batched query.
 
 Reads only the catalog (FINAL) and the rollups; every value is a ClickHouse query parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,33 +14,63 @@ from insights.store import Store
 from schemas.periods import PeriodBounds
 from schemas.tokens import TokenClaims
 
-# One page of readable entities, ids ascending: (id, title or name). `admin` reads everything; otherwise
-# a track is readable if it lists one of the token's artists, an album if its artist is listed.
-PAGE_SQL = {
+# The readable entities of each kind, (id, name). `admin` reads everything; otherwise a track is readable
+# if it lists one of the token's artists, an album if its artist is listed, an artist if listed.
+READABLE_SQL = {
     # Tracks counted without a catalog entry list no artists, so only admin sees them (title '').
     "tracks": """
-SELECT track_id, max(title) FROM
+SELECT track_id AS id, max(title) AS name FROM
 (
     SELECT track_id, title FROM tracks FINAL
-    WHERE ({admin:Bool} OR hasAny(artist_ids, {artists:Array(UInt64)})) AND track_id > {after:UInt64}
+    WHERE {admin:Bool} OR hasAny(artist_ids, {artists:Array(UInt64)})
     UNION ALL
-    SELECT DISTINCT track_id, '' AS title FROM track_totals WHERE {admin:Bool} AND track_id > {after:UInt64}
+    SELECT DISTINCT track_id, '' AS title FROM track_totals WHERE {admin:Bool}
 )
-GROUP BY track_id ORDER BY track_id LIMIT {limit:UInt32}""",
+GROUP BY track_id""",
     "albums": """
-SELECT album_id, title FROM albums FINAL
-WHERE ({admin:Bool} OR artist_id IN {artists:Array(UInt64)}) AND album_id > {after:UInt64}
-ORDER BY album_id LIMIT {limit:UInt32}""",
+SELECT album_id AS id, title AS name FROM albums FINAL
+WHERE {admin:Bool} OR artist_id IN {artists:Array(UInt64)}""",
     # An artist is known when the catalog has them or a catalogued track lists them.
     "artists": """
-SELECT artist_id, max(name) FROM
+SELECT artist_id AS id, max(name) AS name FROM
 (
     SELECT artist_id, name FROM artists FINAL
     UNION ALL
     SELECT arrayJoin(artist_ids) AS artist_id, '' AS name FROM tracks FINAL
 )
-WHERE ({admin:Bool} OR artist_id IN {artists:Array(UInt64)}) AND artist_id > {after:UInt64}
-GROUP BY artist_id ORDER BY artist_id LIMIT {limit:UInt32}""",
+WHERE {admin:Bool} OR artist_id IN {artists:Array(UInt64)}
+GROUP BY artist_id""",
+}
+
+READABLE_BY_ID_SQL = {kind: sql + "\nORDER BY id" for kind, sql in READABLE_SQL.items()}
+
+# (id, track_id): the tracks each readable entity covers, as the single-entity endpoints read them.
+READABLE_MEMBERS_SQL = {
+    "tracks": "SELECT id, id AS track_id FROM readable",
+    "albums": "SELECT assumeNotNull(album_id) AS id, track_id FROM tracks FINAL"
+    " WHERE album_id IN (SELECT id FROM readable)",
+    "artists": "SELECT id, track_id FROM (SELECT arrayJoin(artist_ids) AS id, track_id FROM tracks FINAL)"
+    " WHERE id IN (SELECT id FROM readable)",
+}
+
+# Every readable entity (optionally only those of `only`), most played in the period first, then by id:
+# the order of the row exports. One aggregate over the period's daily rollups of the entities' tracks.
+RANKED_SQL = """
+WITH readable AS ({readable}), members AS ({members})
+SELECT r.id, r.name FROM readable AS r
+LEFT JOIN
+(
+    SELECT m.id AS id, sum(d.plays) AS plays
+    FROM track_daily AS d INNER JOIN members AS m ON d.track_id = m.track_id
+    WHERE d.track_id IN (SELECT track_id FROM members) AND d.day >= {{start:Date}} AND d.day <= {{today:Date}}
+    GROUP BY m.id
+) AS p ON r.id = p.id
+WHERE NOT {{focused:Bool}} OR r.id IN {{only:Array(UInt64)}}
+ORDER BY p.plays DESC, r.id"""
+
+RANKED_BY_TYPE = {
+    kind: RANKED_SQL.format(readable=READABLE_SQL[kind], members=READABLE_MEMBERS_SQL[kind])
+    for kind in READABLE_SQL
 }
 
 # (entity_id, track_id) pairs of the requested entities: the same track sets the single-entity
@@ -109,13 +139,17 @@ def access_parameters(claims: TokenClaims) -> dict[str, Any]:
     return {"admin": "admin" in claims.scopes, "artists": sorted(claims.artists)}
 
 
-async def readable_page(
-    store: Store, kind: str, claims: TokenClaims, after: int, limit: int
+async def ranked_entities(
+    store: Store,
+    kind: str,
+    claims: TokenClaims,
+    bounds: PeriodBounds,
+    only: Collection[int] | None = None,
 ) -> list[tuple[int, str]]:
-    """Up to `limit` readable entities of `kind` with an id above `after`, ids ascending."""
-    rows = await store.aquery_rows(
-        PAGE_SQL[kind], access_parameters(claims) | {"after": after, "limit": limit}
-    )
+    """Readable entities of `kind` (within `only` when given): (id, name), most played first, then by id."""
+    parameters = access_parameters(claims) | {"start": bounds.start, "today": bounds.today}
+    parameters |= {"focused": only is not None, "only": sorted(only or ())}
+    rows = await store.aquery_rows(RANKED_BY_TYPE[kind], parameters)
     return [(int(entity_id), str(name)) for entity_id, name in rows]
 
 
@@ -175,5 +209,6 @@ async def report_albums(store: Store, claims: TokenClaims) -> list[CatalogAlbum]
 
 
 async def readable_all(store: Store, kind: str, claims: TokenClaims) -> list[tuple[int, str]]:
-    """Every readable entity of `kind` at once (the report holds them all anyway)."""
-    return await readable_page(store, kind, claims, 0, 2**32 - 1)
+    """Every readable entity of `kind` at once, ids ascending (the report holds them all anyway)."""
+    rows = await store.aquery_rows(READABLE_BY_ID_SQL[kind], access_parameters(claims))
+    return [(int(entity_id), str(name)) for entity_id, name in rows]

@@ -14,6 +14,7 @@ from api import analytics_queries as analytics
 from api.access import may_read_artists
 from api.catalog_queries import TrackEntry
 from api.catalog_snapshot import Catalog
+from api.export_focus import Focus
 from api.export_queries import (
     NO_FIGURES,
     EntityFigures,
@@ -92,13 +93,23 @@ async def no_chart() -> None:
 
 
 async def build_report(
-    store: Store, snapshot: Catalog, claims: TokenClaims, bounds: PeriodBounds, include_charts: bool
+    store: Store,
+    snapshot: Catalog,
+    claims: TokenClaims,
+    bounds: PeriodBounds,
+    include_charts: bool,
+    focus: Focus | None = None,
 ) -> Json:
+    """Everything readable, or (with a focus) what of it belongs to one artist, album or track."""
     generated_at = datetime.now(UTC)
     # Independent queries run side by side on the store's thread pool.
     catalog, albums, artists = await asyncio.gather(
         report_tracks(store, claims), report_albums(store, claims), readable_all(store, "artists", claims)
     )
+    if focus is not None:
+        catalog = [t for t in catalog if t.track_id in focus.tracks]
+        albums = [a for a in albums if a.album_id in focus.albums]
+        artists = [a for a in artists if a[0] in focus.artists]
     readable = [t for t in catalog if may_read_artists(claims, t.artist_ids)]
     readable_ids = [t.track_id for t in readable]
     shared = [t for t in readable if len(t.artist_ids) > 1]

@@ -11,9 +11,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from api.access import claims_of
+from api.export_focus import resolve_focus
 from api.export_report import build_report, subject_slug
-from api.export_requests import pdf_request, report_request, table_request
-from api.export_tables import Row, csv_chunks, json_chunks, row_pages
+from api.export_requests import TableRequest, pdf_request, report_request, table_request
+from api.export_tables import Row, csv_chunks, describer, json_chunks, row_pages
+from api.insights_routes import catalog_of
 from api.pdf_report import render_pdf
 from api.responses import JSONResponse, success
 from insights.store import Store
@@ -25,9 +27,10 @@ FORMATS = [
     {
         "id": "csv",
         "name": "CSV",
-        "description": "One row per track, album or artist you may read, with period plays, all-time "
-        "plays, unique listeners, likes and reposts. UTF-8 with a header row; streamed, so any size works; "
-        "text cells that a spreadsheet would run as a formula start with an apostrophe.",
+        "description": "One row per track, album or artist you may read (or of the artist, album or "
+        "track in focus), most played first, with its album and artists, period plays, all-time plays, "
+        "unique listeners, likes, reposts and the period's dates. UTF-8 with a header row; streamed, so "
+        "any size works; text cells that a spreadsheet would run as a formula start with an apostrophe.",
     },
     {
         "id": "json",
@@ -73,11 +76,18 @@ async def started(pages: AsyncIterator[list[Row]]) -> AsyncIterator[list[Row]]:
     return rest()
 
 
+async def table_pages(request: Request, wanted: TableRequest) -> AsyncIterator[list[Row]]:
+    focus = await resolve_focus(request, wanted.focus)
+    describe = describer(wanted.kind, await catalog_of(request).snapshot())
+    only = focus.ids(wanted.kind) if focus is not None else None
+    pages = row_pages(store_of(request), wanted.kind, claims_of(request), wanted.bounds, describe, only)
+    return await started(pages)
+
+
 async def export_csv(request: Request) -> Response:
     wanted = await table_request(request)
-    pages = await started(row_pages(store_of(request), wanted.kind, claims_of(request), wanted.bounds))
     return StreamingResponse(
-        csv_chunks(wanted.kind, pages),
+        csv_chunks(wanted.kind, await table_pages(request, wanted)),
         media_type="text/csv; charset=utf-8",
         headers=attachment(wanted.kind, wanted.bounds, "csv"),
     )
@@ -85,9 +95,8 @@ async def export_csv(request: Request) -> Response:
 
 async def export_json(request: Request) -> Response:
     wanted = await table_request(request)
-    pages = await started(row_pages(store_of(request), wanted.kind, claims_of(request), wanted.bounds))
     return StreamingResponse(
-        json_chunks(wanted.kind, wanted.bounds.name, pages),
+        json_chunks(wanted.kind, wanted.bounds, await table_pages(request, wanted)),
         media_type="application/json",
         headers=attachment(wanted.kind, wanted.bounds, "json"),
     )
@@ -95,23 +104,30 @@ async def export_json(request: Request) -> Response:
 
 async def export_report(request: Request) -> Response:
     wanted = await report_request(request)
+    focus = await resolve_focus(request, wanted.focus)
     report = await build_report(
-        store_of(request), request.app.state.catalog, claims_of(request), wanted.bounds, wanted.include_charts
+        store_of(request),
+        catalog_of(request),
+        claims_of(request),
+        wanted.bounds,
+        wanted.include_charts,
+        focus,
     )
     return success(report)
 
 
 async def export_pdf(request: Request) -> Response:
-    bounds = await pdf_request(request)
+    wanted = await pdf_request(request)
+    focus = await resolve_focus(request, wanted.focus)
     report = await build_report(
-        store_of(request), request.app.state.catalog, claims_of(request), bounds, include_charts=True
+        store_of(request), catalog_of(request), claims_of(request), wanted.bounds, True, focus
     )
     # Layout is CPU work: a worker thread keeps the event loop answering other requests meanwhile.
     document = await anyio.to_thread.run_sync(render_pdf, report)
     return Response(
         document,
         media_type="application/pdf",
-        headers=attachment(f"report-{subject_slug(report)}", bounds, "pdf"),
+        headers=attachment(f"report-{subject_slug(report)}", wanted.bounds, "pdf"),
     )
 
 

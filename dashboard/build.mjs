@@ -16,4 +16,4 @@ await build({
   outdir: out,
   logLevel: "warning",
 });
-copyFileSync("src/index.html", `${out}/index.html`);
+for (const file of ["index.html", "favicon.ico"]) copyFileSync(`src/${file}`, `${out}/${file}`);

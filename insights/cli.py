@@ -1,12 +1,15 @@
-"""The `insights` command (ARCHITECTURE §5): up, api, worker, migrate, status, token, generate."""
+"""The `insights` command: run Insights (up, api, worker, migrate), ask it how it is (status), make
+API tokens (token) and send it synthetic traffic (generate). `insights COMMAND --help` tells more."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from insights.generate import add_generate_arguments, run_generate
 from insights.kafka_local import KafkaLaunchError
@@ -14,7 +17,14 @@ from insights.logs import configure_logging
 from insights.settings import Settings, SettingsError
 from insights.status import DEFAULT_URL, run_status
 from insights.token_commands import add_token_arguments, run_token_command
-from schemas.tokens import DEFAULT_DAYS, SCOPES, create_token
+from schemas.tokens import create_token
+
+
+def installed_version() -> str:
+    try:
+        return version("insights")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -34,15 +44,19 @@ def add_common(parser: argparse.ArgumentParser, *, serves: bool = False) -> None
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="insights", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"insights {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="local Kafka, migrations, worker and API in one process")
     add_common(up, serves=True)
     up.add_argument("--demo", action="store_true", help="fill a fresh install with demo data")
     add_common(commands.add_parser("api", help="the HTTP API alone"), serves=True)
     add_common(commands.add_parser("worker", help="the pipeline worker alone"))
-    add_common(commands.add_parser("migrate", help="apply pending ClickHouse migrations"))
+    migrate = commands.add_parser("migrate", help="apply pending ClickHouse migrations")
+    add_common(migrate)
+    migrate.add_argument("--json", action="store_true", help="print JSON instead of text")
     status = commands.add_parser("status", help="health, consumer lag and freshness of a running API")
     status.add_argument("--url", default=DEFAULT_URL, help=f"the API to ask (default {DEFAULT_URL})")
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     kafka = commands.add_parser("kafka", help="Kafka identity").add_subparsers(
         dest="kafka_command", required=True
@@ -63,12 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="API tokens").add_subparsers(
         dest="token_command", required=True
     )
-    create = token.add_parser("create", help="print a new signed token")
-    add_common(create)
-    create.add_argument("--artist", type=int, action="append", default=[], metavar="ID")
-    create.add_argument("--scope", action="append", choices=SCOPES, metavar="SCOPE")
-    create.add_argument("--days", type=float, default=DEFAULT_DAYS)
-    create.add_argument("--subject", default=os.environ.get("USER", "cli"))
     add_token_arguments(token, add_common)
     return parser
 
@@ -80,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ.get("INSIGHTS_LOG_LEVEL", "INFO"), os.environ.get("INSIGHTS_LOG_FORMAT", "text")
         )
         if args.command == "status":
-            return run_status(args.url)
+            return run_status(args.url, args.json)
         settings = settings_from(args)
         return dispatch(args, settings)
     except (SettingsError, KafkaLaunchError, ValueError) as error:
@@ -94,17 +102,20 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from insights import runner  # imported here so `token create` stays fast
 
     if args.command == "token":
-        return run_token_command(args, settings.secret())
+        return run_token_command(args, settings)
     if args.command == "generate":
-        bearer = args.token or create_token(settings.secret(), subject="generate", scopes=["admin"], days=1)
+        bearer = args.token or create_token(
+            settings.existing_secret(), subject="generate", scopes=["admin"], days=1
+        )
         return run_generate(args.url, bearer, args.events, args.tracks, args.rate, args.seed, args.days)
     if args.command == "kafka":
         from insights.kafka_identity import request_reset
 
         bearer = args.token or create_token(
-            settings.secret(), subject="kafka-reset", scopes=["admin"], days=1
+            settings.existing_secret(), subject="kafka-reset", scopes=["admin"], days=1
         )
         return request_reset(args.url, bearer, args.reason)
+    settings.require_engine()  # every command below opens the store
     if args.command == "migrate":
         from insights import consumer_group
         from insights.migrate import MigrationError, migrate
@@ -120,7 +131,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         finally:
             store.close()
-        print(f"applied {len(applied)} migration(s)" if applied else "up to date")
+        if args.json:
+            print(json.dumps({"applied": [m.name for m in applied]}))
+        else:
+            print(f"applied {len(applied)} migration(s)" if applied else "up to date")
         return 0
     modes = {
         "up": {"api": True, "worker": True, "local_kafka": True},

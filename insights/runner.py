@@ -178,15 +178,23 @@ async def serve_api(
 
 
 def print_ready(settings: Settings) -> None:
-    command = sys.argv[0] if Path(sys.argv[0]).name == "insights" else "insights"
+    print(ready_banner(settings, sys.argv[0]), flush=True)
+
+
+def ready_banner(settings: Settings, argv0: str) -> str:
+    """Where to look next: the dashboard, the docs, and a token command ready to paste."""
+    command = argv0 if Path(argv0).name == "insights" else "insights"
     with contextlib.suppress(ValueError):
         command = str(Path(command).relative_to(Path.cwd()))
     data_dir = "" if settings.data_dir == Path(".insights").resolve() else f" --data-dir {settings.data_dir}"
-    print(
-        f"\nInsights is ready on http://{settings.host}:{settings.port}\n"
-        f"  make a token:  {command} token create{data_dir} --scope admin\n"
-        "  stop:          Ctrl-C\n",
-        flush=True,
+    url = f"http://{settings.host}:{settings.port}"
+    return (
+        f"\nInsights is ready on {url}\n"
+        f"  dashboard:     {url}/dashboard/\n"
+        f"  API docs:      {url}/docs\n"
+        f"  artist token:  {command} token create{data_dir} --artist 1    (reads artist 1)\n"
+        f"  admin token:   {command} token create{data_dir} --scope admin\n"
+        "  stop:          Ctrl-C\n"
     )
 
 

@@ -6,6 +6,7 @@ Environment variables give the values; command-line flags of the same name overr
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import ipaddress
 import os
 import secrets
@@ -113,12 +114,42 @@ class Settings:
     def embedded_clickhouse(self) -> bool:
         return self.clickhouse_dsn.startswith("chdb:")
 
+    def require_engine(self) -> None:
+        """chDB is an optional install (the `embedded` extra): say so when it is needed and missing."""
+        if self.embedded_clickhouse and importlib.util.find_spec("chdb") is None:
+            raise SettingsError(
+                "The embedded ClickHouse engine (chDB) is not installed: install it with "
+                "`pip install 'insights[embedded]'` (`make setup` does), or set INSIGHTS_CLICKHOUSE_DSN "
+                "to a ClickHouse server (http://user:pass@host:8123/db)."
+            )
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data_dir / "secret"
+
+    @property
+    def secret_source(self) -> str:
+        """Where the signing key comes from, in words (never the key itself)."""
+        return "INSIGHTS_SECRET" if self.secret_value else f"the secret in {self.secret_path}"
+
+    def existing_secret(self) -> str:
+        """The signing key of an instance that already ran here, for client commands (`token`,
+        `generate`): they never make one, since a token signed with a new key is refused by the server."""
+        if self.secret_value or self.secret_path.exists():
+            return self.secret()
+        raise SettingsError(
+            f"No secret at {self.secret_path}: tokens must be signed with the key of the instance "
+            "that checks them. Run this in the directory where `insights up` runs, pass the same "
+            "--data-dir it uses, or set INSIGHTS_SECRET to the servers' secret."
+        )
+
     def secret(self) -> str:
         """The token-signing key: INSIGHTS_SECRET, else one generated once into <data dir>/secret.
-        Either way at least MIN_SECRET_BYTES long."""
+        Either way at least MIN_SECRET_BYTES long. Only the server commands (`up`, `api`) make one;
+        client commands use `existing_secret`."""
         if self.secret_value:
             return strong_secret(self.secret_value, "INSIGHTS_SECRET")
-        path = self.data_dir / "secret"
+        path = self.secret_path
         if not path.exists():
             write_new_secret(path)
         return strong_secret(

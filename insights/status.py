@@ -7,7 +7,9 @@ It asks over HTTP because in `insights up` the running process holds the embedde
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from dataclasses import dataclass, field
 
 import httpx
@@ -108,14 +110,29 @@ def fetch_status(url: str, timeout: float = 5.0) -> Status:
     return status
 
 
-def run_status(url: str) -> int:
+def as_json(status: Status) -> str:
+    freshness = None if status.freshness is None or math.isnan(status.freshness) else status.freshness
+    return json.dumps(
+        {
+            "url": status.url,
+            "healthy": status.healthy,
+            "checks": status.checks,
+            "lag": {str(partition): lag for partition, lag in sorted(status.lag.items())},
+            "freshness_seconds": freshness,
+            "counts": status.counts,
+        }
+    )
+
+
+def run_status(url: str, as_json_output: bool = False) -> int:
     try:
         status = fetch_status(url.rstrip("/"))
     except httpx.HTTPError as error:
         print(
             f"insights status: nothing answers at {url} ({type(error).__name__}).\n"
-            "Is `insights up` (or `insights api`) running? Point --url at its address."
+            "Is `insights up` (or `insights api`) running? Point --url at its address.",
+            file=sys.stderr,
         )
         return UNREACHABLE
-    print(render(status))
+    print(as_json(status) if as_json_output else render(status))
     return HEALTHY if status.healthy else UNHEALTHY

@@ -478,9 +478,13 @@ def export_paths() -> dict[str, Schema]:
             "post": export_operation(
                 "exportCsv",
                 "Export rows as CSV",
-                "One row per readable entity of `type`, ids ascending: `<type>_id`, `title` (`name` for "
-                "artists), `plays`, `plays_total`, `listeners`, `likes`, `reposts`; the same figures as "
-                "the single-entity endpoints. UTF-8, a header row, CRLF line ends, streamed. A text cell "
+                "One row per readable entity of `type`, most played in the period first (then by id): "
+                "`<type>_id`, `title` (`name` for artists), what tells it apart (a track's `album_id`, "
+                "`album`, `artist_ids`, `artists`; an album's `artist_id`, `artist`), `plays`, "
+                "`plays_total`, `listeners`, `likes`, `reposts`, and the period's `from` and `to` dates; "
+                "the same figures as the single-entity endpoints. `artist_id`, `album_id` or `track_id` "
+                "in the body narrows it to what belongs to that entity (the view on screen). UTF-8, a "
+                "header row, CRLF line ends, streamed. A text cell "
                 "starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so a "
                 "spreadsheet shows it instead of running it.",
                 "TableExportRequest",
@@ -491,7 +495,8 @@ def export_paths() -> dict[str, Schema]:
             "post": export_operation(
                 "exportJson",
                 "Export rows as JSON",
-                "The rows of the CSV export as `{success, data: {type, period, rows}}`, streamed.",
+                "The rows of the CSV export as `{success, data: {type, period, from, to, rows}}`, "
+                "streamed; a track's `artist_ids` and `artists` are arrays.",
                 "TableExportRequest",
                 {"200": success("200", ref("ExportRows"), "The rows.")["200"] | {"headers": DISPOSITION}},
             )

@@ -26,18 +26,50 @@ ACCESS_TEXT = (
 
 period_field = ref("Period") | {"default": DEFAULT_PERIOD}
 
+# The entity on screen: an export (or report) with one of these holds only what belongs to it.
+FOCUS_TEXT = (
+    " With one of `artist_id`, `album_id` or `track_id`, only what belongs to that artist, album or "
+    "track (404 if unknown, 403 if the token may not read it)."
+)
+FOCUS_FIELDS: dict[str, Schema] = {
+    "artist_id": entity_id("Only what belongs to this artist (its tracks and albums, itself).", 1),
+    "album_id": entity_id("Only what belongs to this album (its tracks, itself, its artist).", 10),
+    "track_id": entity_id("Only what belongs to this track (itself, its album, its artists).", 101),
+}
+DAY = {"type": "string", "format": "date"}
+NULLABLE_ID = {"anyOf": [ref("Id"), {"type": "null"}]}
+DESCRIPTIONS: dict[str, dict[str, Schema]] = {
+    "tracks": {
+        "album_id": NULLABLE_ID | {"description": "Its album, or null."},
+        "album": text("The album's title (empty without an album).", "First Light", 0),
+        "artist_ids": array(ref("Id"), "Its artists, primary first (in CSV: joined by `; `)."),
+        "artists": array(text("A name.", "Ana Vale", 0), "Their names, in the same order (CSV: `; `)."),
+    },
+    "albums": {
+        "artist_id": NULLABLE_ID | {"description": "The album's artist."},
+        "artist": text("The artist's name.", "Ana Vale", 0),
+    },
+    "artists": {},
+}
+
 
 def row(kind: str, example_id: int, label: str, example_label: str) -> Schema:
     return obj(
-        f"One {kind.removesuffix('s')} with its figures; period values unless `_total`.",
+        f"One {kind.removesuffix('s')} with what tells it apart, its figures (period values unless "
+        "`_total`) and the period's dates.",
         {
             f"{kind.removesuffix('s')}_id": entity_id(f"The {kind.removesuffix('s')}.", example_id),
             label: text(f"The {label} (empty when the catalog does not have it).", example_label, 0),
+        }
+        | DESCRIPTIONS[kind]
+        | {
             "plays": count("`play` events in the period.", 240),
             "plays_total": count("Every `play` event ever.", 1520),
             "listeners": count("Distinct listeners in the period (distinct across an entity's tracks).", 85),
             "likes": count("`like` events in the period.", 31),
             "reposts": count("`repost` events in the period.", 7),
+            "from": DAY | {"description": "The period's first day (UTC)."},
+            "to": DAY | {"description": "The period's last day (UTC, today)."},
         },
     )
 
@@ -72,15 +104,18 @@ SCHEMAS: dict[str, Schema] = {
     "TableExportRequest": {
         "type": "object",
         "required": ["type"],
-        "description": "Which entities to list, and the period of the figures. Unknown fields are ignored.",
+        "description": "Which entities to list, and the period of the figures."
+        + FOCUS_TEXT
+        + " Unknown fields are ignored.",
         "properties": {
             "type": {"type": "string", "enum": list(ENTITY_TYPES), "examples": ["tracks"]},
             "period": period_field,
-        },
+        }
+        | FOCUS_FIELDS,
     },
     "ReportRequest": {
         "type": "object",
-        "description": "The period of the figures, and whether to add the chart series.",
+        "description": "The period of the figures, and whether to add the chart series." + FOCUS_TEXT,
         "properties": {
             "period": period_field,
             "include_charts": {
@@ -88,24 +123,28 @@ SCHEMAS: dict[str, Schema] = {
                 "default": False,
                 "description": "Add `chart`, the series over the period.",
             },
-        },
+        }
+        | FOCUS_FIELDS,
     },
     "PdfRequest": {
         "type": "object",
-        "description": "The period of the report.",
-        "properties": {"period": period_field},
+        "description": "The period of the report." + FOCUS_TEXT,
+        "properties": {"period": period_field} | FOCUS_FIELDS,
     },
     "TrackRow": row("tracks", 101, "title", "Dawn"),
     "AlbumRow": row("albums", 10, "title", "First Light"),
     "ArtistRow": row("artists", 1, "name", "Ana Vale"),
     "ExportRows": obj(
-        "The rows of the export, ids ascending.",
+        "The rows of the export, most played in the period first.",
         {
             "type": {"type": "string", "enum": list(ENTITY_TYPES), "examples": ["tracks"]},
             "period": ref("Period"),
+            "from": DAY | {"description": "The period's first day (UTC)."},
+            "to": DAY | {"description": "The period's last day (UTC, today)."},
             "rows": {
                 "type": "array",
-                "description": "One row per readable entity of `type`, ids ascending.",
+                "description": "One row per readable entity of `type`: most played in the period first, "
+                "then by id.",
                 "items": {"anyOf": [ref("TrackRow"), ref("AlbumRow"), ref("ArtistRow")]},
             },
         },

@@ -8,9 +8,12 @@ function filenameOf(response, fallback) {
   return match ? decodeURIComponent(match[1]) : fallback;
 }
 
-/** Downloads one export; resolves to the file's name. */
-export async function download(client, format, type, period) {
-  const body = format === "pdf" ? { period } : { type, period };
+const FOCUS = { artists: "artist_id", albums: "album_id", tracks: "track_id" };
+
+/** Downloads one export of what is on screen (`kind` `id`); resolves to the file's name. */
+export async function download(client, format, type, period, kind, id) {
+  const focus = id === null ? {} : { [FOCUS[kind]]: id };
+  const body = format === "pdf" ? { period, ...focus } : { type, period, ...focus };
   const what = format === "pdf" ? "the PDF report" : `the ${type} export`;
   const response = await client.send(`${BASE}/export/${format}`, { method: "POST", body, what });
   const blob = await response.blob();
@@ -33,5 +36,12 @@ export async function readable(client, type) {
     what: `the list of ${type}`,
   });
   const key = `${type.slice(0, -1)}_id`;
-  return data.rows.map((row) => ({ id: row[key], name: row.title ?? row.name ?? "" }));
+  return data.rows.map((row) => ({ id: row[key], name: row.title ?? row.name ?? "", detail: detailOf(row) }));
+}
+
+/** What tells two same-titled items apart: a track's album (else its artists), an album's artist. */
+function detailOf(row) {
+  if (row.album) return row.album;
+  if (Array.isArray(row.artists)) return row.artists.filter(Boolean).join(", ");
+  return row.artist ?? "";
 }

@@ -6,14 +6,15 @@ import { historyChart, liveChart } from "./charts.js";
 import { download, readable } from "./exports.js";
 import { LivePoller } from "./live.js";
 import * as view from "./render.js";
-import { claimsOf, forgetToken, isExpired, saveToken, savedToken } from "./session.js";
+import { claimsOf, forgetToken, isExpired, saveToken, savedToken, tokenIn } from "./session.js";
 
 const { $ } = view;
 const PERIODS = { "7d": "7-days", "30d": "30-days", "90d": "90-days", "1y": "1-year" };
 const SINGULAR = { artists: "artist", albums: "album", tracks: "track" };
 
-const state = { client: null, claims: null, kind: "artists", id: null, timeframe: "30d", loading: 0 };
+const state = { client: null, claims: null, kind: "artists", id: null, timeframe: "30d", loading: 0, shown: null };
 const names = { artists: new Map(), albums: new Map(), tracks: new Map() };
+const details = { artists: new Map(), albums: new Map(), tracks: new Map() }; // album or artists of an id
 const listed = new Set();
 let charts = null;
 let live = null;
@@ -47,9 +48,12 @@ function signIn(token) {
   live = new LivePoller(state.client, showLive, (problem) => notify(problem.message));
   for (const id of claims.artists ?? []) if (!names.artists.has(id)) names.artists.set(id, "");
   const scopes = claims.scopes ?? [];
+  const count = (claims.artists ?? []).length;
   const reach = scopes.includes("admin")
     ? "reads everything"
-    : `reads ${(claims.artists ?? []).length} artist${(claims.artists ?? []).length === 1 ? "" : "s"}`;
+    : count === 0
+      ? "reads no artist: make a token with --artist ID"
+      : `reads ${count} artist${count === 1 ? "" : "s"}`;
   view.setText("who-text", `${claims.sub ?? "signed in"} · ${reach}`);
   $("who").hidden = false;
   $("sign-in").hidden = true;
@@ -95,7 +99,7 @@ function firstKnown(kind) {
 
 function showPicker() {
   const kind = state.kind;
-  view.showChoices([...names[kind]].map(([key, name]) => ({ id: key, name })), state.id);
+  view.showChoices([...names[kind]].map(([key, name]) => ({ id: key, name, detail: details[kind].get(key) })), state.id);
   $("entity-id").value = state.id !== null && !names[kind].has(state.id) ? String(state.id) : "";
 }
 
@@ -104,8 +108,12 @@ async function listReadable(kind) {
   if (!state.client || listed.has(kind)) return;
   listed.add(kind);
   try {
-    for (const item of await readable(state.client, kind)) names[kind].set(item.id, item.name);
+    for (const item of await readable(state.client, kind)) {
+      names[kind].set(item.id, item.name);
+      if (item.detail) details[kind].set(item.id, item.detail);
+    }
     showPicker();
+    if (state.kind === kind) showDetail();
   } catch {
     listed.delete(kind); // no export to list from (or refused): try again on the next visit
   }
@@ -126,12 +134,15 @@ async function load() {
   $("tracks-panel").hidden = kind === "tracks";
   view.setText("tracks-title", kind === "albums" ? "Tracks on this album" : "Top tracks");
   live.stop();
+  showScope();
   if (id === null) {
     view.clearSummary();
     view.setText("entity-title", `Pick ${kind === "tracks" ? "a" : "an"} ${SINGULAR[kind]} or type its id`);
+    view.setText("entity-detail", "");
     return;
   }
   const ticket = ++state.loading;
+  state.shown = null;
   const what = `${SINGULAR[kind]} ${id}`;
   const path = `${BASE}/${kind}/${id}`;
   const asks = [
@@ -147,12 +158,16 @@ async function load() {
     if (failed.reason instanceof ApiProblem && failed.reason.status === 401) return;
     notify(failed.reason instanceof ApiProblem ? failed.reason.message : "The dashboard could not show this.");
     if (summary.status === "rejected") {
+      // Nothing of it may be shown: every part of the page says the same (no figures, nothing live,
+      // the picker not pointing at something else).
       view.clearSummary();
-      live.stop();
       view.setText("entity-title", `${SINGULAR[kind][0].toUpperCase()}${SINGULAR[kind].slice(1)} ${id}`);
+      view.setText("entity-detail", `#${id} · ${failed.reason?.status === 403 ? "no access" : "not shown"}`);
       charts.history.show([]);
       view.showTracks([], openTrack);
       view.clearCollaborations();
+      showPicker();
+      followLive(null, "", "Nothing to follow live here.");
       return;
     }
   } else {
@@ -165,6 +180,8 @@ function showLoaded(kind, id, summary, chart, collaborations) {
   const name = summary.name ?? summary.title ?? "";
   remember(kind, id, name);
   view.setText("entity-title", name || `${SINGULAR[kind]} ${id}`);
+  state.shown = id;
+  showDetail();
   view.showSummary(summary, state.timeframe);
   if (chart) {
     charts.history.show(chart.series);
@@ -179,15 +196,33 @@ function showLoaded(kind, id, summary, chart, collaborations) {
   if (collaborations) view.showCollaborations(collaborations);
 }
 
+/** Under the name: the kind and id, and what tells it apart from a namesake (album, artists). */
+function showDetail() {
+  const { kind, id, shown } = state;
+  if (id === null || shown !== id) return;
+  const detail = details[kind].get(id);
+  view.setText("entity-detail", `${SINGULAR[kind]} #${id}${detail ? ` · ${detail}` : ""}`);
+}
+
 /** The live panel follows the track on screen, or the top track of an album or artist. */
-function followLive(trackId, topTitle) {
+function followLive(trackId, topTitle, hint = "No track to follow live: pick one.") {
+  live.stop();
   $("live-body").hidden = trackId === null;
   $("live-hint").hidden = trackId !== null;
+  view.setText("live-hint", hint);
   view.setText("live-subject", topTitle ? `Top track: ${topTitle}` : "");
   for (const id of ["live-active", "live-5m", "live-60m"]) view.setText(id, "–");
   view.setText("live-status", "");
   charts.live.show([]);
   if (trackId !== null) live.follow(trackId);
+}
+
+/** The export panel says what its files will hold: what is on screen, over the timeframe shown. */
+function showScope() {
+  const { kind, id, timeframe } = state;
+  const shown = id === null ? "everything this token reads" : `${SINGULAR[kind]} #${id}`;
+  const words = { "7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "year" }[timeframe];
+  view.setText("export-scope", `The files hold what belongs to ${shown}, over the last ${words}.`);
 }
 
 function openTrack(trackId) {
@@ -198,7 +233,7 @@ function openTrack(trackId) {
 function wire() {
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const token = $("token-input").value.trim();
+    const token = tokenIn($("token-input").value);
     if (!token) return showSignIn("Paste a token first.");
     $("token-input").value = "";
     signIn(token);
@@ -208,6 +243,7 @@ function wire() {
     names.artists.clear();
     names.albums.clear();
     names.tracks.clear();
+    for (const map of Object.values(details)) map.clear();
     listed.clear();
     showSignIn(null);
   });
@@ -244,7 +280,8 @@ async function exportFile(button) {
   button.disabled = true;
   status.textContent = `Preparing the ${format.toUpperCase()} file…`;
   try {
-    const name = await download(state.client, format, $("export-type").value, PERIODS[state.timeframe]);
+    const { kind, id, timeframe } = state;
+    const name = await download(state.client, format, $("export-type").value, PERIODS[timeframe], kind, id);
     status.textContent = `Downloaded ${name}.`;
   } catch (problem) {
     status.textContent = problem instanceof ApiProblem ? problem.message : "The download failed; please retry.";

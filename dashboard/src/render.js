@@ -75,7 +75,10 @@ export function showTracks(tracks, openTrack) {
     button.className = "link";
     button.textContent = track.title || `Track ${track.track_id}`;
     button.addEventListener("click", () => openTrack(track.track_id));
-    row.insertCell().append(button);
+    const id = document.createElement("span");
+    id.className = "muted small id";
+    id.textContent = ` #${track.track_id}`; // two tracks may share a title: the id tells them apart
+    row.insertCell().append(button, id);
     for (const value of [track.plays, track.listeners]) {
       const cell = row.insertCell();
       cell.className = "num";
@@ -118,7 +121,7 @@ export function showLive(data, unchanged) {
   setText("live-5m", number.format(data.plays_last_5m));
   setText("live-60m", number.format(data.plays_last_60m));
   const at = new Date(data.as_of).toISOString().slice(11, 19);
-  setText("live-status", `${unchanged ? "unchanged" : "updated"} · ${at} UTC`);
+  setText("live-status", `${unchanged ? "no change since the last look" : "updated"} · ${at} UTC`);
 }
 
 /** The list of things to pick, keeping the current one selected. */
@@ -128,14 +131,23 @@ export function showChoices(items, selected) {
   for (const item of items) {
     const option = document.createElement("option");
     option.value = String(item.id);
-    option.textContent = item.name ? `${item.name} (#${item.id})` : `#${item.id}`;
+    option.textContent = choiceText(item);
     select.append(option);
   }
-  if (items.length === 0) {
+  const listed = items.some((i) => i.id === selected);
+  if (items.length === 0 || !listed) {
+    // Nothing to pick, or what is shown is not in the list (typed, or not readable): say so, never
+    // leave another item looking selected.
     const option = document.createElement("option");
     option.value = "";
-    option.textContent = "none listed: type an id";
-    select.append(option);
+    option.textContent = items.length === 0 ? "none listed: type an id" : selected ? `#${selected} (not in the list)` : "pick one";
+    select.prepend(option);
   }
-  select.value = selected && items.some((i) => i.id === selected) ? String(selected) : select.value;
+  select.value = listed ? String(selected) : "";
+}
+
+/** "Dawn · First Light (#42)": the name, what tells it apart, and the id. */
+export function choiceText(item) {
+  if (!item.name) return `#${item.id}`;
+  return item.detail ? `${item.name} · ${item.detail} (#${item.id})` : `${item.name} (#${item.id})`;
 }

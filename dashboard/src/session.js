@@ -15,6 +15,11 @@ export function forgetToken() {
   sessionStorage.removeItem(KEY);
 }
 
+/** The token in what was pasted: people often copy the whole header value, "Bearer eyJ...". */
+export function tokenIn(text) {
+  return text.trim().replace(/^bearer\s+/i, "").trim();
+}
+
 /** The JWT's claims, or null when the text is not a JWT. */
 export function claimsOf(token) {
   const parts = token.split(".");

@@ -139,7 +139,7 @@ def test_sign_in_shows_the_artists_figures(deployment: Deployment, page: Any) ->
     ranked = sorted(ANA, key=lambda t: (-figures[t][0], t))
     titles = {t["track_id"]: t["title"] for t in TRACKS}
     rows = [row.split("\t") for row in page.inner_text("#tracks-table tbody").splitlines()]
-    assert [(r[1], r[2]) for r in rows] == [(titles[t], figure(figures[t][0])) for t in ranked]
+    assert [(r[1], r[2]) for r in rows] == [(f"{titles[t]} #{t}", figure(figures[t][0])) for t in ranked]
     assert "Ben Cross" in page.inner_text("#collab-table")
     paint = page.evaluate("performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null")
     print(f"\ndashboard first contentful paint: {paint:.0f} ms (sign-in page, local insights up)")
@@ -187,15 +187,25 @@ def test_the_live_count_moves_after_an_event_is_posted(deployment: Deployment, p
         assert later, "polls after the first send If-None-Match"
 
 
-def test_a_csv_export_downloads_the_readable_tracks(deployment: Deployment, page: Any) -> None:
+def downloaded_csv(page: Any) -> list[dict[str, str]]:
     page.select_option("#export-type", "tracks")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename.endswith(".csv")
-    text = Path(download.value.path()).read_text(encoding="utf-8")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    figures = reference.per_track(deployment.events, ANA, 30, datetime.now(UTC).date())
-    assert {int(r["track_id"]): int(r["plays"]) for r in rows} == {t: figures[t][0] for t in ANA}
+    return list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+
+
+def test_a_csv_export_holds_the_track_on_screen_with_its_album_artists_and_dates(
+    deployment: Deployment, page: Any
+) -> None:
+    shown(page, "#entity-title", "Dawn")  # the live test left the page on track 42
+    shown(page, "#entity-detail", "track #42 · First Light")  # tells it from another "Dawn"
+    [row] = downloaded_csv(page)
+    today = datetime.now(UTC).date()
+    figures = reference.per_track(deployment.events, ANA, 30, today)
+    assert (int(row["track_id"]), int(row["plays"])) == (42, figures[42][0])
+    assert (row["album"], row["artists"], row["artist_ids"]) == ("First Light", "Ana Vale; Ben Cross", "7; 8")
+    assert (row["from"], row["to"]) == ((today - timedelta(days=29)).isoformat(), today.isoformat())
     assert page.inner_text("#export-status").startswith("Downloaded ")
 
 
@@ -211,10 +221,14 @@ def test_json_and_pdf_exports_download_too(page: Any, button: str, starts: bytes
 def test_an_album_lists_its_tracks(deployment: Deployment, page: Any) -> None:
     page.select_option("#kind", "albums")
     shown(page, "#entity-title", "First Light")
-    assert page.inner_text("#entity option:checked") == "First Light (#70)"
+    assert page.inner_text("#entity option:checked") == "First Light · Ana Vale (#70)"
     shown(page, "#card-plays", figure(deployment.expected(30)["plays"]["period"]))
     titles = [row.split("\t")[1] for row in page.inner_text("#tracks-table tbody").splitlines()]
-    assert sorted(titles) == ["Dawn", "Dusk"]
+    assert sorted(titles) == ["Dawn #42", "Dusk #43"]
+    assert page.inner_text("#entity-detail") == "album #70 · Ana Vale"
+    figures = reference.per_track(deployment.events, ANA, 30, datetime.now(UTC).date())
+    rows = downloaded_csv(page)  # the album's tracks, most played first
+    assert [int(r["track_id"]) for r in rows] == sorted(ANA, key=lambda t: (-figures[t][0], t))
 
 
 def test_refusals_of_the_real_api_read_as_sentences(deployment: Deployment, browser: Any) -> None:

@@ -76,31 +76,70 @@ def track_sets(artists: tuple[int, ...] | None) -> dict[str, dict[int, tuple[str
     }
 
 
+ALBUM_TITLES = {a["album_id"]: a["title"] for a in ALBUMS}
+ALBUM_ARTISTS = {a["album_id"]: a["artist_id"] for a in ALBUMS}
+TRACK_ENTRIES = {t["track_id"]: t for t in ALL_TRACKS}
+
+
+def description(kind: str, entity_id: int) -> dict[str, Any]:
+    """What tells an entity apart, from the test's own catalog."""
+    if kind == "tracks":
+        track = TRACK_ENTRIES[entity_id]
+        album = track["album_id"]
+        return {
+            "album_id": album,
+            "album": ALBUM_TITLES.get(album, ""),
+            "artist_ids": track["artist_ids"],
+            "artists": [KNOWN_ARTISTS[a] for a in track["artist_ids"]],
+        }
+    if kind == "albums":
+        return {"artist_id": ALBUM_ARTISTS[entity_id], "artist": KNOWN_ARTISTS[ALBUM_ARTISTS[entity_id]]}
+    return {}
+
+
 def expected_rows(
-    events: list[dict[str, Any]], kind: str, artists: tuple[int, ...] | None, period: str
+    events: list[dict[str, Any]],
+    kind: str,
+    artists: tuple[int, ...] | None,
+    period: str,
+    focus: set[int] | None = None,
 ) -> list[dict[str, Any]]:
+    """The JSON rows: most played in the period first, then by id."""
     days, today = reference.PERIODS[period], datetime.now(UTC).date()
     label = "name" if kind == "artists" else "title"
+    dates = {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()}
     rows = []
-    for entity_id, (name, track_ids) in sorted(track_sets(artists)[kind].items()):
+    for entity_id, (name, track_ids) in track_sets(artists)[kind].items():
+        if focus is not None and entity_id not in focus:
+            continue
         f = reference.analytics(events, track_ids, days, today)
         rows.append(
-            {
-                f"{kind[:-1]}_id": entity_id,
-                label: name,
+            {f"{kind[:-1]}_id": entity_id, label: name}
+            | description(kind, entity_id)
+            | {
                 "plays": f["plays"]["period"],
                 "plays_total": f["plays"]["total"],
                 "listeners": f["listeners"]["unique"],
                 "likes": f["engagement"]["likes"],
                 "reposts": f["engagement"]["reposts"],
             }
+            | dates
         )
-    return rows
+    return sorted(rows, key=lambda row: (-row["plays"], row[f"{kind[:-1]}_id"]))
+
+
+TEXT_COLUMNS = ("title", "name", "album", "artist", "artists", "artist_ids", "from", "to")
 
 
 def csv_rows(response: httpx.Response) -> list[dict[str, Any]]:
+    """Numbers as ints, an empty number (a track without an album) as None, text as it is."""
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"), newline="")))
-    return [{k: (int(v) if k not in ("title", "name") else v) for k, v in row.items()} for row in rows]
+    return [{k: v if k in TEXT_COLUMNS else (int(v) if v else None) for k, v in row.items()} for row in rows]
+
+
+def as_csv(row: dict[str, Any]) -> dict[str, Any]:
+    """A JSON row as the CSV shows it: a list as one cell, joined by "; "."""
+    return {k: "; ".join(str(i) for i in v) if isinstance(v, list) else v for k, v in row.items()}
 
 
 def unquoted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -118,13 +157,14 @@ def test_csv_and_json_rows_match_the_definitions(deployment: Deployment, period:
             expected = expected_rows(deployment.events, kind, artists, period)
             as_json = export(deployment, "/json", {"type": kind, "period": period}, artists)
             assert as_json.status_code == 200, as_json.text
+            dates = {"from": expected[0]["from"], "to": expected[0]["to"]} if expected else {}
             assert as_json.json() == {
                 "success": True,
-                "data": {"type": kind, "period": period, "rows": expected},
+                "data": {"type": kind, "period": period} | dates | {"rows": expected},
             }
-            as_csv = export(deployment, "/csv", {"type": kind, "period": period}, artists)
-            assert as_csv.status_code == 200, as_csv.text
-            assert unquoted(csv_rows(as_csv)) == expected, (kind, artists)
+            in_csv = export(deployment, "/csv", {"type": kind, "period": period}, artists)
+            assert in_csv.status_code == 200, in_csv.text
+            assert unquoted(csv_rows(in_csv)) == [as_csv(row) for row in expected], (kind, artists)
 
 
 def test_rows_equal_what_the_single_entity_endpoints_answer(deployment: Deployment) -> None:
@@ -158,15 +198,52 @@ def test_only_readable_entities_appear(deployment: Deployment) -> None:
         body = {"type": kind, "period": "7-days"}
         return [row[f"{kind[:-1]}_id"] for row in csv_rows(export(deployment, "/csv", body, artists))]
 
-    assert ids("tracks", ANA) == [101, 102, 103, 202]
-    assert ids("tracks", BEN) == [102, 201, 202]
-    assert ids("tracks", (1, 2)) == [101, 102, 103, 201, 202]
-    assert ids("tracks", None) == [101, 102, 103, 201, 202, 301, 501]
+    assert sorted(ids("tracks", ANA)) == [101, 102, 103, 202]
+    assert sorted(ids("tracks", BEN)) == [102, 201, 202]
+    assert sorted(ids("tracks", (1, 2))) == [101, 102, 103, 201, 202]
+    assert sorted(ids("tracks", None)) == [101, 102, 103, 201, 202, 301, 501]
     assert ids("albums", ANA) == [10] and ids("albums", (3,)) == []
-    assert ids("artists", ANA) == [1] and ids("artists", None) == [1, 2, 3, 4, 5]
+    assert ids("artists", ANA) == [1] and sorted(ids("artists", None)) == [1, 2, 3, 4, 5]
     assert ids("tracks", (99,)) == []  # an artist nobody knows: a header and nothing else
     empty = export(deployment, "/csv", {"type": "tracks"}, (99,))
-    assert empty.content == b"track_id,title,plays,plays_total,listeners,likes,reposts\r\n"
+    head = (
+        "track_id,title,album_id,album,artist_ids,artists,plays,plays_total,listeners,likes,reposts,from,to"
+    )
+    assert empty.content == head.encode() + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    ("focus", "kind", "expected"),
+    [
+        ({"artist_id": 2}, "tracks", {102, 201, 202}),
+        ({"artist_id": 2}, "albums", {11}),
+        ({"album_id": 10}, "tracks", {101, 102, 103}),
+        ({"album_id": 10}, "artists", {1}),
+        ({"track_id": 202}, "artists", {1, 2, 3}),
+        ({"track_id": 102}, "albums", {10}),
+    ],
+)
+def test_an_export_can_follow_the_entity_on_screen(
+    deployment: Deployment, focus: dict[str, int], kind: str, expected: set[int]
+) -> None:
+    body = {"type": kind, "period": "90-days"} | focus
+    rows = export(deployment, "/json", body).json()["data"]["rows"]
+    assert rows == expected_rows(deployment.events, kind, None, "90-days", expected)
+    in_csv = export(deployment, "/csv", body)
+    assert unquoted(csv_rows(in_csv)) == [as_csv(row) for row in rows]
+
+
+def test_a_focus_the_token_may_not_read_is_403_and_an_unknown_one_404(deployment: Deployment) -> None:
+    assert export(deployment, "/csv", {"type": "tracks", "artist_id": 2}, ANA).status_code == 403
+    assert export(deployment, "/pdf", {"album_id": 11}, ANA).status_code == 403
+    assert export(deployment, "/json", {"type": "tracks", "album_id": 99}, ANA).status_code == 404
+
+
+def test_a_report_can_follow_one_album(deployment: Deployment) -> None:
+    report = export(deployment, "/report", {"period": "30-days", "album_id": 10}, ANA).json()["data"]
+    assert [a["album_id"] for a in report["albums"]] == [10]
+    assert sorted(t["track_id"] for t in report["tracks"]) == [101, 102, 103]
+    assert [a["artist_id"] for a in report["artists"]] == [1]
 
 
 def test_csv_is_a_named_utf8_attachment_with_formulas_neutralised(deployment: Deployment) -> None:

@@ -30,13 +30,21 @@ def test_the_page_and_its_assets_are_served_without_a_token(client: TestClient) 
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assets = re.findall(r'(?:src|href)="(?!data:)([^"#]+)"', page.text)
-    assert sorted(assets) == ["app.js", "style.css"]
+    assert sorted(assets) == ["app.js", "favicon.ico", "style.css"]
     for asset in assets:
         response = client.get(f"/dashboard/{asset}")
         assert response.status_code == 200, asset
         assert response.headers["content-security-policy"].startswith("default-src 'self'")
     redirect = client.get("/dashboard", follow_redirects=False)
     assert redirect.status_code in (307, 308) and redirect.headers["location"].endswith("/dashboard/")
+
+
+def test_the_bare_address_leads_to_the_dashboard_and_there_is_a_favicon(client: TestClient) -> None:
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 307 and home.headers["location"] == "/dashboard/"
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00", "an ICO file"
 
 
 def test_nothing_is_loaded_from_elsewhere_or_run_inline() -> None:

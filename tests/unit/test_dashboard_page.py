@@ -156,8 +156,8 @@ def test_signed_in_page_shows_the_figures_the_api_gave(open_page: Callable[..., 
         f"One point per day from 2026-11-01 UTC: {plays} plays; busiest day 2026-11-04 UTC with 10."
     )
     assert [row.split("\t")[1] for row in page.inner_text("#tracks-table tbody").splitlines()] == [
-        "Dawn",
-        "Dusk",
+        "Dawn #42",
+        "Dusk #43",
     ]
     assert "Ben Cross" in page.inner_text("#collab-table")
     assert page.evaluate("location.href").endswith("#artists/7/30d"), "the view is in the URL, not the token"
@@ -186,7 +186,9 @@ def test_live_polls_send_the_last_etag_and_keep_the_body_on_304(open_page: Calla
     sign_in(page, token())
     shown_live = "n => document.querySelector('#live-active').textContent === n"
     page.wait_for_function(shown_live, arg="3")
-    page.wait_for_function("() => document.querySelector('#live-status').textContent.startsWith('unchanged')")
+    page.wait_for_function(
+        "() => document.querySelector('#live-status').textContent.startsWith('no change since the last look')"
+    )
     assert page.inner_text("#live-active") == "3", "a 304 keeps the last body"
     assert stand_in.polls[0] == (None, 200)
     tag = stand_in.polls[1][0]
@@ -195,6 +197,60 @@ def test_live_polls_send_the_last_etag_and_keep_the_body_on_304(open_page: Calla
     answers[path] = (200, answers[path][1] | {"active_listeners": 5})
     page.wait_for_function(shown_live, arg="5")
     assert stand_in.polls[-1] == (tag, 200), "the poll that saw the change still sent the old tag"
+
+
+def test_a_pasted_authorization_header_value_signs_in(open_page: Callable[..., Any]) -> None:
+    page = open_page(artist_answers())
+    sent: list[str] = []
+    page.on(
+        "request", lambda r: sent.append(r.headers.get("authorization", "")) if "/api/" in r.url else None
+    )
+    pasted = token()
+    sign_in(page, f"  Bearer {pasted}\n")
+    page.wait_for_function("document.querySelector('#card-plays').textContent === '1,234'")
+    assert token_of(page) == pasted and sent and set(sent) == {f"Bearer {pasted}"}
+
+
+def test_same_titled_tracks_are_told_apart(open_page: Callable[..., Any]) -> None:
+    answers = artist_answers()
+    summary = answers[f"{INSIGHTS}/artists/7"][1]
+    summary["top_tracks"] = [
+        {"track_id": 42, "title": "Dawn", "plays": 900, "listeners": 200},
+        {"track_id": 44, "title": "Dawn", "plays": 334, "listeners": 150},
+    ]
+    rows = [
+        {"track_id": 42, "title": "Dawn", "album": "First Light", "artists": ["Ana Vale"]},
+        {"track_id": 44, "title": "Dawn", "album": "", "artists": ["Ana Vale", "Ben Cross"]},
+    ]
+    answers[f"{INSIGHTS}/export/json"] = (200, {"type": "tracks", "period": "30-days", "rows": rows})
+    page = open_page(answers)
+    sign_in(page, token())
+    page.wait_for_function("document.querySelector('#card-plays').textContent === '1,234'")
+    table = [row.split("\t")[1] for row in page.inner_text("#tracks-table tbody").splitlines()]
+    assert table == ["Dawn #42", "Dawn #44"]
+    page.select_option("#kind", "tracks")
+    listed = "[...document.querySelectorAll('#entity option')].some(o => o.textContent.includes(' · '))"
+    page.wait_for_function(listed)  # the names come from the JSON export, after the figures
+    options = page.eval_on_selector_all("#entity option", "os => os.map(o => o.textContent)")
+    assert "Dawn · First Light (#42)" in options and "Dawn · Ana Vale, Ben Cross (#44)" in options
+
+
+def test_downloads_hold_what_is_on_screen(open_page: Callable[..., Any]) -> None:
+    answers = artist_answers() | {f"{INSIGHTS}/export/csv": (200, {}), f"{INSIGHTS}/export/pdf": (200, {})}
+    page = open_page(answers)
+    sign_in(page, token())
+    page.wait_for_function("document.querySelector('#card-plays').textContent === '1,234'")
+    assert (
+        page.inner_text("#export-scope") == "The files hold what belongs to artist #7, over the last 30 days."
+    )
+    bodies: list[Any] = []
+    page.on("request", lambda r: bodies.append(json.loads(r.post_data)) if "/export/" in r.url else None)
+    page.get_by_role("button", name="Download CSV").click()
+    page.get_by_role("button", name="Download PDF report").click()
+    page.wait_for_function("document.querySelector('#export-status').textContent.startsWith('Downloaded')")
+    page.wait_for_function("() => !document.querySelector('[data-export=pdf]').disabled")
+    assert {"type": "tracks", "period": "30-days", "artist_id": 7} in bodies
+    assert {"period": "30-days", "artist_id": 7} in bodies
 
 
 # ---- errors read as sentences -------------------------------------------------------------------
@@ -233,6 +289,23 @@ def test_no_access_names_what_was_refused(open_page: Callable[..., Any]) -> None
     sign_in(page, token())
     assert notice(page).startswith("This token has no access to artist 9.")
     assert page.inner_text("#card-plays") == "\u2013", "a dash, not a stale figure"
+
+
+def test_after_a_refusal_every_part_of_the_page_agrees(open_page: Callable[..., Any]) -> None:
+    answers = artist_answers() | {
+        f"{INSIGHTS}/artists/9": refusal(403, "forbidden", "This token may not read artist 9.")
+    }
+    page = open_page(answers)
+    sign_in(page, token())
+    page.wait_for_function("document.querySelector('#live-active').textContent === '3'")
+    page.evaluate("location.hash = '#artists/9/30d'")
+    assert notice(page).startswith("This token has no access to artist 9.")
+    page.wait_for_function("document.querySelector('#entity-title').textContent === 'Artist 9'")
+    assert page.inner_text("#entity-detail") == "#9 · no access"
+    assert page.inner_text("#entity option:checked") == "#9 (not in the list)", "the picker shows no other"
+    assert page.input_value("#entity-id") == "9"
+    assert page.is_hidden("#live-body") and page.inner_text("#live-hint") == "Nothing to follow live here."
+    assert page.is_hidden("#tracks-table")
 
 
 def test_rate_limited_says_how_long_to_wait(open_page: Callable[..., Any]) -> None:

@@ -31,6 +31,7 @@ VARIABLE_IN_CODE = re.compile(r"""["'](INSIGHTS_[A-Z][A-Z0-9_]*[A-Z0-9])["']""")
 # they configure the deployment, not the code.
 COMPOSE_ONLY = {
     "INSIGHTS_IMAGE",
+    "INSIGHTS_VERSION",
     "INSIGHTS_API_PORT",
     "INSIGHTS_WORKER_METRICS_PORT",
     "INSIGHTS_API_METRICS_PORT",
@@ -83,7 +84,7 @@ def test_the_product_services_are_all_there(compose: dict[str, Any]) -> None:
 
 def test_every_service_waits_for_what_it_needs(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    for name in ("kafka", "clickhouse", "api"):
+    for name in ("kafka", "clickhouse", "worker", "api"):
         assert services[name]["healthcheck"]["test"], name
     assert services["migrate"]["depends_on"] == {"clickhouse": {"condition": "service_healthy"}}
     for name in ("worker", "api"):
@@ -132,6 +133,36 @@ def test_the_image_runs_insights_as_a_non_root_user() -> None:
     assert users and users[-1] not in ("root", "0")
     cmd = json.loads(next(line for line in runtime if line.startswith("CMD ")).split(" ", 1)[1])
     build_parser().parse_args(cmd)
+
+
+def test_the_insights_image_has_a_version_to_pin_and_it_is_the_packages(compose: dict[str, Any]) -> None:
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    for name in ("migrate", "worker", "api"):
+        assert (
+            compose["services"][name]["image"]
+            == "${INSIGHTS_IMAGE:-insights}:${INSIGHTS_VERSION:-" + version + "}"
+        )
+    assert env_example()["INSIGHTS_VERSION"] == version
+
+
+def test_the_image_installs_neither_chdb_nor_the_test_tools() -> None:
+    """The image talks to a ClickHouse server: its wheels leave out the [embedded] and [dev] extras."""
+    build = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("RUN pip wheel")]
+    assert build == ["RUN pip wheel --wheel-dir /wheels ."]
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("chdb") for d in project["dependencies"])
+    assert any(d.startswith("chdb") for d in project["optional-dependencies"]["embedded"])
+    assert "reserved" not in DOCKERFILE.read_text().lower()
+
+
+def test_the_worker_healthcheck_asks_its_metrics_port(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+    check = " ".join(worker["healthcheck"]["test"])
+    assert "INSIGHTS_METRICS_PORT" in check and "INSIGHTS_METRICS_PORT" in worker["environment"]
 
 
 def test_the_kafka_image_is_the_version_the_tests_run() -> None:

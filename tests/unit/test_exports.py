@@ -48,11 +48,16 @@ def test_numbers_are_left_alone_and_lines_end_in_crlf() -> None:
     assert csv_text([[1, 'a "quoted", title']]) == '1,"a ""quoted"", title"\r\n'
 
 
-def test_columns_follow_the_contract() -> None:
-    figures = ["plays", "plays_total", "listeners", "likes", "reposts"]
-    assert columns("tracks") == ["track_id", "title", *figures]
-    assert columns("albums") == ["album_id", "title", *figures]
+def test_columns_follow_the_contract_and_tell_same_titles_apart() -> None:
+    figures = ["plays", "plays_total", "listeners", "likes", "reposts", "from", "to"]
+    assert columns("tracks") == ["track_id", "title", "album_id", "album", "artist_ids", "artists", *figures]
+    assert columns("albums") == ["album_id", "title", "artist_id", "artist", *figures]
     assert columns("artists") == ["artist_id", "name", *figures]
+
+
+def test_a_list_is_one_cell_and_no_value_an_empty_one() -> None:
+    assert csv_text([[42, [7, 8], ["Ana Vale", "=Ben"], None]]) == "42,7; 8,Ana Vale; =Ben,\r\n"
+    assert csv_text([[["=evil"]]]) == "'=evil\r\n", "a joined cell is made safe too"
 
 
 @pytest.mark.parametrize(("highest", "top"), [(0, 1), (1, 1), (3, 5), (7, 10), (11, 20), (4558, 5000)])
@@ -71,6 +76,10 @@ def test_chart_axes_end_on_a_round_number_at_or_above_the_highest_value(highest:
         ("/report", {"period": 7}, "period"),
         ("/pdf", {"period": "forever"}, "period"),
         ("/pdf", [1, 2], "body"),
+        ("/csv", {"type": "tracks", "artist_id": 7, "album_id": 70}, "album_id"),
+        ("/json", {"type": "tracks", "track_id": "42"}, "track_id"),
+        ("/report", {"artist_id": 0}, "artist_id"),
+        ("/pdf", {"album_id": True}, "album_id"),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(
@@ -111,52 +120,68 @@ def test_formats_lists_csv_json_and_pdf(client: TestClient, spec: dict[str, Any]
     )
 
 
-class PagedStore:
-    """A stand-in store holding tracks 1..count, all with the same figures: answers the export queries."""
+class RankedStore:
+    """A stand-in store holding tracks 1..count, track i with i plays: answers the export queries."""
 
     def __init__(self, count: int) -> None:
         self.count = count
         self.queries: list[str] = []
 
     async def aquery_rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
-        if "LIMIT {limit:UInt32}" in sql:
-            self.queries.append("page")
-            first, last = parameters["after"] + 1, min(self.count, parameters["after"] + parameters["limit"])
-            return [(i, f"Track {i}") for i in range(first, last + 1)]
+        if "ORDER BY p.plays DESC" in sql:
+            self.queries.append("rank")
+            return [(i, f"Track {i}") for i in range(self.count, 0, -1)]  # most played first
         self.queries.append("figures")
         # entity, plays_total, listeners_total, plays, listeners, likes, reposts, previous plays/listeners
-        return [(i, 10, 20, 3, 2, 4, 5, 0, 0) for i in parameters["ids"]]
+        return [(i, 10 * i, 20, i, 2, 4, 5, 0, 0) for i in parameters["ids"]]
 
 
 async def collect(pages: AsyncIterator[bytes]) -> bytes:
     return b"".join([chunk async for chunk in pages])
 
 
+def described(track_id: int) -> dict[str, Any]:
+    return {"album_id": 70, "album": "First Light", "artist_ids": [7, 8], "artists": ["Ana", "Ben"]}
+
+
 @pytest.mark.parametrize(
-    ("count", "queries"), [(7, ["page", "figures"] * 3), (6, ["page", "figures"] * 2 + ["page"])]
+    ("count", "queries"), [(7, ["rank"] + ["figures"] * 3), (6, ["rank"] + ["figures"] * 2)]
 )
-def test_rows_come_in_pages_with_one_figures_query_each(count: int, queries: list[str]) -> None:
-    store = PagedStore(count)
+def test_rows_come_most_played_first_in_pages_with_one_figures_query_each(
+    count: int, queries: list[str]
+) -> None:
+    store = RankedStore(count)
     claims = TokenClaims("unit", frozenset(), frozenset({"admin"}), datetime.now(UTC), "t")
     bounds = period_bounds("7-days", datetime.now(UTC))
 
     async def run() -> tuple[bytes, bytes]:
-        pages = row_pages(store, "tracks", claims, bounds, page_rows=3)  # type: ignore[arg-type]
+        pages = row_pages(store, "tracks", claims, bounds, described, page_rows=3)  # type: ignore[arg-type]
         as_csv = await collect(csv_chunks("tracks", pages))
-        pages = row_pages(store, "tracks", claims, bounds, page_rows=3)  # type: ignore[arg-type]
-        return as_csv, await collect(json_chunks("tracks", "7-days", pages))
+        pages = row_pages(store, "tracks", claims, bounds, described, page_rows=3)  # type: ignore[arg-type]
+        return as_csv, await collect(json_chunks("tracks", bounds, pages))
 
     as_csv, as_json = asyncio.run(run())
     assert store.queries == queries * 2
     lines = as_csv.decode().split("\r\n")
-    assert lines[0] == "track_id,title,plays,plays_total,listeners,likes,reposts"
-    assert lines[1:] == [f"{i},Track {i},3,10,2,4,5" for i in range(1, count + 1)] + [""]
-    rows = json.loads(as_json)["data"]["rows"]
-    assert [r["track_id"] for r in rows] == list(range(1, count + 1))
-    assert rows[0] == {"track_id": 1, "title": "Track 1", "plays": 3, "plays_total": 10} | {
+    head = (
+        "track_id,title,album_id,album,artist_ids,artists,plays,plays_total,listeners,likes,reposts,from,to"
+    )
+    assert lines[0] == head
+    dates = f"{bounds.start.isoformat()},{bounds.today.isoformat()}"
+    assert lines[1:] == [
+        f"{i},Track {i},70,First Light,7; 8,Ana; Ben,{i},{10 * i},2,4,5,{dates}" for i in range(count, 0, -1)
+    ] + [""]
+    data = json.loads(as_json)["data"]
+    assert (data["from"], data["to"]) == (bounds.start.isoformat(), bounds.today.isoformat())
+    assert [r["track_id"] for r in data["rows"]] == list(range(count, 0, -1))
+    assert data["rows"][0] == {"track_id": count, "title": f"Track {count}"} | described(count) | {
+        "plays": count,
+        "plays_total": 10 * count,
         "listeners": 2,
         "likes": 4,
         "reposts": 5,
+        "from": bounds.start.isoformat(),
+        "to": bounds.today.isoformat(),
     }
 
 
@@ -165,8 +190,13 @@ def test_an_empty_export_is_valid_json() -> None:
         for page in ([], []):
             yield page
 
-    body = asyncio.run(collect(json_chunks("albums", "1-year", nothing())))
-    assert json.loads(body) == {"success": True, "data": {"type": "albums", "period": "1-year", "rows": []}}
+    bounds = period_bounds("1-year", datetime.now(UTC))
+    body = asyncio.run(collect(json_chunks("albums", bounds, nothing())))
+    dates = {"from": bounds.start.isoformat(), "to": bounds.today.isoformat()}
+    assert json.loads(body) == {
+        "success": True,
+        "data": {"type": "albums", "period": "1-year"} | dates | {"rows": []},
+    }
 
 
 def test_chart_tick_labels() -> None:

@@ -103,7 +103,7 @@ def app_routes(app: Starlette) -> dict[tuple[str, str], Route]:
     return {
         (route.path, method.lower()): route
         for route in app.routes
-        if isinstance(route, Route)
+        if isinstance(route, Route) and route.include_in_schema
         for method in (route.methods or ()) - {"HEAD"}  # Starlette adds HEAD to every GET itself
     }
 
@@ -208,7 +208,7 @@ def test_openapi_json_is_served_without_a_token(client: TestClient, spec: dict[s
     response = client.get("/openapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == spec
+    assert response.json() == spec | {"servers": [{"url": "http://testserver"}]}, "where it was asked"
     assert response_problems(spec, "/openapi.json", "get", response) == []
 
 
@@ -225,8 +225,20 @@ def test_docs_page_is_served_without_a_token_and_shows_every_path(
             assert f'id="op-{op["operationId"]}"' in page
     for code in CODES.values():
         assert code in page
-    assert "<script" not in page and "@import" not in page and "url(" not in page
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/docs/try.js" defer>'], "no inline script"
+    assert "@import" not in page and "url(" not in page
     assert not re.search(r'(src|href)="(https?:)?//', page), "the page must not load anything from elsewhere"
+    script = client.get("/docs/try.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "fetch(" in script.text and not re.search(r"https?://", script.text), "it calls this origin only"
+
+
+def test_curl_examples_send_headers_as_headers_and_every_operation_can_be_tried(spec: dict[str, Any]) -> None:
+    page = html.unescape(render_page("http://127.0.0.1:8000"))
+    assert "If-None-Match=" not in page, "a header is not a query parameter"
+    assert '-H "If-None-Match: $ETAG"' in page
+    forms = re.findall(r'<form class="try" data-method="(\w+)" data-path="([^"]+)"', page)
+    assert {(path, method) for method, path in forms} == operations(spec)
 
 
 def test_docs_page_escapes_what_it_shows() -> None:

@@ -60,4 +60,4 @@ def test_values_not_measured_yet_are_said_so() -> None:
 
 def test_nothing_listening_exits_2_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_status(f"http://127.0.0.1:{free_port()}") == UNREACHABLE != HEALTHY
-    assert "nothing answers at http://127.0.0.1:" in capsys.readouterr().out
+    assert "nothing answers at http://127.0.0.1:" in capsys.readouterr().err
