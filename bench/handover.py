@@ -4,7 +4,8 @@ lost or counted twice.
 One process runs up to three workers of one consumer group (each its own Faust app and group member)
 on one embedded engine, against a local Kafka, while a producer writes --rate events/s to
 `insights.events` (batches of 1,000 events, one message each, as ingest writes them). The schedule:
-one worker; a second joins; a third joins; the first leaves; the second leaves. For each change, the
+one worker; a second joins; a third joins; the first leaves; the second leaves, about --seconds/6
+apart, with traffic throughout (so a run lasts a little longer than --seconds). For each change, the
 hand-over time of each partition that moved is the time from the change (join or leave called) to the
 new owner's first durable flush of that partition; the table shows the slowest partition of each
 change. At the end every published event must be counted once (checked against the rollups).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import tempfile
 import time
 import uuid
@@ -74,12 +76,12 @@ class Watched:
         worker.sink.claim = claimed  # type: ignore[method-assign]
 
 
-async def produce(bootstrap: str, rate: int, seconds: float, sent: list[int]) -> None:
+async def produce(bootstrap: str, rate: int, stop: asyncio.Event, sent: list[int]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
         started, now = time.perf_counter(), datetime.now(UTC)
-        while time.perf_counter() - started < seconds:
+        while not stop.is_set():
             n = sent[0]
             await producer.send(EVENTS_TOPIC, body(n, now), key=uuid.uuid4().bytes)
             sent[0] += BATCH
@@ -126,19 +128,22 @@ async def run(args: argparse.Namespace, bootstrap: str, data_dir: Path) -> None:
 
         return stop
 
-    sent = [0]
-    producing = asyncio.create_task(produce(bootstrap, args.rate, args.seconds, sent))
-    step = args.seconds / 5
-    await change("1st worker starts", join)
-    await asyncio.sleep(step)
-    await change("2nd worker joins (2)", join)
-    await asyncio.sleep(step)
-    await change("3rd worker joins (3)", join)
-    await asyncio.sleep(step)
-    await change("1st worker leaves (2)", leave(0))
-    await asyncio.sleep(step)
-    await change("2nd worker leaves (1)", leave(0))
+    sent, stop = [0], asyncio.Event()
+    producing = asyncio.create_task(produce(bootstrap, args.rate, stop, sent))
+    began = time.perf_counter()
+    step = args.seconds / 6  # traffic goes on through every change, and a step after the last one
+    for what, action in (
+        ("1st worker starts", join),
+        ("2nd worker joins (2)", join),
+        ("3rd worker joins (3)", join),
+        ("1st worker leaves (2)", leave(0)),
+        ("2nd worker leaves (1)", leave(0)),
+    ):
+        await change(what, action)
+        await asyncio.sleep(step)
+    stop.set()
     await producing
+    seconds = time.perf_counter() - began
     survivor = watched[0].worker
     expected = sent[0]
     began = time.perf_counter()
@@ -152,7 +157,7 @@ async def run(args: argparse.Namespace, bootstrap: str, data_dir: Path) -> None:
         await asyncio.sleep(1)
     await survivor.stop()
     store.close()
-    print(f"published {expected:,} events at {args.rate:,}/s for {args.seconds:.0f} s; counted {counted:,}")
+    print(f"published {expected:,} events at {args.rate:,}/s for {seconds:.0f} s; counted {counted:,}")
     print("exact" if counted == expected else f"NOT EXACT: {counted - expected:+,}")
 
 
@@ -161,7 +166,11 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--verbose", action="store_true", help="log the workers' claims and retries")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    if args.verbose:
+        logging.getLogger("pipeline").setLevel(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="insights-handover-") as tmp:
         kafka = LocalKafka(Path(tmp) / "kafka", partitions=args.partitions)
         bootstrap = kafka.start()

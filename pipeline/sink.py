@@ -210,7 +210,7 @@ class RollupSink:
             if not running:
                 return
             if waited == 0.0 or waited // 5 != (waited + CLAIM_POLL_SECONDS) // 5:
-                log.info("waiting for %d statement(s) of a previous owner to end", running)
+                log.info("claim waits for %d fenced statement(s) begun before it", running)
             time.sleep(CLAIM_POLL_SECONDS)
             waited += CLAIM_POLL_SECONDS
 
