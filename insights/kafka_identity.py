@@ -153,10 +153,10 @@ def judge(
     for (topic, partition), stored in sorted(progress.items()):
         end = observed.ends.get((topic, partition))
         if end is None or end < stored:
-            where = "has no such partition" if end is None else f"ends at offset {end}"
+            where = f"has no partition {partition}" if end is None else f"partition {partition} ends at {end}"
             return (
-                f"Kafka topic {topic} partition {partition} {where}, below offset {stored} already stored:"
-                f" the topic was recreated or its log reset. If that is deliberate, run `{RESET_COMMAND}`."
+                f"Kafka topic {topic} {where}, but offset {stored} of it is already stored: the topic"
+                f" was recreated or its log reset. If that is deliberate, run `{RESET_COMMAND}`."
             )
     return None
 

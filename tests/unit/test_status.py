@@ -8,6 +8,7 @@ import math
 import pytest
 
 from insights.status import HEALTHY, UNREACHABLE, parse_status, render, run_status
+from insights.store import replication_warning
 from tests.integration.harness import free_port
 
 METRICS = """\
@@ -61,3 +62,24 @@ def test_values_not_measured_yet_are_said_so() -> None:
 def test_nothing_listening_exits_2_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_status(f"http://127.0.0.1:{free_port()}") == UNREACHABLE != HEALTHY
     assert "nothing answers at http://127.0.0.1:" in capsys.readouterr().err
+
+
+def test_a_kafka_reset_and_a_replication_warning_are_shown() -> None:
+    reset = "Kafka topic insights.events partition 0 ends at 3, but offset 900 of it is already stored"
+    readiness = {
+        "status": "unavailable",
+        "checks": {"kafka": "ok", "clickhouse": "ok", "kafka_identity": reset},
+        "warnings": ["ClickHouse has 4 replicated table(s) but this session runs with insert_quorum=0"],
+    }
+    status = parse_status("http://x", readiness, METRICS)
+    text = render(status)
+    assert not status.healthy
+    assert f"kafka_identity {reset}" in text
+    assert "warning: ClickHouse has 4 replicated table(s)" in text
+
+
+def test_replicated_tables_need_quorum_inserts_and_sequential_reads() -> None:
+    assert replication_warning(0, "0", "0") is None  # not replicated: nothing to ask
+    assert replication_warning(3, "auto", "1") is None
+    assert "insert_quorum=0" in (replication_warning(3, "0", "1") or "")
+    assert "select_sequential_consistency=0" in (replication_warning(3, "auto", "0") or "")
