@@ -5,8 +5,10 @@ write the valid ones to Kafka, report the rest. 202 means Kafka has acknowledged
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -75,13 +77,24 @@ def batch_items(body: dict[str, Any], key: str, limit: int) -> list[Any]:
     return items
 
 
-async def publish(request: Request, topic: str, messages: list[Message], what: str) -> None:
+async def publish(
+    request: Request,
+    topic: str,
+    messages: list[Message] | Callable[[int], list[tuple[int, Message]]],
+    what: str,
+) -> None:
+    """Send `messages`; or, given a function of the topic's partition count, the (partition,
+    message) pairs it returns."""
     identity: IdentityGuard | None = request.app.state.identity
     if identity is not None and identity.verdict.problem is not None:
         raise unavailable(f"{what} cannot be accepted: {identity.verdict.problem}", retry_after=30)
     publisher: Publisher = request.app.state.publisher
     try:
-        await publisher.publish(topic, messages)
+        if callable(messages):
+            placed = messages(await publisher.partition_count(topic))
+            await publisher.publish(topic, [m for _, m in placed], [p for p, _ in placed])
+        else:
+            await publisher.publish(topic, messages)
     except MessageTooLarge as error:  # retrying cannot help: say so, never 503
         raise ApiError(413, f"{what} do not fit in one Kafka message; send fewer at a time.") from error
     except KafkaUnavailable as error:
@@ -103,6 +116,26 @@ def scoped(events: list[Event], subject: str) -> list[Event]:
         return prefix + "~" + hashlib.blake2b(event_id.encode(), digest_size=16).hexdigest()
 
     return [msgspec.structs.replace(event, event_id=scoped_id(event.event_id)) for event in events]
+
+
+def id_partition(event_id: str, partitions: int) -> int:
+    """The partition every copy of an event id goes to (a stable hash of the id)."""
+    return zlib.crc32(event_id.encode()) % partitions
+
+
+def partitioned_messages(
+    events: Sequence[Event], partitions: int, max_bytes: int
+) -> list[tuple[int, Message]]:
+    """An accepted batch as (partition, message) pairs: each event goes to the partition of its id,
+    so every copy of an id, whatever batch carries it, is read by the one worker that owns that
+    partition, one flush after another: no two workers can both find it new. Deterministic, so a
+    retried batch goes as the same messages to the same partitions."""
+    groups: dict[int, list[Event]] = {}
+    for event in events:
+        groups.setdefault(id_partition(event.event_id, partitions), []).append(event)
+    return [
+        (p, message) for p, group in sorted(groups.items()) for message in batch_messages(group, max_bytes)
+    ]
 
 
 def batch_messages(events: Sequence[Event], max_bytes: int) -> list[Message]:
@@ -127,9 +160,11 @@ async def post_events(request: Request) -> Response:
     if not accepted:
         raise ApiError(422, "No event in the batch is valid.", errors=errors)
     accepted = scoped(accepted, request.state.claims.subject)
-    messages = batch_messages(accepted, request.app.state.publisher.max_message_bytes)
+    max_bytes = request.app.state.publisher.max_message_bytes
     try:
-        await publish(request, EVENTS_TOPIC, messages, "Events")
+        await publish(
+            request, EVENTS_TOPIC, partial(partitioned_messages, accepted, max_bytes=max_bytes), "Events"
+        )
     except ApiError:
         INGESTED.labels(outcome="unavailable").inc(len(accepted))
         raise

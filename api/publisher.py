@@ -80,11 +80,24 @@ class Publisher:
         except TimeoutError:
             log.warning("Kafka unreachable while stopping; unsent messages were refused with 503")
 
-    async def publish(self, topic: str, messages: Sequence[Message]) -> None:
+    async def partition_count(self, topic: str) -> int:
+        """How many partitions `topic` has (from the producer's metadata, fetched once)."""
         if self._producer is None:
             raise KafkaUnavailable("not connected to Kafka")
         try:
-            await asyncio.wait_for(self._send_all(self._producer, topic, messages), self._send_timeout)
+            return len(await asyncio.wait_for(self._producer.partitions_for(topic), self._send_timeout))
+        except (KafkaError, TimeoutError) as error:
+            raise KafkaUnavailable(str(error)) from error
+
+    async def publish(
+        self, topic: str, messages: Sequence[Message], partitions: Sequence[int] | None = None
+    ) -> None:
+        """Send `messages`, each to the partition its key hashes to, or to `partitions[i]` if given."""
+        if self._producer is None:
+            raise KafkaUnavailable("not connected to Kafka")
+        try:
+            sending = self._send_all(self._producer, topic, messages, partitions)
+            await asyncio.wait_for(sending, self._send_timeout)
         except MessageSizeTooLargeError as error:
             log.warning("Kafka refused a message for %s as too large: %r", topic, error)
             raise MessageTooLarge(str(error)) from error
@@ -92,8 +105,18 @@ class Publisher:
             log.warning("Kafka did not take %d messages for %s: %r", len(messages), topic, error)
             raise KafkaUnavailable(str(error)) from error
 
-    async def _send_all(self, producer: AIOKafkaProducer, topic: str, messages: Sequence[Message]) -> None:
-        futures = [await producer.send(topic, value, key=key) for key, value in messages]
+    async def _send_all(
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        messages: Sequence[Message],
+        partitions: Sequence[int] | None,
+    ) -> None:
+        chosen: Sequence[int | None] = partitions or [None] * len(messages)
+        futures = [
+            await producer.send(topic, value, key=key, partition=partition)
+            for (key, value), partition in zip(messages, chosen, strict=True)
+        ]
         await asyncio.gather(*futures)
 
     async def healthy(self) -> bool:

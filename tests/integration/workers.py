@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from api.publisher import Publisher
+from api.ingest import partitioned_messages
+from api.publisher import MAX_MESSAGE_BYTES, Publisher
 from insights.runner import ensure_topics
 from insights.settings import EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.sink import RollupSink
 from pipeline.worker import Worker
-from schemas.events import encode_batch, validate_batch
+from schemas.events import validate_batch
 from tests.integration import reference
 
 PARTITIONS = 4
@@ -28,12 +29,15 @@ def settings_for(tmp_path: Path) -> Settings:
 
 
 async def publish(bootstrap: str, events: list[dict[str, Any]], batch: int = 500) -> None:
+    """As ingest writes them: each batch's events to the partitions of their ids."""
     publisher = Publisher(bootstrap)
     await publisher.start()
     try:
+        partitions = await publisher.partition_count(EVENTS_TOPIC)
         for start in range(0, len(events), batch):
             accepted, _ = validate_batch(events[start : start + batch])
-            await publisher.publish(EVENTS_TOPIC, [(accepted[0].event_id.encode(), encode_batch(accepted))])
+            placed = partitioned_messages(accepted, partitions, MAX_MESSAGE_BYTES)
+            await publisher.publish(EVENTS_TOPIC, [m for _, m in placed], [p for p, _ in placed])
     finally:
         await publisher.stop()
 
@@ -72,7 +76,12 @@ async def settled(
 ) -> None:
     """Wait until the rollups hold exactly the reference figures, then check they stay so."""
     want = expected(events, tracks)
-    await until(lambda: counted(store, tracks) == want, within, "exact counts")
+    try:
+        await until(lambda: counted(store, tracks) == want, within, "exact counts")
+    except AssertionError:
+        got = counted(store, tracks)
+        plays = sum(p for p, _, _ in got.values()), sum(p for p, _, _ in want.values())
+        raise AssertionError(f"counted {plays[0]} plays of {plays[1]}; tracks off: {got != want}") from None
     await asyncio.sleep(2.0)  # a late or double write would show now
     assert counted(store, tracks) == want
 

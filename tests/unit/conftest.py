@@ -31,14 +31,23 @@ class FakePublisher:
     def __init__(self) -> None:
         self.up = True
         self.published: list[tuple[str, Sequence[tuple[bytes, bytes]]]] = []
+        self.partitions: list[list[int] | None] = []
 
     async def healthy(self) -> bool:
         return self.up
 
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
+    async def partition_count(self, topic: str) -> int:
+        if not self.up:
+            raise KafkaUnavailable("the broker is down (stand-in)")
+        return 6
+
+    async def publish(
+        self, topic: str, messages: Sequence[tuple[bytes, bytes]], partitions: Sequence[int] | None = None
+    ) -> None:
         if not self.up:
             raise KafkaUnavailable("the broker is down (stand-in)")
         self.published.append((topic, messages))
+        self.partitions.append(list(partitions) if partitions is not None else None)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import msgspec
 from starlette.testclient import TestClient
 
-from api.ingest import batch_messages
+from api.ingest import batch_messages, id_partition
 from schemas.events import Event, decode_batch
 from schemas.tokens import create_token
 from tests.unit.conftest import SECRET, FakePublisher
@@ -69,3 +69,24 @@ def test_a_batch_past_the_message_bound_goes_as_several_messages_that_each_fit()
     assert [key for key, _ in messages] == [decode_batch(v)[0][0].event_id.encode() for _, v in messages]
     assert batch_messages(events, max_bytes=whole // 3) == messages  # a retry goes the same way
     assert len(batch_messages(events, max_bytes=whole)) == 1
+
+
+def test_every_copy_of_an_event_id_goes_to_the_partition_of_the_id(
+    client: TestClient, fakes: tuple[object, FakePublisher]
+) -> None:
+    """Whatever batch carries a copy, it is read by the one worker owning that partition, in order:
+    two workers can never both find it new."""
+    publisher = fakes[1]
+    first = [event(f"id-{n}") for n in range(40)]
+    again = [event(f"id-{n}") for n in (3, 17, 31)] + [event(f"other-{n}") for n in range(5)]
+    for batch in (first, again):
+        assert client.post("/api/v1/events", json={"events": batch}, headers=writer("p")).status_code == 202
+    where: dict[str, set[int]] = {}
+    for (_, messages), partitions in zip(publisher.published, publisher.partitions, strict=True):
+        assert partitions is not None
+        for (_, value), partition in zip(messages, partitions, strict=True):
+            for e in decode_batch(value)[0]:
+                where.setdefault(e.event_id, set()).add(partition)
+                assert partition == id_partition(e.event_id, 6)
+    assert len({p for found in where.values() for p in found}) > 1  # the batch was spread out
+    assert all(len(found) == 1 for found in where.values())
