@@ -1,8 +1,8 @@
 """The Starlette application: routes and the middleware around them, wired to its dependencies.
 
-Middleware, outermost first: request ids, security headers, the 500 of last resort, CORS (when
-configured), authentication, rate limits, the response cache; errors are rendered in one place
-(api/errors.py).
+Middleware, outermost first: the drain of unread bodies (so an early answer reaches the client), request
+ids and timing, security headers, the 500 of last resort, CORS (when configured), authentication, rate
+limits, the response cache; errors are rendered in one place (api/errors.py).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from api.observability import ObservabilityMiddleware
 from api.publisher import Publisher
 from api.revocations import Revocations
 from api.security_headers import SecurityHeadersMiddleware
+from api.unread_body import UnreadBodyMiddleware
 from insights.kafka_identity import IdentityGuard
 from insights.store import Store
 
@@ -100,6 +101,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(UnreadBodyMiddleware),
             Middleware(ObservabilityMiddleware),
             Middleware(SecurityHeadersMiddleware),
             Middleware(ServerErrorMiddleware),
