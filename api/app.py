@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from api import dashboard, docs, export_routes, insights_routes, kafka_routes, token_routes
@@ -22,6 +21,7 @@ from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
 from api.changes import AnswerMemo, TrackChanges
+from api.cors import CorsMiddleware
 from api.errors import EXCEPTION_HANDLERS, ServerErrorMiddleware
 from api.health import Readiness, healthz, readyz
 from api.ingest import post_catalog, post_events
@@ -79,7 +79,7 @@ def create_app(
     ]
     cors = [
         Middleware(
-            CORSMiddleware,
+            CorsMiddleware,
             allow_origins=list(options.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "If-None-Match"],
