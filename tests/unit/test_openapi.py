@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -22,11 +22,12 @@ from starlette.testclient import TestClient
 
 from api import figure_bodies, ingest, insights_routes
 from api.auth import required_scope
-from api.docs import render_page
+from api.docs import example, render_page, resolve
 from api.errors import CODES
 from api.health import Readiness
 from schemas.catalog import Album, Artist, Track
-from schemas.events import Event
+from schemas.events import Event, validate_batch
+from schemas.openapi import openapi_document
 from schemas.openapi_components import (
     MAX_BODY_BYTES,
     MAX_ID,
@@ -242,7 +243,8 @@ def test_curl_examples_send_headers_as_headers_and_every_operation_can_be_tried(
 
 
 def test_docs_page_escapes_what_it_shows() -> None:
-    page = render_page("http://<b>evil</b>")  # the base URL comes from the request's Host header
+    # The base URL comes from the request's Host header.
+    page = render_page("http://<b>evil</b>", date.today())
     assert "<b>evil</b>" not in page
     assert "&lt;b&gt;evil&lt;/b&gt;" in page
 
@@ -322,3 +324,51 @@ def test_an_undocumented_field_or_status_is_caught(spec: dict[str, Any]) -> None
     extra = httpx.Response(200, json={"status": "ok", "uptime": 3})
     assert response_problems(spec, path, "get", extra) != []
     assert response_problems(spec, path, "get", httpx.Response(418, json={})) != []
+
+
+# ---- what a client may rely on -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("day", [date(2026, 1, 1), date(2031, 7, 15)])
+def test_the_example_batch_is_one_the_api_takes_on_any_day(day: date) -> None:
+    doc = openapi_document(today=day)
+    batch = example(doc, doc["components"]["schemas"]["EventBatch"])
+    end_of_day = datetime.combine(day, datetime.max.time(), UTC)
+    accepted, errors = validate_batch(batch["events"], end_of_day)
+    assert (len(accepted), errors) == (1, [])
+
+
+def test_the_served_document_has_an_example_of_today(client: TestClient) -> None:
+    occurred_at = client.get("/openapi.json").json()["components"]["schemas"]["Event"]["properties"]
+    assert occurred_at["occurred_at"]["examples"] == [f"{datetime.now(UTC).date()}T00:00:00Z"]
+
+
+def test_a_body_is_required_exactly_where_it_has_a_required_field(spec: dict[str, Any]) -> None:
+    for path, method in operations(spec):
+        body = spec["paths"][path][method].get("requestBody")
+        if body is not None:
+            schema = resolve(spec, body["content"]["application/json"]["schema"])
+            needed = bool(schema.get("required") or schema.get("anyOf"))
+            assert body["required"] is needed, path
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "PUT", "DELETE", "PATCH"])
+def test_a_method_a_path_does_not_serve_gets_405_listing_every_method_it_does(
+    client: TestClient, spec: dict[str, Any], method: str
+) -> None:
+    for path, item in spec["paths"].items():
+        url = re.sub(r"{\w+}", "7", path)
+        answer = client.request(method, url, headers=bearer("admin"))
+        documented = {m.upper() for m in item} | ({"HEAD"} if "get" in item else set())
+        assert answer.status_code == 405, (method, path)
+        assert set(answer.headers["Allow"].split(", ")) == documented, (method, path)
+        assert answer.json()["error"] == "method_not_allowed"
+
+
+def test_a_revocation_with_a_field_it_does_not_have_is_refused(client: TestClient) -> None:
+    body = {"token_id": "5f0c6b1e", "reasn": "leaked"}
+    answer = client.post("/api/v1/tokens/revocations", json=body, headers=bearer("admin"))
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"field": "reasn", "message": "Unknown field 'reasn': a revocation has only token_id and reason."}
+    ]
