@@ -535,8 +535,9 @@ def export_paths() -> dict[str, Schema]:
 def openapi_document(server_url: str | None = None, today: date | None = None) -> dict[str, Any]:
     """The whole document; `server_url` (e.g. http://127.0.0.1:8000) when it is known, else relative.
 
-    The event's example happens at 00:00Z of `today` (the current UTC day by default), so the example
-    batch is one the API takes: events older than 400 days are refused, so a fixed date would expire."""
+    The event's example happens at 00:00Z of `today` (the current UTC day by default), and the example
+    date is `today`: the API refuses events older than 400 days and ranges older than 731 days, so a
+    fixed date would expire."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Insights API", "version": "1", "description": DESCRIPTION},
@@ -567,7 +568,7 @@ def openapi_document(server_url: str | None = None, today: date | None = None) -
         document["servers"] = [{"url": server_url.rstrip("/")}]
     document = copy.deepcopy(document)  # callers may change their copy; the module's parts stay intact
     day = today or datetime.now(UTC).date()
-    document["components"]["schemas"]["Event"]["properties"]["occurred_at"]["examples"] = [
-        f"{day.isoformat()}T00:00:00Z"
-    ]
+    schemas = document["components"]["schemas"]
+    schemas["Event"]["properties"]["occurred_at"]["examples"] = [f"{day.isoformat()}T00:00:00Z"]
+    schemas["LocalDate"]["examples"] = [day.isoformat()]
     return document

@@ -91,6 +91,13 @@ TIMEFRAME_TEXT = (
 
 # ---- shared values ----------------------------------------------------------------------------------
 
+LOCAL_DATE: Schema = {
+    "type": "string",
+    "format": "date",
+    "pattern": r"^\d{4}-\d{2}-\d{2}$",
+    "description": "A calendar date of `tz`, YYYY-MM-DD.",
+}
+
 SHARED: dict[str, Schema] = {
     "Id": {
         "type": "integer",
@@ -131,13 +138,8 @@ SHARED: dict[str, Schema] = {
         "`America/St_Johns`). A day is a calendar day of this zone: 23, 24 or 25 hours.",
         "examples": ["Asia/Kolkata"],
     },
-    "LocalDate": {
-        "type": "string",
-        "format": "date",
-        "pattern": r"^\d{4}-\d{2}-\d{2}$",
-        "description": "A calendar date of `tz`, YYYY-MM-DD.",
-        "examples": ["2026-11-05"],
-    },
+    # No fixed example: openapi_document adds today's, which is always a date a range may name.
+    "LocalDate": dict(LOCAL_DATE),  # a dict of its own: its example is set alone
     "Estimates": {
         "type": "array",
         "items": {"type": "string"},
@@ -641,14 +643,16 @@ PARAMETERS: dict[str, Schema] = {
         "description": "With `to`, instead of `period`/`timeframe`: the first local date of the range "
         "(not before 2000-01-01; a range spans at most 731 days). The previous range, for growth, is "
         "the same number of days just before it.",
-        "schema": ref("LocalDate"),
+        # Without examples: the document's examples are sent together, and a range given both as
+        # `period` and as `from`/`to` is refused.
+        "schema": dict(LOCAL_DATE),
     },
     "To": {
         "name": "to",
         "in": "query",
         "required": False,
         "description": "With `from`: the last local date of the range, included, not after today.",
-        "schema": ref("LocalDate"),
+        "schema": dict(LOCAL_DATE),
     },
     "Interval": {
         "name": "interval",
