@@ -441,7 +441,8 @@ def export_operation(
             + (", and so is no body at all." if optional else "."),
             required=not optional,
         )
-    refusals = errors(401, 403, 413, 422) if body is not None else errors(401, 403)
+    # A body may name the entity on screen (artist_id, album_id, track_id): unknown, it is 404.
+    refusals = errors(401, 403, 404, 413, 422) if body is not None else errors(401, 403)
     if body is not None:
         refusals["413"] = error_response(
             f"`payload_too_large`: the body is larger than {MAX_EXPORT_BODY_BYTES // 1024} KiB."

@@ -235,7 +235,7 @@ def test_docs_page_is_served_without_a_token_and_shows_every_path(
 
 
 def test_curl_examples_send_headers_as_headers_and_every_operation_can_be_tried(spec: dict[str, Any]) -> None:
-    page = html.unescape(render_page("http://127.0.0.1:8000"))
+    page = html.unescape(render_page("http://127.0.0.1:8000", date.today()))
     assert "If-None-Match=" not in page, "a header is not a query parameter"
     assert '-H "If-None-Match: $ETAG"' in page
     forms = re.findall(r'<form class="try" data-method="(\w+)" data-path="([^"]+)"', page)
@@ -377,3 +377,22 @@ def test_a_revocation_with_a_field_it_does_not_have_is_refused(client: TestClien
     assert answer.json()["errors"] == [
         {"field": "reasn", "message": "Unknown field 'reasn': a revocation has only token_id and reason."}
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"period": "7-days", "artist_id": 1}, True),
+        ({"artist_id": 1, "album_id": None, "track_id": None}, True),
+        ({"artist_id": 1, "track_id": 101}, False),
+        ({"album_id": 10, "track_id": 101, "artist_id": None}, False),
+    ],
+)
+def test_an_export_body_names_one_entity_at_most_as_the_code_says(
+    spec: dict[str, Any], client: TestClient, body: dict[str, Any], valid: bool
+) -> None:
+    schema = {"$ref": "urn:openapi#/components/schemas/PdfRequest"}
+    validator = Draft202012Validator(schema, registry=registry_of(spec))
+    assert validator.is_valid(body) is valid
+    answer = client.post(f"{INSIGHTS}/export/pdf", json=body, headers=bearer("insights:read"))
+    assert (answer.status_code == 422) is not valid  # (the valid ones go on to the store)
