@@ -1,8 +1,8 @@
 """The Starlette application: routes and the middleware around them, wired to its dependencies.
 
-Middleware, outermost first: request ids, security headers, the 500 of last resort, CORS (when
-configured), authentication, rate limits, the response cache; errors are rendered in one place
-(api/errors.py).
+Middleware, outermost first: the drain of unread bodies (so an early answer reaches the client), request
+ids and timing, security headers, the 500 of last resort, CORS (when configured), authentication, rate
+limits, the response cache; errors are rendered in one place (api/errors.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from api import dashboard, docs, export_routes, insights_routes, kafka_routes, token_routes
@@ -22,6 +21,7 @@ from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
 from api.changes import AnswerMemo, TrackChanges
+from api.cors import CorsMiddleware
 from api.errors import EXCEPTION_HANDLERS, ServerErrorMiddleware
 from api.health import Readiness, healthz, readyz
 from api.ingest import post_catalog, post_events
@@ -32,6 +32,7 @@ from api.observability import ObservabilityMiddleware
 from api.publisher import Publisher
 from api.revocations import Revocations
 from api.security_headers import SecurityHeadersMiddleware
+from api.unread_body import UnreadBodyMiddleware
 from insights.kafka_identity import IdentityGuard
 from insights.store import Store
 
@@ -78,7 +79,7 @@ def create_app(
     ]
     cors = [
         Middleware(
-            CORSMiddleware,
+            CorsMiddleware,
             allow_origins=list(options.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "If-None-Match"],
@@ -100,6 +101,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(UnreadBodyMiddleware),
             Middleware(ObservabilityMiddleware),
             Middleware(SecurityHeadersMiddleware),
             Middleware(ServerErrorMiddleware),

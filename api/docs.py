@@ -10,6 +10,7 @@ import functools
 import json
 import re
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,14 @@ METHODS = ("get", "post", "put", "patch", "delete")
 TRY_SCRIPT = Path(__file__).parent / "docs_static" / "try.js"
 
 
-@functools.cache
-def document() -> dict[str, Any]:
-    return openapi_document()
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+@functools.lru_cache(maxsize=2)
+def document(day: date) -> dict[str, Any]:
+    """The document of the day: its examples are dated today (schemas/openapi.py)."""
+    return openapi_document(today=day)
 
 
 # The page and the document are made once, with this stand-in where they name the server; each request
@@ -38,20 +44,21 @@ def document() -> dict[str, Any]:
 BASE_URL_MARK = "insights-base-url-d41d8cd9"
 
 
-@functools.cache
-def document_json() -> bytes:
+@functools.lru_cache(maxsize=2)
+def document_json(day: date) -> bytes:
     """The document, with `servers` naming where it is asked from (so clients know where to send)."""
-    return msgspec.json.encode(openapi_document(BASE_URL_MARK))
+    return msgspec.json.encode(openapi_document(BASE_URL_MARK, today=day))
 
 
 async def openapi_json(request: Request) -> Response:
     base_url = msgspec.json.encode(str(request.base_url).rstrip("/"))[1:-1]  # JSON-escaped, unquoted
-    return Response(document_json().replace(BASE_URL_MARK.encode(), base_url), media_type="application/json")
+    document = document_json(today()).replace(BASE_URL_MARK.encode(), base_url)
+    return Response(document, media_type="application/json")
 
 
 async def docs_page(request: Request) -> Response:
     base_url = escape(str(request.base_url).rstrip("/"))
-    return HTMLResponse(render_page(BASE_URL_MARK).replace(BASE_URL_MARK, base_url))
+    return HTMLResponse(render_page(BASE_URL_MARK, today()).replace(BASE_URL_MARK, base_url))
 
 
 async def try_script(request: Request) -> Response:
@@ -333,9 +340,9 @@ def errors_html(doc: Node) -> str:
     )
 
 
-@functools.lru_cache(maxsize=1)
-def render_page(base_url: str) -> str:
-    doc = document()
+@functools.lru_cache(maxsize=2)  # today's page, and yesterday's for a moment after midnight
+def render_page(base_url: str, day: date) -> str:
+    doc = document(day)
     by_tag: dict[str, list[tuple[str, str, Node]]] = {tag["name"]: [] for tag in doc["tags"]}
     for path, method, op in operations(doc):
         by_tag[op["tags"][0]].append((path, method, op))

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from api.access import check_album, check_artist, check_track
 from api.errors import validation_failed
 from api.insights_routes import catalog_of
+from schemas.events import whole
 from schemas.openapi_components import MAX_ID
 
 FOCUS_FIELDS = ("artist_id", "album_id", "track_id")
@@ -36,7 +37,7 @@ def focus_field(body: dict[str, Any]) -> tuple[str, int] | None:
         raise validation_failed(given[1], f"Give at most one of {', '.join(FOCUS_FIELDS)}.")
     if not given:
         return None
-    value = body[given[0]]
+    value = whole(body[given[0]])  # 10.0 is the integer 10, as in every id of a request
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise validation_failed(given[0], f"{given[0]} must be an integer from 1 to {MAX_ID}.")
     return given[0], value

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from schemas.events import FieldError, describe_validation_error
+from schemas.events import FieldError, describe_validation_error, with_whole_numbers
 
 MAX_ITEMS_PER_LIST = 1000
 MAX_ARTISTS_PER_TRACK = 32
@@ -51,6 +51,7 @@ class Track(msgspec.Struct, frozen=True, tag_field="kind", tag="track"):
 
 
 Entity = Artist | Album | Track
+INTEGER_FIELDS = ("artist_id", "album_id", "track_id", "artist_ids")
 LISTS: dict[str, type[Artist] | type[Album] | type[Track]] = {
     "artists": Artist,
     "albums": Album,
@@ -63,7 +64,8 @@ def validate_entity(raw: Any, kind: type[Entity]) -> Entity | tuple[str, str]:
     if not isinstance(raw, dict):
         return "", "Each item must be a JSON object."
     try:
-        entity = msgspec.convert({k: v for k, v in raw.items() if k != "kind"}, kind, strict=True)
+        item = with_whole_numbers({k: v for k, v in raw.items() if k != "kind"}, INTEGER_FIELDS)
+        entity = msgspec.convert(item, kind, strict=True)
     except msgspec.ValidationError as error:
         return describe_validation_error(error)
     if isinstance(entity, Track) and len(set(entity.artist_ids)) != len(entity.artist_ids):

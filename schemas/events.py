@@ -56,12 +56,34 @@ def describe_validation_error(error: msgspec.ValidationError) -> tuple[str, str]
     return field or "event", message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
+# Past 2^53 a float no longer names one integer: `1e17` may have been any of several ids.
+EXACT_FLOAT_LIMIT = 2**53
+
+
+def whole(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= EXACT_FLOAT_LIMIT:
+        return int(value)
+    if isinstance(value, list):
+        return [whole(v) for v in value]
+    return value
+
+
+def with_whole_numbers(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """JSON has one kind of number, and JSON Schema calls `101.0` the integer 101: integer fields take
+    a whole number however it is written (the strict decoders alone would refuse the float)."""
+    fixed = {name: whole(item[name]) for name in fields if name in item}
+    return item | fixed if fixed else item
+
+
+INTEGER_FIELDS = ("track_id", "listened_ms")
+
+
 def validate_event(raw: Any, now: datetime) -> Event | FieldError:
     """Validate one decoded JSON value against §6.1; the error carries no index (the caller adds it)."""
     if not isinstance(raw, dict):
         return FieldError(field="event", message="Each event must be a JSON object.")
     try:
-        event = msgspec.convert(raw, Event, strict=True)
+        event = msgspec.convert(with_whole_numbers(raw, INTEGER_FIELDS), Event, strict=True)
     except msgspec.ValidationError as error:
         field, message = describe_validation_error(error)
         return FieldError(field=field, message=message)

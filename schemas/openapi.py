@@ -7,6 +7,7 @@ schemas/openapi_components.py.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, date, datetime
 from typing import Any
 
 from schemas.events import MAX_EVENTS_PER_BATCH
@@ -150,9 +151,9 @@ def headers(meanings: dict[str, str]) -> Schema:
     }
 
 
-def json_body(schema: str, description: str) -> Schema:
+def json_body(schema: str, description: str, required: bool = True) -> Schema:
     return {
-        "required": True,
+        "required": required,
         "description": description,
         "content": {"application/json": {"schema": ref(schema)}},
     }
@@ -432,10 +433,16 @@ def export_operation(
 ) -> Schema:
     request = None
     if body is not None:
+        # A body whose every field has a default may be left out: no body is `{}`.
+        optional = not EXPORT_SCHEMAS[body].get("required")
         request = json_body(
-            body, f"JSON, at most {MAX_EXPORT_BODY_BYTES // 1024} KiB; an empty body is `{{}}`."
+            body,
+            f"JSON, at most {MAX_EXPORT_BODY_BYTES // 1024} KiB; an empty body is `{{}}`"
+            + (", and so is no body at all." if optional else "."),
+            required=not optional,
         )
-    refusals = errors(401, 403, 413, 422) if body is not None else errors(401, 403)
+    # A body may name the entity on screen (artist_id, album_id, track_id): unknown, it is 404.
+    refusals = errors(401, 403, 404, 413, 422) if body is not None else errors(401, 403)
     if body is not None:
         refusals["413"] = error_response(
             f"`payload_too_large`: the body is larger than {MAX_EXPORT_BODY_BYTES // 1024} KiB."
@@ -526,8 +533,12 @@ def export_paths() -> dict[str, Schema]:
     }
 
 
-def openapi_document(server_url: str | None = None) -> dict[str, Any]:
-    """The whole document; `server_url` (e.g. http://127.0.0.1:8000) when it is known, else relative."""
+def openapi_document(server_url: str | None = None, today: date | None = None) -> dict[str, Any]:
+    """The whole document; `server_url` (e.g. http://127.0.0.1:8000) when it is known, else relative.
+
+    The event's example happens at 00:00Z of `today` (the current UTC day by default), and the example
+    date is `today`: the API refuses events older than 400 days and ranges older than 731 days, so a
+    fixed date would expire."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Insights API", "version": "1", "description": DESCRIPTION},
@@ -556,4 +567,9 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
     }
     if server_url is not None:
         document["servers"] = [{"url": server_url.rstrip("/")}]
-    return copy.deepcopy(document)  # callers may change their copy; the module's parts stay intact
+    document = copy.deepcopy(document)  # callers may change their copy; the module's parts stay intact
+    day = today or datetime.now(UTC).date()
+    schemas = document["components"]["schemas"]
+    schemas["Event"]["properties"]["occurred_at"]["examples"] = [f"{day.isoformat()}T00:00:00Z"]
+    schemas["LocalDate"]["examples"] = [day.isoformat()]
+    return document

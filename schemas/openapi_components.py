@@ -53,6 +53,13 @@ def array(items: Schema, description: str, **limits: int) -> Schema:
     return {"type": "array", "items": items, "description": description} | limits
 
 
+def checked_items(item: str, description: str, **limits: int) -> Schema:
+    """A list of a request whose items are checked one by one: a valid `item` is taken, anything else is
+    reported by its index without failing the request (which needs at least one valid item)."""
+    anything = {"description": "Anything else: reported by its index in the answer's `errors`."}
+    return {"type": "array", "items": {"anyOf": [ref(item), anything]}, "description": description} | limits
+
+
 def obj(description: str, properties: dict[str, Schema]) -> Schema:
     """A response object: every field listed, none other sent (so none other allowed)."""
     return {
@@ -83,6 +90,13 @@ TIMEFRAME_TEXT = (
 )
 
 # ---- shared values ----------------------------------------------------------------------------------
+
+LOCAL_DATE: Schema = {
+    "type": "string",
+    "format": "date",
+    "pattern": r"^\d{4}-\d{2}-\d{2}$",
+    "description": "A calendar date of `tz`, YYYY-MM-DD.",
+}
 
 SHARED: dict[str, Schema] = {
     "Id": {
@@ -124,13 +138,8 @@ SHARED: dict[str, Schema] = {
         "`America/St_Johns`). A day is a calendar day of this zone: 23, 24 or 25 hours.",
         "examples": ["Asia/Kolkata"],
     },
-    "LocalDate": {
-        "type": "string",
-        "format": "date",
-        "pattern": r"^\d{4}-\d{2}-\d{2}$",
-        "description": "A calendar date of `tz`, YYYY-MM-DD.",
-        "examples": ["2026-11-05"],
-    },
+    # No fixed example: openapi_document adds today's, which is always a date a range may name.
+    "LocalDate": dict(LOCAL_DATE),  # a dict of its own: its example is set alone
     "Estimates": {
         "type": "array",
         "items": {"type": "string"},
@@ -176,6 +185,8 @@ SHARED: dict[str, Schema] = {
 
 # ---- write side: events and catalog ----------------------------------------------------------------
 
+CATALOG_LISTS = (("artists", "CatalogArtist"), ("albums", "CatalogAlbum"), ("tracks", "CatalogTrack"))
+
 WRITE: dict[str, Schema] = {
     "Event": {
         "type": "object",
@@ -202,7 +213,7 @@ WRITE: dict[str, Schema] = {
                 "format": "date-time",
                 "description": f"RFC 3339 with an offset; at most {MAX_FUTURE.seconds // 60} minutes in the "
                 f"future and at most {MAX_AGE.days} days old.",
-                "examples": ["2025-06-01T12:34:56Z"],
+                # no fixed example: openapi_document adds one of today, which never gets too old
             },
             "listened_ms": {
                 "type": ["integer", "null"],
@@ -215,9 +226,12 @@ WRITE: dict[str, Schema] = {
     },
     "EventBatch": {
         "type": "object",
+        "description": "A batch is taken when at least one of its events is valid: the valid ones are "
+        "written, every other item is reported by its index in the answer's `errors`.",
         "required": ["events"],
         "properties": {
-            "events": array(ref("Event"), "The events.", minItems=1, maxItems=MAX_EVENTS_PER_BATCH),
+            "events": checked_items("Event", "The events.", minItems=1, maxItems=MAX_EVENTS_PER_BATCH)
+            | {"contains": ref("Event")},
         },
     },
     "CatalogArtist": {
@@ -259,19 +273,18 @@ WRITE: dict[str, Schema] = {
     },
     "CatalogUpdate": {
         "type": "object",
-        "description": "Any of the three lists, at least one of them non-empty. Items are upserts: the "
-        "newest write of an id wins.",
+        "description": "Any of the three lists. Items are upserts: the newest write of an id wins. An "
+        "update is taken when at least one item of any list is valid: the valid ones are written, every "
+        "other item is reported in the answer's `errors`.",
         "properties": {
-            name: array(ref(item), f"{name.capitalize()} to create or update.", maxItems=MAX_ITEMS_PER_LIST)
-            for name, item in (
-                ("artists", "CatalogArtist"),
-                ("albums", "CatalogAlbum"),
-                ("tracks", "CatalogTrack"),
+            name: checked_items(
+                item, f"{name.capitalize()} to create or update.", maxItems=MAX_ITEMS_PER_LIST
             )
+            for name, item in CATALOG_LISTS
         },
         "anyOf": [
-            {"required": [name], "properties": {name: {"minItems": 1}}}
-            for name in ("artists", "albums", "tracks")
+            {"required": [name], "properties": {name: {"contains": ref(item)}}}
+            for name, item in CATALOG_LISTS
         ],
     },
     "WriteResult": obj(
@@ -429,7 +442,10 @@ def chart(owner: str, example: int) -> Schema:
 READ: dict[str, Schema] = {
     "TrackAnalytics": obj(
         "A track's figures for the period.",
-        {"track_id": entity_id("The track.", 101), "title": text("The track's title.", "Dawn")}
+        {
+            "track_id": entity_id("The track.", 101),
+            "title": text("The track's title (empty while only its events are known).", "Dawn", 0),
+        }
         | FIGURE_FIELDS,
     ),
     "AlbumAnalytics": obj(
@@ -444,7 +460,14 @@ READ: dict[str, Schema] = {
     ),
     "ArtistAnalytics": obj(
         "The figures over every track that lists the artist (listeners distinct across them).",
-        {"artist_id": entity_id("The artist.", 1), "name": text("The artist's name.", "Ana Vale")}
+        {
+            "artist_id": entity_id("The artist.", 1),
+            "name": text(
+                "The artist's name (empty while a track lists the artist but the catalog does not have it).",
+                "Ana Vale",
+                0,
+            ),
+        }
         | FIGURE_FIELDS
         | {
             "top_tracks": array(
@@ -620,14 +643,16 @@ PARAMETERS: dict[str, Schema] = {
         "description": "With `to`, instead of `period`/`timeframe`: the first local date of the range "
         "(not before 2000-01-01; a range spans at most 731 days). The previous range, for growth, is "
         "the same number of days just before it.",
-        "schema": ref("LocalDate"),
+        # Without examples: the document's examples are sent together, and a range given both as
+        # `period` and as `from`/`to` is refused.
+        "schema": dict(LOCAL_DATE),
     },
     "To": {
         "name": "to",
         "in": "query",
         "required": False,
         "description": "With `from`: the last local date of the range, included, not after today.",
-        "schema": ref("LocalDate"),
+        "schema": dict(LOCAL_DATE),
     },
     "Interval": {
         "name": "interval",

@@ -3,6 +3,8 @@ request bodies, and the report documented field by field."""
 
 from __future__ import annotations
 
+import itertools
+
 from schemas.openapi_components import (
     TOP_COLLABORATORS,
     TOP_TRACKS,
@@ -31,10 +33,30 @@ FOCUS_TEXT = (
     " With one of `artist_id`, `album_id` or `track_id`, only what belongs to that artist, album or "
     "track (404 if unknown, 403 if the token may not read it)."
 )
+
+
+def focus(description: str, example: int) -> Schema:
+    return {
+        "anyOf": [ref("Id"), {"type": "null"}],
+        "description": description + " `null` is the same as leaving it out.",
+        "examples": [example],
+    }
+
+
 FOCUS_FIELDS: dict[str, Schema] = {
-    "artist_id": entity_id("Only what belongs to this artist (its tracks and albums, itself).", 1),
-    "album_id": entity_id("Only what belongs to this album (its tracks, itself, its artist).", 10),
-    "track_id": entity_id("Only what belongs to this track (itself, its album, its artists).", 101),
+    "artist_id": focus("Only what belongs to this artist (its tracks and albums, itself).", 1),
+    "album_id": focus("Only what belongs to this album (its tracks, itself, its artist).", 10),
+    "track_id": focus("Only what belongs to this track (itself, its album, its artists).", 101),
+}
+# At most one of them: a body naming two is refused (422), and the schema says so.
+NOT_NULL: Schema = {"not": {"type": "null"}}
+ONE_FOCUS_AT_MOST: Schema = {
+    "not": {
+        "anyOf": [
+            {"required": [a, b], "properties": {a: NOT_NULL, b: NOT_NULL}}
+            for a, b in itertools.combinations(FOCUS_FIELDS, 2)
+        ]
+    }
 }
 DAY = {"type": "string", "format": "date"}
 NULLABLE_ID = {"anyOf": [ref("Id"), {"type": "null"}]}
@@ -112,7 +134,8 @@ SCHEMAS: dict[str, Schema] = {
             "period": period_field,
         }
         | FOCUS_FIELDS,
-    },
+    }
+    | ONE_FOCUS_AT_MOST,
     "ReportRequest": {
         "type": "object",
         "description": "The period of the figures, and whether to add the chart series." + FOCUS_TEXT,
@@ -125,12 +148,14 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
         | FOCUS_FIELDS,
-    },
+    }
+    | ONE_FOCUS_AT_MOST,
     "PdfRequest": {
         "type": "object",
         "description": "The period of the report." + FOCUS_TEXT,
         "properties": {"period": period_field} | FOCUS_FIELDS,
-    },
+    }
+    | ONE_FOCUS_AT_MOST,
     "TrackRow": row("tracks", 101, "title", "Dawn"),
     "AlbumRow": row("albums", 10, "title", "First Light"),
     "ArtistRow": row("artists", 1, "name", "Ana Vale"),

@@ -92,3 +92,18 @@ def kafka(shared_kafka: ExternalKafka | None, request: pytest.FixtureRequest) ->
         return request.getfixturevalue("local_kafka")  # type: ignore[no-any-return]
     asyncio.run(delete_insights_topics(shared_kafka.bootstrap))
     return shared_kafka
+
+
+@pytest.fixture(scope="session")
+def session_kafka(
+    shared_kafka: ExternalKafka | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ExternalKafka | LocalKafka]:
+    """One Kafka for the whole session, for tests that only write to it and read nothing back (the
+    API's answers): the shared one, else a local one started once. Tests may not stop it."""
+    if shared_kafka is not None:
+        yield shared_kafka
+        return
+    broker = LocalKafka(tmp_path_factory.mktemp("session-kafka") / "kafka", partitions=1)
+    broker.start()
+    yield broker
+    broker.stop()

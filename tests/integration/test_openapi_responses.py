@@ -130,6 +130,7 @@ def export_calls(template: str, body: dict[str, Any]) -> list[Call]:
         Call(template, "post", 200, ("insights:read",), artists=(1,), body=body),
         Call(template, "post", 401, None, body=body),
         Call(template, "post", 403, ("events:write",), body=body),
+        Call(template, "post", 404, ("insights:read",), artists=(1,), body=body | {"artist_id": 999}),
         Call(template, "post", 413, ("insights:read",), raw=b'{"pad": "' + b"x" * (64 * 1024) + b'"}'),
         Call(template, "post", 422, ("insights:read",), body=body | {"period": "forever"}),
         Call(template, "post", 429, ("insights:read",), body=body | {"period": "forever"}, before=LIMIT),

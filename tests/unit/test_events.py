@@ -131,3 +131,18 @@ def test_the_one_pass_decoder_takes_exactly_the_wholly_valid_batches(name: str) 
         assert fast == accepted
     else:
         assert fast is None
+
+
+@pytest.mark.parametrize(("written", "taken"), [(42.0, 42), (9007199254740992.0, 2**53)])
+def test_an_integer_written_with_a_zero_fraction_is_that_integer(written: float, taken: int) -> None:
+    accepted, errors = validate_batch([event(track_id=written, listened_ms=1000.0)], NOW)
+    assert errors == []
+    assert (accepted[0].track_id, accepted[0].listened_ms) == (taken, 1000)
+    assert type(accepted[0].track_id) is int
+
+
+@pytest.mark.parametrize("written", [42.5, 1e17, True, "42"])
+def test_a_fraction_a_float_past_2_53_or_another_type_is_still_no_track_id(written: object) -> None:
+    accepted, errors = validate_batch([event(track_id=written)], NOW)
+    assert accepted == []
+    assert [e.field for e in errors] == ["track_id"]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from api.export_focus import focus_field
 from api.export_tables import columns, csv_chunks, csv_text, json_chunks, row_pages, spreadsheet_safe
 from api.pdf_charts import label_for, nice_ceiling
 from schemas.openapi_exports import EXPORT, MAX_EXPORT_BODY_BYTES
@@ -203,3 +204,16 @@ def test_chart_tick_labels() -> None:
     assert label_for("2026-11-26T00:00:00Z", "day") == "Nov 26"
     assert label_for("2026-01-05T00:00:00Z", "week") == "Jan 5"
     assert label_for("2026-11-20T14:00:00Z", "hour") == "Nov 20 14:00"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"artist_id": 7}, ("artist_id", 7)),
+        ({"album_id": 10.0}, ("album_id", 10)),  # JSON Schema's integer: a whole number, however written
+        ({"track_id": None, "artist_id": 3}, ("artist_id", 3)),
+        ({}, None),
+    ],
+)
+def test_the_entity_an_export_names(body: dict[str, object], field: tuple[str, int] | None) -> None:
+    assert focus_field(body) == field

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -22,11 +22,12 @@ from starlette.testclient import TestClient
 
 from api import figure_bodies, ingest, insights_routes
 from api.auth import required_scope
-from api.docs import render_page
+from api.docs import example, render_page, resolve
 from api.errors import CODES
 from api.health import Readiness
 from schemas.catalog import Album, Artist, Track
-from schemas.events import Event
+from schemas.events import Event, validate_batch
+from schemas.openapi import openapi_document
 from schemas.openapi_components import (
     MAX_BODY_BYTES,
     MAX_ID,
@@ -234,7 +235,7 @@ def test_docs_page_is_served_without_a_token_and_shows_every_path(
 
 
 def test_curl_examples_send_headers_as_headers_and_every_operation_can_be_tried(spec: dict[str, Any]) -> None:
-    page = html.unescape(render_page("http://127.0.0.1:8000"))
+    page = html.unescape(render_page("http://127.0.0.1:8000", date.today()))
     assert "If-None-Match=" not in page, "a header is not a query parameter"
     assert '-H "If-None-Match: $ETAG"' in page
     forms = re.findall(r'<form class="try" data-method="(\w+)" data-path="([^"]+)"', page)
@@ -242,7 +243,8 @@ def test_curl_examples_send_headers_as_headers_and_every_operation_can_be_tried(
 
 
 def test_docs_page_escapes_what_it_shows() -> None:
-    page = render_page("http://<b>evil</b>")  # the base URL comes from the request's Host header
+    # The base URL comes from the request's Host header.
+    page = render_page("http://<b>evil</b>", date.today())
     assert "<b>evil</b>" not in page
     assert "&lt;b&gt;evil&lt;/b&gt;" in page
 
@@ -322,3 +324,75 @@ def test_an_undocumented_field_or_status_is_caught(spec: dict[str, Any]) -> None
     extra = httpx.Response(200, json={"status": "ok", "uptime": 3})
     assert response_problems(spec, path, "get", extra) != []
     assert response_problems(spec, path, "get", httpx.Response(418, json={})) != []
+
+
+# ---- what a client may rely on -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("day", [date(2026, 1, 1), date(2031, 7, 15)])
+def test_the_example_batch_is_one_the_api_takes_on_any_day(day: date) -> None:
+    doc = openapi_document(today=day)
+    batch = example(doc, doc["components"]["schemas"]["EventBatch"])
+    end_of_day = datetime.combine(day, datetime.max.time(), UTC)
+    accepted, errors = validate_batch(batch["events"], end_of_day)
+    assert (len(accepted), errors) == (1, [])
+
+
+def test_the_served_document_dates_its_examples_today(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemas, today = document["components"]["schemas"], datetime.now(UTC).date()
+    assert schemas["Event"]["properties"]["occurred_at"]["examples"] == [f"{today}T00:00:00Z"]
+    assert schemas["LocalDate"]["examples"] == [today.isoformat()]
+    # `from`/`to` have none: examples are sent together, and `period` with `from`/`to` is refused.
+    parameters = document["components"]["parameters"]
+    assert "examples" not in parameters["From"]["schema"] and "examples" not in parameters["To"]["schema"]
+
+
+def test_an_export_body_is_required_exactly_where_it_has_a_required_field(spec: dict[str, Any]) -> None:
+    exports = [(path, m) for path, m in operations(spec) if path.startswith(INSIGHTS + "/export/")]
+    for path, method in exports:
+        body = spec["paths"][path][method].get("requestBody")
+        if body is not None:  # no body at all is `{}`: refused only when a field must be there
+            schema = resolve(spec, body["content"]["application/json"]["schema"])
+            assert body["required"] is bool(schema.get("required")), path
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "PUT", "DELETE", "PATCH"])
+def test_a_method_a_path_does_not_serve_gets_405_listing_every_method_it_does(
+    client: TestClient, spec: dict[str, Any], method: str
+) -> None:
+    for path, item in spec["paths"].items():
+        url = re.sub(r"{\w+}", "7", path)
+        answer = client.request(method, url, headers=bearer("admin"))
+        documented = {m.upper() for m in item} | ({"HEAD"} if "get" in item else set())
+        assert answer.status_code == 405, (method, path)
+        assert set(answer.headers["Allow"].split(", ")) == documented, (method, path)
+        assert answer.json()["error"] == "method_not_allowed"
+
+
+def test_a_revocation_with_a_field_it_does_not_have_is_refused(client: TestClient) -> None:
+    body = {"token_id": "5f0c6b1e", "reasn": "leaked"}
+    answer = client.post("/api/v1/tokens/revocations", json=body, headers=bearer("admin"))
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"field": "reasn", "message": "Unknown field 'reasn': a revocation has only token_id and reason."}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"period": "7-days", "artist_id": 1}, True),
+        ({"artist_id": 1, "album_id": None, "track_id": None}, True),
+        ({"artist_id": 1, "track_id": 101}, False),
+        ({"album_id": 10, "track_id": 101, "artist_id": None}, False),
+    ],
+)
+def test_an_export_body_names_one_entity_at_most_as_the_code_says(
+    spec: dict[str, Any], client: TestClient, body: dict[str, Any], valid: bool
+) -> None:
+    schema = {"$ref": "urn:openapi#/components/schemas/PdfRequest"}
+    validator = Draft202012Validator(schema, registry=registry_of(spec))
+    assert validator.is_valid(body) is valid
+    answer = client.post(f"{INSIGHTS}/export/pdf", json=body, headers=bearer("insights:read"))
+    assert (answer.status_code == 422) is not valid  # (the valid ones go on to the store)
