@@ -69,3 +69,30 @@ def test_a_batch_past_the_message_bound_goes_as_several_messages_that_each_fit()
     assert [key for key, _ in messages] == [decode_batch(v)[0][0].event_id.encode() for _, v in messages]
     assert batch_messages(events, max_bytes=whole // 3) == messages  # a retry goes the same way
     assert len(batch_messages(events, max_bytes=whole)) == 1
+
+
+def test_unknown_fields_are_accepted_with_a_warning_naming_them(
+    client: TestClient, fakes: tuple[object, FakePublisher]
+) -> None:
+    events = [event("a") | {"contry": "DE"}, event("b") | {"country": "de", "source": "radio"}]
+    answer = client.post(
+        "/api/v1/events", json={"events": [*events, event("c") | {"country": "XX"}]}, headers=writer("p")
+    )
+    assert answer.status_code == 202
+    assert answer.json()["data"] == {
+        "accepted": 2,
+        "rejected": 1,
+        "errors": [
+            {"index": 2, "field": "country", "message": answer.json()["data"]["errors"][0]["message"]}
+        ],
+        "warnings": [{"index": 0, "field": "contry", "message": "Unknown field 'contry' is ignored."}],
+    }
+    written = [
+        e for _, messages in fakes[1].published for _, value in messages for e in decode_batch(value)[0]
+    ]
+    assert [(e.country, e.source) for e in written] == [(None, None), ("DE", "radio")]
+
+
+def test_a_batch_without_unknown_fields_is_answered_as_before(client: TestClient) -> None:
+    answer = client.post("/api/v1/events", json={"events": [event("a"), event("b")]}, headers=writer("p"))
+    assert answer.json()["data"] == {"accepted": 2, "rejected": 0, "errors": []}
