@@ -69,7 +69,7 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
 EVENT_FIELDS = frozenset(Event.__struct_fields__)
 
 
-class _KnownFieldsOnly(Event, forbid_unknown_fields=True):
+class _KnownFieldsOnly(Event, frozen=True, forbid_unknown_fields=True):
     """An Event that refuses any other field: the one-pass decode of a clean batch uses it, so a batch
     with a field to warn about goes the per-item way, where the warning is made."""
 
