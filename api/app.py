@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from api import dashboard, docs, export_routes, insights_routes, kafka_routes, token_routes
+from api import audience_routes, dashboard, docs, export_routes, insights_routes, kafka_routes, token_routes
 from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
@@ -72,6 +72,7 @@ def create_app(
         *token_routes.routes,
         *kafka_routes.routes,
         *insights_routes.routes,
+        *audience_routes.routes,
         *export_routes.routes,
         *docs.routes,
         *dashboard.routes,
