@@ -17,7 +17,6 @@ from api.zoned_queries import NO_DAYS, Span, split
 from insights.store import Store
 from schemas.local_ranges import LocalRange
 
-DIMENSIONS = ("country", "source", "platform")
 AUDIENCE_FROM_SQL = "SELECT max(since) FROM audience_from"
 EDGES = 2  # a range has at most two ragged ends
 

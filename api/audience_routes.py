@@ -38,9 +38,8 @@ from api.insights_routes import (
 from api.range_params import check_parameters, requested_range
 from api.responses import success
 from schemas.local_ranges import LocalRange
+from schemas.openapi_audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
 
-BREAKDOWN_LIMIT = 50
-DEFAULT_BREAKDOWN_LIMIT = 10
 # The figures of a breakdown over a range that starts before the audience rollups hold every event.
 PARTIAL_BREAKDOWN = ["rows", "other", "unknown"]
 
@@ -56,9 +55,9 @@ def bounded_integer(request: Request, name: str, default: int, highest: int) -> 
 
 def requested_breakdown(request: Request) -> tuple[LocalRange, str, int]:
     chosen = requested_range(request, ("dimension", "limit"))
-    dimension = request.query_params.get("dimension")
-    if dimension not in audience.DIMENSIONS:
-        choices = ", ".join(audience.DIMENSIONS)
+    dimension = request.query_params.get("dimension", "")
+    if dimension not in DIMENSIONS:
+        choices = ", ".join(DIMENSIONS)
         raise validation_failed("dimension", f"dimension is required, one of {choices}.")
     return chosen, dimension, bounded_integer(request, "limit", DEFAULT_BREAKDOWN_LIMIT, BREAKDOWN_LIMIT)
 

@@ -19,11 +19,11 @@ from typing import Any
 from api.catalog_queries import AlbumEntry, ArtistEntry, TrackEntry
 from api.catalog_snapshot import Snapshot
 from insights.store import Store
+from schemas.openapi_audience import DEFAULT_LIST_LIMIT, LIST_LIMIT
 from schemas.tokens import TokenClaims
 
 KINDS = ("tracks", "albums", "artists")
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 50
+MAX_LIMIT, DEFAULT_LIMIT = LIST_LIMIT, DEFAULT_LIST_LIMIT
 MAX_QUERY_CHARS = 256
 
 UNCATALOGUED_SQL = """

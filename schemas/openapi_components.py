@@ -434,6 +434,7 @@ FIGURE_FIELDS: dict[str, Schema] = RANGE_FIELDS | {
     "listeners": ref("Listeners"),
     "engagement": ref("Engagement"),
     "growth": ref("Growth"),
+    "listening": ref("Listening"),
 }
 
 

@@ -21,6 +21,7 @@ from pipeline.rollups import TRACK_HOURLY, TRACK_REALTIME, TRACK_TOTALS, counter
 from pipeline.sink import RollupSink, SourcedEvent
 from schemas.events import PLATFORMS, SOURCES, Event
 from schemas.local_ranges import local_range
+from schemas.openapi_audience import DIMENSIONS
 from schemas.periods import PeriodBounds
 from tests.integration import reference
 from tests.integration.written import as_posted, write_through_sink
@@ -98,7 +99,7 @@ RANGES = [(TODAY - timedelta(days=29), TODAY), (TODAY - timedelta(days=20), TODA
 
 
 @pytest.mark.parametrize("zone", ZONES)
-@pytest.mark.parametrize("dimension", audience_queries.DIMENSIONS)
+@pytest.mark.parametrize("dimension", DIMENSIONS)
 def test_breakdowns_count_every_play_of_the_range_by_value(
     history: tuple[Store, list[dict[str, Any]]], zone: str, dimension: str
 ) -> None:
