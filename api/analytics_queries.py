@@ -26,7 +26,7 @@ from schemas.periods import ChartBuckets, PeriodBounds
 PREVIOUS, PERIOD, ALL_TIME, TRACKS = 0, 1, 2, 3
 
 _TOTALS_PART = """
-SELECT 2 AS part, sum(plays) AS plays, {listeners} AS listeners, 0 AS likes, 0 AS reposts{empty}
+SELECT 2 AS part, sum(plays) AS plays, {listeners} AS listeners, 0 AS likes, 0 AS reposts, 0, 0, 0{empty}
 FROM track_totals
 WHERE track_id IN {{track_ids:Array(UInt64)}}"""
 # All-time listeners merged exactly, or as the union of each track's sketch (Audiences).
@@ -51,7 +51,8 @@ _DAYS_IN_RANGE = """FROM track_daily
 
 _PERIOD_PARTS = """
 UNION ALL
-SELECT day >= {{start:Date}} AS part, sum(plays), {merge}({column}), sum(likes), sum(reposts){empty}
+SELECT day >= {{start:Date}} AS part, sum(plays), {merge}({column}), sum(likes), sum(reposts),
+    sum(qualified_plays), sum(listened_total_ms), sum(timed_plays){empty}
 {days}
 GROUP BY part
 """
@@ -62,11 +63,14 @@ GROUP BY part
 _GROUP_PERIOD_PARTS = """
 UNION ALL
 SELECT part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
+    sum(qualified_plays), sum(listened_total_ms), sum(timed_plays),
     groupArrayIf((track_id, plays, finalizeAggregation(listeners)), part = 1)
 FROM
 (
     SELECT track_id, day >= {{start:Date}} AS part, sum(plays) AS plays,
-        uniqExactMergeState(listeners) AS listeners, sum(likes) AS likes, sum(reposts) AS reposts
+        uniqExactMergeState(listeners) AS listeners, sum(likes) AS likes, sum(reposts) AS reposts,
+        sum(qualified_plays) AS qualified_plays, sum(listened_total_ms) AS listened_total_ms,
+        sum(timed_plays) AS timed_plays
     {days}
     GROUP BY track_id, part
 )
@@ -79,7 +83,7 @@ GROUP BY part
 # for the others.
 _TRACKS_PART = """
 UNION ALL
-SELECT 3 AS part, 0, 0, 0, 0, groupArray((track_id, plays, listeners))
+SELECT 3 AS part, 0, 0, 0, 0, 0, 0, 0, groupArray((track_id, plays, listeners))
 FROM
 (
     SELECT track_id, sum(plays) AS plays, uniqExactMerge(listeners) AS listeners
@@ -221,6 +225,10 @@ class Figures:
     reposts: int
     previous_plays: int
     previous_listeners: int
+    # How long the period's plays were listened to (docs/api.md, "Listening").
+    qualified_plays: int = 0
+    listened_ms: int = 0
+    timed_plays: int = 0
 
 
 @dataclass(frozen=True)
@@ -272,13 +280,25 @@ def _period_parameters(track_ids: Sequence[int], bounds: PeriodBounds, mode: Mod
 
 
 def _figures(rows: list[tuple[Any, ...]]) -> Figures:
-    """The parts' rows (part, plays, listeners, likes, reposts, ...) -> Figures; a part with no day
-    in range has no row."""
-    parts = {int(part): [int(v) for v in values[:4]] for part, *values in rows}
-    empty = [0, 0, 0, 0]
+    """The parts' rows (part, plays, listeners, likes, reposts, qualified plays, listened ms, timed
+    plays, ...) -> Figures; a part with no day in range has no row."""
+    parts = {int(part): [int(v) for v in values[:7]] for part, *values in rows}
+    empty = [0] * 7
     total, period, previous = (parts.get(p, empty) for p in (ALL_TIME, PERIOD, PREVIOUS))
-    plays, listeners, likes, reposts = period
-    return Figures(total[0], total[1], plays, listeners, likes, reposts, previous[0], previous[1])
+    plays, listeners, likes, reposts, qualified, listened, timed = period
+    return Figures(
+        total[0],
+        total[1],
+        plays,
+        listeners,
+        likes,
+        reposts,
+        previous[0],
+        previous[1],
+        qualified,
+        listened,
+        timed,
+    )
 
 
 # Past this many exactly counted listeners a set of tracks reads them from sketches: a fixed set's

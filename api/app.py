@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from api import dashboard, docs, export_routes, insights_routes, kafka_routes, token_routes
+from api import audience_routes, dashboard, docs, export_routes, insights_routes, kafka_routes, token_routes
 from api.auth import AuthMiddleware
 from api.caching import CacheMiddleware, ResponseCache
 from api.catalog_snapshot import Catalog
@@ -73,6 +73,7 @@ def create_app(
         *token_routes.routes,
         *kafka_routes.routes,
         *insights_routes.routes,
+        *audience_routes.routes,
         *export_routes.routes,
         *docs.routes,
         *dashboard.routes,

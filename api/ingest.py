@@ -26,8 +26,10 @@ from schemas.events import (
     MAX_EVENTS_PER_BATCH,
     Event,
     FieldError,
+    FieldWarning,
     decode_valid_batch,
     encode_batch,
+    unknown_fields,
     validate_batch,
 )
 
@@ -153,9 +155,11 @@ async def post_events(request: Request) -> Response:
     body = await read_body(request)
     accepted: list[Event] | None = decode_valid_batch(body, datetime.now(UTC))
     errors: list[FieldError] = []
-    if accepted is None:  # some item is invalid (or the body is): find and report each
+    warnings: list[FieldWarning] = []
+    if accepted is None:  # some item is invalid or has a field to warn of (or the body is): report each
         raw_events = batch_items(decode_json_object(body), "events", MAX_EVENTS_PER_BATCH)
         accepted, errors = validate_batch(raw_events)
+        warnings = unknown_fields(raw_events)
     INGESTED.labels(outcome="rejected").inc(len(errors))
     if not accepted:
         raise ApiError(422, "No event in the batch is valid.", errors=errors)
@@ -169,7 +173,9 @@ async def post_events(request: Request) -> Response:
         INGESTED.labels(outcome="unavailable").inc(len(accepted))
         raise
     INGESTED.labels(outcome="accepted").inc(len(accepted))
-    return success({"accepted": len(accepted), "rejected": len(errors), "errors": errors}, status_code=202)
+    report: dict[str, Any] = {"accepted": len(accepted), "rejected": len(errors), "errors": errors}
+    # Only when there is something to say: a batch without unknown fields is answered as before.
+    return success(report | ({"warnings": warnings} if warnings else {}), status_code=202)
 
 
 async def post_catalog(request: Request) -> Response:

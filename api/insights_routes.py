@@ -17,6 +17,7 @@ from starlette.routing import Route
 from api import analytics_queries as analytics
 from api import zoned_queries as zoned
 from api.access import check_album, check_artist, check_track
+from api.audience_queries import AUDIENCE_FROM_SQL, listening_json
 from api.caching import with_figures
 from api.catalog_queries import AlbumEntry, ArtistEntry, TrackEntry
 from api.catalog_snapshot import Catalog
@@ -102,6 +103,8 @@ class Reads:
     audiences: analytics.Audiences = field(default_factory=analytics.Audiences)
     charts: analytics.ChartMemo = field(default_factory=analytics.ChartMemo)
     coverage: zoned.Coverage = field(default_factory=zoned.Coverage)
+    # Where the listening sums and the breakdowns hold every event (schemas/clickhouse/013_audience.sql).
+    audience: zoned.Coverage = field(default_factory=lambda: zoned.Coverage(AUDIENCE_FROM_SQL))
 
     async def local_figures(
         self, track_ids: Sequence[int], chosen: LocalRange, group: bool
@@ -116,6 +119,14 @@ class Reads:
         )
 
     async def _local_figures(
+        self, track_ids: Sequence[int], chosen: LocalRange, group: bool
+    ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
+        counted, per_track, estimates = await self._range_figures(track_ids, chosen, group)
+        if await self.audience.partial(self.store, [(chosen.start, chosen.end)]):
+            estimates = [*estimates, "listening"]
+        return counted, per_track, estimates
+
+    async def _range_figures(
         self, track_ids: Sequence[int], chosen: LocalRange, group: bool
     ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
         if chosen.utc:
@@ -197,7 +208,14 @@ def range_body(chosen: LocalRange) -> dict[str, Any]:
 
 
 def local_figures_body(f: analytics.Figures, chosen: LocalRange, estimates: list[str]) -> dict[str, Any]:
-    return {"period": chosen.period} | range_body(chosen) | figures_json(f) | {"estimates": estimates}
+    listening = {"listening": listening_json(f.qualified_plays, f.listened_ms, f.timed_plays)}
+    return (
+        {"period": chosen.period}
+        | range_body(chosen)
+        | figures_json(f)
+        | listening
+        | {"estimates": estimates}
+    )
 
 
 def ranked_tracks(

@@ -54,8 +54,9 @@ def _range(request: Request, fixed: str, names: dict[str, int], default: str) ->
         raise validation_failed(error.field, error.message) from None
 
 
-def requested_range(request: Request) -> LocalRange:
-    check_parameters(request, ANALYTICS_PARAMETERS)
+def requested_range(request: Request, also: Collection[str] = ()) -> LocalRange:
+    """The range of an analytics request (`also`: the other parameters its endpoint takes)."""
+    check_parameters(request, (*ANALYTICS_PARAMETERS, *also))
     return _range(request, "period", PERIOD_DAYS, DEFAULT_PERIOD)[1]
 
 

@@ -21,13 +21,15 @@ EDGES = 4  # quarter-hour ranges a figures statement reads at most: three ends a
 
 # The rows of a range: whole UTC days, and the quarters of the days that are not whole.
 _ROWS = """
-    SELECT track_id, toDateTime(day, 'UTC') AS at, plays, listeners, likes, reposts
+    SELECT track_id, toDateTime(day, 'UTC') AS at, plays, listeners, likes, reposts,
+        qualified_plays, listened_total_ms, timed_plays
     FROM track_daily
     WHERE track_id IN {track_ids:Array(UInt64)}
       AND ((day >= {days_from0:Date} AND day <= {days_to0:Date})
         OR (day >= {days_from1:Date} AND day <= {days_to1:Date}))
     UNION ALL
-    SELECT track_id, quarter AS at, plays, listeners, likes, reposts
+    SELECT track_id, quarter AS at, plays, listeners, likes, reposts,
+        qualified_plays, listened_total_ms, timed_plays
     FROM track_quarter
     WHERE track_id IN {track_ids:Array(UInt64)} AND (EDGES)"""
 _EDGE = (
@@ -36,6 +38,7 @@ _EDGE = (
 ROWS = _ROWS.replace("EDGES", " OR ".join(_EDGE.format(i=i) for i in range(EDGES)))
 
 _PERIOD = "at >= toDateTime({start:Int64}, 'UTC')"
+_LISTENING = "sum(qualified_plays), sum(listened_total_ms), sum(timed_plays)"
 
 
 def _figures_statement(all_time_sketched: bool, group: bool) -> str:
@@ -46,7 +49,8 @@ def _figures_statement(all_time_sketched: bool, group: bool) -> str:
             sql
             + f"""
 UNION ALL
-SELECT {_PERIOD} AS part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts)
+SELECT {_PERIOD} AS part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
+    {_LISTENING}
 FROM ({ROWS})
 GROUP BY part"""
         )
@@ -55,11 +59,14 @@ GROUP BY part"""
         + f"""
 UNION ALL
 SELECT part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
+    {_LISTENING},
     groupArrayIf((track_id, plays, finalizeAggregation(listeners)), part = 1)
 FROM
 (
     SELECT track_id, {_PERIOD} AS part, sum(plays) AS plays,
-        uniqExactMergeState(listeners) AS listeners, sum(likes) AS likes, sum(reposts) AS reposts
+        uniqExactMergeState(listeners) AS listeners, sum(likes) AS likes, sum(reposts) AS reposts,
+        sum(qualified_plays) AS qualified_plays, sum(listened_total_ms) AS listened_total_ms,
+        sum(timed_plays) AS timed_plays
     FROM ({ROWS})
     GROUP BY track_id, part
 )
@@ -124,14 +131,16 @@ def range_parameters(chosen: LocalRange) -> dict[str, Any]:
 
 class Coverage:
     """Where `track_quarter` begins to hold every event (schemas/clickhouse/012_quarter_hour_rollup.sql),
-    asked once: quarters before it may miss events older than the `events` table keeps."""
+    asked once: quarters before it may miss events older than the `events` table keeps. `since_sql`
+    asks the same of other rollups built after their history (the audience rollups, 013)."""
 
-    def __init__(self) -> None:
+    def __init__(self, since_sql: str = QUARTERS_FROM_SQL) -> None:
         self._since: datetime | None = None
+        self._since_sql = since_sql
 
     async def since(self, store: Store) -> datetime:
         if self._since is None:
-            rows = await store.aquery_rows(QUARTERS_FROM_SQL)
+            rows = await store.aquery_rows(self._since_sql)
             since = rows[0][0] if rows and rows[0][0] is not None else datetime(1970, 1, 1)
             self._since = since.replace(tzinfo=UTC)
         return self._since

@@ -64,6 +64,14 @@ def range_parameters(ranges: Mapping[int, tuple[int, int]]) -> dict[str, Any]:
 
 _COUNTER_COLUMNS = ("plays", "likes", "reposts", "listeners", "max_offset")
 
+# How long plays were listened to (schemas/clickhouse/013_audience.sql): plays of 30 s or more (the
+# industry's rule for a counted stream), the milliseconds listened, and the plays that said how long.
+_LISTENING = """,
+    countIf(type = 'play' AND listened_ms >= 30000) AS qualified_plays,
+    sumIf(ifNull(listened_ms, 0), type = 'play') AS listened_total_ms,
+    countIf(type = 'play' AND listened_ms IS NOT NULL) AS timed_plays"""
+_LISTENING_COLUMNS = ("qualified_plays", "listened_total_ms", "timed_plays")
+
 
 # The listeners again as a fixed-size sketch (schemas/clickhouse/008_all_time_sketches.sql for the
 # all-time totals, 009_daily_sketches.sql for the days).
@@ -72,11 +80,15 @@ _SKETCH = """,
 
 
 def counter_rollup(
-    table: str, bucket: tuple[str, str] | None = None, window: str | None = None, sketch: bool = False
+    table: str,
+    bucket: tuple[str, str] | None = None,
+    window: str | None = None,
+    sketch: bool = False,
+    listening: bool = False,
 ) -> Rollup:
     """A rollup of the play/like/repost counters and listener states per track, per `bucket`
     (column name, expression) if given, built only from events younger than `window` if given, with
-    a sketch of the listeners too if `sketch`."""
+    a sketch of the listeners too if `sketch`, and the listening sums if `listening`."""
     keys = ("track_id", *(bucket[:1] if bucket else ()), "kafka_partition")
     selected = ", ".join(
         f"{bucket[1]} AS {bucket[0]}" if bucket and key == bucket[0] else key for key in keys
@@ -84,23 +96,57 @@ def counter_rollup(
     younger = f" AND occurred_at >= now() - INTERVAL {window}" if window else ""
     return Rollup(
         table=table,
-        columns=(*keys, *_COUNTER_COLUMNS, *(("listeners_sketch",) if sketch else ())),
+        columns=(
+            *keys,
+            *_COUNTER_COLUMNS,
+            *(("listeners_sketch",) if sketch else ()),
+            *(_LISTENING_COLUMNS if listening else ()),
+        ),
         select=f"""
-SELECT {selected},{_COUNTERS}{_SKETCH if sketch else ""}
+SELECT {selected},{_COUNTERS}{_SKETCH if sketch else ""}{_LISTENING if listening else ""}
 FROM events
 WHERE type != 'heartbeat'{younger} AND ({{ranges}})
 GROUP BY {", ".join(keys)}""",
     )
 
 
-TRACK_DAILY = counter_rollup("track_daily", ("day", "toDate(occurred_at)"), sketch=True)
+TRACK_DAILY = counter_rollup("track_daily", ("day", "toDate(occurred_at)"), sketch=True, listening=True)
 TRACK_TOTALS = counter_rollup("track_totals", sketch=True)
 # Short-lived rollups read only events younger than their window; being excluded is permanent (an
 # event only gets older), which keeps their progress markers exact (see 004_hourly_and_realtime.sql).
 TRACK_HOURLY = counter_rollup("track_hourly", ("hour", "toStartOfHour(occurred_at)"), window="8 DAY")
 # Every local day, hour, week and month of any time zone is a union of UTC quarter-hours
 # (schemas/clickhouse/012_quarter_hour_rollup.sql).
-TRACK_QUARTER = counter_rollup("track_quarter", ("quarter", "toStartOfFifteenMinutes(occurred_at)"))
+TRACK_QUARTER = counter_rollup(
+    "track_quarter", ("quarter", "toStartOfFifteenMinutes(occurred_at)"), listening=True
+)
+
+
+def audience_rollup(table: str, bucket: tuple[str, str]) -> Rollup:
+    """Plays and listener states per track, dimension (country, source, platform), `bucket` and value
+    ('' when the play did not say): each play is counted once under each dimension."""
+    name, expression = bucket
+    keys = ("track_id", "dimension", name, "value", "kafka_partition")
+    return Rollup(
+        table=table,
+        columns=(*keys, "plays", "listeners", "max_offset"),
+        select=f"""
+SELECT track_id, dimension, {expression} AS {name}, value, kafka_partition,
+    count() AS plays,
+    uniqExactState(listener_id) AS listeners,
+    max(kafka_offset) AS max_offset
+FROM events
+ARRAY JOIN ['country', 'source', 'platform'] AS dimension, [country, source, platform] AS value
+WHERE type = 'play' AND ({{ranges}})
+GROUP BY {", ".join(keys)}""",
+    )
+
+
+# Breakdowns of local days like the figures: whole UTC days, and quarter-hours for the ragged ends.
+TRACK_AUDIENCE_DAILY = audience_rollup("track_audience_daily", ("day", "toDate(occurred_at)"))
+TRACK_AUDIENCE_QUARTER = audience_rollup(
+    "track_audience_quarter", ("quarter", "toStartOfFifteenMinutes(occurred_at)")
+)
 
 TRACK_REALTIME = Rollup(
     table="track_realtime",
@@ -115,4 +161,12 @@ WHERE type IN ('play', 'heartbeat') AND occurred_at >= now() - INTERVAL 2 HOUR A
 GROUP BY track_id, second, kafka_partition""",
 )
 
-ROLLUPS: tuple[Rollup, ...] = (TRACK_REALTIME, TRACK_HOURLY, TRACK_DAILY, TRACK_TOTALS, TRACK_QUARTER)
+ROLLUPS: tuple[Rollup, ...] = (
+    TRACK_REALTIME,
+    TRACK_HOURLY,
+    TRACK_DAILY,
+    TRACK_TOTALS,
+    TRACK_QUARTER,
+    TRACK_AUDIENCE_DAILY,
+    TRACK_AUDIENCE_QUARTER,
+)

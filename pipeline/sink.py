@@ -43,6 +43,9 @@ EVENT_COLUMNS = (
     "kafka_partition",
     "kafka_offset",
     "ingested_at",
+    "country",
+    "source",
+    "platform",
 )
 ID_COLUMNS = ("event_id", "kafka_partition", "kafka_offset")  # of the dedupe index `event_ids`
 
@@ -51,7 +54,8 @@ ID_COLUMNS = ("event_id", "kafka_partition", "kafka_offset")  # of the dedupe in
 STAGED = "staged_events"
 _STAGING_DDL = f"""CREATE TEMPORARY TABLE IF NOT EXISTS {STAGED} (
     event_id String, type String, track_id UInt64, listener_id String, occurred_at DateTime64(3, 'UTC'),
-    listened_ms Nullable(UInt64), kafka_partition UInt16, kafka_offset UInt64, ingested_at DateTime('UTC')
+    listened_ms Nullable(UInt64), kafka_partition UInt16, kafka_offset UInt64, ingested_at DateTime('UTC'),
+    country String, source String, platform String
 ) ENGINE = Memory"""
 # Squash all of an insert's rows into one block, hence one part (a flush is at most 50,000 events).
 ONE_BLOCK = "SETTINGS " + ONE_PART
@@ -135,6 +139,10 @@ def event_columns(items: Sequence[SourcedEvent], ingested_at: int) -> list[list[
         [item.partition for item in items],
         [item.offset for item in items],
         [ingested_at] * len(items),
+        # '' when the event did not say (an unknown in the breakdowns)
+        [e.country or "" for e in events],
+        [e.source or "" for e in events],
+        [e.platform or "" for e in events],
     ]
 
 

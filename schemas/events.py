@@ -12,12 +12,44 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from schemas.countries import COUNTRIES
+
 MAX_EVENTS_PER_BATCH = 1000
 MAX_FUTURE = timedelta(minutes=5)
 MAX_AGE = timedelta(days=400)
 EVENT_TYPES = ("play", "like", "repost", "heartbeat")
+# Where a play came from and what it played on: closed lists, so the rollups by them stay small.
+SOURCES = (
+    "search",
+    "library",
+    "playlist",
+    "album",
+    "artist_page",
+    "radio",
+    "recommendation",
+    "embed",
+    "external",
+    "other",
+)
+PLATFORMS = ("web", "ios", "android", "desktop", "tv", "speaker", "car", "other")
 
 EventType = Literal["play", "like", "repost", "heartbeat"]
+Source = Literal[
+    "search",
+    "library",
+    "playlist",
+    "album",
+    "artist_page",
+    "radio",
+    "recommendation",
+    "embed",
+    "external",
+    "other",
+]
+Platform = Literal["web", "ios", "android", "desktop", "tv", "speaker", "car", "other"]
+# Two letters of either case; whether they name an assigned country is checked apart (COUNTRIES).
+CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")]
+COUNTRY_MESSAGE = "country must be the ISO 3166-1 alpha-2 code of an assigned country, such as DE or us."
 
 
 class Event(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -29,6 +61,17 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     listener_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
     occurred_at: Annotated[datetime, msgspec.Meta(tz=True)]
     listened_ms: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
+    country: CountryCode | None = None  # upper case once accepted
+    source: Source | None = None
+    platform: Platform | None = None
+
+
+EVENT_FIELDS = frozenset(Event.__struct_fields__)
+
+
+class _KnownFieldsOnly(Event, frozen=True, forbid_unknown_fields=True):
+    """An Event that refuses any other field: the one-pass decode of a clean batch uses it, so a batch
+    with a field to warn about goes the per-item way, where the warning is made."""
 
 
 class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -37,6 +80,14 @@ class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
     field: str
     message: str
     index: int | None = None
+
+
+class FieldWarning(msgspec.Struct, frozen=True):
+    """A field of an accepted request that was ignored (an unknown field of an event)."""
+
+    index: int
+    field: str
+    message: str
 
 
 _PATH = re.compile(r" - at `\$(?:\[\d+\])?\.?(?P<path>[^`]*)`$")
@@ -78,6 +129,13 @@ def with_whole_numbers(item: dict[str, Any], fields: tuple[str, ...]) -> dict[st
 INTEGER_FIELDS = ("track_id", "listened_ms")
 
 
+_CHOICES = {
+    "country": COUNTRY_MESSAGE,
+    "source": f"source must be one of {', '.join(SOURCES)}.",
+    "platform": f"platform must be one of {', '.join(PLATFORMS)}.",
+}
+
+
 def validate_event(raw: Any, now: datetime) -> Event | FieldError:
     """Validate one decoded JSON value against §6.1; the error carries no index (the caller adds it)."""
     if not isinstance(raw, dict):
@@ -86,7 +144,13 @@ def validate_event(raw: Any, now: datetime) -> Event | FieldError:
         event = msgspec.convert(with_whole_numbers(raw, INTEGER_FIELDS), Event, strict=True)
     except msgspec.ValidationError as error:
         field, message = describe_validation_error(error)
-        return FieldError(field=field, message=message)
+        return FieldError(field=field, message=_CHOICES.get(field, message))
+    if event.country is not None:
+        country = event.country.upper()
+        if country not in COUNTRIES:
+            return FieldError(field="country", message=COUNTRY_MESSAGE)
+        if country != event.country:
+            event = msgspec.structs.replace(event, country=country)
     occurred = event.occurred_at.astimezone(UTC)
     if occurred > now + MAX_FUTURE:
         return FieldError(field="occurred_at", message="occurred_at is more than 5 minutes in the future.")
@@ -111,8 +175,35 @@ def validate_batch(
     return accepted, errors
 
 
+def unknown_fields(raw_events: Sequence[Any]) -> list[FieldWarning]:
+    """A warning for each field of an event that §6.1 does not define: it is ignored, never silently
+    (a misspelt `contry` shows at once, and newer players still work against this server)."""
+    return [
+        FieldWarning(index, name, f"Unknown field {name!r} is ignored.")
+        for index, raw in enumerate(raw_events)
+        if isinstance(raw, dict)
+        for name in raw
+        if name not in EVENT_FIELDS
+    ]
+
+
+def upper_countries(events: list[Event]) -> list[Event] | None:
+    """The events with their countries in upper case, or None when one is not an assigned country."""
+    countries = {e.country for e in events if e.country is not None}
+    if countries <= COUNTRIES:
+        return events
+    if any(c.upper() not in COUNTRIES for c in countries):
+        return None
+    return [
+        e
+        if e.country is None or e.country in COUNTRIES
+        else msgspec.structs.replace(e, country=e.country.upper())
+        for e in events
+    ]
+
+
 class _IngestBody(msgspec.Struct):
-    events: list[Event]
+    events: list[_KnownFieldsOnly]
 
 
 _encoder = msgspec.json.Encoder()
@@ -123,9 +214,10 @@ _body_decoder = msgspec.json.Decoder(_IngestBody)
 def decode_valid_batch(body: bytes, now: datetime) -> list[Event] | None:
     """The events of an ingest body when it is a whole valid batch, decoded and checked in one pass
     in C; otherwise None, and the caller sorts the items one by one (validate_batch) to report each
-    error. The answer for a valid batch is the same either way: this only skips per-item work."""
+    error. The answer for a valid batch is the same either way: this only skips per-item work.
+    A batch with a field §6.1 does not define also goes the per-item way, which warns of it."""
     try:
-        events = _body_decoder.decode(body).events
+        events: list[Event] = list(_body_decoder.decode(body).events)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return None
     if not 1 <= len(events) <= MAX_EVENTS_PER_BATCH:
@@ -133,7 +225,7 @@ def decode_valid_batch(body: bytes, now: datetime) -> list[Event] | None:
     times = [event.occurred_at for event in events]
     if min(times) < now - MAX_AGE or max(times) > now + MAX_FUTURE:
         return None
-    return events
+    return upper_countries(events)
 
 
 def encode_batch(events: Sequence[Event]) -> bytes:

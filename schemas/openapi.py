@@ -11,6 +11,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from schemas.events import MAX_EVENTS_PER_BATCH
+from schemas.openapi_audience import BREAKDOWN_TEXT, LISTING_TEXT
+from schemas.openapi_audience import PARAMETERS as AUDIENCE_PARAMETERS
+from schemas.openapi_audience import SCHEMAS as AUDIENCE_SCHEMAS
 from schemas.openapi_components import (
     CACHE_HEADERS,
     ERROR_CODES,
@@ -428,6 +431,42 @@ def insights_paths() -> dict[str, Schema]:
     return {INSIGHTS + path: {"get": op} for path, op in operations}
 
 
+def audience_paths() -> dict[str, Schema]:
+    breakdown = ("Dimension", "Period", "Tz", "From", "To", "BreakdownLimit")
+    paths: dict[str, Schema] = {}
+    owners = (
+        ("Tracks", "track", "TrackId"),
+        ("Albums", "album", "AlbumId"),
+        ("Artists", "artist", "ArtistId"),
+    )
+    for tag, owner, parameter in owners:
+        over = "" if owner == "track" else f" Over all the {owner}'s tracks; listeners distinct across them."
+        paths[f"{INSIGHTS}/{owner}s/{{{owner}Id}}/breakdown"] = {
+            "get": read_operation(
+                tag,
+                f"{owner}Breakdown",
+                f"{owner.capitalize()} breakdown by country, source or platform",
+                BREAKDOWN_TEXT + over,
+                f"{owner.capitalize()}Breakdown",
+                (parameter, *breakdown),
+            )
+        }
+    kinds = (("Tracks", "tracks", "title"), ("Albums", "albums", "title"), ("Artists", "artists", "name"))
+    for tag, kind, text in kinds:
+        paths[f"{INSIGHTS}/{kind}"] = {
+            "get": operation(
+                tag,
+                f"list{kind.capitalize()}",
+                f"List your {kind}",
+                LISTING_TEXT.format(text),
+                success("200", ref(f"{kind.capitalize()[:-1]}List"), "A page.") | errors(401, 403, 422),
+                scope="insights:read",
+                parameters=("Q", "ListLimit", "Cursor"),
+            )
+        }
+    return paths
+
+
 def export_operation(
     operation_id: str, summary: str, description: str, body: str | None, responses: Schema
 ) -> Schema:
@@ -546,13 +585,14 @@ def openapi_document(server_url: str | None = None, today: date | None = None) -
         "paths": health_paths()
         | ingest_paths()
         | insights_paths()
+        | audience_paths()
         | export_paths()
         | token_paths()
         | kafka_paths()
         | docs_paths(),
         "components": {
-            "schemas": SCHEMAS | EXPORT_SCHEMAS,
-            "parameters": PARAMETERS,
+            "schemas": SCHEMAS | EXPORT_SCHEMAS | AUDIENCE_SCHEMAS,
+            "parameters": PARAMETERS | AUDIENCE_PARAMETERS,
             "responses": RESPONSES,
             "securitySchemes": {
                 BEARER: {

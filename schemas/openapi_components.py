@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.catalog import MAX_ARTISTS_PER_TRACK, MAX_ITEMS_PER_LIST
-from schemas.events import EVENT_TYPES, MAX_AGE, MAX_EVENTS_PER_BATCH, MAX_FUTURE
+from schemas.events import EVENT_TYPES, MAX_AGE, MAX_EVENTS_PER_BATCH, MAX_FUTURE, PLATFORMS, SOURCES
 from schemas.periods import DEFAULT_PERIOD, DEFAULT_TIMEFRAME, PERIOD_DAYS, TIMEFRAME_DAYS, TIMEFRAME_INTERVAL
 
 Schema = dict[str, Any]
@@ -69,6 +69,11 @@ def obj(description: str, properties: dict[str, Schema]) -> Schema:
         "properties": properties,
         "additionalProperties": False,
     }
+
+
+def optional(schema: Schema, **properties: Schema) -> Schema:
+    """`schema` with more properties that an answer carries only sometimes (not required)."""
+    return schema | {"properties": schema["properties"] | properties}
 
 
 def entity_id(what: str, example: int) -> Schema:
@@ -190,7 +195,8 @@ CATALOG_LISTS = (("artists", "CatalogArtist"), ("albums", "CatalogAlbum"), ("tra
 WRITE: dict[str, Schema] = {
     "Event": {
         "type": "object",
-        "description": "One listening event. Unknown fields are ignored.",
+        "description": "One listening event. Any other field is ignored, and named in the answer's "
+        "`warnings`.",
         "required": ["event_id", "type", "track_id", "listener_id", "occurred_at"],
         "properties": {
             "event_id": text(
@@ -221,6 +227,25 @@ WRITE: dict[str, Schema] = {
                 "maximum": MAX_ID,
                 "description": "Optional: how long the listener listened, in milliseconds.",
                 "examples": [183000],
+            },
+            "country": {
+                "type": ["string", "null"],
+                "minLength": 2,
+                "maxLength": 2,
+                "pattern": "^[A-Za-z]{2}$",
+                "description": "Optional: the listener's country, the ISO 3166-1 alpha-2 code of an assigned "
+                "country in either case (stored upper case); any other two letters reject the event.",
+                "examples": ["DE"],
+            },
+            "source": {
+                "anyOf": [{"type": "string", "enum": list(SOURCES)}, {"type": "null"}],
+                "description": "Optional: where the play came from.",
+                "examples": ["playlist"],
+            },
+            "platform": {
+                "anyOf": [{"type": "string", "enum": list(PLATFORMS)}, {"type": "null"}],
+                "description": "Optional: what it played on.",
+                "examples": ["ios"],
             },
         },
     },
@@ -287,15 +312,30 @@ WRITE: dict[str, Schema] = {
             for name, item in CATALOG_LISTS
         ],
     },
-    "WriteResult": obj(
-        "Valid items were durably written to Kafka (acks=all); invalid ones are reported by index.",
+    "WriteResult": optional(
+        obj(
+            "Valid items were durably written to Kafka (acks=all); invalid ones are reported by index.",
+            {
+                "accepted": count("Items written.", 2),
+                "rejected": count("Items refused; each has an entry in `errors`.", 1),
+                "errors": array(
+                    ref("FieldError") | {"required": ["index"]},
+                    "One entry per refused item, in request order.",
+                ),
+            },
+        ),
+        warnings=array(
+            ref("FieldWarning"),
+            "Events only, and only when there is one: each field of an event that is not an event field, "
+            "ignored (a misspelt `contry` shows here).",
+        ),
+    ),
+    "FieldWarning": obj(
+        "A field of an event that was ignored.",
         {
-            "accepted": count("Items written.", 2),
-            "rejected": count("Items refused; each has an entry in `errors`.", 1),
-            "errors": array(
-                ref("FieldError") | {"required": ["index"]},
-                "One entry per refused item, in request order.",
-            ),
+            "index": count("The position of the event in `events`."),
+            "field": text("The field's name.", "contry"),
+            "message": text("A sentence saying what happened to it.", "Unknown field 'contry' is ignored."),
         },
     ),
 }
@@ -407,6 +447,7 @@ FIGURE_FIELDS: dict[str, Schema] = RANGE_FIELDS | {
     "listeners": ref("Listeners"),
     "engagement": ref("Engagement"),
     "growth": ref("Growth"),
+    "listening": ref("Listening"),
 }
 
 

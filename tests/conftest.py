@@ -21,6 +21,8 @@ DATA_TABLES = (
     "unsketched_tracks",
     "track_hourly",
     "track_quarter",
+    "track_audience_daily",
+    "track_audience_quarter",
     "track_realtime",
     "artists",
     "albums",

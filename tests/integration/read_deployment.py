@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from schemas.events import PLATFORMS, SOURCES
 from tests.integration import reference
 from tests.integration.harness import INSIGHTS, UpProcess, eventually, token
 
@@ -42,6 +43,23 @@ def tracks_of_artist(artist_id: int) -> list[int]:
     return [t["track_id"] for t in TRACKS if artist_id in t["artist_ids"]]
 
 
+COUNTRIES = ("DE", "de", "US", "np", "IN", "BR", "JP", "GB", "KE", "FR", "MX", "CA")
+
+
+def audience(rng: random.Random) -> dict[str, Any]:
+    """Where and how: each optional field present on some events only (countries in either case)."""
+    fields: dict[str, Any] = {}
+    if rng.random() < 0.8:
+        fields["listened_ms"] = rng.choice((0, 5_000, 29_999, 30_000, 61_234, 200_000))
+    if rng.random() < 0.85:
+        fields["country"] = rng.choice(COUNTRIES[: rng.randrange(1, len(COUNTRIES) + 1)])
+    if rng.random() < 0.7:
+        fields["source"] = rng.choice(SOURCES)
+    if rng.random() < 0.75:
+        fields["platform"] = rng.choice(PLATFORMS[:5])
+    return fields
+
+
 def make_events(now: datetime, rng: random.Random) -> list[dict[str, Any]]:
     """History over 400 days with listeners shared across tracks, repeats, and a live minute."""
     events = []
@@ -55,6 +73,7 @@ def make_events(now: datetime, rng: random.Random) -> list[dict[str, Any]]:
                 "listener_id": listener,
                 "occurred_at": moment.isoformat(),
             }
+            | audience(rng)
         )
 
     for _ in range(2500):

@@ -241,3 +241,72 @@ def local_chart(
             }
         )
     return series
+
+
+# Where and how they listen (country, source, platform; listened_ms), over local days of a zone.
+
+
+def _local_plays(
+    events: Iterable[Event], track_ids: Iterable[int], zone: str, first: date, last: date
+) -> list[Event]:
+    tz = ZoneInfo(zone)
+    return [
+        e
+        for e in counted(events, track_ids)
+        if e["type"] == "play" and first <= at(e).astimezone(tz).date() <= last
+    ]
+
+
+def listening(
+    events: Iterable[Event], track_ids: Iterable[int], zone: str, first: date, last: date
+) -> dict[str, Any]:
+    plays = _local_plays(events, track_ids, zone, first, last)
+    timed = [e["listened_ms"] for e in plays if e.get("listened_ms") is not None]
+    average = None
+    if timed:
+        average = int(
+            (Decimal(sum(timed)) / Decimal(len(timed))).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+        )
+    return {
+        "qualified_plays": sum(1 for ms in timed if ms >= 30_000),
+        "total_ms": sum(timed),
+        "avg_ms": average,
+    }
+
+
+def breakdown(
+    events: Iterable[Event],
+    track_ids: Iterable[int],
+    dimension: str,
+    zone: str,
+    first: date,
+    last: date,
+    limit: int = 10,
+) -> dict[str, Any]:
+    """Rows by value (countries upper case), most plays first then value; `other` past the limit."""
+    plays = _local_plays(events, track_ids, zone, first, last)
+
+    def value(e: Event) -> str | None:
+        found = e.get(dimension)
+        return found.upper() if dimension == "country" and found is not None else found
+
+    by_value: dict[str | None, list[Event]] = {}
+    for e in plays:
+        by_value.setdefault(value(e), []).append(e)
+    known = sorted((v for v in by_value if v is not None), key=lambda v: (-len(by_value[v]), v))
+
+    def share(n: int) -> float:
+        return float(
+            (Decimal(n) * 100 / Decimal(len(plays))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        )
+
+    def summary(group: list[Event]) -> dict[str, int]:
+        return {"plays": len(group), "listeners": len({e["listener_id"] for e in group})}
+
+    return {
+        "rows": [
+            {"value": v} | summary(by_value[v]) | {"share": share(len(by_value[v]))} for v in known[:limit]
+        ],
+        "other": summary([e for v in known[limit:] for e in by_value[v]]),
+        "unknown": summary(by_value.get(None, [])),
+    }

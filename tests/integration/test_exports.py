@@ -283,7 +283,8 @@ def without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 # What a GET answer says of its range and exactness, which the report says once for all its entities.
-RANGE_KEYS = ("tz", "from", "to", "estimates", "complete_through")
+# The analytics keys the report does not carry (`listening`: not in the exports yet, docs/api.md).
+RANGE_KEYS = ("tz", "from", "to", "estimates", "complete_through", "listening")
 
 
 def test_report_holds_what_the_endpoints_answer(deployment: Deployment) -> None:

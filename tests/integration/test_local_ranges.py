@@ -19,7 +19,7 @@ from insights.store import Store
 from schemas.events import Event
 from schemas.local_ranges import buckets_of, local_range, rfc3339_local
 from tests.integration import reference
-from tests.integration.written import write_through_sink
+from tests.integration.written import as_posted, write_through_sink
 
 pytestmark = pytest.mark.integration
 
@@ -89,19 +89,6 @@ def events_around(zone: str, first: date, last: date, rng: random.Random) -> lis
     return events
 
 
-def posted(events: list[Event]) -> list[dict[str, Any]]:
-    return [
-        {
-            "event_id": e.event_id,
-            "type": e.type,
-            "track_id": e.track_id,
-            "listener_id": e.listener_id,
-            "occurred_at": e.occurred_at.isoformat(),
-        }
-        for e in events
-    ]
-
-
 @pytest.fixture(scope="module")
 def history(embedded_store: Store) -> tuple[Store, list[dict[str, Any]]]:
     store = embedded_store
@@ -111,7 +98,7 @@ def history(embedded_store: Store) -> tuple[Store, list[dict[str, Any]]]:
     events = [e for case in CASES + dst_cases() for e in events_around(*case, rng)]
     events = [e for e in events if e.occurred_at > datetime.now(UTC) - timedelta(days=399)]
     write_through_sink(store, events)
-    return store, posted(events)
+    return store, as_posted(events)
 
 
 def figures_of(store: Store, track_ids: list[int], zone: str, first: date, last: date) -> dict[str, Any]:

@@ -30,7 +30,12 @@ REVOCATIONS = "/api/v1/tokens/revocations"
 KAFKA_RESET = "/api/v1/kafka/reset"
 IDS = {"trackId": 101, "albumId": 10, "artistId": 1}
 UNKNOWN = {"trackId": 999, "albumId": 999, "artistId": 999}
-PARAMS = {"/charts": {"timeframe": "7d"}, "/realtime": {}, "/collaborations": {}}
+PARAMS = {
+    "/charts": {"timeframe": "7d"},
+    "/realtime": {},
+    "/collaborations": {},
+    "/breakdown": {"dimension": "country", "period": "7-days"},
+}
 LIMIT = 4  # requests a minute per token for every family, so that 429 is cheap to provoke
 
 
@@ -109,11 +114,21 @@ def read_calls(template: str) -> list[Call]:
     return [
         Call(template, "get", 200, ("insights:read",), artists=(1,), params=params),
         Call(template, "get", 401, None),
-        Call(template, "get", 403, ("insights:read",), artists=(7,)),
-        Call(template, "get", 404, ids=UNKNOWN),
+        Call(template, "get", 403, ("insights:read",), artists=(7,), params=params),
+        Call(template, "get", 404, ids=UNKNOWN, params=params),
         invalid,
         Call(template, "get", 304, ("insights:read",), artists=(1,), params=params, conditional=True),
         Call(template, "get", 429, params=params, before=LIMIT),
+    ]
+
+
+def listing_calls(template: str) -> list[Call]:
+    return [
+        Call(template, "get", 200, ("insights:read",), artists=(1,), params={"limit": "1"}),
+        Call(template, "get", 401, None),
+        Call(template, "get", 403, ("events:write",)),
+        Call(template, "get", 422, params={"limit": "0"}),
+        Call(template, "get", 429, params={"limit": "1"}, before=LIMIT),
     ]
 
 
@@ -170,6 +185,7 @@ CALLS = [
         if path.startswith(INSIGHTS) and "{" in path
         for call in read_calls(path)
     ),
+    *(call for kind in ("tracks", "albums", "artists") for call in listing_calls(f"{INSIGHTS}/{kind}")),
     *(
         call
         for tail, body in EXPORT_BODIES.items()

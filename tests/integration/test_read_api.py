@@ -35,7 +35,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 
 # What every analytics and chart answer carries besides §6.3's figures (checked apart, below).
-RANGE_KEYS = ("tz", "from", "to", "estimates", "complete_through")
+RANGE_KEYS = ("tz", "from", "to", "estimates", "complete_through", "listening")
 
 
 def without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -274,3 +274,242 @@ def test_unknown_parameters_and_bad_ranges_are_422_naming_the_parameter(
     response = deployment.get(template, None, **params)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == field
+
+
+# Where and how they listen, and finding one's catalog.
+
+ENTITIES = [
+    ("/tracks/101", [101]),
+    ("/tracks/202", [202]),
+    ("/albums/10", tracks_of_album(10)),
+    ("/artists/2", tracks_of_artist(2)),
+]
+
+
+@pytest.mark.parametrize("period", reference.PERIODS)
+def test_listening_counts_plays_of_30_seconds_and_the_time_listened(
+    deployment: Deployment, period: str
+) -> None:
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=reference.PERIODS[period] - 1)
+    for path, track_ids in ENTITIES:
+        data = deployment.data(path, period=period)
+        assert data["listening"] == reference.listening(deployment.events, track_ids, "UTC", first, today)
+    zone = "Asia/Kathmandu"
+    local = datetime.now(ZoneInfo(zone)).date()
+    data = deployment.data("/albums/10", period=period, tz=zone)
+    start = local - timedelta(days=reference.PERIODS[period] - 1)
+    assert data["listening"] == reference.listening(
+        deployment.events, tracks_of_album(10), zone, start, local
+    )
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kathmandu", "America/St_Johns"])
+@pytest.mark.parametrize("dimension", ["country", "source", "platform"])
+def test_breakdowns_match_the_plays_of_the_range_by_value(
+    deployment: Deployment, zone: str, dimension: str
+) -> None:
+    today = datetime.now(ZoneInfo(zone)).date()
+    ranges = [(today - timedelta(days=40), today - timedelta(days=2)), (today - timedelta(days=6), today)]
+    for first, last in ranges:
+        for path, track_ids in ENTITIES:
+            for limit in ("1", "3", "10"):
+                data = deployment.data(
+                    f"{path}/breakdown",
+                    dimension=dimension,
+                    tz=zone,
+                    limit=limit,
+                    **{"from": str(first), "to": str(last)},
+                )
+                expected = reference.breakdown(
+                    deployment.events, track_ids, dimension, zone, first, last, int(limit)
+                )
+                assert {k: data[k] for k in ("rows", "other", "unknown")} == expected, (path, limit)
+                assert (
+                    data["dimension"],
+                    data["period"],
+                    data["tz"],
+                    data["from"],
+                    data["to"],
+                    data["estimates"],
+                ) == (
+                    dimension,
+                    "custom",
+                    zone,
+                    str(first),
+                    str(last),
+                    [],
+                )
+    data = deployment.data("/artists/1/breakdown", dimension=dimension, period="1-year", tz=zone)
+    first = today - timedelta(days=364)
+    assert data["period"] == "1-year" and data["from"] == str(first)
+    expected = reference.breakdown(deployment.events, tracks_of_artist(1), dimension, zone, first, today)
+    assert {k: data[k] for k in ("rows", "other", "unknown")} == expected
+    default = deployment.data("/tracks/101/breakdown", dimension=dimension)
+    assert default["period"] == "30-days" and len(default["rows"]) <= 10
+
+
+def test_a_breakdowns_rows_rank_by_plays_then_value_and_shares_add_up(deployment: Deployment) -> None:
+    data = deployment.data("/artists/1/breakdown", dimension="country", period="1-year", limit="50")
+    keys = [(-r["plays"], r["value"]) for r in data["rows"]]
+    assert keys == sorted(keys) and all(r["value"] == r["value"].upper() for r in data["rows"])
+    plays = sum(r["plays"] for r in data["rows"]) + data["other"]["plays"] + data["unknown"]["plays"]
+    assert plays == deployment.data("/artists/1", period="1-year")["plays"]["period"]
+    assert data["other"] == {"plays": 0, "listeners": 0} and data["unknown"]["plays"] > 0
+
+
+BREAKDOWNS = ["/tracks/{t}/breakdown", "/albums/{a}/breakdown", "/artists/{r}/breakdown"]
+
+
+def test_breakdowns_have_the_access_rules_of_the_analytics(deployment: Deployment) -> None:
+    ana, ben = token("insights:read", artists=(1,)), token("insights:read", artists=(2,))
+    for template in BREAKDOWNS:
+        mine, theirs, missing = (
+            path(template, 101, 10, 1),
+            path(template, 201, 11, 2),
+            path(template, 999, 99, 99),
+        )
+        assert deployment.get(mine, ana, dimension="source").status_code == 200
+        assert deployment.get(theirs, ana, dimension="source").json()["error"] == "forbidden"
+        assert deployment.get(theirs, ben, dimension="source").status_code == 200
+        answer = deployment.get(missing, ana, dimension="source")
+        assert (answer.status_code, answer.json()["error"]) == (404, "not_found")
+        assert deployment.get(mine, "", dimension="source").json()["error"] == "unauthorized"
+        assert deployment.get(mine, token("events:write"), dimension="source").json()["error"] == "forbidden"
+        for params, field in [
+            ({}, "dimension"),
+            ({"dimension": "city"}, "dimension"),
+            ({"dimension": "country", "limit": "0"}, "limit"),
+            ({"dimension": "country", "limit": "51"}, "limit"),
+            ({"dimension": "country", "limit": "ten"}, "limit"),
+            ({"dimension": "country", "tz": "Mars/Olympus"}, "tz"),
+            ({"dimension": "country", "from": "2026-01-01"}, "to"),
+            ({"dimension": "country", "timeframe": "7d"}, "timeframe"),
+        ]:
+            answer = deployment.get(mine, ana, **params)
+            assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == field, (
+                params,
+                answer.text,
+            )
+
+
+def walk(deployment: Deployment, kind: str, bearer: str, **params: str) -> list[dict[str, Any]]:
+    """Every item of a listing, following next_cursor page by page."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        asked = params | ({"cursor": cursor} if cursor else {})
+        response = deployment.get(f"/{kind}", bearer, **asked)
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        items += data["items"]
+        cursor = data["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_listings_walk_every_readable_item_once_in_id_order(deployment: Deployment) -> None:
+    admin, ana = token("admin"), token("insights:read", artists=(1, 3))
+    tracks = [
+        {
+            "track_id": t["track_id"],
+            "title": t["title"],
+            "album_id": t["album_id"],
+            "artist_ids": t["artist_ids"],
+        }
+        for t in TRACKS
+    ]
+    assert walk(deployment, "tracks", admin, limit="2") == tracks
+    assert walk(deployment, "tracks", ana, limit="1") == [t for t in tracks if {1, 3} & set(t["artist_ids"])]
+    assert walk(deployment, "albums", ana) == [a for a in ALBUMS if a["artist_id"] in (1, 3)]
+    assert walk(deployment, "albums", admin, limit="1") == ALBUMS
+    names = {a["artist_id"]: a["name"] for a in ARTISTS}
+    assert walk(deployment, "artists", ana) == [{"artist_id": a, "name": names[a]} for a in (1, 3)]
+    assert [a["artist_id"] for a in walk(deployment, "artists", admin, limit="3")] == [1, 2, 3, 4]
+    assert walk(deployment, "tracks", token("insights:read", artists=(77,))) == []
+
+
+def test_listings_find_titles_and_names_by_any_case_substring(deployment: Deployment) -> None:
+    ana = token("insights:read", artists=(1,))
+    found = walk(deployment, "tracks", ana, q="N")  # Dawn, Tide (with Ben), Noon, Lanterns; not Pier
+    assert [t["track_id"] for t in found] == [101, 102, 103, 202]
+    assert [t["track_id"] for t in walk(deployment, "tracks", token("admin"), q="PIER")] == [201]
+    assert walk(deployment, "albums", ana, q="light") == [ALBUMS[0]]
+    assert walk(deployment, "artists", token("admin"), q="cross") == [{"artist_id": 2, "name": "Ben Cross"}]
+    assert walk(deployment, "tracks", ana, q="zzz") == []
+
+
+def test_listing_parameters_are_checked(deployment: Deployment) -> None:
+    admin = token("admin")
+    for params, field in [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"q": "x" * 257}, "q"),
+        ({"period": "7-days"}, "period"),
+    ]:
+        answer = deployment.get("/tracks", admin, **params)
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == field, params
+    album_cursor = deployment.get("/albums", admin, limit="1").json()["data"]["next_cursor"]
+    assert deployment.get("/tracks", admin, cursor=album_cursor).json()["errors"][0]["field"] == "cursor"
+    assert deployment.get("/tracks", "").json()["error"] == "unauthorized"
+    assert deployment.get("/tracks", token("events:write")).json()["error"] == "forbidden"
+
+
+def test_a_walk_under_inserts_lists_each_item_once(deployment: Deployment) -> None:
+    """Items written during a walk: every item there from the start comes once, in order; one written
+    past the cursor shows up; an admin also sees tracks counted without a catalog entry."""
+    admin = token("admin")
+    before = walk(deployment, "tracks", admin)
+    seen: list[int] = []
+    cursor = None
+    added = False
+    while True:
+        data = deployment.get("/tracks", admin, limit="2", **({"cursor": cursor} if cursor else {})).json()[
+            "data"
+        ]
+        seen += [t["track_id"] for t in data["items"]]
+        if not added:
+            late = [{"track_id": 150, "title": "Late", "album_id": None, "artist_ids": [1]}]
+            post(
+                deployment.up,
+                "/api/v1/catalog",
+                {"tracks": [*late, {**TRACKS[0], "title": "Dawn II"}]},
+                "catalog:write",
+            )
+            post(deployment.up, "/api/v1/events", {"events": [uncatalogued_play(9_000_001)]}, "events:write")
+            eventually(lambda: deployment.get("/tracks/150", admin).status_code == 200, timeout=30)
+            eventually(lambda: deployment.get("/tracks/9000001", admin).status_code == 200, timeout=30)
+            added = True
+        cursor = data["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(set(seen))  # ascending, none twice
+    assert {t["track_id"] for t in before} <= set(seen) and {150, 9_000_001} <= set(seen)
+    tail = walk(deployment, "tracks", admin)[-1]
+    assert tail == {"track_id": 9_000_001, "title": "", "album_id": None, "artist_ids": []}
+    post(deployment.up, "/api/v1/catalog", {"tracks": [TRACKS[0]]}, "catalog:write")
+
+
+def uncatalogued_play(track_id: int) -> dict[str, Any]:
+    moment = datetime.now(UTC) - timedelta(days=400)  # outside every figure the other tests compare
+    return {
+        "event_id": f"listing-{track_id}",
+        "type": "play",
+        "track_id": track_id,
+        "listener_id": "walker",
+        "occurred_at": (moment + timedelta(days=1)).isoformat(),
+    }
+
+
+def test_unknown_event_fields_are_accepted_with_warnings(deployment: Deployment) -> None:
+    result = post(
+        deployment.up,
+        "/api/v1/events",
+        {"events": [uncatalogued_play(9_000_002) | {"contry": "DE"}]},
+        "events:write",
+    )
+    assert result["accepted"] == 1
+    assert result["warnings"] == [
+        {"index": 0, "field": "contry", "message": "Unknown field 'contry' is ignored."}
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from insights.store import Store
 from pipeline.sink import SourcedEvent, sole_writer
@@ -17,3 +18,21 @@ def write_through_sink(store: Store, events: Sequence[Event], first_offset: int 
         batch = events[start : start + FLUSH_MAX_EVENTS]
         sink.flush([SourcedEvent(e, 0, first_offset + start + i) for i, e in enumerate(batch)])
     sink.close()
+
+
+OPTIONAL = ("listened_ms", "country", "source", "platform")
+
+
+def as_posted(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """`events` as a player would have posted them (for the reference model)."""
+    return [
+        {
+            "event_id": e.event_id,
+            "type": e.type,
+            "track_id": e.track_id,
+            "listener_id": e.listener_id,
+            "occurred_at": e.occurred_at.isoformat(),
+        }
+        | {name: getattr(e, name) for name in OPTIONAL if getattr(e, name) is not None}
+        for e in events
+    ]

@@ -4,11 +4,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.events import (
+    PLATFORMS,
+    SOURCES,
     Event,
     FieldError,
+    FieldWarning,
     decode_batch,
     decode_valid_batch,
     encode_batch,
+    unknown_fields,
     validate_batch,
 )
 
@@ -49,6 +53,15 @@ RULES = [
     ({"occurred_at": "2025-04-26T11:59:00Z"}, "occurred_at"),
     ({"listened_ms": -1}, "listened_ms"),
     ({"listener_id": None}, "listener_id"),
+    ({"country": "XX"}, "country"),  # two letters, but no assigned country
+    ({"country": "uk"}, "country"),  # the United Kingdom is GB
+    ({"country": "DEU"}, "country"),
+    ({"country": "D1"}, "country"),
+    ({"country": 49}, "country"),
+    ({"source": "Radio"}, "source"),
+    ({"source": ""}, "source"),
+    ({"platform": "smart_tv"}, "platform"),
+    ({"platform": ["web"]}, "platform"),
 ]
 
 
@@ -111,6 +124,9 @@ FAST_PATH_BODIES = {
     "no events key": {"tracks": []},
     "not an object": [event()],
     "one item not an object": {"events": [event(), "x"]},
+    "countries in either case": {"events": [event(country="de"), event(event_id="e2", country="Np")]},
+    "sources and platforms": {"events": [event(source=s, platform=p) for s, p in zip(SOURCES, PLATFORMS)]},
+    "an unknown field": {"events": [event(), event(event_id="e2", contry="DE")]},
     **{
         f"one item breaks {field}: {changes}": {"events": [event(), event(**changes)]}
         for changes, field in RULES
@@ -127,8 +143,8 @@ def test_the_one_pass_decoder_takes_exactly_the_wholly_valid_batches(name: str) 
     items = body.get("events") if isinstance(body, dict) else None
     whole = isinstance(items, list) and 1 <= len(items) <= 1000
     accepted, errors = validate_batch(items, NOW) if whole else ([], [])
-    if whole and not errors:
-        assert fast == accepted
+    if whole and not errors and not unknown_fields(items):
+        assert fast is not None and encode_batch(fast) == encode_batch(accepted)
     else:
         assert fast is None
 
@@ -146,3 +162,41 @@ def test_a_fraction_a_float_past_2_53_or_another_type_is_still_no_track_id(writt
     accepted, errors = validate_batch([event(track_id=written)], NOW)
     assert accepted == []
     assert [e.field for e in errors] == ["track_id"]
+
+
+def test_optional_fields_are_kept_and_countries_stored_upper_case() -> None:
+    accepted, errors = validate_batch(
+        [event(country="de", source="artist_page", platform="car", listened_ms=31_000), event(country=None)],
+        NOW,
+    )
+    assert errors == []
+    assert (accepted[0].country, accepted[0].source, accepted[0].platform) == ("DE", "artist_page", "car")
+    assert (accepted[1].country, accepted[1].source, accepted[1].platform) == (None, None, None)
+    message = json.loads(encode_batch(accepted))
+    assert message[0]["country"] == "DE" and "country" not in message[1]
+
+
+def test_an_event_without_the_new_fields_is_written_exactly_as_before() -> None:
+    accepted, _ = validate_batch([event(listened_ms=5)], NOW)
+    assert json.loads(encode_batch(accepted)) == [
+        {"event_id": "e1", "type": "play", "track_id": 42, "listener_id": "u1"}
+        | {"occurred_at": "2026-06-01T11:59:00Z", "listened_ms": 5}
+    ]
+
+
+def test_bad_values_name_the_allowed_ones() -> None:
+    _, errors = validate_batch([event(source="tv"), event(platform="radio"), event(country="zz")], NOW)
+    assert [e.field for e in errors] == ["source", "platform", "country"]
+    assert "artist_page" in errors[0].message and "speaker" in errors[1].message
+    assert "ISO 3166-1 alpha-2" in errors[2].message
+
+
+def test_unknown_fields_are_warned_of_by_index_and_name() -> None:
+    items = [event(contry="DE"), event(), "not an object", event(plattform="web", extra=1)]
+    assert unknown_fields(items) == [
+        FieldWarning(0, "contry", "Unknown field 'contry' is ignored."),
+        FieldWarning(3, "plattform", "Unknown field 'plattform' is ignored."),
+        FieldWarning(3, "extra", "Unknown field 'extra' is ignored."),
+    ]
+    accepted, errors = validate_batch(items, NOW)
+    assert len(accepted) == 3 and [e.index for e in errors] == [2]

@@ -90,3 +90,30 @@ def test_every_copy_of_an_event_id_goes_to_the_partition_of_the_id(
                 assert partition == id_partition(e.event_id, 6)
     assert len({p for found in where.values() for p in found}) > 1  # the batch was spread out
     assert all(len(found) == 1 for found in where.values())
+
+
+def test_unknown_fields_are_accepted_with_a_warning_naming_them(
+    client: TestClient, fakes: tuple[object, FakePublisher]
+) -> None:
+    events = [event("a") | {"contry": "DE"}, event("b") | {"country": "de", "source": "radio"}]
+    answer = client.post(
+        "/api/v1/events", json={"events": [*events, event("c") | {"country": "XX"}]}, headers=writer("p")
+    )
+    assert answer.status_code == 202
+    assert answer.json()["data"] == {
+        "accepted": 2,
+        "rejected": 1,
+        "errors": [
+            {"index": 2, "field": "country", "message": answer.json()["data"]["errors"][0]["message"]}
+        ],
+        "warnings": [{"index": 0, "field": "contry", "message": "Unknown field 'contry' is ignored."}],
+    }
+    written = [
+        e for _, messages in fakes[1].published for _, value in messages for e in decode_batch(value)[0]
+    ]
+    assert [(e.country, e.source) for e in written] == [(None, None), ("DE", "radio")]
+
+
+def test_a_batch_without_unknown_fields_is_answered_as_before(client: TestClient) -> None:
+    answer = client.post("/api/v1/events", json={"events": [event("a"), event("b")]}, headers=writer("p"))
+    assert answer.json()["data"] == {"accepted": 2, "rejected": 0, "errors": []}
