@@ -1,4 +1,4 @@
-"""Who may read what (ARCHITECTURE §6.3): a token's `artists` claim, or `admin` for everything.
+"""Who may read what: a token's `artists` claim, or `admin` for everything.
 
 Unknown ids are 404 before access is considered; known but not yours is 403.
 """

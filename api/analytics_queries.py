@@ -303,7 +303,7 @@ def _figures(rows: list[tuple[Any, ...]]) -> Figures:
 
 # Past this many exactly counted listeners a set of tracks reads them from sketches: a fixed set's
 # listeners over a fixed range of days (or all time) never decrease, as events are only ever added,
-# so they stay above 100,000 (where ARCHITECTURE §6.3 allows an approximation within 1 %) with room
+# so they stay above 100,000 (where an approximation within 1 % is allowed, docs/api.md) with room
 # for the sketch's error (about 0.3 % standard error).
 SKETCH_ABOVE = 102_000
 

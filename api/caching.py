@@ -1,5 +1,5 @@
 """The response cache of the Insights GET endpoints: strong ETags, 304s, and one computation per
-answer and max-age however many clients poll it (ARCHITECTURE §6.3 "Limits and caching").
+answer and max-age however many clients poll it (docs/api.md, Caching).
 
 A handler opts in by answering 200 with `Cache-Control: private, max-age=N` after `api.access.authorize`
 recorded who may read the entity. The answer is then kept for N seconds under its path and query, so no

@@ -1,4 +1,4 @@
-"""Errors as values with codes (ARCHITECTURE §6), raised once and rendered in one place.
+"""Errors as values with codes (docs/api.md), raised once and rendered in one place.
 
 Every error body is {"success": false, "message", "error"} (+ "errors" for validation); never a trace.
 """

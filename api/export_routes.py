@@ -1,4 +1,4 @@
-"""The export endpoints (ARCHITECTURE §6.3) under /insights/export/: formats, CSV and JSON rows, the JSON
+"""The export endpoints under /insights/export/: formats, CSV and JSON rows, the JSON
 report and the PDF report. Exports hold exactly what the token may read."""
 
 from __future__ import annotations

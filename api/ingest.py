@@ -1,4 +1,4 @@
-"""The write endpoints, POST /api/v1/events (§6.1) and POST /api/v1/catalog (§6.2): validate per item,
+"""The write endpoints, POST /api/v1/events and POST /api/v1/catalog: validate per item,
 write the valid ones to Kafka, report the rest. 202 means Kafka has acknowledged every accepted item.
 """
 

@@ -1,4 +1,4 @@
-"""The Insights read endpoints (ARCHITECTURE §6.3): parse, authorise, query, shape.
+"""The Insights read endpoints: parse, authorise, query, shape.
 
 Tracks, albums and artists share one shape of analytics and charts, computed over their tracks.
 """
@@ -36,7 +36,7 @@ MAX_ID = 2**63 - 1
 TOP_TRACKS = 10
 
 # How long an answer may be kept (Cache-Control max-age, and the API's own cache): as long as the
-# freshness promise of ARCHITECTURE §7 for realtime (1 s) and analytics (2 s); longer for charts whose
+# freshness promise (docs/architecture.md) for realtime (1 s) and analytics (2 s); longer for charts whose
 # buckets are wide, where a few seconds move a small part of the picture.
 REALTIME_MAX_AGE = 1
 ANALYTICS_MAX_AGE = 2
@@ -57,7 +57,7 @@ def path_id(request: Request, name: str) -> int:
 
 
 def utc_bounds(chosen: LocalRange) -> PeriodBounds:
-    """A UTC range as §6.3's day bounds, read by §6.3's statements."""
+    """A UTC range as the fixed periods' day bounds, read by their statements."""
     return PeriodBounds(name=chosen.period, days=chosen.days, start=chosen.first, today=chosen.last)
 
 
@@ -275,7 +275,7 @@ async def any_chart(request: Request, track_ids: Sequence[int]) -> tuple[dict[st
     """A chart's body in any zone and range, and its interval."""
     timeframe, chosen, interval, fixed = requested_chart(request)
     reads = reads_of(request)
-    if fixed:  # §6.3's UTC chart, read as before
+    if fixed:  # a fixed timeframe's UTC chart, read as before
         body = await reads.chart(track_ids, chart_buckets(timeframe, datetime.now(UTC))) | {"estimates": []}
     else:
         body = await reads.local_chart(track_ids, buckets_of(chosen, interval, timeframe, datetime.now(UTC)))

@@ -1,4 +1,4 @@
-"""Per-token request limits (ARCHITECTURE §6.3 "Limits and caching") and the throttle on failed sign-ins.
+"""Per-token request limits (docs/api.md, Limits) and the throttle on failed sign-ins.
 
 Counts live in this process: with M API replicas behind a load balancer a token gets up to M times its
 limit (docs/api.md says how to size them).

@@ -61,7 +61,7 @@ def requested_range(request: Request, also: Collection[str] = ()) -> LocalRange:
 
 
 def requested_chart(request: Request) -> tuple[str, LocalRange, str, bool]:
-    """(timeframe or "custom", local days, interval, whether §6.3's UTC chart answers it as before)."""
+    """(timeframe or "custom", local days, interval, whether a fixed timeframe's UTC chart answers it)."""
     check_parameters(request, CHART_PARAMETERS)
     timeframe, chosen = _range(request, "timeframe", TIMEFRAME_DAYS, DEFAULT_TIMEFRAME)
     try:

@@ -1,4 +1,4 @@
-"""JSON responses encoded with msgspec, and the success envelope of ARCHITECTURE §6."""
+"""JSON responses encoded with msgspec, and the success envelope."""
 
 from __future__ import annotations
 

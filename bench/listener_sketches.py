@@ -1,7 +1,7 @@
 """What merging listener states costs: the exact states the rollups keep beside fixed-size sketches.
 
 Reads of large entities at 10 million events are bound by merging listener sets (BENCHMARKS.md, read
-latency). ARCHITECTURE allows an approximation within 1 % above 100,000 distinct listeners, so this
+latency). The API allows an approximation within 1 % above 100,000 distinct listeners, so this
 measures the design choice before it is made: the same history as bench/read_latency.py (its loader),
 then the same listener states per track and day three more ways (`uniqCombined64` at precisions 17
 and 20, `uniqHLL12`), each in its own AggregatingMergeTree table with the rollups' layout. For the hot

@@ -200,7 +200,7 @@ async def following(bootstrap: str) -> tuple[ChangeFeed, TrackChanges]:
     return feed, changes
 
 
-# How many ranked tracks each group's answer lists (ARCHITECTURE §6.3: an artist's top 10).
+# How many ranked tracks each group's answer lists (an artist's top 10).
 TOP: dict[str, int | None] = {"album": None, "artist": TOP_TRACKS}
 Case = tuple[str, Callable[[], Awaitable[Any]]]  # the entity it reads, and one call as a handler makes it
 

@@ -1,4 +1,4 @@
-"""Ingest and worker throughput, each measured beside its ceiling in the same run (ARCHITECTURE §8).
+"""Ingest and worker throughput, each measured beside its ceiling in the same run.
 
 - ingest: events/s through `insights api` (a child process), POSTing batches to /api/v1/events from
   one client with --concurrency requests in flight; ceiling: a bare aiokafka producer (acks=all,

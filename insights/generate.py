@@ -129,7 +129,7 @@ def _rfc3339(timestamp: float) -> str:
 def make_events(
     catalog: Catalog, count: int, rng: random.Random, now: datetime, days: int = 400
 ) -> Iterator[dict[str, Any]]:
-    """`count` §6.1 events over the last `days` days (at most 399) before `now`, the last ~2 % of them
+    """`count` events over the last `days` days (at most 399) before `now`, the last ~2 % of them
     in the 10 minutes before `now` so that the real-time endpoints show activity. The same catalog, rng
     state and `now` give the same events; event ids embed `now`, so every run sends new events."""
     if not catalog.tracks or now.tzinfo is None:

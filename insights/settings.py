@@ -1,4 +1,4 @@
-"""Configuration of ARCHITECTURE §4, read once at start-up into one typed object.
+"""Configuration (README.md, Configuration), read once at start-up into one typed object.
 
 Environment variables give the values; command-line flags of the same name override them.
 """

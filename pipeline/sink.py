@@ -1,4 +1,4 @@
-"""Writes finished batches to ClickHouse so that each event counts exactly once (ARCHITECTURE §7.1).
+"""Writes finished batches to ClickHouse so that each event counts exactly once (docs/pipeline.md).
 
 A flush (1) drops the events whose event_id is already in the dedupe index `event_ids`, (2) writes
 the rest's ids there, with the partition and offset that carried them, (3) inserts the events into

@@ -1,4 +1,4 @@
-"""The catalog of ARCHITECTURE §6.2: artists, albums and tracks, their validation, and their Kafka form.
+"""The catalog: artists, albums and tracks, their validation, and their Kafka form.
 
 On the topic each entity is tagged with its `kind` and keyed `<kind>:<id>`, so compaction keeps the
 newest write of every entity.

@@ -1,4 +1,4 @@
-"""The listening event of ARCHITECTURE §6.1: its type, its validation rules and the per-index report.
+"""The listening event: its type, its validation rules and the per-index report.
 
 Pure and fast (msgspec): the ingest edge validates with it and the worker decodes Kafka messages with it.
 """
@@ -137,7 +137,7 @@ _CHOICES = {
 
 
 def validate_event(raw: Any, now: datetime) -> Event | FieldError:
-    """Validate one decoded JSON value against §6.1; the error carries no index (the caller adds it)."""
+    """Validate one decoded JSON value; the error carries no index (the caller adds it)."""
     if not isinstance(raw, dict):
         return FieldError(field="event", message="Each event must be a JSON object.")
     try:
@@ -176,7 +176,7 @@ def validate_batch(
 
 
 def unknown_fields(raw_events: Sequence[Any]) -> list[FieldWarning]:
-    """A warning for each field of an event that §6.1 does not define: it is ignored, never silently
+    """A warning for each field of an event that an event does not define: it is ignored, never silently
     (a misspelt `contry` shows at once, and newer players still work against this server)."""
     return [
         FieldWarning(index, name, f"Unknown field {name!r} is ignored.")
@@ -215,7 +215,7 @@ def decode_valid_batch(body: bytes, now: datetime) -> list[Event] | None:
     """The events of an ingest body when it is a whole valid batch, decoded and checked in one pass
     in C; otherwise None, and the caller sorts the items one by one (validate_batch) to report each
     error. The answer for a valid batch is the same either way: this only skips per-item work.
-    A batch with a field §6.1 does not define also goes the per-item way, which warns of it."""
+    A batch with a field an event does not define also goes the per-item way, which warns of it."""
     try:
         events: list[Event] = list(_body_decoder.decode(body).events)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):

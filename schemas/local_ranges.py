@@ -50,7 +50,7 @@ def local_today(now: datetime, tz: ZoneInfo) -> date:
 @dataclass(frozen=True)
 class LocalRange:
     """Local days [first, last] of zone `tz`: UTC instants [start, end); the previous range is the
-    same number of local days just before, [previous_start, start). `period` is the §6.3 name it was
+    same number of local days just before, [previous_start, start). `period` is the fixed-period name it was
     asked by, or "custom" for from/to."""
 
     period: str
@@ -161,7 +161,7 @@ class LocalBuckets:
     the one holding its end (now, when the range ends today); `end` is where the last one ends."""
 
     range: LocalRange
-    timeframe: str  # the §6.3 timeframe asked, or "custom"
+    timeframe: str  # the fixed timeframe asked, or "custom"
     interval: str
     starts: tuple[datetime, ...]
     end: datetime

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 description of the HTTP contract (ARCHITECTURE §6), as plain data.
+"""The OpenAPI 3.1 description of the HTTP contract as plain data.
 
 Served by api/docs.py as /openapi.json and rendered as /docs; the component schemas live in
 schemas/openapi_components.py.

@@ -1,4 +1,4 @@
-"""Periods and growth of ARCHITECTURE §6.3: `period=30-days` -> UTC day bounds, and growth rounding.
+"""The fixed periods and growth: `period=30-days` -> UTC day bounds, and growth rounding.
 
 Pure functions of "now", so the read side and the tests compute them the same, independent way.
 """

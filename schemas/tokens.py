@@ -1,4 +1,4 @@
-"""API tokens: HMAC-signed claims (subject, artists, scopes, expiry) per ARCHITECTURE §5 and §6.3.
+"""API tokens: HMAC-signed claims (subject, artists, scopes, expiry) (docs/api.md, Access).
 
 Tokens are signed, not stored, so creating and verifying one needs only the secret. Each token names
 the key that signed it (`kid`), so a server can accept the current key and previous ones while

@@ -1,4 +1,4 @@
--- The catalog (ARCHITECTURE §6.2), written by the worker from the compacted topic insights.catalog.
+-- The catalog (POST /api/v1/catalog), written by the worker from the compacted topic insights.catalog.
 -- `version` is the Kafka offset of the write: an entity's writes share a key, hence a partition, so the
 -- newest write has the highest version and wins (read with FINAL). Re-inserting a write is harmless.
 CREATE TABLE IF NOT EXISTS artists

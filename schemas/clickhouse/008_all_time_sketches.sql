@@ -1,5 +1,5 @@
 -- A sketch of each track's all-time listeners beside the exact state, so that the all-time listeners
--- of an album or artist past 100,000 (ARCHITECTURE §6.3 allows an approximation within 1 % there) are
+-- of an album or artist past 100,000 (an approximation within 1 % is allowed there, docs/api.md) are
 -- a union of one fixed-size sketch per track instead of a merge of every listener of every track
 -- (BENCHMARKS.md: artist 110 -> 20 ms at 10M events). uniqCombined64(17): about 0.3 % standard error.
 -- Rows written before this column existed have an empty sketch, so the tracks that have any are

@@ -1,4 +1,4 @@
-"""A plain-Python reference model of the metric definitions (ARCHITECTURE §6.3), written apart from
+"""A plain-Python reference model of the metric definitions (docs/api.md), written apart from
 the product code: tests compare the API with it, computed from the very events they posted."""
 
 from __future__ import annotations

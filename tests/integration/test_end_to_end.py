@@ -80,7 +80,7 @@ def analytics(up: UpProcess, track_id: int, period: str = "30-days") -> dict[str
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["success"] is True
-    # §6.3's figures (the range, estimates and listening are checked in test_read_api.py).
+    # the fixed periods' figures (the range, estimates and listening are checked in test_read_api.py).
     return {k: body["data"][k] for k in ("plays", "listeners", "engagement", "growth")}
 
 

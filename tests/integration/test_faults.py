@@ -1,4 +1,4 @@
-"""Exactly-once effect under faults (ARCHITECTURE §7.1): crashes at every step of a flush, a crash of
+"""Exactly-once effect under faults (docs/pipeline.md): crashes at every step of a flush, a crash of
 the whole machine, replay from offset 0, a broker outage, poison messages and late events."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.integration.harness import INSIGHTS, UpProcess, eventually, token
 
 pytestmark = pytest.mark.integration
 
-# The whole-machine crash runs in the middle of 100,000 events, as ARCHITECTURE asks; the three
+# The whole-machine crash runs in the middle of 100,000 events, as the pipeline promises; the three
 # step-by-step crashes use 30,000 each, which still puts several flushes before and after the kill,
 # and keeps the suite within CI's time.
 FULL_STREAM = 100_000

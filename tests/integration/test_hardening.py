@@ -1,5 +1,5 @@
 """The API on the internet: fuzzed from its own OpenAPI document (no input gets a 500, every error has
-the §6 shape), hostile JSON, and no SQL ever built from input."""
+the API's error shape), hostile JSON, and no SQL ever built from input."""
 
 from __future__ import annotations
 

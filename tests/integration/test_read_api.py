@@ -1,4 +1,4 @@
-"""Every read endpoint of §6.3 against `insights up`, for every period and timeframe, compared with
+"""Every read endpoint against `insights up`, for every period and timeframe, compared with
 the reference model computed from the events the test posted; plus the access matrix."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         yield deployment
 
 
-# What every analytics and chart answer carries besides §6.3's figures (checked apart, below).
+# What every analytics and chart answer carries besides the fixed periods' figures (checked apart, below).
 RANGE_KEYS = ("tz", "from", "to", "estimates", "complete_through", "listening")
 
 
