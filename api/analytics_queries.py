@@ -458,7 +458,7 @@ class ChartMemo:
         """`buckets`: how many bucket counts to keep in all (about 250 bytes each: 50 MB at most; a
         chart's key weighs as one bucket for every 6 of its track ids, about 40 bytes each)."""
         self._charts: Recent[tuple[str, str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = Recent(
-            buckets, lambda key, counts: 1 + len(counts) + len(key[2]) // 6
+            buckets, lambda key, counts: 1 + len(counts) + len(key[-1]) // 6
         )
         self.recount_below = recount_below
 

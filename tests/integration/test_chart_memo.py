@@ -121,18 +121,18 @@ def test_a_chart_with_few_listeners_is_counted_whole_in_one_statement(
 
 
 def test_the_least_recently_asked_charts_are_dropped_beyond_the_capacity_in_buckets() -> None:
-    memo = ChartMemo(buckets=5)
+    memo = ChartMemo(buckets=8)  # a chart of 2 buckets and 1 track weighs 3 (its key counts as 1)
     two = {0: (stamp_of([0], [1]), 5), 1: (b"", 0)}
-    memo.keep(("day", (1,)), two)
-    memo.keep(("day", (2,)), two)
-    assert memo.recall(("day", (1,))) == two
-    memo.keep(("day", (3,)), two)  # six buckets: the chart of track 2 goes
-    assert memo.recall(("day", (2,))) == {}
-    assert memo.recall(("day", (1,))) == two
-    memo.keep(("day", (3,)), {0: (b"", 0)})  # kept again, smaller: four buckets in all
-    memo.keep(("day", (4,)), {0: (b"", 0)})
-    assert memo.recall(("day", (1,))) == two
-    assert memo.recall(("day", (3,))) == {0: (b"", 0)}
+    memo.keep(("day", "UTC", (1,)), two)
+    memo.keep(("day", "UTC", (2,)), two)
+    assert memo.recall(("day", "UTC", (1,))) == two
+    memo.keep(("day", "UTC", (3,)), two)  # 9 in all: the chart of track 2 goes
+    assert memo.recall(("day", "UTC", (2,))) == {}
+    assert memo.recall(("day", "UTC", (1,))) == two
+    memo.keep(("day", "UTC", (3,)), {0: (b"", 0)})  # kept again, smaller: 5 in all
+    memo.keep(("day", "UTC", (4,)), {0: (b"", 0)})  # 7
+    assert memo.recall(("day", "UTC", (1,))) == two
+    assert memo.recall(("day", "UTC", (3,))) == {0: (b"", 0)}
 
 
 def test_a_stamp_tells_partitions_and_offsets_apart() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -131,15 +132,23 @@ def test_broker_outage_answers_503_and_loses_nothing(local_kafka: LocalKafka, tm
     up = UpProcess(tmp_path / "data", local_kafka.bootstrap)
     up.start()
     events = event_stream(20_000, seed=13)
-    comeback: list[threading.Timer] = []
+    comeback: list[threading.Thread] = []
+    sender = CrashTolerantSender(up)
+
+    def back_once_refused() -> None:
+        # The broker comes back only once ingest has refused a batch with 503 (or after a minute):
+        # a fixed outage could end within the producer's send timeout, and then no 503 is seen.
+        deadline = time.monotonic() + 60
+        while sender.unavailable == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        local_kafka.start()
 
     def outage(batch_number: int) -> None:
         if batch_number == 5:
-            local_kafka.stop()  # the next batches meet a dead broker until it comes back, 8 s later
-            comeback.append(threading.Timer(8.0, local_kafka.start))
+            local_kafka.stop()  # the next batches meet a dead broker until it comes back
+            comeback.append(threading.Thread(target=back_once_refused))
             comeback[0].start()
 
-    sender = CrashTolerantSender(up)
     sender.send(events, between=outage)
     comeback[0].join()
     assert sender.unavailable > 0, "while Kafka was down, ingest must answer 503"
