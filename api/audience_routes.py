@@ -112,7 +112,7 @@ def listing_endpoint(kind: str) -> Any:
         limit = bounded_integer(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
         cursor = request.query_params.get("cursor")
         try:
-            last_id = 0 if cursor is None else decode_cursor(kind, cursor)
+            last_id = 0 if not cursor else decode_cursor(kind, cursor)  # empty: the first page
         except BadCursor:
             raise validation_failed("cursor", "cursor must be a next_cursor this endpoint gave.") from None
         snapshot = await catalog_of(request).snapshot()

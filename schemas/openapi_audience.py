@@ -156,7 +156,8 @@ PARAMETERS: dict[str, Schema] = {
     ),
     "Cursor": query(
         "cursor",
-        "The `next_cursor` of the previous page; anything else is answered 422.",
+        "The `next_cursor` of the previous page (empty or left out: the first page); anything else is"
+        " answered 422.",
         {"type": "string"},
     ),
 }

@@ -334,7 +334,7 @@ WRITE: dict[str, Schema] = {
         "A field of an event that was ignored.",
         {
             "index": count("The position of the event in `events`."),
-            "field": text("The field's name.", "contry"),
+            "field": text("The field's name, as sent (JSON allows an empty one).", "contry", 0),
             "message": text("A sentence saying what happened to it.", "Unknown field 'contry' is ignored."),
         },
     ),

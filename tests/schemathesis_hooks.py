@@ -7,6 +7,8 @@ current time or tie parameters together. Requests generated as valid are made to
 - `tz` is an IANA time zone name (listing the ~600 names would make schemathesis try each one);
 - a range is `period`/`timeframe` or `from` and `to` together, never both; `from` ≤ `to` ≤ today (in
   `tz`), at most 731 days apart; `interval=hour` covers at most 31 days.
+- a listing's `cursor` is one the API gave (opaque: a generated one is left out);
+- an event's `country` is an assigned ISO 3166-1 alpha-2 code (listing them would bloat the document).
 Requests generated as invalid are left alone: the API must refuse them.
 """
 
@@ -19,6 +21,7 @@ from zoneinfo import available_timezones
 import schemathesis
 from hypothesis import strategies as st
 
+from schemas.countries import COUNTRIES
 from schemas.events import MAX_AGE
 from schemas.local_ranges import MAX_HOUR_SPAN_DAYS, MAX_SPAN_DAYS
 from schemas.periods import DEFAULT_TIMEFRAME, TIMEFRAME_DAYS
@@ -66,8 +69,20 @@ def within_the_range_rules(query: dict[str, Any]) -> None:
     query["from"], query["to"] = first.isoformat(), last.isoformat()
 
 
+def with_assigned_countries(body: Any) -> None:
+    """Give every generated event with a country an assigned one, in place."""
+    events = body.get("events") if isinstance(body, dict) else None
+    for event in events if isinstance(events, list) else ():
+        country = event.get("country") if isinstance(event, dict) else None
+        if isinstance(country, str) and country.upper() not in COUNTRIES:
+            event["country"] = "DE"
+
+
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
-    if case.meta is not None and case.meta.generation.mode.is_positive and case.query:
-        within_the_range_rules(case.query)
+    if case.meta is not None and case.meta.generation.mode.is_positive:
+        if case.query:
+            within_the_range_rules(case.query)
+            case.query.pop("cursor", None)
+        with_assigned_countries(case.body)
     return case
