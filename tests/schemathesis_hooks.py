@@ -31,6 +31,7 @@ SECONDS_BACK = st.integers(min_value=60, max_value=int((MAX_AGE - timedelta(days
 OFFSET_MINUTES = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59)
 MICROSECONDS = st.sampled_from([0, 0, 500_000, 123_456])
 ZONES = available_timezones()
+EARLIEST = date(2000, 1, 1)  # no range starts before it
 
 
 def instant(seconds_back: int, offset_minutes: int, microseconds: int) -> str:
@@ -63,9 +64,9 @@ def within_the_range_rules(query: dict[str, Any]) -> None:
     # Yesterday in UTC is no later than today in any zone.
     latest = datetime.now(UTC).date() - timedelta(days=1)
     first, last = sorted(d or latest for d in (parsed(query.get("from")), parsed(query.get("to"))))
-    last = min(last, latest)
+    last = max(min(last, latest), EARLIEST)
     span = (MAX_HOUR_SPAN_DAYS if hourly else MAX_SPAN_DAYS) - 1
-    first = min(max(first, last - timedelta(days=span), date(2000, 1, 1)), last)
+    first = min(max(first, last - timedelta(days=span), EARLIEST), last)
     query["from"], query["to"] = first.isoformat(), last.isoformat()
 
 

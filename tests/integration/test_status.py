@@ -118,7 +118,7 @@ def test_status_says_so_when_nothing_runs(tmp_path: Path) -> None:
     stopped = UpProcess(tmp_path / "never-started")  # a free port nothing listens on
     result = status(stopped.url)
     assert result.returncode == 2
-    assert "nothing answers" in result.stdout
+    assert "nothing answers" in result.stderr  # an error: on stderr, with exit 2
 
 
 def test_a_worker_alone_serves_its_metrics_on_insights_metrics_port(kafka: Any, tmp_path: Path) -> None:
