@@ -33,6 +33,7 @@ from api.publisher import Publisher
 from api.revocations import Revocations
 from api.security_headers import SecurityHeadersMiddleware
 from api.unread_body import UnreadBodyMiddleware
+from api.watermark import Watermark
 from insights.kafka_identity import IdentityGuard
 from insights.store import Store
 
@@ -56,11 +57,14 @@ def create_app(
     options: ApiOptions | None = None,
     changes: TrackChanges | None = None,
     identity: IdentityGuard | None = None,
+    watermark: Watermark | None = None,
 ) -> Starlette:
     """The app does not start or stop its dependencies: whoever made them owns their lifecycle.
     `changes`, fed by the workers' change notices (api/changes.py), lets answers be kept while their
     tracks are unchanged; without it every answer is computed. `identity`, when given, refuses
-    ingest (503, with the reason) while Kafka is not the one the stored offsets belong to."""
+    ingest (503, with the reason) while Kafka is not the one the stored offsets belong to.
+    `watermark`, kept current by a WatermarkFeed (api/watermark.py), gives answers their
+    `complete_through`; without it that is null."""
     options = options or ApiOptions()
     revocations = Revocations(store)
     cache = ResponseCache()
@@ -123,7 +127,7 @@ def create_app(
     app.state.store = store
     app.state.readiness = Readiness(store, publisher)
     app.state.catalog = Catalog(store)
-    app.state.reads = Reads(store, AnswerMemo(changes))
+    app.state.reads = Reads(store, AnswerMemo(changes), watermark=watermark)
     app.state.publisher = publisher
     app.state.revocations = revocations
     app.state.cache = cache

@@ -9,6 +9,12 @@ An answer that names the moment it describes (realtime's `as_of`) changes every 
 figures do not; its handler sends the figures' fingerprint in FIGURES_HEADER, and a recomputed answer
 with the same figures keeps the earlier representation (bytes, `as_of`, ETag), which is still true. So
 idle polling with If-None-Match gets 304s there too.
+
+Analytics and charts say how complete they are (`complete_through`, api/complete_through.py): their
+handler sends the claim's JSON text in STAMP_HEADER and a way to renew it. A kept answer's claim is
+renewed at most every RESTAMP_SECONDS while its figures still hold (the body changes there, and with
+it the ETag), and a recomputed answer with the same figures keeps the earlier representation while
+its claim is younger than that: the ETag of an idle answer changes at most every RESTAMP_SECONDS.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ ENTRY_BYTES = 1024
 # background while it is served, so pollers of a busy answer never wait for its recomputation.
 REFRESH_AHEAD = 0.75
 FIGURES_HEADER = b"x-insights-figures"  # internal: stripped before any answer leaves
+STAMP_HEADER = b"x-insights-complete-through"  # internal: the JSON text of the answer's claim
+STAMP_KEY = b'"complete_through":'
+RESTAMP_SECONDS = 2.0
 _MAX_AGE = re.compile(r"\bprivate\b.*\bmax-age=(\d+)")
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -56,6 +65,9 @@ class Entry:
     readers: Readers
     figures: bytes = b""  # the handler's fingerprint of the figures, if it sent one
     route: Any = None  # the route that made it: a kept answer is served before routing (metrics label)
+    stamp: bytes = b""  # the JSON text of its `complete_through`, b"" if it has none
+    stamped_at: float = 0.0  # when that claim was made or last renewed, on the cache's clock
+    restamp: Callable[[], str | None] | None = None  # a later claim's JSON text, while it holds
 
 
 def strong_etag(body: bytes) -> str:
@@ -154,7 +166,22 @@ class CacheMiddleware:
                 return
         elif self._refresh_due(key, entry, scope):
             self._refresh(key, scope)
-        await self._serve(entry, scope, receive, send)
+        await self._serve(self._restamped(key, entry), scope, receive, send)
+
+    def _restamped(self, key: Key, entry: Entry) -> Entry:
+        """`entry` with its `complete_through` renewed, when its claim is old and the answer holds."""
+        now = self.cache.clock()
+        if entry.restamp is None or now - entry.stamped_at < RESTAMP_SECONDS:
+            return entry
+        later = entry.restamp()
+        if later is None:
+            renewed = replace(entry, stamped_at=now)
+        else:
+            stamp = later.encode()
+            body = entry.body.replace(STAMP_KEY + entry.stamp, STAMP_KEY + stamp, 1)
+            renewed = replace(entry, body=body, etag=strong_etag(body), stamp=stamp, stamped_at=now)
+        self.cache.put(key, renewed)
+        return renewed
 
     def _refresh_due(self, key: Key, entry: Entry, scope: Scope) -> bool:
         """Near its expiry, not being computed already, and asked for by a token that may read it."""
@@ -206,7 +233,13 @@ class CacheMiddleware:
             entry = self._entry(scope, messages)
             previous = self.cache.previous(key)
             if entry and previous and entry.figures and entry.figures == previous.figures:
-                entry = replace(previous, created=entry.created, readers=entry.readers)
+                if not entry.stamp:
+                    entry = replace(previous, created=entry.created, readers=entry.readers)
+                elif entry.created - previous.stamped_at < RESTAMP_SECONDS:
+                    # The same figures under a claim still young: the earlier bytes and ETag stay.
+                    entry = replace(
+                        previous, created=entry.created, readers=entry.readers, restamp=entry.restamp
+                    )
             if entry is None:
                 for message in messages:
                     await send(message)
@@ -224,11 +257,26 @@ class CacheMiddleware:
         max_age = _MAX_AGE.search(cache_control)
         if start["status"] != 200 or readers is None or max_age is None:
             return None
-        headers = tuple((k, v) for k, v in start["headers"] if k not in (b"content-length", FIGURES_HEADER))
+        internal = (b"content-length", FIGURES_HEADER, STAMP_HEADER)
+        headers = tuple((k, v) for k, v in start["headers"] if k not in internal)
         figures = next((v for k, v in start["headers"] if k == FIGURES_HEADER), b"")
+        stamp = next((v for k, v in start["headers"] if k == STAMP_HEADER), b"")
+        if stamp:  # the figures are the body without its claim
+            figures = strong_etag(body.replace(STAMP_KEY + stamp, STAMP_KEY, 1)).encode()
         created = self.cache.clock()
+        restamp = scope.get("state", {}).get("restamp") if stamp else None
         return Entry(
-            body, headers, strong_etag(body), int(max_age[1]), created, readers, figures, scope.get("route")
+            body,
+            headers,
+            strong_etag(body),
+            int(max_age[1]),
+            created,
+            readers,
+            figures,
+            scope.get("route"),
+            stamp,
+            created,
+            restamp,
         )
 
     async def _serve(self, entry: Entry, scope: Scope, receive: Receive, send: Send) -> None:

@@ -67,6 +67,8 @@ class TrackChanges:
         self._notices = 0
         self._floor = 0  # no forgotten track changed after this notice
         self._current: Callable[[], bool] = lambda: False
+        # The offset after the last notice applied (-1: none known): every notice below it is counted.
+        self.applied = -1
 
     def apply(self, notice: ChangeNotice) -> None:
         if notice.everything:
@@ -157,6 +159,7 @@ class ChangeFeed:
                 self._next_offset = await consumer.position(self._partition)
                 # Whatever happened before this point is in the rollups every later answer reads.
                 self.changes.forget_all()
+                self.changes.applied = self._next_offset
                 self._consumer = consumer
                 delay = RETRY_FIRST_DELAY
                 await self._apply_forever(consumer)
@@ -183,17 +186,26 @@ class ChangeFeed:
                     )
                     notice = ChangeNotice(everything=True)
                 self.changes.apply(notice)
-                self._next_offset = record.offset + 1
+                self._next_offset = self.changes.applied = record.offset + 1
 
 
 _KEPT, _COMPUTED, _UNFOLLOWED = (KEPT_ANSWERS.labels(served=s) for s in ("kept", "computed", "unfollowed"))
 
 
-class _Kept(NamedTuple):
+class Kept(NamedTuple):
     version: Version
     created: float
     value: Any
     rows: int
+
+
+class Held(NamedTuple):
+    """An answer and how it was had: computed now or not, and the memo's entry for it (None when it
+    was not kept: the feed was not current)."""
+
+    value: Any
+    computed: bool
+    kept: Kept | None
 
 
 class AnswerMemo:
@@ -209,7 +221,21 @@ class AnswerMemo:
         self._changes = changes
         self._max_age = max_age
         self._clock = clock
-        self._kept: Recent[Hashable, _Kept] = Recent(max_rows, lambda key, kept: kept.rows)
+        self._kept: Recent[Hashable, Kept] = Recent(max_rows, lambda key, kept: kept.rows)
+
+    @property
+    def applied(self) -> int:
+        """The offset after the last change notice applied (-1 without a feed)."""
+        return self._changes.applied if self._changes is not None else -1
+
+    def holds(self, key: Hashable, tracks: Iterable[int], kept: Kept) -> bool:
+        """Whether `kept` is still the answer of `key`: none of `tracks` changed since."""
+        version = self._changes.version(tracks) if self._changes is not None else None
+        return (
+            version == kept.version
+            and self._kept.peek(key) is kept
+            and self._clock() - kept.created < self._max_age
+        )
 
     async def answer(
         self,
@@ -221,21 +247,32 @@ class AnswerMemo:
         """The kept answer for `key` if none of `tracks` changed since it was computed, else
         `compute()`'s (kept when the feed was current before it began). `rows`: how many rows the
         answer holds beyond its figures, for the memo's bound."""
+        value: T = (await self.held(key, tracks, compute, rows)).value
+        return value
+
+    async def held(
+        self,
+        key: Hashable,
+        tracks: Iterable[int],
+        compute: Callable[[], Awaitable[T]],
+        rows: Callable[[T], int] = lambda value: 0,
+    ) -> Held:
+        """As `answer`, saying whether it was computed now and which entry keeps it."""
         tracks = tuple(tracks)
         version = self._changes.version(tracks) if self._changes is not None else None
         if version is None:
             _UNFOLLOWED.inc()
-            return await compute()
+            return Held(await compute(), True, None)
         now = self._clock()
         kept = self._kept.get(key)
         if kept is not None and kept.version == version and now - kept.created < self._max_age:
             _KEPT.inc()
-            value: T = kept.value
-            return value
+            return Held(kept.value, False, kept)
         _COMPUTED.inc()
         # The version is the one read before computing: a change announced meanwhile makes the next
         # ask compute again, rather than keep an answer that may predate it under a newer version.
         value = await compute()
         # A key names its tracks: about 8 of their ids weigh as much as one row.
-        self._kept.put(key, _Kept(version, now, value, 1 + rows(value) + len(tracks) // 8))
-        return value
+        kept = Kept(version, now, value, 1 + rows(value) + len(tracks) // 8)
+        self._kept.put(key, kept)
+        return Held(value, True, kept)

@@ -5,10 +5,10 @@ Tracks, albums and artists share one shape of analytics and charts, computed ove
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,14 +22,18 @@ from api.caching import with_figures
 from api.catalog_queries import AlbumEntry, ArtistEntry, TrackEntry
 from api.catalog_snapshot import Catalog
 from api.changes import AnswerMemo
+from api.complete_through import Through, stamped
 from api.errors import validation_failed
 from api.figure_bodies import collaborations_json, collaborators_of, figures_json
 from api.range_params import TIMEFRAME_PERIOD, check_parameters, requested_chart, requested_range
 from api.responses import success
+from api.watermark import Watermark
 from insights.store import Store
 from schemas.local_ranges import LocalBuckets, LocalRange, buckets_of, rfc3339_local
 from schemas.openapi import INSIGHTS
 from schemas.periods import ChartBuckets, PeriodBounds, chart_buckets, realtime_minutes
+
+T = TypeVar("T")
 
 BASE = INSIGHTS
 MAX_ID = 2**63 - 1
@@ -105,17 +109,52 @@ class Reads:
     coverage: zoned.Coverage = field(default_factory=zoned.Coverage)
     # Where the listening sums and the breakdowns hold every event (schemas/clickhouse/013_audience.sql).
     audience: zoned.Coverage = field(default_factory=lambda: zoned.Coverage(AUDIENCE_FROM_SQL))
+    watermark: Watermark | None = None  # complete_through (api/watermark.py); None: unknown
+
+    def through(self) -> Through:
+        """A collector of the complete_through of the answers a handler reads next."""
+        return Through(self.watermark, self.answers)
+
+    async def _answer(
+        self,
+        key: Hashable,
+        track_ids: Sequence[int],
+        compute: Callable[[], Awaitable[T]],
+        rows: Callable[[T], int] = lambda value: 0,
+        through: Through | None = None,
+    ) -> T:
+        """The memo's answer, kept with the watermark read before it was computed; `through` hears
+        what the answer is complete through: that, or for an answer kept unchanged, the newest
+        watermark whose change notices were all applied (api/complete_through.py)."""
+        watermark = self.watermark
+        before = watermark.through if watermark is not None else None
+        confirmed = watermark.confirmed(self.answers.applied) if watermark is not None else None
+
+        async def computed() -> tuple[T, float | None]:
+            return await compute(), before
+
+        held = await self.answers.held(key, track_ids, computed, lambda pair: rows(pair[0]))
+        value, at = held.value
+        if not held.computed and confirmed is not None and (at is None or confirmed > at):
+            at = confirmed
+        if through is not None:
+            kept = held.kept
+            holds = None if kept is None else (lambda: self.answers.holds(key, track_ids, kept))
+            through.note(at, holds)
+        answer: T = value
+        return answer
 
     async def local_figures(
-        self, track_ids: Sequence[int], chosen: LocalRange, group: bool
+        self, track_ids: Sequence[int], chosen: LocalRange, group: bool, through: Through | None = None
     ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
         """The figures over local days (and each track's, for a group), with the names of those that
         are estimates."""
-        return await self.answers.answer(
+        return await self._answer(
             ("local", analytics.track_set(track_ids), chosen, group),
             track_ids,
             lambda: self._local_figures(track_ids, chosen, group),
             lambda answer: len(answer[1]) + 1,
+            through,
         )
 
     async def _local_figures(
@@ -150,17 +189,20 @@ class Reads:
         partial = PARTIAL_FIGURES if await self.coverage.partial(self.store, spans) else []
         return counted, per_track, estimates_of(analytics.Mode(all_time=sketched)) + partial
 
-    async def local_chart(self, track_ids: Sequence[int], chosen: LocalBuckets) -> dict[str, Any]:
+    async def local_chart(
+        self, track_ids: Sequence[int], chosen: LocalBuckets, through: Through | None = None
+    ) -> dict[str, Any]:
         key = ("local chart", analytics.track_set(track_ids), chosen)
-        return await self.answers.answer(
+        return await self._answer(
             key,
             track_ids,
             lambda: local_chart_body(self.store, track_ids, chosen, self.charts, self.coverage),
             lambda body: len(body["series"]),
+            through,
         )
 
     async def figures(self, track_id: int, bounds: PeriodBounds) -> analytics.Figures:
-        return await self.answers.answer(
+        return await self._answer(
             ("figures", track_id, bounds),
             (track_id,),
             lambda: analytics.figures(self.store, [track_id], bounds, self.audiences),
@@ -169,24 +211,27 @@ class Reads:
     async def group_figures(
         self, track_ids: Sequence[int], bounds: PeriodBounds
     ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod]]:
-        return await self.answers.answer(
+        return await self._answer(
             ("group", analytics.track_set(track_ids), bounds),
             track_ids,
             lambda: analytics.group_figures(self.store, track_ids, bounds, self.audiences),
             lambda answer: len(answer[1]),
         )
 
-    async def chart(self, track_ids: Sequence[int], buckets: ChartBuckets) -> dict[str, Any]:
+    async def chart(
+        self, track_ids: Sequence[int], buckets: ChartBuckets, through: Through | None = None
+    ) -> dict[str, Any]:
         key = ("chart", analytics.track_set(track_ids), buckets.timeframe, buckets.first, buckets.last)
-        return await self.answers.answer(
+        return await self._answer(
             key,
             track_ids,
             lambda: chart_body(self.store, track_ids, buckets, self.charts),
             lambda body: len(body["series"]),
+            through,
         )
 
     async def plays_total(self, track_ids: Sequence[int]) -> dict[int, int]:
-        return await self.answers.answer(
+        return await self._answer(
             ("plays_total", analytics.track_set(track_ids)),
             track_ids,
             lambda: analytics.plays_total(self.store, track_ids),
@@ -271,16 +316,31 @@ async def local_chart_body(
     }
 
 
-async def any_chart(request: Request, track_ids: Sequence[int]) -> tuple[dict[str, Any], str]:
+async def any_chart(
+    request: Request, track_ids: Sequence[int], through: Through | None = None
+) -> tuple[dict[str, Any], str]:
     """A chart's body in any zone and range, and its interval."""
     timeframe, chosen, interval, fixed = requested_chart(request)
     reads = reads_of(request)
+    now = datetime.now(UTC)
     if fixed:  # a fixed timeframe's UTC chart, read as before
-        body = await reads.chart(track_ids, chart_buckets(timeframe, datetime.now(UTC))) | {"estimates": []}
+        body = await reads.chart(track_ids, chart_buckets(timeframe, now), through) | {"estimates": []}
     else:
-        body = await reads.local_chart(track_ids, buckets_of(chosen, interval, timeframe, datetime.now(UTC)))
+        body = await reads.local_chart(track_ids, buckets_of(chosen, interval, timeframe, now), through)
     period = TIMEFRAME_PERIOD.get(timeframe, timeframe)
     return {"period": period} | range_body(chosen) | body, interval
+
+
+def complete(through: Through) -> dict[str, Any]:
+    return {"complete_through": through.text}
+
+
+async def chart_answer(request: Request, header: dict[str, Any], track_ids: Sequence[int]) -> Response:
+    """A chart of `track_ids` under `header` (the entity's id), saying how complete it is."""
+    through = reads_of(request).through()
+    body, interval = await any_chart(request, track_ids, through)
+    response = success(header | body | complete(through), max_age=CHART_MAX_AGE[interval])
+    return stamped(request, response, through)
 
 
 async def readable_track(request: Request) -> TrackEntry:
@@ -301,15 +361,16 @@ async def readable_artist(request: Request) -> ArtistEntry:
 async def track_analytics(request: Request) -> Response:
     chosen = requested_range(request)
     track = await readable_track(request)
-    figures, _, estimates = await reads_of(request).local_figures([track.track_id], chosen, group=False)
+    reads = reads_of(request)
+    through = reads.through()
+    figures, _, estimates = await reads.local_figures([track.track_id], chosen, False, through)
     body = {"track_id": track.track_id, "title": track.title} | local_figures_body(figures, chosen, estimates)
-    return success(body, max_age=ANALYTICS_MAX_AGE)
+    return stamped(request, success(body | complete(through), max_age=ANALYTICS_MAX_AGE), through)
 
 
 async def track_chart(request: Request) -> Response:
     track = await readable_track(request)
-    body, interval = await any_chart(request, [track.track_id])
-    return success({"track_id": track.track_id} | body, max_age=CHART_MAX_AGE[interval])
+    return await chart_answer(request, {"track_id": track.track_id}, [track.track_id])
 
 
 async def track_realtime(request: Request) -> Response:
@@ -341,13 +402,17 @@ async def grouped_analytics(
 ) -> Response:
     """Figures over a group of tracks (an album, an artist), plus its tracks ranked by plays."""
     track_ids = [t.track_id for t in tracks]
-    figures, per_track, estimates = await reads_of(request).local_figures(track_ids, chosen, group=True)
-    return success(
+    reads = reads_of(request)
+    through = reads.through()
+    figures, per_track, estimates = await reads.local_figures(track_ids, chosen, True, through)
+    response = success(
         header
         | local_figures_body(figures, chosen, estimates)
-        | {list_key: ranked_tracks(tracks, per_track, limit)},
+        | {list_key: ranked_tracks(tracks, per_track, limit)}
+        | complete(through),
         max_age=ANALYTICS_MAX_AGE,
     )
+    return stamped(request, response, through)
 
 
 async def album_analytics(request: Request) -> Response:
@@ -359,8 +424,7 @@ async def album_analytics(request: Request) -> Response:
 
 async def album_chart(request: Request) -> Response:
     album = await readable_album(request)
-    body, interval = await any_chart(request, album.track_ids)
-    return success({"album_id": album.album_id} | body, max_age=CHART_MAX_AGE[interval])
+    return await chart_answer(request, {"album_id": album.album_id}, album.track_ids)
 
 
 async def artist_analytics(request: Request) -> Response:
@@ -372,8 +436,7 @@ async def artist_analytics(request: Request) -> Response:
 
 async def artist_chart(request: Request) -> Response:
     artist = await readable_artist(request)
-    body, interval = await any_chart(request, artist.track_ids)
-    return success({"artist_id": artist.artist_id} | body, max_age=CHART_MAX_AGE[interval])
+    return await chart_answer(request, {"artist_id": artist.artist_id}, artist.track_ids)
 
 
 async def artist_collaborations(request: Request) -> Response:

@@ -8,7 +8,6 @@ same values: the API's /metrics shows them even when the workers run elsewhere.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -16,6 +15,7 @@ import time
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from insights.kafka_rounds import KafkaRounds
 from insights.metrics import CONSUMER_LAG, DEPENDENCY_UP, FRESHNESS
 from insights.settings import CONSUMER_GROUP, EVENTS_TOPIC
 from insights.store import Store
@@ -52,28 +52,14 @@ async def freshness_seconds(store: Store) -> float:
     return max(time.time() - newest, 0.0) if newest > 0 else math.nan
 
 
-class PipelineMonitor:
+class PipelineMonitor(KafkaRounds):
     """start / stop like the other parts; a failed read marks the dependency down and is retried."""
 
+    name = "pipeline-monitor"
+
     def __init__(self, store: Store, bootstrap: str, interval: float = INTERVAL_SECONDS) -> None:
+        super().__init__(bootstrap, interval)
         self._store = store
-        self._interval = interval
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="pipeline-monitor")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(Exception):
-            await self._consumer.stop()
-        with contextlib.suppress(Exception):
-            await self._admin.close()
 
     async def _run(self) -> None:
         consumer_started = False

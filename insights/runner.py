@@ -21,6 +21,7 @@ from api.app import ApiOptions, create_app
 from api.changes import ChangeFeed, TrackChanges
 from api.limits import Limits
 from api.publisher import Publisher, ensure_topic
+from api.watermark import Watermark, WatermarkFeed
 from insights import consumer_group
 from insights.generate import run_generate
 from insights.http_server import uvicorn_config
@@ -153,9 +154,12 @@ async def serve_api(
     changes = TrackChanges()
     feed = ChangeFeed(bootstrap, CHANGES_TOPIC, changes)
     await feed.start()
+    watermark = Watermark()
+    rounds = WatermarkFeed(store, bootstrap, watermark, identity)
+    await rounds.start()
     metrics_elsewhere = serve_process_metrics()
     options = api_options(settings, metrics_elsewhere)
-    app = create_app(store, publisher, settings.secret(), options, changes, identity)
+    app = create_app(store, publisher, settings.secret(), options, changes, identity, watermark)
     server = QuietServer(uvicorn_config(app, settings))
     serving = asyncio.create_task(server.serve())
     try:
@@ -173,6 +177,7 @@ async def serve_api(
     finally:
         server.should_exit = True
         await serving
+        await rounds.stop()
         await feed.stop()
         await publisher.stop()
 

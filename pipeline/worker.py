@@ -15,12 +15,13 @@ from typing import Any, TypeVar, cast
 
 import faust
 
-from insights.kafka_identity import IdentityGuard, KafkaReset, ProgressRecorder, offset_base
+from insights.kafka_identity import IdentityGuard, KafkaReset, offset_base
 from insights.metrics import BATCH_EVENTS, DEAD_LETTERS, DUPLICATES, FLUSH_SECONDS, FLUSHED, WRITE_RETRIES
 from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from pipeline.decode import Poison, decode_catalog_message, decode_message
+from pipeline.progress import ProgressRecorder
 from pipeline.sink import FlushResult, NotOwner, RollupSink, SourcedEvent
 from schemas.changes import encode_notice
 
@@ -99,30 +100,44 @@ class Worker:
         # rollups' progress markers count whole offsets.
         async for events in stream.take_events(BATCH_MAX_MESSAGES, within=BATCH_WITHIN_SECONDS):
             batch: list[SourcedEvent] = []
+            dead: list[tuple[int, int]] = []  # (partition, offset) of messages dead-lettered whole
             for event in events:
                 decoded, poison = decode_message(event.value, event.message.partition, event.message.offset)
                 batch += decoded
                 for letter in poison:
                     await self.dead_letter(letter, EVENTS_TOPIC)
+                if not decoded:
+                    dead.append((event.message.partition, event.message.offset))
                 if len(batch) >= FLUSH_MAX_EVENTS:
-                    await self.flush(batch)
-                    batch = []
-            if batch:
-                await self.flush(batch)
+                    await self.flush(batch, dead)
+                    batch, dead = [], []
+            if batch or dead:
+                await self.flush(batch, dead)
 
-    async def flush(self, batch: list[SourcedEvent]) -> None:
-        BATCH_EVENTS.observe(len(batch))
-        with FLUSH_SECONDS.time():
-            result = await self.until_done("write", self._flush_owned, batch)
-        # Before the batch is acked: a crash here redelivers it, and its flush announces it again.
-        await self.until_done(
-            "change notice", self.announce, {item.event.track_id for item in batch}, result.recovered
-        )
-        self.flushed_events += result.written
-        FLUSHED.inc(result.written)
-        DUPLICATES.inc(result.duplicates)
+    async def flush(self, batch: list[SourcedEvent], dead: list[tuple[int, int]] | None = None) -> None:
+        """Write `batch`, announce it, then record the progress (also of the messages in `dead`, which
+        were dead-lettered before): a recorded offset has its rows and its notice behind it."""
+        if batch:
+            BATCH_EVENTS.observe(len(batch))
+            with FLUSH_SECONDS.time():
+                result, owner = await self.until_done("write", self._flush_owned, batch)
+            # Before the batch is acked: a crash here redelivers it, and its flush announces it again.
+            await self.until_done(
+                "change notice", self.announce, {item.event.track_id for item in batch}, result.recovered
+            )
+            self.flushed_events += result.written
+            FLUSHED.inc(result.written)
+            DUPLICATES.inc(result.duplicates)
+        else:
+            owner = self.sink.owner
+        if not owner:  # nothing claimed yet, so nothing was written
+            return
+        assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == EVENTS_TOPIC}
+        done = [(item.partition, item.offset) for item in batch] + list(dead or ())
+        # Fenced by the claim the rows were written under: a partition lost meanwhile records nothing.
+        self._progress.record(self.epoch, EVENTS_TOPIC, [d for d in done if d[0] in assigned], owner)
 
-    async def _flush_owned(self, batch: list[SourcedEvent]) -> FlushResult:
+    async def _flush_owned(self, batch: list[SourcedEvent]) -> tuple[FlushResult, str]:
         """One attempt at writing the events of `batch` whose partitions are still assigned here.
 
         The events of revoked partitions are dropped, not retried: Faust commits no offset of a
@@ -142,10 +157,8 @@ class Worker:
             if unclaimed - won:
                 raise NotOwner(unclaimed - won)
         if not mine:
-            return FlushResult()
-        result = await self._write(self.sink.flush, mine)
-        await self._progress.record(self.epoch, EVENTS_TOPIC, ((i.partition, i.offset - base) for i in mine))
-        return result
+            return FlushResult(), self.sink.owner
+        return await self._write(self.sink.flush, mine), self.sink.owner
 
     def _trust_kafka(self) -> None:
         """Refuse to write while Kafka is not the one the stored offsets belong to (raises
@@ -177,7 +190,7 @@ class Worker:
         self._trust_kafka()
         base = offset_base(self.epoch)
         await self._write(write_catalog, self.store, [replace(e, offset=e.offset + base) for e in batch])
-        await self._progress.record(self.epoch, CATALOG_TOPIC, ((0, e.offset) for e in batch))
+        self._progress.record(self.epoch, CATALOG_TOPIC, ((0, e.offset) for e in batch))
 
     async def write_until_done(self, write: Callable[..., T], *args: Any) -> T:
         """Run a ClickHouse write until it succeeds; only cancellation (shutdown) stops the retries.
@@ -248,4 +261,5 @@ class Worker:
 
     async def stop(self) -> None:
         await self.app.stop()
+        await self._progress.close()
         self.sink.close()

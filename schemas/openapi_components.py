@@ -152,6 +152,17 @@ SHARED: dict[str, Schema] = {
         "`listeners.unique` past 102,000 listeners, read from sketches); empty when all are exact.",
         "examples": [[]],
     },
+    "CompleteThrough": {
+        "type": ["string", "null"],
+        "format": "date-time",
+        "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+        "description": "Every event accepted with a 202 before this instant (RFC 3339, UTC, to the "
+        "millisecond) is counted in this answer: a watermark of what the workers have stored, not a "
+        "guess. While the pipeline is idle it trails now by a few seconds; while the workers are behind "
+        "or stopped it stays back. Events accepted later may be counted too. null while the server does "
+        "not know yet (it has just started and the workers have not caught up with Kafka since).",
+        "examples": ["2026-11-05T14:03:27.512Z"],
+    },
     "FieldError": {
         "type": "object",
         "description": "What is wrong with one field of the request, or with the item at `index` of a list.",
@@ -448,6 +459,7 @@ FIGURE_FIELDS: dict[str, Schema] = RANGE_FIELDS | {
     "engagement": ref("Engagement"),
     "growth": ref("Growth"),
     "listening": ref("Listening"),
+    "complete_through": ref("CompleteThrough"),
 }
 
 
@@ -476,6 +488,7 @@ def chart(owner: str, example: int) -> Schema:
         | RANGE_FIELDS
         | {
             "series": array(ref("ChartPoint"), "The buckets, oldest first.", minItems=1),
+            "complete_through": ref("CompleteThrough"),
         },
     )
 
