@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from api import zoned_queries as zoned
 from api.catalog_queries import TrackEntry
 from insights.store import Store
-from schemas.periods import PeriodBounds
+from schemas.local_ranges import LocalRange
 from schemas.tokens import TokenClaims
 
 # The readable entities of each kind, (id, name). `admin` reads everything; otherwise a track is readable
@@ -53,24 +55,40 @@ READABLE_MEMBERS_SQL = {
     " WHERE id IN (SELECT id FROM readable)",
 }
 
-# Every readable entity (optionally only those of `only`), most played in the period first, then by id:
-# the order of the row exports. One aggregate over the period's daily rollups of the entities' tracks.
+# Where a range's counters come from, as rows (track_id, at or day, plays, listeners, likes, reposts) of
+# the tracks in `members`: the UTC days of `track_daily` (a UTC range), or whole UTC days and the
+# quarter-hours of the ragged ends (any other zone, as api/zoned_queries.py reads them).
+UTC_ROWS = """SELECT track_id, day, plays, listeners, likes, reposts FROM track_daily
+    WHERE track_id IN (SELECT track_id FROM members)
+      AND day >= {previous_start:Date} AND day <= {today:Date}"""
+ZONED_ROWS = zoned.ROWS.replace("{track_ids:Array(UInt64)}", "(SELECT track_id FROM members)")
+# Whether a row is in the range (else in the previous one, for growth).
+IN_RANGE = {True: "x.day >= {start:Date}", False: "x.at >= toDateTime({start:Int64}, 'UTC')"}
+
+# Every readable entity (optionally only those of `only`), most played in the range first, then by id:
+# the order of the row exports. One aggregate over the range's rows of the entities' tracks.
 RANKED_SQL = """
 WITH readable AS ({readable}), members AS ({members})
 SELECT r.id, r.name FROM readable AS r
 LEFT JOIN
 (
-    SELECT m.id AS id, sum(d.plays) AS plays
-    FROM track_daily AS d INNER JOIN members AS m ON d.track_id = m.track_id
-    WHERE d.track_id IN (SELECT track_id FROM members) AND d.day >= {{start:Date}} AND d.day <= {{today:Date}}
+    SELECT m.id AS id, sumIf(x.plays, {in_range}) AS plays
+    FROM ({rows}) AS x INNER JOIN members AS m ON x.track_id = m.track_id
     GROUP BY m.id
 ) AS p ON r.id = p.id
 WHERE NOT {{focused:Bool}} OR r.id IN {{only:Array(UInt64)}}
 ORDER BY p.plays DESC, r.id"""
 
+# Keyed by kind and whether the range is in UTC.
 RANKED_BY_TYPE = {
-    kind: RANKED_SQL.format(readable=READABLE_SQL[kind], members=READABLE_MEMBERS_SQL[kind])
+    (kind, utc): RANKED_SQL.format(
+        readable=READABLE_SQL[kind],
+        members=READABLE_MEMBERS_SQL[kind],
+        in_range=IN_RANGE[utc],
+        rows=UTC_ROWS if utc else ZONED_ROWS,
+    )
     for kind in READABLE_SQL
+    for utc in (True, False)
 }
 
 # (entity_id, track_id) pairs of the requested entities: the same track sets the single-entity
@@ -102,20 +120,33 @@ FROM
 LEFT JOIN
 (
     SELECT m.entity_id AS entity_id,
-           sumIf(x.plays, x.day >= {{start:Date}}) AS period_plays,
-           uniqExactMergeIf(x.listeners, x.day >= {{start:Date}}) AS period_listeners,
-           sumIf(x.likes, x.day >= {{start:Date}}) AS period_likes,
-           sumIf(x.reposts, x.day >= {{start:Date}}) AS period_reposts,
-           sumIf(x.plays, x.day < {{start:Date}}) AS previous_plays,
-           uniqExactMergeIf(x.listeners, x.day < {{start:Date}}) AS previous_listeners
-    FROM track_daily AS x INNER JOIN members AS m ON x.track_id = m.track_id
-    WHERE x.track_id IN (SELECT track_id FROM members)
-      AND x.day >= {{previous_start:Date}} AND x.day <= {{today:Date}}
+           sumIf(x.plays, {in_range}) AS period_plays,
+           uniqExactMergeIf(x.listeners, {in_range}) AS period_listeners,
+           sumIf(x.likes, {in_range}) AS period_likes,
+           sumIf(x.reposts, {in_range}) AS period_reposts,
+           sumIf(x.plays, NOT {in_range}) AS previous_plays,
+           uniqExactMergeIf(x.listeners, NOT {in_range}) AS previous_listeners
+    FROM ({rows}) AS x INNER JOIN members AS m ON x.track_id = m.track_id
     GROUP BY m.entity_id
 ) AS d ON t.entity_id = d.entity_id
 """
 
-FIGURES_BY_TYPE = {kind: FIGURES_SQL.format(members=members) for kind, members in MEMBERS_SQL.items()}
+# Keyed by kind and whether the range is in UTC.
+FIGURES_BY_TYPE = {
+    (kind, utc): FIGURES_SQL.format(
+        members=members, in_range=IN_RANGE[utc], rows=UTC_ROWS if utc else ZONED_ROWS
+    )
+    for kind, members in MEMBERS_SQL.items()
+    for utc in (True, False)
+}
+
+
+def range_parameters(chosen: LocalRange) -> dict[str, Any]:
+    """The statements' parameters for the local days `chosen` (UTC days as dates, else as instants)."""
+    if chosen.utc:
+        previous_start = chosen.first - timedelta(days=chosen.days)
+        return {"start": chosen.first, "previous_start": previous_start, "today": chosen.last}
+    return zoned.range_parameters(chosen)
 
 
 @dataclass(frozen=True)
@@ -143,30 +174,24 @@ async def ranked_entities(
     store: Store,
     kind: str,
     claims: TokenClaims,
-    bounds: PeriodBounds,
+    chosen: LocalRange,
     only: Collection[int] | None = None,
 ) -> list[tuple[int, str]]:
     """Readable entities of `kind` (within `only` when given): (id, name), most played first, then by id."""
-    parameters = access_parameters(claims) | {"start": bounds.start, "today": bounds.today}
+    parameters = access_parameters(claims) | range_parameters(chosen)
     parameters |= {"focused": only is not None, "only": sorted(only or ())}
-    rows = await store.aquery_rows(RANKED_BY_TYPE[kind], parameters)
+    rows = await store.aquery_rows(RANKED_BY_TYPE[kind, chosen.utc], parameters)
     return [(int(entity_id), str(name)) for entity_id, name in rows]
 
 
 async def figures_of(
-    store: Store, kind: str, ids: Sequence[int], bounds: PeriodBounds
+    store: Store, kind: str, ids: Sequence[int], chosen: LocalRange
 ) -> dict[int, EntityFigures]:
     """Figures of each entity that has any counted event; absent ids have none (all zero)."""
     if not ids:
         return {}
     rows = await store.aquery_rows(
-        FIGURES_BY_TYPE[kind],
-        {
-            "ids": list(ids),
-            "start": bounds.start,
-            "previous_start": bounds.previous_start,
-            "today": bounds.today,
-        },
+        FIGURES_BY_TYPE[kind, chosen.utc], {"ids": list(ids)} | range_parameters(chosen)
     )
     return {int(row[0]): EntityFigures(*(int(value) for value in row[1:])) for row in rows}
 

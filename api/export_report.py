@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api import analytics_queries as analytics
+from api import zoned_queries as zoned
 from api.access import may_read_artists
 from api.catalog_queries import TrackEntry
 from api.catalog_snapshot import Catalog
@@ -24,9 +25,10 @@ from api.export_queries import (
     report_tracks,
 )
 from api.figure_bodies import collaborations_json, figures_json
-from api.insights_routes import TOP_TRACKS
+from api.insights_routes import TOP_TRACKS, utc_bounds
 from insights.store import Store
-from schemas.periods import PeriodBounds, chart_buckets
+from schemas.local_ranges import LocalRange, buckets_of, default_interval, rfc3339_local
+from schemas.periods import chart_buckets
 from schemas.tokens import TokenClaims
 
 Json = dict[str, Any]
@@ -69,15 +71,23 @@ def ranked(
     ]
 
 
-async def chart_json(store: Store, track_ids: Sequence[int], period: str) -> Json:
-    buckets = chart_buckets(PERIOD_TIMEFRAME[period], datetime.now(UTC))
-    points = await analytics.chart(store, track_ids, buckets)
+async def chart_json(store: Store, track_ids: Sequence[int], chosen: LocalRange) -> Json:
+    """The chart the chart endpoints answer for the same days: a UTC period as its timeframe (7-days ->
+    hourly 7d, ...), any other range by its default interval in its zone."""
+    now = datetime.now(UTC)
+    timeframe = PERIOD_TIMEFRAME.get(chosen.period, "custom")
+    if chosen.utc and timeframe != "custom":
+        buckets = chart_buckets(timeframe, now)
+        interval, points = buckets.interval, await analytics.chart(store, track_ids, buckets)
+    else:
+        interval = default_interval(chosen.days)
+        points = await zoned.chart(store, track_ids, buckets_of(chosen, interval, timeframe, now))
     return {
-        "timeframe": buckets.timeframe,
-        "interval": buckets.interval,
+        "timeframe": timeframe,
+        "interval": interval,
         "series": [
             {
-                "t": rfc3339(p.t),
+                "t": rfc3339_local(p.t, chosen.tz),
                 "plays": p.plays,
                 "listeners": p.listeners,
                 "likes": p.likes,
@@ -92,11 +102,18 @@ async def no_chart() -> None:
     return None
 
 
+async def summary_figures(store: Store, track_ids: Sequence[int], chosen: LocalRange) -> analytics.Figures:
+    """Every readable track together, counted as the read endpoints count a group."""
+    if chosen.utc:
+        return await analytics.figures(store, track_ids, utc_bounds(chosen))
+    return (await zoned.figures(store, track_ids, chosen))[0]
+
+
 async def build_report(
     store: Store,
     snapshot: Catalog,
     claims: TokenClaims,
-    bounds: PeriodBounds,
+    chosen: LocalRange,
     include_charts: bool,
     focus: Focus | None = None,
 ) -> Json:
@@ -114,12 +131,12 @@ async def build_report(
     readable_ids = [t.track_id for t in readable]
     shared = [t for t in readable if len(t.artist_ids) > 1]
     track_figures, album_figures, artist_figures, summary, names, chart = await asyncio.gather(
-        figures_of(store, "tracks", [t.track_id for t in catalog], bounds),
-        figures_of(store, "albums", [a.album_id for a in albums], bounds),
-        figures_of(store, "artists", [a for a, _ in artists], bounds),
-        analytics.figures(store, readable_ids, bounds),
+        figures_of(store, "tracks", [t.track_id for t in catalog], chosen),
+        figures_of(store, "albums", [a.album_id for a in albums], chosen),
+        figures_of(store, "artists", [a for a, _ in artists], chosen),
+        summary_figures(store, readable_ids, chosen),
         snapshot.artist_names(sorted({a for t in shared for a in t.artist_ids})),
-        chart_json(store, readable_ids, bounds.name) if include_charts else no_chart(),
+        chart_json(store, readable_ids, chosen) if include_charts else no_chart(),
     )
 
     by_album: defaultdict[int | None, list[TrackEntry]] = defaultdict(list)
@@ -134,9 +151,12 @@ async def build_report(
         return figures.get(entity_id, NO_FIGURES).plays
 
     report: Json = {
-        "period": bounds.name,
-        "period_start": bounds.start.isoformat(),
-        "period_end": bounds.today.isoformat(),
+        "period": chosen.period,
+        "period_start": chosen.first.isoformat(),
+        "period_end": chosen.last.isoformat(),
+        "tz": chosen.tz,
+        "from": chosen.first.isoformat(),
+        "to": chosen.last.isoformat(),
         "generated_at": rfc3339(generated_at),
         "summary": {"artists": len(artists), "albums": len(albums), "tracks": len(readable)}
         | figures_json(summary),

@@ -1,11 +1,11 @@
 """The bodies of the export endpoints: `{"type", "period"}` and `{"period", "include_charts"}`, each with
-an optional focus (`artist_id`, `album_id` or `track_id`), checked field by field into values, with a 422
-naming the field for anything else."""
+an optional zone and range (`tz`, `from`/`to`, as the read endpoints take them) and an optional focus
+(`artist_id`, `album_id` or `track_id`), checked field by field into values, with a 422 naming the field
+for anything else."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -13,20 +13,22 @@ from starlette.requests import Request
 from api.errors import validation_failed
 from api.export_focus import focus_field
 from api.ingest import decode_json_object, read_body
+from api.range_params import range_of
+from schemas.local_ranges import LocalRange, RangeError
 from schemas.openapi_exports import ENTITY_TYPES, MAX_EXPORT_BODY_BYTES
-from schemas.periods import DEFAULT_PERIOD, PERIOD_DAYS, PeriodBounds, period_bounds
+from schemas.periods import DEFAULT_PERIOD, PERIOD_DAYS
 
 
 @dataclass(frozen=True)
 class TableRequest:
     kind: str  # tracks, albums or artists
-    bounds: PeriodBounds
+    chosen: LocalRange  # the local days of `tz` the figures cover
     focus: tuple[str, int] | None = None  # ("artist_id", 7): only what belongs to artist 7
 
 
 @dataclass(frozen=True)
 class ReportRequest:
-    bounds: PeriodBounds
+    chosen: LocalRange
     include_charts: bool
     focus: tuple[str, int] | None = None
 
@@ -37,11 +39,15 @@ async def json_body(request: Request) -> dict[str, Any]:
     return decode_json_object(body) if body.strip() else {}
 
 
-def body_period(body: dict[str, Any]) -> PeriodBounds:
-    name = body.get("period", DEFAULT_PERIOD)
-    if not isinstance(name, str) or name not in PERIOD_DAYS:
-        raise validation_failed("period", f"period must be one of {', '.join(PERIOD_DAYS)}.")
-    return period_bounds(name, datetime.now(UTC))
+def body_period(body: dict[str, Any]) -> LocalRange:
+    """`period` (default 30-days), or `from` and `to`, in the zone `tz` (default UTC)."""
+    for name in ("period", "tz", "from", "to"):
+        if name in body and not isinstance(body[name], str):
+            raise validation_failed(name, f"{name} must be a string.")
+    try:
+        return range_of(body, "period", PERIOD_DAYS, DEFAULT_PERIOD)[1]
+    except RangeError as error:
+        raise validation_failed(error.field, error.message) from None
 
 
 async def table_request(request: Request) -> TableRequest:

@@ -3,6 +3,7 @@ report and the PDF report. Exports hold exactly what the token may read."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
@@ -19,7 +20,7 @@ from api.insights_routes import catalog_of
 from api.pdf_report import render_pdf
 from api.responses import JSONResponse, success
 from insights.store import Store
-from schemas.periods import PeriodBounds
+from schemas.local_ranges import LocalRange
 
 EXPORT = "/api/v1/producer-intelligence/insights/export"
 
@@ -29,8 +30,9 @@ FORMATS = [
         "name": "CSV",
         "description": "One row per track, album or artist you may read (or of the artist, album or "
         "track in focus), most played first, with its album and artists, period plays, all-time plays, "
-        "unique listeners, likes, reposts and the period's dates. UTF-8 with a header row; streamed, so "
-        "any size works; text cells that a spreadsheet would run as a formula start with an apostrophe.",
+        "unique listeners, likes, reposts and the dates and zone covered (any zone and range: tz, "
+        "from, to). UTF-8 with a header row; streamed, so any size works; text cells that a spreadsheet "
+        "would run as a formula start with an apostrophe.",
     },
     {
         "id": "json",
@@ -52,8 +54,14 @@ def store_of(request: Request) -> Store:
     return store
 
 
-def attachment(kind: str, bounds: PeriodBounds, extension: str) -> dict[str, str]:
-    name = f"insights-{kind}-{bounds.name}-{bounds.today.isoformat()}.{extension}"
+def attachment(kind: str, chosen: LocalRange, extension: str) -> dict[str, str]:
+    """`insights-<kind>-<period>-<last day>`, or `-<from>-to-<to>` for a range, then the zone unless UTC."""
+    last = chosen.last.isoformat()
+    covered = (
+        f"{chosen.first.isoformat()}-to-{last}" if chosen.period == "custom" else f"{chosen.period}-{last}"
+    )
+    zone = "" if chosen.utc else "-" + re.sub(r"[^A-Za-z0-9_]+", "-", chosen.tz)
+    name = f"insights-{kind}-{covered}{zone}.{extension}"
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
@@ -80,7 +88,7 @@ async def table_pages(request: Request, wanted: TableRequest) -> AsyncIterator[l
     focus = await resolve_focus(request, wanted.focus)
     describe = describer(wanted.kind, await catalog_of(request).snapshot())
     only = focus.ids(wanted.kind) if focus is not None else None
-    pages = row_pages(store_of(request), wanted.kind, claims_of(request), wanted.bounds, describe, only)
+    pages = row_pages(store_of(request), wanted.kind, claims_of(request), wanted.chosen, describe, only)
     return await started(pages)
 
 
@@ -89,16 +97,16 @@ async def export_csv(request: Request) -> Response:
     return StreamingResponse(
         csv_chunks(wanted.kind, await table_pages(request, wanted)),
         media_type="text/csv; charset=utf-8",
-        headers=attachment(wanted.kind, wanted.bounds, "csv"),
+        headers=attachment(wanted.kind, wanted.chosen, "csv"),
     )
 
 
 async def export_json(request: Request) -> Response:
     wanted = await table_request(request)
     return StreamingResponse(
-        json_chunks(wanted.kind, wanted.bounds, await table_pages(request, wanted)),
+        json_chunks(wanted.kind, wanted.chosen, await table_pages(request, wanted)),
         media_type="application/json",
-        headers=attachment(wanted.kind, wanted.bounds, "json"),
+        headers=attachment(wanted.kind, wanted.chosen, "json"),
     )
 
 
@@ -109,7 +117,7 @@ async def export_report(request: Request) -> Response:
         store_of(request),
         catalog_of(request),
         claims_of(request),
-        wanted.bounds,
+        wanted.chosen,
         wanted.include_charts,
         focus,
     )
@@ -120,14 +128,14 @@ async def export_pdf(request: Request) -> Response:
     wanted = await pdf_request(request)
     focus = await resolve_focus(request, wanted.focus)
     report = await build_report(
-        store_of(request), catalog_of(request), claims_of(request), wanted.bounds, True, focus
+        store_of(request), catalog_of(request), claims_of(request), wanted.chosen, True, focus
     )
     # Layout is CPU work: a worker thread keeps the event loop answering other requests meanwhile.
     document = await anyio.to_thread.run_sync(render_pdf, report)
     return Response(
         document,
         media_type="application/pdf",
-        headers=attachment(f"report-{subject_slug(report)}", wanted.bounds, "pdf"),
+        headers=attachment(f"report-{subject_slug(report)}", wanted.chosen, "pdf"),
     )
 
 

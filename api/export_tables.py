@@ -1,7 +1,7 @@
 """Row exports (POST /export/csv and /export/json): one row per readable entity, most played first,
-described from the catalog (album, artists) and dated (the period's first and last day), produced page by
-page so the figures of a large export are fetched in bounded batches, and encoded as spreadsheet-safe CSV
-or as JSON."""
+described from the catalog (album, artists) and dated (the range's first and last local day, and its
+zone), produced page by page so the figures of a large export are fetched in bounded batches, and
+encoded as spreadsheet-safe CSV or as JSON."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import msgspec
 from api.catalog_snapshot import Snapshot
 from api.export_queries import NO_FIGURES, figures_of, ranked_entities
 from insights.store import Store
-from schemas.periods import PeriodBounds
+from schemas.local_ranges import LocalRange
 from schemas.tokens import TokenClaims
 
 PAGE_ROWS = 5000
@@ -32,12 +32,12 @@ DESCRIPTION_COLUMNS = {
     "artists": [],
 }
 FIGURE_COLUMNS = ["plays", "plays_total", "listeners", "likes", "reposts"]
-PERIOD_COLUMNS = ["from", "to"]  # the period's first and last day (UTC dates), on every row
+PERIOD_COLUMNS = ["from", "to", "tz"]  # the range's first and last local day and its zone, on every row
 
 
 def columns(kind: str) -> list[str]:
     """`<type>_id`, `title` (tracks, albums) or `name` (artists), what tells it apart, the figures
-    (period values unless `_total`), and the period's dates."""
+    (period values unless `_total`), and the range's dates and zone."""
     label = "name" if kind == "artists" else "title"
     identity = [f"{kind.removesuffix('s')}_id", label]
     return identity + DESCRIPTION_COLUMNS[kind] + FIGURE_COLUMNS + PERIOD_COLUMNS
@@ -74,7 +74,7 @@ async def row_pages(
     store: Store,
     kind: str,
     claims: TokenClaims,
-    bounds: PeriodBounds,
+    chosen: LocalRange,
     describe: Describe,
     only: Collection[int] | None = None,
     page_rows: int = PAGE_ROWS,
@@ -82,11 +82,11 @@ async def row_pages(
     """Pages of rows, most played in the period first (ties by id): one query ranks the readable
     entities (within `only` when given), then one query per page fetches the page's figures."""
     id_column, label = columns(kind)[:2]
-    dates = {"from": bounds.start.isoformat(), "to": bounds.today.isoformat()}
-    ranked = await ranked_entities(store, kind, claims, bounds, only)
+    dates = range_json(chosen)
+    ranked = await ranked_entities(store, kind, claims, chosen, only)
     for first in range(0, max(len(ranked), 1), page_rows):
         page = ranked[first : first + page_rows]
-        found = await figures_of(store, kind, [entity_id for entity_id, _ in page], bounds)
+        found = await figures_of(store, kind, [entity_id for entity_id, _ in page], chosen)
         rows = []
         for entity_id, name in page:
             f = found.get(entity_id, NO_FIGURES)
@@ -131,16 +131,15 @@ async def csv_chunks(kind: str, pages: AsyncIterator[list[Row]]) -> AsyncIterato
 _encoder = msgspec.json.Encoder()
 
 
-async def json_chunks(
-    kind: str, bounds: PeriodBounds, pages: AsyncIterator[list[Row]]
-) -> AsyncIterator[bytes]:
-    """`{"success": true, "data": {"type", "period", "from", "to", "rows": [...]}}`, a page at a time."""
-    head = {
-        "type": kind,
-        "period": bounds.name,
-        "from": bounds.start.isoformat(),
-        "to": bounds.today.isoformat(),
-    }
+def range_json(chosen: LocalRange) -> dict[str, str]:
+    """The local dates an export covers and their zone."""
+    return {"from": chosen.first.isoformat(), "to": chosen.last.isoformat(), "tz": chosen.tz}
+
+
+async def json_chunks(kind: str, chosen: LocalRange, pages: AsyncIterator[list[Row]]) -> AsyncIterator[bytes]:
+    """`{"success": true, "data": {"type", "period", "from", "to", "tz", "rows": [...]}}`, a page at a
+    time (`period` is `custom` for a from/to range)."""
+    head = {"type": kind, "period": chosen.period} | range_json(chosen)
     yield b'{"success":true,"data":' + _encoder.encode(head)[:-1] + b',"rows":['
     separator = b""
     async for rows in pages:

@@ -30,16 +30,16 @@ from api.pdf_styles import (
     FIGURE_HEADER,
     FIGURE_WIDTHS,
     MUTED,
-    PERIOD_NAMES,
     RULE,
     STYLES,
     Json,
     counted,
-    day_text,
     escape,
     figures_row,
     growth_text,
     number,
+    range_text,
+    short_range_text,
     table,
 )
 
@@ -48,8 +48,7 @@ MAX_COLLABORATING_ARTISTS = 50  # the most played; the JSON report has them all
 
 
 def cover(report: Json) -> list[Any]:
-    start, end = day_text(report["period_start"]), day_text(report["period_end"])
-    period = f"{PERIOD_NAMES[report['period']]}: {start} to {end}"
+    period = escape(range_text(report))
     return [
         Spacer(1, 70 * mm),
         Paragraph("Insights report", STYLES["cover_sub"]),
@@ -117,7 +116,8 @@ def charts(report: Json, width: float) -> list[Any]:
                 [
                     Paragraph("Plays and listeners over the period", STYLES["h2"]),
                     Paragraph(
-                        f"{EVERY[report['chart']['interval']]} {key} across everything in this report (UTC).",
+                        f"{EVERY[report['chart']['interval']]} {key} across everything in this report "
+                        f"({escape(report.get('tz', 'UTC'))}).",
                         STYLES["note"],
                     ),
                     pdf_charts.plays_and_listeners(report["chart"], width, 190),
@@ -230,7 +230,7 @@ def render_pdf(report: Json) -> bytes:
         canvas.drawString(
             doc.leftMargin,
             10 * mm,
-            f"Insights report · {subject_of(report)} · {PERIOD_NAMES[report['period']]}",
+            f"Insights report · {subject_of(report)} · {short_range_text(report)}",
         )
         canvas.drawRightString(doc.leftMargin + doc.width, 10 * mm, f"Page {document.page}")
         canvas.restoreState()

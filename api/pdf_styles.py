@@ -35,7 +35,7 @@ STYLES = {
     ),
     "cell": ParagraphStyle("cell", _base["Normal"], fontSize=8, leading=10, textColor=INK),
 }
-EVERY = {"hour": "Hourly", "day": "Daily", "week": "Weekly"}
+EVERY = {"hour": "Hourly", "day": "Daily", "week": "Weekly", "month": "Monthly"}
 PERIOD_NAMES = {
     "7-days": "Last 7 days",
     "30-days": "Last 30 days",
@@ -65,6 +65,21 @@ def growth_text(change: float | None) -> str:
 
 def day_text(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%d %b %Y").lstrip("0")
+
+
+def range_text(report: Json) -> str:
+    """The days a report covers, in words: "Last 30 days: 6 Oct 2026 to 4 Nov 2026", and the zone
+    unless UTC ("..., Asia/Kolkata time")."""
+    start, end = day_text(report["period_start"]), day_text(report["period_end"])
+    name = PERIOD_NAMES.get(report["period"])
+    text = f"{name}: {start} to {end}" if name else f"{start} to {end}"
+    return text if report.get("tz", "UTC") == "UTC" else f"{text}, {report['tz']} time"
+
+
+def short_range_text(report: Json) -> str:
+    """For the footer: the period's name or the dates, and the zone unless UTC."""
+    name = PERIOD_NAMES.get(report["period"]) or f"{report['period_start']} to {report['period_end']}"
+    return name if report.get("tz", "UTC") == "UTC" else f"{name} ({report['tz']})"
 
 
 def table(header: list[str], rows: list[list[Any]], widths: list[float], numeric_from: int) -> Table:

@@ -3,7 +3,7 @@ in the zone `tz`, and a chart's `interval`; anything else is refused by name (42
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -32,24 +32,34 @@ def check_parameters(request: Request, allowed: Collection[str]) -> None:
             raise validation_failed(name, f"Unknown query parameter {name!r}; this endpoint takes {takes}.")
 
 
+def range_of(
+    values: Mapping[str, object], fixed: str, names: dict[str, int], default: str
+) -> tuple[str, LocalRange]:
+    """(the fixed period's name or "custom", its local days) from query parameters or an export's
+    body; RangeError naming the field at fault."""
+    now = datetime.now(UTC)
+    for name in ("tz", "from", "to", fixed):
+        if values.get(name) is not None and not isinstance(values[name], str):
+            raise RangeError(name, f"{name} must be a string.")
+    tz = str(values["tz"]) if values.get("tz") is not None else "UTC"
+    if values.get("from") is not None or values.get("to") is not None:
+        if values.get(fixed) is not None:
+            raise RangeError(fixed, f"Give either {fixed} or from and to, not both.")
+        for name in ("from", "to"):
+            if values.get(name) is None:
+                raise RangeError(name, "from and to go together: give both local dates.")
+        return "custom", custom_range(tz, str(values["from"]), str(values["to"]), now)
+    name = str(values[fixed]) if values.get(fixed) is not None else default
+    if name not in names:
+        raise RangeError(fixed, f"{fixed} must be one of {', '.join(names)}.")
+    period = TIMEFRAME_PERIOD.get(name, name)
+    return name, last_days(period, names[name], tz, now)
+
+
 def _range(request: Request, fixed: str, names: dict[str, int], default: str) -> tuple[str, LocalRange]:
     """(the fixed period's name or "custom", its local days); 422 naming the parameter at fault."""
-    query = request.query_params
-    now = datetime.now(UTC)
     try:
-        tz = query.get("tz", "UTC")
-        if "from" in query or "to" in query:
-            if fixed in query:
-                raise RangeError(fixed, f"Give either {fixed} or from and to, not both.")
-            for name in ("from", "to"):
-                if name not in query:
-                    raise RangeError(name, "from and to go together: give both local dates.")
-            return "custom", custom_range(tz, query["from"], query["to"], now)
-        name = query.get(fixed, default)
-        if name not in names:
-            raise RangeError(fixed, f"{fixed} must be one of {', '.join(names)}.")
-        period = TIMEFRAME_PERIOD.get(name, name)
-        return name, last_days(period, names[name], tz, now)
+        return range_of(request.query_params, fixed, names, default)
     except RangeError as error:
         raise validation_failed(error.field, error.message) from None
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from insights.kafka_identity import record_progress
 from insights.store import Store
-from pipeline.sink import OWNED, fence
+from pipeline.sink import FENCE_TAG, OWNED
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +28,13 @@ RECORD_EVERY_SECONDS = 1.0
 
 # The rows of `progress` whose partitions' newest claim is `owner`'s (the statement starts with the
 # fence tag, so a new owner's claim waits for it like for any fenced write).
-_FENCED_PROGRESS = (
-    "INSERT INTO partition_progress (epoch, topic, kafka_partition, next_offset)"
+FENCED_PROGRESS_SQL = (
+    FENCE_TAG + "INSERT INTO partition_progress (epoch, topic, kafka_partition, next_offset)"
     " SELECT {epoch:UInt32}, {topic:String}, kafka_partition, next_offset FROM"
     " (SELECT tupleElement(p, 1) AS kafka_partition, tupleElement(p, 2) AS next_offset"
     "  FROM (SELECT arrayJoin({progress:Array(Tuple(UInt16, UInt64))}) AS p))"
     " WHERE " + OWNED
 )
-
-
-def fenced_progress_sql(owner: str) -> str:
-    return fence(owner) + _FENCED_PROGRESS
 
 
 def write_progress(store: Store, epoch: int, topic: str, next_offsets: Mapping[int, int], owner: str) -> None:
@@ -48,7 +44,7 @@ def write_progress(store: Store, epoch: int, topic: str, next_offsets: Mapping[i
         record_progress(store, epoch, topic, next_offsets)
         return
     store.command(
-        fenced_progress_sql(owner),
+        FENCED_PROGRESS_SQL,
         {
             "epoch": epoch,
             "topic": topic,

@@ -16,7 +16,7 @@ from schemas.openapi_components import (
     ref,
     text,
 )
-from schemas.periods import DEFAULT_PERIOD
+from schemas.periods import DEFAULT_PERIOD, DEFAULT_TIMEFRAME, PERIOD_DAYS, TIMEFRAME_DAYS
 
 EXPORT = "/api/v1/producer-intelligence/insights/export"
 ENTITY_TYPES = ("tracks", "albums", "artists")
@@ -26,7 +26,33 @@ ACCESS_TEXT = (
     "the token lists, the albums of those artists, and the tracks that list one of them."
 )
 
+DAY: Schema = {"type": "string", "format": "date"}
 period_field = ref("Period") | {"default": DEFAULT_PERIOD}
+
+# Any zone and range, as the read endpoints take them (their query parameters, here in the body).
+RANGE_TEXT = (
+    " `tz` counts the local days of any IANA zone; `from` and `to` (given together, instead of "
+    "`period`) choose local dates, as on the read endpoints; a field breaking a rule is answered 422 "
+    "naming it."
+)
+RANGE_BODY: dict[str, Schema] = {
+    "tz": ref("Tz") | {"default": "UTC"},
+    "from": ref("LocalDate")
+    | {"description": "With `to`, instead of `period`: the first local date (not before 2000-01-01)."},
+    "to": ref("LocalDate") | {"description": "With `from`: the last local date, included, not after today."},
+}
+# What every export says of the days it covers.
+PERIOD_NAME: Schema = {
+    "type": "string",
+    "enum": [*PERIOD_DAYS, "custom"],
+    "description": "The period asked for, or `custom` for a `from`/`to` range.",
+    "examples": [DEFAULT_PERIOD],
+}
+COVERED: dict[str, Schema] = {
+    "from": DAY | {"description": "The first local date covered."},
+    "to": DAY | {"description": "The last local date covered (today: until now)."},
+    "tz": ref("Tz"),
+}
 
 # The entity on screen: an export (or report) with one of these holds only what belongs to it.
 FOCUS_TEXT = (
@@ -58,7 +84,6 @@ ONE_FOCUS_AT_MOST: Schema = {
         ]
     }
 }
-DAY = {"type": "string", "format": "date"}
 NULLABLE_ID = {"anyOf": [ref("Id"), {"type": "null"}]}
 DESCRIPTIONS: dict[str, dict[str, Schema]] = {
     "tracks": {
@@ -90,9 +115,8 @@ def row(kind: str, example_id: int, label: str, example_label: str) -> Schema:
             "listeners": count("Distinct listeners in the period (distinct across an entity's tracks).", 85),
             "likes": count("`like` events in the period.", 31),
             "reposts": count("`repost` events in the period.", 7),
-            "from": DAY | {"description": "The period's first day (UTC)."},
-            "to": DAY | {"description": "The period's last day (UTC, today)."},
-        },
+        }
+        | COVERED,
     )
 
 
@@ -127,18 +151,22 @@ SCHEMAS: dict[str, Schema] = {
         "type": "object",
         "required": ["type"],
         "description": "Which entities to list, and the period of the figures."
+        + RANGE_TEXT
         + FOCUS_TEXT
         + " Unknown fields are ignored.",
         "properties": {
             "type": {"type": "string", "enum": list(ENTITY_TYPES), "examples": ["tracks"]},
             "period": period_field,
         }
+        | RANGE_BODY
         | FOCUS_FIELDS,
     }
     | ONE_FOCUS_AT_MOST,
     "ReportRequest": {
         "type": "object",
-        "description": "The period of the figures, and whether to add the chart series." + FOCUS_TEXT,
+        "description": "The period of the figures, and whether to add the chart series."
+        + RANGE_TEXT
+        + FOCUS_TEXT,
         "properties": {
             "period": period_field,
             "include_charts": {
@@ -147,13 +175,14 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "Add `chart`, the series over the period.",
             },
         }
+        | RANGE_BODY
         | FOCUS_FIELDS,
     }
     | ONE_FOCUS_AT_MOST,
     "PdfRequest": {
         "type": "object",
-        "description": "The period of the report." + FOCUS_TEXT,
-        "properties": {"period": period_field} | FOCUS_FIELDS,
+        "description": "The period of the report." + RANGE_TEXT + FOCUS_TEXT,
+        "properties": {"period": period_field} | RANGE_BODY | FOCUS_FIELDS,
     }
     | ONE_FOCUS_AT_MOST,
     "TrackRow": row("tracks", 101, "title", "Dawn"),
@@ -163,9 +192,10 @@ SCHEMAS: dict[str, Schema] = {
         "The rows of the export, most played in the period first.",
         {
             "type": {"type": "string", "enum": list(ENTITY_TYPES), "examples": ["tracks"]},
-            "period": ref("Period"),
-            "from": DAY | {"description": "The period's first day (UTC)."},
-            "to": DAY | {"description": "The period's last day (UTC, today)."},
+            "period": PERIOD_NAME,
+        }
+        | COVERED
+        | {
             "rows": {
                 "type": "array",
                 "description": "One row per readable entity of `type`: most played in the period first, "
@@ -233,21 +263,41 @@ SCHEMAS: dict[str, Schema] = {
     "ReportChart": obj(
         "The chart of GET /artists/{artistId}/charts over every readable track, for the period's days.",
         {
-            "timeframe": ref("Timeframe"),
-            "interval": {"type": "string", "enum": ["hour", "day", "week"], "examples": ["day"]},
-            "series": array(ref("ChartPoint"), "Gap-filled buckets, oldest first.", minItems=1),
+            "timeframe": {
+                "type": "string",
+                "enum": [*TIMEFRAME_DAYS, "custom"],
+                "description": "The timeframe of a UTC period, else `custom`.",
+                "examples": [DEFAULT_TIMEFRAME],
+            },
+            "interval": {
+                "type": "string",
+                "enum": ["hour", "day", "week", "month"],
+                "description": "A UTC period's as its timeframe's; else hour up to 7 days, day up to 90, "
+                "week beyond.",
+                "examples": ["day"],
+            },
+            "series": array(
+                ref("ChartPoint"), "Gap-filled buckets of the zone `tz`, oldest first.", minItems=1
+            ),
         },
     ),
     "Report": obj(
-        "Everything the token may read, for one period.",
+        "Everything the token may read, for one period or range, in one zone.",
         {
-            "period": ref("Period"),
+            "period": PERIOD_NAME,
             "period_start": {
                 "type": "string",
                 "format": "date",
-                "description": "The period's first UTC day.",
+                "description": "The first local date covered (as `from`).",
             },
-            "period_end": {"type": "string", "format": "date", "description": "The period's last UTC day."},
+            "period_end": {
+                "type": "string",
+                "format": "date",
+                "description": "The last local date covered (as `to`).",
+            },
+        }
+        | COVERED
+        | {
             "generated_at": ref("Timestamp") | {"description": "When the report was made."},
             "summary": ref("ReportSummary"),
             "artists": array(ref("ReportArtist"), "Readable artists, most played in the period first."),

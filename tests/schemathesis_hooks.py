@@ -5,7 +5,8 @@ Some rules of the document are stated in words, as JSON Schema cannot write them
 current time or tie parameters together. Requests generated as valid are made to keep them:
 - an event's `occurred_at` (the only date-time a request carries) lies within the last 400 days;
 - `tz` is an IANA time zone name (listing the ~600 names would make schemathesis try each one);
-- a range is `period`/`timeframe` or `from` and `to` together, never both; `from` ≤ `to` ≤ today (in
+- a range (query parameters, or an export's body) is `period`/`timeframe` or `from` and `to` together,
+  never both; `from` ≤ `to` ≤ today (in
   `tz`), at most 731 days apart; `interval=hour` covers at most 31 days.
 - a listing's `cursor` is one the API gave (opaque: a generated one is left out);
 - an event's `country` is an assigned ISO 3166-1 alpha-2 code (listing them would bloat the document).
@@ -86,4 +87,6 @@ def map_case(context: Any, case: Any) -> Any:
             within_the_range_rules(case.query)
             case.query.pop("cursor", None)
         with_assigned_countries(case.body)
+        if isinstance(case.body, dict):  # the exports take the same range fields in their bodies
+            within_the_range_rules(case.body)
     return case

@@ -7,9 +7,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pypdfium2
@@ -103,16 +104,23 @@ def expected_rows(
     artists: tuple[int, ...] | None,
     period: str,
     focus: set[int] | None = None,
+    local: tuple[str, date, date] | None = None,
 ) -> list[dict[str, Any]]:
-    """The JSON rows: most played in the period first, then by id."""
-    days, today = reference.PERIODS[period], datetime.now(UTC).date()
+    """The JSON rows: most played in the period first, then by id; `local`: (zone, first, last), local
+    dates instead of the period's UTC days."""
+    days, today = reference.PERIODS.get(period, 0), datetime.now(UTC).date()
     label = "name" if kind == "artists" else "title"
-    dates = {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()}
+    dates = {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat(), "tz": "UTC"}
+    if local is not None:
+        dates = {"from": local[1].isoformat(), "to": local[2].isoformat(), "tz": local[0]}
     rows = []
     for entity_id, (name, track_ids) in track_sets(artists)[kind].items():
         if focus is not None and entity_id not in focus:
             continue
-        f = reference.analytics(events, track_ids, days, today)
+        if local is None:
+            f = reference.analytics(events, track_ids, days, today)
+        else:
+            f = reference.local_analytics(events, track_ids, *local)
         rows.append(
             {f"{kind[:-1]}_id": entity_id, label: name}
             | description(kind, entity_id)
@@ -128,7 +136,7 @@ def expected_rows(
     return sorted(rows, key=lambda row: (-row["plays"], row[f"{kind[:-1]}_id"]))
 
 
-TEXT_COLUMNS = ("title", "name", "album", "artist", "artists", "artist_ids", "from", "to")
+TEXT_COLUMNS = ("title", "name", "album", "artist", "artists", "artist_ids", "from", "to", "tz")
 
 
 def csv_rows(response: httpx.Response) -> list[dict[str, Any]]:
@@ -157,7 +165,7 @@ def test_csv_and_json_rows_match_the_definitions(deployment: Deployment, period:
             expected = expected_rows(deployment.events, kind, artists, period)
             as_json = export(deployment, "/json", {"type": kind, "period": period}, artists)
             assert as_json.status_code == 200, as_json.text
-            dates = {"from": expected[0]["from"], "to": expected[0]["to"]} if expected else {}
+            dates = {k: expected[0][k] for k in ("from", "to", "tz")}
             assert as_json.json() == {
                 "success": True,
                 "data": {"type": kind, "period": period} | dates | {"rows": expected},
@@ -206,10 +214,8 @@ def test_only_readable_entities_appear(deployment: Deployment) -> None:
     assert ids("artists", ANA) == [1] and sorted(ids("artists", None)) == [1, 2, 3, 4, 5]
     assert ids("tracks", (99,)) == []  # an artist nobody knows: a header and nothing else
     empty = export(deployment, "/csv", {"type": "tracks"}, (99,))
-    head = (
-        "track_id,title,album_id,album,artist_ids,artists,plays,plays_total,listeners,likes,reposts,from,to"
-    )
-    assert empty.content == head.encode() + b"\r\n"
+    head = "track_id,title,album_id,album,artist_ids,artists,plays,plays_total,listeners,likes,reposts"
+    assert empty.content == head.encode() + b",from,to,tz\r\n"
 
 
 @pytest.mark.parametrize(
@@ -348,3 +354,88 @@ def test_pdf_report_names_the_artist_tracks_and_totals(deployment: Deployment, t
         image.save(path)
         dark = sum(image.histogram()[:200])
         assert dark > 500, f"page {index + 1} looks blank ({path})"
+
+
+def local_days(zone: str, back: int, days: int) -> tuple[str, date, date]:
+    """(zone, first, last): `days` local days ending `back` days before today in `zone`."""
+    last = datetime.now(ZoneInfo(zone)).date() - timedelta(days=back)
+    return zone, last - timedelta(days=days - 1), last
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kathmandu", "America/St_Johns"])
+def test_rows_count_the_local_days_of_a_zone_and_say_which(deployment: Deployment, zone: str) -> None:
+    local = local_days(zone, 3, 38)
+    body = {"tz": zone, "from": local[1].isoformat(), "to": local[2].isoformat()}
+    for kind in ("tracks", "albums", "artists"):
+        for artists in (None, ANA):
+            expected = expected_rows(deployment.events, kind, artists, "custom", local=local)
+            as_json = export(deployment, "/json", {"type": kind} | body, artists)
+            assert as_json.status_code == 200, as_json.text
+            assert as_json.json()["data"] == {"type": kind, "period": "custom"} | body | {"rows": expected}
+            in_csv = export(deployment, "/csv", {"type": kind} | body, artists)
+            assert unquoted(csv_rows(in_csv)) == [as_csv(row) for row in expected], (kind, artists)
+    name = f"insights-artists-{local[1]}-to-{local[2]}-{zone.replace('/', '-')}.csv"
+    assert in_csv.headers["content-disposition"] == f'attachment; filename="{name}"'
+    for row in export(deployment, "/json", {"type": "albums"} | body).json()["data"]["rows"]:
+        single = deployment.data(f"/albums/{row['album_id']}", **body)
+        assert (row["plays"], row["listeners"], row["likes"]) == (
+            single["plays"]["period"],
+            single["listeners"]["unique"],
+            single["engagement"]["likes"],
+        )
+
+
+def test_a_period_in_a_zone_is_its_last_local_days(deployment: Deployment) -> None:
+    zone = "Asia/Kolkata"
+    local = local_days(zone, 0, 30)
+    data = export(deployment, "/json", {"type": "artists", "period": "30-days", "tz": zone}).json()["data"]
+    assert (data["period"], data["from"], data["to"], data["tz"]) == (
+        "30-days",
+        str(local[1]),
+        str(local[2]),
+        zone,
+    )
+    assert data["rows"] == expected_rows(deployment.events, "artists", None, "30-days", local=local)
+
+
+def test_a_report_in_a_zone_covers_its_local_days(deployment: Deployment) -> None:
+    zone, first, last = local_days("Asia/Kathmandu", 2, 20)
+    body = {"tz": zone, "from": str(first), "to": str(last), "include_charts": True}
+    report = export(deployment, "/report", body, ANA).json()["data"]
+    assert (report["period"], report["tz"], report["from"], report["to"]) == (
+        "custom",
+        zone,
+        str(first),
+        str(last),
+    )
+    assert (report["period_start"], report["period_end"]) == (str(first), str(last))
+    readable = sorted(track_sets(ANA)["tracks"])
+    assert without(report["summary"], "artists", "albums", "tracks") == reference.local_analytics(
+        deployment.events, readable, zone, first, last
+    )
+    [album] = report["albums"]
+    single = deployment.data("/albums/10", tz=zone, **{"from": str(first), "to": str(last)})
+    assert album == without(single, "period", *RANGE_KEYS)
+    assert report["chart"]["interval"] == "day" and report["chart"]["timeframe"] == "custom"
+    assert report["chart"]["series"] == reference.local_chart(
+        deployment.events, readable, zone, first, last, "day"
+    )
+
+
+def test_a_pdf_in_a_zone_says_its_dates_and_zone(deployment: Deployment) -> None:
+    zone, first, last = local_days("America/St_Johns", 1, 10)
+    response = export(deployment, "/pdf", {"tz": zone, "from": str(first), "to": str(last)}, ANA)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="insights-report-ana-vale-{first}-to-{last}-America-St_Johns.pdf"'
+    )
+    words = " ".join(
+        " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages).split()
+    )
+    day = "%d %b %Y"
+    dates = f"{first.strftime(day).lstrip('0')} to {last.strftime(day).lstrip('0')}, America/St_Johns time"
+    assert dates in words
+    figures = reference.local_analytics(
+        deployment.events, sorted(track_sets(ANA)["tracks"]), zone, first, last
+    )
+    assert f"{figures['plays']['period']:,}" in words

@@ -225,7 +225,7 @@ class FakeStore:
         self.written.append((rows[0][1], {row[2]: row[3] for row in rows}))
 
     def command(self, sql: str, parameters: dict[str, Any]) -> None:
-        assert sql.startswith("/* insights-fenced me@3 */") and parameters["owner"] == "me@3"
+        assert sql.startswith("/* insights-fenced */") and parameters["owner"] == "me@3"
         self.written.append((parameters["topic"], dict(parameters["progress"])))
 
 

@@ -15,10 +15,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.export_focus import focus_field
+from api.export_routes import attachment
 from api.export_tables import columns, csv_chunks, csv_text, json_chunks, row_pages, spreadsheet_safe
 from api.pdf_charts import label_for, nice_ceiling
+from schemas.local_ranges import custom_range, last_days
 from schemas.openapi_exports import EXPORT, MAX_EXPORT_BODY_BYTES
-from schemas.periods import period_bounds
 from schemas.tokens import TokenClaims
 from tests.unit.test_openapi import bearer, response_problems
 
@@ -50,7 +51,7 @@ def test_numbers_are_left_alone_and_lines_end_in_crlf() -> None:
 
 
 def test_columns_follow_the_contract_and_tell_same_titles_apart() -> None:
-    figures = ["plays", "plays_total", "listeners", "likes", "reposts", "from", "to"]
+    figures = ["plays", "plays_total", "listeners", "likes", "reposts", "from", "to", "tz"]
     assert columns("tracks") == ["track_id", "title", "album_id", "album", "artist_ids", "artists", *figures]
     assert columns("albums") == ["album_id", "title", "artist_id", "artist", *figures]
     assert columns("artists") == ["artist_id", "name", *figures]
@@ -81,6 +82,13 @@ def test_chart_axes_end_on_a_round_number_at_or_above_the_highest_value(highest:
         ("/json", {"type": "tracks", "track_id": "42"}, "track_id"),
         ("/report", {"artist_id": 0}, "artist_id"),
         ("/pdf", {"album_id": True}, "album_id"),
+        ("/csv", {"type": "tracks", "tz": "Mars/Olympus"}, "tz"),
+        ("/json", {"type": "tracks", "from": "2026-01-01"}, "to"),
+        ("/report", {"period": "7-days", "from": "2026-01-01", "to": "2026-01-02"}, "period"),
+        ("/pdf", {"from": 20260101, "to": "2026-01-02"}, "from"),
+        ("/csv", {"type": "tracks", "from": "2026-01-09", "to": "2026-01-02"}, "from"),
+        ("/report", {"from": "2020-01-01", "to": "2026-01-02"}, "from"),
+        ("/pdf", {"tz": "Asia/Kolkata", "from": "2026-01-01", "to": "2999-01-01"}, "to"),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(
@@ -153,7 +161,7 @@ def test_rows_come_most_played_first_in_pages_with_one_figures_query_each(
 ) -> None:
     store = RankedStore(count)
     claims = TokenClaims("unit", frozenset(), frozenset({"admin"}), datetime.now(UTC), "t")
-    bounds = period_bounds("7-days", datetime.now(UTC))
+    bounds = last_days("7-days", 7, "UTC", datetime.now(UTC))
 
     async def run() -> tuple[bytes, bytes]:
         pages = row_pages(store, "tracks", claims, bounds, described, page_rows=3)  # type: ignore[arg-type]
@@ -164,16 +172,19 @@ def test_rows_come_most_played_first_in_pages_with_one_figures_query_each(
     as_csv, as_json = asyncio.run(run())
     assert store.queries == queries * 2
     lines = as_csv.decode().split("\r\n")
-    head = (
-        "track_id,title,album_id,album,artist_ids,artists,plays,plays_total,listeners,likes,reposts,from,to"
-    )
+    head = "track_id,title,album_id,album,artist_ids,artists,plays,plays_total,listeners,likes,reposts"
+    head += ",from,to,tz"
     assert lines[0] == head
-    dates = f"{bounds.start.isoformat()},{bounds.today.isoformat()}"
+    dates = f"{bounds.first.isoformat()},{bounds.last.isoformat()},UTC"
     assert lines[1:] == [
         f"{i},Track {i},70,First Light,7; 8,Ana; Ben,{i},{10 * i},2,4,5,{dates}" for i in range(count, 0, -1)
     ] + [""]
     data = json.loads(as_json)["data"]
-    assert (data["from"], data["to"]) == (bounds.start.isoformat(), bounds.today.isoformat())
+    assert (data["from"], data["to"], data["tz"]) == (
+        bounds.first.isoformat(),
+        bounds.last.isoformat(),
+        "UTC",
+    )
     assert [r["track_id"] for r in data["rows"]] == list(range(count, 0, -1))
     assert data["rows"][0] == {"track_id": count, "title": f"Track {count}"} | described(count) | {
         "plays": count,
@@ -181,8 +192,9 @@ def test_rows_come_most_played_first_in_pages_with_one_figures_query_each(
         "listeners": 2,
         "likes": 4,
         "reposts": 5,
-        "from": bounds.start.isoformat(),
-        "to": bounds.today.isoformat(),
+        "from": bounds.first.isoformat(),
+        "to": bounds.last.isoformat(),
+        "tz": "UTC",
     }
 
 
@@ -191,9 +203,9 @@ def test_an_empty_export_is_valid_json() -> None:
         for page in ([], []):
             yield page
 
-    bounds = period_bounds("1-year", datetime.now(UTC))
+    bounds = last_days("1-year", 365, "UTC", datetime.now(UTC))
     body = asyncio.run(collect(json_chunks("albums", bounds, nothing())))
-    dates = {"from": bounds.start.isoformat(), "to": bounds.today.isoformat()}
+    dates = {"from": bounds.first.isoformat(), "to": bounds.last.isoformat(), "tz": "UTC"}
     assert json.loads(body) == {
         "success": True,
         "data": {"type": "albums", "period": "1-year"} | dates | {"rows": []},
@@ -217,3 +229,17 @@ def test_chart_tick_labels() -> None:
 )
 def test_the_entity_an_export_names(body: dict[str, object], field: tuple[str, int] | None) -> None:
     assert focus_field(body) == field
+
+
+def test_file_names_say_the_range_and_the_zone() -> None:
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    names = [
+        attachment("tracks", last_days("30-days", 30, "UTC", now), "csv"),
+        attachment("albums", last_days("7-days", 7, "America/St_Johns", now), "json"),
+        attachment("report-ana", custom_range("Asia/Kolkata", "2026-11-01", "2026-11-15", now), "pdf"),
+    ]
+    assert [n["Content-Disposition"] for n in names] == [
+        'attachment; filename="insights-tracks-30-days-2026-11-20.csv"',
+        'attachment; filename="insights-albums-7-days-2026-11-20-America-St_Johns.json"',
+        'attachment; filename="insights-report-ana-2026-11-01-to-2026-11-15-Asia-Kolkata.pdf"',
+    ]
