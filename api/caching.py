@@ -88,6 +88,18 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
+def _without_internal(send: Send) -> Send:
+    """`send`, minus the headers a handler meant for this cache only (a HEAD request bypasses it)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            internal = (FIGURES_HEADER, STAMP_HEADER)
+            message = dict(message, headers=[(k, v) for k, v in message["headers"] if k not in internal])
+        await send(message)
+
+    return sending
+
+
 def entry_bytes(key: Key, entry: Entry) -> int:
     path, query = key
     key_bytes = len(path) + sum(len(name) + len(value) for name, value in query)
@@ -150,7 +162,7 @@ class CacheMiddleware:
             or scope["method"] != "GET"
             or not scope["path"].startswith(INSIGHTS + "/")
         ):
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send if scope.get("method") != "HEAD" else _without_internal(send))
             return
         query = tuple(sorted(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)))
         key: Key = (scope["path"], query)

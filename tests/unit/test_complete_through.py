@@ -143,13 +143,13 @@ class StampedAnswers:
 
 
 def get(
-    middleware: CacheMiddleware, if_none_match: str | None = None
+    middleware: CacheMiddleware, if_none_match: str | None = None, method: str = "GET"
 ) -> tuple[int, dict[bytes, bytes], bytes]:
     sent: list[dict[str, Any]] = []
     headers = [(b"if-none-match", if_none_match.encode())] if if_none_match else []
     scope = {
         "type": "http",
-        "method": "GET",
+        "method": method,
         "path": INSIGHTS + "/tracks/1",
         "query_string": b"",
         "headers": headers,
@@ -254,3 +254,9 @@ def test_progress_is_recorded_at_most_every_second_and_the_last_of_it_always() -
         ("insights.events", {0: 13, 1: 7}),
         ("insights.catalog", {0: 4}),
     ]
+
+
+def test_the_cache_only_headers_never_leave_not_even_on_a_head_request() -> None:
+    middleware = CacheMiddleware(StampedAnswers(), ResponseCache(clock=lambda: 0.0))
+    for method in ("GET", "HEAD"):
+        assert STAMP_HEADER not in get(middleware, method=method)[1]
