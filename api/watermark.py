@@ -23,6 +23,7 @@ from aiokafka import TopicPartition
 
 from insights.kafka_identity import IdentityGuard, stored_progress
 from insights.kafka_rounds import KafkaRounds
+from insights.metrics import COMPLETE_THROUGH_LAG
 from insights.settings import CHANGES_TOPIC, CONSUMER_GROUP, EVENTS_TOPIC
 from insights.store import Store
 
@@ -158,6 +159,8 @@ class WatermarkFeed(KafkaRounds):
         self.watermark.observe(
             progress, at, {tp.partition: int(ends[tp]) for tp in partitions}, int(ends.get(changes, -1))
         )
+        through = self.watermark.through
+        COMPLETE_THROUGH_LAG.set(math.nan if through is None else max(self.clock() - through, 0.0))
 
     async def _progress(self, epoch: int) -> dict[int, int]:
         """Per partition, how far the workers have stored it: the recorded progress, or the group's

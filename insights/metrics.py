@@ -79,6 +79,11 @@ KEPT_ANSWERS = Counter(
     ["served"],
     registry=REGISTRY,
 )
+COMPLETE_THROUGH_LAG = Gauge(
+    "insights_api_complete_through_lag_seconds",
+    "Now minus the complete_through this API process answers (NaN while it is not known yet).",
+    registry=REGISTRY,
+)
 DEPENDENCY_UP = Gauge(
     "insights_dependency_up",
     "1 when the process reached the dependency at its last check, else 0 (kafka, clickhouse).",
