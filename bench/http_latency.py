@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 
 import aiohttp
 import uvicorn
-from reporting import free_port, publish
+from reporting import cpu_seconds, free_port, publish
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -108,12 +108,6 @@ def serve(kind: str, port: int, data: str, events: int, tracks: int) -> None:
         limits = Limits(read=10**9, export=10**9, ingest=10**9, auth_failures=10**9)
         app = create_app(Store(dsn), None, SECRET, ApiOptions(limits=limits))  # type: ignore[arg-type]
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU a process has used so far (/proc/<pid>/stat: utime and stime)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Run(NamedTuple):

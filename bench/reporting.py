@@ -1,5 +1,6 @@
-"""What every benchmark shares: a free local port, and the way a result is stamped, printed and kept
-(bench/results/<name>-<UTC time>.json, not committed; BENCHMARKS.md records the figures)."""
+"""What every benchmark shares: a free local port, a process's CPU time, and the way a result is
+stamped, printed and kept (bench/results/<name>-<UTC time>.json, not committed; BENCHMARKS.md records
+the figures)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (/proc/<pid>/stat: utime and stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def publish(name: str, figures: dict[str, Any]) -> Path:

@@ -1,0 +1,595 @@
+"""Reads while the player is sending: read latency and freshness of `insights up` under steady ingest.
+
+`insights up` (the embedded default, as users run it: its own Kafka, chDB, worker and API in one
+process) runs as a child in a temp data dir. After a catalog and some history are loaded, each phase
+holds an ingest rate (0, 5,000, 20,000, 50,000 events/s by default) and meanwhile measures, one after
+the other, reads at --clients connections of three kinds:
+
+- cached: the analytics of the most played track, the same URL every time (the response cache answers,
+  recomputed in the background while ingest keeps changing the track);
+- computed: the analytics of a track not asked before in this run, a new one on every request (neither
+  the response cache nor a kept answer can serve it: every request runs the figures statement);
+- realtime: the most played track's realtime, with a query parameter of its own (computed every time).
+
+Freshness is measured all through the phase: a probe posts one play of a track of its own and polls its
+realtime (every 50 ms, bypassing the cache) until the play is counted; the time from the 202 to that
+answer is the play's freshness. Ingest comes from a generator process of this script: realistic batches
+of 500 events (`insights generate`'s model) made once, then re-sent with fresh event ids, so its CPU per
+event is a small fraction of the server's; every figure of CPU is per process (insights, its Kafka, the
+generator, wrk, this probe), so the generator's share is visible. Between phases the worker catches up.
+
+The ceiling is the same process with no ingest: every phase is reported as a ratio to the no-ingest
+phase of its own round. Reads use wrk (1 thread, C; `apt-get install wrk`) when installed, else an
+aiohttp client (whose CPU per request is about the server's: its figures then include its queueing).
+
+Rerun: `.venv/bin/python bench/mixed_load.py [--rates 0,5000,20000,50000] [--rounds 2] [--seconds 10]`;
+`--quick` is one round of 4-s reads at 0 and 20,000 events/s with little history (about 2 minutes).
+Prints the table; the JSON lands in bench/results/mixed-load-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import msgspec
+from prometheus_client.parser import text_string_to_metric_families
+from reporting import cpu_seconds, free_port, publish
+
+from insights.generate import Catalog, make_catalog, make_events
+
+SECRET = "bench-mixed-load-secret-of-a-reasonable-length"
+INSIGHTS = "/api/v1/producer-intelligence/insights"
+PROBE_TRACK, PROBE_ARTIST = 999_999, 1
+BATCH = 500  # events per POST, as `insights generate` sends them
+TEMPLATES = 80  # distinct batches the generator cycles through (40,000 events)
+ID_MARK = b"@@@@@@@@@@@@@@@@"  # in every template event id; replaced by a sequence number per POST
+LIMITS = {f"INSIGHTS_RATE_LIMIT_{k}": str(10**9) for k in ("READ", "EXPORT", "INGEST")}
+KINDS = ("cached", "computed", "realtime")
+
+
+def bearer() -> str:
+    from schemas.tokens import create_token
+
+    return f"Bearer {create_token(SECRET, subject='bench', scopes=['admin'], days=1)}"
+
+
+# --- the ingest generator (a process of its own) ------------------------------------------------
+
+
+def templates(catalog: Catalog, seed: int) -> list[bytes]:
+    """TEMPLATES request bodies of BATCH events each, whose event ids all contain ID_MARK."""
+    rng = random.Random(seed)
+    events = list(make_events(catalog, TEMPLATES * BATCH, rng, datetime.now(UTC)))
+    for number, event in enumerate(events):
+        event["event_id"] = f"{ID_MARK.decode()}-{number:05d}"
+    return [msgspec.json.encode({"events": events[i : i + BATCH]}) for i in range(0, len(events), BATCH)]
+
+
+async def generate(url: str, rate: float, seconds: float, tracks: int, seed: int) -> dict[str, Any]:
+    """Posts `rate` events a second for `seconds` (or until SIGTERM), 8 requests in flight at most."""
+    bodies = templates(make_catalog(tracks, random.Random(seed)), seed)
+    run = uuid.uuid4().int % 16**6  # every generator process sends ids of its own
+    headers = {"Authorization": bearer(), "Content-Type": "application/json"}
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    sent = accepted = failed = 0
+    slots = asyncio.Semaphore(8)
+    print("ready", flush=True)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8)) as http:
+
+        async def post(body: bytes) -> None:
+            nonlocal accepted, failed
+            try:
+                async with http.post(url + "/api/v1/events", data=body, headers=headers) as answer:
+                    reply = await answer.read()
+                if answer.status == 202:
+                    accepted += msgspec.json.decode(reply)["data"]["accepted"]
+                else:
+                    failed += 1
+            except aiohttp.ClientError:
+                failed += 1
+            finally:
+                slots.release()
+
+        started = time.monotonic()
+        deadline, pending = started + seconds, set()
+        while not stop.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+            await slots.acquire()
+            mark = f"{run:06x}{sent // BATCH:010x}".encode()
+            task = asyncio.create_task(post(bodies[(sent // BATCH) % len(bodies)].replace(ID_MARK, mark)))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            sent += BATCH
+        elapsed = time.monotonic() - started
+        await asyncio.gather(*pending)
+    return {"sent": sent, "accepted": accepted, "failed_batches": failed, "seconds": round(elapsed, 2)}
+
+
+# --- reads: wrk, or an aiohttp client when wrk is absent -----------------------------------------
+
+# wrk's script: the path of every request by kind, and the figures as JSON.
+WRK_SCRIPT = """
+local sent = 0
+request = function()
+  sent = sent + 1
+  local path = wrk.path
+  if KIND == "computed" then
+    path = string.format(TRACK_PATH, FIRST + (START + sent) % COUNT)
+  elseif KIND == "realtime" then
+    path = wrk.path .. "?n=" .. sent
+  end
+  return wrk.format(nil, path)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests": %d, "seconds": %f, "p50_ms": %f, "p99_ms": %f, "failed": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
+    e.status + e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What the read kinds ask for: the hot track's URLs, and the tracks computed reads walk."""
+
+    base: str
+    hot: int
+    first: int  # computed reads ask for tracks first .. first + count - 1, from a moving start
+    count: int
+
+    def url(self, kind: str) -> str:
+        suffix = "/realtime" if kind == "realtime" else "?period=30-days"
+        return f"{self.base}{INSIGHTS}/tracks/{self.hot}{suffix}"
+
+    def path(self, kind: str, number: int, start: int) -> str:
+        if kind == "computed":
+            return f"{INSIGHTS}/tracks/{self.first + (start + number) % self.count}?period=30-days"
+        if kind == "realtime":
+            return f"{INSIGHTS}/tracks/{self.hot}/realtime?n={number}"
+        return f"{INSIGHTS}/tracks/{self.hot}?period=30-days"
+
+
+def drive_wrk(reads: Reads, kind: str, clients: int, seconds: float, start: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        track_path = f"{INSIGHTS}/tracks/%d?period=30-days"
+        script.write(f'KIND = "{kind}"\nTRACK_PATH = "{track_path}"\n')
+        script.write(f"FIRST = {reads.first}\nCOUNT = {reads.count}\nSTART = {start}\n{WRK_SCRIPT}")
+        script.flush()
+        command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "-s", script.name]
+        command += ["-H", f"Authorization: {bearer()}", reads.url(kind)]
+        wrk = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert wrk.stdout is not None
+        output = wrk.stdout.read()
+        _, status, usage = os.wait4(wrk.pid, 0)  # the rusage of wrk alone
+        wrk.returncode = os.waitstatus_to_exitcode(status)
+    if wrk.returncode != 0:
+        raise RuntimeError(f"wrk failed: {output[-500:]}")
+    figures: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    figures["client_cpu_s"] = usage.ru_utime + usage.ru_stime
+    return figures
+
+
+async def drive_aiohttp(reads: Reads, kind: str, clients: int, seconds: float, start: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    failed, numbers = 0, iter(range(1, 10**9))
+    deadline = time.monotonic() + seconds
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(
+        reads.base, connector=connector, headers={"Authorization": bearer()}
+    ) as http:
+
+        async def client() -> None:
+            nonlocal failed
+            while time.monotonic() < deadline:
+                began = time.perf_counter()
+                async with http.get(reads.path(kind, next(numbers), start)) as answer:
+                    await answer.read()
+                failed += answer.status != 200
+                latencies.append(time.perf_counter() - began)
+
+        began, cpu = time.monotonic(), time.process_time()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed, cpu = time.monotonic() - began, time.process_time() - cpu
+    latencies.sort()
+    at = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000  # noqa: E731
+    return {
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "p50_ms": at(0.5),
+        "p99_ms": at(0.99),
+        "failed": failed,
+        "client_cpu_s": cpu,
+    }
+
+
+# --- freshness: a probe that posts a play and waits until realtime counts it ---------------------
+
+
+async def probe(base: str, stop: asyncio.Event, every: float = 0.5) -> tuple[list[float], int]:
+    """Seconds from each probe play's 202 until its realtime counts it; and how many never showed."""
+    found: list[float] = []
+    lost = 0
+    async with aiohttp.ClientSession(base, headers={"Authorization": bearer()}) as http:
+        async with http.get(f"{INSIGHTS}/tracks/{PROBE_TRACK}/realtime", params={"n": "first"}) as answer:
+            counted = (await answer.json())["data"]["plays_last_60m"]
+        polls = 0
+        while not stop.is_set():
+            began = time.monotonic()
+            play = {
+                "event_id": uuid.uuid4().hex,
+                "type": "play",
+                "track_id": PROBE_TRACK,
+                "listener_id": "probe",
+                "occurred_at": datetime.now(UTC).isoformat(),
+            }
+            async with http.post("/api/v1/events", json={"events": [play]}) as answer:
+                assert answer.status == 202, await answer.text()
+            accepted = time.monotonic()
+            while True:
+                polls += 1
+                path = f"{INSIGHTS}/tracks/{PROBE_TRACK}/realtime"
+                async with http.get(path, params={"n": str(polls)}) as answer:
+                    now = (await answer.json())["data"]["plays_last_60m"] if answer.status == 200 else 0
+                if now > counted:
+                    counted = now
+                    found.append(time.monotonic() - accepted)
+                    break
+                if time.monotonic() - accepted > 30:
+                    lost += 1  # counted later, if at all: the next play waits for both
+                    counted += 1
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(max(0.0, began + every - time.monotonic()))
+    return found, lost
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
+# --- the process under test ------------------------------------------------------------------------
+
+
+@dataclass
+class Insights:
+    process: subprocess.Popen[bytes]
+    base: str
+    data_dir: Path
+
+    def kafka_pid(self) -> int | None:
+        """The local Kafka `insights up` started: its child java process."""
+        for children in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            for pid in children.read_text().split():
+                if "java" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                    return int(pid)
+        return None
+
+
+def start_insights(tmp: Path) -> Insights:
+    port = free_port()
+    env = {**os.environ, **LIMITS, "INSIGHTS_SECRET": SECRET, "INSIGHTS_LOG_LEVEL": "WARNING"}
+    env.pop("INSIGHTS_KAFKA_BOOTSTRAP", None)
+    env.pop("INSIGHTS_CLICKHOUSE_DSN", None)
+    command = [sys.executable, "-m", "insights.cli", "up", "--data-dir", str(tmp / "data")]
+    with (tmp / "up.log").open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return Insights(process, f"http://127.0.0.1:{port}", tmp / "data")
+
+
+async def metric_samples(http: aiohttp.ClientSession) -> dict[str, float]:
+    """Every sample of /metrics by name and labels (`name{label=value}`)."""
+    async with http.get("/metrics") as answer:
+        text = await answer.text()
+    samples: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples
+
+
+def loop_lag_p99(before: dict[str, float], after: dict[str, float]) -> float | None:
+    """The 99th percentile of the event loop's lag between two scrapes, from the histogram's buckets
+    (the upper bound of the bucket holding it); None when the process does not measure it."""
+    name = "insights_event_loop_lag_seconds_bucket"
+    buckets = sorted(
+        (float(key.split("le=")[1].rstrip("}")), after[key] - before.get(key, 0.0))
+        for key in after
+        if key.startswith(name)
+    )
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    total = buckets[-1][1]
+    return next(bound for bound, count in buckets if count >= 0.99 * total)
+
+
+async def written(http: aiohttp.ClientSession) -> float:
+    samples = await metric_samples(http)
+    return samples.get("insights_worker_events_written_total", 0.0) + samples.get(
+        "insights_worker_duplicates_total", 0.0
+    )
+
+
+async def until_written(http: aiohttp.ClientSession, events: float, patience: float = 300) -> float:
+    """Seconds until the worker has flushed `events` events in all (since the process started)."""
+    began = time.monotonic()
+    while await written(http) < events:
+        if time.monotonic() - began > patience:
+            raise RuntimeError(f"the worker did not catch up with {events:,.0f} events in {patience} s")
+        await asyncio.sleep(0.25)
+    return time.monotonic() - began
+
+
+# --- phases ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    insights: Insights
+    reads: Reads
+    args: argparse.Namespace
+    http: aiohttp.ClientSession
+    accepted: float = 0.0  # events accepted so far (history, probes and phases)
+    computed_start: int = 0  # where the next computed reads begin in the walk over tracks
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+def start_generator(run: Run, rate: int, seconds: float) -> subprocess.Popen[str]:
+    command = [sys.executable, __file__, "--generate", str(rate), "--url", run.insights.base]
+    command += ["--seconds", str(seconds), "--tracks", str(run.args.tracks)]
+    generator = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert generator.stdout is not None
+    if generator.stdout.readline().strip() != "ready":
+        raise RuntimeError("the ingest generator did not start")
+    return generator
+
+
+async def read(run: Run, kind: str) -> dict[str, Any]:
+    args = run.args
+    if args.load == "wrk":
+        figures = await asyncio.to_thread(
+            drive_wrk, run.reads, kind, args.clients, args.seconds, run.computed_start
+        )
+    else:
+        figures = await drive_aiohttp(run.reads, kind, args.clients, args.seconds, run.computed_start)
+    if kind == "computed":
+        run.computed_start += figures["requests"]
+        if run.computed_start > run.reads.count:
+            print("  note: computed reads went round the catalog; some may have been kept", file=sys.stderr)
+    return {
+        "requests_per_s": round(figures["requests"] / figures["seconds"]),
+        "p50_ms": round(figures["p50_ms"], 2),
+        "p99_ms": round(figures["p99_ms"], 2),
+        "failed": figures["failed"],
+        "client_cores": round(figures["client_cpu_s"] / figures["seconds"], 2),
+    }
+
+
+async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
+    args, insights = run.args, run.insights
+    generator = start_generator(run, rate, args.warmup + 3 * args.seconds + 60) if rate else None
+    await asyncio.sleep(args.warmup if rate else 0.5)
+    pids = {"insights": insights.process.pid, "kafka": insights.kafka_pid(), "probe": os.getpid()}
+    if generator is not None:
+        pids["generator"] = generator.pid
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items() if pid}
+    metrics_before = await metric_samples(run.http)
+    began = time.monotonic()
+    stop = asyncio.Event()
+    probing = asyncio.create_task(probe(insights.base, stop))
+    reads = {kind: await read(run, kind) for kind in KINDS}
+    stop.set()
+    fresh, lost = await probing
+    elapsed = time.monotonic() - began
+    cores = {name: round((cpu_seconds(pids[name]) - cpu) / elapsed, 2) for name, cpu in cpu_before.items()}
+    cores["wrk" if args.load == "wrk" else "reader"] = max(r["client_cores"] for r in reads.values())
+    lag = loop_lag_p99(metrics_before, await metric_samples(run.http))
+    ingest: dict[str, Any] = {"target": rate}
+    if generator is not None:
+        generator.send_signal(signal.SIGTERM)
+        out, _ = generator.communicate(timeout=120)
+        sent = json.loads(out.strip().splitlines()[-1])
+        ingest |= sent | {"events_per_s": round(sent["accepted"] / sent["seconds"])}
+        run.accepted += sent["accepted"]
+    run.accepted += len(fresh) + lost
+    catch_up = await until_written(run.http, run.accepted)
+    result = {
+        "round": round_,
+        "ingest": ingest,
+        **reads,
+        "freshness": {
+            "n": len(fresh),
+            "p50_ms": round(percentile(fresh, 0.5) * 1000),
+            "p99_ms": round(percentile(fresh, 0.99) * 1000),
+            "max_ms": round(max(fresh, default=float("nan")) * 1000),
+            "never_within_30_s": lost,
+        },
+        "cores": cores,
+        "event_loop_lag_p99_ms": None if lag is None else round(lag * 1000, 1),
+        "worker_catch_up_s": round(catch_up, 1),
+    }
+    print(row(result), flush=True)
+    return result
+
+
+async def prepare(insights: Insights, args: argparse.Namespace) -> Run:
+    """Wait for `insights up`, load the catalog and history, and find the most played track."""
+    http = aiohttp.ClientSession(insights.base, headers={"Authorization": bearer()})
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            async with http.get("/readyz") as answer:
+                if answer.status == 200:
+                    break
+        except aiohttp.ClientError:
+            pass
+        if insights.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError((insights.data_dir.parent / "up.log").read_text()[-3000:])
+        await asyncio.sleep(0.5)
+    catalog = make_catalog(args.tracks, random.Random(args.seed))
+    probe_track = {"track_id": PROBE_TRACK, "title": "Probe", "album_id": None, "artist_ids": [PROBE_ARTIST]}
+    lists = (("artists", catalog.artists), ("albums", catalog.albums), ("tracks", catalog.tracks))
+    for key, items in (*lists, ("tracks", [probe_track])):
+        for start in range(0, len(items), 500):
+            async with http.post("/api/v1/catalog", json={key: items[start : start + 500]}) as answer:
+                assert answer.status == 202, await answer.text()
+    # The history: the same model, posted as fast as the API takes it.
+    events = list(make_events(catalog, args.history, random.Random(args.seed + 1), datetime.now(UTC)))
+    for start in range(0, len(events), 1000):
+        async with http.post("/api/v1/events", json={"events": events[start : start + 1000]}) as answer:
+            assert answer.status == 202, await answer.text()
+    await until_written(http, len(events))
+    async with http.post(
+        "/api/v1/producer-intelligence/insights/export/json", json={"type": "tracks"}
+    ) as answer:
+        rows = (await answer.json())["data"]["rows"]
+    hot = max(rows, key=lambda r: r["plays_total"])["track_id"]
+    while True:  # the probe's track is in the catalog the API reads
+        async with http.get(f"{INSIGHTS}/tracks/{PROBE_TRACK}/realtime") as answer:
+            if answer.status == 200:
+                break
+        await asyncio.sleep(0.2)
+    first = min(t["track_id"] for t in catalog.tracks)
+    reads = Reads(insights.base, hot, first, args.tracks)
+    return Run(insights, reads, args, http, accepted=float(len(events)))
+
+
+async def measure(insights: Insights, args: argparse.Namespace) -> list[dict[str, Any]]:
+    run = await prepare(insights, args)
+    try:
+        if args.load == "wrk":  # warm-up
+            await asyncio.to_thread(drive_wrk, run.reads, "cached", 4, 2, 0)
+        print(HEADER, flush=True)
+        for round_ in range(1, args.rounds + 1):
+            for rate in args.rates:
+                run.results.append(await phase(run, round_, rate))
+    finally:
+        await run.http.close()
+    return run.results
+
+
+# --- the table -------------------------------------------------------------------------------------
+
+HEADER = (
+    f"{'round':>5} {'ingest/s':>8} {'target':>7} {'accepted':>9} | "
+    f"{'cached r/s':>10} {'p50':>5} {'p99':>6} | {'computed r/s':>12} {'p50':>6} {'p99':>6} | "
+    f"{'realtime r/s':>12} {'p99':>6} | {'fresh p50':>9} {'p99':>6} | {'loop p99':>8} | "
+    f"cores: insights kafka generator wrk probe"
+)
+
+
+def row(r: dict[str, Any]) -> str:
+    i, c = r["ingest"], r["cores"]
+    accepted = f"{i['accepted']:,}" if "accepted" in i else "-"
+    lag = "-" if r["event_loop_lag_p99_ms"] is None else f"{r['event_loop_lag_p99_ms']}"
+    return (
+        f"{r['round']:>5} {i.get('events_per_s', 0):>8,} {i['target']:>7,} {accepted:>9} | "
+        f"{r['cached']['requests_per_s']:>10,} {r['cached']['p50_ms']:>5} {r['cached']['p99_ms']:>6} | "
+        f"{r['computed']['requests_per_s']:>12,} {r['computed']['p50_ms']:>6} {r['computed']['p99_ms']:>6} | "
+        f"{r['realtime']['requests_per_s']:>12,} {r['realtime']['p99_ms']:>6} | "
+        f"{r['freshness']['p50_ms']:>9} {r['freshness']['p99_ms']:>6} | {lag:>8} | "
+        f"{c['insights']:>14} {c.get('kafka', 0):>5} {c.get('generator', 0):>9} "
+        f"{c.get('wrk', c.get('reader', 0)):>3} {c['probe']:>5}"
+    )
+
+
+def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each phase's p99s over the no-ingest phase of its round."""
+    quiet = {r["round"]: r for r in results if r["ingest"]["target"] == 0}
+    out = []
+    for r in results:
+        base = quiet.get(r["round"])
+        if base is None or r is base:
+            continue
+        out.append(
+            {
+                "round": r["round"],
+                "ingest": r["ingest"]["target"],
+                **{
+                    f"{kind}_p99_over_quiet": round(r[kind]["p99_ms"] / base[kind]["p99_ms"], 2)
+                    for kind in KINDS
+                },
+            }
+        )
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rates", default="0,5000,20000,50000", help="ingest events/s of each phase")
+    parser.add_argument("--rounds", type=int, default=2, help="times the phases are run, in order")
+    parser.add_argument("--seconds", type=float, default=10, help="of each read kind per phase")
+    parser.add_argument("--warmup", type=float, default=5, help="seconds of ingest before reads begin")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--tracks", type=int, default=30_000, help="catalog size (computed reads walk it)")
+    parser.add_argument("--history", type=int, default=200_000, help="events loaded before the phases")
+    parser.add_argument(
+        "--load", choices=["wrk", "aiohttp"], default="wrk" if shutil.which("wrk") else "aiohttp"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="0 and 20,000 events/s, one round, 4-s reads")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir and up.log (printed)")
+    parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:
+        result = asyncio.run(generate(args.url, args.generate, args.seconds, args.tracks, args.seed))
+        print(json.dumps(result), flush=True)
+        return 0
+    if args.quick:
+        args.rates, args.rounds, args.seconds, args.warmup = "0,20000", 1, 4, 3
+        args.history, args.tracks = 50_000, 10_000
+    args.rates = [int(rate) for rate in args.rates.split(",")]
+    if args.load == "aiohttp":
+        print("wrk not found (apt-get install wrk): reads use the aiohttp client", file=sys.stderr)
+    tmp = Path(tempfile.mkdtemp(prefix="insights-mixed-"))
+    insights = start_insights(tmp)
+    try:
+        results = asyncio.run(measure(insights, args))
+    finally:
+        insights.process.send_signal(signal.SIGINT)
+        try:
+            insights.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            insights.process.kill()
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    publish(
+        "mixed-load",
+        {
+            "parameters": {k: v for k, v in vars(args).items() if k not in ("generate", "url")},
+            "phases": results,
+            "ratios": ratios(results),
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
