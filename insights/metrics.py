@@ -84,6 +84,19 @@ COMPLETE_THROUGH_LAG = Gauge(
     "Now minus the complete_through this API process answers (NaN while it is not known yet).",
     registry=REGISTRY,
 )
+# How much later than due the event loop ran a periodic check (insights/loop_lag.py): the time any
+# request or flush on this process's loop may have waited behind synchronous work.
+LOOP_LAG = Histogram(
+    "insights_event_loop_lag_seconds",
+    "How much later than due the process's event loop woke a check that runs every 50 ms.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+LOOP_LAG_WORST = Gauge(
+    "insights_event_loop_lag_worst_seconds",
+    "The largest event loop lag measured in the last 10 seconds.",
+    registry=REGISTRY,
+)
 DEPENDENCY_UP = Gauge(
     "insights_dependency_up",
     "1 when the process reached the dependency at its last check, else 0 (kafka, clickhouse).",

@@ -1,5 +1,6 @@
 """`insights status`: asks a running API (its /readyz and /metrics) how the system is doing and prints
-it as a table: store and Kafka health, consumer lag per partition, freshness, ingest and worker counts.
+it as a table: store and Kafka health, consumer lag per partition, freshness, the event loop's lag,
+ingest and worker counts.
 
 It asks over HTTP because in `insights up` the running process holds the embedded store. Exit codes:
 0 healthy, 1 unhealthy (a dependency is down), 2 nothing answers at the URL.
@@ -23,6 +24,26 @@ INGEST_OUTCOMES = (("accepted", "accepted"), ("rejected", "rejected"), ("unavail
 
 
 @dataclass
+class LoopLag:
+    """The event loop's lag as /metrics tells it: the worst of the last seconds, and the share of all
+    checks since the process started that were late by at most `bound` seconds."""
+
+    worst: float
+    bound: float
+    share_within: float
+
+
+def loop_lag(buckets: dict[float, float], worst: float | None) -> LoopLag | None:
+    """From the lag histogram's cumulative buckets (upper bound -> count) and the worst-lag gauge:
+    the smallest bucket bound that holds at least 99 % of the checks."""
+    if worst is None or not buckets or buckets.get(math.inf, 0) <= 0:
+        return None
+    total = buckets[math.inf]
+    bound, within = next((b, c) for b, c in sorted(buckets.items()) if c >= 0.99 * total)
+    return LoopLag(worst=worst, bound=bound, share_within=within / total)
+
+
+@dataclass
 class Status:
     url: str
     checks: dict[str, str]
@@ -30,6 +51,7 @@ class Status:
     freshness: float | None = None  # None: not measured yet; NaN: no recent event
     counts: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    loop_lag: LoopLag | None = None  # None: the process does not measure it
 
     @property
     def healthy(self) -> bool:
@@ -43,12 +65,18 @@ def parse_status(url: str, readiness: dict[str, object], metrics_text: str) -> S
     raw_warnings = readiness.get("warnings")
     warnings = [str(w) for w in raw_warnings] if isinstance(raw_warnings, list) else []
     status = Status(url=url, checks={"api": "ok", **checks}, warnings=warnings)
+    lag_buckets: dict[float, float] = {}
+    lag_worst: float | None = None
     for family in text_string_to_metric_families(metrics_text):
         for sample in family.samples:
             if sample.name == "insights_consumer_lag_messages":
                 status.lag[int(sample.labels["partition"])] = int(sample.value)
             elif sample.name == "insights_rollups_freshness_seconds":
                 status.freshness = sample.value
+            elif sample.name == "insights_event_loop_lag_seconds_bucket":
+                lag_buckets[float(sample.labels["le"])] = sample.value
+            elif sample.name == "insights_event_loop_lag_worst_seconds":
+                lag_worst = sample.value
             elif sample.name == "insights_ingest_events_total":
                 status.counts[f"ingest_{sample.labels['outcome']}"] = sample.value
             elif sample.name == "insights_worker_dead_letters_total":
@@ -61,6 +89,7 @@ def parse_status(url: str, readiness: dict[str, object], metrics_text: str) -> S
                 status.counts[sample.name.removeprefix("insights_worker_").removesuffix("_total")] = (
                     sample.value
                 )
+    status.loop_lag = loop_lag(lag_buckets, lag_worst)
     return status
 
 
@@ -70,6 +99,16 @@ def describe_freshness(freshness: float | None) -> str:
     if math.isnan(freshness):
         return "no event counted in the last 2 hours"
     return f"{freshness:,.1f} s behind now (newest counted event)"
+
+
+def describe_loop_lag(lag: LoopLag | None) -> str:
+    if lag is None:
+        return "not measured by this process"
+    bound = "over 2.5 s" if math.isinf(lag.bound) else f"within {lag.bound * 1000:,g} ms"
+    return (
+        f"worst {lag.worst * 1000:,.1f} ms in the last 10 s; "
+        f"{lag.share_within:.1%} of checks since start {bound}"
+    )
 
 
 def render(status: Status) -> str:
@@ -92,6 +131,7 @@ def render(status: Status) -> str:
     lines += [
         "",
         f"  {'freshness':<12} {describe_freshness(status.freshness)}",
+        f"  {'event loop':<12} lag {describe_loop_lag(status.loop_lag)}  (this process)",
         f"  {'ingest':<12} {ingest}  (this API process, since it started)",
         f"  {'worker':<12} {worker}  (a worker in this process, since it started)",
     ]

@@ -83,3 +83,30 @@ def test_replicated_tables_need_quorum_inserts_and_sequential_reads() -> None:
     assert replication_warning(3, "auto", "1") is None
     assert "insert_quorum=0" in (replication_warning(3, "0", "1") or "")
     assert "select_sequential_consistency=0" in (replication_warning(3, "auto", "0") or "")
+
+
+LOOP_LAG = """\
+# TYPE insights_event_loop_lag_seconds histogram
+insights_event_loop_lag_seconds_bucket{le="0.001"} 900.0
+insights_event_loop_lag_seconds_bucket{le="0.005"} 995.0
+insights_event_loop_lag_seconds_bucket{le="0.05"} 999.0
+insights_event_loop_lag_seconds_bucket{le="+Inf"} 1000.0
+insights_event_loop_lag_seconds_count 1000.0
+insights_event_loop_lag_seconds_sum 0.9
+# TYPE insights_event_loop_lag_worst_seconds gauge
+insights_event_loop_lag_worst_seconds 0.0123
+"""
+
+
+def test_the_event_loop_lag_shows_the_recent_worst_and_where_99_percent_of_checks_fall() -> None:
+    status = parse_status("http://x", READY, METRICS + LOOP_LAG)
+    line = next(line for line in render(status).splitlines() if "event loop" in line)
+    # 995 of 1,000 checks (99.5 %) were late by 5 ms at most; 990 would not be enough within 1 ms.
+    assert "worst 12.3 ms in the last 10 s; 99.5% of checks since start within 5 ms" in line
+
+
+def test_a_process_that_does_not_measure_its_loop_lag_says_so() -> None:
+    line = next(
+        line for line in render(parse_status("http://x", READY, METRICS)).splitlines() if "loop" in line
+    )
+    assert "not measured by this process" in line
