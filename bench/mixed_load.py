@@ -174,7 +174,7 @@ def drive_wrk(reads: Reads, kind: str, clients: int, seconds: float, start: int)
         script.write(f'KIND = "{kind}"\nTRACK_PATH = "{track_path}"\n')
         script.write(f"FIRST = {reads.first}\nCOUNT = {reads.count}\nSTART = {start}\n{WRK_SCRIPT}")
         script.flush()
-        command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "-s", script.name]
+        command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "-s", script.name]
         command += ["-H", f"Authorization: {bearer()}", reads.url(kind)]
         wrk = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert wrk.stdout is not None
@@ -568,6 +568,7 @@ def main() -> int:
         print("wrk not found (apt-get install wrk): reads use the aiohttp client", file=sys.stderr)
     tmp = Path(tempfile.mkdtemp(prefix="insights-mixed-"))
     insights = start_insights(tmp)
+    print(f"insights up: pid {insights.process.pid} at {insights.base}", file=sys.stderr, flush=True)
     try:
         results = asyncio.run(measure(insights, args))
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ from insights.generate import run_generate
 from insights.http_server import uvicorn_config
 from insights.kafka_identity import IdentityGuard
 from insights.kafka_local import LocalKafka
+from insights.loop_lag import LoopLagMonitor
 from insights.metrics import metrics_port, serve_metrics
 from insights.migrate import migrate
 from insights.pipeline_monitor import PipelineMonitor
@@ -228,6 +230,12 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
             await pipeline.start()
         monitor = PipelineMonitor(store, bootstrap)
         await monitor.start()
+        lag = LoopLagMonitor()
+        await lag.start()
+        # What start-up made (modules, functions, the Faust app: about 150,000 objects) lives as long
+        # as the process. Frozen, the collector's full passes no longer walk it: each such pass holds
+        # every request of this process, and walking it took 60-100 ms here (BENCHMARKS.md).
+        gc.freeze()
         try:
             if api:
                 await serve_api(settings, store, bootstrap, stop, demo, identity)
@@ -236,6 +244,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
                 await stop.wait()
         finally:
+            await lag.stop()
             await monitor.stop()
             if pipeline is not None:
                 await pipeline.stop()

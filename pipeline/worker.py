@@ -21,6 +21,7 @@ from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, CONSUMER_GROUP, DLQ_
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from pipeline.decode import Poison, decode_catalog_message, decode_message
+from pipeline.pacing import Pacer
 from pipeline.progress import ProgressRecorder
 from pipeline.sink import FlushResult, NotOwner, RollupSink, SourcedEvent
 from schemas.changes import encode_notice
@@ -98,6 +99,10 @@ class Worker:
         #
         # A message's events are never split between two flushes: they share one offset, and the
         # rollups' progress markers count whole offsets.
+        #
+        # Decoding runs on the loop that also serves the API in `insights up`: a backlog of 1,000
+        # messages is up to a second of it, so it yields to the loop every few milliseconds.
+        pacer = Pacer()
         async for events in stream.take_events(BATCH_MAX_MESSAGES, within=BATCH_WITHIN_SECONDS):
             batch: list[SourcedEvent] = []
             dead: list[tuple[int, int]] = []  # (partition, offset) of messages dead-lettered whole
@@ -111,6 +116,7 @@ class Worker:
                 if len(batch) >= FLUSH_MAX_EVENTS:
                     await self.flush(batch, dead)
                     batch, dead = [], []
+                await pacer.pause()
             if batch or dead:
                 await self.flush(batch, dead)
 
