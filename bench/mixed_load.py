@@ -24,6 +24,8 @@ aiohttp client (whose CPU per request is about the server's: its figures then in
 
 Rerun: `.venv/bin/python bench/mixed_load.py [--rates 0,5000,20000,50000] [--rounds 2] [--seconds 10]`;
 `--quick` is one round of 4-s reads at 0 and 20,000 events/s with little history (about 2 minutes).
+`--trees before=DIR,after=.` runs every round on each checkout's code in turn (a fresh `insights up`
+each), for a before/after on the same machine in the same run: `git archive REV | tar -x -C DIR`.
 Prints the table; the JSON lands in bench/results/mixed-load-<timestamp>.json.
 """
 
@@ -285,15 +287,19 @@ class Insights:
         return None
 
 
-def start_insights(tmp: Path) -> Insights:
+def start_insights(tmp: Path, tree: str | None) -> Insights:
+    """`insights up` in `tmp`, of the code in `tree` (a checkout of the project) when given."""
     port = free_port()
     env = {**os.environ, **LIMITS, "INSIGHTS_SECRET": SECRET, "INSIGHTS_LOG_LEVEL": "WARNING"}
+    if tree:
+        env["PYTHONPATH"] = os.pathsep.join([tree, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("INSIGHTS_KAFKA_BOOTSTRAP", None)
     env.pop("INSIGHTS_CLICKHOUSE_DSN", None)
     command = [sys.executable, "-m", "insights.cli", "up", "--data-dir", str(tmp / "data")]
     with (tmp / "up.log").open("wb") as log:
+        # `python -m` puts the working directory first on the path: the tree's, or this checkout's.
         process = subprocess.Popen(
-            [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+            [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tree
         )
     return Insights(process, f"http://127.0.0.1:{port}", tmp / "data")
 
@@ -430,7 +436,6 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
         "event_loop_lag_p99_ms": None if lag is None else round(lag * 1000, 1),
         "worker_catch_up_s": round(catch_up, 1),
     }
-    print(row(result), flush=True)
     return result
 
 
@@ -476,24 +481,44 @@ async def prepare(insights: Insights, args: argparse.Namespace) -> Run:
     return Run(insights, reads, args, http, accepted=float(len(events)))
 
 
-async def measure(insights: Insights, args: argparse.Namespace) -> list[dict[str, Any]]:
+async def measure(
+    insights: Insights, args: argparse.Namespace, round_: int, code: str
+) -> list[dict[str, Any]]:
+    """Every phase of one round, on one `insights up`."""
     run = await prepare(insights, args)
     try:
         if args.load == "wrk":  # warm-up
             await asyncio.to_thread(drive_wrk, run.reads, "cached", 4, 2, 0)
-        print(HEADER, flush=True)
-        for round_ in range(1, args.rounds + 1):
-            for rate in args.rates:
-                run.results.append(await phase(run, round_, rate))
+        for rate in args.rates:
+            run.results.append({"code": code} | await phase(run, round_, rate))
+            print(row(run.results[-1]), flush=True)
     finally:
         await run.http.close()
     return run.results
 
 
+def measure_round(args: argparse.Namespace, round_: int, code: str, tree: str | None) -> list[dict[str, Any]]:
+    tmp = Path(tempfile.mkdtemp(prefix="insights-mixed-"))
+    insights = start_insights(tmp, tree)
+    print(f"insights up ({code}): pid {insights.process.pid} at {insights.base}", file=sys.stderr, flush=True)
+    try:
+        return asyncio.run(measure(insights, args, round_, code))
+    finally:
+        insights.process.send_signal(signal.SIGINT)
+        try:
+            insights.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            insights.process.kill()
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 # --- the table -------------------------------------------------------------------------------------
 
 HEADER = (
-    f"{'round':>5} {'ingest/s':>8} {'target':>7} {'accepted':>9} | "
+    f"{'code':<8} {'round':>5} {'ingest/s':>8} {'target':>7} {'accepted':>9} | "
     f"{'cached r/s':>10} {'p50':>5} {'p99':>6} | {'computed r/s':>12} {'p50':>6} {'p99':>6} | "
     f"{'realtime r/s':>12} {'p99':>6} | {'fresh p50':>9} {'p99':>6} | {'loop p99':>8} | "
     f"cores: insights kafka generator wrk probe"
@@ -505,7 +530,8 @@ def row(r: dict[str, Any]) -> str:
     accepted = f"{i['accepted']:,}" if "accepted" in i else "-"
     lag = "-" if r["event_loop_lag_p99_ms"] is None else f"{r['event_loop_lag_p99_ms']}"
     return (
-        f"{r['round']:>5} {i.get('events_per_s', 0):>8,} {i['target']:>7,} {accepted:>9} | "
+        f"{r.get('code', ''):<8} {r['round']:>5} "
+        f"{i.get('events_per_s', 0):>8,} {i['target']:>7,} {accepted:>9} | "
         f"{r['cached']['requests_per_s']:>10,} {r['cached']['p50_ms']:>5} {r['cached']['p99_ms']:>6} | "
         f"{r['computed']['requests_per_s']:>12,} {r['computed']['p50_ms']:>6} {r['computed']['p99_ms']:>6} | "
         f"{r['realtime']['requests_per_s']:>12,} {r['realtime']['p99_ms']:>6} | "
@@ -515,17 +541,27 @@ def row(r: dict[str, Any]) -> str:
     )
 
 
+def describe(tree: str) -> str:
+    """The checkout's revision (`git describe`), or the directory when it is not a git checkout."""
+    where = tree or str(Path(__file__).resolve().parent.parent)
+    described = subprocess.run(
+        ["git", "-C", where, "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
+    )
+    return described.stdout.strip() or where
+
+
 def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each phase's p99s over the no-ingest phase of its round."""
-    quiet = {r["round"]: r for r in results if r["ingest"]["target"] == 0}
+    """Each phase's p99s over the no-ingest phase of its round (and code)."""
+    quiet = {(r["round"], r["code"]): r for r in results if r["ingest"]["target"] == 0}
     out = []
     for r in results:
-        base = quiet.get(r["round"])
+        base = quiet.get((r["round"], r["code"]))
         if base is None or r is base:
             continue
         out.append(
             {
                 "round": r["round"],
+                "code": r["code"],
                 "ingest": r["ingest"]["target"],
                 **{
                     f"{kind}_p99_over_quiet": round(r[kind]["p99_ms"] / base[kind]["p99_ms"], 2)
@@ -553,6 +589,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="0 and 20,000 events/s, one round, 4-s reads")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and up.log (printed)")
+    parser.add_argument(
+        "--trees",
+        help="NAME=DIR,...: run each round on the code of each checkout in turn (e.g. before=/tmp/old,"
+        "after=.), for a before/after in the same run; default: the code this script imports",
+    )
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -564,27 +605,19 @@ def main() -> int:
         args.rates, args.rounds, args.seconds, args.warmup = "0,20000", 1, 4, 3
         args.history, args.tracks = 50_000, 10_000
     args.rates = [int(rate) for rate in args.rates.split(",")]
+    trees = [tuple(item.split("=", 1)) for item in args.trees.split(",")] if args.trees else [("this", "")]
     if args.load == "aiohttp":
         print("wrk not found (apt-get install wrk): reads use the aiohttp client", file=sys.stderr)
-    tmp = Path(tempfile.mkdtemp(prefix="insights-mixed-"))
-    insights = start_insights(tmp)
-    print(f"insights up: pid {insights.process.pid} at {insights.base}", file=sys.stderr, flush=True)
-    try:
-        results = asyncio.run(measure(insights, args))
-    finally:
-        insights.process.send_signal(signal.SIGINT)
-        try:
-            insights.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            insights.process.kill()
-        if args.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    print(HEADER, flush=True)
+    results: list[dict[str, Any]] = []
+    for round_ in range(1, args.rounds + 1):
+        for code, tree in trees:
+            results += measure_round(args, round_, code, str(Path(tree).resolve()) if tree else None)
     publish(
         "mixed-load",
         {
             "parameters": {k: v for k, v in vars(args).items() if k not in ("generate", "url")},
+            "code": {code: describe(tree) for code, tree in trees},
             "phases": results,
             "ratios": ratios(results),
         },
