@@ -159,9 +159,15 @@ def as_json(status: Status) -> str:
             "checks": status.checks,
             "lag": {str(partition): lag for partition, lag in sorted(status.lag.items())},
             "freshness_seconds": freshness,
+            "event_loop_lag": None if status.loop_lag is None else loop_lag_json(status.loop_lag),
             "counts": status.counts,
         }
     )
+
+
+def loop_lag_json(lag: LoopLag) -> dict[str, float | None]:
+    bound = None if math.isinf(lag.bound) else lag.bound  # beyond the histogram's last bucket
+    return {"worst_seconds": lag.worst, "within_seconds": bound, "share_within": lag.share_within}
 
 
 def run_status(url: str, as_json_output: bool = False) -> int:

@@ -3,11 +3,12 @@ its exit codes (the live command against a real `insights up` is in tests/integr
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 
-from insights.status import HEALTHY, UNREACHABLE, parse_status, render, run_status
+from insights.status import HEALTHY, UNREACHABLE, as_json, parse_status, render, run_status
 from insights.store import replication_warning
 from tests.integration.harness import free_port
 
@@ -110,3 +111,13 @@ def test_a_process_that_does_not_measure_its_loop_lag_says_so() -> None:
         line for line in render(parse_status("http://x", READY, METRICS)).splitlines() if "loop" in line
     )
     assert "not measured by this process" in line
+
+
+def test_the_json_status_carries_the_event_loop_lag() -> None:
+    figures = json.loads(as_json(parse_status("http://x", READY, METRICS + LOOP_LAG)))
+    assert figures["event_loop_lag"] == {
+        "worst_seconds": 0.0123,
+        "within_seconds": 0.005,
+        "share_within": 0.995,
+    }
+    assert json.loads(as_json(parse_status("http://x", READY, METRICS)))["event_loop_lag"] is None
