@@ -19,8 +19,8 @@ from insights.settings import CONSUMER_GROUP, EVENTS_TOPIC, Settings
 from insights.store import Store
 from pipeline.worker import Worker
 from schemas.events import encode_batch, validate_batch
-from tests.integration import reference
 from tests.integration.faults import event_stream, track_ids
+from tests.integration.workers import counted, expected
 
 pytestmark = pytest.mark.integration
 
@@ -70,25 +70,6 @@ async def committed_offsets(bootstrap: str) -> int:
         return sum([await consumer.committed(TopicPartition(EVENTS_TOPIC, p)) or 0 for p in range(3)])
     finally:
         await consumer.stop()
-
-
-def counted(store: Store, tracks: list[int]) -> dict[int, tuple[int, int, int]]:
-    rows = store.query_rows(
-        "SELECT track_id, sum(plays), sum(likes), uniqExactMerge(listeners) FROM track_totals"
-        " WHERE track_id IN {tracks:Array(UInt64)} GROUP BY track_id",
-        {"tracks": tracks},
-    )
-    return {t: (p, likes, u) for t, p, likes, u in rows}
-
-
-def expected(events: list[dict[str, Any]], tracks: list[int]) -> dict[int, tuple[int, int, int]]:
-    result = {}
-    for t in tracks:
-        mine = reference.counted(events, [t])
-        plays = [e for e in mine if e["type"] == "play"]
-        likes = sum(1 for e in mine if e["type"] == "like")
-        result[t] = (len(plays), likes, len({e["listener_id"] for e in plays}))
-    return result
 
 
 def test_failed_and_lost_writes_are_retried_and_count_exactly_once(
