@@ -17,8 +17,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -44,34 +43,6 @@ def offset_base(epoch: int) -> int:
 
 class KafkaReset(RuntimeError):
     """Kafka is not the one the stored offsets belong to; the message says why and what to do."""
-
-
-class ProgressRecorder:
-    """Records the worker's stored progress at most every `every` seconds per topic: a reset is
-    detected from the offsets stored up to a second earlier, at the cost of one small insert a second."""
-
-    def __init__(self, store: Store, every: float = 1.0) -> None:
-        self.store, self.every = store, every
-        self._pending: dict[str, dict[int, int]] = {}
-        self._last: dict[str, float] = {}
-
-    async def record(self, epoch: int, topic: str, written: Iterable[tuple[int, int]]) -> None:
-        """`written`: the (partition, Kafka offset) of the messages just stored, durably."""
-        pending = self._pending.setdefault(topic, {})
-        for partition, offset in written:
-            if offset >= pending.get(partition, 0):
-                pending[partition] = offset + 1
-        now = time.monotonic()
-        if now - self._last.get(topic, 0.0) < self.every:
-            return
-        self._last[topic] = now
-        recorded, self._pending[topic] = pending, {}
-        try:
-            await self.store.run(record_progress, self.store, epoch, topic, recorded)
-        except Exception as error:  # progress is advisory: the next write records it again
-            log.debug("progress not recorded: %s", error)
-            for partition, offset in recorded.items():
-                self._pending[topic][partition] = max(offset, self._pending[topic].get(partition, 0))
 
 
 @dataclass(frozen=True)
