@@ -9,11 +9,14 @@ the other, reads at --clients connections of three kinds:
   recomputed in the background while ingest keeps changing the track);
 - computed: the analytics of a track not asked before in this run, a new one on every request (neither
   the response cache nor a kept answer can serve it: every request runs the figures statement);
-- realtime: the most played track's realtime, with a query parameter of its own (computed every time).
+- realtime: the realtime of a track walked like the computed ones (the endpoint takes no parameter, and
+  its answers are cached for a second: a new track on every request is computed every time).
 
-Freshness is measured all through the phase: a probe posts one play of a track of its own and polls its
-realtime (every 50 ms, bypassing the cache) until the play is counted; the time from the 202 to that
-answer is the play's freshness. Ingest comes from a generator process of this script: realistic batches
+Freshness is measured all through the phase: a probe posts one play to each of 40 tracks of its own
+in one batch (one Kafka message: one flush makes them visible together) and polls their realtime in
+turn every 50 ms, so each track is asked at most every 2 s and no answer comes from the response cache
+(max-age 1 s); the time from the 202 to the first answer that counts the play is its freshness.
+Ingest comes from a generator process of this script: realistic batches
 of 500 events (`insights generate`'s model) made once, then re-sent with fresh event ids, so its CPU per
 event is a small fraction of the server's; every figure of CPU is per process (insights, its Kafka, the
 generator, wrk, this probe), so the generator's share is visible. Between phases the worker catches up.
@@ -57,7 +60,7 @@ from insights.generate import Catalog, make_catalog, make_events
 
 SECRET = "bench-mixed-load-secret-of-a-reasonable-length"
 INSIGHTS = "/api/v1/producer-intelligence/insights"
-PROBE_TRACK, PROBE_ARTIST = 999_999, 1
+PROBE_TRACKS, PROBE_ARTIST = tuple(range(999_000, 999_040)), 1
 BATCH = 500  # events per POST, as `insights generate` sends them
 TEMPLATES = 80  # distinct batches the generator cycles through (40,000 events)
 ID_MARK = b"@@@@@@@@@@@@@@@@"  # in every template event id; replaced by a sequence number per POST
@@ -136,7 +139,7 @@ request = function()
   if KIND == "computed" then
     path = string.format(TRACK_PATH, FIRST + (START + sent) % COUNT)
   elseif KIND == "realtime" then
-    path = wrk.path .. "?n=" .. sent
+    path = string.format(REALTIME_PATH, FIRST + (START + sent) % COUNT)
   end
   return wrk.format(nil, path)
 end
@@ -166,7 +169,7 @@ class Reads:
         if kind == "computed":
             return f"{INSIGHTS}/tracks/{self.first + (start + number) % self.count}?period=30-days"
         if kind == "realtime":
-            return f"{INSIGHTS}/tracks/{self.hot}/realtime?n={number}"
+            return f"{INSIGHTS}/tracks/{self.first + (start + number) % self.count}/realtime"
         return f"{INSIGHTS}/tracks/{self.hot}?period=30-days"
 
 
@@ -174,6 +177,7 @@ def drive_wrk(reads: Reads, kind: str, clients: int, seconds: float, start: int)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         track_path = f"{INSIGHTS}/tracks/%d?period=30-days"
         script.write(f'KIND = "{kind}"\nTRACK_PATH = "{track_path}"\n')
+        script.write(f'REALTIME_PATH = "{INSIGHTS}/tracks/%d/realtime"\n')
         script.write(f"FIRST = {reads.first}\nCOUNT = {reads.count}\nSTART = {start}\n{WRK_SCRIPT}")
         script.flush()
         command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "-s", script.name]
@@ -227,37 +231,34 @@ async def drive_aiohttp(reads: Reads, kind: str, clients: int, seconds: float, s
 
 
 async def probe(base: str, stop: asyncio.Event, every: float = 0.5) -> tuple[list[float], int]:
-    """Seconds from each probe play's 202 until its realtime counts it; and how many never showed."""
+    """Seconds from each probe batch's 202 until realtime counts it; and how many never showed."""
     found: list[float] = []
-    lost = 0
+    lost = polls = 0
     async with aiohttp.ClientSession(base, headers={"Authorization": bearer()}) as http:
-        async with http.get(f"{INSIGHTS}/tracks/{PROBE_TRACK}/realtime", params={"n": "first"}) as answer:
-            counted = (await answer.json())["data"]["plays_last_60m"]
-        polls = 0
+
+        async def plays(track: int) -> int:
+            async with http.get(f"{INSIGHTS}/tracks/{track}/realtime") as answer:
+                return int((await answer.json())["data"]["plays_last_60m"]) if answer.status == 200 else -1
+
+        counted = await plays(PROBE_TRACKS[0])  # every probe track has had as many plays
         while not stop.is_set():
             began = time.monotonic()
-            play = {
-                "event_id": uuid.uuid4().hex,
-                "type": "play",
-                "track_id": PROBE_TRACK,
-                "listener_id": "probe",
-                "occurred_at": datetime.now(UTC).isoformat(),
-            }
-            async with http.post("/api/v1/events", json={"events": [play]}) as answer:
+            now = datetime.now(UTC).isoformat()
+            batch = [
+                {"event_id": uuid.uuid4().hex, "type": "play", "track_id": track}
+                | {"listener_id": "probe", "occurred_at": now}
+                for track in PROBE_TRACKS
+            ]
+            async with http.post("/api/v1/events", json={"events": batch}) as answer:
                 assert answer.status == 202, await answer.text()
-            accepted = time.monotonic()
+            accepted, counted = time.monotonic(), counted + 1
             while True:
                 polls += 1
-                path = f"{INSIGHTS}/tracks/{PROBE_TRACK}/realtime"
-                async with http.get(path, params={"n": str(polls)}) as answer:
-                    now = (await answer.json())["data"]["plays_last_60m"] if answer.status == 200 else 0
-                if now > counted:
-                    counted = now
+                if await plays(PROBE_TRACKS[polls % len(PROBE_TRACKS)]) >= counted:
                     found.append(time.monotonic() - accepted)
                     break
                 if time.monotonic() - accepted > 30:
-                    lost += 1  # counted later, if at all: the next play waits for both
-                    counted += 1
+                    lost += 1  # counted later, if at all: the next batch waits for both
                     break
                 await asyncio.sleep(0.05)
             await asyncio.sleep(max(0.0, began + every - time.monotonic()))
@@ -380,6 +381,8 @@ async def read(run: Run, kind: str) -> dict[str, Any]:
         )
     else:
         figures = await drive_aiohttp(run.reads, kind, args.clients, args.seconds, run.computed_start)
+    if figures["failed"]:
+        print(f"  note: {figures['failed']} {kind} reads failed (not 2xx, or no answer)", file=sys.stderr)
     if kind == "computed":
         run.computed_start += figures["requests"]
         if run.computed_start > run.reads.count:
@@ -419,7 +422,7 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
         sent = json.loads(out.strip().splitlines()[-1])
         ingest |= sent | {"events_per_s": round(sent["accepted"] / sent["seconds"])}
         run.accepted += sent["accepted"]
-    run.accepted += len(fresh) + lost
+    run.accepted += (len(fresh) + lost) * len(PROBE_TRACKS)
     catch_up = await until_written(run.http, run.accepted)
     result = {
         "round": round_,
@@ -454,9 +457,12 @@ async def prepare(insights: Insights, args: argparse.Namespace) -> Run:
             raise RuntimeError((insights.data_dir.parent / "up.log").read_text()[-3000:])
         await asyncio.sleep(0.5)
     catalog = make_catalog(args.tracks, random.Random(args.seed))
-    probe_track = {"track_id": PROBE_TRACK, "title": "Probe", "album_id": None, "artist_ids": [PROBE_ARTIST]}
+    probe_tracks = [
+        {"track_id": track, "title": f"Probe {track}", "album_id": None, "artist_ids": [PROBE_ARTIST]}
+        for track in PROBE_TRACKS
+    ]
     lists = (("artists", catalog.artists), ("albums", catalog.albums), ("tracks", catalog.tracks))
-    for key, items in (*lists, ("tracks", [probe_track])):
+    for key, items in (*lists, ("tracks", probe_tracks)):
         for start in range(0, len(items), 500):
             async with http.post("/api/v1/catalog", json={key: items[start : start + 500]}) as answer:
                 assert answer.status == 202, await answer.text()
@@ -472,7 +478,7 @@ async def prepare(insights: Insights, args: argparse.Namespace) -> Run:
         rows = (await answer.json())["data"]["rows"]
     hot = max(rows, key=lambda r: r["plays_total"])["track_id"]
     while True:  # the probe's track is in the catalog the API reads
-        async with http.get(f"{INSIGHTS}/tracks/{PROBE_TRACK}/realtime") as answer:
+        async with http.get(f"{INSIGHTS}/tracks/{PROBE_TRACKS[-1]}/realtime") as answer:
             if answer.status == 200:
                 break
         await asyncio.sleep(0.2)
