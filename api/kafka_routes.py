@@ -14,7 +14,7 @@ from starlette.routing import Route
 from api.errors import ApiError, unavailable, validation_failed
 from api.ingest import decode_json_object, read_body
 from api.responses import success
-from insights.kafka_identity import IdentityGuard, accept_reset, observe
+from insights.kafka_identity import IdentityGuard, accept_reset
 from insights.store import Store
 
 KAFKA_RESET = "/api/v1/kafka/reset"
@@ -35,7 +35,7 @@ async def reset(request: Request) -> Response:
     if not verdict.ok:  # with nothing to accept (Kafka matches), a repeated request changes nothing
         store: Store = request.app.state.store
         try:
-            observed = await observe(guard.bootstrap)
+            observed = await guard.observe()
         except Exception as error:
             raise unavailable("Kafka is not reachable right now.") from error
         await store.run(accept_reset, store, observed, reason)

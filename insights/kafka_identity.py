@@ -14,7 +14,6 @@ high bits (`offset_base`), so everything written after the reset orders after ev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from insights.kafka_rounds import KafkaRounds
 from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
 from insights.store import Store
 
@@ -34,6 +34,7 @@ EPOCH_SHIFT = 40  # 2^40 offsets (a trillion messages) per partition and epoch
 CHECK_SECONDS = 5.0
 RESET_COMMAND = "insights kafka accept-reset"
 UNKNOWN_TOPIC = 3  # Kafka's UNKNOWN_TOPIC_OR_PARTITION
+NOT_CHECKED = "Kafka has not been checked yet."
 
 
 def offset_base(epoch: int) -> int:
@@ -61,34 +62,22 @@ class Verdict:
         return self.problem is None
 
 
-async def observe(bootstrap: str) -> Observed:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=10_000
-    )
-    await admin.start()
-    try:
-        await consumer.start()
-        try:
-            cluster = await admin.describe_cluster()
-            described = await admin.describe_topics(list(WATCHED_TOPICS))
-            unsure = [t["topic"] for t in described if t["error_code"] not in (0, UNKNOWN_TOPIC)]
-            if unsure:  # e.g. no leader yet, just after Kafka started: no verdict rather than a wrong one
-                raise RuntimeError(f"Kafka cannot describe {unsure} yet")
-            partitions = [
-                TopicPartition(topic["topic"], partition["partition"])
-                for topic in described
-                if topic["error_code"] == 0
-                for partition in topic["partitions"]
-            ]
-            ends = await consumer.end_offsets(partitions) if partitions else {}
-        finally:
-            await consumer.stop()
-    finally:
-        await admin.close()
-    return Observed(
-        str(cluster["cluster_id"]), {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}
-    )
+async def observe(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> Observed:
+    """Kafka's cluster id and the end offsets of the watched topics, through started clients."""
+    cluster = await admin.describe_cluster()
+    described = await admin.describe_topics(list(WATCHED_TOPICS))
+    unsure = [t["topic"] for t in described if t["error_code"] not in (0, UNKNOWN_TOPIC)]
+    if unsure:  # e.g. no leader yet, just after Kafka started: no verdict rather than a wrong one
+        raise RuntimeError(f"Kafka cannot describe {unsure} yet")
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        if topic["error_code"] == 0
+        for partition in topic["partitions"]
+    ]
+    ends = await consumer.end_offsets(partitions) if partitions else {}
+    found = {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}
+    return Observed(str(cluster["cluster_id"]), found)
 
 
 def stored_identity(store: Store) -> tuple[int, str] | None:
@@ -152,52 +141,47 @@ def accept_reset(store: Store, observed: Observed, reason: str) -> int:
     return epoch
 
 
-class IdentityGuard:
-    """Keeps a process's verdict fresh: checks at start, then every CHECK_SECONDS."""
+class IdentityGuard(KafkaRounds):
+    """Keeps a process's verdict fresh: checks at start, then every CHECK_SECONDS, with clients of its
+    own kept for the process's life."""
+
+    name = "kafka-identity"
 
     def __init__(self, store: Store, bootstrap: str, interval: float = CHECK_SECONDS) -> None:
-        self.store, self.bootstrap, self.interval = store, bootstrap, interval
-        self.verdict = Verdict(0, "Kafka has not been checked yet.")
-        self._changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(bootstrap, interval)
+        self.store = store
+        self.verdict = Verdict(0, NOT_CHECKED)
+        self._clients_started = False
+
+    async def observe(self) -> Observed:
+        if not self._clients_started:
+            await self._admin.start()
+            await self._consumer.start()
+            self._clients_started = True
+        return await observe(self._admin, self._consumer)
 
     async def check(self) -> Verdict:
         try:
-            observed = await observe(self.bootstrap)
-            verdict = await self.store.run(check, self.store, observed)
+            verdict = await self.store.run(check, self.store, await self.observe())
         except Exception as error:
             # Unreachable is not a reset: the probes report Kafka or ClickHouse down on their own.
             log.debug("Kafka identity not checked: %s", error)
             return self.verdict
         if verdict.problem and verdict.problem != self.verdict.problem:
             log.error("%s", verdict.problem)
-        elif verdict.ok and not self.verdict.ok and self.verdict.problem != "Kafka has not been checked yet.":
+        elif verdict.ok and not self.verdict.ok and self.verdict.problem != NOT_CHECKED:
             log.info("Kafka identity confirmed (epoch %d); going on", verdict.epoch)
         self.verdict = verdict
-        self._changed.set()
         return verdict
 
     async def start(self) -> None:
         await self.check()
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().start()
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(self._interval)
             await self.check()
-
-    async def until_ok(self) -> Verdict:
-        """Wait until Kafka is confirmed to be the one the stored offsets belong to."""
-        while not self.verdict.ok:
-            self._changed.clear()
-            await self._changed.wait()
-        return self.verdict
 
 
 def request_reset(url: str, token: str, reason: str) -> int:

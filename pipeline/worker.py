@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any, TypeVar, cast
 
@@ -35,6 +35,11 @@ FLUSH_MAX_EVENTS = 50_000  # bounds each ClickHouse statement; a message is neve
 BATCH_WITHIN_SECONDS = 0.25
 RETRY_FIRST_DELAY = 0.2
 RETRY_MAX_DELAY = 5.0
+
+
+def events_partitions(topic_partitions: Iterable[Any]) -> set[int]:
+    """The partitions of insights.events among Kafka topic-partitions."""
+    return {tp.partition for tp in topic_partitions if tp.topic == EVENTS_TOPIC}
 
 
 class Worker:
@@ -93,7 +98,7 @@ class Worker:
 
     async def consume(self, stream: Any) -> None:
         # When offsets advance: take_events acks a batch's events only when this loop asks for the
-        # next batch, i.e. after write_until_done has returned (the rollups are durable); Faust's
+        # next batch, i.e. after flush has returned (the rollups are durable); Faust's
         # commit timer (broker_commit_interval, 1 s) then commits acked offsets. A crash before that
         # redelivers the batch, and the sink recognises every event of it.
         #
@@ -138,7 +143,7 @@ class Worker:
             owner = self.sink.owner
         if not owner:  # nothing claimed yet, so nothing was written
             return
-        assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == EVENTS_TOPIC}
+        assigned = events_partitions(self.app.consumer.assignment())
         done = [(item.partition, item.offset) for item in batch] + list(dead or ())
         # Fenced by the claim the rows were written under: a partition lost meanwhile records nothing.
         self._progress.record(self.epoch, EVENTS_TOPIC, [d for d in done if d[0] in assigned], owner)
@@ -152,9 +157,11 @@ class Worker:
         generation holds raises NotOwner, so the batch waits, unacked, for the rebalance that
         revokes it here. Statements of a partition claimed away meanwhile write nothing (fencing)."""
         self._trust_kafka()
-        assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == EVENTS_TOPIC}
+        assigned = events_partitions(self.app.consumer.assignment())
         base = offset_base(self.epoch)
-        mine = [item._replace(offset=item.offset + base) for item in batch if item.partition in assigned]
+        mine = [item for item in batch if item.partition in assigned]
+        if base:  # after an accepted Kafka reset only: offsets are stored above the epoch's base
+            mine = [item._replace(offset=item.offset + base) for item in mine]
         if len(mine) < len(batch):
             log.info("%d events of revoked partitions are left to their next owner", len(batch) - len(mine))
         unclaimed = {item.partition for item in mine} - self.sink.owned
@@ -198,14 +205,9 @@ class Worker:
         await self._write(write_catalog, self.store, [replace(e, offset=e.offset + base) for e in batch])
         self._progress.record(self.epoch, CATALOG_TOPIC, ((0, e.offset) for e in batch))
 
-    async def write_until_done(self, write: Callable[..., T], *args: Any) -> T:
-        """Run a ClickHouse write until it succeeds; only cancellation (shutdown) stops the retries.
-
-        Every write here is idempotent, so retrying one whose reply was lost is safe."""
-
-        return await self.until_done("ClickHouse write", self._write, write, *args)
-
     async def _write(self, write: Callable[..., T], *args: Any) -> T:
+        """One attempt at a ClickHouse write (callers retry it with until_done: every write here is
+        idempotent, so retrying one whose reply was lost is safe)."""
         async with self._write_lock:
             try:
                 return await self.store.run(write, *args)
@@ -250,13 +252,13 @@ class Worker:
     async def _on_revoked(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked = args[0] if args else kwargs.get("revoked", ())
         async with self._write_lock:
-            self.sink.release(tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC)
+            self.sink.release(events_partitions(revoked))
 
     async def _on_assigned(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         """Claim the assigned partitions before any of their events is written (docs/pipeline.md,
         Fencing). A claim that fails now (ClickHouse down) is retried by the first flush."""
         assigned = args[0] if args else kwargs.get("assigned", ())
-        partitions = sorted(tp.partition for tp in assigned if tp.topic == EVENTS_TOPIC)
+        partitions = sorted(events_partitions(assigned))
         try:
             await self._write(self.sink.claim, partitions, self.generation)
         except Exception as error:
