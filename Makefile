@@ -61,7 +61,7 @@ bench: setup-dev  ## every benchmark beside its ceiling (about 15 minutes); resu
 	@echo "reads under live ingest, 0 to 50,000 events/s (about 15 minutes; --quick: 2): $(BIN)/python bench/mixed_load.py"
 	@echo "scale, 1M against 100M events (about 25 minutes): $(BIN)/python bench/read_latency.py --sizes 1000000,100000000 --repeat 20"
 
-dashboard:  ## rebuild the dashboard's committed bundle (api/dashboard_static/) from dashboard/src
+dashboard:  ## rebuild the dashboard's committed bundle (api/pages/dashboard_static/) from dashboard/src
 	cd dashboard && npm ci --no-audit --no-fund --silent && npm run build --silent
 
 clean:

@@ -2,7 +2,7 @@
 
 Middleware, outermost first: the drain of unread bodies (so an early answer reaches the client), request
 ids and timing, security headers, the 500 of last resort, CORS (when configured), authentication, rate
-limits, the response cache; errors are rendered in one place (api/errors.py).
+limits, the response cache; errors are rendered in one place (api/http/errors.py).
 """
 
 from __future__ import annotations
@@ -16,24 +16,28 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from api import audience_routes, dashboard, docs, export_routes, insights_routes, kafka_routes, token_routes
-from api.auth import AuthMiddleware
-from api.caching import CacheMiddleware, ResponseCache
-from api.catalog_snapshot import Catalog
-from api.changes import AnswerMemo, TrackChanges
-from api.cors import CorsMiddleware
-from api.errors import EXCEPTION_HANDLERS, ServerErrorMiddleware
-from api.health import Readiness, healthz, readyz
-from api.ingest import post_catalog, post_events
-from api.insights_routes import Reads
-from api.limits import Limits, RateLimitMiddleware, SignInThrottle
-from api.metrics_route import metrics
-from api.observability import ObservabilityMiddleware
-from api.publisher import Publisher
-from api.revocations import Revocations
-from api.security_headers import SecurityHeadersMiddleware
-from api.unread_body import UnreadBodyMiddleware
-from api.watermark import Watermark
+from api.admin import kafka as kafka_routes
+from api.admin import tokens as token_routes
+from api.admin.revocations import Revocations
+from api.exports import routes as export_routes
+from api.http.auth import AuthMiddleware
+from api.http.cors import CorsMiddleware
+from api.http.errors import EXCEPTION_HANDLERS, ServerErrorMiddleware
+from api.http.health import Readiness, healthz, readyz
+from api.http.limits import Limits, RateLimitMiddleware, SignInThrottle
+from api.http.metrics import metrics
+from api.http.observability import ObservabilityMiddleware
+from api.http.security_headers import SecurityHeadersMiddleware
+from api.http.unread_body import UnreadBodyMiddleware
+from api.ingest.endpoints import post_catalog, post_events
+from api.ingest.publisher import Publisher
+from api.pages import dashboard, docs
+from api.read import analytics_routes, audience_routes
+from api.read.analytics_routes import Reads
+from api.read.catalog_snapshot import Catalog
+from api.read.changes import AnswerMemo, TrackChanges
+from api.read.response_cache import CacheMiddleware, ResponseCache
+from api.read.watermark import Watermark
 from insights.kafka_identity import IdentityGuard
 from insights.store import Store
 
@@ -60,10 +64,10 @@ def create_app(
     watermark: Watermark | None = None,
 ) -> Starlette:
     """The app does not start or stop its dependencies: whoever made them owns their lifecycle.
-    `changes`, fed by the workers' change notices (api/changes.py), lets answers be kept while their
+    `changes`, fed by the workers' change notices (api/read/changes.py), lets answers be kept while their
     tracks are unchanged; without it every answer is computed. `identity`, when given, refuses
     ingest (503, with the reason) while Kafka is not the one the stored offsets belong to.
-    `watermark`, kept current by a WatermarkFeed (api/watermark.py), gives answers their
+    `watermark`, kept current by a WatermarkFeed (api/read/watermark.py), gives answers their
     `complete_through`; without it that is null."""
     options = options or ApiOptions()
     revocations = Revocations(store)
@@ -76,7 +80,7 @@ def create_app(
         Route("/api/v1/catalog", post_catalog, methods=["POST"]),
         *token_routes.routes,
         *kafka_routes.routes,
-        *insights_routes.routes,
+        *analytics_routes.routes,
         *audience_routes.routes,
         *export_routes.routes,
         *docs.routes,

@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.app import ApiOptions, create_app
-from api.limits import Limits
+from api.http.limits import Limits
 from insights.migrate import migrate
 from insights.store import Store
 from schemas.tokens import create_token

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from api import analytics_queries, audience_queries, zoned_queries
+from api.read import analytics_queries, audience_queries, local_day_queries
 from bench.reporting import publish
 from insights.migrate import migrate
 from insights.store import Store
@@ -119,7 +119,7 @@ def main() -> None:
                     if chosen.utc:
                         bounds = PeriodBounds("30-days", 30, chosen.first, chosen.last)
                         return asyncio.run(analytics_queries.group_figures(store, ids, bounds))
-                    return asyncio.run(zoned_queries.figures(store, ids, chosen, group=True))
+                    return asyncio.run(local_day_queries.figures(store, ids, chosen, group=True))
 
                 def breakdown(ids: list[int] = ids, chosen: Any = chosen) -> Any:
                     return asyncio.run(audience_queries.breakdown(store, ids, "country", chosen, 10))

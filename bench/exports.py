@@ -35,8 +35,8 @@ from pypdf import PdfReader
 from reporting import free_port
 
 from api.app import create_app
-from api.export_tables import row_pages
-from api.pdf_report import render_pdf
+from api.exports.pdf.document import render_pdf
+from api.exports.tables import row_pages
 from insights.migrate import migrate
 from insights.store import Store
 from schemas.periods import PeriodBounds, period_bounds

@@ -100,7 +100,7 @@ def serve(kind: str, port: int, data: str, events: int, tracks: int) -> None:
         app = Starlette(routes=[Route(PATH.format("{trackId}"), analytics)])
     else:
         from api.app import ApiOptions, create_app
-        from api.limits import Limits
+        from api.http.limits import Limits
         from insights.store import Store
 
         dsn = f"chdb://{data}/clickhouse"

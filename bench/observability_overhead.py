@@ -19,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api import docs, insights_routes
-from api.observability import ObservabilityMiddleware
+from api.http.observability import ObservabilityMiddleware
+from api.pages import docs
+from api.read import analytics_routes
 from insights.logs import configure_logging
 
 PATH = "/api/v1/producer-intelligence/insights/artists/7/collaborations"  # near the end of the table
@@ -31,7 +32,9 @@ async def nothing(request: Request) -> Response:
 
 
 def app(observed: bool) -> Starlette:
-    routes = [Route(r.path, nothing, methods=["GET"]) for r in insights_routes.routes if isinstance(r, Route)]
+    routes = [
+        Route(r.path, nothing, methods=["GET"]) for r in analytics_routes.routes if isinstance(r, Route)
+    ]
     routes += [Route(r.path, nothing) for r in docs.routes if isinstance(r, Route)]
     middleware = [Middleware(ObservabilityMiddleware)] if observed else []
     return Starlette(routes=routes, middleware=middleware)

@@ -18,7 +18,7 @@ elapsed) and the rows it reads. The machine is shared: each size also records th
 it was measured, and each call's CPU time beside its wall time.
 
 The analytics and charts are also timed as the handlers serve them when nothing changed ("kept: ..."):
-through the memo of answers kept until a change notice names one of their tracks (api/changes.py),
+through the memo of answers kept until a change notice names one of their tracks (api/read/changes.py),
 with a change feed following `insights.changes` on a local Kafka the bench starts (`--no-feed` skips
 it). Their cost after a change is the computed rows above them. Then, for each of --live-rates, the
 kept cases are asked once every 2 s (the response cache's max-age for analytics) for --live-rounds
@@ -54,11 +54,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from api import analytics_queries as analytics
-from api.catalog_snapshot import Catalog
-from api.changes import AnswerMemo, ChangeFeed, TrackChanges
-from api.insights_routes import TOP_TRACKS, Reads, figures_body, ranked_tracks
-from api.publisher import ensure_topic
+from api.ingest.publisher import ensure_topic
+from api.read import analytics_queries as analytics
+from api.read.analytics_routes import TOP_TRACKS, Reads, figures_body, ranked_tracks
+from api.read.catalog_snapshot import Catalog
+from api.read.changes import AnswerMemo, ChangeFeed, TrackChanges
 from insights.kafka_local import LocalKafka
 from insights.metrics import KEPT_ANSWERS
 from insights.migrate import migrate

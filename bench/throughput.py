@@ -39,7 +39,7 @@ import aiohttp
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from api.publisher import ensure_topic
+from api.ingest.publisher import ensure_topic
 from insights.kafka_local import LocalKafka
 from insights.migrate import migrate
 from insights.settings import EVENTS_TOPIC, Settings
@@ -85,13 +85,13 @@ def generate(n: int, batch: int, seed: int = 7) -> Workload:
     for chunk in chunks:
         accepted, errors = validate_batch(chunk)
         assert not errors, errors[:3]
-        messages.append((accepted[0].event_id.encode(), encode_batch(accepted)))  # as api/ingest.py
+        messages.append((accepted[0].event_id.encode(), encode_batch(accepted)))  # as api/ingest/endpoints.py
     bodies = [msgspec.json.encode({"events": chunk}) for chunk in chunks]
     return Workload(bodies, [len(c) for c in chunks], messages, len({e["event_id"] for e in raw}))
 
 
 async def producer_ceiling(bootstrap: str, messages: list[tuple[bytes, bytes]]) -> float:
-    """Seconds for a bare producer, configured as api/publisher.py, to have every message acked."""
+    """Seconds for a bare producer, configured as api/ingest/publisher.py, to have every message acked."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PUBLISHER)
     await producer.start()
     try:

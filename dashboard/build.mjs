@@ -1,9 +1,9 @@
-// Builds the dashboard into ../api/dashboard_static/: one JS bundle, one CSS bundle and the page.
+// Builds the dashboard into ../api/pages/dashboard_static/: one JS bundle, one CSS bundle and the page.
 // The output is committed (pip install, the Docker image and `make up` need no Node); tests check it is fresh.
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
-const out = process.argv[2] ?? "../api/dashboard_static";
+const out = process.argv[2] ?? "../api/pages/dashboard_static";
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 await build({

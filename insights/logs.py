@@ -2,7 +2,7 @@
 log collector (INSIGHTS_LOG_FORMAT=json); either way each record carries the current request id, and
 what clients sent cannot break a record into two (JSON escapes it; text lines escape control characters).
 
-The id lives in a context variable set by the HTTP middleware (api/observability.py), so any log line
+The id lives in a context variable set by the HTTP middleware (api/http/observability.py), so any log line
 written while serving a request names it, whichever module writes it.
 """
 

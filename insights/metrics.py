@@ -1,6 +1,6 @@
 """The process's Prometheus metrics, defined once here so the edge and the worker share one registry.
 
-`GET /metrics` (api/metrics_route.py) renders them; in `insights up` both halves report there, and a
+`GET /metrics` (api/http/metrics.py) renders them; in `insights up` both halves report there, and a
 worker alone serves them on INSIGHTS_METRICS_PORT (insights/metrics_server.py).
 """
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import uvicorn
 
 from api.app import ApiOptions, create_app
-from api.changes import ChangeFeed, TrackChanges
-from api.limits import Limits
-from api.publisher import Publisher, ensure_topic
-from api.watermark import Watermark, WatermarkFeed
+from api.http.limits import Limits
+from api.ingest.publisher import Publisher, ensure_topic
+from api.read.changes import ChangeFeed, TrackChanges
+from api.read.watermark import Watermark, WatermarkFeed
 from insights import consumer_group
 from insights.generate import run_generate
 from insights.http_server import uvicorn_config
@@ -79,7 +79,7 @@ async def ensure_topics(settings: Settings, bootstrap: str) -> None:
     await ensure_topic(bootstrap, DLQ_TOPIC, 1)
     # One partition: the catalog is small, and its offsets then order every write (newest wins).
     await ensure_topic(bootstrap, CATALOG_TOPIC, 1, **{"cleanup.policy": "compact"})
-    # Read only as they are written (api/changes.py): an hour of notices is plenty to keep.
+    # Read only as they are written (api/read/changes.py): an hour of notices is plenty to keep.
     await ensure_topic(bootstrap, CHANGES_TOPIC, 1, **{"retention.ms": str(CHANGES_RETENTION_MS)})
 
 

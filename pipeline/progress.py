@@ -2,7 +2,7 @@
 dead-lettered), recorded in `partition_progress` once the writes, and their change notice, are durable.
 
 Two readers rely on it: the Kafka identity check (a partition ending below it means Kafka was reset)
-and the API's `complete_through` (api/watermark.py: every event below it is counted). So a record of
+and the API's `complete_through` (api/read/watermark.py: every event below it is counted). So a record of
 insights.events is fenced like the counts (docs/pipeline.md, "Fencing"): a worker that lost a
 partition, whose own writes were therefore no-ops, cannot record progress for it either. Records are
 written at most every second, and the last one always: an idle pipeline's progress is never left

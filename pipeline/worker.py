@@ -227,7 +227,7 @@ class Worker:
                 delay = min(delay * 2, RETRY_MAX_DELAY)
 
     async def announce(self, tracks: set[int], everything: bool) -> None:
-        """Tell the API processes which tracks' rollups just changed (api/changes.py)."""
+        """Tell the API processes which tracks' rollups just changed (api/read/changes.py)."""
         delivered = await self.changes_topic.send(value=encode_notice(tracks, everything))
         await delivered
 

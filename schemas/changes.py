@@ -1,6 +1,6 @@
 """The change notices on `insights.changes`: which tracks' rollups a worker's flush has just made
 durable. Workers write them (pipeline/worker.py); every API process reads them to know which of its
-memoised answers still hold (api/changes.py)."""
+memoised answers still hold (api/read/changes.py)."""
 
 from __future__ import annotations
 

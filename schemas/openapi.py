@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of the HTTP contract as plain data.
 
-Served by api/docs.py as /openapi.json and rendered as /docs; the component schemas live in
+Served by api/pages/docs.py as /openapi.json and rendered as /docs; the component schemas live in
 schemas/openapi_components.py.
 """
 

@@ -20,7 +20,8 @@ REALTIME_MINUTES = 60
 TOP_TRACKS = 10
 TOP_COLLABORATORS = 10
 
-# Status -> error code of the API's errors (docs/api.md; 405 added); api/errors.py renders errors with it.
+# Status -> error code of the API's errors (docs/api.md; 405 added); api/http/errors.py renders errors
+# with it.
 ERROR_CODES = {
     401: "unauthorized",
     403: "forbidden",

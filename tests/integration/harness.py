@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import clickhouse_connect
 import httpx
 
-from api.limits import Limits
+from api.http.limits import Limits
 from schemas.tokens import create_token
 
 SECRET = "end-to-end-test-secret-of-a-reasonable-length"

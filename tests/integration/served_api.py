@@ -16,7 +16,7 @@ from types import TracebackType
 import uvicorn
 
 from api.app import ApiOptions, create_app
-from api.publisher import Publisher, ensure_topic
+from api.ingest.publisher import Publisher, ensure_topic
 from insights.http_server import uvicorn_config
 from insights.runner import QuietServer
 from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC, Settings

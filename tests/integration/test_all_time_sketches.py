@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.analytics_queries import (
+from api.read.analytics_queries import (
     EXACT,
     FIGURES_SQL,
     GROUP_FIGURES_SQL,

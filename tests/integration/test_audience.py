@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api import analytics_queries, audience_queries, zoned_queries
-from api.audience_queries import breakdown_json, listening_json
+from api.read import analytics_queries, audience_queries, local_day_queries
+from api.read.audience_queries import breakdown_json, listening_json
 from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.rollups import TRACK_HOURLY, TRACK_REALTIME, TRACK_TOTALS, counter_rollup
@@ -138,7 +138,7 @@ def test_listening_counts_plays_of_30_seconds_and_the_time_listened(
                 else:
                     counted = asyncio.run(analytics_queries.figures(store, track_ids, bounds))
             else:
-                counted, _, _ = asyncio.run(zoned_queries.figures(store, track_ids, chosen, group=group))
+                counted, _, _ = asyncio.run(local_day_queries.figures(store, track_ids, chosen, group=group))
             found = listening_json(counted.qualified_plays, counted.listened_ms, counted.timed_plays)
             assert found == reference.listening(events, track_ids, zone, first, last)
 
@@ -183,7 +183,7 @@ def test_an_upgraded_store_gets_the_breakdowns_and_listening_of_the_events_it_ho
     first, last = TODAY - timedelta(days=39), TODAY
     for zone in ("UTC", "Asia/Kathmandu"):
         chosen = local_range("custom", zone, first, last)
-        counted, _, _ = asyncio.run(zoned_queries.figures(store, list(TRACKS), chosen, group=True))
+        counted, _, _ = asyncio.run(local_day_queries.figures(store, list(TRACKS), chosen, group=True))
         if zone == "UTC":
             bounds = PeriodBounds("custom", chosen.days, first, last)
             counted, _ = asyncio.run(analytics_queries.group_figures(store, list(TRACKS), bounds))
@@ -197,7 +197,7 @@ def test_an_upgraded_store_gets_the_breakdowns_and_listening_of_the_events_it_ho
         assert breakdown_json(found_countries) == reference.breakdown(
             expected, list(TRACKS), "country", zone, first, last, 5
         )
-    since = asyncio.run(zoned_queries.Coverage(audience_queries.AUDIENCE_FROM_SQL).since(store))
+    since = asyncio.run(local_day_queries.Coverage(audience_queries.AUDIENCE_FROM_SQL).since(store))
     assert datetime.now(UTC) - timedelta(days=8) < since < datetime.now(UTC) - timedelta(days=7)
     store.command("TRUNCATE TABLE audience_from")  # the session's store is a new one again
     store.command("INSERT INTO audience_from VALUES (0)")

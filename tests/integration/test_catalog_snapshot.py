@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from api.catalog_queries import TrackEntry
-from api.catalog_snapshot import MARKER_SQL, Catalog
+from api.read.catalog_lookup import TrackEntry
+from api.read.catalog_snapshot import MARKER_SQL, Catalog
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from schemas.catalog import Album, Artist, Track

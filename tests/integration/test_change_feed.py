@@ -15,9 +15,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from api.app import ApiOptions, create_app
-from api.changes import ChangeFeed, TrackChanges
-from api.insights_routes import ANALYTICS_MAX_AGE
-from api.publisher import Publisher, ensure_topic
+from api.ingest.publisher import Publisher, ensure_topic
+from api.read.analytics_routes import ANALYTICS_MAX_AGE
+from api.read.changes import ChangeFeed, TrackChanges
 from insights.kafka_local import LocalKafka
 from insights.runner import ensure_topics
 from insights.settings import CHANGES_TOPIC, EVENTS_TOPIC, Settings

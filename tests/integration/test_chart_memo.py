@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.analytics_queries import CHART_SQL, COUNTED_CHART_SQL, ChartMemo, ChartPoint, chart, stamp_of
+from api.read.analytics_queries import CHART_SQL, COUNTED_CHART_SQL, ChartMemo, ChartPoint, chart, stamp_of
 from insights.store import Store
 from pipeline.sink import SourcedEvent, sole_writer
 from schemas.events import Event

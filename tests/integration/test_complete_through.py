@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from api.app import ApiOptions, create_app
-from api.changes import ChangeFeed, TrackChanges
-from api.publisher import Publisher
-from api.watermark import Watermark, WatermarkFeed
+from api.ingest.publisher import Publisher
+from api.read.changes import ChangeFeed, TrackChanges
+from api.read.watermark import Watermark, WatermarkFeed
 from insights.kafka_local import LocalKafka
 from insights.metrics import COMPLETE_THROUGH_LAG, KEPT_ANSWERS
 from insights.settings import CHANGES_TOPIC

@@ -15,7 +15,7 @@ import schemathesis
 from starlette.testclient import TestClient
 
 from api.app import ApiOptions, create_app
-from api.publisher import Publisher, ensure_topic
+from api.ingest.publisher import Publisher, ensure_topic
 from insights.kafka_local import LocalKafka
 from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
 from insights.store import Store

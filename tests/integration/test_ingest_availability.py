@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.publisher import Publisher, ensure_topic
+from api.ingest.publisher import Publisher, ensure_topic
 from insights.kafka_local import LocalKafka
 from insights.settings import EVENTS_TOPIC
 from insights.store import Store

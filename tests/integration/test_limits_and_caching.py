@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.app import ApiOptions, create_app
-from api.limits import Limits
+from api.http.limits import Limits
 from insights.store import Store
 from tests.integration.harness import INSIGHTS, SECRET, token
 

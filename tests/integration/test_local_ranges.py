@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api import zoned_queries
-from api.analytics_queries import ChartMemo
-from api.figure_bodies import figures_json
+from api.read import local_day_queries
+from api.read.analytics_queries import ChartMemo
+from api.read.figure_bodies import figures_json
 from insights.store import Store
 from schemas.events import Event
 from schemas.local_ranges import buckets_of, local_range, rfc3339_local
@@ -106,7 +106,7 @@ def history(embedded_store: Store) -> tuple[Store, list[dict[str, Any]]]:
 
 def figures_of(store: Store, track_ids: list[int], zone: str, first: date, last: date) -> dict[str, Any]:
     chosen = local_range("custom", zone, first, last)
-    counted, _, _ = asyncio.run(zoned_queries.figures(store, track_ids, chosen))
+    counted, _, _ = asyncio.run(local_day_queries.figures(store, track_ids, chosen))
     return figures_json(counted)
 
 
@@ -133,7 +133,7 @@ def test_local_chart_buckets_are_whole_local_units(
     chosen = buckets_of(local_range("custom", zone, first, last), interval, "custom", NOW)
     memo = ChartMemo(recount_below=0)
     for _ in range(2):  # counted whole, then again from the memo's kept buckets
-        points = asyncio.run(zoned_queries.chart(store, [501, 502], chosen, memo))
+        points = asyncio.run(local_day_queries.chart(store, [501, 502], chosen, memo))
         series = [
             {"t": rfc3339_local(p.t, zone), "plays": p.plays, "listeners": p.listeners}
             | {"likes": p.likes, "reposts": p.reposts}
@@ -152,7 +152,7 @@ def test_the_engine_and_python_agree_on_every_local_day_week_and_month_of_a_year
     start = datetime.combine(TODAY - timedelta(days=366), datetime.min.time(), UTC)
     quarters = [start + timedelta(minutes=15 * i) for i in range(366 * 96)]
     for interval in ("day", "week", "month"):
-        unit = zoned_queries._UNITS[interval].format(t="toDateTime(q, 'UTC')")
+        unit = local_day_queries._UNITS[interval].format(t="toDateTime(q, 'UTC')")
         sql = f"SELECT {unit} FROM (SELECT arrayJoin({{qs:Array(Int64)}}) AS q)"
         parameters = {"qs": [int(q.timestamp()) for q in quarters], "tz": zone}
         engine = [int(r[0]) for r in embedded_store.query_rows(sql, parameters)]

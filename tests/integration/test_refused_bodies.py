@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import pytest
 
 from api.app import ApiOptions
-from api.ingest import MAX_BODY_BYTES
+from api.ingest.endpoints import MAX_BODY_BYTES
 from insights.store import Store
 from tests.integration.conftest import ExternalKafka
 from tests.integration.harness import UNLIMITED, token

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from api.publisher import Publisher
+from api.ingest.publisher import Publisher
 from insights.kafka_local import LocalKafka
 from insights.metrics import WRITE_RETRIES
 from insights.runner import ensure_topics

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from api.ingest import partitioned_messages
-from api.publisher import MAX_MESSAGE_BYTES, Publisher
+from api.ingest.endpoints import partitioned_messages
+from api.ingest.publisher import MAX_MESSAGE_BYTES, Publisher
 from insights.runner import ensure_topics
 from insights.settings import EVENTS_TOPIC, Settings
 from insights.store import Store

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.publisher import MAX_MESSAGE_BYTES, KafkaUnavailable
+from api.ingest.publisher import MAX_MESSAGE_BYTES, KafkaUnavailable
 from schemas.openapi import openapi_document
 
 SECRET = "openapi-unit-test-secret-of-a-reasonable-length"

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from api.access import Readers
-from api.analytics_queries import Audiences
-from api.caching import MAX_BYTES, Entry, ResponseCache
-from api.changes import AnswerMemo, TrackChanges
-from api.limits import WindowCounter
-from api.recent import Recent
+from api.http.access import Readers
+from api.http.limits import WindowCounter
+from api.http.recent import Recent
+from api.read.analytics_queries import Audiences
+from api.read.changes import AnswerMemo, TrackChanges
+from api.read.response_cache import MAX_BYTES, Entry, ResponseCache
 
 
 def entry(body: bytes) -> Entry:

@@ -1,4 +1,4 @@
-"""The memo of answers kept while their tracks are unchanged (api/changes.py), without Kafka: the
+"""The memo of answers kept while their tracks are unchanged (api/read/changes.py), without Kafka: the
 notices are applied by hand, as the feed applies what it reads."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
-from api.changes import AnswerMemo, TrackChanges
+from api.read.changes import AnswerMemo, TrackChanges
 from insights.metrics import KEPT_ANSWERS
 from schemas.changes import MAX_NAMED_TRACKS, ChangeNotice, decode_notice, encode_notice
 

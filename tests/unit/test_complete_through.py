@@ -11,11 +11,11 @@ from typing import Any
 
 import msgspec
 
-from api.access import Readers
-from api.caching import RESTAMP_SECONDS, STAMP_HEADER, CacheMiddleware, ResponseCache
-from api.changes import AnswerMemo, TrackChanges
-from api.complete_through import Through
-from api.watermark import Watermark, rfc3339_ms
+from api.http.access import Readers
+from api.read.changes import AnswerMemo, TrackChanges
+from api.read.complete_through import Through
+from api.read.response_cache import RESTAMP_SECONDS, STAMP_HEADER, CacheMiddleware, ResponseCache
+from api.read.watermark import Watermark, rfc3339_ms
 from pipeline.progress import ProgressRecorder
 from schemas.changes import ChangeNotice
 from schemas.openapi import INSIGHTS

@@ -1,4 +1,4 @@
-"""Browsers on other origins (api/cors.py): with INSIGHTS_CORS_ORIGINS set, a preflight from an allowed
+"""Browsers on other origins (api/http/cors.py): with INSIGHTS_CORS_ORIGINS set, a preflight from an allowed
 origin succeeds without a token; one from any other origin, or for a method or header not allowed, is
 refused in the API's error shape; the real request still needs its token."""
 

@@ -14,8 +14,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from api import dashboard
-from api.dashboard import STATIC_DIR
+from api.pages import dashboard
+from api.pages.dashboard import STATIC_DIR
 
 SOURCE = Path(__file__).parents[2] / "dashboard"
 
@@ -65,4 +65,4 @@ def test_the_committed_bundle_is_what_the_sources_build(tmp_path: Path) -> None:
     committed = {p.name: p.read_bytes() for p in STATIC_DIR.iterdir()}
     assert built.keys() == committed.keys()
     stale = [name for name in built if built[name] != committed[name]]
-    assert stale == [], f"stale {stale}: run `make dashboard` and commit api/dashboard_static/"
+    assert stale == [], f"stale {stale}: run `make dashboard` and commit api/pages/dashboard_static/"

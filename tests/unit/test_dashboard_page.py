@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from api.dashboard import STATIC_DIR
+from api.pages.dashboard import STATIC_DIR
 from schemas.tokens import create_token
 from tests.browser import LAPTOP, PHONE, browser, screenshot
 

@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import ApiOptions, create_app
-from api.docs import render_page
-from api.health import READY_CACHE_SECONDS, Readiness
+from api.http.health import READY_CACHE_SECONDS, Readiness
+from api.pages.docs import render_page
 from insights.logs import TextFormatter
 from schemas.openapi import INSIGHTS
 from schemas.tokens import create_token

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from api.export_focus import focus_field
-from api.export_routes import attachment
-from api.export_tables import columns, csv_chunks, csv_text, json_chunks, row_pages, spreadsheet_safe
-from api.pdf_charts import label_for, nice_ceiling
+from api.exports.focus import focus_field
+from api.exports.pdf.charts import label_for, nice_ceiling
+from api.exports.routes import attachment
+from api.exports.tables import columns, csv_chunks, csv_text, json_chunks, row_pages, spreadsheet_safe
 from schemas.local_ranges import custom_range, last_days
 from schemas.openapi_exports import EXPORT, MAX_EXPORT_BODY_BYTES
 from schemas.tokens import TokenClaims

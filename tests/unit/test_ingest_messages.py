@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import msgspec
 from starlette.testclient import TestClient
 
-from api.ingest import batch_messages, id_partition
+from api.ingest.endpoints import batch_messages, id_partition
 from schemas.events import Event, decode_batch
 from schemas.tokens import create_token
 from tests.unit.conftest import SECRET, FakePublisher

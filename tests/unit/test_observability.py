@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from api.observability import ObservabilityMiddleware
+from api.http.observability import ObservabilityMiddleware
 from insights.logs import REQUEST_ID, JsonFormatter, RequestIdFilter, TextFormatter, configure_logging
 from insights.metrics import REGISTRY
 

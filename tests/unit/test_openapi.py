@@ -20,11 +20,12 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from api import figure_bodies, ingest, insights_routes
-from api.auth import required_scope
-from api.docs import example, render_page, resolve
-from api.errors import CODES
-from api.health import Readiness
+from api.http.auth import required_scope
+from api.http.errors import CODES
+from api.http.health import Readiness
+from api.ingest import endpoints as ingest
+from api.pages.docs import example, render_page, resolve
+from api.read import analytics_routes, figure_bodies
 from schemas.catalog import Album, Artist, Track
 from schemas.events import Event, validate_batch
 from schemas.openapi import openapi_document
@@ -148,8 +149,8 @@ def test_error_codes_are_the_ones_the_app_renders(spec: dict[str, Any]) -> None:
 
 def test_limits_are_the_ones_the_code_enforces() -> None:
     assert MAX_BODY_BYTES == ingest.MAX_BODY_BYTES
-    assert MAX_ID == insights_routes.MAX_ID == 2**63 - 1
-    assert (TOP_TRACKS, TOP_COLLABORATORS) == (insights_routes.TOP_TRACKS, figure_bodies.TOP_COLLABORATORS)
+    assert MAX_ID == analytics_routes.MAX_ID == 2**63 - 1
+    assert (TOP_TRACKS, TOP_COLLABORATORS) == (analytics_routes.TOP_TRACKS, figure_bodies.TOP_COLLABORATORS)
     assert len(realtime_minutes(datetime.now(UTC))) == REALTIME_MINUTES
 
 

@@ -1,4 +1,4 @@
-"""The drain of unread bodies (api/unread_body.py) on scripted ASGI messages: what it reads, what it
+"""The drain of unread bodies (api/http/unread_body.py) on scripted ASGI messages: what it reads, what it
 sends and when it gives up. The same on real sockets: tests/integration/test_refused_bodies.py."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from api.unread_body import UnreadBodyMiddleware
+from api.http.unread_body import UnreadBodyMiddleware
 
 ANSWER = b'{"success":false}'
 

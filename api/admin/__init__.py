@@ -1,0 +1,1 @@
+"""Administration (scope `admin`): token revocation and acknowledging a deliberate Kafka reset."""

@@ -1,0 +1,1 @@
+"""The export endpoints: CSV and JSON rows, the comprehensive report, and its PDF."""

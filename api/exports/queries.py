@@ -1,0 +1,239 @@
+"""Export queries: the entities a token may read, ranked by plays, and their figures in one batched query.
+
+Reads only the catalog (FINAL) and the rollups; every value is a ClickHouse query parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from api.read import local_day_queries as local_days
+from api.read.catalog_lookup import TrackEntry
+from insights.store import Store
+from schemas.local_ranges import LocalRange
+from schemas.tokens import TokenClaims
+
+# The readable entities of each kind, (id, name). `admin` reads everything; otherwise a track is readable
+# if it lists one of the token's artists, an album if its artist is listed, an artist if listed.
+READABLE_SQL = {
+    # Tracks counted without a catalog entry list no artists, so only admin sees them (title '').
+    "tracks": """
+SELECT track_id AS id, max(title) AS name FROM
+(
+    SELECT track_id, title FROM tracks FINAL
+    WHERE {admin:Bool} OR hasAny(artist_ids, {artists:Array(UInt64)})
+    UNION ALL
+    SELECT DISTINCT track_id, '' AS title FROM track_totals WHERE {admin:Bool}
+)
+GROUP BY track_id""",
+    "albums": """
+SELECT album_id AS id, title AS name FROM albums FINAL
+WHERE {admin:Bool} OR artist_id IN {artists:Array(UInt64)}""",
+    # An artist is known when the catalog has them or a catalogued track lists them.
+    "artists": """
+SELECT artist_id AS id, max(name) AS name FROM
+(
+    SELECT artist_id, name FROM artists FINAL
+    UNION ALL
+    SELECT arrayJoin(artist_ids) AS artist_id, '' AS name FROM tracks FINAL
+)
+WHERE {admin:Bool} OR artist_id IN {artists:Array(UInt64)}
+GROUP BY artist_id""",
+}
+
+READABLE_BY_ID_SQL = {kind: sql + "\nORDER BY id" for kind, sql in READABLE_SQL.items()}
+
+# (id, track_id): the tracks each readable entity covers, as the single-entity endpoints read them.
+READABLE_MEMBERS_SQL = {
+    "tracks": "SELECT id, id AS track_id FROM readable",
+    "albums": "SELECT assumeNotNull(album_id) AS id, track_id FROM tracks FINAL"
+    " WHERE album_id IN (SELECT id FROM readable)",
+    "artists": "SELECT id, track_id FROM (SELECT arrayJoin(artist_ids) AS id, track_id FROM tracks FINAL)"
+    " WHERE id IN (SELECT id FROM readable)",
+}
+
+# Where a range's counters come from, as rows (track_id, at or day, plays, listeners, likes, reposts) of
+# the tracks in `members`: the UTC days of `track_daily` (a UTC range), or whole UTC days and the
+# quarter-hours of the ragged ends (any other zone, as api/read/local_day_queries.py reads them).
+UTC_ROWS = """SELECT track_id, day, plays, listeners, likes, reposts FROM track_daily
+    WHERE track_id IN (SELECT track_id FROM members)
+      AND day >= {previous_start:Date} AND day <= {today:Date}"""
+ZONED_ROWS = local_days.ROWS.replace("{track_ids:Array(UInt64)}", "(SELECT track_id FROM members)")
+# Whether a row is in the range (else in the previous one, for growth).
+IN_RANGE = {True: "x.day >= {start:Date}", False: "x.at >= toDateTime({start:Int64}, 'UTC')"}
+
+# Every readable entity (optionally only those of `only`), most played in the range first, then by id:
+# the order of the row exports. One aggregate over the range's rows of the entities' tracks.
+RANKED_SQL = """
+WITH readable AS ({readable}), members AS ({members})
+SELECT r.id, r.name FROM readable AS r
+LEFT JOIN
+(
+    SELECT m.id AS id, sumIf(x.plays, {in_range}) AS plays
+    FROM ({rows}) AS x INNER JOIN members AS m ON x.track_id = m.track_id
+    GROUP BY m.id
+) AS p ON r.id = p.id
+WHERE NOT {{focused:Bool}} OR r.id IN {{only:Array(UInt64)}}
+ORDER BY p.plays DESC, r.id"""
+
+# Keyed by kind and whether the range is in UTC.
+RANKED_BY_TYPE = {
+    (kind, utc): RANKED_SQL.format(
+        readable=READABLE_SQL[kind],
+        members=READABLE_MEMBERS_SQL[kind],
+        in_range=IN_RANGE[utc],
+        rows=UTC_ROWS if utc else ZONED_ROWS,
+    )
+    for kind in READABLE_SQL
+    for utc in (True, False)
+}
+
+# (entity_id, track_id) pairs of the requested entities: the same track sets the single-entity
+# endpoints read (an album's tracks, every track that lists an artist).
+MEMBERS_SQL = {
+    "tracks": "SELECT arrayJoin({ids:Array(UInt64)}) AS entity_id, entity_id AS track_id",
+    "albums": "SELECT album_id AS entity_id, track_id FROM tracks FINAL"
+    " WHERE album_id IN {ids:Array(UInt64)}",
+    "artists": "SELECT arrayJoin(artist_ids) AS entity_id, track_id FROM tracks FINAL"
+    " WHERE hasAny(artist_ids, {ids:Array(UInt64)}) AND entity_id IN {ids:Array(UInt64)}",
+}
+
+# Figures per entity in one query. Listeners merge uniqExact states over the entity's tracks, so an
+# album's or artist's listener counts once, however many of its tracks they played. The IN filter lets
+# the primary key (track_id first) skip other tracks' rows before the join.
+FIGURES_SQL = """
+WITH members AS ({members})
+SELECT t.entity_id, t.plays_total, t.listeners_total,
+       d.period_plays, d.period_listeners, d.period_likes, d.period_reposts,
+       d.previous_plays, d.previous_listeners
+FROM
+(
+    SELECT m.entity_id AS entity_id,
+           sum(x.plays) AS plays_total, uniqExactMerge(x.listeners) AS listeners_total
+    FROM track_totals AS x INNER JOIN members AS m ON x.track_id = m.track_id
+    WHERE x.track_id IN (SELECT track_id FROM members)
+    GROUP BY m.entity_id
+) AS t
+LEFT JOIN
+(
+    SELECT m.entity_id AS entity_id,
+           sumIf(x.plays, {in_range}) AS period_plays,
+           uniqExactMergeIf(x.listeners, {in_range}) AS period_listeners,
+           sumIf(x.likes, {in_range}) AS period_likes,
+           sumIf(x.reposts, {in_range}) AS period_reposts,
+           sumIf(x.plays, NOT {in_range}) AS previous_plays,
+           uniqExactMergeIf(x.listeners, NOT {in_range}) AS previous_listeners
+    FROM ({rows}) AS x INNER JOIN members AS m ON x.track_id = m.track_id
+    GROUP BY m.entity_id
+) AS d ON t.entity_id = d.entity_id
+"""
+
+# Keyed by kind and whether the range is in UTC.
+FIGURES_BY_TYPE = {
+    (kind, utc): FIGURES_SQL.format(
+        members=members, in_range=IN_RANGE[utc], rows=UTC_ROWS if utc else ZONED_ROWS
+    )
+    for kind, members in MEMBERS_SQL.items()
+    for utc in (True, False)
+}
+
+
+def range_parameters(chosen: LocalRange) -> dict[str, Any]:
+    """The statements' parameters for the local days `chosen` (UTC days as dates, else as instants)."""
+    if chosen.utc:
+        previous_start = chosen.first - timedelta(days=chosen.days)
+        return {"start": chosen.first, "previous_start": previous_start, "today": chosen.last}
+    return local_days.range_parameters(chosen)
+
+
+@dataclass(frozen=True)
+class EntityFigures:
+    """One entity's figures: period values, all-time totals, and the previous period for growth."""
+
+    plays_total: int = 0
+    listeners_total: int = 0
+    plays: int = 0
+    listeners: int = 0
+    likes: int = 0
+    reposts: int = 0
+    previous_plays: int = 0
+    previous_listeners: int = 0
+
+
+NO_FIGURES = EntityFigures()
+
+
+def access_parameters(claims: TokenClaims) -> dict[str, Any]:
+    return {"admin": "admin" in claims.scopes, "artists": sorted(claims.artists)}
+
+
+async def ranked_entities(
+    store: Store,
+    kind: str,
+    claims: TokenClaims,
+    chosen: LocalRange,
+    only: Collection[int] | None = None,
+) -> list[tuple[int, str]]:
+    """Readable entities of `kind` (within `only` when given): (id, name), most played first, then by id."""
+    parameters = access_parameters(claims) | range_parameters(chosen)
+    parameters |= {"focused": only is not None, "only": sorted(only or ())}
+    rows = await store.aquery_rows(RANKED_BY_TYPE[kind, chosen.utc], parameters)
+    return [(int(entity_id), str(name)) for entity_id, name in rows]
+
+
+async def figures_of(
+    store: Store, kind: str, ids: Sequence[int], chosen: LocalRange
+) -> dict[int, EntityFigures]:
+    """Figures of each entity that has any counted event; absent ids have none (all zero)."""
+    if not ids:
+        return {}
+    rows = await store.aquery_rows(
+        FIGURES_BY_TYPE[kind, chosen.utc], {"ids": list(ids)} | range_parameters(chosen)
+    )
+    return {int(row[0]): EntityFigures(*(int(value) for value in row[1:])) for row in rows}
+
+
+# The report's catalog: readable tracks, and the other tracks of readable albums (an album lists all
+# its tracks, as GET /albums/{id} does). Tracks counted without a catalog entry: admin only.
+REPORT_TRACKS_SQL = """
+SELECT track_id, title, album_id, artist_ids FROM tracks FINAL
+WHERE {admin:Bool} OR hasAny(artist_ids, {artists:Array(UInt64)})
+   OR album_id IN (SELECT album_id FROM albums FINAL WHERE artist_id IN {artists:Array(UInt64)})
+UNION ALL
+SELECT DISTINCT track_id, '', NULL, [] FROM track_totals
+WHERE {admin:Bool} AND track_id NOT IN (SELECT track_id FROM tracks FINAL)
+ORDER BY track_id"""
+
+REPORT_ALBUMS_SQL = """
+SELECT album_id, title, artist_id FROM albums FINAL
+WHERE {admin:Bool} OR artist_id IN {artists:Array(UInt64)}
+ORDER BY album_id"""
+
+
+@dataclass(frozen=True)
+class CatalogAlbum:
+    album_id: int
+    title: str
+    artist_id: int
+
+
+async def report_tracks(store: Store, claims: TokenClaims) -> list[TrackEntry]:
+    rows = await store.aquery_rows(REPORT_TRACKS_SQL, access_parameters(claims))
+    return [
+        TrackEntry(int(t), str(title), None if a is None else int(a), tuple(int(i) for i in ids))
+        for t, title, a, ids in rows
+    ]
+
+
+async def report_albums(store: Store, claims: TokenClaims) -> list[CatalogAlbum]:
+    rows = await store.aquery_rows(REPORT_ALBUMS_SQL, access_parameters(claims))
+    return [CatalogAlbum(int(a), str(title), int(artist)) for a, title, artist in rows]
+
+
+async def readable_all(store: Store, kind: str, claims: TokenClaims) -> list[tuple[int, str]]:
+    """Every readable entity of `kind` at once, ids ascending (the report holds them all anyway)."""
+    rows = await store.aquery_rows(READABLE_BY_ID_SQL[kind], access_parameters(claims))
+    return [(int(entity_id), str(name)) for entity_id, name in rows]

@@ -1,0 +1,570 @@
+"""Read queries over any set of tracks (one track, an album, an artist), from the rollups only.
+
+Every value is a ClickHouse query parameter; listeners are merged uniqExact states, so a set of
+tracks counts each listener once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from api.http.recent import Recent
+from insights.store import Store
+from schemas.local_ranges import LocalBuckets
+from schemas.periods import ChartBuckets, PeriodBounds
+
+# The figures come as rows told apart by `part`: the previous period's (0) and the period's (1)
+# counters from a pass over the days of both (one per kind of listener merge, exact or sketched), and
+# the all-time totals (2). The reads are a UNION ALL, which the engine runs side by side on two cores
+# where a join of them ran one after the other: large albums and artists answer about a third sooner,
+# for the same CPU (BENCHMARKS.md). A group whose period's listeners come from sketches gets its
+# tracks' period figures apart (3).
+PREVIOUS, PERIOD, ALL_TIME, TRACKS = 0, 1, 2, 3
+
+_TOTALS_PART = """
+SELECT 2 AS part, sum(plays) AS plays, {listeners} AS listeners, 0 AS likes, 0 AS reposts, 0, 0, 0{empty}
+FROM track_totals
+WHERE track_id IN {{track_ids:Array(UInt64)}}"""
+# All-time listeners merged exactly, or as the union of each track's sketch (Audiences).
+_EXACT, _SKETCHED = "uniqExactMerge(listeners)", "uniqCombined64Merge(17)(listeners_sketch)"
+
+
+class _DayMerge(NamedTuple):
+    function: str
+    column: str
+    kind: str  # names the merge's range of days in the statement's parameters ({kind}_from, {kind}_to)
+
+
+# A period's listeners from the days' exact states, or from their sketches (Audiences).
+_DAY_MERGES = {
+    False: _DayMerge("uniqExactMerge", "listeners", "exact"),
+    True: _DayMerge("uniqCombined64Merge(17)", "listeners_sketch", "sketch"),
+}
+
+_DAYS_IN_RANGE = """FROM track_daily
+    WHERE track_id IN {{track_ids:Array(UInt64)}}
+      AND day >= {{{kind}_from:Date}} AND day <= {{{kind}_to:Date}}"""
+
+_PERIOD_PARTS = """
+UNION ALL
+SELECT day >= {{start:Date}} AS part, sum(plays), {merge}({column}), sum(likes), sum(reposts),
+    sum(qualified_plays), sum(listened_total_ms), sum(timed_plays){empty}
+{days}
+GROUP BY part
+"""
+
+# For a group of tracks counted exactly, also each track's period plays and listeners, in the same
+# statement (each statement costs a few ms in chDB). Listener sets are merged per track and part
+# first, then the per-track sets into the group's, so a listener of several tracks still counts once.
+_GROUP_PERIOD_PARTS = """
+UNION ALL
+SELECT part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
+    sum(qualified_plays), sum(listened_total_ms), sum(timed_plays),
+    groupArrayIf((track_id, plays, finalizeAggregation(listeners)), part = 1)
+FROM
+(
+    SELECT track_id, day >= {{start:Date}} AS part, sum(plays) AS plays,
+        uniqExactMergeState(listeners) AS listeners, sum(likes) AS likes, sum(reposts) AS reposts,
+        sum(qualified_plays) AS qualified_plays, sum(listened_total_ms) AS listened_total_ms,
+        sum(timed_plays) AS timed_plays
+    {days}
+    GROUP BY track_id, part
+)
+GROUP BY part
+"""
+
+# When a group's period listeners come from the day sketches, its own figures are read like a single
+# track's (a union of every row's sketch, without a state per track), and its tracks' period plays
+# and listeners apart: exactly for the tracks not known to be past SKETCH_ABOVE, from their sketches
+# for the others.
+_TRACKS_PART = """
+UNION ALL
+SELECT 3 AS part, 0, 0, 0, 0, 0, 0, 0, groupArray((track_id, plays, listeners))
+FROM
+(
+    SELECT track_id, sum(plays) AS plays, uniqExactMerge(listeners) AS listeners
+    FROM track_daily
+    WHERE track_id IN {exact_tracks:Array(UInt64)} AND day >= {start:Date} AND day <= {today:Date}
+    GROUP BY track_id
+    UNION ALL
+    SELECT track_id, sum(plays), uniqCombined64Merge(17)(listeners_sketch)
+    FROM track_daily
+    WHERE track_id IN {sketched_tracks:Array(UInt64)} AND day >= {start:Date} AND day <= {today:Date}
+    GROUP BY track_id
+)
+"""
+
+
+class Mode(NamedTuple):
+    """Which listener figures of a statement come from sketches."""
+
+    all_time: bool = False
+    previous: bool = False
+    period: bool = False
+
+
+EXACT = Mode()
+MODES = tuple(Mode(*flags) for flags in itertools.product((False, True), repeat=3))
+
+
+def _figures_statement(mode: Mode, group: bool) -> str:
+    totals = _SKETCHED if mode.all_time else _EXACT
+    sql = _TOTALS_PART.format(listeners=totals, empty=", [] AS per_track" if group else "")
+    for sketched in (False, True):
+        if sketched in (mode.previous, mode.period):
+            merge = _DAY_MERGES[sketched]
+            days = _DAYS_IN_RANGE.format(kind=merge.kind)
+            if group and not sketched and not mode.period:  # the tracks' figures come with the group's
+                sql += _GROUP_PERIOD_PARTS.format(days=days)
+            else:
+                sql += _PERIOD_PARTS.format(
+                    merge=merge.function, column=merge.column, days=days, empty=", []" if group else ""
+                )
+    if group and mode.period:
+        sql += _TRACKS_PART
+    return sql
+
+
+# Keyed by mode; built once.
+FIGURES_SQL = {mode: _figures_statement(mode, group=False) for mode in MODES}
+GROUP_FIGURES_SQL = {mode: _figures_statement(mode, group=True) for mode in MODES}
+
+UNSKETCHED_SQL = "SELECT count() FROM unsketched_tracks WHERE track_id IN {track_ids:Array(UInt64)}"
+
+PLAYS_TOTAL_SQL = """
+SELECT track_id, sum(plays) AS plays_total
+FROM track_totals
+WHERE track_id IN {track_ids:Array(UInt64)}
+GROUP BY track_id
+"""
+
+# Per interval: the rollup, its bucket start as a unix timestamp, and its rows from bucket {first} to
+# bucket {last} (names of query parameters).
+_CHART_SOURCE = {
+    "hour": (
+        "track_hourly",
+        "toUnixTimestamp(hour)",
+        "hour >= toDateTime({{{first}:Int64}}, 'UTC') AND hour <= toDateTime({{{last}:Int64}}, 'UTC')",
+    ),
+    "day": (
+        "track_daily",
+        "toUnixTimestamp(toDateTime(day, 'UTC'))",
+        "day >= toDate(toDateTime({{{first}:Int64}}, 'UTC'))"
+        " AND day <= toDate(toDateTime({{{last}:Int64}}, 'UTC'))",
+    ),
+    "week": (
+        "track_daily",
+        "toUnixTimestamp(toDateTime(toMonday(day), 'UTC'))",
+        "day >= toDate(toDateTime({{{first}:Int64}}, 'UTC'))"
+        " AND day < toDate(toDateTime({{{last}:Int64}}, 'UTC')) + 7",
+    ),
+}
+
+# Rows (counted, bucket, plays, listeners, likes, reposts, stamp). Each bucket's stamp is the newest
+# offset of each Kafka partition built into it, as (partitions, offsets): an event built into a bucket
+# raises its partition's offset (offsets only grow), so a bucket whose stamp is unchanged has the same
+# listeners as before. The buckets listed in `counted` come with their listeners (counted = 1); the
+# others, in the charts' statement, with their sums and stamp only, without reading a listener state
+# (counted = 0, listeners 0).
+_COUNTED = """
+SELECT 1 AS counted, {bucket} AS bucket, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
+    maxMap([kafka_partition], [max_offset])
+FROM {table}
+WHERE track_id IN {{track_ids:Array(UInt64)}} AND {counted_rows} AND bucket IN {{counted:Array(Int64)}}
+GROUP BY bucket"""
+
+_STAMPED = """
+SELECT 0 AS counted, {bucket} AS bucket, sum(plays), 0, sum(likes), sum(reposts),
+    maxMap([kafka_partition], [max_offset])
+FROM {table}
+WHERE track_id IN {{track_ids:Array(UInt64)}} AND {rows} AND bucket NOT IN {{counted:Array(Int64)}}
+GROUP BY bucket"""
+
+
+def _chart_statement(interval: str, *parts: str) -> str:
+    table, bucket, rows = _CHART_SOURCE[interval]
+    return "\nUNION ALL".join(
+        part.format(
+            table=table,
+            bucket=bucket,
+            rows=rows.format(first="first", last="last"),
+            counted_rows=rows.format(first="counted_first", last="counted_last"),
+        )
+        for part in parts
+    )
+
+
+# The listed buckets only; and the listed buckets with the stamps of all the others.
+COUNTED_CHART_SQL = {interval: _chart_statement(interval, _COUNTED) for interval in _CHART_SOURCE}
+CHART_SQL = {interval: _chart_statement(interval, _STAMPED, _COUNTED) for interval in _CHART_SOURCE}
+
+REALTIME_SQL = """
+SELECT
+    uniqExactMergeIf(active, second > toDateTime({now:Int64}, 'UTC') - 300) AS active_listeners,
+    sumIf(plays, second > toDateTime({now:Int64}, 'UTC') - 300) AS plays_5m,
+    sum(plays) AS plays_60m,
+    sumMapIf([toUInt32(toStartOfMinute(second))], [toUInt64(plays)],
+             second >= toDateTime({first_minute:Int64}, 'UTC')) AS per_minute
+FROM track_realtime
+WHERE track_id = {track_id:UInt64}
+  AND second > toDateTime({now:Int64}, 'UTC') - 3600 AND second <= toDateTime({now:Int64}, 'UTC')
+"""
+
+
+@dataclass(frozen=True)
+class Figures:
+    plays_total: int
+    listeners_total: int
+    plays: int
+    listeners: int
+    likes: int
+    reposts: int
+    previous_plays: int
+    previous_listeners: int
+    # How long the period's plays were listened to (docs/api.md, "Listening").
+    qualified_plays: int = 0
+    listened_ms: int = 0
+    timed_plays: int = 0
+
+
+@dataclass(frozen=True)
+class TrackPeriod:
+    track_id: int
+    plays: int
+    listeners: int
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    t: datetime
+    plays: int
+    listeners: int
+    likes: int
+    reposts: int
+
+
+@dataclass(frozen=True)
+class Realtime:
+    active_listeners: int
+    plays_last_5m: int
+    plays_last_60m: int
+    plays_per_minute: dict[int, int]  # unix minute start -> plays
+
+
+DayRange = tuple[date, date]  # first and last day, inclusive
+
+
+def _previous_days(bounds: PeriodBounds) -> DayRange:
+    return bounds.previous_start, bounds.start - timedelta(days=1)
+
+
+def _period_days(bounds: PeriodBounds) -> DayRange:
+    return bounds.start, bounds.today
+
+
+def _period_parameters(track_ids: Sequence[int], bounds: PeriodBounds, mode: Mode) -> dict[str, Any]:
+    """The statement's parameters: each kind of merge (exact, sketch) reads the days of the periods
+    it counts, which are adjacent (the previous period, then the period)."""
+    parameters: dict[str, Any] = {"track_ids": list(track_ids), "start": bounds.start, "today": bounds.today}
+    ranges = ((_previous_days(bounds), mode.previous), (_period_days(bounds), mode.period))
+    for sketched in (False, True):
+        days = [r for r, s in ranges if s == sketched]
+        if days:
+            kind = _DAY_MERGES[sketched].kind
+            parameters[f"{kind}_from"], parameters[f"{kind}_to"] = days[0][0], days[-1][1]
+    return parameters
+
+
+def _figures(rows: list[tuple[Any, ...]]) -> Figures:
+    """The parts' rows (part, plays, listeners, likes, reposts, qualified plays, listened ms, timed
+    plays, ...) -> Figures; a part with no day in range has no row."""
+    parts = {int(part): [int(v) for v in values[:7]] for part, *values in rows}
+    empty = [0] * 7
+    total, period, previous = (parts.get(p, empty) for p in (ALL_TIME, PERIOD, PREVIOUS))
+    plays, listeners, likes, reposts, qualified, listened, timed = period
+    return Figures(
+        total[0],
+        total[1],
+        plays,
+        listeners,
+        likes,
+        reposts,
+        previous[0],
+        previous[1],
+        qualified,
+        listened,
+        timed,
+    )
+
+
+# Past this many exactly counted listeners a set of tracks reads them from sketches: a fixed set's
+# listeners over a fixed range of days (or all time) never decrease, as events are only ever added,
+# so they stay above 100,000 (where an approximation within 1 % is allowed, docs/api.md) with room
+# for the sketch's error (about 0.3 % standard error).
+SKETCH_ABOVE = 102_000
+
+SKETCHES_FROM_SQL = "SELECT max(day) FROM daily_sketches_from"
+
+
+class Audiences:
+    """The listener counts known to be past SKETCH_ABOVE, read from sketches from then on:
+    - a set's all-time listeners, once its tracks all have complete all-time sketches
+      (schemas/clickhouse/008_all_time_sketches.sql; asked once per set);
+    - a set's listeners over a range of days (a period, the previous one), once the range starts on
+      or after the first day with complete day sketches (009_daily_sketches.sql; asked once).
+    Bounded by the track ids their keys hold, the least recently asked dropped first. The first count
+    of a range is always exact: a period's listeners may be below the mark, and only a count says they
+    are not."""
+
+    def __init__(self, track_ids: int = 500_000) -> None:
+        """`track_ids`: how many the keys of each may hold in all (about 40 bytes each: 20 MB)."""
+        self._all_time: Recent[tuple[int, ...], bool] = Recent(track_ids, lambda key, _: 1 + len(key))
+        self._ranges: Recent[tuple[tuple[int, ...], date, date], bool] = Recent(
+            track_ids, lambda key, _: 1 + len(key[0])
+        )
+        self._sketches_from: date | None = None
+
+    def sketched(self, tracks: tuple[int, ...]) -> bool:
+        """Whether the set's all-time listeners come from sketches."""
+        return bool(self._all_time.get(tracks))
+
+    def large(self, tracks: tuple[int, ...], days: DayRange) -> bool:
+        """Whether the set's listeners over `days` are known to be past SKETCH_ABOVE."""
+        return self._ranges.get((tracks, *days)) is not None
+
+    def mode(self, tracks: tuple[int, ...], bounds: PeriodBounds) -> Mode:
+        return Mode(
+            self.sketched(tracks),
+            self.large(tracks, _previous_days(bounds)),
+            self.large(tracks, _period_days(bounds)),
+        )
+
+    async def learn(self, store: Store, tracks: tuple[int, ...], listeners_total: int) -> None:
+        """After an exact all-time count: a set past SKETCH_ABOVE reads its sketches from now on,
+        unless one of its tracks has history from before the sketches."""
+        if listeners_total <= SKETCH_ABOVE or self._all_time.peek(tracks) is not None:
+            return
+        rows = await store.aquery_rows(UNSKETCHED_SQL, {"track_ids": list(tracks)})
+        self._all_time.put(tracks, int(rows[0][0]) == 0)
+
+    async def learn_days(self, store: Store, tracks: tuple[int, ...], days: DayRange, listeners: int) -> None:
+        """After an exact count over `days`: past SKETCH_ABOVE, and with every day sketched, the set's
+        listeners over `days` come from the day sketches from now on."""
+        if listeners <= SKETCH_ABOVE or self.large(tracks, days):
+            return
+        if self._sketches_from is None:
+            rows = await store.aquery_rows(SKETCHES_FROM_SQL)
+            self._sketches_from = rows[0][0]
+        if days[0] >= self._sketches_from:
+            self._ranges.put((tracks, *days), True)
+
+
+def track_set(track_ids: Sequence[int]) -> tuple[int, ...]:
+    """The key of a set of tracks in the memos below: the same however its ids are listed."""
+    return tuple(sorted(set(track_ids)))
+
+
+async def _figure_rows(
+    store: Store,
+    statements: dict[Mode, str],
+    track_ids: Sequence[int],
+    bounds: PeriodBounds,
+    audiences: Audiences | None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[Mode, list[tuple[Any, ...]], Figures]:
+    """The statement's rows for the mode `audiences` knows, and the figures in them; what an exact
+    count says about the marks is learnt."""
+    tracks = track_set(track_ids)
+    mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
+    parameters = _period_parameters(track_ids, bounds, mode) | (extra or {})
+    rows = await store.aquery_rows(statements[mode], parameters)
+    counted = _figures(rows)
+    if audiences is not None:
+        if not mode.all_time:
+            await audiences.learn(store, tracks, counted.listeners_total)
+        if not mode.previous:
+            await audiences.learn_days(store, tracks, _previous_days(bounds), counted.previous_listeners)
+        if not mode.period:
+            await audiences.learn_days(store, tracks, _period_days(bounds), counted.listeners)
+    return mode, rows, counted
+
+
+async def figures(
+    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: Audiences | None = None
+) -> Figures:
+    return (await _figure_rows(store, FIGURES_SQL, track_ids, bounds, audiences))[2]
+
+
+async def group_figures(
+    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: Audiences | None = None
+) -> tuple[Figures, dict[int, TrackPeriod]]:
+    """The group's figures, and the period plays and listeners of each of its tracks that has any.
+    When the group's period listeners come from sketches, so do those of its tracks known to be past
+    SKETCH_ABOVE; the others' are counted exactly."""
+    days = _period_days(bounds)
+    sketched = {t for t in track_ids if audiences.large((t,), days)} if audiences is not None else set()
+    extra = {"exact_tracks": sorted(set(track_ids) - sketched), "sketched_tracks": sorted(sketched)}
+    mode, rows, counted = await _figure_rows(store, GROUP_FIGURES_SQL, track_ids, bounds, audiences, extra)
+    per_track: list[tuple[int, int, int]] = next(
+        (row[-1] for row in rows if row[0] == (TRACKS if mode.period else PERIOD)), []
+    )
+    tracks = {int(t): TrackPeriod(int(t), int(p), int(u)) for t, p, u in per_track}
+    if audiences is not None:
+        for track in tracks.values():
+            if track.track_id not in sketched:  # counted exactly
+                await audiences.learn_days(store, (track.track_id,), days, track.listeners)
+    return counted, tracks
+
+
+async def plays_total(store: Store, track_ids: Sequence[int]) -> dict[int, int]:
+    rows = await store.aquery_rows(PLAYS_TOTAL_SQL, {"track_ids": list(track_ids)})
+    return {int(t): int(p) for t, p in rows}
+
+
+# A bucket's stamp: (kafka_partition, newest offset built into the bucket) for each partition in it,
+# packed as bytes (a third of the memory of a tuple of tuples; b"" for a bucket without rows).
+Stamp = bytes
+
+
+def stamp_of(partitions: Sequence[int], offsets: Sequence[int]) -> Stamp:
+    return b"".join(
+        p.to_bytes(2, "little") + o.to_bytes(8, "little") for p, o in zip(partitions, offsets, strict=True)
+    )
+
+
+Counts = tuple[int, int, int, int]  # plays, listeners, likes, reposts
+
+
+# A chart whose past buckets hold fewer listeners than this, summed, is counted whole in one statement:
+# reading the stamps beside the newest bucket costs about 10 ms more on chDB, and counting a chart
+# whole about 0.12-0.19 us per listener summed over its buckets (BENCHMARKS.md, read latency).
+RECOUNT_BELOW = 100_000
+
+
+class ChartMemo:
+    """The listeners of chart buckets already counted, each with the stamp of the rows it was counted
+    from, per chart (interval and set of tracks); beyond its capacity in buckets, the least recently
+    asked charts are dropped first.
+
+    Merging listener sets is what a chart costs, and a chart's past buckets rarely change: with the
+    memo, a chart asked again counts the listeners of the bucket holding now and of any bucket whose
+    stamp moved (a late event), and reads only the sums and stamps of the others."""
+
+    def __init__(self, buckets: int = 200_000, recount_below: int = RECOUNT_BELOW) -> None:
+        """`buckets`: how many bucket counts to keep in all (about 250 bytes each: 50 MB at most; a
+        chart's key weighs as one bucket for every 6 of its track ids, about 40 bytes each)."""
+        self._charts: Recent[tuple[str, str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = Recent(
+            buckets, lambda key, counts: 1 + len(counts) + len(key[-1]) // 6
+        )
+        self.recount_below = recount_below
+
+    def recall(self, chart: tuple[str, str, tuple[int, ...]]) -> dict[int, tuple[Stamp, int]]:
+        return self._charts.get(chart) or {}
+
+    def keep(self, chart: tuple[str, str, tuple[int, ...]], buckets: dict[int, tuple[Stamp, int]]) -> None:
+        self._charts.put(chart, buckets)
+
+
+class _BucketRow(NamedTuple):
+    counted: bool
+    bucket: int
+    counts: Counts
+    stamp: Stamp
+
+
+# Reads a chart's rows: (buckets counted with their listeners, every bucket if stamps are wanted too).
+ChartReader = Callable[[list[int], list[int] | None], Awaitable[list[tuple[Any, ...]]]]
+
+
+async def chart(
+    store: Store,
+    track_ids: Sequence[int],
+    buckets: ChartBuckets | LocalBuckets,
+    memo: ChartMemo | None = None,
+    reader: ChartReader | None = None,
+) -> list[ChartPoint]:
+    """Every bucket of the timeframe, oldest first, zeros where nothing happened. `reader` reads the
+    rows of buckets that are not UTC ones (api/read/local_day_queries.py)."""
+    starts = [int(start.timestamp()) for start in buckets.starts]
+    zone = buckets.range.tz if isinstance(buckets, LocalBuckets) else "UTC"
+    chart_key = (buckets.interval, zone, track_set(track_ids))
+
+    async def read(counted: list[int], stamped: list[int] | None) -> list[_BucketRow]:
+        if reader is None:
+            return await _chart_rows(store, buckets.interval, track_ids, counted, stamped)
+        return [_bucket_row(*row) for row in await reader(counted, stamped)]
+
+    kept = memo.recall(chart_key) if memo is not None else {}
+    past_listeners = sum(kept.get(bucket, (b"", 0))[1] for bucket in starts[:-1])
+    if memo is None or past_listeners < memo.recount_below:
+        kept = {}  # counting every bucket in one statement costs less than reading the stamps too
+    # The bucket holding now changes under live traffic: it is always counted, with any the memo lacks.
+    counted = [bucket for bucket in starts[:-1] if bucket not in kept] + starts[-1:]
+    everything = len(counted) == len(starts)
+    rows = await read(counted, None if everything else starts)
+    found: dict[int, Counts] = {}
+    remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (b"", 0))  # no rows, no listeners
+    stale: list[int] = []
+    for row in rows:
+        if not row.counted and kept[row.bucket][0] != row.stamp:
+            stale.append(row.bucket)
+            continue
+        plays, listeners, likes, reposts = row.counts
+        listeners = listeners if row.counted else kept[row.bucket][1]
+        found[row.bucket] = (plays, listeners, likes, reposts)
+        remembered[row.bucket] = (row.stamp, listeners)
+    if stale:
+        for row in await read(stale, None):
+            found[row.bucket] = row.counts
+            remembered[row.bucket] = (row.stamp, row.counts[1])
+    if memo is not None:
+        memo.keep(chart_key, remembered)
+    empty = (0, 0, 0, 0)
+    return [
+        ChartPoint(start, *found.get(bucket, empty))
+        for start, bucket in zip(buckets.starts, starts, strict=True)
+    ]
+
+
+async def _chart_rows(
+    store: Store, interval: str, track_ids: Sequence[int], counted: list[int], stamped: list[int] | None
+) -> list[_BucketRow]:
+    """The counted buckets with their listeners, and if `stamped` (every bucket of the chart) is given,
+    the stamps and sums of its other buckets; buckets without rows are left out."""
+    parameters: dict[str, Any] = {
+        "track_ids": list(track_ids),
+        "counted": counted,
+        "counted_first": min(counted),
+        "counted_last": max(counted),
+    }
+    if stamped is None:
+        rows = await store.aquery_rows(COUNTED_CHART_SQL[interval], parameters)
+    else:
+        parameters |= {"first": stamped[0], "last": stamped[-1]}
+        rows = await store.aquery_rows(CHART_SQL[interval], parameters)
+    return [_bucket_row(*row) for row in rows]
+
+
+def _bucket_row(
+    counted: int, bucket: int, plays: int, listeners: int, likes: int, reposts: int, stamp: Any
+) -> _BucketRow:
+    partitions, offsets = stamp
+    counts = (int(plays), int(listeners), int(likes), int(reposts))
+    return _BucketRow(bool(counted), int(bucket), counts, stamp_of(partitions, offsets))
+
+
+async def realtime(store: Store, track_id: int, now: datetime, first_minute: datetime) -> Realtime:
+    rows = await store.aquery_rows(
+        REALTIME_SQL,
+        {
+            "track_id": track_id,
+            "now": int(now.timestamp()),
+            "first_minute": int(first_minute.timestamp()),
+        },
+    )
+    active, plays_5m, plays_60m, (minutes, plays) = rows[0]
+    return Realtime(int(active), int(plays_5m), int(plays_60m), dict(zip(minutes, plays, strict=True)))

@@ -1,0 +1,464 @@
+"""The Insights read endpoints: parse, authorise, query, shape.
+
+Tracks, albums and artists share one shape of analytics and charts, computed over their tracks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.http.access import check_album, check_artist, check_track
+from api.http.errors import validation_failed
+from api.http.responses import success
+from api.read import analytics_queries as analytics
+from api.read import local_day_queries as local_days
+from api.read.audience_queries import AUDIENCE_FROM_SQL, listening_json
+from api.read.catalog_lookup import AlbumEntry, ArtistEntry, TrackEntry
+from api.read.catalog_snapshot import Catalog
+from api.read.changes import AnswerMemo
+from api.read.complete_through import Through, stamped
+from api.read.figure_bodies import collaborations_json, collaborators_of, figures_json
+from api.read.range_params import TIMEFRAME_PERIOD, check_parameters, requested_chart, requested_range
+from api.read.response_cache import with_figures
+from api.read.watermark import Watermark
+from insights.store import Store
+from schemas.local_ranges import LocalBuckets, LocalRange, buckets_of, rfc3339_local
+from schemas.openapi import INSIGHTS
+from schemas.periods import ChartBuckets, PeriodBounds, chart_buckets, realtime_minutes
+
+T = TypeVar("T")
+
+BASE = INSIGHTS
+MAX_ID = 2**63 - 1
+TOP_TRACKS = 10
+
+# How long an answer may be kept (Cache-Control max-age, and the API's own cache): as long as the
+# freshness promise (docs/architecture.md) for realtime (1 s) and analytics (2 s); longer for charts whose
+# buckets are wide, where a few seconds move a small part of the picture.
+REALTIME_MAX_AGE = 1
+ANALYTICS_MAX_AGE = 2
+CHART_MAX_AGE = {"hour": 5, "day": 10, "week": 30, "month": 60}
+COLLABORATIONS_MAX_AGE = 10
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def path_id(request: Request, name: str) -> int:
+    text = request.path_params[name]
+    # ASCII only: str.isdigit also accepts "²" (which int() refuses) and "٤٢" (which it reads as 42).
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
+        raise validation_failed(name, f"{name} must be an integer from 1 to 2^63-1.")
+    return int(text)
+
+
+def utc_bounds(chosen: LocalRange) -> PeriodBounds:
+    """A UTC range as the fixed periods' day bounds, read by their statements."""
+    return PeriodBounds(name=chosen.period, days=chosen.days, start=chosen.first, today=chosen.last)
+
+
+def estimates_of(mode: analytics.Mode) -> list[str]:
+    """The figures of an answer read from sketches (docs/api.md, "Figures")."""
+    named = (
+        (mode.all_time, "listeners.total"),
+        (mode.period, "listeners.unique"),
+        (mode.previous, "growth.listeners_change"),
+    )
+    return [name for sketched, name in named if sketched]
+
+
+# Figures that come from the quarters of a range's ends, when those fall before the quarters were kept.
+PARTIAL_FIGURES = [
+    "plays.period",
+    "listeners.unique",
+    "engagement.likes",
+    "engagement.reposts",
+    "growth.plays_change",
+    "growth.listeners_change",
+]
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def catalog_of(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The figures the endpoints read, with what the API remembers between requests: answers kept
+    while their tracks are unchanged (api/read/changes.py), large audiences read from sketches, and the
+    charts' bucket listeners."""
+
+    store: Store
+    answers: AnswerMemo
+    audiences: analytics.Audiences = field(default_factory=analytics.Audiences)
+    charts: analytics.ChartMemo = field(default_factory=analytics.ChartMemo)
+    coverage: local_days.Coverage = field(default_factory=local_days.Coverage)
+    # Where the listening sums and the breakdowns hold every event (schemas/clickhouse/013_audience.sql).
+    audience: local_days.Coverage = field(default_factory=lambda: local_days.Coverage(AUDIENCE_FROM_SQL))
+    watermark: Watermark | None = None  # complete_through (api/read/watermark.py); None: unknown
+
+    def through(self) -> Through:
+        """A collector of the complete_through of the answers a handler reads next."""
+        return Through(self.watermark, self.answers)
+
+    async def _answer(
+        self,
+        key: Hashable,
+        track_ids: Sequence[int],
+        compute: Callable[[], Awaitable[T]],
+        rows: Callable[[T], int] = lambda value: 0,
+        through: Through | None = None,
+    ) -> T:
+        """The memo's answer, kept with the watermark read before it was computed; `through` hears
+        what the answer is complete through: that, or for an answer kept unchanged, the newest
+        watermark whose change notices were all applied (api/read/complete_through.py)."""
+        watermark = self.watermark
+        before = watermark.through if watermark is not None else None
+        confirmed = watermark.confirmed(self.answers.applied) if watermark is not None else None
+
+        async def computed() -> tuple[T, float | None]:
+            return await compute(), before
+
+        held = await self.answers.held(key, track_ids, computed, lambda pair: rows(pair[0]))
+        value, at = held.value
+        if not held.computed and confirmed is not None and (at is None or confirmed > at):
+            at = confirmed
+        if through is not None:
+            kept = held.kept
+            holds = None if kept is None else (lambda: self.answers.holds(key, track_ids, kept))
+            through.note(at, holds)
+        answer: T = value
+        return answer
+
+    async def local_figures(
+        self, track_ids: Sequence[int], chosen: LocalRange, group: bool, through: Through | None = None
+    ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
+        """The figures over local days (and each track's, for a group), with the names of those that
+        are estimates."""
+        return await self._answer(
+            ("local", analytics.track_set(track_ids), chosen, group),
+            track_ids,
+            lambda: self._local_figures(track_ids, chosen, group),
+            lambda answer: len(answer[1]) + 1,
+            through,
+        )
+
+    async def _local_figures(
+        self, track_ids: Sequence[int], chosen: LocalRange, group: bool
+    ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
+        counted, per_track, estimates = await self._range_figures(track_ids, chosen, group)
+        if await self.audience.partial(self.store, [(chosen.start, chosen.end)]):
+            estimates = [*estimates, "listening"]
+        return counted, per_track, estimates
+
+    async def _range_figures(
+        self, track_ids: Sequence[int], chosen: LocalRange, group: bool
+    ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
+        if chosen.utc:
+            bounds = utc_bounds(chosen)
+            # Read before the call, which asks the very same before its first await.
+            mode = self.audiences.mode(analytics.track_set(track_ids), bounds)
+            if group:
+                counted, per_track = await analytics.group_figures(
+                    self.store, track_ids, bounds, self.audiences
+                )
+            else:
+                counted, per_track = (
+                    await analytics.figures(self.store, track_ids, bounds, self.audiences),
+                    {},
+                )
+            return counted, per_track, estimates_of(mode)
+        counted, per_track, sketched = await local_days.figures(
+            self.store, track_ids, chosen, self.audiences, group
+        )
+        spans = local_days.quarter_spans(local_days.range_parameters(chosen))
+        partial = PARTIAL_FIGURES if await self.coverage.partial(self.store, spans) else []
+        return counted, per_track, estimates_of(analytics.Mode(all_time=sketched)) + partial
+
+    async def local_chart(
+        self, track_ids: Sequence[int], chosen: LocalBuckets, through: Through | None = None
+    ) -> dict[str, Any]:
+        key = ("local chart", analytics.track_set(track_ids), chosen)
+        return await self._answer(
+            key,
+            track_ids,
+            lambda: local_chart_body(self.store, track_ids, chosen, self.charts, self.coverage),
+            lambda body: len(body["series"]),
+            through,
+        )
+
+    async def figures(self, track_id: int, bounds: PeriodBounds) -> analytics.Figures:
+        return await self._answer(
+            ("figures", track_id, bounds),
+            (track_id,),
+            lambda: analytics.figures(self.store, [track_id], bounds, self.audiences),
+        )
+
+    async def group_figures(
+        self, track_ids: Sequence[int], bounds: PeriodBounds
+    ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod]]:
+        return await self._answer(
+            ("group", analytics.track_set(track_ids), bounds),
+            track_ids,
+            lambda: analytics.group_figures(self.store, track_ids, bounds, self.audiences),
+            lambda answer: len(answer[1]),
+        )
+
+    async def chart(
+        self, track_ids: Sequence[int], buckets: ChartBuckets, through: Through | None = None
+    ) -> dict[str, Any]:
+        key = ("chart", analytics.track_set(track_ids), buckets.timeframe, buckets.first, buckets.last)
+        return await self._answer(
+            key,
+            track_ids,
+            lambda: chart_body(self.store, track_ids, buckets, self.charts),
+            lambda body: len(body["series"]),
+            through,
+        )
+
+    async def plays_total(self, track_ids: Sequence[int]) -> dict[int, int]:
+        return await self._answer(
+            ("plays_total", analytics.track_set(track_ids)),
+            track_ids,
+            lambda: analytics.plays_total(self.store, track_ids),
+            len,
+        )
+
+
+def reads_of(request: Request) -> Reads:
+    reads: Reads = request.app.state.reads
+    return reads
+
+
+def figures_body(f: analytics.Figures, bounds: PeriodBounds) -> dict[str, Any]:
+    return {"period": bounds.name} | figures_json(f)
+
+
+def range_body(chosen: LocalRange) -> dict[str, Any]:
+    return {"tz": chosen.tz, "from": chosen.first.isoformat(), "to": chosen.last.isoformat()}
+
+
+def local_figures_body(f: analytics.Figures, chosen: LocalRange, estimates: list[str]) -> dict[str, Any]:
+    listening = {"listening": listening_json(f.qualified_plays, f.listened_ms, f.timed_plays)}
+    return (
+        {"period": chosen.period}
+        | range_body(chosen)
+        | figures_json(f)
+        | listening
+        | {"estimates": estimates}
+    )
+
+
+def ranked_tracks(
+    tracks: Sequence[TrackEntry], found: dict[int, analytics.TrackPeriod], limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Tracks with their period plays and listeners, most played first (ties: lower id first)."""
+    none = analytics.TrackPeriod(0, 0, 0)
+    ranked = sorted(tracks, key=lambda t: (-found.get(t.track_id, none).plays, t.track_id))
+    return [
+        {
+            "track_id": t.track_id,
+            "title": t.title,
+            "plays": found.get(t.track_id, none).plays,
+            "listeners": found.get(t.track_id, none).listeners,
+        }
+        for t in ranked[:limit]
+    ]
+
+
+async def chart_body(
+    store: Store, track_ids: Sequence[int], buckets: ChartBuckets, memo: analytics.ChartMemo | None = None
+) -> dict[str, Any]:
+    points = await analytics.chart(store, track_ids, buckets, memo)
+    return {
+        "timeframe": buckets.timeframe,
+        "interval": buckets.interval,
+        "series": [
+            {"t": rfc3339(p.t), "plays": p.plays, "listeners": p.listeners, "likes": p.likes}
+            | {"reposts": p.reposts}
+            for p in points
+        ],
+    }
+
+
+async def local_chart_body(
+    store: Store,
+    track_ids: Sequence[int],
+    chosen: LocalBuckets,
+    memo: analytics.ChartMemo | None,
+    coverage: local_days.Coverage,
+) -> dict[str, Any]:
+    points = await local_days.chart(store, track_ids, chosen, memo)
+    partial = await coverage.partial(store, local_days.chart_spans(chosen))
+    return {
+        "timeframe": chosen.timeframe,
+        "interval": chosen.interval,
+        "series": [
+            {"t": rfc3339_local(p.t, chosen.range.tz), "plays": p.plays, "listeners": p.listeners}
+            | {"likes": p.likes, "reposts": p.reposts}
+            for p in points
+        ],
+        "estimates": ["series"] if partial else [],
+    }
+
+
+async def any_chart(
+    request: Request, track_ids: Sequence[int], through: Through | None = None
+) -> tuple[dict[str, Any], str]:
+    """A chart's body in any zone and range, and its interval."""
+    timeframe, chosen, interval, fixed = requested_chart(request)
+    reads = reads_of(request)
+    now = datetime.now(UTC)
+    if fixed:  # a fixed timeframe's UTC chart, read as before
+        body = await reads.chart(track_ids, chart_buckets(timeframe, now), through) | {"estimates": []}
+    else:
+        body = await reads.local_chart(track_ids, buckets_of(chosen, interval, timeframe, now), through)
+    period = TIMEFRAME_PERIOD.get(timeframe, timeframe)
+    return {"period": period} | range_body(chosen) | body, interval
+
+
+def complete(through: Through) -> dict[str, Any]:
+    return {"complete_through": through.text}
+
+
+async def chart_answer(request: Request, header: dict[str, Any], track_ids: Sequence[int]) -> Response:
+    """A chart of `track_ids` under `header` (the entity's id), saying how complete it is."""
+    through = reads_of(request).through()
+    body, interval = await any_chart(request, track_ids, through)
+    response = success(header | body | complete(through), max_age=CHART_MAX_AGE[interval])
+    return stamped(request, response, through)
+
+
+async def readable_track(request: Request) -> TrackEntry:
+    track_id = path_id(request, "trackId")
+    return check_track(request, await catalog_of(request).track(track_id), track_id)
+
+
+async def readable_album(request: Request) -> AlbumEntry:
+    album_id = path_id(request, "albumId")
+    return check_album(request, await catalog_of(request).album(album_id), album_id)
+
+
+async def readable_artist(request: Request) -> ArtistEntry:
+    artist_id = path_id(request, "artistId")
+    return check_artist(request, await catalog_of(request).artist(artist_id), artist_id)
+
+
+async def track_analytics(request: Request) -> Response:
+    chosen = requested_range(request)
+    track = await readable_track(request)
+    reads = reads_of(request)
+    through = reads.through()
+    figures, _, estimates = await reads.local_figures([track.track_id], chosen, False, through)
+    body = {"track_id": track.track_id, "title": track.title} | local_figures_body(figures, chosen, estimates)
+    return stamped(request, success(body | complete(through), max_age=ANALYTICS_MAX_AGE), through)
+
+
+async def track_chart(request: Request) -> Response:
+    track = await readable_track(request)
+    return await chart_answer(request, {"track_id": track.track_id}, [track.track_id])
+
+
+async def track_realtime(request: Request) -> Response:
+    check_parameters(request, ())
+    track = await readable_track(request)
+    now = datetime.now(UTC).replace(microsecond=0)
+    minutes = realtime_minutes(now)
+    live = await analytics.realtime(store_of(request), track.track_id, now, minutes[0])
+    figures = {
+        "track_id": track.track_id,
+        "active_listeners": live.active_listeners,
+        "plays_last_5m": live.plays_last_5m,
+        "plays_last_60m": live.plays_last_60m,
+        "series": [
+            {"t": rfc3339(m), "plays": live.plays_per_minute.get(int(m.timestamp()), 0)} for m in minutes
+        ],
+    }
+    # Unchanged figures keep their earlier answer, `as_of` included, so idle polls get 304s.
+    return with_figures(success(figures | {"as_of": rfc3339(now)}, max_age=REALTIME_MAX_AGE), figures)
+
+
+async def grouped_analytics(
+    request: Request,
+    chosen: LocalRange,
+    header: dict[str, Any],
+    tracks: Sequence[TrackEntry],
+    list_key: str,
+    limit: int | None = None,
+) -> Response:
+    """Figures over a group of tracks (an album, an artist), plus its tracks ranked by plays."""
+    track_ids = [t.track_id for t in tracks]
+    reads = reads_of(request)
+    through = reads.through()
+    figures, per_track, estimates = await reads.local_figures(track_ids, chosen, True, through)
+    response = success(
+        header
+        | local_figures_body(figures, chosen, estimates)
+        | {list_key: ranked_tracks(tracks, per_track, limit)}
+        | complete(through),
+        max_age=ANALYTICS_MAX_AGE,
+    )
+    return stamped(request, response, through)
+
+
+async def album_analytics(request: Request) -> Response:
+    chosen = requested_range(request)
+    album = await readable_album(request)
+    header = {"album_id": album.album_id, "title": album.title, "artist_id": album.artist_id}
+    return await grouped_analytics(request, chosen, header, album.tracks, "tracks")
+
+
+async def album_chart(request: Request) -> Response:
+    album = await readable_album(request)
+    return await chart_answer(request, {"album_id": album.album_id}, album.track_ids)
+
+
+async def artist_analytics(request: Request) -> Response:
+    chosen = requested_range(request)
+    artist = await readable_artist(request)
+    header = {"artist_id": artist.artist_id, "name": artist.name}
+    return await grouped_analytics(request, chosen, header, artist.tracks, "top_tracks", TOP_TRACKS)
+
+
+async def artist_chart(request: Request) -> Response:
+    artist = await readable_artist(request)
+    return await chart_answer(request, {"artist_id": artist.artist_id}, artist.track_ids)
+
+
+async def artist_collaborations(request: Request) -> Response:
+    check_parameters(request, ())
+    artist = await readable_artist(request)
+    artist_id = artist.artist_id
+    shared = [t for t in artist.tracks if len(t.artist_ids) > 1]
+    plays = await reads_of(request).plays_total([t.track_id for t in shared])
+    names = await catalog_of(request).artist_names(collaborators_of(artist_id, shared))
+    return success(
+        {"artist_id": artist_id} | collaborations_json(artist_id, shared, plays, names),
+        max_age=COLLABORATIONS_MAX_AGE,
+    )
+
+
+routes = [
+    Route(BASE + "/tracks/{trackId}", track_analytics, methods=["GET"]),
+    Route(BASE + "/tracks/{trackId}/charts", track_chart, methods=["GET"]),
+    Route(BASE + "/tracks/{trackId}/realtime", track_realtime, methods=["GET"]),
+    Route(BASE + "/albums/{albumId}", album_analytics, methods=["GET"]),
+    Route(BASE + "/albums/{albumId}/charts", album_chart, methods=["GET"]),
+    Route(BASE + "/artists/{artistId}", artist_analytics, methods=["GET"]),
+    Route(BASE + "/artists/{artistId}/charts", artist_chart, methods=["GET"]),
+    Route(BASE + "/artists/{artistId}/collaborations", artist_collaborations, methods=["GET"]),
+]

@@ -1,0 +1,170 @@
+"""Finding one's own catalog: GET /tracks, /albums and /artists, the items a token may read, ordered by
+id, filtered by a case-insensitive substring of the title or name, page by page behind opaque cursors.
+
+Answered from the API's in-memory copy of the catalog (api/read/catalog_snapshot.py): a page costs a binary
+search and a walk over the next items, whatever the catalog's size. Only admin's tracks counted without
+a catalog entry (no title, so never matched by `q`) come from one statement, with query parameters.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from api.read.catalog_lookup import AlbumEntry, ArtistEntry, TrackEntry
+from api.read.catalog_snapshot import Snapshot
+from insights.store import Store
+from schemas.openapi_audience import DEFAULT_LIST_LIMIT, LIST_LIMIT
+from schemas.tokens import TokenClaims
+
+KINDS = ("tracks", "albums", "artists")
+MAX_LIMIT, DEFAULT_LIMIT = LIST_LIMIT, DEFAULT_LIST_LIMIT
+MAX_QUERY_CHARS = 256
+
+UNCATALOGUED_SQL = """
+SELECT DISTINCT track_id FROM track_totals
+WHERE track_id > {after:UInt64} AND track_id NOT IN (SELECT track_id FROM tracks)
+ORDER BY track_id
+LIMIT {limit:UInt32}"""
+
+Entry = TrackEntry | AlbumEntry | ArtistEntry
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(kind: str, last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str) -> int:
+    """The id a cursor of `kind` continues after; BadCursor for anything this API did not give."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except ValueError:
+        raise BadCursor from None
+    named, _, last = text.partition(":")
+    if named != kind or not (last.isascii() and last.isdigit()) or len(last) > 19:
+        raise BadCursor
+    return int(last)
+
+
+def entry_id(entry: Entry) -> int:
+    if isinstance(entry, TrackEntry):
+        return entry.track_id
+    return entry.album_id if isinstance(entry, AlbumEntry) else entry.artist_id
+
+
+def entry_text(entry: Entry) -> str:
+    return entry.name if isinstance(entry, ArtistEntry) else entry.title
+
+
+@dataclass(frozen=True)
+class Ordered:
+    """Entries ascending by id, their ids and their folded titles or names, for bisecting and matching."""
+
+    entries: Sequence[Entry]
+    ids: list[int]
+    folded: list[str]
+
+    @classmethod
+    def of(cls, entries: Iterable[Entry]) -> Ordered:
+        ordered = sorted(entries, key=entry_id)
+        return cls(ordered, [entry_id(e) for e in ordered], [entry_text(e).casefold() for e in ordered])
+
+    def after(self, last_id: int, query: str) -> Iterator[Entry]:
+        start = bisect_right(self.ids, last_id)
+        for index in range(start, len(self.ids)):
+            if not query or query in self.folded[index]:
+                yield self.entries[index]
+
+
+class Listing:
+    """A snapshot's entries, ordered once per snapshot (per artist, for the tokens that list artists)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._all: dict[str, Ordered] = {}
+        self._by_artist: dict[tuple[str, int], Ordered] = {}
+
+    def everything(self, kind: str) -> Ordered:
+        if kind not in self._all:
+            self._all[kind] = Ordered.of(getattr(self.snapshot, kind).values())
+        return self._all[kind]
+
+    def of_artist(self, kind: str, artist_id: int) -> Ordered:
+        key = (kind, artist_id)
+        if key not in self._by_artist:
+            artist = self.snapshot.artists.get(artist_id)
+            entries: list[Entry] = []
+            if artist is not None:
+                if kind == "tracks":
+                    entries = list(artist.tracks)
+                elif kind == "albums":
+                    entries = [a for a in self.snapshot.albums.values() if a.artist_id == artist_id]
+                else:
+                    entries = [artist]
+            self._by_artist[key] = Ordered.of(entries)
+        return self._by_artist[key]
+
+    def readable(self, kind: str, claims: TokenClaims, last_id: int, query: str) -> Iterator[Entry]:
+        """The entries of `kind` the token may read with an id above `last_id`, ascending, each once."""
+        if "admin" in claims.scopes:
+            return self.everything(kind).after(last_id, query)
+        streams = [self.of_artist(kind, a).after(last_id, query) for a in sorted(claims.artists)]
+        return _distinct(heapq.merge(*streams, key=entry_id))
+
+
+def _distinct(entries: Iterable[Entry]) -> Iterator[Entry]:
+    previous = None
+    for entry in entries:
+        if entry_id(entry) != previous:
+            previous = entry_id(entry)
+            yield entry
+
+
+_last: Listing | None = None
+
+
+def listing_of(snapshot: Snapshot) -> Listing:
+    """The listing of the current snapshot (one kept: the catalog has one current snapshot)."""
+    global _last
+    if _last is None or _last.snapshot is not snapshot:
+        _last = Listing(snapshot)
+    return _last
+
+
+def item_json(entry: Entry) -> dict[str, Any]:
+    if isinstance(entry, TrackEntry):
+        return {
+            "track_id": entry.track_id,
+            "title": entry.title,
+            "album_id": entry.album_id,
+            "artist_ids": list(entry.artist_ids),
+        }
+    if isinstance(entry, AlbumEntry):
+        return {"album_id": entry.album_id, "title": entry.title, "artist_id": entry.artist_id}
+    return {"artist_id": entry.artist_id, "name": entry.name}
+
+
+async def page(
+    store: Store, snapshot: Snapshot, kind: str, claims: TokenClaims, last_id: int, query: str, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Up to `limit` readable items after `last_id`, and the id the next page continues after (None
+    on the last page)."""
+    found = list(islice(listing_of(snapshot).readable(kind, claims, last_id, query), limit + 1))
+    if kind == "tracks" and "admin" in claims.scopes and not query:
+        rows = await store.aquery_rows(UNCATALOGUED_SQL, {"after": last_id, "limit": limit + 1})
+        counted: list[Entry] = [
+            TrackEntry(int(t), "", None, ()) for (t,) in rows if int(t) not in snapshot.tracks
+        ]
+        found = sorted(found + counted, key=entry_id)[: limit + 1]
+    more = len(found) > limit
+    found = found[:limit]
+    return [item_json(e) for e in found], entry_id(found[-1]) if more else None
