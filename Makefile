@@ -4,13 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup setup-dev up demo test lint format bench clean dashboard
+.PHONY: setup setup-dev up demo test test-unit lint format bench clean dashboard
 
 # Two installs: what running needs (`make up`), and on top of it what testing needs (`make test`).
 DEV_STAMP := $(VENV)/.installed-dev
 
 setup: $(STAMP)  ## what running needs (idempotent): virtualenv, the project with chDB, Apache Kafka's jars
-	@$(BIN)/python -c "from insights.kafka_local import ensure_kafka_jars; ensure_kafka_jars()"
+	@$(BIN)/python -c "from insights.dev.kafka_local import ensure_kafka_jars; ensure_kafka_jars()"
 
 setup-dev: setup $(DEV_STAMP)  ## and the test and lint tools: pytest, ruff, mypy, Playwright, Chromium, npm tools
 	@bash dashboard/setup-test-tools.sh
@@ -34,6 +34,9 @@ demo: setup  ## like `up`, and fills a fresh install with a demo catalog and 60,
 
 test: setup-dev  ## the whole suite; starts its own Kafka and ClickHouse engine
 	$(BIN)/pytest
+
+test-unit: setup-dev  ## the fast loop: unit tests only, no Kafka, no ClickHouse (about a minute)
+	$(BIN)/pytest tests/unit
 
 lint: setup-dev
 	$(BIN)/ruff check .

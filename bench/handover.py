@@ -27,12 +27,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from insights.kafka_local import LocalKafka
+from insights.dev.kafka_local import LocalKafka
 from insights.migrate import migrate
 from insights.runner import ensure_topics
-from insights.settings import EVENTS_TOPIC, Settings
+from insights.settings import Settings
 from insights.store import Store
 from pipeline.worker import Worker
+from schemas.topics import EVENTS_TOPIC
 
 BATCH = 1_000
 

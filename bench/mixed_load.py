@@ -56,7 +56,7 @@ import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 from reporting import cpu_seconds, free_port, publish
 
-from insights.generate import Catalog, make_catalog, make_events
+from insights.dev.generate import Catalog, make_catalog, make_events
 
 SECRET = "bench-mixed-load-secret-of-a-reasonable-length"
 INSIGHTS = "/api/v1/producer-intelligence/insights"

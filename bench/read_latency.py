@@ -59,14 +59,14 @@ from api.read import analytics_queries as analytics
 from api.read.analytics_routes import TOP_TRACKS, Reads, figures_body, ranked_tracks
 from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo, ChangeFeed, TrackChanges
-from insights.kafka_local import LocalKafka
+from insights.dev.kafka_local import LocalKafka
 from insights.metrics import KEPT_ANSWERS
 from insights.migrate import migrate
-from insights.settings import CHANGES_TOPIC
 from insights.store import Store
 from pipeline.rollups import ROLLUPS, range_parameters
 from schemas.changes import encode_notice
 from schemas.periods import chart_buckets, period_bounds, realtime_minutes
+from schemas.topics import CHANGES_TOPIC
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGET_MS, TARGET_RATIO = 10.0, 1.5

@@ -40,13 +40,14 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from api.ingest.publisher import ensure_topic
-from insights.kafka_local import LocalKafka
+from insights.dev.kafka_local import LocalKafka
 from insights.migrate import migrate
-from insights.settings import EVENTS_TOPIC, Settings
+from insights.settings import Settings
 from insights.store import Store
 from pipeline.worker import Worker
 from schemas.events import decode_batch, encode_batch, validate_batch
 from schemas.tokens import create_token
+from schemas.topics import EVENTS_TOPIC
 
 CEILING_TOPIC = "bench.ceiling"
 SECRET = "bench-throughput-secret-of-a-reasonable-length"

@@ -6,13 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from insights.generate import add_generate_arguments, run_generate
-from insights.kafka_local import KafkaLaunchError
+from insights.dev.generate import add_generate_arguments, run_generate
+from insights.dev.kafka_local import KafkaLaunchError
 from insights.logs import configure_logging
 from insights.settings import Settings, SettingsError
 from insights.status import DEFAULT_URL, run_status
@@ -29,7 +28,7 @@ def installed_version() -> str:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
-        data_dir=args.data_dir,
+        data_dir=getattr(args, "data_dir", None),
         port=getattr(args, "port", None),
         host=getattr(args, "host", None),
     )
@@ -84,12 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        configure_logging(
-            os.environ.get("INSIGHTS_LOG_LEVEL", "INFO"), os.environ.get("INSIGHTS_LOG_FORMAT", "text")
-        )
+        settings = settings_from(args)
+        configure_logging(settings.log_level, settings.log_format)
         if args.command == "status":
             return run_status(args.url, args.json)
-        settings = settings_from(args)
         return dispatch(args, settings)
     except (SettingsError, KafkaLaunchError, ValueError) as error:
         print(f"insights: {error}", file=sys.stderr)

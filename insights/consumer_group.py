@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from insights.settings import CONSUMER_GROUP
+from schemas.topics import CONSUMER_GROUP
 
 
 async def group_members(bootstrap: str, group: str = CONSUMER_GROUP) -> int:

@@ -24,8 +24,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from insights.kafka_rounds import KafkaRounds
-from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
 from insights.store import Store
+from schemas.topics import CATALOG_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,6 @@ worker alone serves them on INSIGHTS_METRICS_PORT (insights/metrics_server.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -103,16 +101,6 @@ DEPENDENCY_UP = Gauge(
     ["dependency"],
     registry=REGISTRY,
 )
-
-
-def metrics_port(env: Mapping[str, str]) -> int | None:
-    """INSIGHTS_METRICS_PORT: where a process without the API (`insights worker`) serves /metrics."""
-    text = env.get("INSIGHTS_METRICS_PORT", "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError("INSIGHTS_METRICS_PORT must be a TCP port number (1-65535).")
-    return int(text)
 
 
 def serve_metrics(port: int, host: str = "0.0.0.0") -> None:  # noqa: S104  (scraped from the network)

@@ -17,8 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from insights.kafka_rounds import KafkaRounds
 from insights.metrics import CONSUMER_LAG, DEPENDENCY_UP, FRESHNESS
-from insights.settings import CONSUMER_GROUP, EVENTS_TOPIC
 from insights.store import Store
+from schemas.topics import CONSUMER_GROUP, EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
 

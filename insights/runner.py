@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -24,18 +23,19 @@ from api.ingest.publisher import Publisher, ensure_topic
 from api.read.changes import ChangeFeed, TrackChanges
 from api.read.watermark import Watermark, WatermarkFeed
 from insights import consumer_group
-from insights.generate import run_generate
+from insights.dev.generate import run_generate
+from insights.dev.kafka_local import LocalKafka
 from insights.http_server import uvicorn_config
 from insights.kafka_identity import IdentityGuard
-from insights.kafka_local import LocalKafka
 from insights.loop_lag import LoopLagMonitor
-from insights.metrics import metrics_port, serve_metrics
+from insights.metrics import serve_metrics
 from insights.migrate import migrate
 from insights.pipeline_monitor import PipelineMonitor
-from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC, Settings
+from insights.settings import Settings
 from insights.store import Store
 from pipeline.worker import Worker
 from schemas.tokens import create_token
+from schemas.topics import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger("insights")
 
@@ -159,7 +159,7 @@ async def serve_api(
     watermark = Watermark()
     rounds = WatermarkFeed(store, bootstrap, watermark, identity)
     await rounds.start()
-    metrics_elsewhere = serve_process_metrics()
+    metrics_elsewhere = serve_process_metrics(settings)
     options = api_options(settings, metrics_elsewhere)
     app = create_app(store, publisher, settings.secret(), options, changes, identity, watermark)
     server = QuietServer(uvicorn_config(app, settings))
@@ -205,10 +205,10 @@ def ready_banner(settings: Settings, argv0: str) -> str:
     )
 
 
-def serve_process_metrics() -> bool:
+def serve_process_metrics(settings: Settings) -> bool:
     """With INSIGHTS_METRICS_PORT, serve /metrics there (a worker alone has no other HTTP server;
     an API then leaves it off its own port). Returns whether it does."""
-    port = metrics_port(os.environ)
+    port = settings.metrics_port
     if port is None:
         return False
     serve_metrics(port)
@@ -240,7 +240,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
             if api:
                 await serve_api(settings, store, bootstrap, stop, demo, identity)
             else:
-                serve_process_metrics()
+                serve_process_metrics(settings)
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
                 await stop.wait()
         finally:

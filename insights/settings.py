@@ -16,11 +16,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-EVENTS_TOPIC = "insights.events"
-DLQ_TOPIC = "insights.events.dlq"
-CATALOG_TOPIC = "insights.catalog"
-CHANGES_TOPIC = "insights.changes"
-CONSUMER_GROUP = "insights-worker"
 MIN_SECRET_BYTES = 32  # an HMAC-SHA256 key: shorter ones can be guessed from a single token offline
 
 
@@ -49,6 +44,16 @@ def trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
                 f"INSIGHTS_TRUSTED_PROXIES: {entry!r} is not an IP address or network (e.g. 10.0.0.0/8)."
             ) from None
     return entries
+
+
+def metrics_port(env: Mapping[str, str]) -> int | None:
+    """INSIGHTS_METRICS_PORT: where a process without the API (`insights worker`) serves /metrics."""
+    text = env.get("INSIGHTS_METRICS_PORT", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SettingsError("INSIGHTS_METRICS_PORT must be a TCP port number (1-65535).")
+    return int(text)
 
 
 def strong_secret(value: str, where: str) -> str:
@@ -80,6 +85,9 @@ class Settings:
     body_timeout: int = 30
     keep_alive_timeout: int = 5
     max_connections: int = 1000
+    log_level: str = "INFO"
+    log_format: str = "text"
+    metrics_port: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -107,6 +115,9 @@ class Settings:
             body_timeout=positive_int(env, "INSIGHTS_BODY_TIMEOUT", 30),
             keep_alive_timeout=positive_int(env, "INSIGHTS_KEEP_ALIVE_TIMEOUT", 5),
             max_connections=positive_int(env, "INSIGHTS_MAX_CONNECTIONS", 1000),
+            log_level=env.get("INSIGHTS_LOG_LEVEL") or "INFO",
+            log_format=env.get("INSIGHTS_LOG_FORMAT") or "text",
+            metrics_port=metrics_port(env),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

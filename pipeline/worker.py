@@ -17,7 +17,7 @@ import faust
 
 from insights.kafka_identity import IdentityGuard, KafkaReset, offset_base
 from insights.metrics import BATCH_EVENTS, DEAD_LETTERS, DUPLICATES, FLUSH_SECONDS, FLUSHED, WRITE_RETRIES
-from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC, Settings
+from insights.settings import Settings
 from insights.store import Store
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from pipeline.decode import Poison, decode_catalog_message, decode_message
@@ -25,6 +25,7 @@ from pipeline.pacing import Pacer
 from pipeline.progress import ProgressRecorder
 from pipeline.sink import FlushResult, NotOwner, RollupSink, SourcedEvent
 from schemas.changes import encode_notice
+from schemas.topics import CATALOG_TOPIC, CHANGES_TOPIC, CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
 

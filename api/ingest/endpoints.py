@@ -20,7 +20,6 @@ from api.http.responses import success
 from api.ingest.publisher import KafkaUnavailable, Message, MessageTooLarge, Publisher
 from insights.kafka_identity import IdentityGuard
 from insights.metrics import INGESTED
-from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
 from schemas.catalog import LISTS, MAX_ITEMS_PER_LIST, encode_entity, validate_catalog
 from schemas.events import (
     MAX_EVENTS_PER_BATCH,
@@ -32,6 +31,7 @@ from schemas.events import (
     unknown_fields,
     validate_batch,
 )
+from schemas.topics import CATALOG_TOPIC, EVENTS_TOPIC
 
 MAX_BODY_BYTES = 1024 * 1024
 # An event_id as stored: the producer's id behind a prefix naming the producer (the token's subject),

@@ -24,8 +24,8 @@ from aiokafka import TopicPartition
 from insights.kafka_identity import IdentityGuard, stored_progress
 from insights.kafka_rounds import KafkaRounds
 from insights.metrics import COMPLETE_THROUGH_LAG
-from insights.settings import CHANGES_TOPIC, CONSUMER_GROUP, EVENTS_TOPIC
 from insights.store import Store
+from schemas.topics import CHANGES_TOPIC, CONSUMER_GROUP, EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
 

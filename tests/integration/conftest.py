@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from insights.kafka_local import LocalKafka
-from insights.settings import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
+from insights.dev.kafka_local import LocalKafka
+from schemas.topics import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
 from tests.conftest import docker_answers
 from tests.integration.harness import UpProcess
 

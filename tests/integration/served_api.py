@@ -19,8 +19,9 @@ from api.app import ApiOptions, create_app
 from api.ingest.publisher import Publisher, ensure_topic
 from insights.http_server import uvicorn_config
 from insights.runner import QuietServer
-from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC, Settings
+from insights.settings import Settings
 from insights.store import Store
+from schemas.topics import CATALOG_TOPIC, EVENTS_TOPIC
 from tests.integration.harness import SECRET
 
 STARTUP_SECONDS = 60.0

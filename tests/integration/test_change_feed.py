@@ -18,13 +18,14 @@ from api.app import ApiOptions, create_app
 from api.ingest.publisher import Publisher, ensure_topic
 from api.read.analytics_routes import ANALYTICS_MAX_AGE
 from api.read.changes import ChangeFeed, TrackChanges
-from insights.kafka_local import LocalKafka
+from insights.dev.kafka_local import LocalKafka
 from insights.runner import ensure_topics
-from insights.settings import CHANGES_TOPIC, EVENTS_TOPIC, Settings
+from insights.settings import Settings
 from insights.store import Store
 from pipeline.worker import Worker
 from schemas.changes import decode_notice, encode_notice
 from schemas.events import Event, encode_batch
+from schemas.topics import CHANGES_TOPIC, EVENTS_TOPIC
 from tests.integration.harness import INSIGHTS, SECRET, UNLIMITED, token
 from tests.integration.statements import Statements
 

@@ -19,10 +19,10 @@ from api.app import ApiOptions, create_app
 from api.ingest.publisher import Publisher
 from api.read.changes import ChangeFeed, TrackChanges
 from api.read.watermark import Watermark, WatermarkFeed
-from insights.kafka_local import LocalKafka
+from insights.dev.kafka_local import LocalKafka
 from insights.metrics import COMPLETE_THROUGH_LAG, KEPT_ANSWERS
-from insights.settings import CHANGES_TOPIC
 from insights.store import Store
+from schemas.topics import CHANGES_TOPIC
 from tests.integration.harness import INSIGHTS, SECRET, UNLIMITED, token
 from tests.integration.workers import PausedFlush, WorkerGroup, settings_for
 

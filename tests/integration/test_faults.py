@@ -16,8 +16,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from insights.kafka_local import LocalKafka
-from insights.settings import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC
+from insights.dev.kafka_local import LocalKafka
+from schemas.topics import CONSUMER_GROUP, DLQ_TOPIC, EVENTS_TOPIC
 from tests.integration import reference
 from tests.integration.faults import (
     CrashTolerantSender,

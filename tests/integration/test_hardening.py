@@ -16,10 +16,10 @@ from starlette.testclient import TestClient
 
 from api.app import ApiOptions, create_app
 from api.ingest.publisher import Publisher, ensure_topic
-from insights.kafka_local import LocalKafka
-from insights.settings import CATALOG_TOPIC, EVENTS_TOPIC
+from insights.dev.kafka_local import LocalKafka
 from insights.store import Store
 from schemas.openapi import openapi_document
+from schemas.topics import CATALOG_TOPIC, EVENTS_TOPIC
 from tests.integration.harness import INSIGHTS, SECRET, UNLIMITED, token
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.ingest.publisher import Publisher, ensure_topic
-from insights.kafka_local import LocalKafka
-from insights.settings import EVENTS_TOPIC
+from insights.dev.kafka_local import LocalKafka
 from insights.store import Store
+from schemas.topics import EVENTS_TOPIC
 from tests.integration.harness import SECRET, token
 
 pytestmark = pytest.mark.integration

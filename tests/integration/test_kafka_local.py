@@ -20,7 +20,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from insights.kafka_local import KafkaLaunchError, LocalKafka, ensure_kafka_jars
+from insights.dev.kafka_local import KafkaLaunchError, LocalKafka, ensure_kafka_jars
 
 pytestmark = pytest.mark.integration
 
@@ -153,7 +153,7 @@ def test_live_broker_left_by_a_crashed_parent_is_stopped(
     broker.pid_file.write_text(f"{orphan}\n{dead_pid()}\n")
 
     successor = LocalKafka(broker.data_dir, partitions=3)
-    with caplog.at_level(logging.WARNING, logger="insights.kafka_local"):
+    with caplog.at_level(logging.WARNING, logger="insights.dev.kafka_local"):
         successor.start()
     try:
         assert not running(orphan)
@@ -188,7 +188,7 @@ def test_kafka_dies_with_a_sigkilled_parent(tmp_path: Path) -> None:
         """
         import sys, time
         from pathlib import Path
-        from insights.kafka_local import LocalKafka
+        from insights.dev.kafka_local import LocalKafka
         kafka = LocalKafka(Path(sys.argv[1]))
         kafka.start()
         print(kafka.pid, flush=True)

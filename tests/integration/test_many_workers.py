@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from insights.kafka_local import LocalKafka
+from insights.dev.kafka_local import LocalKafka
 from insights.store import Store
 from tests.integration.faults import event_stream, track_ids
 from tests.integration.test_worker_write_failures import FailingWrites

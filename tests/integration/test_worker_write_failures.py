@@ -12,13 +12,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from api.ingest.publisher import Publisher
-from insights.kafka_local import LocalKafka
+from insights.dev.kafka_local import LocalKafka
 from insights.metrics import WRITE_RETRIES
 from insights.runner import ensure_topics
-from insights.settings import CONSUMER_GROUP, EVENTS_TOPIC, Settings
+from insights.settings import Settings
 from insights.store import Store
 from pipeline.worker import Worker
 from schemas.events import encode_batch, validate_batch
+from schemas.topics import CONSUMER_GROUP, EVENTS_TOPIC
 from tests.integration.faults import event_stream, track_ids
 from tests.integration.workers import counted, expected
 

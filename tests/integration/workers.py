@@ -14,11 +14,12 @@ from typing import Any
 from api.ingest.endpoints import partitioned_messages
 from api.ingest.publisher import MAX_MESSAGE_BYTES, Publisher
 from insights.runner import ensure_topics
-from insights.settings import EVENTS_TOPIC, Settings
+from insights.settings import Settings
 from insights.store import Store
 from pipeline.sink import RollupSink
 from pipeline.worker import Worker
 from schemas.events import validate_batch
+from schemas.topics import EVENTS_TOPIC
 from tests.integration import reference
 
 PARTITIONS = 4

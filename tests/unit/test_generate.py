@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from insights.generate import (
+from insights.dev.generate import (
     Catalog,
     GenerateError,
     ProgressBar,
