@@ -62,7 +62,6 @@ class Worker:
         self.epoch = 0  # of the acknowledged Kafka identity the stored offsets belong to
         self._progress = ProgressRecorder(store)
         self.flushed_events = 0
-        self.dead_letters = 0
         self._write_lock = asyncio.Lock()
         self.app = faust.App(
             CONSUMER_GROUP,
@@ -242,7 +241,6 @@ class Worker:
         }
         delivered = await self.dlq_topic.send(value=poison.payload, headers=headers)
         await delivered
-        self.dead_letters += 1
         DEAD_LETTERS.labels(topic=topic).inc()
 
     @property
