@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -52,6 +53,8 @@ class ApiOptions:
     # GET /metrics on the API's own port; off when the process serves it on INSIGHTS_METRICS_PORT,
     # so a published API port does not publish the metrics.
     metrics_route: bool = True
+    # The response cache's clock (seconds, monotonic): tests pass one they move by hand.
+    clock: Callable[[], float] = time.monotonic
 
 
 def create_app(
@@ -71,7 +74,7 @@ def create_app(
     `complete_through`; without it that is null."""
     options = options or ApiOptions()
     revocations = Revocations(store)
-    cache = ResponseCache()
+    cache = ResponseCache(clock=options.clock)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

@@ -26,3 +26,9 @@ def in_background(work: Coroutine[Any, Any, object], failure: str) -> asyncio.Ta
     _running.add(task)
     task.add_done_callback(_running.discard)
     return task
+
+
+async def settled() -> None:
+    """Waits until the work started so far is done (a test's way to know no refresh is still running)."""
+    while _running:
+        await asyncio.gather(*_running, return_exceptions=True)

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.app import ApiOptions, create_app
+from api.http import background
 from api.http.limits import Limits
 from insights.store import Store
 from tests.integration.harness import INSIGHTS, SECRET, token
@@ -49,8 +50,22 @@ def catalog(embedded_store: Store) -> Store:
     return embedded_store
 
 
-def app_with(store: Store, **limits: int) -> Starlette:
-    return create_app(store, publisher=None, secret=SECRET, options=ApiOptions(limits=Limits(**limits)))  # type: ignore[arg-type]
+class ManualClock:
+    """The response cache's clock, moved by hand: expiry and refresh-ahead without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def app_with(store: Store, clock: ManualClock | None = None, **limits: int) -> Starlette:
+    options = ApiOptions(limits=Limits(**limits), clock=clock or ManualClock())
+    return create_app(store, publisher=None, secret=SECRET, options=options)  # type: ignore[arg-type]
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -58,8 +73,13 @@ def bearer(value: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def client(catalog: Store) -> Iterator[TestClient]:
-    with TestClient(app_with(catalog)) as client:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def client(catalog: Store, clock: ManualClock) -> Iterator[TestClient]:
+    with TestClient(app_with(catalog, clock)) as client:
         yield client
 
 
@@ -163,7 +183,8 @@ def test_longer_max_age_for_charts_with_wide_buckets(client: TestClient) -> None
 
 def test_a_thousand_pollers_cost_one_computation(catalog: Store) -> None:
     store = CountingStore(catalog._dsn)
-    app = app_with(store)
+    clock = ManualClock()
+    app = app_with(store, clock)
 
     async def poll(pollers: int) -> list[int]:
         transport = httpx.ASGITransport(app=app)
@@ -175,7 +196,7 @@ def test_a_thousand_pollers_cost_one_computation(catalog: Store) -> None:
 
     try:
         assert asyncio.run(poll(1)) == [200]  # loads the catalog into the API's memory
-        time.sleep(1.1)  # the kept answer expires
+        clock.advance(1.1)  # the kept answer expires
         before, computed = CountingStore.queries, app.state.cache.computed
         assert asyncio.run(poll(1000)) == [200] * 1000
         assert app.state.cache.computed == computed + 1
@@ -185,24 +206,28 @@ def test_a_thousand_pollers_cost_one_computation(catalog: Store) -> None:
         store.close()
 
 
-def test_a_kept_answer_expires_after_its_max_age(client: TestClient) -> None:
+def test_a_kept_answer_expires_after_its_max_age(client: TestClient, clock: ManualClock) -> None:
     first = client.get(f"{INSIGHTS}/tracks/{TRACK}/realtime", headers=reader())
     computed = client.app.state.cache.computed  # type: ignore[attr-defined]
-    assert int(first.headers["Age"]) <= 1
-    time.sleep(1.1)
+    assert first.headers["Age"] == "0"
+    clock.advance(0.9)
+    kept = client.get(f"{INSIGHTS}/tracks/{TRACK}/realtime", headers=reader())
+    assert kept.headers["Age"] == "0" and client.app.state.cache.computed == computed  # type: ignore[attr-defined]
+    clock.advance(0.2)  # 1.1 s: past the realtime max-age of 1 s
     client.get(f"{INSIGHTS}/tracks/{TRACK}/realtime", headers=reader())
     assert client.app.state.cache.computed == computed + 1  # type: ignore[attr-defined]
 
 
-def test_a_polled_answer_is_refreshed_before_it_expires_so_no_poller_waits(client: TestClient) -> None:
+def test_a_polled_answer_is_refreshed_before_it_expires_so_no_poller_waits(
+    client: TestClient, clock: ManualClock
+) -> None:
     """Asked for in the last quarter of its max-age, a kept answer is served as it is and computed
     again in the background; past the old one's expiry the new one is served without computing."""
     url = f"{INSIGHTS}/tracks/{TRACK}?period=90-days"
     cache = client.app.state.cache  # type: ignore[attr-defined]
     assert client.get(url, headers=reader()).status_code == 200  # max-age 2
-    began = time.monotonic()  # just after the answer was kept
     computed = cache.computed
-    time.sleep(max(0.0, began + 1.6 - time.monotonic()))
+    clock.advance(1.6)  # in the last quarter of its max-age
     late = client.get(url, headers=reader())
     assert late.status_code == 200 and late.headers["Age"] == "1"  # the kept answer, not a new one
     deadline = time.monotonic() + 5
@@ -210,7 +235,7 @@ def test_a_polled_answer_is_refreshed_before_it_expires_so_no_poller_waits(clien
         client.get("/healthz")  # lets the app's event loop run the refresh
         time.sleep(0.05)
     assert cache.computed == computed + 1
-    time.sleep(max(0.0, began + 2.2 - time.monotonic()))
+    clock.advance(0.6)  # 2.2 s: the first answer has expired
     after = client.get(url, headers=reader())
     assert after.status_code == 200 and after.json() == late.json()
     assert cache.computed == computed + 1  # the refreshed answer, made before anyone needed it
@@ -221,18 +246,19 @@ def test_pollers_asking_at_once_near_expiry_start_one_refresh(
 ) -> None:
     """Many requests in the last quarter of an answer's max-age, all before the refresh has started,
     still make a single background computation (each used to start its own, and all but one failed)."""
-    app = app_with(catalog)
+    clock = ManualClock()
+    app = app_with(catalog, clock)
     url = f"{INSIGHTS}/tracks/{TRACK}?period=7-days"
 
     async def refreshes() -> int:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
             assert (await http.get(url, headers=reader())).status_code == 200  # max-age 2
-            began, computed = time.monotonic(), app.state.cache.computed
-            await asyncio.sleep(max(0.0, began + 1.6 - time.monotonic()))
+            computed = app.state.cache.computed
+            clock.advance(1.6)  # in the last quarter of its max-age
             answers = await asyncio.gather(*(http.get(url, headers=reader()) for _ in range(50)))
             assert {(a.status_code, a.headers["Age"]) for a in answers} == {(200, "1")}
-            await asyncio.sleep(1.0)  # time for the refreshes to finish (one takes a few ms)
+            await background.settled()  # every refresh those requests started has finished
             return int(app.state.cache.computed - computed)
 
     with caplog.at_level(logging.WARNING):
@@ -300,13 +326,14 @@ def test_security_headers_everywhere_and_cors_off_by_default(client: TestClient,
         assert "Access-Control-Allow-Origin" not in other.headers
 
 
-def test_idle_realtime_polls_get_304_although_time_moves_on(client: TestClient) -> None:
+def test_idle_realtime_polls_get_304_although_time_moves_on(client: TestClient, clock: ManualClock) -> None:
     """No event arrives: the figures stay, so the earlier answer (its as_of too) stays valid."""
     while datetime.now(UTC).second >= 55:  # the series moves on with the minute: not within one
         time.sleep(0.5)
     first = client.get(f"{INSIGHTS}/tracks/{TRACK}/realtime", headers=reader())
     etag = first.headers["ETag"]
-    time.sleep(1.2)  # past the 1 s max-age: the figures are computed again, at a later moment
+    time.sleep(1.2)  # a later second for `as_of`, the moment the answer describes
+    clock.advance(1.2)  # past the 1 s max-age: the figures are computed again
     again = client.get(f"{INSIGHTS}/tracks/{TRACK}/realtime", headers=reader() | {"If-None-Match": etag})
     assert again.status_code == 304
     assert "x-insights-figures" not in again.headers and "x-insights-figures" not in first.headers
