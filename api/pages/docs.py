@@ -204,17 +204,25 @@ def fields_table(doc: Node, schema: Node) -> str:
 HEADER_VARIABLES = {"If-None-Match": "$ETAG"}  # the ETag of an earlier answer
 
 
-def parameter_example(doc: Node, parameter: Node) -> str:
-    """A header without an example (If-None-Match) is shown as a shell variable the reader fills."""
+def parameter_example(doc: Node, parameter: Node) -> str | None:
+    """A header without an example (If-None-Match) is shown as a shell variable the reader fills. An
+    optional parameter with neither an example nor a default is left out (None): a value made up from
+    its type (`from=text`, `cursor=text`) would turn a working example into a 422."""
     if parameter["in"] == "header" and "example" not in parameter:
         return HEADER_VARIABLES.get(parameter["name"], "$" + re.sub(r"\W", "_", parameter["name"]).upper())
-    return str(parameter.get("example", example(doc, parameter["schema"])))
+    if "example" in parameter:
+        return str(parameter["example"])
+    if not parameter.get("required") and "default" not in resolve(doc, parameter["schema"]):
+        return None
+    return str(example(doc, parameter["schema"]))
 
 
 def curl(doc: Node, base_url: str, path: str, method: str, op: Node) -> str:
     url, query, headers = base_url + path, [], []
     for parameter in (resolve(doc, p) for p in op.get("parameters", [])):
         value = parameter_example(doc, parameter)
+        if value is None:
+            continue
         if parameter["in"] == "path":
             url = url.replace("{" + parameter["name"] + "}", value)
         elif parameter["in"] == "header":
@@ -276,7 +284,7 @@ def try_form(doc: Node, path: str, method: str, op: Node) -> str:
     """A form /docs/try.js sends: the parameters and body prefilled with the examples."""
     fields = []
     for parameter in (resolve(doc, p) for p in op.get("parameters", [])):
-        value = "" if parameter["in"] == "header" else parameter_example(doc, parameter)
+        value = "" if parameter["in"] == "header" else parameter_example(doc, parameter) or ""
         fields.append(
             f'<label>{escape(parameter["name"])} <span class="rules">({escape(parameter["in"])})</span>'
             f'<input name="{escape(parameter["name"])}" data-in="{escape(parameter["in"])}" '

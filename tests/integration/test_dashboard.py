@@ -7,8 +7,12 @@ Expected figures come from the reference model, computed from the events the tes
 from __future__ import annotations
 
 import csv
+import html
 import io
+import json
 import random
+import re
+import shlex
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -253,3 +257,74 @@ def test_refusals_of_the_real_api_read_as_sentences(deployment: Deployment, brow
 
 def create_forged_token() -> str:
     return create_token(SECRET[::-1], subject="forger", artists=[7])
+
+
+# ---- /docs against the same real API -------------------------------------------------------------------
+
+
+def test_try_it_on_the_docs_page_sends_a_real_request_with_a_pasted_token(
+    deployment: Deployment, browser: Any
+) -> None:
+    context = browser.new_context(viewport=LAPTOP)
+    tab = context.new_page()
+    tab.goto(f"{deployment.up.url}/docs")
+    tab.fill("#try-token", f"Bearer {token('insights:read', artists=(7,))}")  # the whole header, pasted
+    operation = tab.locator("#op-trackAnalytics")
+    operation.locator("summary", has_text="Try it").click()
+    operation.locator("input[name=trackId]").fill("42")
+    operation.get_by_role("button", name="Send").click()
+    answer = operation.locator(".try-answer")
+    answer.filter(has_text='"success": true').wait_for(timeout=15_000)
+    head, _, body = answer.inner_text().partition("\n\n")
+    assert head.startswith("HTTP 200") and "x-ratelimit-remaining:" in head
+    data = json.loads(body)["data"]
+    expected = reference.analytics(deployment.events, [42], 30, datetime.now(UTC).date())
+    assert data["track_id"] == 42 and data["plays"] == expected["plays"]
+    assert (data["listeners"], data["engagement"]) == (expected["listeners"], expected["engagement"])
+    screenshot(tab, "docs-try-it")
+    operation.locator("input[name=trackId]").fill("44")  # artist 9's track: the real API refuses it
+    operation.get_by_role("button", name="Send").click()
+    answer.filter(has_text='"error": "forbidden"').wait_for(timeout=15_000)
+    assert answer.inner_text().startswith("HTTP 403")
+    context.close()
+
+
+def test_every_example_request_of_the_docs_page_is_one_the_api_accepts(deployment: Deployment) -> None:
+    """The curl examples (which are also what "Try it" starts from) run against the real API with an admin
+    token: none may be refused for its parameters or body (a value made up from a type, such as
+    `from=text`, or a period and a range at once, would be a 422)."""
+    up = deployment.up
+    examples = {"artists": [{"artist_id": 1, "name": "Example Artist"}]}
+    examples |= {"albums": [{"album_id": 10, "title": "Example Album", "artist_id": 1}]}
+    examples |= {"tracks": [{"track_id": 101, "title": "Example", "album_id": 10, "artist_ids": [1]}]}
+    post(up, "/api/v1/catalog", examples, "catalog:write")  # the examples' ids (no other test reads them)
+    with up.client(token("admin")) as client:
+        eventually(lambda: client.get(f"{INSIGHTS}/tracks/101").status_code == 200, timeout=30)
+        page = client.get("/docs").text
+        sent = []
+        for command in re.findall(r"<pre><code>(curl .*?)</code></pre>", page, re.DOTALL):
+            request = parse_curl(html.unescape(command))
+            if request["url"].endswith("/kafka/reset"):
+                continue  # an operator's act, not a read
+            answer = client.request(
+                request["method"], request["url"], content=request["body"], headers=request["headers"]
+            )
+            sent.append(f"{request['method']} {request['url']}")
+            assert answer.status_code < 400, (command, answer.status_code, answer.text)
+    assert len(sent) >= 25, sent
+
+
+def parse_curl(command: str) -> dict[str, Any]:
+    """The method, URL, headers and body of a /docs curl example (one option a line, ending in the URL)."""
+    words = shlex.split(command.replace("\\\n", " "))
+    request: dict[str, Any] = {"method": "GET", "headers": {}, "body": None, "url": words[-1]}
+    for option, value in zip(words[1:-1:2], words[2:-1:2], strict=True):
+        if option == "-X":
+            request["method"] = value
+        elif option == "-d":
+            request["body"] = value.encode()
+        elif option == "-H" and not value.startswith("If-None-Match"):  # $ETAG: the reader's own
+            name, _, header = value.partition(": ")
+            request["headers"][name] = header
+    request["headers"].pop("Authorization", None)  # "Bearer $TOKEN": the client's token instead
+    return request

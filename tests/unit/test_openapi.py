@@ -5,6 +5,7 @@ answers the app gives without a database (health, ingest, auth and validation er
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -241,6 +242,17 @@ def test_curl_examples_send_headers_as_headers_and_every_operation_can_be_tried(
     assert '-H "If-None-Match: $ETAG"' in page
     forms = re.findall(r'<form class="try" data-method="(\w+)" data-path="([^"]+)"', page)
     assert {(path, method) for method, path in forms} == operations(spec)
+
+
+def test_examples_leave_out_what_has_no_example_and_ask_for_one_range_form(spec: dict[str, Any]) -> None:
+    page = html.unescape(render_page("http://127.0.0.1:8000", date.today()))
+    urls = re.findall(r"'(http://127\.0\.0\.1:8000/[^']*)'", page)
+    assert f"{INSIGHTS}/tracks/101?period=30-days&tz=UTC'" in page
+    assert not [u for u in urls if re.search(r"[?&](from|to|cursor|q|interval)=", u)], "made-up values"
+    bodies = [json.loads(body) for body in re.findall(r"-d '(\{.*?\})'", page)]
+    ranges = [b for b in bodies if "period" in b or "from" in b]
+    assert ranges and all(not ("period" in b and "from" in b) for b in ranges)
+    assert all(sum(k in b for k in ("artist_id", "album_id", "track_id")) <= 1 for b in bodies)
 
 
 def test_docs_page_escapes_what_it_shows() -> None:
