@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--url", default=DEFAULT_URL, help=f"the running API (default {DEFAULT_URL})")
     reset.add_argument("--token", help="an admin token (default: one signed with the data dir's secret)")
     reset.add_argument("--reason", default="acknowledged by an operator", help="recorded with the new epoch")
+    reset.add_argument("--json", action="store_true", help="print the API's answer as JSON instead of text")
 
     generate = commands.add_parser("generate", help="synthetic catalog and traffic, through the API")
     add_common(generate)
@@ -96,26 +97,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from insights import runner  # imported here so `token create` stays fast
-
     if args.command == "token":
         return run_token_command(args, settings)
     if args.command == "generate":
         bearer = args.token or create_token(
             settings.existing_secret(), subject="generate", scopes=["admin"], days=1
         )
-        return run_generate(args.url, bearer, args.events, args.tracks, args.rate, args.seed, args.days)
+        summary = sys.stdout if args.json else None
+        return run_generate(
+            args.url, bearer, args.events, args.tracks, args.rate, args.seed, args.days, summary=summary
+        )
     if args.command == "kafka":
         from insights.kafka_identity import request_reset
 
         bearer = args.token or create_token(
             settings.existing_secret(), subject="kafka-reset", scopes=["admin"], days=1
         )
-        return request_reset(args.url, bearer, args.reason)
+        return request_reset(args.url, bearer, args.reason, as_json=args.json)
     settings.require_engine()  # every command below opens the store
+    from insights.migrate import MigrationError, migrate  # imported here so `token create` stays fast
+
     if args.command == "migrate":
         from insights import consumer_group
-        from insights.migrate import MigrationError, migrate
         from insights.store import Store
 
         store = Store(settings.clickhouse_dsn)
@@ -138,7 +141,13 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "api": {"api": True, "worker": False, "local_kafka": False},
         "worker": {"api": False, "worker": True, "local_kafka": False},
     }
-    asyncio.run(runner.run(settings, **modes[args.command], demo=getattr(args, "demo", False)))
+    from insights import runner
+
+    try:
+        asyncio.run(runner.run(settings, **modes[args.command], demo=getattr(args, "demo", False)))
+    except MigrationError as error:  # e.g. one that needs the workers stopped while they run
+        print(f"insights {args.command}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -14,6 +14,7 @@ high bits (`offset_base`), so everything written after the reset orders after ev
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Mapping
@@ -184,8 +185,9 @@ class IdentityGuard(KafkaRounds):
             await self.check()
 
 
-def request_reset(url: str, token: str, reason: str) -> int:
-    """`insights kafka accept-reset`: ask the running API (it may hold the embedded store) to accept."""
+def request_reset(url: str, token: str, reason: str, *, as_json: bool = False) -> int:
+    """`insights kafka accept-reset`: ask the running API (it may hold the embedded store) to accept.
+    With `as_json`, the answer's data ({accepted, epoch, problem}) is printed as JSON, whatever it says."""
     try:
         answer = httpx.post(
             f"{url.rstrip('/')}/api/v1/kafka/reset",
@@ -201,12 +203,15 @@ def request_reset(url: str, token: str, reason: str) -> int:
         print(f"insights kafka accept-reset: {body.get('message', answer.text)}", file=sys.stderr)
         return 1
     data = body["data"]
+    if as_json:
+        print(json.dumps(data))
     if data["problem"]:
         print(f"accepted, but Kafka still does not match: {data['problem']}", file=sys.stderr)
         return 1
-    print(
-        f"Kafka reset accepted: epoch {data['epoch']}"
-        if data["accepted"]
-        else "nothing to accept: Kafka matches"
-    )
+    if not as_json:
+        print(
+            f"Kafka reset accepted: epoch {data['epoch']}"
+            if data["accepted"]
+            else "nothing to accept: Kafka matches"
+        )
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import random
 import sys
@@ -331,11 +332,15 @@ def run_generate(
     rate: float | None,
     seed: int,
     days: int,
-    out: TextIO = sys.stderr,
+    out: TextIO | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    summary: TextIO | None = None,
 ) -> int:
-    """Post a catalog of `tracks` tracks, then `events` events, to the API at `url`; 0 when all went in."""
+    """Post a catalog of `tracks` tracks, then `events` events, to the API at `url`; 0 when all went in.
+    Progress and errors go to `out`; with `summary`, the outcome is also written there as one JSON line
+    (`--json`: stdout stays machine-readable while the progress bar draws on stderr)."""
+    out = out or sys.stderr  # looked up at the call: the stderr of the moment, not of the import
     rng = random.Random(seed)  # noqa: S311 (reproducible demo data, not secrets)
     catalog = make_catalog(tracks, rng)
     sizes = (
@@ -361,11 +366,17 @@ def run_generate(
         print(f"insights generate: {error}", file=out)
         return 1
     elapsed = time.monotonic() - started
+    rate_sent = events / max(elapsed, 1e-6)
     print(
         f"insights generate: {accepted:,} of {events:,} events accepted ({events - accepted:,} rejected) "
-        f"in {elapsed:.1f}s, {events / max(elapsed, 1e-6):,.0f} events/s",
+        f"in {elapsed:.1f}s, {rate_sent:,.0f} events/s",
         file=out,
     )
+    if summary is not None:
+        counts = {key: len(getattr(catalog, key)) for key in ("artists", "albums", "tracks")}
+        outcome = {"events": events, "accepted": accepted, "rejected": events - accepted}
+        timing = {"seconds": round(elapsed, 3), "events_per_second": round(rate_sent, 1)}
+        print(json.dumps({"url": url} | counts | outcome | timing), file=summary)
     return 0 if accepted == events else 1
 
 
@@ -391,4 +402,7 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
     parser.add_argument(
         "--days", type=_positive(int), default=400, help="history depth in days, at most 399 used"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the outcome as JSON on stdout (progress stays on stderr)"
     )

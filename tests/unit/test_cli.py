@@ -65,6 +65,22 @@ def test_every_option_and_argument_has_help() -> None:
     assert missing == []
 
 
+def test_every_command_that_prints_data_takes_json() -> None:
+    servers = {"insights up", "insights api", "insights worker"}  # they log; they print no data
+    leaves = [
+        (prog, parser)
+        for prog, parser in every_parser(build_parser())
+        if not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
+    ]
+    assert {prog for prog, _ in leaves} - servers, "the walk found the commands"
+    lacking = [
+        prog
+        for prog, parser in leaves
+        if prog not in servers and "--json" not in {s for a in parser._actions for s in a.option_strings}
+    ]
+    assert lacking == []
+
+
 def test_the_help_says_nothing_of_internal_documents(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "--help")
     assert "ARCHITECTURE" not in out and "§" not in out
@@ -269,3 +285,106 @@ def test_importing_the_product_does_not_import_chdb() -> None:
     code = "import sys, insights.cli, insights.runner, api.app, pipeline.worker; print('chdb' in sys.modules)"
     answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert answer.stdout.strip() == "False", "a server deployment runs without chDB installed"
+
+
+class AcceptingApi(Revocations):
+    """A stand-in API that accepts every catalog item and event, and answers a Kafka reset."""
+
+    reset: dict[str, Any] = {"accepted": True, "epoch": 2, "problem": None}
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path == "/api/v1/kafka/reset":
+            self.answer(200, {"success": True, "data": self.reset})
+            return
+        items = sum(len(value) for value in body.values())
+        self.answer(202, {"success": True, "data": {"accepted": items, "rejected": 0, "errors": []}})
+
+
+@pytest.fixture
+def accepting_api() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), AcceptingApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_generate_json_prints_the_outcome_alone_on_stdout(
+    data_dir: Path, accepting_api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, "generate", "--events", "300", "--tracks", "24", "--json", "--url", accepting_api,
+        "--data-dir", str(data_dir),
+    )  # fmt: skip
+    assert code == 0 and out.count("\n") == 1
+    answer = json.loads(out)
+    assert (answer["events"], answer["accepted"], answer["rejected"], answer["tracks"]) == (300, 300, 0, 24)
+    assert answer["url"] == accepting_api and answer["artists"] >= 3 and answer["seconds"] >= 0
+    assert "300/300 events" in err, "the progress stays on stderr"
+
+
+def test_generate_against_no_api_fails_on_stderr(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys,
+        "generate",
+        "--events",
+        "10",
+        "--json",
+        "--url",
+        "http://127.0.0.1:9",
+        "--data-dir",
+        str(data_dir),
+    )
+    assert (code, out) == (1, "") and "Cannot reach http://127.0.0.1:9" in err
+
+
+@pytest.mark.parametrize(
+    ("reset", "code", "text"),
+    [
+        ({"accepted": True, "epoch": 2, "problem": None}, 0, "Kafka reset accepted: epoch 2\n"),
+        ({"accepted": False, "epoch": 1, "problem": None}, 0, "nothing to accept: Kafka matches\n"),
+    ],
+)
+def test_kafka_accept_reset_prints_text_or_json(
+    data_dir: Path,
+    accepting_api: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    reset: dict[str, Any],
+    code: int,
+    text: str,
+) -> None:
+    monkeypatch.setattr(AcceptingApi, "reset", reset)
+    command = ("kafka", "accept-reset", "--url", accepting_api, "--data-dir", str(data_dir))
+    assert run(capsys, *command) == (code, text, "")
+    assert run(capsys, *command, "--json") == (code, json.dumps(reset) + "\n", "")
+
+
+def test_kafka_accept_reset_that_still_mismatches_fails_on_stderr(
+    data_dir: Path, accepting_api: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reset = {"accepted": True, "epoch": 3, "problem": "the cluster id is c3, not c2"}
+    monkeypatch.setattr(AcceptingApi, "reset", reset)
+    command = ("kafka", "accept-reset", "--url", accepting_api, "--data-dir", str(data_dir), "--json")
+    code, out, err = run(capsys, *command)
+    assert (code, json.loads(out)) == (1, reset) and "still does not match: the cluster id is c3" in err
+    code, out, err = run(
+        capsys, "kafka", "accept-reset", "--url", "http://127.0.0.1:9", "--data-dir", str(data_dir)
+    )
+    assert (code, out) == (1, "") and "did not answer" in err
+
+
+def test_a_migration_refused_at_start_is_a_sentence_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insights import runner
+    from insights.migrate import WorkersRunning
+
+    async def refused(*args: Any, **kwargs: Any) -> None:
+        raise WorkersRunning("Migration 012 needs the workers stopped; 2 are running.")
+
+    monkeypatch.setattr(runner, "run", refused)
+    code, out, err = run(capsys, "worker", "--data-dir", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err == "insights worker: Migration 012 needs the workers stopped; 2 are running.\n"
