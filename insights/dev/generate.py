@@ -48,6 +48,35 @@ RECENT_SHARE, RECENT_SECONDS = 0.02, 600
 HOUR_WEIGHTS = (3, 2, 1.5, 1, 1, 1, 1.5, 2.5, 3.5, 4, 4.5, 5, 5.5, 5.5, 5.5, 6, 6.5, 7.5, 9, 10, 10, 9, 7, 5)
 HOUR_CUM = list(accumulate(HOUR_WEIGHTS))
 
+# Where and how they listen. A listener has a home country and a main device, kept across their events
+# (a few travel or switch); the weights are invented but shaped like a streaming service's audience: a
+# few large markets and a long tail. Every code is an assigned ISO 3166-1 country and every source and
+# platform a value the API accepts (checked by the tests against schemas/events.py).
+COUNTRY_WEIGHTS = {
+    "US": 220, "GB": 70, "DE": 68, "BR": 60, "MX": 48, "FR": 42, "IN": 40, "JP": 30, "ES": 30, "CA": 28,
+    "IT": 25, "AU": 24, "NL": 20, "ID": 20, "PL": 15, "SE": 15, "PH": 15, "AR": 15, "TR": 12, "KR": 12,
+    "CO": 12, "NG": 10, "CL": 8, "ZA": 8, "NO": 6, "BE": 6, "AT": 5, "CH": 5, "PT": 5, "IE": 4, "DK": 4,
+    "FI": 4, "NZ": 4, "KE": 4, "EG": 4, "VN": 4, "TH": 4, "UA": 3, "RO": 3, "CZ": 3, "GR": 3, "PE": 3,
+    "HU": 2, "IL": 2, "SG": 2, "MY": 2, "MA": 2, "GH": 2, "NP": 1, "IS": 1, "EE": 1, "UY": 1, "JM": 1,
+}  # fmt: skip
+# A listener's main device.
+PLATFORM_WEIGHTS = {
+    "android": 36,
+    "ios": 32,
+    "web": 12,
+    "desktop": 11,
+    "speaker": 3,
+    "car": 3,
+    "tv": 2,
+    "other": 1,
+}
+SOURCE_WEIGHTS = {
+    "playlist": 31, "library": 19, "search": 12, "album": 10, "recommendation": 10, "artist_page": 7,
+    "radio": 5, "external": 3, "embed": 2, "other": 1,
+}  # fmt: skip
+NO_COUNTRY, NO_PLATFORM, NO_SOURCE = 0.06, 0.04, 0.08  # players that leave a field out: `unknown`
+TRAVEL, OTHER_DEVICE = 0.03, 0.15  # an event away from home, or on a device other than the main one
+
 EVENTS_PATH, CATALOG_PATH = "/api/v1/events", "/api/v1/catalog"
 MAX_BATCH, CATALOG_CHUNK = 1000, 500  # 500 catalog items of < 200 bytes stay far below 1 MiB
 MAX_ATTEMPTS, TRANSPORT_ATTEMPTS, MAX_WAIT = 10, 3, 30.0
@@ -127,6 +156,46 @@ def _rfc3339(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class Weighted:
+    """Values drawn with weights (random.choices, lean: one bisect over the running sums)."""
+
+    def __init__(self, weights: dict[str, int]) -> None:
+        self.values, self.cumulative = list(weights), list(accumulate(weights.values()))
+
+    def draw(self, rng: random.Random) -> str:
+        return self.values[
+            bisect(self.cumulative, rng.random() * self.cumulative[-1], 0, len(self.values) - 1)
+        ]
+
+
+COUNTRIES, PLATFORMS, SOURCES = (
+    Weighted(COUNTRY_WEIGHTS),
+    Weighted(PLATFORM_WEIGHTS),
+    Weighted(SOURCE_WEIGHTS),
+)
+
+
+class Audience:
+    """Each listener's home country and main device (None: their player never says), and the optional
+    fields of their events: mostly from home on the main device, a play's source drawn afresh."""
+
+    def __init__(self, rng: random.Random, listeners: int) -> None:
+        self.rng = rng
+        self.home = [None if rng.random() < NO_COUNTRY else COUNTRIES.draw(rng) for _ in range(listeners)]
+        self.device = [None if rng.random() < NO_PLATFORM else PLATFORMS.draw(rng) for _ in range(listeners)]
+
+    def fields(self, listener: int, *, play: bool) -> dict[str, str]:
+        rng, fields = self.rng, {}
+        home, device = self.home[listener], self.device[listener]
+        if home is not None:
+            fields["country"] = COUNTRIES.draw(rng) if rng.random() < TRAVEL else home
+        if device is not None:
+            fields["platform"] = PLATFORMS.draw(rng) if rng.random() < OTHER_DEVICE else device
+        if play and rng.random() >= NO_SOURCE:
+            fields["source"] = SOURCES.draw(rng)
+        return fields
+
+
 def make_events(
     catalog: Catalog, count: int, rng: random.Random, now: datetime, days: int = 400
 ) -> Iterator[dict[str, Any]]:
@@ -147,6 +216,7 @@ def make_events(
         f"anon-{rng.getrandbits(48):012x}" if rng.random() < 0.15 else f"user-{i}" for i in range(pool)
     ]
     listener_cum = list(accumulate(rng.paretovariate(1.5) for _ in range(pool)))  # heavy listeners
+    homes = Audience(rng, pool)
     last_play: dict[str, int] = {}
     recent_from = count - max(1, round(count * RECENT_SHARE))
     run = f"{int(now_ts * 1000):x}"  # in every event id, so a rerun with the same seed is not all dedupe
@@ -163,33 +233,34 @@ def make_events(
         moment = midnight - day * 86400 + (hour + rng.random()) * 3600
         return moment if moment <= now_ts else midnight + rng.random() * (now_ts - midnight)
 
-    def event(kind: str, track_id: int, listener: str, moment: float) -> dict[str, Any]:
+    def event(kind: str, track_id: int, who: int, moment: float) -> dict[str, Any]:
         return {
             "event_id": f"{run}-{rng.getrandbits(96):024x}",
             "type": kind,
             "track_id": track_id,
-            "listener_id": listener,
+            "listener_id": listeners[who],
             "occurred_at": _rfc3339(min(moment, now_ts)),
-        }
+        } | homes.fields(who, play=kind == "play")
 
     emitted = 0
     while emitted < count:
         moment = now_ts - rng.random() * RECENT_SECONDS if emitted >= recent_from else history_time()
-        listener = listeners[pick(listener_cum)]
+        who = pick(listener_cum)
+        listener = listeners[who]
         track_id = ranked[pick(track_cum)]
         draw, previous = rng.random(), last_play.get(listener)
         if previous is not None and (draw < LIKE + REPOST or rng.random() < REPLAY):
             track_id = previous  # listeners like, repost and replay what they just heard
         emitted += 1
         if draw < LIKE + REPOST:
-            yield event("like" if draw < LIKE else "repost", track_id, listener, moment)
+            yield event("like" if draw < LIKE else "repost", track_id, who, moment)
             continue
         listened = length_ms[track_id] if rng.random() < 0.6 else rng.randint(5_000, length_ms[track_id])
-        yield {**event("play", track_id, listener, moment), "listened_ms": listened}
+        yield {**event("play", track_id, who, moment), "listened_ms": listened}
         last_play[listener] = track_id
         if emitted < count and rng.random() < HEARTBEAT_AFTER_PLAY:
             emitted += 1
-            yield event("heartbeat", track_id, listener, moment + rng.uniform(10, listened / 1000))
+            yield event("heartbeat", track_id, who, moment + rng.uniform(10, listened / 1000))
 
 
 def _retry_delay(attempt: int, retry_after: str | None = None) -> float:

@@ -15,11 +15,12 @@ import pytest
 
 from api.read import analytics_queries, audience_queries, local_day_queries
 from api.read.audience_queries import breakdown_json, listening_json
+from insights.dev.generate import make_catalog, make_events
 from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.rollups import TRACK_HOURLY, TRACK_REALTIME, TRACK_TOTALS, counter_rollup
 from pipeline.sink import RollupSink, SourcedEvent
-from schemas.events import PLATFORMS, SOURCES, Event
+from schemas.events import PLATFORMS, SOURCES, Event, validate_batch
 from schemas.local_ranges import local_range
 from schemas.openapi_audience import DIMENSIONS
 from schemas.periods import PeriodBounds
@@ -201,3 +202,30 @@ def test_an_upgraded_store_gets_the_breakdowns_and_listening_of_the_events_it_ho
     assert datetime.now(UTC) - timedelta(days=8) < since < datetime.now(UTC) - timedelta(days=7)
     store.command("TRUNCATE TABLE audience_from")  # the session's store is a new one again
     store.command("INSERT INTO audience_from VALUES (0)")
+
+
+def test_the_demo_generators_traffic_fills_every_audience_panel(embedded_store: Store) -> None:
+    """What `insights generate` (and so `insights up --demo`) sends, through the worker's sink: every
+    dimension has ranked rows, a tail in `other` and plays in `unknown`, as the reference model counts."""
+    now = datetime.now(UTC)
+    rng = random.Random(5)
+    catalog = make_catalog(36, rng)
+    posted = list(make_events(catalog, 6000, rng, now, days=60))
+    events, errors = validate_batch(posted, now)
+    assert errors == [] and len(events) == len(posted)
+    store = emptied(embedded_store)
+    write_through_sink(store, events)
+    track_ids = [t["track_id"] for t in catalog.tracks]
+    chosen = local_range("custom", "UTC", TODAY - timedelta(days=29), TODAY)
+    for dimension, limit in (("country", 10), ("source", 5), ("platform", 4)):
+        found = breakdown_json(
+            asyncio.run(audience_queries.breakdown(store, track_ids, dimension, chosen, limit))
+        )
+        expected = reference.breakdown(
+            as_posted(events), track_ids, dimension, "UTC", chosen.first, chosen.last, limit
+        )
+        assert found == expected
+        assert len(found["rows"]) == limit and found["other"]["plays"] > 0 and found["unknown"]["plays"] > 0
+    assert found["rows"][0]["value"] in ("android", "ios")
+    listening = asyncio.run(local_day_queries.figures(store, track_ids, chosen))[0]
+    assert 0 < listening.qualified_plays < listening.plays and listening.listened_ms > 0

@@ -28,7 +28,8 @@ from insights.dev.generate import (
     post_events,
     run_generate,
 )
-from schemas.events import validate_batch
+from schemas.countries import COUNTRIES
+from schemas.events import PLATFORMS, SOURCES, validate_batch
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 EVENT_COUNT = 20_000
@@ -146,6 +147,47 @@ def test_event_mix_is_mostly_plays_with_likes_reposts_and_heartbeats(events: lis
     assert 0.05 <= types["heartbeat"] / EVENT_COUNT <= 0.15
     assert types["play"] / EVENT_COUNT >= 0.7
     assert all(("listened_ms" in e) == (e["type"] == "play") for e in events)
+
+
+def test_events_say_where_and_how_with_values_the_api_accepts(events: list[dict[str, Any]]) -> None:
+    plays = [e for e in events if e["type"] == "play"]
+    assert {e["country"] for e in events if "country" in e} <= COUNTRIES
+    assert {e["source"] for e in plays if "source" in e} == set(SOURCES), "every source shows up"
+    assert {e["platform"] for e in events if "platform" in e} == set(PLATFORMS)
+    assert not any("source" in e for e in events if e["type"] != "play"), "a source is where a play began"
+    for field, (low, high) in {
+        "country": (0.03, 0.10),
+        "platform": (0.02, 0.07),
+        "source": (0.05, 0.11),
+    }.items():
+        missing = sum(field not in e for e in plays) / len(plays)
+        assert low <= missing <= high, (field, missing)  # some players leave it out: `unknown`
+
+
+def test_a_few_large_markets_and_a_long_tail_of_countries(events: list[dict[str, Any]]) -> None:
+    plays = Counter(e["country"] for e in events if e["type"] == "play" and "country" in e)
+    ranked = [country for country, _ in plays.most_common()]
+    assert ranked[0] == "US" and set(ranked[:6]) >= {"GB", "DE", "BR"}
+    assert len(plays) >= 40 and plays.most_common(1)[0][1] / plays.total() < 0.35
+    sources = Counter(e["source"] for e in events if "source" in e)
+    assert sources.most_common(1)[0][0] == "playlist" and sources["playlist"] > 10 * sources["other"]
+    devices = Counter(e["platform"] for e in events if "platform" in e)
+    assert devices["ios"] + devices["android"] > 0.6 * devices.total()
+
+
+def test_a_listener_mostly_listens_from_home_on_one_device(events: list[dict[str, Any]]) -> None:
+    by_listener: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_listener.setdefault(event["listener_id"], []).append(event)
+    regulars = [own for own in by_listener.values() if len(own) >= 20]
+    assert len(regulars) >= 50
+    for field, share in (("country", 0.9), ("platform", 0.75)):
+        steady = 0
+        for own in regulars:
+            values = Counter(e[field] for e in own if field in e)
+            if not values or values.most_common(1)[0][1] >= share * values.total():
+                steady += 1
+        assert steady >= 0.9 * len(regulars), field
 
 
 def test_each_heartbeat_follows_a_play_of_the_same_listener_and_track(events: list[dict[str, Any]]) -> None:
