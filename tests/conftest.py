@@ -30,6 +30,7 @@ DATA_TABLES = (
     "partition_owners",
     "kafka_identity",
     "partition_progress",
+    "complete_through_claims",
 )
 
 

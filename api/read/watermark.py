@@ -7,11 +7,16 @@ move only after the rows and their change notice are durable), then, at an insta
 where each partition ends. An event accepted before T (acks=all) lies below those end offsets; so
 once the stored progress reaches a sample's end offsets, everything accepted before its T is counted.
 `complete_through` is the latest such T. Idle, it trails now by at most a round or two.
+
+A claim once true stays true (a counted event stays counted), so the feed stores it in
+`complete_through_claims` every few seconds and when it stops; a process that starts answers with the
+newest stored claim until its own rounds measure a later one, rather than `null`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -30,6 +35,8 @@ from schemas.topics import CHANGES_TOPIC, CONSUMER_GROUP, EVENTS_TOPIC
 log = logging.getLogger(__name__)
 
 ROUND_SECONDS = 0.5
+SAVE_EVERY_SECONDS = 5.0
+SAVED_CLAIM_SQL = "SELECT toFloat64(max(through)), count() FROM complete_through_claims"
 # Samples kept while the workers are behind (a stopped worker): beyond this, every other one is
 # dropped, so the memory stays bounded and the answer only gets coarser, never wrong.
 MAX_SAMPLES = 4096
@@ -61,6 +68,12 @@ class Watermark:
     def through(self) -> float | None:
         """Unix seconds: every event accepted before it is in the rollups; None while unknown."""
         return self._through
+
+    def recall(self, through: float) -> None:
+        """A claim measured before (by this process or another): it stays true, so it stands until a
+        later one is measured."""
+        if self._through is None or through > self._through:
+            self._through = through
 
     def observe(
         self, progress: Mapping[int, int], at: float, ends: Mapping[int, int], changes_end: int | None = None
@@ -118,16 +131,44 @@ class WatermarkFeed(KafkaRounds):
         super().__init__(bootstrap, interval)
         self.store, self.watermark, self.identity, self.clock = store, watermark, identity, clock
         self._epoch: int | None = None
+        self._saved: float | None = None  # the claim last stored
+        self._saved_at = -math.inf
+
+    async def recall(self) -> None:
+        """Answer with the newest stored claim until the rounds measure a later one."""
+        ((through, claims),) = await self.store.aquery_rows(SAVED_CLAIM_SQL)
+        if claims:
+            self.watermark.recall(float(through))
+            self._saved = float(through)
+
+    async def save(self) -> None:
+        """Store the current claim, when it is newer than the one last stored."""
+        through = self.watermark.through
+        if through is None or (self._saved is not None and through <= self._saved):
+            return
+        stored = datetime.fromtimestamp(math.floor(through * 1000) / 1000, UTC)  # rounded down, as answered
+        await self.store.ainsert("complete_through_claims", [[stored]], ["through"])
+        self._saved, self._saved_at = through, self.clock()
+
+    async def stop(self) -> None:
+        await super().stop()
+        with contextlib.suppress(Exception):  # the store away: the next process measures afresh
+            await self.save()
 
     async def _run(self) -> None:
-        started = False
+        started = recalled = False
         while True:
             try:
+                if not recalled:  # before Kafka is asked: answers need not wait for it
+                    await self.recall()
+                    recalled = True
                 if not started:
                     await self._admin.start()
                     await self._consumer.start()
                     started = True
                 await self.round()
+                if self.clock() - self._saved_at >= SAVE_EVERY_SECONDS:
+                    await self.save()
             except Exception as error:  # Kafka or ClickHouse away: `through` waits, and stays true
                 log.debug("complete_through not advanced: %s", error)
             await asyncio.sleep(self._interval)

@@ -149,3 +149,29 @@ def test_complete_through_covers_exactly_what_is_counted(
             await publisher.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_starting_process_answers_with_the_stored_claim_before_kafka_answers(clean_store: Store) -> None:
+    """A feed stores its claim when it stops; the next process (here with no Kafka at all) answers with it
+    at once instead of `null`, and the answer it gives is that claim, to the millisecond."""
+    nowhere = "127.0.0.1:9"  # no broker: only the stored claim can give an answer
+
+    async def scenario() -> tuple[float | None, float | None]:
+        measured = Watermark()
+        measured.observe({0: 4}, 1_700_000_000.1234, {0: 4})  # what the rounds of a process measured
+        first = WatermarkFeed(clean_store, nowhere, measured)
+        await first.start()
+        await first.stop()
+        recalled = Watermark()
+        second = WatermarkFeed(clean_store, nowhere, recalled)
+        await second.start()
+        try:
+            await until(lambda: asyncio.sleep(0, recalled.through is not None), 20)
+        finally:
+            await second.stop()
+        return measured.through, recalled.through
+
+    measured, recalled = asyncio.run(scenario())
+    assert measured == 1_700_000_000.1234 and recalled == 1_700_000_000.123  # rounded down, as answered
+    ((claims,),) = clean_store.query_rows("SELECT count() FROM complete_through_claims")
+    assert claims == 1, "a claim is stored only when newer than the one last stored"

@@ -54,6 +54,18 @@ def test_a_stopped_worker_holds_the_instant_back_however_long_kafka_grows() -> N
     assert mark.through == 151.0
 
 
+def test_a_recalled_claim_stands_until_a_later_one_is_measured() -> None:
+    mark = Watermark()
+    mark.recall(40.0)  # stored by an earlier process: true before this one has asked Kafka anything
+    assert mark.through == 40.0
+    mark.observe({0: 2}, 45.0, {0: 5})  # a backlog: nothing newer is known yet
+    assert mark.through == 40.0
+    mark.observe({0: 5}, 46.0, {0: 6})
+    assert mark.through == 45.0
+    mark.recall(41.0)  # an older stored claim never moves it back
+    assert mark.through == 45.0
+
+
 def test_progress_read_from_a_lagging_source_never_moves_it_back() -> None:
     mark = Watermark()
     mark.observe({0: 9}, 1.0, {0: 9})
