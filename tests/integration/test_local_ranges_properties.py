@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api import zoned_queries
-from api.analytics_queries import ChartMemo
-from api.figure_bodies import figures_json
+from api.read import local_day_queries
+from api.read.analytics_queries import ChartMemo
+from api.read.figure_bodies import figures_json
 from insights.store import Store
 from pipeline.sink import RollupSink, SourcedEvent, sole_writer
 from schemas.events import Event
@@ -128,7 +128,7 @@ def writer(embedded_store: Store) -> Iterator[Writer]:
 
 def series_of(store: Store, tracks: list[int], case: Case, interval: str) -> list[dict[str, Any]]:
     chosen = buckets_of(local_range("custom", case.zone, case.first, case.last), interval, "custom", NOW)
-    points = asyncio.run(zoned_queries.chart(store, tracks, chosen, ChartMemo(recount_below=0)))
+    points = asyncio.run(local_day_queries.chart(store, tracks, chosen, ChartMemo(recount_below=0)))
     return [
         {"t": rfc3339_local(p.t, case.zone), "plays": p.plays, "listeners": p.listeners}
         | {"likes": p.likes, "reposts": p.reposts}
@@ -148,7 +148,7 @@ def test_every_figure_and_bucket_of_a_local_range_matches_the_reference(writer: 
     tracks, events = writer.write(case)
     for chosen_tracks in ([tracks[0]], tracks):
         chosen = local_range("custom", case.zone, case.first, case.last)
-        counted, _, _ = asyncio.run(zoned_queries.figures(writer.store, chosen_tracks, chosen))
+        counted, _, _ = asyncio.run(local_day_queries.figures(writer.store, chosen_tracks, chosen))
         expected = reference.local_analytics(events, chosen_tracks, case.zone, case.first, case.last)
         assert figures_json(counted) == expected
     for interval in ("hour", "day", "week", "month"):
