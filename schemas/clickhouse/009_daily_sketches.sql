@@ -1,6 +1,6 @@
 -- A sketch of each track's listeners per day beside the exact state, so that a period's listeners
 -- already counted past 100,000 (an approximation within 1 % is allowed there, docs/api.md) are a union
--- of sketches instead of a merge of every listener of every day (api/analytics_queries.py: Audiences;
+-- of sketches instead of a merge of every listener of every day (api/read/analytics_queries.py: Audiences;
 -- BENCHMARKS.md). uniqCombined64(17), as for the all-time sketch: about 0.3 % standard error.
 -- Rows written before this column existed have an empty sketch: daily_sketches_from holds the first
 -- day whose rows all have one (the day after this migration if any row existed, else any day), and a
