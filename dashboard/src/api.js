@@ -41,6 +41,7 @@ export class Client {
   constructor(token, onUnauthorized) {
     this.token = token;
     this.onUnauthorized = onUnauthorized;
+    this.answers = new Map(); // path -> { etag, data } of the last answer (see fresh)
   }
 
   /** One request; resolves to the Response (2xx or 304) or rejects with an ApiProblem. */
@@ -76,6 +77,20 @@ export class Client {
   async data(path, options) {
     const response = await this.send(path, options);
     return (await response.json()).data;
+  }
+
+  /** A GET that sends the ETag of the last answer to the same path: a 304 gives that answer again, so
+   *  refreshing what did not move costs no body. */
+  async fresh(path, options = {}) {
+    const last = this.answers.get(path);
+    const headers = last ? { "If-None-Match": last.etag } : {};
+    const response = await this.send(path, { ...options, headers });
+    if (response.status === 304 && last) return last.data;
+    const { data } = await response.json();
+    const etag = response.headers.get("ETag");
+    if (this.answers.size >= 200) this.answers.clear(); // a bound, not an index: old views are just asked again
+    if (etag) this.answers.set(path, { etag, data });
+    return data;
   }
 }
 

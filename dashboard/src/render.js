@@ -1,9 +1,10 @@
 // Puts answers of the API on the page: summary cards, growth arrows, tables, the live figures.
 // Text goes in through textContent only, so names from the catalog can never inject markup.
 
+import { clockIn } from "./zones.js";
+
 const number = new Intl.NumberFormat("en");
-const PERIOD_WORDS = { "7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "year" };
-const INTERVAL_WORDS = { hour: "hour", day: "day", week: "week" };
+const ESTIMATE_WORDS = { "listeners.unique": "unique listeners", "listeners.total": "all-time listeners" };
 
 export const $ = (id) => document.getElementById(id);
 
@@ -11,28 +12,30 @@ export function setText(id, text) {
   $(id).textContent = text;
 }
 
-function growth(id, change, timeframe) {
+/** `before` names the period compared with: "the 30 days before". */
+function growth(id, change, before) {
   const element = $(id);
   element.className = "change";
+  element.removeAttribute("aria-label");
   if (change === null || change === undefined) {
     element.classList.add("muted");
-    element.textContent = `no plays in the ${PERIOD_WORDS[timeframe]} before`;
+    element.textContent = `no plays in ${before}`;
     return;
   }
   const direction = change > 0 ? "up" : change < 0 ? "down" : "flat";
   element.classList.add(direction);
   const arrow = { up: "▲", down: "▼", flat: "▶" }[direction];
-  element.textContent = `${arrow} ${Math.abs(change).toFixed(1)}% vs the ${PERIOD_WORDS[timeframe]} before`;
+  element.textContent = `${arrow} ${Math.abs(change).toFixed(1)}% vs ${before}`;
   element.setAttribute("aria-label", `${direction} ${Math.abs(change).toFixed(1)} percent`);
 }
 
-export function showSummary(data, timeframe) {
+export function showSummary(data, before) {
   setText("card-plays", number.format(data.plays.period));
   setText("card-listeners", number.format(data.listeners.unique));
   setText("card-likes", number.format(data.engagement.likes));
   setText("card-reposts", number.format(data.engagement.reposts));
-  growth("change-plays", data.growth.plays_change, timeframe);
-  growth("change-listeners", data.growth.listeners_change, timeframe);
+  growth("change-plays", data.growth.plays_change, before);
+  growth("change-listeners", data.growth.listeners_change, before);
   setText("total-plays", `${number.format(data.plays.total)} plays all time`);
   setText("total-listeners", `${number.format(data.listeners.total)} listeners all time`);
 }
@@ -40,27 +43,48 @@ export function showSummary(data, timeframe) {
 export function clearSummary() {
   for (const id of ["card-plays", "card-listeners", "card-likes", "card-reposts"]) setText(id, "–");
   for (const id of ["change-plays", "change-listeners", "total-plays", "total-listeners"]) setText(id, "");
-  setText("chart-summary", "");
+  for (const id of ["chart-summary", "trust"]) setText(id, "");
+}
+
+/** How final the figures are: everything accepted before `complete_through` is in them; which are
+ *  approximations. */
+export function showTrust(data, tz) {
+  const through = data.complete_through
+    ? `Counted through ${clockIn(Date.parse(data.complete_through), tz)} (${tz}): every play accepted before then is in these figures`
+    : "Not yet known how far the figures are counted: the service has just started";
+  const estimates = (data.estimates ?? []).map((e) => ESTIMATE_WORDS[e] ?? e);
+  const approximate = estimates.length ? ` · approximate: ${estimates.join(", ")}` : "";
+  setText("trust", `${through}${approximate}. They refresh on their own.`);
 }
 
 /** The chart's words, for screen readers and as its caption. The first bucket may start before the
- *  period (a week, an hour), so the caption names where the chart starts rather than the period. */
-export function chartSummary(chart) {
-  const unit = INTERVAL_WORDS[chart.interval] ?? chart.interval;
-  const moment = (t) => `${t.slice(0, chart.interval === "hour" ? 16 : 10).replace("T", " ")} UTC`;
+ *  period (a week, an hour), so the caption names where the chart starts rather than the period. `t`
+ *  carries the zone's offset, so its first characters are the local date and time. */
+export function chartSummary(chart, { partialFrom = -1, previous = null } = {}) {
+  const unit = chart.interval;
+  const zone = chart.tz ?? "UTC";
+  const moment = (t) => `${t.slice(0, unit === "hour" ? 16 : 10).replace("T", " ")} ${zone}`;
   if (chart.series.length === 0) return "Nothing to chart.";
-  const plays = chart.series.reduce((sum, b) => sum + b.plays, 0);
+  const total = (series) => series.reduce((sum, b) => sum + b.plays, 0);
   const peak = chart.series.reduce((best, b) => (b.plays > best.plays ? b : best), chart.series[0]);
-  const words = `One point per ${unit} from ${moment(chart.series[0].t)}: ${number.format(plays)} plays`;
-  if (peak.plays === 0) return `${words}.`;
-  return `${words}; busiest ${unit} ${moment(peak.t)} with ${number.format(peak.plays)}.`;
+  let words = `One point per ${unit} from ${moment(chart.series[0].t)}: ${number.format(total(chart.series))} plays`;
+  words += peak.plays === 0 ? "." : `; busiest ${unit} ${moment(peak.t)} with ${number.format(peak.plays)}.`;
+  if (previous) words += ` The period before (dotted): ${number.format(total(previous))} plays.`;
+  if (partialFrom >= 0) {
+    const last = partialFrom === chart.series.length - 1;
+    const from = moment(chart.series[partialFrom].t);
+    words += last ? ` The last ${unit} (${from}) is partial: still counting.` : ` From ${from} on, still counting.`;
+  }
+  return words;
 }
 
-export function showChartSummary(chart) {
-  const text = chartSummary(chart);
+export function showChartSummary(chart, extra) {
+  const text = chartSummary(chart, extra);
   setText("chart-summary", text);
   $("chart").setAttribute("aria-label", `Chart: ${text}`);
   $("chart").dataset.points = String(chart.series.length);
+  $("chart").dataset.previousPoints = String(extra.previous?.length ?? 0);
+  $("chart").dataset.partialFrom = String(extra.partialFrom);
 }
 
 /** Rows of tracks; a track's title is a button that opens it. */
@@ -116,38 +140,37 @@ export function showCollaborations(data) {
   $("collab-table").hidden = data.top_collaborators.length === 0;
 }
 
-export function showLive(data, unchanged) {
+/** Every track of an artist (past the top 10), each opening its track; `complete` false when the walk
+ *  stopped before the end of a very large catalog. */
+export function showAllTracks(tracks, albumOf, openTrack, complete) {
+  const body = $("all-tracks-table").querySelector("tbody");
+  body.replaceChildren();
+  for (const track of tracks) {
+    const row = body.insertRow();
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.textContent = track.title || `Track ${track.track_id}`;
+    button.addEventListener("click", () => openTrack(track.track_id));
+    const id = document.createElement("span");
+    id.className = "muted small id";
+    id.textContent = ` #${track.track_id}`;
+    row.insertCell().append(button, id);
+    row.insertCell().textContent = albumOf(track);
+  }
+  setText("all-tracks-count", `All ${number.format(tracks.length)} tracks${complete ? "" : " found so far"}`);
+  $("all-tracks").hidden = false;
+}
+
+export function hideAllTracks() {
+  $("all-tracks").hidden = true;
+  $("all-tracks").open = false;
+}
+
+export function showLive(data, unchanged, tz) {
   setText("live-active", number.format(data.active_listeners));
   setText("live-5m", number.format(data.plays_last_5m));
   setText("live-60m", number.format(data.plays_last_60m));
-  const at = new Date(data.as_of).toISOString().slice(11, 19);
-  setText("live-status", `${unchanged ? "no change since the last look" : "updated"} · ${at} UTC`);
-}
-
-/** The list of things to pick, keeping the current one selected. */
-export function showChoices(items, selected) {
-  const select = $("entity");
-  select.replaceChildren();
-  for (const item of items) {
-    const option = document.createElement("option");
-    option.value = String(item.id);
-    option.textContent = choiceText(item);
-    select.append(option);
-  }
-  const listed = items.some((i) => i.id === selected);
-  if (items.length === 0 || !listed) {
-    // Nothing to pick, or what is shown is not in the list (typed, or not readable): say so, never
-    // leave another item looking selected.
-    const option = document.createElement("option");
-    option.value = "";
-    option.textContent = items.length === 0 ? "none listed: type an id" : selected ? `#${selected} (not in the list)` : "pick one";
-    select.prepend(option);
-  }
-  select.value = listed ? String(selected) : "";
-}
-
-/** "Dawn · First Light (#42)": the name, what tells it apart, and the id. */
-export function choiceText(item) {
-  if (!item.name) return `#${item.id}`;
-  return item.detail ? `${item.name} · ${item.detail} (#${item.id})` : `${item.name} (#${item.id})`;
+  const at = clockIn(Date.parse(data.as_of), tz);
+  setText("live-status", `${unchanged ? "no change since the last look" : "updated"} · ${at} ${tz}`);
 }

@@ -38,7 +38,11 @@ def series(count: int, step: timedelta, start: datetime) -> list[dict[str, Any]]
 
 
 def artist_answers() -> dict[str, Answer]:
-    day = datetime(2026, 11, 1, tzinfo=UTC)
+    now = datetime.now(UTC)
+    today = now.date()
+    first = today - timedelta(days=29)
+    dates = {"tz": "UTC", "from": first.isoformat(), "to": today.isoformat()}
+    through = {"complete_through": (now - timedelta(seconds=2)).isoformat().replace("+00:00", "Z")}
     summary = {
         "artist_id": 7,
         "name": "Ana Vale",
@@ -47,12 +51,16 @@ def artist_answers() -> dict[str, Answer]:
         "listeners": {"total": 800, "unique": 321},
         "engagement": {"likes": 56, "reposts": 7},
         "growth": {"plays_change": 12.5, "listeners_change": -3.2},
+        "listening": {"qualified_plays": 1_000, "total_ms": 3_723_000, "avg_ms": 185_000},
         "top_tracks": [
             {"track_id": 42, "title": "Dawn", "plays": 900, "listeners": 200},
             {"track_id": 43, "title": "Dusk", "plays": 334, "listeners": 150},
         ],
-    }
-    chart = {"timeframe": "30d", "interval": "day", "series": series(30, timedelta(days=1), day)}
+        "estimates": [],
+    } | dates | through
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    chart = {"timeframe": "30d", "interval": "day", "series": series(30, timedelta(days=1), start)}
+    chart |= {"period": "30-days", "estimates": []} | dates | through
     collaborations = {
         "artist_id": 7,
         "total_collaborations": 1,
@@ -68,12 +76,35 @@ def artist_answers() -> dict[str, Answer]:
         "series": [{"t": b["t"], "plays": b["plays"]} for b in series(60, timedelta(minutes=1), minute)],
         "as_of": datetime.now(UTC).isoformat(),
     }
-    return {
+    breakdowns = {
+        "country": [{"value": "DE", "plays": 800, "listeners": 200, "share": 64.8}],
+        "source": [{"value": "playlist", "plays": 700, "listeners": 150, "share": 56.7}],
+        "platform": [{"value": "ios", "plays": 600, "listeners": 140, "share": 48.6}],
+    }
+    answers: dict[str, Answer] = {
         f"{INSIGHTS}/tracks/42/realtime": (200, realtime),
         f"{INSIGHTS}/artists/7": (200, summary),
         f"{INSIGHTS}/artists/7/charts": (200, chart),
         f"{INSIGHTS}/artists/7/collaborations": (200, collaborations),
+        f"{INSIGHTS}/artists": (200, listing([{"artist_id": 7, "name": "Ana Vale"}])),
+        f"{INSIGHTS}/albums": (200, listing([{"album_id": 70, "title": "First Light", "artist_id": 7}])),
+        f"{INSIGHTS}/tracks": (200, listing(LISTED_TRACKS)),
     }
+    for dimension, rows in breakdowns.items():
+        body = {"dimension": dimension, "period": "30-days", "rows": rows} | dates
+        body |= {"other": {"plays": 0, "listeners": 0}, "unknown": {"plays": 434, "listeners": 90}}
+        answers[f"{INSIGHTS}/artists/7/breakdown?dimension={dimension}"] = (200, body)
+    return answers
+
+
+LISTED_TRACKS = [
+    {"track_id": 42, "title": "Dawn", "album_id": 70, "artist_ids": [7]},
+    {"track_id": 43, "title": "Dusk", "album_id": 70, "artist_ids": [7]},
+]
+
+
+def listing(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"items": items, "next_cursor": None}
 
 
 def refusal(status: int, code: str, message: str, **extra: Any) -> Answer:
@@ -93,6 +124,9 @@ class StandIn:
     def __call__(self, route: Any) -> None:
         request = route.request
         path = re.sub(r"\?.*", "", request.url.removeprefix(ORIGIN))
+        dimension = re.search(r"[?&](dimension=[a-z]+)", request.url)
+        if dimension and f"{path}?{dimension[1]}" in self.answers:
+            path = f"{path}?{dimension[1]}"  # a breakdown: one answer per dimension
         if path.startswith("/dashboard/"):
             file = STATIC_DIR / (path.removeprefix("/dashboard/") or "index.html")
             kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
@@ -117,7 +151,7 @@ def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
     def open_page(
         answers: dict[str, Answer] | StandIn, viewport: dict[str, int] = LAPTOP, hash_: str = ""
     ) -> Any:
-        context = browser.new_context(viewport=viewport)
+        context = browser.new_context(viewport=viewport, timezone_id="UTC")
         contexts.append(context)
         page = context.new_page()
         page.route(f"{ORIGIN}/**", answers if isinstance(answers, StandIn) else StandIn(answers))
@@ -152,9 +186,20 @@ def test_signed_in_page_shows_the_figures_the_api_gave(open_page: Callable[..., 
     assert page.inner_text("#change-listeners").startswith("▼ 3.2%")
     assert page.get_attribute("#chart", "data-points") == "30"
     plays = sum((n * 7) % 11 for n in range(30))
+    first = datetime.now(UTC).date() - timedelta(days=29)
+    busiest, last = first + timedelta(days=3), first + timedelta(days=29)
     assert page.inner_text("#chart-summary") == (
-        f"One point per day from 2026-11-01 UTC: {plays} plays; busiest day 2026-11-04 UTC with 10."
+        f"One point per day from {first} UTC: {plays} plays; busiest day {busiest} UTC with 10."
+        f" The period before (dotted): {plays} plays. The last day ({last} UTC) is partial: still counting."
     )
+    assert page.get_attribute("#chart", "data-partial-from") == "29", "today, and only today, is partial"
+    assert page.inner_text("#trust").startswith("Counted through ")
+    assert page.inner_text("#listen-qualified") == "1,000"
+    assert page.inner_text("#listen-total") == "1 h 02 min"
+    assert page.inner_text("#listen-average") == "3 min 05 s"
+    assert page.inner_text("#country-bars li[data-value=DE] .bar-name").endswith("Germany")
+    assert page.inner_text("#source-bars li[data-value=playlist] .bar-name") == "Playlists"
+    assert page.inner_text("#platform-bars li[data-value=unknown] .plays") == "434"
     assert [row.split("\t")[1] for row in page.inner_text("#tracks-table tbody").splitlines()] == [
         "Dawn #42",
         "Dusk #43",
@@ -218,21 +263,53 @@ def test_same_titled_tracks_are_told_apart(open_page: Callable[..., Any]) -> Non
         {"track_id": 42, "title": "Dawn", "plays": 900, "listeners": 200},
         {"track_id": 44, "title": "Dawn", "plays": 334, "listeners": 150},
     ]
-    rows = [
-        {"track_id": 42, "title": "Dawn", "album": "First Light", "artists": ["Ana Vale"]},
-        {"track_id": 44, "title": "Dawn", "album": "", "artists": ["Ana Vale", "Ben Cross"]},
+    tracks = [
+        {"track_id": 42, "title": "Dawn", "album_id": 70, "artist_ids": [7]},
+        {"track_id": 44, "title": "Dawn", "album_id": None, "artist_ids": [7, 8]},
     ]
-    answers[f"{INSIGHTS}/export/json"] = (200, {"type": "tracks", "period": "30-days", "rows": rows})
+    artists = [{"artist_id": 7, "name": "Ana Vale"}, {"artist_id": 8, "name": "Ben Cross"}]
+    answers[f"{INSIGHTS}/tracks"] = (200, listing(tracks))
+    answers[f"{INSIGHTS}/artists"] = (200, listing(artists))
     page = open_page(answers)
     sign_in(page, token())
     page.wait_for_function("document.querySelector('#card-plays').textContent === '1,234'")
     table = [row.split("\t")[1] for row in page.inner_text("#tracks-table tbody").splitlines()]
     assert table == ["Dawn #42", "Dawn #44"]
     page.select_option("#kind", "tracks")
-    listed = "[...document.querySelectorAll('#entity option')].some(o => o.textContent.includes(' · '))"
-    page.wait_for_function(listed)  # the names come from the JSON export, after the figures
-    options = page.eval_on_selector_all("#entity option", "os => os.map(o => o.textContent)")
-    assert "Dawn · First Light (#42)" in options and "Dawn · Ana Vale, Ben Cross (#44)" in options
+    page.fill("#entity", "Dawn")
+    page.wait_for_selector("#entity-list [role=option]")
+    options = page.eval_on_selector_all("#entity-list [role=option]", "os => os.map(o => o.textContent)")
+    assert options == ["Dawn · First Light (#42)", "Dawn · Ana Vale, Ben Cross (#44)"]
+
+
+def test_the_picker_is_a_combobox_the_keyboard_drives(open_page: Callable[..., Any]) -> None:
+    answers = artist_answers()
+    answers[f"{INSIGHTS}/tracks"] = (200, {"items": LISTED_TRACKS[:1], "next_cursor": "next"})
+    page = open_page(answers)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/tracks?" in r.url and "q=" in r.url else None)
+    sign_in(page, token())
+    page.wait_for_function("document.querySelector('#card-plays').textContent === '1,234'")
+    page.select_option("#kind", "tracks")
+    page.wait_for_function("document.querySelector('#entity').value === 'Dawn · First Light (#42)'")
+    page.focus("#entity")
+    page.keyboard.type("da")
+    page.wait_for_selector("#entity-list [role=option]")
+    assert page.get_attribute("#entity", "aria-expanded") == "true"
+    assert page.inner_text("#entity-status") == "1 match for “da”, more available."
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")  # to "More results…", which asks for the next page
+    assert page.get_attribute("#entity", "aria-activedescendant") == "entity-list-1"
+    answers[f"{INSIGHTS}/tracks"] = (200, listing(LISTED_TRACKS[1:]))
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#entity-list').textContent.includes('Dusk')")
+    options = page.eval_on_selector_all("#entity-list [role=option]", "os => os.map(o => o.textContent)")
+    assert options == ["Dawn · First Light (#42)", "Dusk · First Light (#43)"], "the last page: no more"
+    assert "cursor=next" in asked[-1] and "q=da" in asked[-1], asked
+    assert page.get_attribute("#entity", "aria-activedescendant") == "entity-list-1", "on the first new item"
+    page.keyboard.press("Enter")
+    page.wait_for_function("location.hash.startsWith('#tracks/43/')")
+    assert page.get_attribute("#entity", "aria-expanded") == "false"
 
 
 def test_downloads_hold_what_is_on_screen(open_page: Callable[..., Any]) -> None:
@@ -241,7 +318,8 @@ def test_downloads_hold_what_is_on_screen(open_page: Callable[..., Any]) -> None
     sign_in(page, token())
     page.wait_for_function("document.querySelector('#card-plays').textContent === '1,234'")
     assert (
-        page.inner_text("#export-scope") == "The files hold what belongs to artist #7, over the last 30 days."
+        page.inner_text("#export-scope")
+        == "The files hold what belongs to artist #7, over the last 30 days (UTC)."
     )
     bodies: list[Any] = []
     page.on("request", lambda r: bodies.append(json.loads(r.post_data)) if "/export/" in r.url else None)
@@ -249,8 +327,8 @@ def test_downloads_hold_what_is_on_screen(open_page: Callable[..., Any]) -> None
     page.get_by_role("button", name="Download PDF report").click()
     page.wait_for_function("document.querySelector('#export-status').textContent.startsWith('Downloaded')")
     page.wait_for_function("() => !document.querySelector('[data-export=pdf]').disabled")
-    assert {"type": "tracks", "period": "30-days", "artist_id": 7} in bodies
-    assert {"period": "30-days", "artist_id": 7} in bodies
+    assert {"type": "tracks", "period": "30-days", "tz": "UTC", "artist_id": 7} in bodies
+    assert {"period": "30-days", "tz": "UTC", "artist_id": 7} in bodies
 
 
 # ---- errors read as sentences -------------------------------------------------------------------
@@ -302,8 +380,9 @@ def test_after_a_refusal_every_part_of_the_page_agrees(open_page: Callable[..., 
     assert notice(page).startswith("This token has no access to artist 9.")
     page.wait_for_function("document.querySelector('#entity-title').textContent === 'Artist 9'")
     assert page.inner_text("#entity-detail") == "#9 · no access"
-    assert page.inner_text("#entity option:checked") == "#9 (not in the list)", "the picker shows no other"
+    assert page.input_value("#entity") == "#9", "the picker shows no other"
     assert page.input_value("#entity-id") == "9"
+    assert page.inner_text("#country-empty") == "No plays in this range."
     assert page.is_hidden("#live-body") and page.inner_text("#live-hint") == "Nothing to follow live here."
     assert page.is_hidden("#tracks-table")
 
