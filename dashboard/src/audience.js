@@ -64,7 +64,7 @@ function row(list, { value, plays, listeners, share }, text, flag, widest) {
   track.className = "bar-track";
   track.setAttribute("aria-hidden", "true");
   const bar = document.createElement("span");
-  bar.className = "bar";
+  bar.className = "bar-fill";
   bar.style.width = `${widest > 0 ? Math.max(1, (plays / widest) * 100) : 0}%`;
   track.append(bar);
   const figures = document.createElement("span");
@@ -72,9 +72,8 @@ function row(list, { value, plays, listeners, share }, text, flag, widest) {
   const playsText = document.createElement("span");
   playsText.className = "plays";
   playsText.textContent = number.format(plays);
-  const rest = share === undefined ? "" : ` plays · ${share.toFixed(1)}%`;
-  figures.append(playsText, rest, ` · ${number.format(listeners)} listeners`);
-  item.append(name, track, figures);
+  figures.append(playsText, ` plays · ${share.toFixed(1)}% · ${number.format(listeners)} listeners`);
+  item.append(name, figures, track);
   list.append(item);
 }
 
@@ -83,9 +82,14 @@ export function showBreakdown(list, empty, dimension, data) {
   list.replaceChildren();
   const widest = Math.max(0, ...data.rows.map((r) => r.plays), data.other.plays, data.unknown.plays);
   for (const r of data.rows) row(list, r, label(dimension, r.value), dimension === "country" ? flagOf(r.value) : "", widest);
+  // `other` and `unknown` carry no share of their own: theirs is of every play, like the rows' (one decimal)
+  const all = data.rows.reduce((sum, r) => sum + r.plays, data.other.plays + data.unknown.plays);
+  const share = (plays) => Math.round((plays / all) * 1000) / 10;
   const words = { country: "Other countries", source: "Other sources", platform: "Other platforms" };
-  if (data.other.plays > 0) row(list, { value: "other", ...data.other }, words[dimension], "", widest);
-  if (data.unknown.plays > 0) row(list, { value: "unknown", ...data.unknown }, "Not reported", "", widest);
+  for (const [value, text] of [["other", words[dimension]], ["unknown", "Not reported"]]) {
+    const group = data[value];
+    if (group.plays > 0) row(list, { value, ...group, share: share(group.plays) }, text, "", widest);
+  }
   empty.hidden = list.children.length > 0;
 }
 

@@ -87,6 +87,19 @@ export function showChartSummary(chart, extra) {
   $("chart").dataset.partialFrom = String(extra.partialFrom);
 }
 
+/** A track's title as a button that opens it, and its id: two tracks may share a title. */
+function trackTitle(track, openTrack) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "link";
+  button.textContent = track.title || `Track ${track.track_id}`;
+  button.addEventListener("click", () => openTrack(track.track_id));
+  const id = document.createElement("span");
+  id.className = "muted small id";
+  id.textContent = ` #${track.track_id}`;
+  return [button, id];
+}
+
 /** Rows of tracks; a track's title is a button that opens it. */
 export function showTracks(tracks, openTrack) {
   const body = $("tracks-table").querySelector("tbody");
@@ -94,15 +107,7 @@ export function showTracks(tracks, openTrack) {
   tracks.forEach((track, index) => {
     const row = body.insertRow();
     row.insertCell().textContent = String(index + 1);
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "link";
-    button.textContent = track.title || `Track ${track.track_id}`;
-    button.addEventListener("click", () => openTrack(track.track_id));
-    const id = document.createElement("span");
-    id.className = "muted small id";
-    id.textContent = ` #${track.track_id}`; // two tracks may share a title: the id tells them apart
-    row.insertCell().append(button, id);
+    row.insertCell().append(...trackTitle(track, openTrack));
     for (const value of [track.plays, track.listeners]) {
       const cell = row.insertCell();
       cell.className = "num";
@@ -147,15 +152,7 @@ export function showAllTracks(tracks, albumOf, openTrack, complete) {
   body.replaceChildren();
   for (const track of tracks) {
     const row = body.insertRow();
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "link";
-    button.textContent = track.title || `Track ${track.track_id}`;
-    button.addEventListener("click", () => openTrack(track.track_id));
-    const id = document.createElement("span");
-    id.className = "muted small id";
-    id.textContent = ` #${track.track_id}`;
-    row.insertCell().append(button, id);
+    row.insertCell().append(...trackTitle(track, openTrack));
     row.insertCell().textContent = albumOf(track);
   }
   setText("all-tracks-count", `All ${number.format(tracks.length)} tracks${complete ? "" : " found so far"}`);

@@ -5,13 +5,33 @@ export const PERIODS = { "7d": 7, "30d": 30, "90d": 90, "1y": 365 };
 export const FIRST_DATE = "2000-01-01";
 export const MAX_SPAN_DAYS = 731;
 
+// Browsers name some zones by their old IANA names (CLDR keeps them): both work with the API, the page
+// shows the current one.
+const RENAMED = {
+  "Asia/Calcutta": "Asia/Kolkata",
+  "Asia/Katmandu": "Asia/Kathmandu",
+  "Asia/Saigon": "Asia/Ho_Chi_Minh",
+  "Asia/Rangoon": "Asia/Yangon",
+  "Europe/Kiev": "Europe/Kyiv",
+  "America/Godthab": "America/Nuuk",
+  "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+  "America/Indianapolis": "America/Indiana/Indianapolis",
+  "America/Louisville": "America/Kentucky/Louisville",
+  "Atlantic/Faeroe": "Atlantic/Faroe",
+  "Pacific/Truk": "Pacific/Chuuk",
+  "Pacific/Ponape": "Pacific/Pohnpei",
+  "Pacific/Enderbury": "Pacific/Kanton",
+  "Africa/Asmera": "Africa/Asmara",
+};
+const current = (name) => RENAMED[name] ?? name;
+
 export function browserZone() {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return current(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
 }
 
 /** Every zone the browser knows, for the zone field's suggestions (any other IANA name may be typed). */
 export function zoneNames() {
-  const names = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  const names = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone").map(current) : [];
   return names.includes("UTC") ? names : ["UTC", ...names];
 }
 

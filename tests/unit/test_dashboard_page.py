@@ -43,21 +43,25 @@ def artist_answers() -> dict[str, Answer]:
     first = today - timedelta(days=29)
     dates = {"tz": "UTC", "from": first.isoformat(), "to": today.isoformat()}
     through = {"complete_through": (now - timedelta(seconds=2)).isoformat().replace("+00:00", "Z")}
-    summary = {
-        "artist_id": 7,
-        "name": "Ana Vale",
-        "period": "30-days",
-        "plays": {"total": 12_345, "period": 1_234},
-        "listeners": {"total": 800, "unique": 321},
-        "engagement": {"likes": 56, "reposts": 7},
-        "growth": {"plays_change": 12.5, "listeners_change": -3.2},
-        "listening": {"qualified_plays": 1_000, "total_ms": 3_723_000, "avg_ms": 185_000},
-        "top_tracks": [
-            {"track_id": 42, "title": "Dawn", "plays": 900, "listeners": 200},
-            {"track_id": 43, "title": "Dusk", "plays": 334, "listeners": 150},
-        ],
-        "estimates": [],
-    } | dates | through
+    summary = (
+        {
+            "artist_id": 7,
+            "name": "Ana Vale",
+            "period": "30-days",
+            "plays": {"total": 12_345, "period": 1_234},
+            "listeners": {"total": 800, "unique": 321},
+            "engagement": {"likes": 56, "reposts": 7},
+            "growth": {"plays_change": 12.5, "listeners_change": -3.2},
+            "listening": {"qualified_plays": 1_000, "total_ms": 3_723_000, "avg_ms": 185_000},
+            "top_tracks": [
+                {"track_id": 42, "title": "Dawn", "plays": 900, "listeners": 200},
+                {"track_id": 43, "title": "Dusk", "plays": 334, "listeners": 150},
+            ],
+            "estimates": [],
+        }
+        | dates
+        | through
+    )
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     chart = {"timeframe": "30d", "interval": "day", "series": series(30, timedelta(days=1), start)}
     chart |= {"period": "30-days", "estimates": []} | dates | through
