@@ -1,12 +1,17 @@
-"""Export speed beside its ceilings: a CSV of 10,000 tracks, a PDF report of an artist with 200 tracks,
-and a read's latency while exports run against the same read alone.
+"""Export speed beside its ceilings: a CSV of 10,000 tracks, the JSON rows of the same with their
+breakdowns, a PDF report of an artist with 200 tracks, and a read's latency while exports run against
+the same read alone.
 
 A fresh embedded store in a temp dir gets a catalog (--tracks tracks, 10 per album; artist 1 owns the
 first --artist-tracks of them, the others belong to artists of 30 tracks) and --events synthetic events
-over 90 days folded straight into the rollups (track_daily, track_totals) with SQL. The real app is
+over 90 days (with countries, sources, platforms and listened times) folded straight into the rollups
+(track_daily with its listening sums, track_totals, track_audience_daily) with SQL. The real app is
 served by uvicorn on a local port in this process; an httpx client times, over --repeat runs (median):
 - POST /export/csv {"type": "tracks"} as admin (every track), first byte and last byte; ceiling: the
   export's own paged queries run straight on the same Store (no HTTP, no CSV encoding) — ratio.
+- POST /export/json {"type": "tracks", "include_breakdowns": true} as admin (every track with its
+  listening and its breakdowns by country, source and platform); ceiling: the same paged queries
+  (figures and breakdowns) on the Store.
 - POST /export/pdf as artist 1; ceiling: POST /export/report for the same token (the data alone) — ratio.
 - GET /artists/2 alone, and while CSV and PDF exports run back to back — ratio of medians.
 Targets (issue 7): CSV < 2 s, PDF < 3 s. Rerun: `.venv/bin/python bench/exports.py [--tracks 10000]
@@ -39,7 +44,7 @@ from api.exports.pdf.document import render_pdf
 from api.exports.tables import row_pages
 from insights.migrate import migrate
 from insights.store import Store
-from schemas.periods import PeriodBounds, period_bounds
+from schemas.local_ranges import LocalRange, last_days
 from schemas.tokens import TokenClaims, create_token
 
 SECRET = "bench-exports-secret-of-a-reasonable-length"
@@ -59,12 +64,33 @@ FILL_SQL = (
     SELECT 1 + toUInt64(floor({tracks:UInt64} * pow(rand(1) / 4294967296.0, 2))) AS track_id,
         today() - rand(2) % 90 AS day,
         concat('u', toString(rand(3) % intDiv({events:UInt64}, 20))) AS listener,
-        multiIf(rand(4) % 10 < 8, 'play', rand(4) % 10 < 9, 'like', 'repost') AS type
+        multiIf(rand(4) % 10 < 8, 'play', rand(4) % 10 < 9, 'like', 'repost') AS type,
+        -- A skewed spread of 60 countries, 10 sources and 8 platforms; a tenth of the plays say none.
+        if(rand(5) % 10 = 0, '', ['US', 'DE', 'GB', 'FR', 'BR', 'IN', 'JP', 'MX', 'CA', 'NP', 'KE', 'AU',
+            'ES', 'IT', 'NL', 'SE', 'NO', 'FI', 'DK', 'PL', 'PT', 'IE', 'BE', 'AT', 'CH', 'CZ', 'HU', 'RO',
+            'GR', 'TR', 'IL', 'EG', 'ZA', 'NG', 'GH', 'MA', 'AR', 'CL', 'CO', 'PE', 'VE', 'UY', 'CN', 'KR',
+            'TW', 'HK', 'SG', 'MY', 'TH', 'VN', 'PH', 'ID', 'NZ', 'PK', 'BD', 'LK', 'SA', 'AE', 'QA',
+            'UA'][1 + toUInt32(floor(60 * pow(rand(6) / 4294967296.0, 3)))]) AS country,
+        if(rand(7) % 10 = 0, '', ['search', 'library', 'playlist', 'album', 'artist_page', 'radio',
+            'recommendation', 'embed', 'external', 'other'][1 + rand(8) % 10]) AS source,
+        if(rand(9) % 10 = 0, '', ['web', 'ios', 'android', 'desktop', 'tv', 'speaker', 'car',
+            'other'][1 + rand(10) % 8]) AS platform,
+        rand(11) % 300000 AS listened_ms
     FROM numbers({events:UInt64})""",
-    """INSERT INTO track_daily (track_id, day, plays, likes, reposts, listeners, kafka_partition, max_offset)
+    """INSERT INTO track_daily (track_id, day, plays, likes, reposts, listeners, qualified_plays,
+        listened_total_ms, timed_plays, kafka_partition, max_offset)
     SELECT track_id, day, countIf(type = 'play'), countIf(type = 'like'),
-        countIf(type = 'repost'), uniqExactStateIf(listener, type = 'play'), 0, 0
+        countIf(type = 'repost'), uniqExactStateIf(listener, type = 'play'),
+        countIf(type = 'play' AND listened_ms >= 30000), sumIf(listened_ms, type = 'play'),
+        countIf(type = 'play'), 0, 0
     FROM bench_events GROUP BY track_id, day""",
+    """INSERT INTO track_audience_daily (track_id, dimension, day, value, kafka_partition, plays,
+        listeners, max_offset)
+    SELECT track_id, dimension, day, value, 0, count(), uniqExactState(listener), 0
+    FROM bench_events
+    ARRAY JOIN ['country', 'source', 'platform'] AS dimension, [country, source, platform] AS value
+    WHERE type = 'play'
+    GROUP BY track_id, dimension, day, value""",
     """INSERT INTO track_totals (track_id, plays, likes, reposts, listeners, kafka_partition, max_offset)
     SELECT track_id, countIf(type = 'play'), countIf(type = 'like'),
         countIf(type = 'repost'), uniqExactStateIf(listener, type = 'play'), 0, 0
@@ -110,11 +136,21 @@ async def csv_export(client: httpx.AsyncClient, expected_rows: int) -> tuple[flo
     return first, time.perf_counter() - started
 
 
-async def bare_rows(store: Store, claims: TokenClaims, bounds: PeriodBounds, expected_rows: int) -> None:
-    """The export's own queries, page by page, straight on the Store: no HTTP, no CSV encoding (and no
-    description from the catalog in memory)."""
+async def json_export(client: httpx.AsyncClient, expected_rows: int) -> None:
+    """The JSON rows with their breakdowns; checks the row count and that the breakdowns are there."""
+    wanted = {"type": "tracks", "include_breakdowns": True}
+    body = await post_ok(client, "/export/json", wanted, bearer("admin"))
+    rows = msgspec.json.decode(body)["data"]["rows"]
+    assert len(rows) == expected_rows and rows[0]["breakdowns"]["country"]["rows"], len(rows)
+
+
+async def bare_rows(
+    store: Store, claims: TokenClaims, chosen: LocalRange, expected_rows: int, limit: int | None = None
+) -> None:
+    """The export's own queries, page by page, straight on the Store: no HTTP, no encoding (and no
+    description from the catalog in memory); with `limit`, the breakdowns' queries too."""
     rows = 0
-    async for page in row_pages(store, "tracks", claims, bounds, lambda _: {}):
+    async for page in row_pages(store, "tracks", claims, chosen, lambda _: {}, breakdown_limit=limit):
         rows += len(page)
     assert rows == expected_rows
 
@@ -138,16 +174,19 @@ async def read_latencies(client: httpx.AsyncClient, count: int) -> list[float]:
 
 async def measure(store: Store, url: str, args: argparse.Namespace) -> dict[str, float]:
     artist = bearer("insights:read", artists=(1,))
-    bounds = period_bounds("30-days", datetime.now(UTC))
+    bounds = last_days("30-days", 30, "UTC", datetime.now(UTC))
     admin = TokenClaims("bench", frozenset(), frozenset({"admin"}), datetime.now(UTC), "bench")
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         await csv_export(client, args.tracks)  # warm-up
         await post_ok(client, "/export/pdf", {}, artist)
         # Each figure and its ceiling alternate, so both meet the same load on this shared machine.
         csv_runs, bare, pdf, report, render_cpu, alone = [], [], [], [], [], []
+        json_runs, json_bare = [], []
         for _ in range(args.repeat):
             csv_runs.append(await csv_export(client, args.tracks))
             bare.append(await timed(lambda: bare_rows(store, admin, bounds, args.tracks)))
+            json_runs.append(await timed(lambda: json_export(client, args.tracks)))
+            json_bare.append(await timed(lambda: bare_rows(store, admin, bounds, args.tracks, 10)))
             pdf.append(await timed(lambda: post_ok(client, "/export/pdf", {}, artist)))
             body = await post_ok(client, "/export/report", {"include_charts": True}, artist)
             report.append(
@@ -174,6 +213,8 @@ async def measure(store: Store, url: str, args: argparse.Namespace) -> dict[str,
         "csv_first_byte_s": statistics.median(f for f, _ in csv_runs),
         "csv_s": statistics.median(t for _, t in csv_runs),
         "csv_ceiling_s": statistics.median(bare),
+        "json_s": statistics.median(json_runs),
+        "json_ceiling_s": statistics.median(json_bare),
         "pdf_s": statistics.median(pdf),
         "pdf_ceiling_s": statistics.median(report),
         "pdf_pages": pages,
@@ -221,6 +262,11 @@ def main() -> None:
         f"(first byte {f['csv_first_byte_s'] * 1000:.0f} ms) | "
         "the same paged queries on the Store (no HTTP, no CSV) | "
         f"{f['csv_ceiling_s']:.2f} s | {f['csv_s'] / f['csv_ceiling_s']:.1f} |"
+    )
+    print(
+        f"| JSON export with breakdowns, {args.tracks:,} tracks | **{f['json_s']:.2f} s** | "
+        "the same paged queries (figures and breakdowns) on the Store | "
+        f"{f['json_ceiling_s']:.2f} s | {f['json_s'] / f['json_ceiling_s']:.1f} |"
     )
     print(
         f"| PDF report, artist with {args.artist_tracks} tracks, {f['pdf_pages']:.0f} pages (target < "

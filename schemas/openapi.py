@@ -499,7 +499,8 @@ def export_operation(
 
 DISPOSITION = {
     "Content-Disposition": {
-        "description": "`attachment` with a file name: `insights-<type>-<period>-<YYYY-MM-DD>.<ext>`.",
+        "description": "`attachment` with a file name: `insights-<type>-<period>-<YYYY-MM-DD>.<ext>` "
+        "(`<type>-breakdowns` for that layout).",
         "schema": {"type": "string"},
     }
 }
@@ -527,8 +528,13 @@ def export_paths() -> dict[str, Schema]:
                 "One row per readable entity of `type`, most played in the period first (then by id): "
                 "`<type>_id`, `title` (`name` for artists), what tells it apart (a track's `album_id`, "
                 "`album`, `artist_ids`, `artists`; an album's `artist_id`, `artist`), `plays`, "
-                "`plays_total`, `listeners`, `likes`, `reposts`, and the period's `from` and `to` dates; "
-                "the same figures as the single-entity endpoints. `artist_id`, `album_id` or `track_id` "
+                "`plays_total`, `listeners`, `likes`, `reposts`, the period's `from` and `to` dates and "
+                "`tz`, then `listening_qualified_plays`, `listening_total_ms` and `listening_avg_ms`; "
+                'the same figures as the single-entity endpoints. With `"layout": "breakdowns"`, '
+                "instead a row per entity, dimension (country, source, platform) and value: the "
+                "entity's id and title or name, `dimension`, `slice` (`ranked`, `other`, `unknown`), "
+                "`rank`, `value`, `value_name`, `plays`, `listeners`, `share`, `from`, `to`, `tz` (the "
+                "breakdown endpoints' figures, `limit` values ranked). `artist_id`, `album_id` or `track_id` "
                 "in the body narrows it to what belongs to that entity (the view on screen). UTF-8, a "
                 "header row, CRLF line ends, streamed. A text cell "
                 "starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so a "
@@ -541,8 +547,12 @@ def export_paths() -> dict[str, Schema]:
             "post": export_operation(
                 "exportJson",
                 "Export rows as JSON",
-                "The rows of the CSV export as `{success, data: {type, period, from, to, rows}}`, "
-                "streamed; a track's `artist_ids` and `artists` are arrays.",
+                "The rows of the CSV export as `{success, data: {type, period, from, to, tz, layout, "
+                "rows}}`, streamed; a track's `artist_ids` and `artists` are arrays. An entity row "
+                "carries `listening` as an object, and with `include_breakdowns` its `breakdowns` by "
+                "country, source and platform (as the breakdown endpoints answer them, `limit` values "
+                "ranked); the `breakdowns` "
+                "layout gives the CSV's rows, with null `rank` and `value` for `other` and `unknown`.",
                 "TableExportRequest",
                 {"200": success("200", ref("ExportRows"), "The rows.")["200"] | {"headers": DISPOSITION}},
             )
@@ -551,8 +561,10 @@ def export_paths() -> dict[str, Schema]:
             "post": export_operation(
                 "exportReport",
                 "Comprehensive JSON report",
-                "Totals and growth per artist, album and track, rankings, collaborations, and the chart "
-                "series when asked; every figure as the single-entity endpoints answer it.",
+                "Totals and growth per artist, album and track, their listening and their breakdowns by "
+                "country, source and platform (also over everything together, in `summary`), rankings, "
+                "collaborations, and the chart series when asked; every figure as the single-entity "
+                "and breakdown endpoints answer it.",
                 "ReportRequest",
                 success("200", ref("Report"), "The report."),
             )
@@ -562,8 +574,10 @@ def export_paths() -> dict[str, Schema]:
                 "exportPdf",
                 "PDF report",
                 "The report as a PDF: title page (artist, period, generated-at), summary figures with "
-                "growth, a plays-and-listeners chart over the period, a top-tracks chart, tables per album "
-                "and track, and collaborations. The file is named `insights-report-<artist>-<period>-"
+                "growth, listening time, a plays-and-listeners chart over the period, a top-tracks chart, "
+                "where and how they listen (countries by name, sources and platforms, as bars with their "
+                "plays, listeners and share), tables per album and track, and collaborations. The file "
+                "is named `insights-report-<artist>-<period>-"
                 "<YYYY-MM-DD>.pdf`.",
                 "PdfRequest",
                 file_answer("The PDF document.", "application/pdf"),

@@ -1,10 +1,11 @@
 """The exports section of the OpenAPI document (schemas/openapi.py): the five /export/ operations, their
-request bodies, and the report documented field by field."""
+request bodies, the rows of both layouts, and the report documented field by field."""
 
 from __future__ import annotations
 
 import itertools
 
+from schemas.openapi_audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
 from schemas.openapi_components import (
     TOP_COLLABORATORS,
     TOP_TRACKS,
@@ -13,6 +14,7 @@ from schemas.openapi_components import (
     count,
     entity_id,
     obj,
+    optional,
     ref,
     text,
 )
@@ -20,6 +22,7 @@ from schemas.periods import DEFAULT_PERIOD, DEFAULT_TIMEFRAME, PERIOD_DAYS, TIME
 
 EXPORT = "/api/v1/producer-intelligence/insights/export"
 ENTITY_TYPES = ("tracks", "albums", "artists")
+LAYOUTS = ("entities", "breakdowns")  # a row per entity, or per entity, dimension and value
 MAX_EXPORT_BODY_BYTES = 16 * 1024
 ACCESS_TEXT = (
     "An export holds exactly what the token may read: `admin` reads everything; otherwise the artists "
@@ -84,6 +87,34 @@ ONE_FOCUS_AT_MOST: Schema = {
         ]
     }
 }
+# How many values of each dimension a breakdown ranks (as the breakdown endpoints' `limit`).
+LIMIT_FIELD: Schema = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": BREAKDOWN_LIMIT,
+    "default": DEFAULT_BREAKDOWN_LIMIT,
+    "description": "How many values of each dimension (country, source, platform) a breakdown ranks; "
+    "the rest are `other`, as the breakdown endpoints' `limit`.",
+}
+LAYOUT_FIELD: Schema = {
+    "type": "string",
+    "enum": list(LAYOUTS),
+    "default": "entities",
+    "description": "`entities`: a row per entity with its figures and listening (in JSON also its "
+    "`breakdowns`). `breakdowns`: a row per entity, dimension and value (then `other` and `unknown` "
+    "when they had plays), for a pivot table.",
+}
+INCLUDE_BREAKDOWNS_FIELD: Schema = {
+    "type": "boolean",
+    "default": False,
+    "description": "JSON, `entities` layout: give each row its `breakdowns` too (one more batched "
+    "statement per page). A CSV has them as rows of their own (`layout`): true with the `entities` "
+    "layout is refused there (422).",
+}
+LISTENING_AND_BREAKDOWNS: dict[str, Schema] = {
+    "listening": ref("Listening"),
+    "breakdowns": ref("Breakdowns"),
+}
 NULLABLE_ID = {"anyOf": [ref("Id"), {"type": "null"}]}
 DESCRIPTIONS: dict[str, dict[str, Schema]] = {
     "tracks": {
@@ -101,7 +132,8 @@ DESCRIPTIONS: dict[str, dict[str, Schema]] = {
 
 
 def row(kind: str, example_id: int, label: str, example_label: str) -> Schema:
-    return obj(
+    """An entity row; `breakdowns` only when `include_breakdowns` asked for them."""
+    entity = obj(
         f"One {kind.removesuffix('s')} with what tells it apart, its figures (period values unless "
         "`_total`) and the period's dates.",
         {
@@ -116,6 +148,49 @@ def row(kind: str, example_id: int, label: str, example_label: str) -> Schema:
             "likes": count("`like` events in the period.", 31),
             "reposts": count("`repost` events in the period.", 7),
         }
+        | COVERED
+        | {"listening": ref("Listening")},
+    )
+    return optional(entity, breakdowns=ref("Breakdowns"))
+
+
+def breakdown_row(kind: str, example_id: int, label: str, example_label: str) -> Schema:
+    return obj(
+        f"One value of a dimension for one {kind.removesuffix('s')} (the `breakdowns` layout).",
+        {
+            f"{kind.removesuffix('s')}_id": entity_id(f"The {kind.removesuffix('s')}.", example_id),
+            label: text(f"The {label} (empty when the catalog does not have it).", example_label, 0),
+            "dimension": {"type": "string", "enum": list(DIMENSIONS), "examples": ["country"]},
+            "slice": {
+                "type": "string",
+                "enum": ["ranked", "other", "unknown"],
+                "description": "`ranked`: one value; `other`: the values past `limit` together; "
+                "`unknown`: plays that did not say.",
+                "examples": ["ranked"],
+            },
+            "rank": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": BREAKDOWN_LIMIT,
+                "description": "1 for the most played value; null for `other` and `unknown`.",
+                "examples": [1],
+            },
+            "value": {
+                "type": ["string", "null"],
+                "description": "The country code, source or platform; null for `other` and `unknown`.",
+                "examples": ["DE"],
+            },
+            "value_name": text("The value for people: a country's name, `Artist page`, `iOS`...", "Germany"),
+            "plays": count("Plays of the range with this value.", 120),
+            "listeners": count("Their distinct listeners (across the values of `other`).", 64),
+            "share": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 100,
+                "description": "These plays / every play of the entity in the range x 100, 1 decimal.",
+                "examples": [37.5],
+            },
+        }
         | COVERED,
     )
 
@@ -128,6 +203,23 @@ FIGURES = {
 }
 
 SCHEMAS: dict[str, Schema] = {
+    "Breakdowns": obj(
+        "Where and how the range's plays were listened to: by each dimension, as the breakdown "
+        "endpoints answer it (without their header).",
+        {
+            d: obj(
+                f"By {d}.",
+                {
+                    "rows": array(
+                        ref("BreakdownRow"), "Most plays first, then value.", maxItems=BREAKDOWN_LIMIT
+                    ),
+                    "other": ref("PlaysAndListeners") | {"description": "The values past `limit`, together."},
+                    "unknown": ref("PlaysAndListeners") | {"description": "Plays without the field."},
+                },
+            )
+            for d in DIMENSIONS
+        },
+    ),
     "ExportFormat": obj(
         "One export format.",
         {
@@ -159,7 +251,8 @@ SCHEMAS: dict[str, Schema] = {
             "period": period_field,
         }
         | RANGE_BODY
-        | FOCUS_FIELDS,
+        | FOCUS_FIELDS
+        | {"layout": LAYOUT_FIELD, "limit": LIMIT_FIELD, "include_breakdowns": INCLUDE_BREAKDOWNS_FIELD},
         # One whole example: built field by field it would ask for a period and a range, and three
         # focuses, at once (a 422 in /docs' curl and "Try it").
         "examples": [{"type": "tracks", "period": "30-days", "tz": "UTC"}],
@@ -179,20 +272,24 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
         | RANGE_BODY
-        | FOCUS_FIELDS,
+        | FOCUS_FIELDS
+        | {"limit": LIMIT_FIELD},
         "examples": [{"period": "30-days", "include_charts": False, "tz": "UTC"}],
     }
     | ONE_FOCUS_AT_MOST,
     "PdfRequest": {
         "type": "object",
         "description": "The period of the report." + RANGE_TEXT + FOCUS_TEXT,
-        "properties": {"period": period_field} | RANGE_BODY | FOCUS_FIELDS,
+        "properties": {"period": period_field} | RANGE_BODY | FOCUS_FIELDS | {"limit": LIMIT_FIELD},
         "examples": [{"period": "30-days", "tz": "UTC"}],
     }
     | ONE_FOCUS_AT_MOST,
     "TrackRow": row("tracks", 101, "title", "Dawn"),
     "AlbumRow": row("albums", 10, "title", "First Light"),
     "ArtistRow": row("artists", 1, "name", "Ana Vale"),
+    "TrackBreakdownRow": breakdown_row("tracks", 101, "title", "Dawn"),
+    "AlbumBreakdownRow": breakdown_row("albums", 10, "title", "First Light"),
+    "ArtistBreakdownRow": breakdown_row("artists", 1, "name", "Ana Vale"),
     "ExportRows": obj(
         "The rows of the export, most played in the period first.",
         {
@@ -201,11 +298,23 @@ SCHEMAS: dict[str, Schema] = {
         }
         | COVERED
         | {
+            "layout": {"type": "string", "enum": list(LAYOUTS), "examples": ["entities"]},
             "rows": {
                 "type": "array",
-                "description": "One row per readable entity of `type`: most played in the period first, "
-                "then by id.",
-                "items": {"anyOf": [ref("TrackRow"), ref("AlbumRow"), ref("ArtistRow")]},
+                "description": "`entities`: one row per readable entity of `type`, most played in the "
+                "period first, then by id. `breakdowns`: for each of them in that order and each "
+                "dimension (country, source, platform), a row per ranked value, then `other` and "
+                "`unknown` when they had plays.",
+                "items": {
+                    "anyOf": [
+                        ref("TrackRow"),
+                        ref("AlbumRow"),
+                        ref("ArtistRow"),
+                        ref("TrackBreakdownRow"),
+                        ref("AlbumBreakdownRow"),
+                        ref("ArtistBreakdownRow"),
+                    ]
+                },
             },
         },
     ),
@@ -216,7 +325,8 @@ SCHEMAS: dict[str, Schema] = {
             "albums": count("Readable albums.", 2),
             "tracks": count("Readable tracks.", 24),
         }
-        | FIGURES,
+        | FIGURES
+        | LISTENING_AND_BREAKDOWNS,
     ),
     "ReportCollaborations": obj(
         "As GET /artists/{artistId}/collaborations, without `artist_id`.",
@@ -236,6 +346,7 @@ SCHEMAS: dict[str, Schema] = {
         "An artist: the same figures as GET /artists/{artistId}, its top tracks and collaborations.",
         {"artist_id": entity_id("The artist.", 1), "name": text("The artist's name.", "Ana Vale", 0)}
         | FIGURES
+        | LISTENING_AND_BREAKDOWNS
         | {
             "top_tracks": array(
                 ref("RankedTrack"),
@@ -253,6 +364,7 @@ SCHEMAS: dict[str, Schema] = {
             "artist_id": entity_id("The album's artist.", 1),
         }
         | FIGURES
+        | LISTENING_AND_BREAKDOWNS
         | {"tracks": array(ref("RankedTrack"), "Every track of the album, most played in the period first.")},
     ),
     "ReportTrack": obj(
@@ -263,7 +375,8 @@ SCHEMAS: dict[str, Schema] = {
             "album_id": {"anyOf": [ref("Id"), {"type": "null"}], "description": "Its album, or null."},
             "artist_ids": array(ref("Id"), "Its artists, primary first."),
         }
-        | FIGURES,
+        | FIGURES
+        | LISTENING_AND_BREAKDOWNS,
     ),
     "ReportChart": obj(
         "The chart of GET /artists/{artistId}/charts over every readable track, for the period's days.",

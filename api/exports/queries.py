@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from api.read import audience_queries as audience
 from api.read import local_day_queries as local_days
 from api.read.catalog_lookup import TrackEntry
 from insights.store import Store
 from schemas.local_ranges import LocalRange
+from schemas.openapi_audience import DIMENSIONS
 from schemas.tokens import TokenClaims
 
 # The readable entities of each kind, (id, name). `admin` reads everything; otherwise a track is readable
@@ -55,10 +57,13 @@ READABLE_MEMBERS_SQL = {
     " WHERE id IN (SELECT id FROM readable)",
 }
 
-# Where a range's counters come from, as rows (track_id, at or day, plays, listeners, likes, reposts) of
-# the tracks in `members`: the UTC days of `track_daily` (a UTC range), or whole UTC days and the
-# quarter-hours of the ragged ends (any other zone, as api/read/local_day_queries.py reads them).
-UTC_ROWS = """SELECT track_id, day, plays, listeners, likes, reposts FROM track_daily
+# Where a range's counters come from, as rows (track_id, at or day, plays, listeners, likes, reposts, and
+# the listening sums: qualified plays, listened ms, timed plays) of the tracks in `members`: the UTC
+# days of `track_daily` (a UTC range), or whole UTC days and the quarter-hours of the ragged ends (any
+# other zone, as api/read/local_day_queries.py reads them).
+UTC_ROWS = """SELECT track_id, day, plays, listeners, likes, reposts,
+        qualified_plays, listened_total_ms, timed_plays
+    FROM track_daily
     WHERE track_id IN (SELECT track_id FROM members)
       AND day >= {previous_start:Date} AND day <= {today:Date}"""
 ZONED_ROWS = local_days.ROWS.replace("{track_ids:Array(UInt64)}", "(SELECT track_id FROM members)")
@@ -108,7 +113,8 @@ FIGURES_SQL = """
 WITH members AS ({members})
 SELECT t.entity_id, t.plays_total, t.listeners_total,
        d.period_plays, d.period_listeners, d.period_likes, d.period_reposts,
-       d.previous_plays, d.previous_listeners
+       d.previous_plays, d.previous_listeners,
+       d.period_qualified_plays, d.period_listened_ms, d.period_timed_plays
 FROM
 (
     SELECT m.entity_id AS entity_id,
@@ -125,7 +131,10 @@ LEFT JOIN
            sumIf(x.likes, {in_range}) AS period_likes,
            sumIf(x.reposts, {in_range}) AS period_reposts,
            sumIf(x.plays, NOT {in_range}) AS previous_plays,
-           uniqExactMergeIf(x.listeners, NOT {in_range}) AS previous_listeners
+           uniqExactMergeIf(x.listeners, NOT {in_range}) AS previous_listeners,
+           sumIf(x.qualified_plays, {in_range}) AS period_qualified_plays,
+           sumIf(x.listened_total_ms, {in_range}) AS period_listened_ms,
+           sumIf(x.timed_plays, {in_range}) AS period_timed_plays
     FROM ({rows}) AS x INNER JOIN members AS m ON x.track_id = m.track_id
     GROUP BY m.entity_id
 ) AS d ON t.entity_id = d.entity_id
@@ -161,6 +170,10 @@ class EntityFigures:
     reposts: int = 0
     previous_plays: int = 0
     previous_listeners: int = 0
+    # How long the period's plays were listened to (docs/api.md, "Listening").
+    qualified_plays: int = 0
+    listened_ms: int = 0
+    timed_plays: int = 0
 
 
 NO_FIGURES = EntityFigures()
@@ -194,6 +207,21 @@ async def figures_of(
         FIGURES_BY_TYPE[kind, chosen.utc], {"ids": list(ids)} | range_parameters(chosen)
     )
     return {int(row[0]): EntityFigures(*(int(value) for value in row[1:])) for row in rows}
+
+
+# Breakdowns of the requested entities, each over the same tracks as its figures (MEMBERS_SQL).
+BREAKDOWNS_BY_TYPE = {kind: audience.entities_breakdown_sql(members) for kind, members in MEMBERS_SQL.items()}
+
+
+async def breakdowns_of(
+    store: Store, kind: str, ids: Sequence[int], chosen: LocalRange, limit: int
+) -> audience.Breakdowns:
+    """Every dimension's breakdown of each entity that had a play in the range; absent: none."""
+    if not ids:
+        return {}
+    return await audience.entity_breakdowns(
+        store, BREAKDOWNS_BY_TYPE[kind], {"ids": list(ids)}, DIMENSIONS, chosen, limit
+    )
 
 
 # The report's catalog: readable tracks, and the other tracks of readable albums (an album lists all

@@ -1,5 +1,6 @@
 """The comprehensive report (POST /export/report, and the PDF's content): everything a token may read,
-with the same figures the single-entity endpoints answer, gathered in a handful of batched queries."""
+with the same figures, listening and breakdowns the single-entity endpoints answer, gathered in a
+handful of batched queries."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from api.exports.audience import breakdowns_json
 from api.exports.focus import Focus
 from api.exports.queries import (
     NO_FIGURES,
     EntityFigures,
+    breakdowns_of,
     figures_of,
     readable_all,
     report_albums,
@@ -21,6 +24,7 @@ from api.exports.queries import (
 )
 from api.http.access import may_read_artists
 from api.read import analytics_queries as analytics
+from api.read import audience_queries as audience
 from api.read import local_day_queries as local_days
 from api.read.analytics_routes import TOP_TRACKS, utc_bounds
 from api.read.catalog_lookup import TrackEntry
@@ -28,6 +32,7 @@ from api.read.catalog_snapshot import Catalog
 from api.read.figure_bodies import collaborations_json, figures_json
 from insights.store import Store
 from schemas.local_ranges import LocalRange, buckets_of, default_interval, rfc3339_local
+from schemas.openapi_audience import DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
 from schemas.periods import chart_buckets
 from schemas.tokens import TokenClaims
 
@@ -109,6 +114,10 @@ async def summary_figures(store: Store, track_ids: Sequence[int], chosen: LocalR
     return (await local_days.figures(store, track_ids, chosen))[0]
 
 
+def listening_of(f: EntityFigures | analytics.Figures) -> Json:
+    return {"listening": audience.listening_json(f.qualified_plays, f.listened_ms, f.timed_plays)}
+
+
 async def build_report(
     store: Store,
     snapshot: Catalog,
@@ -116,8 +125,10 @@ async def build_report(
     chosen: LocalRange,
     include_charts: bool,
     focus: Focus | None = None,
+    limit: int = DEFAULT_BREAKDOWN_LIMIT,
 ) -> Json:
-    """Everything readable, or (with a focus) what of it belongs to one artist, album or track."""
+    """Everything readable, or (with a focus) what of it belongs to one artist, album or track; each
+    with its listening figures and its breakdowns (`limit` values of each dimension ranked)."""
     generated_at = datetime.now(UTC)
     # Independent queries run side by side on the store's thread pool.
     catalog, albums, artists = await asyncio.gather(
@@ -130,14 +141,25 @@ async def build_report(
     readable = [t for t in catalog if may_read_artists(claims, t.artist_ids)]
     readable_ids = [t.track_id for t in readable]
     shared = [t for t in readable if len(t.artist_ids) > 1]
-    track_figures, album_figures, artist_figures, summary, names, chart = await asyncio.gather(
+    album_ids, artist_ids = [a.album_id for a in albums], [a for a, _ in artists]
+    # Independent statements, side by side: the figures, then the breakdowns of the same entities.
+    figures = asyncio.gather(
         figures_of(store, "tracks", [t.track_id for t in catalog], chosen),
-        figures_of(store, "albums", [a.album_id for a in albums], chosen),
-        figures_of(store, "artists", [a for a, _ in artists], chosen),
+        figures_of(store, "albums", album_ids, chosen),
+        figures_of(store, "artists", artist_ids, chosen),
         summary_figures(store, readable_ids, chosen),
         snapshot.artist_names(sorted({a for t in shared for a in t.artist_ids})),
         chart_json(store, readable_ids, chosen) if include_charts else no_chart(),
     )
+    audiences = asyncio.gather(
+        breakdowns_of(store, "tracks", readable_ids, chosen, limit),
+        breakdowns_of(store, "albums", album_ids, chosen, limit),
+        breakdowns_of(store, "artists", artist_ids, chosen, limit),
+        audience.group_breakdowns(store, readable_ids, DIMENSIONS, chosen, limit),
+    )
+    found, heard = await asyncio.gather(figures, audiences)
+    track_figures, album_figures, artist_figures, summary, names, chart = found
+    track_audience, album_audience, artist_audience, summary_audience = heard
 
     by_album: defaultdict[int | None, list[TrackEntry]] = defaultdict(list)
     by_artist: defaultdict[int, list[TrackEntry]] = defaultdict(list)
@@ -159,10 +181,14 @@ async def build_report(
         "to": chosen.last.isoformat(),
         "generated_at": rfc3339(generated_at),
         "summary": {"artists": len(artists), "albums": len(albums), "tracks": len(readable)}
-        | figures_json(summary),
+        | figures_json(summary)
+        | listening_of(summary)
+        | {"breakdowns": {d: audience.breakdown_json(summary_audience[d]) for d in DIMENSIONS}},
         "artists": [
             {"artist_id": a, "name": name}
             | figures_json(artist_figures.get(a, NO_FIGURES))
+            | listening_of(artist_figures.get(a, NO_FIGURES))
+            | {"breakdowns": breakdowns_json(artist_audience, a)}
             | {"top_tracks": ranked(by_artist[a], track_figures, TOP_TRACKS)}
             | {"collaborations": collaborations_json(a, by_artist[a], plays_total, names)}
             for a, name in sorted(artists, key=lambda e: (-plays_of(artist_figures, e[0]), e[0]))
@@ -170,6 +196,8 @@ async def build_report(
         "albums": [
             {"album_id": a.album_id, "title": a.title, "artist_id": a.artist_id}
             | figures_json(album_figures.get(a.album_id, NO_FIGURES))
+            | listening_of(album_figures.get(a.album_id, NO_FIGURES))
+            | {"breakdowns": breakdowns_json(album_audience, a.album_id)}
             | {"tracks": ranked(by_album[a.album_id], track_figures)}
             for a in sorted(albums, key=lambda a: (-plays_of(album_figures, a.album_id), a.album_id))
         ],
@@ -181,6 +209,8 @@ async def build_report(
                 "artist_ids": list(t.artist_ids),
             }
             | figures_json(track_figures.get(t.track_id, NO_FIGURES))
+            | listening_of(track_figures.get(t.track_id, NO_FIGURES))
+            | {"breakdowns": breakdowns_json(track_audience, t.track_id)}
             for t in sorted(readable, key=lambda t: (-plays_of(track_figures, t.track_id), t.track_id))
         ],
         "chart": chart,

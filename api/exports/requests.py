@@ -1,7 +1,7 @@
-"""The bodies of the export endpoints: `{"type", "period"}` and `{"period", "include_charts"}`, each with
-an optional zone and range (`tz`, `from`/`to`, as the read endpoints take them) and an optional focus
-(`artist_id`, `album_id` or `track_id`), checked field by field into values, with a 422 naming the field
-for anything else."""
+"""The bodies of the export endpoints: `{"type", "period", "layout"}` and `{"period", "include_charts"}`,
+each with an optional zone and range (`tz`, `from`/`to`, as the read endpoints take them), an optional
+focus (`artist_id`, `album_id` or `track_id`) and the breakdowns' `limit`, checked field by field into
+values, with a 422 naming the field for anything else."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from api.exports.focus import focus_field
 from api.http.errors import validation_failed
 from api.ingest.endpoints import decode_json_object, read_body
 from api.read.range_params import range_of
+from schemas.events import whole
 from schemas.local_ranges import LocalRange, RangeError
-from schemas.openapi_exports import ENTITY_TYPES, MAX_EXPORT_BODY_BYTES
+from schemas.openapi_audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT
+from schemas.openapi_exports import ENTITY_TYPES, LAYOUTS, MAX_EXPORT_BODY_BYTES
 from schemas.periods import DEFAULT_PERIOD, PERIOD_DAYS
 
 
@@ -24,6 +26,9 @@ class TableRequest:
     kind: str  # tracks, albums or artists
     chosen: LocalRange  # the local days of `tz` the figures cover
     focus: tuple[str, int] | None = None  # ("artist_id", 7): only what belongs to artist 7
+    layout: str = "entities"  # or "breakdowns": a row per entity, dimension and value
+    limit: int = DEFAULT_BREAKDOWN_LIMIT  # values a breakdown ranks; the rest are `other`
+    include_breakdowns: bool = False  # JSON entity rows: nest each entity's breakdowns
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class ReportRequest:
     chosen: LocalRange
     include_charts: bool
     focus: tuple[str, int] | None = None
+    limit: int = DEFAULT_BREAKDOWN_LIMIT
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -50,12 +56,27 @@ def body_period(body: dict[str, Any]) -> LocalRange:
         raise validation_failed(error.field, error.message) from None
 
 
+def breakdown_limit(body: dict[str, Any]) -> int:
+    """`limit` (default 10): how many values of each dimension get a row of their own."""
+    value = whole(body.get("limit", DEFAULT_BREAKDOWN_LIMIT))  # 10.0 is 10, as for ids
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= BREAKDOWN_LIMIT:
+        raise validation_failed("limit", f"limit must be an integer from 1 to {BREAKDOWN_LIMIT}.")
+    return value
+
+
 async def table_request(request: Request) -> TableRequest:
     body = await json_body(request)
     kind = body.get("type")
     if not isinstance(kind, str) or kind not in ENTITY_TYPES:
         raise validation_failed("type", f"type must be one of {', '.join(ENTITY_TYPES)}.")
-    return TableRequest(kind, body_period(body), focus_field(body))
+    layout = body.get("layout", "entities")
+    if not isinstance(layout, str) or layout not in LAYOUTS:
+        raise validation_failed("layout", f"layout must be one of {', '.join(LAYOUTS)}.")
+    include_breakdowns = body.get("include_breakdowns", False)
+    if not isinstance(include_breakdowns, bool):
+        raise validation_failed("include_breakdowns", "include_breakdowns must be true or false.")
+    limit = breakdown_limit(body)
+    return TableRequest(kind, body_period(body), focus_field(body), layout, limit, include_breakdowns)
 
 
 async def report_request(request: Request) -> ReportRequest:
@@ -63,9 +84,9 @@ async def report_request(request: Request) -> ReportRequest:
     include_charts = body.get("include_charts", False)
     if not isinstance(include_charts, bool):
         raise validation_failed("include_charts", "include_charts must be true or false.")
-    return ReportRequest(body_period(body), include_charts, focus_field(body))
+    return ReportRequest(body_period(body), include_charts, focus_field(body), breakdown_limit(body))
 
 
 async def pdf_request(request: Request) -> ReportRequest:
     body = await json_body(request)
-    return ReportRequest(body_period(body), True, focus_field(body))
+    return ReportRequest(body_period(body), True, focus_field(body), breakdown_limit(body))

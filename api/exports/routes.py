@@ -15,8 +15,9 @@ from api.exports.focus import resolve_focus
 from api.exports.pdf.document import render_pdf
 from api.exports.report import build_report, subject_slug
 from api.exports.requests import TableRequest, pdf_request, report_request, table_request
-from api.exports.tables import Row, csv_chunks, describer, json_chunks, row_pages
+from api.exports.tables import Row, breakdown_pages, csv_chunks, describer, json_chunks, row_pages
 from api.http.access import claims_of
+from api.http.errors import validation_failed
 from api.http.responses import JSONResponse, success
 from api.read.analytics_routes import catalog_of
 from insights.store import Store
@@ -30,21 +31,26 @@ FORMATS = [
         "name": "CSV",
         "description": "One row per track, album or artist you may read (or of the artist, album or "
         "track in focus), most played first, with its album and artists, period plays, all-time plays, "
-        "unique listeners, likes, reposts and the dates and zone covered (any zone and range: tz, "
-        "from, to). UTF-8 with a header row; streamed, so any size works; text cells that a spreadsheet "
-        "would run as a formula start with an apostrophe.",
+        "unique listeners, likes, reposts, the dates and zone covered (any zone and range: tz, "
+        'from, to) and the listening figures; or, with layout "breakdowns", a row per entity and '
+        "country, source or platform with its plays, listeners and share. UTF-8 with a header row; "
+        "streamed, so any size works; text cells that a spreadsheet would run as a formula start with "
+        "an apostrophe.",
     },
     {
         "id": "json",
         "name": "JSON",
-        "description": "The same rows as the CSV export, as JSON. POST /export/report gives the "
-        "comprehensive JSON report instead: totals, growth, rankings, collaborations and chart series.",
+        "description": "The same rows as the CSV export, as JSON, each entity with its listening (and, "
+        "with include_breakdowns, its breakdowns by country, source and platform). POST /export/report "
+        "gives the comprehensive JSON report instead: totals, growth, listening, breakdowns, rankings, "
+        "collaborations and chart series.",
     },
     {
         "id": "pdf",
         "name": "PDF report",
         "description": "A printable report: title page, summary figures with growth, a plays-and-listeners "
-        "chart over the period, a top-tracks chart, tables per album and track, and collaborations.",
+        "chart over the period, a top-tracks chart, where and how they listen (listening time, "
+        "countries, sources, platforms), tables per album and track, and collaborations.",
     },
 ]
 
@@ -85,28 +91,41 @@ async def started(pages: AsyncIterator[list[Row]]) -> AsyncIterator[list[Row]]:
 
 
 async def table_pages(request: Request, wanted: TableRequest) -> AsyncIterator[list[Row]]:
+    """The pages of the export: entity rows (with their breakdowns if asked), or, for the `breakdowns`
+    layout, a row per entity, dimension and value."""
     focus = await resolve_focus(request, wanted.focus)
     describe = describer(wanted.kind, await catalog_of(request).snapshot())
     only = focus.ids(wanted.kind) if focus is not None else None
-    pages = row_pages(store_of(request), wanted.kind, claims_of(request), wanted.chosen, describe, only)
-    return await started(pages)
+    by_value = wanted.layout == "breakdowns"
+    limit = wanted.limit if wanted.include_breakdowns or by_value else None
+    claims, chosen = claims_of(request), wanted.chosen
+    pages = row_pages(store_of(request), wanted.kind, claims, chosen, describe, only, breakdown_limit=limit)
+    return await started(breakdown_pages(wanted.kind, pages) if by_value else pages)
 
 
 async def export_csv(request: Request) -> Response:
     wanted = await table_request(request)
+    if wanted.include_breakdowns and wanted.layout == "entities":
+        raise validation_failed(
+            "include_breakdowns",
+            'A CSV has the breakdowns as rows of their own: ask for "layout": "breakdowns".',
+        )
+    name = wanted.kind if wanted.layout == "entities" else f"{wanted.kind}-breakdowns"
     return StreamingResponse(
-        csv_chunks(wanted.kind, await table_pages(request, wanted)),
+        csv_chunks(wanted.kind, await table_pages(request, wanted), wanted.layout),
         media_type="text/csv; charset=utf-8",
-        headers=attachment(wanted.kind, wanted.chosen, "csv"),
+        headers=attachment(name, wanted.chosen, "csv"),
     )
 
 
 async def export_json(request: Request) -> Response:
     wanted = await table_request(request)
+    name = wanted.kind if wanted.layout == "entities" else f"{wanted.kind}-breakdowns"
+    pages = await table_pages(request, wanted)
     return StreamingResponse(
-        json_chunks(wanted.kind, wanted.chosen, await table_pages(request, wanted)),
+        json_chunks(wanted.kind, wanted.chosen, pages, wanted.layout),
         media_type="application/json",
-        headers=attachment(wanted.kind, wanted.chosen, "json"),
+        headers=attachment(name, wanted.chosen, "json"),
     )
 
 
@@ -120,6 +139,7 @@ async def export_report(request: Request) -> Response:
         wanted.chosen,
         wanted.include_charts,
         focus,
+        wanted.limit,
     )
     return success(report)
 
@@ -128,7 +148,7 @@ async def export_pdf(request: Request) -> Response:
     wanted = await pdf_request(request)
     focus = await resolve_focus(request, wanted.focus)
     report = await build_report(
-        store_of(request), catalog_of(request), claims_of(request), wanted.chosen, True, focus
+        store_of(request), catalog_of(request), claims_of(request), wanted.chosen, True, focus, wanted.limit
     )
     # Layout is CPU work: a worker thread keeps the event loop answering other requests meanwhile.
     document = await anyio.to_thread.run_sync(render_pdf, report)

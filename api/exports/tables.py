@@ -1,7 +1,8 @@
 """Row exports (POST /export/csv and /export/json): one row per readable entity, most played first,
 described from the catalog (album, artists) and dated (the range's first and last local day, and its
-zone), produced page by page so the figures of a large export are fetched in bounded batches, and
-encoded as spreadsheet-safe CSV or as JSON."""
+zone), with its listening figures (and in JSON its breakdowns), or with the `breakdowns` layout one row
+per entity, dimension and value; produced page by page so the figures of a large export are fetched in
+bounded batches, and encoded as spreadsheet-safe CSV or as JSON."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 
 import msgspec
 
-from api.exports.queries import NO_FIGURES, figures_of, ranked_entities
+from api.exports.audience import BREAKDOWN_COLUMNS, breakdowns_json, entity_slice_rows
+from api.exports.queries import NO_FIGURES, breakdowns_of, figures_of, ranked_entities
+from api.read.audience_queries import listening_json
 from api.read.catalog_snapshot import Snapshot
 from insights.store import Store
 from schemas.local_ranges import LocalRange
@@ -33,14 +36,28 @@ DESCRIPTION_COLUMNS = {
 }
 FIGURE_COLUMNS = ["plays", "plays_total", "listeners", "likes", "reposts"]
 PERIOD_COLUMNS = ["from", "to", "tz"]  # the range's first and last local day and its zone, on every row
+# Added after the columns of the first version, so a reader by position still finds those where they
+# were: JSON's `listening` object, flattened.
+LISTENING_FIELDS = ["qualified_plays", "total_ms", "avg_ms"]
+LISTENING_COLUMNS = [f"listening_{name}" for name in LISTENING_FIELDS]
+
+
+def identity_columns(kind: str) -> list[str]:
+    """`<type>_id`, and `title` (tracks, albums) or `name` (artists)."""
+    return [f"{kind.removesuffix('s')}_id", "name" if kind == "artists" else "title"]
 
 
 def columns(kind: str) -> list[str]:
     """`<type>_id`, `title` (tracks, albums) or `name` (artists), what tells it apart, the figures
     (period values unless `_total`), and the range's dates and zone."""
-    label = "name" if kind == "artists" else "title"
-    identity = [f"{kind.removesuffix('s')}_id", label]
-    return identity + DESCRIPTION_COLUMNS[kind] + FIGURE_COLUMNS + PERIOD_COLUMNS
+    return identity_columns(kind) + DESCRIPTION_COLUMNS[kind] + FIGURE_COLUMNS + PERIOD_COLUMNS
+
+
+def csv_columns(kind: str, layout: str) -> list[str]:
+    """The CSV header: the entity layout's columns and the listening figures, or the breakdowns'."""
+    if layout == "breakdowns":
+        return identity_columns(kind) + BREAKDOWN_COLUMNS + PERIOD_COLUMNS
+    return columns(kind) + LISTENING_COLUMNS
 
 
 def describer(kind: str, catalog: Snapshot) -> Describe:
@@ -78,26 +95,49 @@ async def row_pages(
     describe: Describe,
     only: Collection[int] | None = None,
     page_rows: int = PAGE_ROWS,
+    breakdown_limit: int | None = None,
 ) -> AsyncIterator[list[Row]]:
     """Pages of rows, most played in the period first (ties by id): one query ranks the readable
-    entities (within `only` when given), then one query per page fetches the page's figures."""
-    id_column, label = columns(kind)[:2]
+    entities (within `only` when given), then one query per page fetches the page's figures, and with
+    a `breakdown_limit` one more its breakdowns (`breakdowns`, the endpoint's shape per dimension)."""
+    id_column, label = identity_columns(kind)
     dates = range_json(chosen)
     ranked = await ranked_entities(store, kind, claims, chosen, only)
     for first in range(0, max(len(ranked), 1), page_rows):
         page = ranked[first : first + page_rows]
-        found = await figures_of(store, kind, [entity_id for entity_id, _ in page], chosen)
+        ids = [entity_id for entity_id, _ in page]
+        found = await figures_of(store, kind, ids, chosen)
+        audience = None
+        if breakdown_limit is not None:
+            audience = await breakdowns_of(store, kind, ids, chosen, breakdown_limit)
         rows = []
         for entity_id, name in page:
             f = found.get(entity_id, NO_FIGURES)
-            rows.append(
+            row = (
                 {id_column: entity_id, label: name}
                 | describe(entity_id)
                 | {"plays": f.plays, "plays_total": f.plays_total, "listeners": f.listeners}
                 | {"likes": f.likes, "reposts": f.reposts}
                 | dates
+                | {"listening": listening_json(f.qualified_plays, f.listened_ms, f.timed_plays)}
             )
+            if audience is not None:
+                row["breakdowns"] = breakdowns_json(audience, entity_id)
+            rows.append(row)
         yield rows
+
+
+async def breakdown_pages(kind: str, pages: AsyncIterator[list[Row]]) -> AsyncIterator[list[Row]]:
+    """The `breakdowns` layout from pages of rows with breakdowns: per entity (in their order) and
+    dimension (country, source, platform), a row per ranked value, then `other` and `unknown` if they
+    had plays; an entity without a play in the range has none."""
+    identity = identity_columns(kind)
+    async for rows in pages:
+        yield [
+            {name: row[name] for name in identity} | slice_row | {name: row[name] for name in PERIOD_COLUMNS}
+            for row in rows
+            for slice_row in entity_slice_rows(row["breakdowns"])
+        ]
 
 
 def spreadsheet_safe(cell: object) -> object:
@@ -121,11 +161,21 @@ def csv_text(rows: Iterable[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-async def csv_chunks(kind: str, pages: AsyncIterator[list[Row]]) -> AsyncIterator[bytes]:
-    header = columns(kind)
+def flat(row: Row) -> Row:
+    """A row as CSV has it: `listening` as its `listening_*` columns."""
+    listening = row.get("listening")
+    if listening is None:
+        return row
+    return row | {f"listening_{name}": listening[name] for name in LISTENING_FIELDS}
+
+
+async def csv_chunks(
+    kind: str, pages: AsyncIterator[list[Row]], layout: str = "entities"
+) -> AsyncIterator[bytes]:
+    header = csv_columns(kind, layout)
     yield csv_text([header]).encode()
     async for rows in pages:
-        yield csv_text([[row[name] for name in header] for row in rows]).encode()
+        yield csv_text([[flat(row)[name] for name in header] for row in rows]).encode()
 
 
 _encoder = msgspec.json.Encoder()
@@ -136,10 +186,12 @@ def range_json(chosen: LocalRange) -> dict[str, str]:
     return {"from": chosen.first.isoformat(), "to": chosen.last.isoformat(), "tz": chosen.tz}
 
 
-async def json_chunks(kind: str, chosen: LocalRange, pages: AsyncIterator[list[Row]]) -> AsyncIterator[bytes]:
-    """`{"success": true, "data": {"type", "period", "from", "to", "tz", "rows": [...]}}`, a page at a
-    time (`period` is `custom` for a from/to range)."""
-    head = {"type": kind, "period": chosen.period} | range_json(chosen)
+async def json_chunks(
+    kind: str, chosen: LocalRange, pages: AsyncIterator[list[Row]], layout: str = "entities"
+) -> AsyncIterator[bytes]:
+    """`{"success": true, "data": {"type", "period", "from", "to", "tz", "layout", "rows": [...]}}`, a
+    page at a time (`period` is `custom` for a from/to range)."""
+    head = {"type": kind, "period": chosen.period} | range_json(chosen) | {"layout": layout}
     yield b'{"success":true,"data":' + _encoder.encode(head)[:-1] + b',"rows":['
     separator = b""
     async for rows in pages:

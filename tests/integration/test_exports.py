@@ -1,6 +1,7 @@
 """The export endpoints against `insights up`: CSV and JSON rows equal to the reference model and to the
-single-entity endpoints, only readable entities, formula injection neutralised, the JSON report, and a
-PDF that parses, names the artist, its tracks and totals, and renders to pages that are not blank."""
+single-entity endpoints (listening and breakdowns included, in both layouts), only readable entities,
+formula injection neutralised, the JSON report, and a PDF that parses, names the artist, its tracks,
+totals and audience, and renders to pages that are not blank."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +19,8 @@ import pypdfium2
 import pytest
 from pypdf import PdfReader
 
+from schemas.countries import COUNTRY_NAMES
+from schemas.openapi_audience import DIMENSIONS
 from tests.integration import reference
 from tests.integration.harness import INSIGHTS, token
 from tests.integration.read_deployment import (
@@ -25,6 +29,7 @@ from tests.integration.read_deployment import (
     TRACKS,
     Deployment,
     running_deployment,
+    tracks_of_album,
 )
 
 pytestmark = pytest.mark.integration
@@ -98,6 +103,18 @@ def description(kind: str, entity_id: int) -> dict[str, Any]:
     return {}
 
 
+def audience(
+    events: list[dict[str, Any]], track_ids: list[int], zone: str, first: date, last: date, limit: int = 10
+) -> dict[str, Any]:
+    """`listening` and `breakdowns` of a set of tracks over local days, from the reference model."""
+    return {
+        "listening": reference.listening(events, track_ids, zone, first, last),
+        "breakdowns": {
+            d: reference.breakdown(events, track_ids, d, zone, first, last, limit) for d in DIMENSIONS
+        },
+    }
+
+
 def expected_rows(
     events: list[dict[str, Any]],
     kind: str,
@@ -105,14 +122,15 @@ def expected_rows(
     period: str,
     focus: set[int] | None = None,
     local: tuple[str, date, date] | None = None,
+    limit: int = 10,
+    breakdowns: bool = False,
 ) -> list[dict[str, Any]]:
     """The JSON rows: most played in the period first, then by id; `local`: (zone, first, last), local
-    dates instead of the period's UTC days."""
+    dates instead of the period's UTC days; `breakdowns`: with them (`include_breakdowns`)."""
     days, today = reference.PERIODS.get(period, 0), datetime.now(UTC).date()
     label = "name" if kind == "artists" else "title"
-    dates = {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat(), "tz": "UTC"}
-    if local is not None:
-        dates = {"from": local[1].isoformat(), "to": local[2].isoformat(), "tz": local[0]}
+    covered = local if local is not None else ("UTC", today - timedelta(days=days - 1), today)
+    dates = {"from": covered[1].isoformat(), "to": covered[2].isoformat(), "tz": covered[0]}
     rows = []
     for entity_id, (name, track_ids) in track_sets(artists)[kind].items():
         if focus is not None and entity_id not in focus:
@@ -132,6 +150,7 @@ def expected_rows(
                 "reposts": f["engagement"]["reposts"],
             }
             | dates
+            | without(audience(events, track_ids, *covered, limit), *(() if breakdowns else ("breakdowns",)))
         )
     return sorted(rows, key=lambda row: (-row["plays"], row[f"{kind[:-1]}_id"]))
 
@@ -146,8 +165,12 @@ def csv_rows(response: httpx.Response) -> list[dict[str, Any]]:
 
 
 def as_csv(row: dict[str, Any]) -> dict[str, Any]:
-    """A JSON row as the CSV shows it: a list as one cell, joined by "; "."""
-    return {k: "; ".join(str(i) for i in v) if isinstance(v, list) else v for k, v in row.items()}
+    """A JSON row as the CSV shows it: a list as one cell, joined by "; "; `listening` as its
+    `listening_*` columns, the breakdowns left to the other layout."""
+    cells = {k: "; ".join(str(i) for i in v) if isinstance(v, list) else v for k, v in row.items()}
+    listening = cells.pop("listening")
+    cells.pop("breakdowns", None)
+    return cells | {f"listening_{k}": v for k, v in listening.items()}
 
 
 def unquoted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -162,13 +185,14 @@ def unquoted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_csv_and_json_rows_match_the_definitions(deployment: Deployment, period: str) -> None:
     for kind in ("tracks", "albums", "artists"):
         for artists in (None, ANA, BEN):
-            expected = expected_rows(deployment.events, kind, artists, period)
-            as_json = export(deployment, "/json", {"type": kind, "period": period}, artists)
+            expected = expected_rows(deployment.events, kind, artists, period, breakdowns=True)
+            body = {"type": kind, "period": period, "include_breakdowns": True}
+            as_json = export(deployment, "/json", body, artists)
             assert as_json.status_code == 200, as_json.text
             dates = {k: expected[0][k] for k in ("from", "to", "tz")}
             assert as_json.json() == {
                 "success": True,
-                "data": {"type": kind, "period": period} | dates | {"rows": expected},
+                "data": {"type": kind, "period": period} | dates | {"layout": "entities", "rows": expected},
             }
             in_csv = export(deployment, "/csv", {"type": kind, "period": period}, artists)
             assert in_csv.status_code == 200, in_csv.text
@@ -215,7 +239,8 @@ def test_only_readable_entities_appear(deployment: Deployment) -> None:
     assert ids("tracks", (99,)) == []  # an artist nobody knows: a header and nothing else
     empty = export(deployment, "/csv", {"type": "tracks"}, (99,))
     head = "track_id,title,album_id,album,artist_ids,artists,plays,plays_total,listeners,likes,reposts"
-    assert empty.content == head.encode() + b",from,to,tz\r\n"
+    head += ",from,to,tz,listening_qualified_plays,listening_total_ms,listening_avg_ms"
+    assert empty.content == head.encode() + b"\r\n"
 
 
 @pytest.mark.parametrize(
@@ -289,31 +314,47 @@ def without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 # What a GET answer says of its range and exactness, which the report says once for all its entities.
-# The analytics keys the report does not carry (`listening`: not in the exports yet, docs/api.md).
-RANGE_KEYS = ("tz", "from", "to", "estimates", "complete_through", "listening")
+RANGE_KEYS = ("tz", "from", "to", "estimates", "complete_through")
+
+
+def endpoint_breakdowns(deployment: Deployment, path: str, **params: str) -> dict[str, Any]:
+    """What GET <path>/breakdown answers for each dimension, without what says which and when."""
+    header = ("track_id", "album_id", "artist_id", "dimension", "period", *RANGE_KEYS)
+    return {
+        d: without(deployment.data(f"{path}/breakdown", dimension=d, **params), *header) for d in DIMENSIONS
+    }
 
 
 def test_report_holds_what_the_endpoints_answer(deployment: Deployment) -> None:
     period, days, today = "30-days", 30, datetime.now(UTC).date()
     report = export(deployment, "/report", {"period": period, "include_charts": True}, ANA).json()["data"]
     readable = sorted(track_sets(ANA)["tracks"])
+    first = today - timedelta(days=days - 1)
     assert report["summary"] == {"artists": 1, "albums": 1, "tracks": len(readable)} | reference.analytics(
         deployment.events, readable, days, today
-    )
+    ) | audience(deployment.events, readable, "UTC", first, today)
     [artist] = report["artists"]
-    assert without(artist, "collaborations") == without(
+    assert without(artist, "collaborations", "breakdowns") == without(
         deployment.data("/artists/1", period=period), "period", *RANGE_KEYS
     )
+    assert artist["breakdowns"] == endpoint_breakdowns(deployment, "/artists/1", period=period)
     assert artist["collaborations"] == without(deployment.data("/artists/1/collaborations"), "artist_id")
     [album] = report["albums"]
-    assert album == without(deployment.data("/albums/10", period=period), "period", *RANGE_KEYS)
+    assert without(album, "breakdowns") == without(
+        deployment.data("/albums/10", period=period), "period", *RANGE_KEYS
+    )
+    assert album["breakdowns"] == endpoint_breakdowns(deployment, "/albums/10", period=period)
     assert [t["track_id"] for t in report["tracks"]] == sorted(
         readable,
         key=lambda t: (-reference.analytics(deployment.events, [t], days, today)["plays"]["period"], t),
     )
     for track in report["tracks"]:
-        single = deployment.data(f"/tracks/{track['track_id']}", period=period)
-        assert without(track, "album_id", "artist_ids") == without(single, "period", *RANGE_KEYS)
+        path = f"/tracks/{track['track_id']}"
+        single = deployment.data(path, period=period)
+        assert without(track, "album_id", "artist_ids", "breakdowns") == without(
+            single, "period", *RANGE_KEYS
+        )
+        assert track["breakdowns"] == endpoint_breakdowns(deployment, path, period=period)
     chart = deployment.data("/artists/1/charts", timeframe="30d")
     assert report["chart"] == without(chart, "artist_id", "period", *RANGE_KEYS)
     assert (report["period"], report["period_start"], report["period_end"]) == (
@@ -371,7 +412,10 @@ def test_rows_count_the_local_days_of_a_zone_and_say_which(deployment: Deploymen
             expected = expected_rows(deployment.events, kind, artists, "custom", local=local)
             as_json = export(deployment, "/json", {"type": kind} | body, artists)
             assert as_json.status_code == 200, as_json.text
-            assert as_json.json()["data"] == {"type": kind, "period": "custom"} | body | {"rows": expected}
+            assert as_json.json()["data"] == {"type": kind, "period": "custom"} | body | {
+                "layout": "entities",
+                "rows": expected,
+            }
             in_csv = export(deployment, "/csv", {"type": kind} | body, artists)
             assert unquoted(csv_rows(in_csv)) == [as_csv(row) for row in expected], (kind, artists)
     name = f"insights-artists-{local[1]}-to-{local[2]}-{zone.replace('/', '-')}.csv"
@@ -412,10 +456,17 @@ def test_a_report_in_a_zone_covers_its_local_days(deployment: Deployment) -> Non
     readable = sorted(track_sets(ANA)["tracks"])
     assert without(report["summary"], "artists", "albums", "tracks") == reference.local_analytics(
         deployment.events, readable, zone, first, last
-    )
+    ) | audience(deployment.events, readable, zone, first, last)
     [album] = report["albums"]
-    single = deployment.data("/albums/10", tz=zone, **{"from": str(first), "to": str(last)})
-    assert album == without(single, "period", *RANGE_KEYS)
+    days = {"tz": zone, "from": str(first), "to": str(last)}
+    assert without(album, "breakdowns") == without(
+        deployment.data("/albums/10", **days), "period", *RANGE_KEYS
+    )
+    assert album["breakdowns"] == endpoint_breakdowns(deployment, "/albums/10", **days)
+    assert (
+        album["breakdowns"]
+        == audience(deployment.events, tracks_of_album(10), zone, first, last)["breakdowns"]
+    )
     assert report["chart"]["interval"] == "day" and report["chart"]["timeframe"] == "custom"
     assert report["chart"]["series"] == reference.local_chart(
         deployment.events, readable, zone, first, last, "day"
@@ -439,3 +490,137 @@ def test_a_pdf_in_a_zone_says_its_dates_and_zone(deployment: Deployment) -> None
         deployment.events, sorted(track_sets(ANA)["tracks"]), zone, first, last
     )
     assert f"{figures['plays']['period']:,}" in words
+
+
+# How a report spells the sources and platforms the deployment's events carry (countries: by name).
+VALUE_NAMES = {
+    "source": {
+        "search": "Search",
+        "library": "Library",
+        "playlist": "Playlist",
+        "album": "Album",
+        "artist_page": "Artist page",
+        "radio": "Radio",
+        "recommendation": "Recommendation",
+        "embed": "Embed",
+        "external": "External",
+        "other": "Other",
+    },
+    "platform": {"web": "Web", "ios": "iOS", "android": "Android", "desktop": "Desktop", "tv": "TV"},
+    "country": COUNTRY_NAMES,
+}
+
+
+PLURALS = {"country": "countries", "source": "sources", "platform": "platforms"}
+
+
+def percent(part: int, whole: int) -> float:
+    return float((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def long_rows(kind: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """An entity row's breakdowns as the `breakdowns` layout lists them: per dimension the ranked
+    values, then `other` and `unknown` when they had plays."""
+    identity = {k: row[k] for k in (f"{kind[:-1]}_id", "name" if kind == "artists" else "title")}
+    dates = {k: row[k] for k in ("from", "to", "tz")}
+    found = []
+    for dimension, b in row["breakdowns"].items():
+        total = sum(r["plays"] for r in b["rows"]) + b["other"]["plays"] + b["unknown"]["plays"]
+        for rank, r in enumerate(b["rows"], start=1):
+            found.append(
+                identity
+                | {"dimension": dimension, "slice": "ranked", "rank": rank, "value": r["value"]}
+                | {"value_name": VALUE_NAMES[dimension][r["value"]], "plays": r["plays"]}
+                | {"listeners": r["listeners"], "share": r["share"]}
+                | dates
+            )
+        for part, name in (("other", f"All other {PLURALS[dimension]}"), ("unknown", "Not stated")):
+            if b[part]["plays"]:
+                found.append(
+                    identity
+                    | {"dimension": dimension, "slice": part, "rank": None, "value": None, "value_name": name}
+                    | b[part]
+                    | {"share": percent(b[part]["plays"], total)}
+                    | dates
+                )
+    return found
+
+
+def parsed_long_csv(response: httpx.Response) -> list[dict[str, Any]]:
+    """Counts as ints, the share as a float, an empty rank or value as None."""
+    numbers = {"track_id", "album_id", "artist_id", "rank", "plays", "listeners"}
+
+    def cell(name: str, text: str) -> Any:
+        if name in numbers or name == "value":
+            return (int(text) if name in numbers else text) if text else None
+        return float(text) if name == "share" else text
+
+    rows = csv.DictReader(io.StringIO(response.content.decode("utf-8"), newline=""))
+    return unquoted([{k: cell(k, v) for k, v in row.items()} for row in rows])
+
+
+@pytest.mark.parametrize(
+    ("kind", "artists", "body", "local"),
+    [
+        ("tracks", ANA, {"period": "90-days"}, None),
+        ("albums", None, {"period": "1-year", "limit": 3}, None),
+        ("artists", None, {"tz": "Asia/Kathmandu", "limit": 2}, "Asia/Kathmandu"),
+    ],
+)
+def test_the_breakdowns_layout_has_a_row_per_entity_dimension_and_value(
+    deployment: Deployment,
+    kind: str,
+    artists: tuple[int, ...] | None,
+    body: dict[str, Any],
+    local: str | None,
+) -> None:
+    days = None
+    if local is not None:
+        days = local_days(local, 2, 45)
+        body = body | {"from": str(days[1]), "to": str(days[2])}
+    limit = body.get("limit", 10)
+    entities = expected_rows(
+        deployment.events,
+        kind,
+        artists,
+        body.get("period", "custom"),
+        local=days,
+        limit=limit,
+        breakdowns=True,
+    )
+    expected = [row for entity in entities for row in long_rows(kind, entity)]
+    assert {r["slice"] for r in expected} == {"ranked", "other", "unknown"}, "the data has all three"
+    wanted = {"type": kind, "layout": "breakdowns"} | body
+    as_json = export(deployment, "/json", wanted, artists)
+    assert as_json.status_code == 200, as_json.text
+    assert as_json.json()["data"]["layout"] == "breakdowns"
+    assert as_json.json()["data"]["rows"] == expected
+    in_csv = export(deployment, "/csv", wanted, artists)
+    assert in_csv.status_code == 200, in_csv.text
+    assert "-breakdowns-" in in_csv.headers["content-disposition"]
+    assert parsed_long_csv(in_csv) == expected
+
+
+def test_the_pdf_shows_where_and_how_they_listen(deployment: Deployment) -> None:
+    today = datetime.now(UTC).date()
+    response = export(deployment, "/pdf", {"period": "90-days"}, ANA)
+    assert response.status_code == 200, response.text
+    words = " ".join(
+        " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages).split()
+    )
+    readable = sorted(track_sets(ANA)["tracks"])
+    heard = audience(deployment.events, readable, "UTC", today - timedelta(days=89), today)
+    assert "Where and how they listen" in words
+    assert f"Listening: {heard['listening']['qualified_plays']:,} plays of 30 seconds or more" in words
+    for heading in ("Countries: where the listeners were", "Sources:", "Platforms: what they played on"):
+        assert heading in words, heading
+    for dimension, found in heard["breakdowns"].items():
+        for rank, row in enumerate(found["rows"], start=1):
+            name = VALUE_NAMES[dimension][row["value"]]
+            line = f"{rank} {name} {row['plays']:,} {row['listeners']:,} {row['share']:.1f}%"
+            assert line in words, (dimension, line)
+        plays = sum(r["plays"] for r in found["rows"]) + found["other"]["plays"] + found["unknown"]["plays"]
+        for part, name in (("other", f"All other {PLURALS[dimension]}"), ("unknown", "Not stated")):
+            if found[part]["plays"]:
+                line = f"{name} {found[part]['plays']:,} {found[part]['listeners']:,}"
+                assert f"{line} {percent(found[part]['plays'], plays):.1f}%" in words, (dimension, line)

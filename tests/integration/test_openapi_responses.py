@@ -47,7 +47,7 @@ def event(number: int, kind: str, track_id: int, minutes_ago: int) -> dict[str, 
         "track_id": track_id,
         "listener_id": f"fan-{number % 3}",
         "occurred_at": moment.isoformat(),
-    }
+    } | ({"country": "de", "source": "radio", "platform": "ios", "listened_ms": 40_000} if number % 3 else {})
 
 
 EVENTS = [
@@ -155,7 +155,7 @@ def export_calls(template: str, body: dict[str, Any]) -> list[Call]:
 EXPORT_BODIES = {
     "/formats": {},
     "/csv": {"type": "tracks", "period": "7-days"},
-    "/json": {"type": "albums", "period": "7-days"},
+    "/json": {"type": "albums", "period": "7-days", "include_breakdowns": True},
     "/report": {"period": "7-days", "include_charts": True},
     "/pdf": {"period": "7-days"},
 }
@@ -190,6 +190,14 @@ CALLS = [
         call
         for tail, body in EXPORT_BODIES.items()
         for call in export_calls(f"{INSIGHTS}/export{tail}", body)
+    ),
+    Call(
+        f"{INSIGHTS}/export/json",
+        "post",
+        200,
+        ("insights:read",),
+        artists=(1,),
+        body={"type": "tracks", "period": "7-days", "layout": "breakdowns"},
     ),
     Call(REVOCATIONS, "post", 201, body={"token_id": "openapi-test-token", "reason": "a test"}),
     Call(REVOCATIONS, "post", 401, None, body={"token_id": "x"}),

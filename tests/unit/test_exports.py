@@ -17,7 +17,15 @@ from starlette.testclient import TestClient
 from api.exports.focus import focus_field
 from api.exports.pdf.charts import label_for, nice_ceiling
 from api.exports.routes import attachment
-from api.exports.tables import columns, csv_chunks, csv_text, json_chunks, row_pages, spreadsheet_safe
+from api.exports.tables import (
+    breakdown_pages,
+    columns,
+    csv_chunks,
+    csv_text,
+    json_chunks,
+    row_pages,
+    spreadsheet_safe,
+)
 from schemas.local_ranges import custom_range, last_days
 from schemas.openapi_exports import EXPORT, MAX_EXPORT_BODY_BYTES
 from schemas.tokens import TokenClaims
@@ -89,6 +97,15 @@ def test_chart_axes_end_on_a_round_number_at_or_above_the_highest_value(highest:
         ("/csv", {"type": "tracks", "from": "2026-01-09", "to": "2026-01-02"}, "from"),
         ("/report", {"from": "2020-01-01", "to": "2026-01-02"}, "from"),
         ("/pdf", {"tz": "Asia/Kolkata", "from": "2026-01-01", "to": "2999-01-01"}, "to"),
+        ("/csv", {"type": "tracks", "layout": "long"}, "layout"),
+        ("/json", {"type": "tracks", "layout": None}, "layout"),
+        ("/json", {"type": "tracks", "limit": 0}, "limit"),
+        ("/csv", {"type": "tracks", "layout": "breakdowns", "limit": 51}, "limit"),
+        ("/report", {"limit": "10"}, "limit"),
+        ("/pdf", {"limit": 2.5}, "limit"),
+        ("/report", {"limit": True}, "limit"),
+        ("/json", {"type": "tracks", "include_breakdowns": "yes"}, "include_breakdowns"),
+        ("/csv", {"type": "tracks", "include_breakdowns": True}, "include_breakdowns"),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(
@@ -140,9 +157,22 @@ class RankedStore:
         if "ORDER BY p.plays DESC" in sql:
             self.queries.append("rank")
             return [(i, f"Track {i}") for i in range(self.count, 0, -1)]  # most played first
+        if "track_audience_daily" in sql:
+            self.queries.append("breakdowns")
+            # entity, dimension, kind (0 ranked, 1 other, 2 unknown), ranked values, plays, listeners
+            return [
+                row
+                for i in parameters["ids"]
+                for row in (
+                    (i, "country", 0, [("US", i, 1), ("DE", i, 1)], 2 * i, 2),
+                    (i, "country", 1, [], 1, 1),
+                    (i, "platform", 2, [], i, 1),
+                )
+            ]
         self.queries.append("figures")
-        # entity, plays_total, listeners_total, plays, listeners, likes, reposts, previous plays/listeners
-        return [(i, 10 * i, 20, i, 2, 4, 5, 0, 0) for i in parameters["ids"]]
+        # entity, plays_total, listeners_total, plays, listeners, likes, reposts, previous plays/listeners,
+        # qualified plays, listened ms, timed plays
+        return [(i, 10 * i, 20, i, 2, 4, 5, 0, 0, 1, 45_001, 2) for i in parameters["ids"]]
 
 
 async def collect(pages: AsyncIterator[bytes]) -> bytes:
@@ -173,11 +203,12 @@ def test_rows_come_most_played_first_in_pages_with_one_figures_query_each(
     assert store.queries == queries * 2
     lines = as_csv.decode().split("\r\n")
     head = "track_id,title,album_id,album,artist_ids,artists,plays,plays_total,listeners,likes,reposts"
-    head += ",from,to,tz"
-    assert lines[0] == head
+    head += ",from,to,tz,listening_qualified_plays,listening_total_ms,listening_avg_ms"
+    assert lines[0] == head, "the first version's columns first, in their order; then the new ones"
     dates = f"{bounds.first.isoformat()},{bounds.last.isoformat()},UTC"
     assert lines[1:] == [
-        f"{i},Track {i},70,First Light,7; 8,Ana; Ben,{i},{10 * i},2,4,5,{dates}" for i in range(count, 0, -1)
+        f"{i},Track {i},70,First Light,7; 8,Ana; Ben,{i},{10 * i},2,4,5,{dates},1,45001,22501"
+        for i in range(count, 0, -1)
     ] + [""]
     data = json.loads(as_json)["data"]
     assert (data["from"], data["to"], data["tz"]) == (
@@ -195,6 +226,52 @@ def test_rows_come_most_played_first_in_pages_with_one_figures_query_each(
         "from": bounds.first.isoformat(),
         "to": bounds.last.isoformat(),
         "tz": "UTC",
+        "listening": {"qualified_plays": 1, "total_ms": 45_001, "avg_ms": 22_501},
+    }
+
+
+def test_the_breakdowns_layout_has_a_row_per_entity_dimension_and_value() -> None:
+    store = RankedStore(4)
+    claims = TokenClaims("unit", frozenset(), frozenset({"admin"}), datetime.now(UTC), "t")
+    bounds = last_days("7-days", 7, "UTC", datetime.now(UTC))
+
+    async def run() -> tuple[bytes, bytes]:
+        def pages() -> AsyncIterator[list[dict[str, Any]]]:
+            rows = row_pages(store, "tracks", claims, bounds, described, page_rows=3, breakdown_limit=2)  # type: ignore[arg-type]
+            return breakdown_pages("tracks", rows)
+
+        as_csv = await collect(csv_chunks("tracks", pages(), "breakdowns"))
+        return as_csv, await collect(json_chunks("tracks", bounds, pages(), "breakdowns"))
+
+    as_csv, as_json = asyncio.run(run())
+    assert store.queries == ["rank", "figures", "breakdowns", "figures", "breakdowns"] * 2
+    lines = as_csv.decode().split("\r\n")
+    assert lines[0] == "track_id,title,dimension,slice,rank,value,value_name,plays,listeners,share,from,to,tz"
+    dates = f"{bounds.first.isoformat()},{bounds.last.isoformat()},UTC"
+    # Track 4: US 4 and DE 4 plays, 1 past the limit (9 by country); 4 plays without a platform.
+    assert lines[1:5] == [
+        f"4,Track 4,country,ranked,1,DE,Germany,4,1,44.4,{dates}",
+        f"4,Track 4,country,ranked,2,US,United States,4,1,44.4,{dates}",
+        f"4,Track 4,country,other,,,All other countries,1,1,11.1,{dates}",
+        f"4,Track 4,platform,unknown,,,Not stated,4,1,100.0,{dates}",
+    ]
+    assert len(lines) == 4 * 4 + 2
+    data = json.loads(as_json)["data"]
+    assert data["layout"] == "breakdowns"
+    assert data["rows"][2] == {
+        "track_id": 4,
+        "title": "Track 4",
+        "dimension": "country",
+        "slice": "other",
+        "rank": None,
+        "value": None,
+        "value_name": "All other countries",
+        "plays": 1,
+        "listeners": 1,
+        "share": 11.1,
+        "from": bounds.first.isoformat(),
+        "to": bounds.last.isoformat(),
+        "tz": "UTC",
     }
 
 
@@ -208,7 +285,7 @@ def test_an_empty_export_is_valid_json() -> None:
     dates = {"from": bounds.first.isoformat(), "to": bounds.last.isoformat(), "tz": "UTC"}
     assert json.loads(body) == {
         "success": True,
-        "data": {"type": "albums", "period": "1-year"} | dates | {"rows": []},
+        "data": {"type": "albums", "period": "1-year"} | dates | {"layout": "entities", "rows": []},
     }
 
 

@@ -1,5 +1,5 @@
 """The PDF report's charts, drawn with ReportLab's own graphics: plays and listeners over the period
-(a line chart), and the most played tracks (a horizontal bar chart)."""
+(a line chart), and horizontal bar charts (the most played tracks; plays by country, source, platform)."""
 
 from __future__ import annotations
 
@@ -97,24 +97,29 @@ def plays_and_listeners(chart: dict[str, Any], width: float, height: float) -> D
 
 def top_tracks(tracks: Sequence[dict[str, Any]], width: float) -> Drawing:
     """Bars of period plays, most played on top; `tracks` arrive most played first."""
-    shown = list(tracks)[::-1]  # the chart draws its first category at the bottom
+    names = [t["title"] or f"Track {t['track_id']}" for t in tracks]
+    return bars(names, [t["plays"] for t in tracks], width)
+
+
+def bars(names: Sequence[str], values: Sequence[int], width: float, colour: Any = PLAYS_COLOUR) -> Drawing:
+    """Horizontal bars labelled with their values, the first on top."""
+    shown, counts = list(names)[::-1], list(values)[::-1]  # the chart draws its first category at the bottom
     bar_height = 18
     height = max(len(shown), 1) * bar_height + 30
     drawing = Drawing(width, height)
     chart = HorizontalBarChart()
     chart.x, chart.y = 150, 20
     chart.width, chart.height = width - 190, height - 30
-    chart.data = [[t["plays"] for t in shown] or [0]]
-    chart.bars[0].fillColor = PLAYS_COLOUR
+    chart.data = [counts or [0]]
+    chart.bars[0].fillColor = colour
     chart.bars[0].strokeColor = None
     chart.barSpacing = 2
-    names = [t["title"] or f"Track {t['track_id']}" for t in shown]
-    chart.categoryAxis.categoryNames = [n if len(n) <= 28 else n[:27] + "…" for n in names] or [""]
+    chart.categoryAxis.categoryNames = [n if len(n) <= 28 else n[:27] + "…" for n in shown] or [""]
     chart.categoryAxis.labels.fontName = FONT
     chart.categoryAxis.labels.fontSize = 8
     chart.categoryAxis.labels.boxAnchor = "e"
     chart.categoryAxis.strokeColor = GRID_COLOUR
-    count_axis(chart.valueAxis, max((t["plays"] for t in shown), default=0))
+    count_axis(chart.valueAxis, max(counts, default=0))
     chart.barLabelFormat = lambda v: f"{v:,.0f}"
     chart.barLabels.fontName = FONT
     chart.barLabels.fontSize = 7

@@ -1,5 +1,6 @@
 """The report (api/exports/report.py) as a PDF laid out with ReportLab's platypus: title page, summary
-with growth, charts, album and track tables, collaborations. Pure CPU work: callers run it in a thread."""
+with growth, charts, where and how they listen, album and track tables, collaborations. Pure CPU work:
+callers run it in a thread."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from reportlab.platypus.doctemplate import BaseDocTemplate
 from reportlab.platypus.frames import Frame
 
 from api.exports.pdf import charts
+from api.exports.pdf.audience import audience
 from api.exports.pdf.charts import LISTENERS_COLOUR, PLAYS_COLOUR
 from api.exports.pdf.styles import (
     EVERY,
@@ -250,6 +252,7 @@ def render_pdf(report: Json) -> bytes:
         *cover(report),
         *summary(report, doc.width),
         *chart_section(report, doc.width),
+        *audience(report, doc.width),
         *albums_and_tracks(report, doc.width),
         *collaborations(report, doc.width),
     ]
