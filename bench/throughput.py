@@ -10,12 +10,14 @@
   them anywhere costs before any dedupe, fencing or rollup. The rollups are then checked to hold
   every event exactly once.
 
-The events: Zipf-popular tracks, 100,000 listeners, occurred_at spread over 30 days, and, on 90 % of
-plays and heartbeats, a country, source and platform (the audience rollups' dimensions).
+The events: Zipf-popular tracks, 100,000 listeners, occurred_at spread over 30 days (a backlog, the
+costliest case: nearly every rollup row is a group of its own) or, with `--spread 60`, the last minute
+(live traffic), and, on 90 % of plays and heartbeats, a country, source and platform (the audience
+rollups' dimensions).
 
 All on a fresh local Kafka in a temp dir, removed at the end. Rerun with `make bench` or
 `.venv/bin/python bench/throughput.py [--events 200000] [--batch 500] [--concurrency 8]
-[--partitions 6] [--history 0]`; the table is printed and saved as JSON in bench/results/.
+[--partitions 6] [--history 0] [--spread SECONDS]`; the table is printed and saved as JSON in bench/results/.
 `--history N` stores N older events before the worker starts, to show what the dedupe lookup costs as
 history grows (a key look-up in the `event_ids` index since migration 007; before it, a scan of every
 stored event_id: docs/pipeline.md).
@@ -81,12 +83,13 @@ def audience(rng: random.Random) -> dict[str, str]:
     }
 
 
-def generate(n: int, batch: int, seed: int = 7) -> Workload:
-    """A few hits and a long tail (Zipf s=1.1 over 10,000 tracks), 100,000 listeners, 30 days."""
+def generate(n: int, batch: int, seed: int = 7, spread: float = 30 * 86400.0) -> Workload:
+    """A few hits and a long tail (Zipf s=1.1 over 10,000 tracks), 100,000 listeners, occurred_at
+    spread over the last `spread` seconds (30 days: a backlog; a minute: live traffic)."""
     rng = random.Random(seed)
     tracks = rng.sample(range(1, 10_000_000), 10_000)
     weights = [1 / rank**1.1 for rank in range(1, len(tracks) + 1)]
-    now, span = datetime.now(UTC) - timedelta(minutes=1), 30 * 86400.0
+    now, span = datetime.now(UTC) - timedelta(minutes=1), spread
     kinds, picks = rng.choices(TYPES, TYPE_WEIGHTS, k=n), rng.choices(tracks, weights, k=n)
     raw = [
         {
@@ -302,7 +305,7 @@ async def measure(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[s
     for topic in (EVENTS_TOPIC, CEILING_TOPIC):
         await ensure_topic(bootstrap, topic, partitions)
     clock = time.perf_counter()
-    work = generate(n, args.batch)
+    work = generate(n, args.batch, spread=args.spread)
     print(f"generated {n:,} events in {len(work.bodies):,} batches ({time.perf_counter() - clock:.1f} s)")
 
     api, url = start_api(bootstrap, partitions, tmp / "api")
@@ -380,6 +383,12 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500, help="events per request (1 to 1000)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=30 * 86400.0,
+        help="seconds back that occurred_at reaches (default 30 days, a backlog; 60 is live traffic)",
+    )
     parser.add_argument(
         "--history", type=int, default=0, help="events already stored before the worker starts (dedupe cost)"
     )
