@@ -3,6 +3,7 @@ available, a ClickHouse server (INSIGHTS_TEST_CLICKHOUSE_URL, or a container whe
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 from collections.abc import Iterator
@@ -32,6 +33,20 @@ DATA_TABLES = (
     "partition_progress",
     "complete_through_claims",
 )
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """A test that runs a command in-process (`insights.cli.main`) configures logging as a process does
+    at start: a handler on the test's captured stderr. Taken off after the test, so later tests in this
+    process (their API threads included) do not log to a closed stream."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler:  # ours; pytest's own handlers are subclasses
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def docker_answers() -> bool:
