@@ -14,8 +14,8 @@ from api.exports.focus import focus_field
 from api.http.errors import validation_failed
 from api.ingest.endpoints import decode_json_object, read_body
 from api.read.range_params import range_of
+from schemas.exports import ENTITY_TYPES, MAX_EXPORT_BODY_BYTES
 from schemas.local_ranges import LocalRange, RangeError
-from schemas.openapi_exports import ENTITY_TYPES, MAX_EXPORT_BODY_BYTES
 from schemas.periods import DEFAULT_PERIOD, PERIOD_DAYS
 
 

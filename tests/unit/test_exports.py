@@ -18,8 +18,8 @@ from api.exports.focus import focus_field
 from api.exports.pdf.charts import label_for, nice_ceiling
 from api.exports.routes import attachment
 from api.exports.tables import columns, csv_chunks, csv_text, json_chunks, row_pages, spreadsheet_safe
+from schemas.exports import EXPORT, MAX_EXPORT_BODY_BYTES
 from schemas.local_ranges import custom_range, last_days
-from schemas.openapi_exports import EXPORT, MAX_EXPORT_BODY_BYTES
 from schemas.tokens import TokenClaims
 from tests.unit.test_openapi import bearer, response_problems
 
