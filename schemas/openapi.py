@@ -9,13 +9,12 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 from msgspec import Meta
 
 from schemas import answers, audience, catalog, events, exports, figures
-from schemas.answers import ERROR_CODES
 from schemas.audience import (
     BREAKDOWN_LIMIT,
     DEFAULT_BREAKDOWN_LIMIT,
@@ -23,9 +22,10 @@ from schemas.audience import (
     DIMENSIONS,
     LIST_LIMIT,
 )
-from schemas.events import MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, PLATFORMS, SOURCES
+from schemas.events import MAX_BODY_BYTES
 from schemas.exports import EXPORT, MAX_EXPORT_BODY_BYTES, ONE_FOCUS_AT_MOST
-from schemas.fields import INTERVALS, PERIOD_TEXT, TIMEFRAME_TEXT, TODAY, Day, Id, Period, Timeframe, Tz
+from schemas.fields import INTERVALS, TODAY, Day, Id, Period, Timeframe, Tz
+from schemas.openapi_words import ACCESS_TEXT, CACHED_TEXT, DESCRIPTION, OPERATION_TEXT, TAGS
 from schemas.periods import DEFAULT_PERIOD, DEFAULT_TIMEFRAME
 
 Schema = dict[str, Any]
@@ -108,73 +108,6 @@ def unwrapped(schema: Schema) -> Schema:
 def ref(body: Body) -> Schema:
     return {"$ref": f"#/components/schemas/{body.__name__}"}
 
-
-# ---- words -------------------------------------------------------------------------------------------
-
-CODES_TEXT = ", ".join(f"{status} `{code}`" for status, code in ERROR_CODES.items())
-
-DESCRIPTION = f"""Streaming analytics for music creators: send listening events and catalog updates, \
-read plays, listeners, engagement, growth, charts and realtime figures per track, album and artist.
-
-Authentication: every path under `/api/` needs `Authorization: Bearer <token>`, a signed token made \
-with `insights token create --scope SCOPE [--artist ID]...`. Each endpoint names the scope it needs; \
-`admin` has them all. A read token lists the artists it may read: a track is readable if any of its \
-artists is listed, an album if its artist is, an artist if listed. An unknown id is 404, a known one \
-that is not yours 403.
-
-Success bodies are `{{"success": true, "data": {{...}}}}`. Errors are `{{"success": false, "message", \
-"error"}}` with one code per status: {CODES_TEXT}; a validation error also lists \
-`errors: [{{field, message}}]`.
-
-Periods: {PERIOD_TEXT}
-
-Counting: a repeated `event_id` counts once; `heartbeat` events count only toward realtime \
-`active_listeners`."""
-
-TAGS = [
-    {"name": "Health", "description": "Probes and metrics for operators; no token needed."},
-    {
-        "name": "Ingest",
-        "description": "Write listening events and the catalog. A 202 means every accepted item is "
-        "durably in Kafka (acks=all); invalid items are reported per index, the valid ones still taken.",
-    },
-    {"name": "Tracks", "description": "Figures of one track."},
-    {"name": "Albums", "description": "Figures over all the tracks of an album."},
-    {"name": "Artists", "description": "Figures over every track that lists an artist, and collaborations."},
-    {"name": "Exports", "description": "Everything a token may read, as CSV, JSON, a JSON report or a PDF."},
-    {"name": "Tokens", "description": "Token administration: revoke a token by its id."},
-    {"name": "Docs", "description": "This description, as OpenAPI JSON and as a page."},
-]
-
-METRICS_TEXT = """Figures for the period (`period`, default `30-days`):
-
-- `plays.total`: every `play` event ever; `plays.period`: `play` events with `occurred_at` in the period.
-- `listeners.total`: distinct `listener_id` over all `play` events ever; `listeners.unique`: distinct \
-listeners of the period's plays.
-- `engagement.likes` / `engagement.reposts`: `like` / `repost` events in the period.
-- `growth.plays_change`: (period - previous) / previous * 100, rounded to one decimal, where previous is \
-the equal-length period just before; null when previous is 0. `growth.listeners_change` likewise on \
-`listeners.unique`."""
-
-CHART_TEXT = f"""Gap-filled UTC buckets, oldest first, `t` = bucket start, from the bucket holding the \
-period's start to the bucket holding now. {TIMEFRAME_TEXT} `listeners` are distinct per bucket."""
-
-BREAKDOWN_TEXT = (
-    "`play` events in the range (any zone, like the analytics) grouped by the listener's country, "
-    "where the play came from (`source`: " + ", ".join(SOURCES) + ") or what it played on "
-    "(`platform`: " + ", ".join(PLATFORMS) + "). `rows`: up to `limit` values, most plays first, then "
-    "value; listeners are distinct per row. `share`: the row's plays / every play in the range x 100, "
-    "1 decimal. `other`: the values past `limit` together (listeners distinct across them). `unknown`: "
-    "plays that did not say."
-)
-LISTING_TEXT = (
-    "What the token may read, ordered by id, `limit` at a time: follow `next_cursor` (null on the last "
-    "page) to walk every item once. `q` keeps the items whose {} contains it, in any case."
-)
-ACCESS_TEXT = (
-    "An export holds exactly what the token may read: `admin` reads everything; otherwise the artists "
-    "the token lists, the albums of those artists, and the tracks that list one of them."
-)
 
 # ---- parameters, headers and the shared answers ----------------------------------------------------
 
@@ -348,25 +281,148 @@ ERROR_RESPONSES = {
     404: "NotFound",
     413: "PayloadTooLarge",
     422: "ValidationFailed",
-    429: "RateLimited",
     503: "Unavailable",
-    500: "ServerError",
 }
 
-# ---- operations ----------------------------------------------------------------------------------
+# ---- operations: the table -----------------------------------------------------------------------
+
+
+class Op(NamedTuple):
+    """One operation. `answers`: status -> (body type, or media type of a text answer; its meaning); a
+    type is sent in the success envelope to a token (unless it has `success` itself). `errors`: the
+    statuses of the shared error answers (with 500, and 429 for a token). A 304 among the answers makes
+    the operation cached (`If-None-Match`, `ETag`)."""
+
+    method: str
+    path: str
+    tag: str
+    id: str
+    summary: str
+    answers: dict[int, tuple[Any, str]]
+    errors: tuple[int, ...] = ()
+    scope: str | None = None
+    parameters: tuple[str, ...] = ()
+    body: Body | None = None
+    body_text: str = ""
+
+
+READ, ON, EX = "insights:read", INSIGHTS, EXPORT  # the read paths, the export paths
+WRITES, READS, EXPORTS = (401, 403, 413, 422, 503), (401, 403, 404, 422), (401, 403, 404, 413, 422)
+ANALYTICS, CHARTS = ("Period", "Tz", "From", "To"), ("Timeframe", "Tz", "From", "To", "Interval")
+BREAKDOWN = ("Dimension", "Period", "Tz", "From", "To", "BreakdownLimit")
+LISTING = ("Q", "ListLimit", "Cursor")
+ACCEPTED, FIGURES, CACHED = (
+    "Accepted: the valid items are durably in Kafka.",
+    "The figures.",
+    {304: (None, "")},
+)
+DOWN, BY = "A dependency is down; `checks` says which.", "breakdown by country, source or platform"
+
+# fmt: off
+OPERATIONS = (
+    Op("get", "/healthz", "Health", "healthz", "Liveness", {200: (answers.Health, "Alive.")}),
+    Op("get", "/readyz", "Health", "readyz", "Readiness",
+       {200: (answers.Readiness, "Ready."), 503: (answers.Readiness, DOWN)}),
+    Op("get", "/metrics", "Health", "metrics", "Metrics", {200: ("text/plain", "The counters.")}),
+    Op("post", "/api/v1/events", "Ingest", "postEvents", "Send listening events",
+       {202: (answers.WriteResult, ACCEPTED)}, WRITES, "events:write", body=events.EventBatch),
+    Op("post", "/api/v1/catalog", "Ingest", "postCatalog", "Create or update artists, albums and tracks",
+       {202: (answers.WriteResult, ACCEPTED)}, WRITES, "catalog:write", body=catalog.CatalogUpdate),
+    Op("get", ON + "/tracks/{trackId}", "Tracks", "trackAnalytics", "Track analytics",
+       {200: (figures.TrackAnalytics, FIGURES), **CACHED}, READS, READ, ("TrackId", *ANALYTICS)),
+    Op("get", ON + "/tracks/{trackId}/charts", "Tracks", "trackChart", "Track chart",
+       {200: (figures.TrackChart, FIGURES), **CACHED}, READS, READ, ("TrackId", *CHARTS)),
+    Op("get", ON + "/tracks/{trackId}/realtime", "Tracks", "trackRealtime", "Track realtime",
+       {200: (figures.TrackRealtime, FIGURES), **CACHED}, READS, READ, ("TrackId",)),
+    Op("get", ON + "/albums/{albumId}", "Albums", "albumAnalytics", "Album analytics",
+       {200: (figures.AlbumAnalytics, FIGURES), **CACHED}, READS, READ, ("AlbumId", *ANALYTICS)),
+    Op("get", ON + "/albums/{albumId}/charts", "Albums", "albumChart", "Album chart",
+       {200: (figures.AlbumChart, FIGURES), **CACHED}, READS, READ, ("AlbumId", *CHARTS)),
+    Op("get", ON + "/artists/{artistId}", "Artists", "artistAnalytics", "Artist analytics",
+       {200: (figures.ArtistAnalytics, FIGURES), **CACHED}, READS, READ, ("ArtistId", *ANALYTICS)),
+    Op("get", ON + "/artists/{artistId}/charts", "Artists", "artistChart", "Artist chart",
+       {200: (figures.ArtistChart, FIGURES), **CACHED}, READS, READ, ("ArtistId", *CHARTS)),
+    Op("get", ON + "/artists/{artistId}/collaborations", "Artists", "artistCollaborations",
+       "Artist collaborations", {200: (figures.ArtistCollaborations, FIGURES), **CACHED}, READS, READ,
+       ("ArtistId",)),
+    Op("get", ON + "/tracks/{trackId}/breakdown", "Tracks", "trackBreakdown", f"Track {BY}",
+       {200: (audience.TrackBreakdown, FIGURES), **CACHED}, READS, READ, ("TrackId", *BREAKDOWN)),
+    Op("get", ON + "/albums/{albumId}/breakdown", "Albums", "albumBreakdown", f"Album {BY}",
+       {200: (audience.AlbumBreakdown, FIGURES), **CACHED}, READS, READ, ("AlbumId", *BREAKDOWN)),
+    Op("get", ON + "/artists/{artistId}/breakdown", "Artists", "artistBreakdown", f"Artist {BY}",
+       {200: (audience.ArtistBreakdown, FIGURES), **CACHED}, READS, READ, ("ArtistId", *BREAKDOWN)),
+    Op("get", ON + "/tracks", "Tracks", "listTracks", "List your tracks",
+       {200: (audience.TrackList, "A page.")}, (401, 403, 422), READ, LISTING),
+    Op("get", ON + "/albums", "Albums", "listAlbums", "List your albums",
+       {200: (audience.AlbumList, "A page.")}, (401, 403, 422), READ, LISTING),
+    Op("get", ON + "/artists", "Artists", "listArtists", "List your artists",
+       {200: (audience.ArtistList, "A page.")}, (401, 403, 422), READ, LISTING),
+    Op("get", EX + "/formats", "Exports", "exportFormats", "Export formats",
+       {200: (exports.ExportFormats, "The formats.")}, (401, 403), READ),
+    Op("post", EX + "/csv", "Exports", "exportCsv", "Export rows as CSV",
+       {200: ("text/csv", "The CSV file.")}, EXPORTS, READ, body=exports.TableExportRequest),
+    Op("post", EX + "/json", "Exports", "exportJson", "Export rows as JSON",
+       {200: (exports.ExportRows, "The rows.")}, EXPORTS, READ, body=exports.TableExportRequest),
+    Op("post", EX + "/report", "Exports", "exportReport", "Comprehensive JSON report",
+       {200: (exports.Report, "The report.")}, EXPORTS, READ, body=exports.ReportRequest),
+    Op("post", EX + "/pdf", "Exports", "exportPdf", "PDF report",
+       {200: ("application/pdf", "The PDF document.")}, EXPORTS, READ, body=exports.PdfRequest),
+    Op("post", "/api/v1/tokens/revocations", "Tokens", "revokeToken", "Revoke a token",
+       {201: (answers.Revocation, "Revoked.")}, WRITES, "admin", body=answers.RevocationRequest,
+       body_text="The token's id and, if you like, why."),
+    Op("get", "/api/v1/tokens/revocations", "Tokens", "listRevocations", "List revoked tokens",
+       {200: (answers.RevocationList, "The revoked tokens.")}, (401, 403, 503), "admin"),
+    Op("post", "/api/v1/kafka/reset", "Tokens", "acceptKafkaReset", "Accept a Kafka reset",
+       {200: (answers.KafkaReset, "Done.")}, (401, 403, 404, 413, 422, 503), "admin",
+       body=answers.KafkaResetRequest, body_text="Why, if you like."),
+    Op("get", "/openapi.json", "Docs", "openapiJson", "OpenAPI document", {200: (dict, "The document.")}),
+    Op("get", "/docs", "Docs", "docsPage", "Documentation page", {200: ("text/html", "The page.")}),
+)
+# fmt: on
+
+# ---- operations: from a row of the table to OpenAPI --------------------------------------------------
+
+DISPOSITION = {
+    "Content-Disposition": {
+        "description": "`attachment` with a file name: `insights-<type>-<period>-<YYYY-MM-DD>.<ext>`.",
+        "schema": {"type": "string"},
+    }
+}
+FILES = ("exportCsv", "exportJson", "exportPdf")  # sent as an attachment
 
 
 def component(kind: str, name: str) -> Schema:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
-def errors(*statuses: int) -> Schema:
-    """The shared error responses for these statuses, and 500, which any endpoint may answer."""
-    return {str(status): component("responses", ERROR_RESPONSES[status]) for status in (*statuses, 500)}
+def response(op: Op, status: int, kind: Any, description: str) -> Schema:
+    if status == 304:
+        return component("responses", "NotModified")
+    if isinstance(kind, str):  # a text answer: CSV, PDF, HTML, metrics
+        found = answer(description, {"type": "string"}, kind)
+    elif op.scope is None or "success" in kind.__struct_fields__:
+        found = answer(
+            description, ref(kind) if hasattr(kind, "__struct_fields__") else msgspec.json.schema(kind)
+        )
+    else:
+        found = answer(description, envelope(kind))
+    named: Schema = headers(RATE_LIMIT_HEADERS) if op.scope is not None else {}
+    if status == 200 and 304 in op.answers:
+        named |= headers(CACHE_HEADERS)
+    if op.id in FILES:
+        named |= DISPOSITION
+    if status == 503:
+        named |= {
+            "Retry-After": {
+                "description": "Seconds to wait before asking again.",
+                "schema": {"type": "string"},
+            }
+        }
+    return found | ({"headers": named} if named else {})
 
 
-def success(status: str, data: Body, description: str) -> Schema:
-    envelope = {
+def envelope(data: Body) -> Schema:
+    return {
         "type": "object",
         "required": ["success", "data"],
         "properties": {
@@ -375,383 +431,52 @@ def success(status: str, data: Body, description: str) -> Schema:
         },
         "additionalProperties": False,
     }
-    return {status: answer(description, envelope)}
 
 
-def operation(
-    tag: str,
-    operation_id: str,
-    summary: str,
-    description: str,
-    responses: Schema,
-    *,
-    scope: str | None,
-    parameters: tuple[str, ...] = (),
-    body: Schema | None = None,
-) -> Schema:
-    if scope is not None:
-        description += f"\n\nNeeds a token with the scope `{scope}` (or `admin`)."
-    op: Schema = {
-        "tags": [tag],
-        "operationId": operation_id,
-        "summary": summary,
-        "description": description,
-        "security": [{BEARER: [scope]}] if scope else [],
-    }
-    if parameters:
-        op["parameters"] = [component("parameters", name) for name in parameters]
-    if body is not None:
-        op["requestBody"] = body
-    if scope is not None:
-        # Every answer to a token carries its rate limit; beyond it, 429.
-        for status, response in responses.items():
-            if status.startswith("2"):  # (304 is a shared component that lists them already)
-                response["headers"] = headers(RATE_LIMIT_HEADERS) | response.get("headers", {})
-        responses = responses | {"429": component("responses", "RateLimited")}
-    op["responses"] = responses
-    return op
-
-
-def json_body(body: Body, description: str, required: bool = True) -> Schema:
-    return {
-        "required": required,
-        "description": description,
-        "content": {"application/json": {"schema": ref(body)}},
-    }
-
-
-def write(operation_id: str, summary: str, description: str, body: Body, scope: str) -> Schema:
-    return operation(
-        "Ingest",
-        operation_id,
-        summary,
-        description,
-        success("202", answers.WriteResult, "Accepted: the valid items are durably in Kafka.")
-        | errors(401, 403, 413, 422, 503),
-        scope=scope,
-        body=json_body(body, f"At most {MAX_BODY_BYTES // 1024 // 1024} MiB of JSON."),
-    )
-
-
-def read(
-    tag: str, operation_id: str, summary: str, description: str, data: Body, parameters: tuple[str, ...]
-) -> Schema:
-    figures_answer = success("200", data, "The figures.")
-    figures_answer["200"]["headers"] = headers(CACHE_HEADERS)
-    return operation(
-        tag,
-        operation_id,
-        summary,
-        description + "\n\nCached: send the `ETag` back in `If-None-Match` to get 304 while it holds.",
-        figures_answer | {"304": component("responses", "NotModified")} | errors(401, 403, 404, 422),
-        scope="insights:read",
-        parameters=(*parameters, "IfNoneMatch"),
-    )
-
-
-def public(tag: str, operation_id: str, summary: str, description: str, responses: Schema) -> Schema:
-    return {"get": operation(tag, operation_id, summary, description, responses, scope=None)}
-
-
-def export(operation_id: str, summary: str, description: str, body: Body | None, responses: Schema) -> Schema:
-    request = None
-    refusals = errors(401, 403)
-    if body is not None:
-        # A body whose every field has a default may be left out: no body is `{}`.
-        optional = not schemas()[body.__name__].get("required")
-        request = json_body(
-            body,
-            f"JSON, at most {MAX_EXPORT_BODY_BYTES // 1024} KiB; an empty body is `{{}}`"
-            + (", and so is no body at all." if optional else "."),
-            required=not optional,
+def request_body(op: Op, body: Body) -> Schema:
+    required, text = True, op.body_text or f"At most {MAX_BODY_BYTES // 1024 // 1024} MiB of JSON."
+    if op.tag == "Exports":  # a body whose every field has a default may be left out: no body is `{}`
+        required = bool(schemas()[body.__name__].get("required"))
+        text = f"JSON, at most {MAX_EXPORT_BODY_BYTES // 1024} KiB; an empty body is `{{}}`" + (
+            "." if required else ", and so is no body at all."
         )
-        # A body may name the entity on screen (artist_id, album_id, track_id): unknown, it is 404.
-        refusals = errors(401, 403, 404, 413, 422)
-        refusals["413"] = error_response(
+    return {"required": required, "description": text, "content": {"application/json": {"schema": ref(body)}}}
+
+
+def operation(op: Op) -> Schema:
+    cached = 304 in op.answers
+    description = OPERATION_TEXT[op.id] + ("\n\n" + CACHED_TEXT if cached else "")
+    description += "\n\n" + ACCESS_TEXT if op.tag == "Exports" else ""
+    description += f"\n\nNeeds a token with the scope `{op.scope}` (or `admin`)." if op.scope else ""
+    found: Schema = {
+        "tags": [op.tag],
+        "operationId": op.id,
+        "summary": op.summary,
+        "description": description,
+        "security": [{BEARER: [op.scope]}] if op.scope else [],
+    }
+    parameters = (*op.parameters, "IfNoneMatch") if cached else op.parameters
+    if parameters:
+        found["parameters"] = [component("parameters", name) for name in parameters]
+    if op.body is not None:
+        found["requestBody"] = request_body(op, op.body)
+    responses = {str(status): response(op, status, *said) for status, said in op.answers.items()}
+    # The shared error answers, and 500, which any endpoint with errors may answer; 429 to a token.
+    responses |= {str(status): component("responses", ERROR_RESPONSES[status]) for status in op.errors}
+    responses |= {"500": component("responses", "ServerError")} if op.errors else {}
+    if op.tag == "Exports" and op.body is not None:
+        responses["413"] = error_response(
             f"`payload_too_large`: the body is larger than {MAX_EXPORT_BODY_BYTES // 1024} KiB."
         )
-    return operation(
-        "Exports",
-        operation_id,
-        summary,
-        description + "\n\n" + ACCESS_TEXT,
-        responses | refusals,
-        scope="insights:read",
-        body=request,
-    )
-
-
-DISPOSITION = {
-    "Content-Disposition": {
-        "description": "`attachment` with a file name: `insights-<type>-<period>-<YYYY-MM-DD>.<ext>`.",
-        "schema": {"type": "string"},
-    }
-}
-
-
-def file_answer(description: str, media: str) -> Schema:
-    return {"200": answer(description, {"type": "string"}, media) | {"headers": DISPOSITION}}
-
-
-ANALYTICS = ("Period", "Tz", "From", "To")
-CHARTS = ("Timeframe", "Tz", "From", "To", "Interval")
-BREAKDOWN = ("Dimension", "Period", "Tz", "From", "To", "BreakdownLimit")
-OVER = "over all the {}'s tracks; listeners are distinct across the tracks, never summed.\n\n"
-OWNERS = (
-    ("Tracks", "track", "TrackId", figures.TrackAnalytics, figures.TrackChart, audience.TrackBreakdown),
-    ("Albums", "album", "AlbumId", figures.AlbumAnalytics, figures.AlbumChart, audience.AlbumBreakdown),
-    ("Artists", "artist", "ArtistId", figures.ArtistAnalytics, figures.ArtistChart, audience.ArtistBreakdown),
-)
-ANALYTICS_TEXT = {
-    "track": METRICS_TEXT,
-    "album": "The track figures " + OVER.format("album") + METRICS_TEXT + "\n\n`tracks`: every track of the "
-    "album with its period plays and listeners, most played first.",
-    "artist": "The track figures over every track that lists the artist; listeners are distinct across "
-    "the tracks, never summed.\n\n" + METRICS_TEXT + "\n\n`top_tracks`: up to 10 of the artist's tracks, "
-    "most played in the period first.",
-}
-CHART_TEXTS = {
-    "track": CHART_TEXT,
-    "album": "The track chart " + OVER.format("album") + CHART_TEXT,
-    "artist": "The track chart over every track that lists the artist.\n\n" + CHART_TEXT,
-}
-# The answers only a track (realtime) or an artist (collaborations) has.
-LIVE: dict[str, tuple[str, str, str, str, Body]] = {
-    "track": (
-        "/realtime",
-        "trackRealtime",
-        "Track realtime",
-        "The last hour by minute. `active_listeners`: distinct listeners with any `play` or `heartbeat` in "
-        "the last 5 minutes; `plays_last_5m` / `plays_last_60m` by `occurred_at`; `series`: 60 one-minute "
-        "buckets ending with the current minute.",
-        figures.TrackRealtime,
-    ),
-    "artist": (
-        "/collaborations",
-        "artistCollaborations",
-        "Artist collaborations",
-        "`total_collaborations`: tracks the artist shares with at least one other artist. "
-        "`top_collaborators`: up to 10 artists by shared tracks, then plays. "
-        "`collaboration_tracks`: every shared track with its all-time plays, most played first.",
-        figures.ArtistCollaborations,
-    ),
-}
-LISTINGS = (
-    ("Tracks", "tracks", "title", audience.TrackList),
-    ("Albums", "albums", "title", audience.AlbumList),
-    ("Artists", "artists", "name", audience.ArtistList),
-)
-
-
-def read_paths() -> dict[str, Schema]:
-    figure_paths: dict[str, Schema] = {}
-    breakdown_paths: dict[str, Schema] = {}
-    for tag, owner, parameter_name, analytics, chart, breakdown in OWNERS:
-        base, title = f"{INSIGHTS}/{owner}s/{{{owner}Id}}", owner.capitalize()
-        figure_paths[base] = {
-            "get": read(
-                tag,
-                f"{owner}Analytics",
-                f"{title} analytics",
-                ANALYTICS_TEXT[owner],
-                analytics,
-                (parameter_name, *ANALYTICS),
-            )
-        }
-        figure_paths[base + "/charts"] = {
-            "get": read(
-                tag, f"{owner}Chart", f"{title} chart", CHART_TEXTS[owner], chart, (parameter_name, *CHARTS)
-            )
-        }
-        if owner in LIVE:
-            figure_paths[base + LIVE[owner][0]] = {"get": read(tag, *LIVE[owner][1:], (parameter_name,))}
-        over = "" if owner == "track" else f" Over all the {owner}'s tracks; listeners distinct across them."
-        breakdown_paths[base + "/breakdown"] = {
-            "get": read(
-                tag,
-                f"{owner}Breakdown",
-                f"{title} breakdown by country, source or platform",
-                BREAKDOWN_TEXT + over,
-                breakdown,
-                (parameter_name, *BREAKDOWN),
-            )
-        }
-    listing_paths = {
-        f"{INSIGHTS}/{kind}": {
-            "get": operation(
-                tag,
-                f"list{kind.capitalize()}",
-                f"List your {kind}",
-                LISTING_TEXT.format(text),
-                success("200", listing, "A page.") | errors(401, 403, 422),
-                scope="insights:read",
-                parameters=("Q", "ListLimit", "Cursor"),
-            )
-        }
-        for tag, kind, text, listing in LISTINGS
-    }
-    return figure_paths | breakdown_paths | listing_paths
+    found["responses"] = responses | ({"429": component("responses", "RateLimited")} if op.scope else {})
+    return found
 
 
 def paths() -> dict[str, Schema]:
-    retry_after = {"description": "Seconds to wait before asking again.", "schema": {"type": "string"}}
-    return {
-        "/healthz": public(
-            "Health",
-            "healthz",
-            "Liveness",
-            "Answers 200 while the process serves requests; checks nothing else.",
-            {"200": answer("Alive.", ref(answers.Health))},
-        ),
-        "/readyz": public(
-            "Health",
-            "readyz",
-            "Readiness",
-            "Answers 200 when both Kafka and ClickHouse answer a real round trip, else 503.",
-            {
-                "200": answer("Ready.", ref(answers.Readiness)),
-                "503": answer("A dependency is down; `checks` says which.", ref(answers.Readiness))
-                | {"headers": {"Retry-After": retry_after}},
-            },
-        ),
-        "/metrics": public(
-            "Health",
-            "metrics",
-            "Metrics",
-            "The process's counters (ingest outcomes, worker writes, duplicates, dead letters, retries) "
-            "in the Prometheus text format. Counts only, never data; scrape it from inside the network.",
-            {"200": answer("The counters.", {"type": "string"}, "text/plain")},
-        ),
-        "/api/v1/events": {
-            "post": write(
-                "postEvents",
-                "Send listening events",
-                f"1 to {MAX_EVENTS_PER_BATCH} events per request. Each valid event is written to Kafka, "
-                "each invalid one reported with its index in `errors`; if none is valid the answer is "
-                "422. If Kafka is down the answer is 503 and nothing of the batch is accepted: retry it "
-                "whole (repeated `event_id`s count once).",
-                events.EventBatch,
-                "events:write",
-            )
-        },
-        "/api/v1/catalog": {
-            "post": write(
-                "postCatalog",
-                "Create or update artists, albums and tracks",
-                "Upserts: the newest write of an id wins. Invalid items are reported with their list "
-                "position (`field` like `tracks[0].title`); if none is valid the answer is 422.",
-                catalog.CatalogUpdate,
-                "catalog:write",
-            )
-        },
-        **read_paths(),
-        EXPORT + "/formats": {
-            "get": export(
-                "exportFormats",
-                "Export formats",
-                "The formats the export endpoints produce.",
-                None,
-                {"200": answer("The formats.", ref(exports.ExportFormats))},
-            )
-        },
-        EXPORT + "/csv": {
-            "post": export(
-                "exportCsv",
-                "Export rows as CSV",
-                "One row per readable entity of `type`, most played in the period first (then by id): "
-                "`<type>_id`, `title` (`name` for artists), what tells it apart (a track's `album_id`, "
-                "`album`, `artist_ids`, `artists`; an album's `artist_id`, `artist`), `plays`, "
-                "`plays_total`, `listeners`, `likes`, `reposts`, and the period's `from` and `to` dates; "
-                "the same figures as the single-entity endpoints. `artist_id`, `album_id` or `track_id` "
-                "in the body narrows it to what belongs to that entity (the view on screen). UTF-8, a "
-                "header row, CRLF line ends, streamed. A text cell "
-                "starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so a "
-                "spreadsheet shows it instead of running it.",
-                exports.TableExportRequest,
-                file_answer("The CSV file.", "text/csv"),
-            )
-        },
-        EXPORT + "/json": {
-            "post": export(
-                "exportJson",
-                "Export rows as JSON",
-                "The rows of the CSV export as `{success, data: {type, period, from, to, rows}}`, "
-                "streamed; a track's `artist_ids` and `artists` are arrays.",
-                exports.TableExportRequest,
-                {"200": success("200", exports.ExportRows, "The rows.")["200"] | {"headers": DISPOSITION}},
-            )
-        },
-        EXPORT + "/report": {
-            "post": export(
-                "exportReport",
-                "Comprehensive JSON report",
-                "Totals and growth per artist, album and track, rankings, collaborations, and the chart "
-                "series when asked; every figure as the single-entity endpoints answer it.",
-                exports.ReportRequest,
-                success("200", exports.Report, "The report."),
-            )
-        },
-        EXPORT + "/pdf": {
-            "post": export(
-                "exportPdf",
-                "PDF report",
-                "The report as a PDF: title page (artist, period, generated-at), summary figures with "
-                "growth, a plays-and-listeners chart over the period, a top-tracks chart, tables per album "
-                "and track, and collaborations. The file is named `insights-report-<artist>-<period>-"
-                "<YYYY-MM-DD>.pdf`.",
-                exports.PdfRequest,
-                file_answer("The PDF document.", "application/pdf"),
-            )
-        },
-        "/api/v1/tokens/revocations": {
-            "post": operation(
-                "Tokens",
-                "revokeToken",
-                "Revoke a token",
-                "Every API process refuses the token within about a second (each keeps the revoked ids "
-                "in memory and reloads them every second). Revoking twice is harmless.",
-                success("201", answers.Revocation, "Revoked.") | errors(401, 403, 413, 422, 503),
-                scope="admin",
-                body=json_body(answers.RevocationRequest, "The token's id and, if you like, why."),
-            ),
-            "get": operation(
-                "Tokens",
-                "listRevocations",
-                "List revoked tokens",
-                "Every revoked token, the latest first.",
-                success("200", answers.RevocationList, "The revoked tokens.") | errors(401, 403, 503),
-                scope="admin",
-            ),
-        },
-        "/api/v1/kafka/reset": {
-            "post": operation(
-                "Tokens",
-                "acceptKafkaReset",
-                "Accept a Kafka reset",
-                "When Kafka's log was lost or a topic recreated, ingest answers 503 and the worker writes "
-                "nothing until an operator says the reset was deliberate: this starts a new epoch for the "
-                "Kafka now answering, and counting resumes (`insights kafka accept-reset` calls it). "
-                "Harmless when Kafka matches.",
-                success("200", answers.KafkaReset, "Done.") | errors(401, 403, 404, 413, 422, 503),
-                scope="admin",
-                body=json_body(answers.KafkaResetRequest, "Why, if you like."),
-            ),
-        },
-        "/openapi.json": public(
-            "Docs",
-            "openapiJson",
-            "OpenAPI document",
-            "This description of the API as an OpenAPI 3.1 document.",
-            {"200": answer("The document.", {"type": "object"})},
-        ),
-        "/docs": public(
-            "Docs",
-            "docsPage",
-            "Documentation page",
-            "The same description as a self-contained HTML page.",
-            {"200": answer("The page.", {"type": "string"}, "text/html")},
-        ),
-    }
+    found: dict[str, Schema] = {}
+    for op in OPERATIONS:
+        found.setdefault(op.path, {})[op.method] = operation(op)
+    return found
 
 
 def dated(node: Any, day: date) -> Any:
