@@ -119,6 +119,14 @@ ONE_FOCUS_AT_MOST: dict[str, Any] = {
     }
 }
 
+# One whole example each: built field by field it would ask for a period and a range, and three
+# entities, at once (a 422 in /docs' curl and "Try it").
+WHOLE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "TableExportRequest": {"type": "tracks", "period": "30-days", "tz": "UTC"},
+    "ReportRequest": {"period": "30-days", "include_charts": False, "tz": "UTC"},
+    "PdfRequest": {"period": "30-days", "tz": "UTC"},
+}
+
 # ---- answers -----------------------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from schemas.audience import (
     LIST_LIMIT,
 )
 from schemas.events import MAX_BODY_BYTES
-from schemas.exports import EXPORT, MAX_EXPORT_BODY_BYTES, ONE_FOCUS_AT_MOST
+from schemas.exports import EXPORT, MAX_EXPORT_BODY_BYTES, ONE_FOCUS_AT_MOST, WHOLE_EXAMPLES
 from schemas.fields import INTERVALS, TODAY, Day, Id, Period, Timeframe, Tz
 from schemas.openapi_words import ACCESS_TEXT, CACHED_TEXT, DESCRIPTION, OPERATION_TEXT, TAGS
 from schemas.periods import DEFAULT_PERIOD, DEFAULT_TIMEFRAME
@@ -75,9 +75,9 @@ BODIES: tuple[Body, ...] = (
     exports.Report,
 )
 
-# Rules between fields, which JSON Schema states and a type cannot: a catalog update needs one valid
-# item in some list; an export names one entity at most.
-BETWEEN_FIELDS: dict[str, Schema] = {
+# What JSON Schema states and a type cannot: rules between fields (a catalog update needs one valid item
+# in some list; an export names one entity at most), and the export bodies' whole examples.
+BEYOND_TYPES: dict[str, Schema] = {
     "CatalogUpdate": {
         "anyOf": [
             {"required": [name], "properties": {name: {"contains": {"$ref": f"#/components/schemas/{item}"}}}}
@@ -88,14 +88,14 @@ BETWEEN_FIELDS: dict[str, Schema] = {
             )
         ]
     },
-    **{name: ONE_FOCUS_AT_MOST for name in ("TableExportRequest", "ReportRequest", "PdfRequest")},
+    **{name: ONE_FOCUS_AT_MOST | {"examples": [example]} for name, example in WHOLE_EXAMPLES.items()},
 }
 
 
 @functools.cache
 def schemas() -> dict[str, Schema]:
     _, generated = msgspec.json.schema_components(BODIES, ref_template="#/components/schemas/{name}")
-    return {name: unwrapped(schema) | BETWEEN_FIELDS.get(name, {}) for name, schema in generated.items()}
+    return {name: unwrapped(schema) | BEYOND_TYPES.get(name, {}) for name, schema in generated.items()}
 
 
 def unwrapped(schema: Schema) -> Schema:
@@ -115,6 +115,7 @@ def ref(body: Body) -> Schema:
 def parameter(name: str, where: str, description: str, kind: Any, **extra: Any) -> Schema:
     """A parameter whose schema is generated from its type; `extra` adds `default` or `example`."""
     schema = msgspec.json.schema(kind) | ({"default": extra.pop("default")} if "default" in extra else {})
+    schema.pop("examples", None)  # a parameter's example is its own, or its default
     return (
         {"name": name, "in": where, "required": where == "path", "description": description}
         | {"schema": schema}
