@@ -26,8 +26,8 @@ from api.exports.tables import (
     row_pages,
     spreadsheet_safe,
 )
+from schemas.exports import EXPORT, MAX_EXPORT_BODY_BYTES
 from schemas.local_ranges import custom_range, last_days
-from schemas.openapi_exports import EXPORT, MAX_EXPORT_BODY_BYTES
 from schemas.tokens import TokenClaims
 from tests.unit.test_openapi import bearer, response_problems
 
