@@ -102,10 +102,13 @@ class ExportRange(msgspec.Struct, kw_only=True):
     ] = DEFAULT_BREAKDOWN_LIMIT
 
 
+TABLE_TEXT = (
+    "Which entities to list, and the period of the figures." + RULES_TEXT + " Unknown fields are ignored."
+)
+
+
 class TableExportRequest(ExportRange):
-    __doc__ = (
-        "Which entities to list, and the period of the figures." + RULES_TEXT + " Unknown fields are ignored."
-    )
+    __doc__ = TABLE_TEXT
 
     type: EntityType
     layout: Annotated[
@@ -124,6 +127,14 @@ class TableExportRequest(ExportRange):
             "refused there (422)."
         ),
     ] = False
+
+
+class CsvExportRequest(TableExportRequest):
+    __doc__ = (
+        TABLE_TEXT
+        + " A CSV has the breakdowns as rows of their own: `include_breakdowns` true asks for them only "
+        'with `"layout": "breakdowns"` (with `entities` it is refused, 422).'
+    )
 
 
 class ReportRequest(ExportRange):
@@ -148,10 +159,21 @@ ONE_FOCUS_AT_MOST: dict[str, Any] = {
     }
 }
 
+# A CSV takes `include_breakdowns` only with the `breakdowns` layout (the code refuses it with
+# `entities`, the default): false or left out, or the layout named.
+CSV_BREAKDOWNS_AS_ROWS: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"include_breakdowns": {"const": False}}},
+        {"required": ["layout"], "properties": {"layout": {"const": "breakdowns"}}},
+    ]
+}
+RULES_BETWEEN_FIELDS = {"CsvExportRequest": CSV_BREAKDOWNS_AS_ROWS}
+
 # One whole example each: built field by field it would ask for a period and a range, and three
 # entities, at once (a 422 in /docs' curl and "Try it").
 WHOLE_EXAMPLES: dict[str, dict[str, Any]] = {
     "TableExportRequest": {"type": "tracks", "period": "30-days", "tz": "UTC"},
+    "CsvExportRequest": {"type": "tracks", "period": "30-days", "tz": "UTC"},
     "ReportRequest": {"period": "30-days", "include_charts": False, "tz": "UTC"},
     "PdfRequest": {"period": "30-days", "tz": "UTC"},
 }

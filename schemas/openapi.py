@@ -23,7 +23,13 @@ from schemas.audience import (
     LIST_LIMIT,
 )
 from schemas.events import MAX_BODY_BYTES
-from schemas.exports import EXPORT, MAX_EXPORT_BODY_BYTES, ONE_FOCUS_AT_MOST, WHOLE_EXAMPLES
+from schemas.exports import (
+    EXPORT,
+    MAX_EXPORT_BODY_BYTES,
+    ONE_FOCUS_AT_MOST,
+    RULES_BETWEEN_FIELDS,
+    WHOLE_EXAMPLES,
+)
 from schemas.fields import INTERVALS, TODAY, Day, Id, Period, Timeframe, Tz
 from schemas.openapi_words import ACCESS_TEXT, CACHED_TEXT, DESCRIPTION, OPERATION_TEXT, TAGS
 from schemas.periods import DEFAULT_PERIOD, DEFAULT_TIMEFRAME
@@ -68,6 +74,7 @@ BODIES: tuple[Body, ...] = (
     audience.ArtistList,
     exports.ExportFormats,
     exports.TableExportRequest,
+    exports.CsvExportRequest,
     exports.ReportRequest,
     exports.PdfRequest,
     *exports.ROWS,
@@ -76,7 +83,8 @@ BODIES: tuple[Body, ...] = (
 )
 
 # What JSON Schema states and a type cannot: rules between fields (a catalog update needs one valid item
-# in some list; an export names one entity at most), and the export bodies' whole examples.
+# in some list; an export names one entity at most; a CSV's breakdowns are rows), and the export bodies'
+# whole examples.
 BEYOND_TYPES: dict[str, Schema] = {
     "CatalogUpdate": {
         "anyOf": [
@@ -88,7 +96,10 @@ BEYOND_TYPES: dict[str, Schema] = {
             )
         ]
     },
-    **{name: ONE_FOCUS_AT_MOST | {"examples": [example]} for name, example in WHOLE_EXAMPLES.items()},
+    **{
+        name: ONE_FOCUS_AT_MOST | RULES_BETWEEN_FIELDS.get(name, {}) | {"examples": [example]}
+        for name, example in WHOLE_EXAMPLES.items()
+    },
 }
 
 
@@ -361,7 +372,7 @@ OPERATIONS = (
     Op("get", EX + "/formats", "Exports", "exportFormats", "Export formats",
        {200: (exports.ExportFormats, "The formats.")}, (401, 403), READ),
     Op("post", EX + "/csv", "Exports", "exportCsv", "Export rows as CSV",
-       {200: ("text/csv", "The CSV file.")}, EXPORTS, READ, body=exports.TableExportRequest),
+       {200: ("text/csv", "The CSV file.")}, EXPORTS, READ, body=exports.CsvExportRequest),
     Op("post", EX + "/json", "Exports", "exportJson", "Export rows as JSON",
        {200: (exports.ExportRows, "The rows.")}, EXPORTS, READ, body=exports.TableExportRequest),
     Op("post", EX + "/report", "Exports", "exportReport", "Comprehensive JSON report",

@@ -387,3 +387,26 @@ def test_an_export_body_names_one_entity_at_most_as_the_code_says(
     assert validator.is_valid(body) is valid
     answer = client.post(f"{INSIGHTS}/export/pdf", json=body, headers=bearer("insights:read"))
     assert (answer.status_code == 422) is not valid  # (the valid ones go on to the store)
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"type": "tracks"}, True),
+        ({"type": "tracks", "include_breakdowns": False}, True),
+        ({"type": "tracks", "layout": "breakdowns", "include_breakdowns": True}, True),
+        ({"type": "tracks", "include_breakdowns": True}, False),
+        ({"type": "tracks", "layout": "entities", "include_breakdowns": True}, False),
+    ],
+)
+def test_a_csv_body_asks_for_breakdowns_only_as_rows_as_the_code_says(
+    spec: dict[str, Any], client: TestClient, body: dict[str, Any], valid: bool
+) -> None:
+    operation = spec["paths"][f"{INSIGHTS}/export/csv"]["post"]
+    schema = {
+        "$ref": "urn:openapi" + operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    }
+    validator = Draft202012Validator(schema, registry=registry_of(spec))
+    assert validator.is_valid(body) is valid
+    answer = client.post(f"{INSIGHTS}/export/csv", json=body, headers=bearer("insights:read"))
+    assert (answer.status_code == 422) is not valid  # (the valid ones go on to the store)
