@@ -4,12 +4,20 @@
   one client with --concurrency requests in flight; ceiling: a bare aiokafka producer (acks=all,
   idempotent, the publisher's linger/batch settings) sending the very same messages: one per batch.
 - worker: events/s of the Faust worker (pipeline/) from Kafka into the embedded ClickHouse engine,
-  start-up and group join excluded (reported apart); ceiling: a bare aiokafka consumer reading and
-  decoding the same messages. The rollups are then checked to hold every event exactly once.
+  start-up and group join excluded (reported apart); two ceilings: a bare aiokafka consumer reading and
+  decoding the same messages, and a bare insert of the same events into one plain MergeTree table of
+  the same engine (the worker's flush size, columnar, as the worker builds its columns): what writing
+  them anywhere costs before any dedupe, fencing or rollup. The rollups are then checked to hold
+  every event exactly once.
+
+The events: Zipf-popular tracks, 100,000 listeners, occurred_at spread over 30 days (a backlog, the
+costliest case: nearly every rollup row is a group of its own) or, with `--spread 60`, the last minute
+(live traffic), and, on 90 % of plays and heartbeats, a country, source and platform (the audience
+rollups' dimensions).
 
 All on a fresh local Kafka in a temp dir, removed at the end. Rerun with `make bench` or
 `.venv/bin/python bench/throughput.py [--events 200000] [--batch 500] [--concurrency 8]
-[--partitions 6] [--history 0]`; the table is printed and saved as JSON in bench/results/.
+[--partitions 6] [--history 0] [--spread SECONDS]`; the table is printed and saved as JSON in bench/results/.
 `--history N` stores N older events before the worker starts, to show what the dedupe lookup costs as
 history grows (a key look-up in the `event_ids` index since migration 007; before it, a scan of every
 stored event_id: docs/pipeline.md).
@@ -44,8 +52,10 @@ from insights.dev.kafka_local import LocalKafka
 from insights.migrate import migrate
 from insights.settings import Settings
 from insights.store import Store
-from pipeline.worker import Worker
-from schemas.events import decode_batch, encode_batch, validate_batch
+from pipeline.decode import decode_message
+from pipeline.sink import EVENT_COLUMNS, event_columns
+from pipeline.worker import FLUSH_MAX_EVENTS, Worker
+from schemas.events import PLATFORMS, SOURCES, decode_batch, encode_batch, validate_batch
 from schemas.tokens import create_token
 from schemas.topics import EVENTS_TOPIC
 
@@ -53,6 +63,8 @@ CEILING_TOPIC = "bench.ceiling"
 SECRET = "bench-throughput-secret-of-a-reasonable-length"
 RESULTS = Path(__file__).resolve().parent / "results"
 TYPES, TYPE_WEIGHTS = ("play", "like", "repost", "heartbeat"), (80, 7, 3, 10)
+COUNTRIES = ("US", "US", "US", "DE", "GB", "BR", "IN", "JP", "FR", "MX", "CA", "NP", "KE", "AU", "SE", "NG")
+CEILING_TABLE = "bench_ceiling_events"  # one plain MergeTree table, dropped after the measure
 PUBLISHER = {"acks": "all", "enable_idempotence": True, "linger_ms": 2, "max_batch_size": 256 * 1024}
 
 
@@ -63,12 +75,21 @@ class Workload(NamedTuple):
     unique: int  # distinct event_ids: what the rollups must count
 
 
-def generate(n: int, batch: int, seed: int = 7) -> Workload:
-    """A few hits and a long tail (Zipf s=1.1 over 10,000 tracks), 100,000 listeners, 30 days."""
+def audience(rng: random.Random) -> dict[str, str]:
+    return {
+        "country": rng.choice(COUNTRIES),
+        "source": rng.choice(SOURCES),
+        "platform": rng.choice(PLATFORMS),
+    }
+
+
+def generate(n: int, batch: int, seed: int = 7, spread: float = 30 * 86400.0) -> Workload:
+    """A few hits and a long tail (Zipf s=1.1 over 10,000 tracks), 100,000 listeners, occurred_at
+    spread over the last `spread` seconds (30 days: a backlog; a minute: live traffic)."""
     rng = random.Random(seed)
     tracks = rng.sample(range(1, 10_000_000), 10_000)
     weights = [1 / rank**1.1 for rank in range(1, len(tracks) + 1)]
-    now, span = datetime.now(UTC) - timedelta(minutes=1), 30 * 86400.0
+    now, span = datetime.now(UTC) - timedelta(minutes=1), spread
     kinds, picks = rng.choices(TYPES, TYPE_WEIGHTS, k=n), rng.choices(tracks, weights, k=n)
     raw = [
         {
@@ -78,6 +99,7 @@ def generate(n: int, batch: int, seed: int = 7) -> Workload:
             "listener_id": f"user-{rng.randrange(100_000):06d}",
             "occurred_at": (now - timedelta(seconds=rng.random() * span)).isoformat(timespec="milliseconds"),
             **({"listened_ms": rng.randrange(5_000, 240_000)} if kind == "play" else {}),
+            **(audience(rng) if kind in ("play", "heartbeat") and rng.random() < 0.9 else {}),
         }
         for kind, track in zip(kinds, picks, strict=True)
     ]
@@ -190,13 +212,41 @@ INSERT INTO event_ids SELECT event_id, kafka_partition, kafka_offset FROM events
 WHERE kafka_partition >= 1000"""
 
 
+def insert_ceiling(store: Store, messages: list[tuple[bytes, bytes]], partitions: int) -> float:
+    """Seconds to insert the events of `messages` into one plain MergeTree table, FLUSH_MAX_EVENTS at a
+    time, from their decoded form (the decoding is the consumer ceiling's), as the worker builds its
+    columns: no dedupe, no fencing, no rollup, one statement per flush."""
+    events = []
+    for number, (_, value) in enumerate(messages):
+        decoded, _ = decode_message(value, number % partitions, number // partitions)
+        events += decoded
+    store.command(
+        f"CREATE TABLE {CEILING_TABLE} AS events ENGINE = MergeTree ORDER BY (kafka_partition, kafka_offset)"
+    )
+    try:
+        started = time.perf_counter()
+        for start in range(0, len(events), FLUSH_MAX_EVENTS):
+            columns = event_columns(events[start : start + FLUSH_MAX_EVENTS], int(time.time()))
+            store.insert_columns(CEILING_TABLE, columns, EVENT_COLUMNS)
+        return time.perf_counter() - started
+    finally:
+        store.command(f"DROP TABLE {CEILING_TABLE}")
+
+
 async def run_worker(
-    bootstrap: str, partitions: int, data_dir: Path, expected: int, history: int = 0
+    bootstrap: str,
+    partitions: int,
+    data_dir: Path,
+    expected: int,
+    history: int = 0,
+    messages: list[tuple[bytes, bytes]] | None = None,
 ) -> dict[str, float]:
-    """Start-up (to partitions assigned) and processing seconds; then checks the rollups' exactness."""
+    """Start-up (to partitions assigned) and processing seconds; then checks the rollups' exactness.
+    With `messages`, first the bare insert ceiling of their events, in the same engine."""
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
     try:
         migrate(store)
+        inserted = insert_ceiling(store, messages, partitions) if messages else 0.0
         if history:
             store.command(HISTORY_SQL, {"n": history})
             if store.query_rows("EXISTS TABLE event_ids") == [(1,)]:
@@ -235,7 +285,12 @@ async def run_worker(
         )[0][0]
         if counted != expected:
             raise RuntimeError(f"the rollups hold {counted} events, expected {expected}")
-        return {"startup": assigned - started, "seconds": done - assigned, "counted": counted}
+        return {
+            "startup": assigned - started,
+            "seconds": done - assigned,
+            "counted": counted,
+            "insert_ceiling": inserted,
+        }
     finally:
         store.close()
 
@@ -250,7 +305,7 @@ async def measure(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[s
     for topic in (EVENTS_TOPIC, CEILING_TOPIC):
         await ensure_topic(bootstrap, topic, partitions)
     clock = time.perf_counter()
-    work = generate(n, args.batch)
+    work = generate(n, args.batch, spread=args.spread)
     print(f"generated {n:,} events in {len(work.bodies):,} batches ({time.perf_counter() - clock:.1f} s)")
 
     api, url = start_api(bootstrap, partitions, tmp / "api")
@@ -272,12 +327,20 @@ async def measure(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[s
 
     read = await consumer_ceiling(bootstrap, partitions, n)
     print(f"  consumer ceiling: {n / read:,.0f} events/s")
-    worker = await run_worker(bootstrap, partitions, tmp / "worker", work.unique, args.history)
+    worker = await run_worker(bootstrap, partitions, tmp / "worker", work.unique, args.history, work.messages)
+    print(f"  bare chDB insert ceiling: {n / worker['insert_ceiling']:,.0f} events/s")
     print(f"  worker: {n / worker['seconds']:,.0f} events/s (start-up {worker['startup']:.1f} s)")
     return {
         "figures": [
             figure("ingest: POST /api/v1/events", n, ingested, "bare aiokafka producer", produced),
             figure("worker: Kafka -> ClickHouse", n, worker["seconds"], "bare consumer + decode", read),
+            figure(
+                "worker: Kafka -> ClickHouse",
+                n,
+                worker["seconds"],
+                "bare chDB insert",
+                worker["insert_ceiling"],
+            ),
         ],
         "worker_startup_s": round(worker["startup"], 2),
         "failed_batches": failures,
@@ -320,6 +383,12 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500, help="events per request (1 to 1000)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=30 * 86400.0,
+        help="seconds back that occurred_at reaches (default 30 days, a backlog; 60 is live traffic)",
+    )
     parser.add_argument(
         "--history", type=int, default=0, help="events already stored before the worker starts (dedupe cost)"
     )

@@ -122,6 +122,11 @@ TRACK_QUARTER = counter_rollup(
 )
 
 
+# The dimensions already as the column's Enum8: grouping by a one-byte value rather than a name, and no
+# conversion on insert (measured: a tenth of the build).
+_DIMENSIONS = "CAST([1, 2, 3], 'Array(Enum8(\\'country\\' = 1, \\'source\\' = 2, \\'platform\\' = 3))')"
+
+
 def audience_rollup(table: str, bucket: tuple[str, str]) -> Rollup:
     """Plays and listener states per track, dimension (country, source, platform), `bucket` and value
     ('' when the play did not say): each play is counted once under each dimension."""
@@ -136,7 +141,7 @@ SELECT track_id, dimension, {expression} AS {name}, value, kafka_partition,
     uniqExactState(listener_id) AS listeners,
     max(kafka_offset) AS max_offset
 FROM events
-ARRAY JOIN ['country', 'source', 'platform'] AS dimension, [country, source, platform] AS value
+ARRAY JOIN {_DIMENSIONS} AS dimension, [country, source, platform] AS value
 WHERE type = 'play' AND ({{ranges}})
 GROUP BY {", ".join(keys)}""",
     )

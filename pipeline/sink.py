@@ -20,8 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
-from math import floor
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from insights.store import Store
@@ -121,9 +120,8 @@ def one_per_id(batch: Sequence[SourcedEvent], carriers: Mapping[str, tuple[int, 
     return list(kept.values())
 
 
-def _milliseconds(moment: datetime) -> int:
-    """DateTime64(3) ticks, truncated like the client's own conversion."""
-    return floor(moment.timestamp()) * 1000 + moment.microsecond // 1000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
 
 
 def event_columns(items: Sequence[SourcedEvent], ingested_at: int) -> list[list[object]]:
@@ -134,7 +132,9 @@ def event_columns(items: Sequence[SourcedEvent], ingested_at: int) -> list[list[
         [e.type for e in events],
         [e.track_id for e in events],
         [e.listener_id for e in events],
-        [_milliseconds(e.occurred_at) for e in events],
+        # DateTime64(3) ticks, truncated like the client's own conversion; exact, and two C-level
+        # operations an event rather than a Python call
+        [(e.occurred_at - EPOCH) // MILLISECOND for e in events],
         [e.listened_ms for e in events],
         [item.partition for item in items],
         [item.offset for item in items],

@@ -107,23 +107,36 @@ class Worker:
         #
         # Decoding runs on the loop that also serves the API in `insights up`: a backlog of 1,000
         # messages is up to a second of it, so it yields to the loop every few milliseconds.
+        #
+        # A backlog's batch is several flushes: the next one is decoded while the previous one is
+        # written (the writes stay one after another, and all of them end before the batch is acked).
         pacer = Pacer()
         async for events in stream.take_events(BATCH_MAX_MESSAGES, within=BATCH_WITHIN_SECONDS):
             batch: list[SourcedEvent] = []
             dead: list[tuple[int, int]] = []  # (partition, offset) of messages dead-lettered whole
-            for event in events:
-                decoded, poison = decode_message(event.value, event.message.partition, event.message.offset)
-                batch += decoded
-                for letter in poison:
-                    await self.dead_letter(letter, EVENTS_TOPIC)
-                if not decoded:
-                    dead.append((event.message.partition, event.message.offset))
-                if len(batch) >= FLUSH_MAX_EVENTS:
+            writing: asyncio.Task[None] | None = None  # the previous flush of this batch
+            try:
+                for event in events:
+                    message = event.message
+                    decoded, poison = decode_message(event.value, message.partition, message.offset)
+                    batch += decoded
+                    for letter in poison:
+                        await self.dead_letter(letter, EVENTS_TOPIC)
+                    if not decoded:
+                        dead.append((message.partition, message.offset))
+                    if len(batch) >= FLUSH_MAX_EVENTS:
+                        if writing is not None:
+                            await writing
+                        writing = asyncio.create_task(self.flush(batch, dead), name="flush")
+                        batch, dead = [], []
+                    await pacer.pause()
+                if writing is not None:
+                    await writing
+                if batch or dead:
                     await self.flush(batch, dead)
-                    batch, dead = [], []
-                await pacer.pause()
-            if batch or dead:
-                await self.flush(batch, dead)
+            finally:
+                if writing is not None and not writing.done():  # the agent is stopping
+                    writing.cancel()
 
     async def flush(self, batch: list[SourcedEvent], dead: list[tuple[int, int]] | None = None) -> None:
         """Write `batch`, announce it, then record the progress (also of the messages in `dead`, which
