@@ -10,44 +10,81 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from schemas.events import FieldError, describe_validation_error, with_whole_numbers
+from schemas.fields import AlbumId, ArtistId, Id, TrackId, checked, doc
 
 MAX_ITEMS_PER_LIST = 1000
 MAX_ARTISTS_PER_TRACK = 32
 
-Id = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
-class Artist(msgspec.Struct, frozen=True, tag_field="kind", tag="artist"):
-    artist_id: Id
-    name: Name
+# The items of POST /api/v1/catalog; on the topic each is the tagged type below it.
+class CatalogArtist(msgspec.Struct, frozen=True):
+    artist_id: ArtistId
+    name: Annotated[Name, doc("The artist's name.", "Ana Vale")]
 
+
+class Artist(CatalogArtist, frozen=True, tag_field="kind", tag="artist"):
     @property
     def key(self) -> bytes:
         return f"artist:{self.artist_id}".encode()
 
 
-class Album(msgspec.Struct, frozen=True, tag_field="kind", tag="album"):
-    album_id: Id
-    title: Name
-    artist_id: Id
+class CatalogAlbum(msgspec.Struct, frozen=True):
+    album_id: AlbumId
+    title: Annotated[Name, doc("The album's title.", "First Light")]
+    artist_id: Annotated[Id, doc("The artist who owns the album.", 1)]
 
+
+class Album(CatalogAlbum, frozen=True, tag_field="kind", tag="album"):
     @property
     def key(self) -> bytes:
         return f"album:{self.album_id}".encode()
 
 
-class Track(msgspec.Struct, frozen=True, tag_field="kind", tag="track"):
-    track_id: Id
-    title: Name
-    artist_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=MAX_ARTISTS_PER_TRACK)]
-    album_id: Id | None = None
+class CatalogTrack(msgspec.Struct, frozen=True):
+    track_id: TrackId
+    title: Annotated[Name, doc("The track's title.", "Dawn")]
+    artist_ids: Annotated[
+        list[Id],
+        msgspec.Meta(min_length=1, max_length=MAX_ARTISTS_PER_TRACK, extra_json_schema={"uniqueItems": True}),
+        doc("The primary artist first, then the collaborators; no artist twice.", [1, 2]),
+    ]
+    album_id: Annotated[Id | None, doc("The album the track is on, or null for a single.", 10)] = None
 
+
+class Track(CatalogTrack, frozen=True, tag_field="kind", tag="track"):
     @property
     def key(self) -> bytes:
         return f"track:{self.track_id}".encode()
+
+
+class CatalogUpdate(msgspec.Struct):
+    """Any of the three lists. Items are upserts: the newest write of an id wins. An update is taken
+    when at least one item of any list is valid: the valid ones are written, every other item is
+    reported in the answer's `errors`."""
+
+    artists: (
+        Annotated[
+            list[Any], checked("CatalogArtist", "Artists to create or update.", max_length=MAX_ITEMS_PER_LIST)
+        ]
+        | UnsetType
+    ) = UNSET
+    albums: (
+        Annotated[
+            list[Any], checked("CatalogAlbum", "Albums to create or update.", max_length=MAX_ITEMS_PER_LIST)
+        ]
+        | UnsetType
+    ) = UNSET
+    tracks: (
+        Annotated[
+            list[Any], checked("CatalogTrack", "Tracks to create or update.", max_length=MAX_ITEMS_PER_LIST)
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 Entity = Artist | Album | Track

@@ -11,9 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
 from schemas.countries import COUNTRIES
+from schemas.fields import MAX_ID, TODAY, Count, Id, Text, checked, doc
 
+MAX_BODY_BYTES = 1024 * 1024  # of a write request (events, catalog)
 MAX_EVENTS_PER_BATCH = 1000
 MAX_FUTURE = timedelta(minutes=5)
 MAX_AGE = timedelta(days=400)
@@ -53,17 +56,46 @@ COUNTRY_MESSAGE = "country must be the ISO 3166-1 alpha-2 code of an assigned co
 
 
 class Event(msgspec.Struct, frozen=True, omit_defaults=True):
-    """One validated event; also the exact JSON written to Kafka."""
+    """One listening event. Any other field is ignored, and named in the answer's `warnings`."""
 
-    event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    type: EventType
-    track_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
-    listener_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-    occurred_at: Annotated[datetime, msgspec.Meta(tz=True)]
-    listened_ms: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
-    country: CountryCode | None = None  # upper case once accepted
-    source: Source | None = None
-    platform: Platform | None = None
+    # Also the exact JSON written to Kafka. The words and examples are the OpenAPI document's.
+    event_id: Annotated[
+        str,
+        Meta(min_length=1, max_length=64),
+        doc(
+            "The dedupe key: a repeat of an id within 7 days (at least) of its first arrival is not "
+            "counted again.",
+            "3f9c2a1e-0001",
+        ),
+    ]
+    type: Annotated[EventType, doc("`heartbeat` counts only toward realtime `active_listeners`.", "play")]
+    track_id: Annotated[Id, doc("The track listened to.", 101)]
+    listener_id: Annotated[
+        str, Meta(min_length=1, max_length=128), doc("A user id or an anonymous device id.", "fan-42")
+    ]
+    occurred_at: Annotated[
+        datetime,
+        Meta(tz=True),
+        doc(
+            f"RFC 3339 with an offset; at most {MAX_FUTURE.seconds // 60} minutes in the future and at "
+            f"most {MAX_AGE.days} days old.",
+            f"{TODAY}T00:00:00Z",
+        ),
+    ]
+    listened_ms: Annotated[
+        Annotated[int, Meta(ge=0, le=MAX_ID)] | None,
+        doc("Optional: how long the listener listened, in milliseconds.", 183000),
+    ] = None
+    country: Annotated[
+        CountryCode | None,
+        doc(
+            "Optional: the listener's country, the ISO 3166-1 alpha-2 code of an assigned country in either "
+            "case (stored upper case); any other two letters reject the event.",
+            "DE",
+        ),
+    ] = None
+    source: Annotated[Source | None, doc("Optional: where the play came from.", "playlist")] = None
+    platform: Annotated[Platform | None, doc("Optional: what it played on.", "ios")] = None
 
 
 EVENT_FIELDS = frozenset(Event.__struct_fields__)
@@ -74,20 +106,25 @@ class _KnownFieldsOnly(Event, frozen=True, forbid_unknown_fields=True):
     with a field to warn about goes the per-item way, where the warning is made."""
 
 
-class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
-    """One rejected event (or one bad field of a request) in an error report."""
+class FieldError(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What is wrong with one field of the request, or with the item at `index` of a list."""
 
-    field: str
-    message: str
-    index: int | None = None
+    field: Annotated[str, doc("The field at fault, e.g. `track_id` or `tracks[0].title`.", "track_id")]
+    message: Annotated[Text, doc("A sentence saying what is wrong.", "Expected int, got str.")]
+    index: (
+        Annotated[Count, doc("The position of the rejected item in its list (sent for per-item errors).", 0)]
+        | UnsetType
+    ) = UNSET
 
 
-class FieldWarning(msgspec.Struct, frozen=True):
-    """A field of an accepted request that was ignored (an unknown field of an event)."""
+class FieldWarning(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A field of an event that was ignored."""
 
-    index: int
-    field: str
-    message: str
+    index: Annotated[Count, doc("The position of the event in `events`.", 0)]
+    field: Annotated[str, doc("The field's name, as sent (JSON allows an empty one).", "contry")]
+    message: Annotated[
+        Text, doc("A sentence saying what happened to it.", "Unknown field 'contry' is ignored.")
+    ]
 
 
 _PATH = re.compile(r" - at `\$(?:\[\d+\])?\.?(?P<path>[^`]*)`$")
@@ -204,6 +241,15 @@ def upper_countries(events: list[Event]) -> list[Event] | None:
 
 class _IngestBody(msgspec.Struct):
     events: list[_KnownFieldsOnly]
+
+
+class EventBatch(msgspec.Struct):
+    """A batch is taken when at least one of its events is valid: the valid ones are written, every
+    other item is reported by its index in the answer's `errors`."""
+
+    events: Annotated[
+        list[Any], checked("Event", "The events.", min_length=1, max_length=MAX_EVENTS_PER_BATCH)
+    ]
 
 
 _encoder = msgspec.json.Encoder()

@@ -1,151 +1,242 @@
-"""The OpenAPI 3.1 description of the HTTP contract as plain data.
+"""The OpenAPI 3.1 description of the HTTP contract: the operations are written here, the schemas of
+their bodies generated from the types that state them (msgspec Structs in schemas/).
 
-Served by api/pages/docs.py as /openapi.json and rendered as /docs; the component schemas live in
-schemas/openapi_components.py.
+Served by api/pages/docs.py as /openapi.json and rendered as /docs.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
+import re
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any, NamedTuple
 
-from schemas.events import MAX_EVENTS_PER_BATCH
-from schemas.openapi_audience import BREAKDOWN_TEXT, LISTING_TEXT
-from schemas.openapi_audience import PARAMETERS as AUDIENCE_PARAMETERS
-from schemas.openapi_audience import SCHEMAS as AUDIENCE_SCHEMAS
-from schemas.openapi_components import (
-    CACHE_HEADERS,
-    ERROR_CODES,
-    MAX_BODY_BYTES,
-    PARAMETERS,
-    PERIOD_TEXT,
-    RATE_LIMIT_HEADERS,
-    RESPONSES,
-    SCHEMAS,
-    TIMEFRAME_TEXT,
-    Schema,
-    error_response,
-    ref,
+import msgspec
+from msgspec import Meta
+
+from schemas import answers, audience, catalog, events, exports, figures
+from schemas.audience import (
+    BREAKDOWN_LIMIT,
+    DEFAULT_BREAKDOWN_LIMIT,
+    DEFAULT_LIST_LIMIT,
+    DIMENSIONS,
+    LIST_LIMIT,
 )
-from schemas.openapi_exports import ACCESS_TEXT, EXPORT, MAX_EXPORT_BODY_BYTES
-from schemas.openapi_exports import SCHEMAS as EXPORT_SCHEMAS
+from schemas.events import MAX_BODY_BYTES
+from schemas.exports import (
+    EXPORT,
+    MAX_EXPORT_BODY_BYTES,
+    ONE_FOCUS_AT_MOST,
+    RULES_BETWEEN_FIELDS,
+    WHOLE_EXAMPLES,
+)
+from schemas.fields import INTERVALS, TODAY, Day, Id, Period, Timeframe, Tz
+from schemas.openapi_words import ACCESS_TEXT, CACHED_TEXT, DESCRIPTION, OPERATION_TEXT, TAGS
+from schemas.periods import DEFAULT_PERIOD, DEFAULT_TIMEFRAME
+
+Schema = dict[str, Any]
+Body = type[msgspec.Struct]
 
 INSIGHTS = "/api/v1/producer-intelligence/insights"
 BEARER = "bearerAuth"
 
-CODES_TEXT = ", ".join(f"{status} `{code}`" for status, code in ERROR_CODES.items())
+# ---- the bodies: every type an operation names, and the types they hold, become components ---------
 
-DESCRIPTION = f"""Streaming analytics for music creators: send listening events and catalog updates, \
-read plays, listeners, engagement, growth, charts and realtime figures per track, album and artist.
+BODIES: tuple[Body, ...] = (
+    answers.Error,
+    answers.WriteResult,
+    answers.Health,
+    answers.Readiness,
+    answers.RevocationRequest,
+    answers.Revocation,
+    answers.RevocationList,
+    answers.KafkaResetRequest,
+    answers.KafkaReset,
+    events.Event,
+    events.EventBatch,
+    catalog.CatalogArtist,
+    catalog.CatalogAlbum,
+    catalog.CatalogTrack,
+    catalog.CatalogUpdate,
+    figures.TrackAnalytics,
+    figures.AlbumAnalytics,
+    figures.ArtistAnalytics,
+    figures.TrackChart,
+    figures.AlbumChart,
+    figures.ArtistChart,
+    figures.TrackRealtime,
+    figures.ArtistCollaborations,
+    audience.TrackBreakdown,
+    audience.AlbumBreakdown,
+    audience.ArtistBreakdown,
+    audience.TrackList,
+    audience.AlbumList,
+    audience.ArtistList,
+    exports.ExportFormats,
+    exports.TableExportRequest,
+    exports.CsvExportRequest,
+    exports.ReportRequest,
+    exports.PdfRequest,
+    *exports.ROWS,
+    exports.ExportRows,
+    exports.Report,
+)
 
-Authentication: every path under `/api/` needs `Authorization: Bearer <token>`, a signed token made \
-with `insights token create --scope SCOPE [--artist ID]...`. Each endpoint names the scope it needs; \
-`admin` has them all. A read token lists the artists it may read: a track is readable if any of its \
-artists is listed, an album if its artist is, an artist if listed. An unknown id is 404, a known one \
-that is not yours 403.
-
-Success bodies are `{{"success": true, "data": {{...}}}}`. Errors are `{{"success": false, "message", \
-"error"}}` with one code per status: {CODES_TEXT}; a validation error also lists \
-`errors: [{{field, message}}]`.
-
-Periods: {PERIOD_TEXT}
-
-Counting: a repeated `event_id` counts once; `heartbeat` events count only toward realtime \
-`active_listeners`."""
-
-TAGS = [
-    {"name": "Health", "description": "Probes and metrics for operators; no token needed."},
-    {
-        "name": "Ingest",
-        "description": "Write listening events and the catalog. A 202 means every accepted item is "
-        "durably in Kafka (acks=all); invalid items are reported per index, the valid ones still taken.",
+# What JSON Schema states and a type cannot: rules between fields (a catalog update needs one valid item
+# in some list; an export names one entity at most; a CSV's breakdowns are rows), and the export bodies'
+# whole examples.
+BEYOND_TYPES: dict[str, Schema] = {
+    "CatalogUpdate": {
+        "anyOf": [
+            {"required": [name], "properties": {name: {"contains": {"$ref": f"#/components/schemas/{item}"}}}}
+            for name, item in (
+                ("artists", "CatalogArtist"),
+                ("albums", "CatalogAlbum"),
+                ("tracks", "CatalogTrack"),
+            )
+        ]
     },
-    {"name": "Tracks", "description": "Figures of one track."},
-    {"name": "Albums", "description": "Figures over all the tracks of an album."},
-    {"name": "Artists", "description": "Figures over every track that lists an artist, and collaborations."},
-    {"name": "Exports", "description": "Everything a token may read, as CSV, JSON, a JSON report or a PDF."},
-    {"name": "Tokens", "description": "Token administration: revoke a token by its id."},
-    {"name": "Docs", "description": "This description, as OpenAPI JSON and as a page."},
-]
-
-METRICS_TEXT = """Figures for the period (`period`, default `30-days`):
-
-- `plays.total`: every `play` event ever; `plays.period`: `play` events with `occurred_at` in the period.
-- `listeners.total`: distinct `listener_id` over all `play` events ever; `listeners.unique`: distinct \
-listeners of the period's plays.
-- `engagement.likes` / `engagement.reposts`: `like` / `repost` events in the period.
-- `growth.plays_change`: (period - previous) / previous * 100, rounded to one decimal, where previous is \
-the equal-length period just before; null when previous is 0. `growth.listeners_change` likewise on \
-`listeners.unique`."""
-
-CHART_TEXT = f"""Gap-filled UTC buckets, oldest first, `t` = bucket start, from the bucket holding the \
-period's start to the bucket holding now. {TIMEFRAME_TEXT} `listeners` are distinct per bucket."""
-
-
-def component(kind: str, name: str) -> Schema:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
-def success(status: str, data: Schema, description: str) -> Schema:
-    schema = {
-        "type": "object",
-        "required": ["success", "data"],
-        "properties": {"success": {"const": True, "description": "Always true on success."}, "data": data},
-        "additionalProperties": False,
-    }
-    return {status: answer(description, schema)}
-
-
-ERROR_RESPONSES = {
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    413: "PayloadTooLarge",
-    422: "ValidationFailed",
-    429: "RateLimited",
-    503: "Unavailable",
-    500: "ServerError",
+    **{
+        name: ONE_FOCUS_AT_MOST | RULES_BETWEEN_FIELDS.get(name, {}) | {"examples": [example]}
+        for name, example in WHOLE_EXAMPLES.items()
+    },
 }
 
 
-def errors(*statuses: int) -> Schema:
-    """The shared error responses for these statuses, and 500, which any endpoint may answer."""
-    return {str(status): component("responses", ERROR_RESPONSES[status]) for status in (*statuses, 500)}
+@functools.cache
+def schemas() -> dict[str, Schema]:
+    _, generated = msgspec.json.schema_components(BODIES, ref_template="#/components/schemas/{name}")
+    return {name: unwrapped(schema) | BEYOND_TYPES.get(name, {}) for name, schema in generated.items()}
 
 
-def operation(
-    tag: str,
-    operation_id: str,
-    summary: str,
-    description: str,
-    responses: Schema,
-    *,
-    scope: str | None,
-    parameters: tuple[str, ...] = (),
-    body: Schema | None = None,
-) -> Schema:
-    if scope is not None:
-        description += f"\n\nNeeds a token with the scope `{scope}` (or `admin`)."
-    op: Schema = {
-        "tags": [tag],
-        "operationId": operation_id,
-        "summary": summary,
-        "description": description,
-        "security": [{BEARER: [scope]}] if scope else [],
-    }
-    if parameters:
-        op["parameters"] = [component("parameters", name) for name in parameters]
-    if body is not None:
-        op["requestBody"] = body
-    if scope is not None:
-        # Every answer to a token carries its rate limit; beyond it, 429.
-        for status, response in responses.items():
-            if status.startswith("2"):  # (304 is a shared component that lists them already)
-                response["headers"] = headers(RATE_LIMIT_HEADERS) | response.get("headers", {})
-        responses = responses | {"429": component("responses", "RateLimited")}
-    op["responses"] = responses
-    return op
+def unwrapped(schema: Schema) -> Schema:
+    """A body's description is its docstring, wrapped for the source: one line per paragraph here."""
+    if "description" not in schema:
+        return schema
+    return schema | {"description": re.sub(r"(?<!\n)\n(?!\n)", " ", schema["description"])}
+
+
+def ref(body: Body) -> Schema:
+    return {"$ref": f"#/components/schemas/{body.__name__}"}
+
+
+# ---- parameters, headers and the shared answers ----------------------------------------------------
+
+
+def parameter(name: str, where: str, description: str, kind: Any, **extra: Any) -> Schema:
+    """A parameter whose schema is generated from its type; `extra` adds `default` or `example`."""
+    schema = msgspec.json.schema(kind) | ({"default": extra.pop("default")} if "default" in extra else {})
+    schema.pop("examples", None)  # a parameter's example is its own, or its default
+    return (
+        {"name": name, "in": where, "required": where == "path", "description": description}
+        | {"schema": schema}
+        | extra
+    )
+
+
+def path_id(name: str, what: str, example: int) -> Schema:
+    described = f"The {what}'s id, 1 to 2^63-1; anything else is answered 422."
+    return parameter(name, "path", described, Id, example=example)
+
+
+PARAMETERS: dict[str, Schema] = {
+    "TrackId": path_id("trackId", "track", 101),
+    "AlbumId": path_id("albumId", "album", 10),
+    "ArtistId": path_id("artistId", "artist", 1),
+    "Period": parameter(
+        "period",
+        "query",
+        "The period the figures cover. Anything else is answered 422.",
+        Period,
+        default=DEFAULT_PERIOD,
+    ),
+    "Timeframe": parameter(
+        "timeframe",
+        "query",
+        "The days the chart covers. Anything else is answered 422.",
+        Timeframe,
+        default=DEFAULT_TIMEFRAME,
+    ),
+    "Tz": parameter(
+        "tz",
+        "query",
+        "The zone whose calendar days, hours, weeks and months the answer counts; an unknown zone is "
+        "answered 422.",
+        Tz,
+        default="UTC",
+    ),
+    # Without examples: the document's examples are sent together, and a range given both as `period`
+    # and as `from`/`to` is refused.
+    "From": parameter(
+        "from",
+        "query",
+        "With `to`, instead of `period`/`timeframe`: the first local date of the range (not before "
+        "2000-01-01; a range spans at most 731 days). The previous range, for growth, is the same number "
+        "of days just before it.",
+        Day,
+    ),
+    "To": parameter(
+        "to", "query", "With `from`: the last local date of the range, included, not after today.", Day
+    ),
+    "Interval": parameter(
+        "interval",
+        "query",
+        "The bucket size: `hour` (ranges up to 31 days), `day`, `week` (ISO, from Monday 00:00 local) or "
+        "`month`; by default hour up to 7 days, day up to 90, week beyond.",
+        Annotated[str, Meta(extra_json_schema={"enum": list(INTERVALS)})],
+    ),
+    "IfNoneMatch": parameter(
+        "If-None-Match",
+        "header",
+        "The `ETag` of an answer you hold: while it is still the answer, you get 304 and no body.",
+        str,
+    ),
+    "Dimension": parameter(
+        "dimension",
+        "query",
+        "What to group the plays by. Required.",
+        Annotated[str, Meta(extra_json_schema={"enum": list(DIMENSIONS)})],
+        required=True,
+    ),
+    "BreakdownLimit": parameter(
+        "limit",
+        "query",
+        "How many values get a row of their own; the rest are `other`.",
+        Annotated[int, Meta(ge=1, le=BREAKDOWN_LIMIT)],
+        default=DEFAULT_BREAKDOWN_LIMIT,
+    ),
+    "Q": parameter(
+        "q",
+        "query",
+        "Keep the items whose title or name contains this, in any case.",
+        Annotated[str, Meta(max_length=256)],
+    ),
+    "ListLimit": parameter(
+        "limit",
+        "query",
+        "Items per page.",
+        Annotated[int, Meta(ge=1, le=LIST_LIMIT)],
+        default=DEFAULT_LIST_LIMIT,
+    ),
+    "Cursor": parameter(
+        "cursor",
+        "query",
+        "The `next_cursor` of the previous page (empty or left out: the first page); anything else is"
+        " answered 422.",
+        str,
+    ),
+}
+
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "Requests a minute this token may make to this family of endpoints.",
+    "X-RateLimit-Remaining": "Requests left in the current minute.",
+    "X-RateLimit-Reset": "When the current minute ends, in unix seconds.",
+}
+CACHE_HEADERS = {
+    "ETag": "A strong validator of this answer; send it back in `If-None-Match`.",
+    "Cache-Control": "`private, max-age=N`: the answer may be kept N seconds.",
+    "Age": "Seconds since the server computed this answer (never more than max-age).",
+}
 
 
 def headers(meanings: dict[str, str]) -> Schema:
@@ -154,348 +245,154 @@ def headers(meanings: dict[str, str]) -> Schema:
     }
 
 
-def json_body(schema: str, description: str, required: bool = True) -> Schema:
-    return {
-        "required": required,
-        "description": description,
-        "content": {"application/json": {"schema": ref(schema)}},
-    }
-
-
-def write_operation(operation_id: str, summary: str, description: str, schema: str, scope: str) -> Schema:
-    return operation(
-        "Ingest",
-        operation_id,
-        summary,
-        description,
-        success("202", ref("WriteResult"), "Accepted: the valid items are durably in Kafka.")
-        | errors(401, 403, 413, 422, 503),
-        scope=scope,
-        body=json_body(schema, f"At most {MAX_BODY_BYTES // 1024 // 1024} MiB of JSON."),
-    )
-
-
-def read_operation(
-    tag: str,
-    operation_id: str,
-    summary: str,
-    description: str,
-    data: str,
-    parameters: tuple[str, ...],
-) -> Schema:
-    figures = success("200", ref(data), "The figures.")
-    figures["200"]["headers"] = headers(CACHE_HEADERS)
-    return operation(
-        tag,
-        operation_id,
-        summary,
-        description + "\n\nCached: send the `ETag` back in `If-None-Match` to get 304 while it holds.",
-        figures | {"304": component("responses", "NotModified")} | errors(401, 403, 404, 422),
-        scope="insights:read",
-        parameters=(*parameters, "IfNoneMatch"),
-    )
-
-
 def answer(description: str, schema: Schema, media: str = "application/json") -> Schema:
     return {"description": description, "content": {media: {"schema": schema}}}
 
 
-def public(
-    tag: str, operation_id: str, summary: str, description: str, responses: Schema
-) -> dict[str, Schema]:
-    return {"get": operation(tag, operation_id, summary, description, responses, scope=None)}
-
-
-def health_paths() -> dict[str, Schema]:
-    retry_after = {"description": "Seconds to wait before asking again.", "schema": {"type": "string"}}
-    return {
-        "/healthz": public(
-            "Health",
-            "healthz",
-            "Liveness",
-            "Answers 200 while the process serves requests; checks nothing else.",
-            {"200": answer("Alive.", ref("Health"))},
-        ),
-        "/readyz": public(
-            "Health",
-            "readyz",
-            "Readiness",
-            "Answers 200 when both Kafka and ClickHouse answer a real round trip, else 503.",
-            {
-                "200": answer("Ready.", ref("Readiness")),
-                "503": answer("A dependency is down; `checks` says which.", ref("Readiness"))
-                | {"headers": {"Retry-After": retry_after}},
-            },
-        ),
-        "/metrics": public(
-            "Health",
-            "metrics",
-            "Metrics",
-            "The process's counters (ingest outcomes, worker writes, duplicates, dead letters, retries) "
-            "in the Prometheus text format. Counts only, never data; scrape it from inside the network.",
-            {"200": answer("The counters.", {"type": "string"}, "text/plain")},
-        ),
-    }
-
-
-def docs_paths() -> dict[str, Schema]:
-    return {
-        "/openapi.json": public(
-            "Docs",
-            "openapiJson",
-            "OpenAPI document",
-            "This description of the API as an OpenAPI 3.1 document.",
-            {"200": answer("The document.", {"type": "object"})},
-        ),
-        "/docs": public(
-            "Docs",
-            "docsPage",
-            "Documentation page",
-            "The same description as a self-contained HTML page.",
-            {"200": answer("The page.", {"type": "string"}, "text/html")},
-        ),
-    }
-
-
-def ingest_paths() -> dict[str, Schema]:
-    return {
-        "/api/v1/events": {
-            "post": write_operation(
-                "postEvents",
-                "Send listening events",
-                f"1 to {MAX_EVENTS_PER_BATCH} events per request. Each valid event is written to Kafka, "
-                "each invalid one reported with its index in `errors`; if none is valid the answer is "
-                "422. If Kafka is down the answer is 503 and nothing of the batch is accepted: retry it "
-                "whole (repeated `event_id`s count once).",
-                "EventBatch",
-                "events:write",
-            )
-        },
-        "/api/v1/catalog": {
-            "post": write_operation(
-                "postCatalog",
-                "Create or update artists, albums and tracks",
-                "Upserts: the newest write of an id wins. Invalid items are reported with their list "
-                "position (`field` like `tracks[0].title`); if none is valid the answer is 422.",
-                "CatalogUpdate",
-                "catalog:write",
-            )
-        },
-    }
-
-
-def token_paths() -> dict[str, Schema]:
-    revocations = "/api/v1/tokens/revocations"
-    return {
-        revocations: {
-            "post": operation(
-                "Tokens",
-                "revokeToken",
-                "Revoke a token",
-                "Every API process refuses the token within about a second (each keeps the revoked ids "
-                "in memory and reloads them every second). Revoking twice is harmless.",
-                success("201", ref("Revocation"), "Revoked.") | errors(401, 403, 413, 422, 503),
-                scope="admin",
-                body=json_body("RevocationRequest", "The token's id and, if you like, why."),
-            ),
-            "get": operation(
-                "Tokens",
-                "listRevocations",
-                "List revoked tokens",
-                "Every revoked token, the latest first.",
-                success("200", ref("RevocationList"), "The revoked tokens.") | errors(401, 403, 503),
-                scope="admin",
-            ),
-        }
-    }
-
-
-def kafka_paths() -> dict[str, Schema]:
-    return {
-        "/api/v1/kafka/reset": {
-            "post": operation(
-                "Tokens",
-                "acceptKafkaReset",
-                "Accept a Kafka reset",
-                "When Kafka's log was lost or a topic recreated, ingest answers 503 and the worker writes "
-                "nothing until an operator says the reset was deliberate: this starts a new epoch for the "
-                "Kafka now answering, and counting resumes (`insights kafka accept-reset` calls it). "
-                "Harmless when Kafka matches.",
-                success("200", ref("KafkaReset"), "Done.") | errors(401, 403, 404, 413, 422, 503),
-                scope="admin",
-                body=json_body("KafkaResetRequest", "Why, if you like."),
-            ),
-        }
-    }
-
-
-def insights_paths() -> dict[str, Schema]:
-    analytics = ("Period", "Tz", "From", "To")
-    charts = ("Timeframe", "Tz", "From", "To", "Interval")
-    over = "over all the {}'s tracks; listeners are distinct across the tracks, never summed.\n\n"
-    operations = [
-        (
-            "/tracks/{trackId}",
-            read_operation(
-                "Tracks",
-                "trackAnalytics",
-                "Track analytics",
-                METRICS_TEXT,
-                "TrackAnalytics",
-                ("TrackId", *analytics),
-            ),
-        ),
-        (
-            "/tracks/{trackId}/charts",
-            read_operation(
-                "Tracks", "trackChart", "Track chart", CHART_TEXT, "TrackChart", ("TrackId", *charts)
-            ),
-        ),
-        (
-            "/tracks/{trackId}/realtime",
-            read_operation(
-                "Tracks",
-                "trackRealtime",
-                "Track realtime",
-                "The last hour by minute. `active_listeners`: distinct listeners with any `play` or "
-                "`heartbeat` in the last 5 minutes; `plays_last_5m` / `plays_last_60m` by `occurred_at`; "
-                "`series`: 60 one-minute buckets ending with the current minute.",
-                "TrackRealtime",
-                ("TrackId",),
-            ),
-        ),
-        (
-            "/albums/{albumId}",
-            read_operation(
-                "Albums",
-                "albumAnalytics",
-                "Album analytics",
-                "The track figures "
-                + over.format("album")
-                + METRICS_TEXT
-                + "\n\n`tracks`: every track of the album with its period plays and listeners, most "
-                "played first.",
-                "AlbumAnalytics",
-                ("AlbumId", *analytics),
-            ),
-        ),
-        (
-            "/albums/{albumId}/charts",
-            read_operation(
-                "Albums",
-                "albumChart",
-                "Album chart",
-                "The track chart " + over.format("album") + CHART_TEXT,
-                "AlbumChart",
-                ("AlbumId", *charts),
-            ),
-        ),
-        (
-            "/artists/{artistId}",
-            read_operation(
-                "Artists",
-                "artistAnalytics",
-                "Artist analytics",
-                "The track figures over every track that lists the artist; listeners are distinct "
-                "across the tracks, never summed.\n\n" + METRICS_TEXT + "\n\n`top_tracks`: up to 10 of "
-                "the artist's tracks, most played in the period first.",
-                "ArtistAnalytics",
-                ("ArtistId", *analytics),
-            ),
-        ),
-        (
-            "/artists/{artistId}/charts",
-            read_operation(
-                "Artists",
-                "artistChart",
-                "Artist chart",
-                "The track chart over every track that lists the artist.\n\n" + CHART_TEXT,
-                "ArtistChart",
-                ("ArtistId", *charts),
-            ),
-        ),
-        (
-            "/artists/{artistId}/collaborations",
-            read_operation(
-                "Artists",
-                "artistCollaborations",
-                "Artist collaborations",
-                "`total_collaborations`: tracks the artist shares with at least one other artist. "
-                "`top_collaborators`: up to 10 artists by shared tracks, then plays. "
-                "`collaboration_tracks`: every shared track with its all-time plays, most played first.",
-                "ArtistCollaborations",
-                ("ArtistId",),
-            ),
-        ),
-    ]
-    return {INSIGHTS + path: {"get": op} for path, op in operations}
-
-
-def audience_paths() -> dict[str, Schema]:
-    breakdown = ("Dimension", "Period", "Tz", "From", "To", "BreakdownLimit")
-    paths: dict[str, Schema] = {}
-    owners = (
-        ("Tracks", "track", "TrackId"),
-        ("Albums", "album", "AlbumId"),
-        ("Artists", "artist", "ArtistId"),
-    )
-    for tag, owner, parameter in owners:
-        over = "" if owner == "track" else f" Over all the {owner}'s tracks; listeners distinct across them."
-        paths[f"{INSIGHTS}/{owner}s/{{{owner}Id}}/breakdown"] = {
-            "get": read_operation(
-                tag,
-                f"{owner}Breakdown",
-                f"{owner.capitalize()} breakdown by country, source or platform",
-                BREAKDOWN_TEXT + over,
-                f"{owner.capitalize()}Breakdown",
-                (parameter, *breakdown),
-            )
-        }
-    kinds = (("Tracks", "tracks", "title"), ("Albums", "albums", "title"), ("Artists", "artists", "name"))
-    for tag, kind, text in kinds:
-        paths[f"{INSIGHTS}/{kind}"] = {
-            "get": operation(
-                tag,
-                f"list{kind.capitalize()}",
-                f"List your {kind}",
-                LISTING_TEXT.format(text),
-                success("200", ref(f"{kind.capitalize()[:-1]}List"), "A page.") | errors(401, 403, 422),
-                scope="insights:read",
-                parameters=("Q", "ListLimit", "Cursor"),
-            )
-        }
-    return paths
-
-
-def export_operation(
-    operation_id: str, summary: str, description: str, body: str | None, responses: Schema
+def error_response(
+    description: str, schema: Schema | None = None, named: dict[str, str] | None = None
 ) -> Schema:
-    request = None
-    if body is not None:
-        # A body whose every field has a default may be left out: no body is `{}`.
-        optional = not EXPORT_SCHEMAS[body].get("required")
-        request = json_body(
-            body,
-            f"JSON, at most {MAX_EXPORT_BODY_BYTES // 1024} KiB; an empty body is `{{}}`"
-            + (", and so is no body at all." if optional else "."),
-            required=not optional,
-        )
-    # A body may name the entity on screen (artist_id, album_id, track_id): unknown, it is 404.
-    refusals = errors(401, 403, 404, 413, 422) if body is not None else errors(401, 403)
-    if body is not None:
-        refusals["413"] = error_response(
-            f"`payload_too_large`: the body is larger than {MAX_EXPORT_BODY_BYTES // 1024} KiB."
-        )
-    return operation(
-        "Exports",
-        operation_id,
-        summary,
-        description + "\n\n" + ACCESS_TEXT,
-        responses | refusals,
-        scope="insights:read",
-        body=request,
-    )
+    response = answer(description, schema or ref(answers.Error))
+    return response | ({"headers": headers(named)} if named else {})
 
+
+RESPONSES: dict[str, Schema] = {
+    "Unauthorized": error_response(
+        "`unauthorized`: no bearer token, or one that is malformed, badly signed or expired.",
+        named={"WWW-Authenticate": 'Always `Bearer realm="insights"`.'},
+    ),
+    "Forbidden": error_response(
+        "`forbidden`: the token lacks the scope this endpoint needs, or (reads) may not read this entity."
+    ),
+    "NotFound": error_response("`not_found`: no artist, album or track has this id."),
+    "PayloadTooLarge": error_response(
+        f"`payload_too_large`: the body is larger than {MAX_BODY_BYTES // 1024 // 1024} MiB."
+    ),
+    "ValidationFailed": error_response(
+        "`validation_failed`: the request breaks a rule; `errors` says which field and why.",
+        ref(answers.Error) | {"required": ["errors"]},
+    ),
+    "Unavailable": error_response(
+        "`unavailable`: Kafka did not take the batch; nothing of it was accepted. Retry the whole batch.",
+        named={"Retry-After": "Seconds to wait before retrying."},
+    ),
+    "RateLimited": error_response(
+        "`rate_limited`: this token used its requests of the minute, or this address failed to sign in "
+        "too often. Wait `retry_after` seconds.",
+        named={"Retry-After": "Seconds to wait, as `retry_after` in the body."} | RATE_LIMIT_HEADERS,
+    ),
+    "NotModified": {
+        "description": "The answer whose `ETag` was sent in `If-None-Match` is still the answer; no body.",
+        "headers": headers(CACHE_HEADERS | RATE_LIMIT_HEADERS),
+    },
+    "ServerError": error_response("`server_error`: something failed on the server; retrying may help."),
+}
+ERROR_RESPONSES = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    413: "PayloadTooLarge",
+    422: "ValidationFailed",
+    503: "Unavailable",
+}
+
+# ---- operations: the table -----------------------------------------------------------------------
+
+
+class Op(NamedTuple):
+    """One operation. `answers`: status -> (body type, or media type of a text answer; its meaning); a
+    type is sent in the success envelope to a token (unless it has `success` itself). `errors`: the
+    statuses of the shared error answers (with 500, and 429 for a token). A 304 among the answers makes
+    the operation cached (`If-None-Match`, `ETag`)."""
+
+    method: str
+    path: str
+    tag: str
+    id: str
+    summary: str
+    answers: dict[int, tuple[Any, str]]
+    errors: tuple[int, ...] = ()
+    scope: str | None = None
+    parameters: tuple[str, ...] = ()
+    body: Body | None = None
+    body_text: str = ""
+
+
+READ, ON, EX = "insights:read", INSIGHTS, EXPORT  # the read paths, the export paths
+WRITES, READS, EXPORTS = (401, 403, 413, 422, 503), (401, 403, 404, 422), (401, 403, 404, 413, 422)
+ANALYTICS, CHARTS = ("Period", "Tz", "From", "To"), ("Timeframe", "Tz", "From", "To", "Interval")
+BREAKDOWN = ("Dimension", "Period", "Tz", "From", "To", "BreakdownLimit")
+LISTING = ("Q", "ListLimit", "Cursor")
+ACCEPTED, FIGURES, CACHED = (
+    "Accepted: the valid items are durably in Kafka.",
+    "The figures.",
+    {304: (None, "")},
+)
+DOWN, BY = "A dependency is down; `checks` says which.", "breakdown by country, source or platform"
+
+# fmt: off
+OPERATIONS = (
+    Op("get", "/healthz", "Health", "healthz", "Liveness", {200: (answers.Health, "Alive.")}),
+    Op("get", "/readyz", "Health", "readyz", "Readiness",
+       {200: (answers.Readiness, "Ready."), 503: (answers.Readiness, DOWN)}),
+    Op("get", "/metrics", "Health", "metrics", "Metrics", {200: ("text/plain", "The counters.")}),
+    Op("post", "/api/v1/events", "Ingest", "postEvents", "Send listening events",
+       {202: (answers.WriteResult, ACCEPTED)}, WRITES, "events:write", body=events.EventBatch),
+    Op("post", "/api/v1/catalog", "Ingest", "postCatalog", "Create or update artists, albums and tracks",
+       {202: (answers.WriteResult, ACCEPTED)}, WRITES, "catalog:write", body=catalog.CatalogUpdate),
+    Op("get", ON + "/tracks/{trackId}", "Tracks", "trackAnalytics", "Track analytics",
+       {200: (figures.TrackAnalytics, FIGURES), **CACHED}, READS, READ, ("TrackId", *ANALYTICS)),
+    Op("get", ON + "/tracks/{trackId}/charts", "Tracks", "trackChart", "Track chart",
+       {200: (figures.TrackChart, FIGURES), **CACHED}, READS, READ, ("TrackId", *CHARTS)),
+    Op("get", ON + "/tracks/{trackId}/realtime", "Tracks", "trackRealtime", "Track realtime",
+       {200: (figures.TrackRealtime, FIGURES), **CACHED}, READS, READ, ("TrackId",)),
+    Op("get", ON + "/albums/{albumId}", "Albums", "albumAnalytics", "Album analytics",
+       {200: (figures.AlbumAnalytics, FIGURES), **CACHED}, READS, READ, ("AlbumId", *ANALYTICS)),
+    Op("get", ON + "/albums/{albumId}/charts", "Albums", "albumChart", "Album chart",
+       {200: (figures.AlbumChart, FIGURES), **CACHED}, READS, READ, ("AlbumId", *CHARTS)),
+    Op("get", ON + "/artists/{artistId}", "Artists", "artistAnalytics", "Artist analytics",
+       {200: (figures.ArtistAnalytics, FIGURES), **CACHED}, READS, READ, ("ArtistId", *ANALYTICS)),
+    Op("get", ON + "/artists/{artistId}/charts", "Artists", "artistChart", "Artist chart",
+       {200: (figures.ArtistChart, FIGURES), **CACHED}, READS, READ, ("ArtistId", *CHARTS)),
+    Op("get", ON + "/artists/{artistId}/collaborations", "Artists", "artistCollaborations",
+       "Artist collaborations", {200: (figures.ArtistCollaborations, FIGURES), **CACHED}, READS, READ,
+       ("ArtistId",)),
+    Op("get", ON + "/tracks/{trackId}/breakdown", "Tracks", "trackBreakdown", f"Track {BY}",
+       {200: (audience.TrackBreakdown, FIGURES), **CACHED}, READS, READ, ("TrackId", *BREAKDOWN)),
+    Op("get", ON + "/albums/{albumId}/breakdown", "Albums", "albumBreakdown", f"Album {BY}",
+       {200: (audience.AlbumBreakdown, FIGURES), **CACHED}, READS, READ, ("AlbumId", *BREAKDOWN)),
+    Op("get", ON + "/artists/{artistId}/breakdown", "Artists", "artistBreakdown", f"Artist {BY}",
+       {200: (audience.ArtistBreakdown, FIGURES), **CACHED}, READS, READ, ("ArtistId", *BREAKDOWN)),
+    Op("get", ON + "/tracks", "Tracks", "listTracks", "List your tracks",
+       {200: (audience.TrackList, "A page.")}, (401, 403, 422), READ, LISTING),
+    Op("get", ON + "/albums", "Albums", "listAlbums", "List your albums",
+       {200: (audience.AlbumList, "A page.")}, (401, 403, 422), READ, LISTING),
+    Op("get", ON + "/artists", "Artists", "listArtists", "List your artists",
+       {200: (audience.ArtistList, "A page.")}, (401, 403, 422), READ, LISTING),
+    Op("get", EX + "/formats", "Exports", "exportFormats", "Export formats",
+       {200: (exports.ExportFormats, "The formats.")}, (401, 403), READ),
+    Op("post", EX + "/csv", "Exports", "exportCsv", "Export rows as CSV",
+       {200: ("text/csv", "The CSV file.")}, EXPORTS, READ, body=exports.CsvExportRequest),
+    Op("post", EX + "/json", "Exports", "exportJson", "Export rows as JSON",
+       {200: (exports.ExportRows, "The rows.")}, EXPORTS, READ, body=exports.TableExportRequest),
+    Op("post", EX + "/report", "Exports", "exportReport", "Comprehensive JSON report",
+       {200: (exports.Report, "The report.")}, EXPORTS, READ, body=exports.ReportRequest),
+    Op("post", EX + "/pdf", "Exports", "exportPdf", "PDF report",
+       {200: ("application/pdf", "The PDF document.")}, EXPORTS, READ, body=exports.PdfRequest),
+    Op("post", "/api/v1/tokens/revocations", "Tokens", "revokeToken", "Revoke a token",
+       {201: (answers.Revocation, "Revoked.")}, WRITES, "admin", body=answers.RevocationRequest,
+       body_text="The token's id and, if you like, why."),
+    Op("get", "/api/v1/tokens/revocations", "Tokens", "listRevocations", "List revoked tokens",
+       {200: (answers.RevocationList, "The revoked tokens.")}, (401, 403, 503), "admin"),
+    Op("post", "/api/v1/kafka/reset", "Tokens", "acceptKafkaReset", "Accept a Kafka reset",
+       {200: (answers.KafkaReset, "Done.")}, (401, 403, 404, 413, 422, 503), "admin",
+       body=answers.KafkaResetRequest, body_text="Why, if you like."),
+    Op("get", "/openapi.json", "Docs", "openapiJson", "OpenAPI document", {200: (dict, "The document.")}),
+    Op("get", "/docs", "Docs", "docsPage", "Documentation page", {200: ("text/html", "The page.")}),
+)
+# fmt: on
+
+# ---- operations: from a row of the table to OpenAPI --------------------------------------------------
 
 DISPOSITION = {
     "Content-Disposition": {
@@ -504,109 +401,128 @@ DISPOSITION = {
         "schema": {"type": "string"},
     }
 }
+FILES = ("exportCsv", "exportJson", "exportPdf")  # sent as an attachment
 
 
-def file_answer(description: str, media: str) -> Schema:
-    return {"200": answer(description, {"type": "string"}, media) | {"headers": DISPOSITION}}
+def component(kind: str, name: str) -> Schema:
+    return {"$ref": f"#/components/{kind}/{name}"}
 
 
-def export_paths() -> dict[str, Schema]:
+def response(op: Op, status: int, kind: Any, description: str) -> Schema:
+    if status == 304:
+        return component("responses", "NotModified")
+    if isinstance(kind, str):  # a text answer: CSV, PDF, HTML, metrics
+        found = answer(description, {"type": "string"}, kind)
+    elif op.scope is None or "success" in kind.__struct_fields__:
+        found = answer(
+            description, ref(kind) if hasattr(kind, "__struct_fields__") else msgspec.json.schema(kind)
+        )
+    else:
+        found = answer(description, envelope(kind))
+    named: Schema = headers(RATE_LIMIT_HEADERS) if op.scope is not None else {}
+    if status == 200 and 304 in op.answers:
+        named |= headers(CACHE_HEADERS)
+    if op.id in FILES:
+        named |= DISPOSITION
+    if status == 503:
+        named |= {
+            "Retry-After": {
+                "description": "Seconds to wait before asking again.",
+                "schema": {"type": "string"},
+            }
+        }
+    return found | ({"headers": named} if named else {})
+
+
+def envelope(data: Body) -> Schema:
     return {
-        EXPORT + "/formats": {
-            "get": export_operation(
-                "exportFormats",
-                "Export formats",
-                "The formats the export endpoints produce.",
-                None,
-                {"200": answer("The formats.", ref("ExportFormats"))},
-            )
+        "type": "object",
+        "required": ["success", "data"],
+        "properties": {
+            "success": {"const": True, "description": "Always true on success."},
+            "data": ref(data),
         },
-        EXPORT + "/csv": {
-            "post": export_operation(
-                "exportCsv",
-                "Export rows as CSV",
-                "One row per readable entity of `type`, most played in the period first (then by id): "
-                "`<type>_id`, `title` (`name` for artists), what tells it apart (a track's `album_id`, "
-                "`album`, `artist_ids`, `artists`; an album's `artist_id`, `artist`), `plays`, "
-                "`plays_total`, `listeners`, `likes`, `reposts`, the period's `from` and `to` dates and "
-                "`tz`, then `listening_qualified_plays`, `listening_total_ms` and `listening_avg_ms`; "
-                'the same figures as the single-entity endpoints. With `"layout": "breakdowns"`, '
-                "instead a row per entity, dimension (country, source, platform) and value: the "
-                "entity's id and title or name, `dimension`, `slice` (`ranked`, `other`, `unknown`), "
-                "`rank`, `value`, `value_name`, `plays`, `listeners`, `share`, `from`, `to`, `tz` (the "
-                "breakdown endpoints' figures, `limit` values ranked). `artist_id`, `album_id` or `track_id` "
-                "in the body narrows it to what belongs to that entity (the view on screen). UTF-8, a "
-                "header row, CRLF line ends, streamed. A text cell "
-                "starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so a "
-                "spreadsheet shows it instead of running it.",
-                "TableExportRequest",
-                file_answer("The CSV file.", "text/csv"),
-            )
-        },
-        EXPORT + "/json": {
-            "post": export_operation(
-                "exportJson",
-                "Export rows as JSON",
-                "The rows of the CSV export as `{success, data: {type, period, from, to, tz, layout, "
-                "rows}}`, streamed; a track's `artist_ids` and `artists` are arrays. An entity row "
-                "carries `listening` as an object, and with `include_breakdowns` its `breakdowns` by "
-                "country, source and platform (as the breakdown endpoints answer them, `limit` values "
-                "ranked); the `breakdowns` "
-                "layout gives the CSV's rows, with null `rank` and `value` for `other` and `unknown`.",
-                "TableExportRequest",
-                {"200": success("200", ref("ExportRows"), "The rows.")["200"] | {"headers": DISPOSITION}},
-            )
-        },
-        EXPORT + "/report": {
-            "post": export_operation(
-                "exportReport",
-                "Comprehensive JSON report",
-                "Totals and growth per artist, album and track, their listening and their breakdowns by "
-                "country, source and platform (also over everything together, in `summary`), rankings, "
-                "collaborations, and the chart series when asked; every figure as the single-entity "
-                "and breakdown endpoints answer it.",
-                "ReportRequest",
-                success("200", ref("Report"), "The report."),
-            )
-        },
-        EXPORT + "/pdf": {
-            "post": export_operation(
-                "exportPdf",
-                "PDF report",
-                "The report as a PDF: title page (artist, period, generated-at), summary figures with "
-                "growth, listening time, a plays-and-listeners chart over the period, a top-tracks chart, "
-                "where and how they listen (countries by name, sources and platforms, as bars with their "
-                "plays, listeners and share), tables per album and track, and collaborations. The file "
-                "is named `insights-report-<artist>-<period>-"
-                "<YYYY-MM-DD>.pdf`.",
-                "PdfRequest",
-                file_answer("The PDF document.", "application/pdf"),
-            )
-        },
+        "additionalProperties": False,
     }
+
+
+def request_body(op: Op, body: Body) -> Schema:
+    required, text = True, op.body_text or f"At most {MAX_BODY_BYTES // 1024 // 1024} MiB of JSON."
+    if op.tag == "Exports":  # a body whose every field has a default may be left out: no body is `{}`
+        required = bool(schemas()[body.__name__].get("required"))
+        text = f"JSON, at most {MAX_EXPORT_BODY_BYTES // 1024} KiB; an empty body is `{{}}`" + (
+            "." if required else ", and so is no body at all."
+        )
+    return {"required": required, "description": text, "content": {"application/json": {"schema": ref(body)}}}
+
+
+def operation(op: Op) -> Schema:
+    cached = 304 in op.answers
+    description = OPERATION_TEXT[op.id] + ("\n\n" + CACHED_TEXT if cached else "")
+    description += "\n\n" + ACCESS_TEXT if op.tag == "Exports" else ""
+    description += f"\n\nNeeds a token with the scope `{op.scope}` (or `admin`)." if op.scope else ""
+    found: Schema = {
+        "tags": [op.tag],
+        "operationId": op.id,
+        "summary": op.summary,
+        "description": description,
+        "security": [{BEARER: [op.scope]}] if op.scope else [],
+    }
+    parameters = (*op.parameters, "IfNoneMatch") if cached else op.parameters
+    if parameters:
+        found["parameters"] = [component("parameters", name) for name in parameters]
+    if op.body is not None:
+        found["requestBody"] = request_body(op, op.body)
+    responses = {str(status): response(op, status, *said) for status, said in op.answers.items()}
+    # The shared error answers, and 500, which any endpoint with errors may answer; 429 to a token.
+    responses |= {str(status): component("responses", ERROR_RESPONSES[status]) for status in op.errors}
+    responses |= {"500": component("responses", "ServerError")} if op.errors else {}
+    if op.tag == "Exports" and op.body is not None:
+        responses["413"] = error_response(
+            f"`payload_too_large`: the body is larger than {MAX_EXPORT_BODY_BYTES // 1024} KiB."
+        )
+    found["responses"] = responses | ({"429": component("responses", "RateLimited")} if op.scope else {})
+    return found
+
+
+def paths() -> dict[str, Schema]:
+    found: dict[str, Schema] = {}
+    for op in OPERATIONS:
+        found.setdefault(op.path, {})[op.method] = operation(op)
+    return found
+
+
+def dated(node: Any, day: date) -> Any:
+    """`node` with every example written with TODAY dated `day`."""
+    if isinstance(node, dict):
+        return {
+            key: [dated_example(v, day) for v in value] if key == "examples" else dated(value, day)
+            for key, value in node.items()
+        }
+    return [dated(item, day) for item in node] if isinstance(node, list) else node
+
+
+def dated_example(value: Any, day: date) -> Any:
+    return (
+        day.isoformat() + value.removeprefix(TODAY)
+        if isinstance(value, str) and value.startswith(TODAY)
+        else value
+    )
 
 
 def openapi_document(server_url: str | None = None, today: date | None = None) -> dict[str, Any]:
     """The whole document; `server_url` (e.g. http://127.0.0.1:8000) when it is known, else relative.
 
-    The event's example happens at 00:00Z of `today` (the current UTC day by default), and the example
-    date is `today`: the API refuses events older than 400 days and ranges older than 731 days, so a
-    fixed date would expire."""
+    Examples of dates are `today` (the current UTC day by default): the API refuses events older than
+    400 days and ranges older than 731 days, so a fixed date would expire."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Insights API", "version": "1", "description": DESCRIPTION},
         "tags": TAGS,
-        "paths": health_paths()
-        | ingest_paths()
-        | insights_paths()
-        | audience_paths()
-        | export_paths()
-        | token_paths()
-        | kafka_paths()
-        | docs_paths(),
+        "paths": paths(),
         "components": {
-            "schemas": SCHEMAS | EXPORT_SCHEMAS | AUDIENCE_SCHEMAS,
-            "parameters": PARAMETERS | AUDIENCE_PARAMETERS,
+            "schemas": schemas(),
+            "parameters": PARAMETERS,
             "responses": RESPONSES,
             "securitySchemes": {
                 BEARER: {
@@ -621,9 +537,6 @@ def openapi_document(server_url: str | None = None, today: date | None = None) -
     }
     if server_url is not None:
         document["servers"] = [{"url": server_url.rstrip("/")}]
-    document = copy.deepcopy(document)  # callers may change their copy; the module's parts stay intact
-    day = today or datetime.now(UTC).date()
-    schemas = document["components"]["schemas"]
-    schemas["Event"]["properties"]["occurred_at"]["examples"] = [f"{day.isoformat()}T00:00:00Z"]
-    schemas["LocalDate"]["examples"] = [day.isoformat()]
-    return document
+    # Built anew (dated copies every dict and list): callers may change theirs, the module's parts stay.
+    built: dict[str, Any] = dated(document, today or datetime.now(UTC).date())
+    return built

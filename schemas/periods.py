@@ -82,7 +82,10 @@ def chart_buckets(timeframe: str, now: datetime) -> ChartBuckets:
     return ChartBuckets(timeframe, interval, tuple(start + i * step for i in range(count)))
 
 
+REALTIME_MINUTES = 60
+
+
 def realtime_minutes(now: datetime) -> tuple[datetime, ...]:
-    """The 60 one-minute buckets ending with the minute that holds `now`."""
+    """The REALTIME_MINUTES one-minute buckets ending with the minute that holds `now`."""
     last = now.replace(second=0, microsecond=0)
-    return tuple(last - timedelta(minutes=59 - i) for i in range(60))
+    return tuple(last - timedelta(minutes=REALTIME_MINUTES - 1 - i) for i in range(REALTIME_MINUTES))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from api.read.audience_queries import NO_BREAKDOWN, Breakdowns, breakdown_json, share
+from schemas.audience import DIMENSIONS
 from schemas.countries import COUNTRY_NAMES
-from schemas.openapi_audience import DIMENSIONS
 
 Row = dict[str, Any]
 

@@ -12,7 +12,7 @@ from api.http.access import check_album, check_artist, check_track
 from api.http.errors import validation_failed
 from api.read.analytics_routes import catalog_of
 from schemas.events import whole
-from schemas.openapi_components import MAX_ID
+from schemas.fields import MAX_ID
 
 FOCUS_FIELDS = ("artist_id", "album_id", "track_id")
 

@@ -14,8 +14,8 @@ from api.read import audience_queries as audience
 from api.read import local_day_queries as local_days
 from api.read.catalog_lookup import TrackEntry
 from insights.store import Store
+from schemas.audience import DIMENSIONS
 from schemas.local_ranges import LocalRange
-from schemas.openapi_audience import DIMENSIONS
 from schemas.tokens import TokenClaims
 
 # The readable entities of each kind, (id, name). `admin` reads everything; otherwise a track is readable

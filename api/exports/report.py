@@ -31,8 +31,8 @@ from api.read.catalog_lookup import TrackEntry
 from api.read.catalog_snapshot import Catalog
 from api.read.figure_bodies import collaborations_json, figures_json
 from insights.store import Store
+from schemas.audience import DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
 from schemas.local_ranges import LocalRange, buckets_of, default_interval, rfc3339_local
-from schemas.openapi_audience import DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
 from schemas.periods import chart_buckets
 from schemas.tokens import TokenClaims
 

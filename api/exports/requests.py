@@ -14,10 +14,10 @@ from api.exports.focus import focus_field
 from api.http.errors import validation_failed
 from api.ingest.endpoints import decode_json_object, read_body
 from api.read.range_params import range_of
+from schemas.audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT
 from schemas.events import whole
+from schemas.exports import ENTITY_TYPES, LAYOUTS, MAX_EXPORT_BODY_BYTES
 from schemas.local_ranges import LocalRange, RangeError
-from schemas.openapi_audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT
-from schemas.openapi_exports import ENTITY_TYPES, LAYOUTS, MAX_EXPORT_BODY_BYTES
 from schemas.periods import DEFAULT_PERIOD, PERIOD_DAYS
 
 

@@ -15,8 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.responses import JSONResponse
 from insights.store import StoreUnavailable
+from schemas.answers import ERROR_CODES
 from schemas.events import FieldError
-from schemas.openapi_components import ERROR_CODES
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from insights.kafka_identity import IdentityGuard
 from insights.metrics import INGESTED
 from schemas.catalog import LISTS, MAX_ITEMS_PER_LIST, encode_entity, validate_catalog
 from schemas.events import (
+    MAX_BODY_BYTES,
     MAX_EVENTS_PER_BATCH,
     Event,
     FieldError,
@@ -33,7 +34,6 @@ from schemas.events import (
 )
 from schemas.topics import CATALOG_TOPIC, EVENTS_TOPIC
 
-MAX_BODY_BYTES = 1024 * 1024
 # An event_id as stored: the producer's id behind a prefix naming the producer (the token's subject),
 # so one producer's ids can never claim another's; within 64 characters, as every stored id is.
 SCOPED_ID_ROOM = 64 - 9

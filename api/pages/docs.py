@@ -144,6 +144,11 @@ def type_label(schema: Node) -> str:
         return f"<code>{escape(json.dumps(schema['const']))}</code>"
     if "anyOf" in schema:
         return " | ".join(type_label(option) for option in schema["anyOf"])
+    if "enum" in schema and "type" not in schema:  # a closed list of values (a Literal): their kind
+        if len(schema["enum"]) == 1:
+            return f"<code>{escape(json.dumps(schema['enum'][0]))}</code>"
+        kinds = {type(value).__name__ for value in schema["enum"]}
+        return "string" if kinds == {"str"} else escape(" | ".join(sorted(kinds)))
     kind = schema.get("type", "any")
     if kind == "array":
         return "array of " + type_label(schema["items"])

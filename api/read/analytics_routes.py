@@ -29,6 +29,8 @@ from api.read.range_params import TIMEFRAME_PERIOD, check_parameters, requested_
 from api.read.response_cache import with_figures
 from api.read.watermark import Watermark
 from insights.store import Store
+from schemas.fields import MAX_ID
+from schemas.figures import TOP_TRACKS
 from schemas.local_ranges import LocalBuckets, LocalRange, buckets_of, rfc3339_local
 from schemas.openapi import INSIGHTS
 from schemas.periods import ChartBuckets, PeriodBounds, chart_buckets, realtime_minutes
@@ -36,8 +38,6 @@ from schemas.periods import ChartBuckets, PeriodBounds, chart_buckets, realtime_
 T = TypeVar("T")
 
 BASE = INSIGHTS
-MAX_ID = 2**63 - 1
-TOP_TRACKS = 10
 
 # How long an answer may be kept (Cache-Control max-age, and the API's own cache): as long as the
 # freshness promise (docs/architecture.md) for realtime (1 s) and analytics (2 s); longer for charts whose

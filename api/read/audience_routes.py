@@ -37,8 +37,8 @@ from api.read.listing_routes import (
     page,
 )
 from api.read.range_params import check_parameters, requested_range
+from schemas.audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
 from schemas.local_ranges import LocalRange
-from schemas.openapi_audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
 
 # The figures of a breakdown over a range that starts before the audience rollups hold every event.
 PARTIAL_BREAKDOWN = ["rows", "other", "unknown"]

@@ -8,9 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from api.read.catalog_lookup import TrackEntry
+from schemas.figures import TOP_COLLABORATORS
 from schemas.periods import percent_change
-
-TOP_COLLABORATORS = 10
 
 
 class HasFigures(Protocol):

@@ -19,7 +19,7 @@ from typing import Any
 from api.read.catalog_lookup import AlbumEntry, ArtistEntry, TrackEntry
 from api.read.catalog_snapshot import Snapshot
 from insights.store import Store
-from schemas.openapi_audience import DEFAULT_LIST_LIMIT, LIST_LIMIT
+from schemas.audience import DEFAULT_LIST_LIMIT, LIST_LIMIT
 from schemas.tokens import TokenClaims
 
 KINDS = ("tracks", "albums", "artists")

@@ -20,9 +20,9 @@ from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.rollups import TRACK_HOURLY, TRACK_REALTIME, TRACK_TOTALS, counter_rollup
 from pipeline.sink import RollupSink, SourcedEvent
+from schemas.audience import DIMENSIONS
 from schemas.events import PLATFORMS, SOURCES, Event, validate_batch
 from schemas.local_ranges import local_range
-from schemas.openapi_audience import DIMENSIONS
 from schemas.periods import PeriodBounds
 from tests.integration import reference
 from tests.integration.written import as_posted, write_through_sink

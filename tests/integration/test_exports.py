@@ -19,8 +19,8 @@ import pypdfium2
 import pytest
 from pypdf import PdfReader
 
+from schemas.audience import DIMENSIONS
 from schemas.countries import COUNTRY_NAMES
-from schemas.openapi_audience import DIMENSIONS
 from tests.integration import reference
 from tests.integration.harness import INSIGHTS, token
 from tests.integration.read_deployment import (

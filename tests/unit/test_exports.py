@@ -12,9 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.platypus import SimpleDocTemplate
 from starlette.testclient import TestClient
 
 from api.exports.focus import focus_field
+from api.exports.pdf import charts
+from api.exports.pdf.audience import audience
 from api.exports.pdf.charts import label_for, nice_ceiling
 from api.exports.routes import attachment
 from api.exports.tables import (
@@ -26,8 +31,9 @@ from api.exports.tables import (
     row_pages,
     spreadsheet_safe,
 )
+from schemas.audience import BREAKDOWN_LIMIT, DIMENSIONS
+from schemas.exports import EXPORT, MAX_EXPORT_BODY_BYTES
 from schemas.local_ranges import custom_range, last_days
-from schemas.openapi_exports import EXPORT, MAX_EXPORT_BODY_BYTES
 from schemas.tokens import TokenClaims
 from tests.unit.test_openapi import bearer, response_problems
 
@@ -73,6 +79,25 @@ def test_a_list_is_one_cell_and_no_value_an_empty_one() -> None:
 @pytest.mark.parametrize(("highest", "top"), [(0, 1), (1, 1), (3, 5), (7, 10), (11, 20), (4558, 5000)])
 def test_chart_axes_end_on_a_round_number_at_or_above_the_highest_value(highest: int, top: int) -> None:
     assert nice_ceiling(highest) == top
+
+
+def test_the_pdf_lays_out_the_most_values_a_breakdown_ranks() -> None:
+    # `limit` may ask for 50 countries: their bars once made a chart taller than the page (a 500).
+    ranked = [
+        {"value": f"C{i}", "plays": 100 - i, "listeners": 1, "share": 1.0} for i in range(BREAKDOWN_LIMIT)
+    ]
+    nothing = {"plays": 0, "listeners": 0}
+    found = {"rows": ranked, "other": {"plays": 3, "listeners": 1}, "unknown": nothing}
+    summary = {
+        "listening": {"qualified_plays": 1, "total_ms": 45_001, "avg_ms": 22_501},
+        "breakdowns": {d: found for d in DIMENSIONS},
+    }
+    margins = {"leftMargin": 18 * mm, "rightMargin": 18 * mm, "topMargin": 20 * mm, "bottomMargin": 18 * mm}
+    doc = SimpleDocTemplate(io.BytesIO(), pagesize=A4, **margins)  # the report's page
+    doc.build(audience({"summary": summary}, doc.width))  # raises LayoutError when a flowable cannot fit
+    assert charts.bars([r["value"] for r in ranked], [r["plays"] for r in ranked], doc.width).height <= (
+        charts.MAX_BARS_HEIGHT
+    )
 
 
 @pytest.mark.parametrize(

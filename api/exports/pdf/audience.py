@@ -13,7 +13,7 @@ from api.exports.pdf import charts
 from api.exports.pdf.charts import LISTENERS_COLOUR
 from api.exports.pdf.styles import STYLES, Json, counted, escape, number, table
 from api.read.audience_queries import share
-from schemas.openapi_audience import DIMENSIONS
+from schemas.audience import DIMENSIONS
 
 TITLES = {"country": "Countries", "source": "Sources", "platform": "Platforms"}
 WHERE_FROM = {

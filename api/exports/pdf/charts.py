@@ -17,6 +17,9 @@ LISTENERS_COLOUR = colors.HexColor("#10b981")
 GRID_COLOUR = colors.HexColor("#e5e7eb")
 TEXT_COLOUR = colors.HexColor("#374151")
 FONT = "Helvetica"
+# The tallest bar chart: with its heading it fits on a page (a flowable taller than the page cannot be
+# laid out), so a breakdown of up to 50 values gets thinner bars instead of failing.
+MAX_BARS_HEIGHT = 560
 
 
 def nice_ceiling(value: int) -> int:
@@ -102,9 +105,9 @@ def top_tracks(tracks: Sequence[dict[str, Any]], width: float) -> Drawing:
 
 
 def bars(names: Sequence[str], values: Sequence[int], width: float, colour: Any = PLAYS_COLOUR) -> Drawing:
-    """Horizontal bars labelled with their values, the first on top."""
+    """Horizontal bars labelled with their values, the first on top; at most MAX_BARS_HEIGHT tall."""
     shown, counts = list(names)[::-1], list(values)[::-1]  # the chart draws its first category at the bottom
-    bar_height = 18
+    bar_height = min(18, (MAX_BARS_HEIGHT - 30) / max(len(shown), 1))
     height = max(len(shown), 1) * bar_height + 30
     drawing = Drawing(width, height)
     chart = HorizontalBarChart()
