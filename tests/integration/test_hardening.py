@@ -55,6 +55,7 @@ schema = schemathesis.openapi.from_dict(openapi_document())
 @schema.parametrize()
 @hypothesis.settings(
     max_examples=25,
+    derandomize=True,  # the same cases every run: CI never fails on a draw it has not seen before
     deadline=None,
     suppress_health_check=list(hypothesis.HealthCheck),
     database=None,
