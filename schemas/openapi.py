@@ -218,6 +218,19 @@ PARAMETERS: dict[str, Schema] = {
         Annotated[int, Meta(ge=1, le=LIST_LIMIT)],
         default=DEFAULT_LIST_LIMIT,
     ),
+    "ArtistFilter": parameter(
+        "artist_id",
+        "query",
+        "Keep the items of this artist: the tracks that list it, or its albums. Only what the token may"
+        " read; an artist with none gives an empty page. At most one of `artist_id` and `album_id`.",
+        Id,
+    ),
+    "AlbumFilter": parameter(
+        "album_id",
+        "query",
+        "Keep the tracks of this album (that the token may read). At most one of `artist_id` and `album_id`.",
+        Id,
+    ),
     "Cursor": parameter(
         "cursor",
         "query",
@@ -364,9 +377,10 @@ OPERATIONS = (
     Op("get", ON + "/artists/{artistId}/breakdown", "Artists", "artistBreakdown", f"Artist {BY}",
        {200: (audience.ArtistBreakdown, FIGURES), **CACHED}, READS, READ, ("ArtistId", *BREAKDOWN)),
     Op("get", ON + "/tracks", "Tracks", "listTracks", "List your tracks",
-       {200: (audience.TrackList, "A page.")}, (401, 403, 422), READ, LISTING),
+       {200: (audience.TrackList, "A page.")}, (401, 403, 422), READ,
+       (*LISTING, "ArtistFilter", "AlbumFilter")),
     Op("get", ON + "/albums", "Albums", "listAlbums", "List your albums",
-       {200: (audience.AlbumList, "A page.")}, (401, 403, 422), READ, LISTING),
+       {200: (audience.AlbumList, "A page.")}, (401, 403, 422), READ, (*LISTING, "ArtistFilter")),
     Op("get", ON + "/artists", "Artists", "listArtists", "List your artists",
        {200: (audience.ArtistList, "A page.")}, (401, 403, 422), READ, LISTING),
     Op("get", EX + "/formats", "Exports", "exportFormats", "Export formats",

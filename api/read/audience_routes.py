@@ -31,13 +31,16 @@ from api.read.listing_routes import (
     KINDS,
     MAX_LIMIT,
     MAX_QUERY_CHARS,
+    OWNER_FILTERS,
     BadCursor,
+    Owner,
     decode_cursor,
     encode_cursor,
     page,
 )
 from api.read.range_params import check_parameters, requested_range
 from schemas.audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
+from schemas.fields import MAX_ID
 from schemas.local_ranges import LocalRange
 
 # The figures of a breakdown over a range that starts before the audience rollups hold every event.
@@ -103,9 +106,23 @@ async def artist_breakdown(request: Request) -> Response:
     return await breakdown_answer(request, {"artist_id": artist.artist_id}, artist.track_ids, asked)
 
 
+def owner_filter(request: Request, kind: str) -> Owner | None:
+    """The `artist_id` or `album_id` a listing is narrowed to (at most one), else None."""
+    given = [name for name in OWNER_FILTERS[kind] if name in request.query_params]
+    if len(given) > 1:
+        raise validation_failed(given[1], "Give at most one of artist_id and album_id.")
+    if not given:
+        return None
+    text = request.query_params[given[0]]
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
+        raise validation_failed(given[0], f"{given[0]} must be an integer from 1 to 2^63-1.")
+    return Owner(given[0], int(text))
+
+
 def listing_endpoint(kind: str) -> Any:
     async def listing(request: Request) -> Response:
-        check_parameters(request, ("q", "limit", "cursor"))
+        check_parameters(request, ("q", "limit", "cursor", *OWNER_FILTERS[kind]))
+        owner = owner_filter(request, kind)
         query = request.query_params.get("q", "")
         if len(query) > MAX_QUERY_CHARS:
             raise validation_failed("q", f"q is at most {MAX_QUERY_CHARS} characters.")
@@ -118,7 +135,7 @@ def listing_endpoint(kind: str) -> Any:
         snapshot = await catalog_of(request).snapshot()
         claims = claims_of(request)
         items, following = await page(
-            store_of(request), snapshot, kind, claims, last_id, query.casefold(), limit
+            store_of(request), snapshot, kind, claims, last_id, query.casefold(), limit, owner
         )
         next_cursor = None if following is None else encode_cursor(kind, following)
         return success({"items": items, "next_cursor": next_cursor})

@@ -1,5 +1,6 @@
 """Finding one's own catalog: GET /tracks, /albums and /artists, the items a token may read, ordered by
-id, filtered by a case-insensitive substring of the title or name, page by page behind opaque cursors.
+id, filtered by a case-insensitive substring of the title or name and, for tracks and albums, by the
+artist or album they belong to, page by page behind opaque cursors.
 
 Answered from the API's in-memory copy of the catalog (api/read/catalog_snapshot.py): a page costs a binary
 search and a walk over the next items, whatever the catalog's size. Only admin's tracks counted without
@@ -23,6 +24,8 @@ from schemas.audience import DEFAULT_LIST_LIMIT, LIST_LIMIT
 from schemas.tokens import TokenClaims
 
 KINDS = ("tracks", "albums", "artists")
+# The filters by owner each kind takes: the artist a track lists or an album belongs to, a track's album.
+OWNER_FILTERS = {"tracks": ("artist_id", "album_id"), "albums": ("artist_id",), "artists": ()}
 MAX_LIMIT, DEFAULT_LIMIT = LIST_LIMIT, DEFAULT_LIST_LIMIT
 MAX_QUERY_CHARS = 256
 
@@ -85,6 +88,24 @@ class Ordered:
                 yield self.entries[index]
 
 
+@dataclass(frozen=True)
+class Owner:
+    """A filter by owner: the tracks or albums of one artist, or the tracks of one album."""
+
+    kind: str  # "artist_id" or "album_id"
+    owner_id: int
+
+
+def readable_entry(entry: Entry, claims: TokenClaims) -> bool:
+    """Whether a track or album is one the token may read (a token with `artists` reads their tracks,
+    every track listing one of them, and their albums)."""
+    if "admin" in claims.scopes:
+        return True
+    if isinstance(entry, TrackEntry):
+        return any(a in claims.artists for a in entry.artist_ids)
+    return isinstance(entry, AlbumEntry) and entry.artist_id in claims.artists
+
+
 class Listing:
     """A snapshot's entries, ordered once per snapshot (per artist, for the tokens that list artists)."""
 
@@ -92,6 +113,7 @@ class Listing:
         self.snapshot = snapshot
         self._all: dict[str, Ordered] = {}
         self._by_artist: dict[tuple[str, int], Ordered] = {}
+        self._by_album: dict[int, Ordered] = {}
 
     def everything(self, kind: str) -> Ordered:
         if kind not in self._all:
@@ -112,6 +134,22 @@ class Listing:
                     entries = [artist]
             self._by_artist[key] = Ordered.of(entries)
         return self._by_artist[key]
+
+    def of_album(self, album_id: int) -> Ordered:
+        if album_id not in self._by_album:
+            album = self.snapshot.albums.get(album_id)
+            self._by_album[album_id] = Ordered.of(album.tracks if album is not None else ())
+        return self._by_album[album_id]
+
+    def owned(
+        self, kind: str, owner: Owner, claims: TokenClaims, last_id: int, query: str
+    ) -> Iterator[Entry]:
+        """The entries of `kind` that belong to `owner` and the token may read, after `last_id`."""
+        if owner.kind == "album_id":
+            entries = self.of_album(owner.owner_id)
+        else:
+            entries = self.of_artist(kind, owner.owner_id)
+        return (e for e in entries.after(last_id, query) if readable_entry(e, claims))
 
     def readable(self, kind: str, claims: TokenClaims, last_id: int, query: str) -> Iterator[Entry]:
         """The entries of `kind` the token may read with an id above `last_id`, ascending, each once."""
@@ -154,12 +192,24 @@ def item_json(entry: Entry) -> dict[str, Any]:
 
 
 async def page(
-    store: Store, snapshot: Snapshot, kind: str, claims: TokenClaims, last_id: int, query: str, limit: int
+    store: Store,
+    snapshot: Snapshot,
+    kind: str,
+    claims: TokenClaims,
+    last_id: int,
+    query: str,
+    limit: int,
+    owner: Owner | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """Up to `limit` readable items after `last_id`, and the id the next page continues after (None
-    on the last page)."""
-    found = list(islice(listing_of(snapshot).readable(kind, claims, last_id, query), limit + 1))
-    if kind == "tracks" and "admin" in claims.scopes and not query:
+    """Up to `limit` readable items after `last_id` (of `owner` when given), and the id the next page
+    continues after (None on the last page)."""
+    listing = listing_of(snapshot)
+    if owner is None:
+        entries = listing.readable(kind, claims, last_id, query)
+    else:
+        entries = listing.owned(kind, owner, claims, last_id, query)
+    found = list(islice(entries, limit + 1))
+    if kind == "tracks" and "admin" in claims.scopes and not query and owner is None:
         rows = await store.aquery_rows(UNCATALOGUED_SQL, {"after": last_id, "limit": limit + 1})
         counted: list[Entry] = [
             TrackEntry(int(t), "", None, ()) for (t,) in rows if int(t) not in snapshot.tracks

@@ -25,12 +25,13 @@ export class Catalog {
   }
 
   /** Every item of `kind` that `keep` accepts, walking the cursors (at most `maxPages` pages, and only
-   *  while `wanted()`): { items, complete } where complete says whether the walk reached the last page. */
-  async walk(kind, { keep = () => true, maxPages = WALK_PAGES, wanted = () => true } = {}) {
+   *  while `wanted()`); `params` narrows the listing itself (`artist_id`, `album_id`): { items, complete }
+   *  where complete says whether the walk reached the last page. */
+  async walk(kind, { keep = () => true, maxPages = WALK_PAGES, wanted = () => true, params = {} } = {}) {
     const found = [];
     let cursor = null;
     for (let pages = 0; pages < maxPages && wanted(); pages++) {
-      const query = new URLSearchParams({ limit: String(WALK_PAGE) });
+      const query = new URLSearchParams({ ...params, limit: String(WALK_PAGE) });
       if (cursor) query.set("cursor", cursor);
       const data = await this.client.data(`${BASE}/${kind}?${query}`, { what: `the list of ${kind}` });
       for (const item of data.items) {

@@ -255,11 +255,12 @@ function showChart(chart) {
   view.showChartSummary(chart, { partialFrom, previous });
 }
 
-/** An artist's every track, not only the top 10: the listing's pages, walked through their cursors. */
+/** An artist's every track, not only the top 10: the listing narrowed to the artist, walked through its
+ *  cursors. */
 async function listAllTracks(artistId, ticket) {
   try {
-    const keep = (t) => t.artist_ids.includes(artistId);
-    const { items, complete } = await state.catalog.walk("tracks", { keep, wanted: () => ticket === state.loading });
+    const params = { artist_id: String(artistId) };
+    const { items, complete } = await state.catalog.walk("tracks", { params, wanted: () => ticket === state.loading });
     if (ticket !== state.loading) return;
     const albumOf = (t) => (t.album_id === null ? "single" : state.catalog.name("albums", t.album_id) || `album #${t.album_id}`);
     view.showAllTracks(items, albumOf, openTrack, complete);

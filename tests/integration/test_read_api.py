@@ -439,6 +439,36 @@ def test_listings_find_titles_and_names_by_any_case_substring(deployment: Deploy
     assert walk(deployment, "tracks", ana, q="zzz") == []
 
 
+def test_listings_narrow_to_an_artist_or_album_within_what_the_token_reads(deployment: Deployment) -> None:
+    admin, ben = token("admin"), token("insights:read", artists=(2,))
+
+    def ids(kind: str, bearer: str, **params: str) -> list[int]:
+        return [item[f"{kind[:-1]}_id"] for item in walk(deployment, kind, bearer, limit="1", **params)]
+
+    # Computed from the catalog, independently of the code: tracks listing the artist, an album's tracks.
+    for artist_id in (1, 2, 3, 4, 99):
+        listed = [t["track_id"] for t in TRACKS if artist_id in t["artist_ids"]]
+        assert ids("tracks", admin, artist_id=str(artist_id)) == listed
+        albums = [a["album_id"] for a in ALBUMS if a["artist_id"] == artist_id]
+        assert ids("albums", admin, artist_id=str(artist_id)) == albums
+    assert ids("tracks", admin, album_id="10") == [101, 102, 103]
+    # Ben reads the tracks that list him: of Ana's (artist 1), only those he is on.
+    assert ids("tracks", ben, artist_id="1") == [102, 202]
+    assert ids("tracks", ben, album_id="10") == [102]
+    assert ids("albums", ben, artist_id="1") == []
+    assert ids("tracks", ben, artist_id="1", q="TIDE") == [102]
+    for params, field in [
+        ({"artist_id": "0"}, "artist_id"),
+        ({"album_id": "x"}, "album_id"),
+        ({"artist_id": "1", "album_id": "10"}, "album_id"),
+    ]:
+        answer = deployment.get("/tracks", admin, **params)
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == field, params
+    refused = deployment.get("/artists", admin, artist_id="1")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "artist_id"
+    assert deployment.get("/albums", admin, album_id="10").json()["errors"][0]["field"] == "album_id"
+
+
 def test_listing_parameters_are_checked(deployment: Deployment) -> None:
     admin = token("admin")
     for params, field in [
