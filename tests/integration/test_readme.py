@@ -87,4 +87,7 @@ def test_the_readme_walkthrough_runs_as_written(newcomer: tuple[UpProcess, Path]
     assert second.returncode == 0, second.stdout + second.stderr
     assert '"title":"Dawn"' in second.stdout and '"status":"ready"' in second.stdout
     downloads = sorted(p.name for p in home.iterdir() if p.suffix in (".csv", ".pdf"))
-    assert sorted(name.rsplit(".", 1)[1] for name in downloads) == ["csv", "pdf"], downloads
+    # The README downloads the tracks' rows, the albums' breakdowns and the PDF report, each named for it.
+    kinds = sorted(name.split("-30-days-")[0] + "." + name.rsplit(".", 1)[1] for name in downloads)
+    expected = ["insights-albums-breakdowns.csv", "insights-report-ana-vale.pdf", "insights-tracks.csv"]
+    assert kinds == expected, downloads
