@@ -222,13 +222,14 @@ PARAMETERS: dict[str, Schema] = {
         "artist_id",
         "query",
         "Keep the items of this artist: the tracks that list it, or its albums. Only what the token may"
-        " read; an artist with none gives an empty page. At most one of `artist_id` and `album_id`.",
+        " read; an artist with none gives an empty page. With `album_id`: that album's tracks that list"
+        " the artist.",
         Id,
     ),
     "AlbumFilter": parameter(
         "album_id",
         "query",
-        "Keep the tracks of this album (that the token may read). At most one of `artist_id` and `album_id`.",
+        "Keep the tracks of this album (that the token may read).",
         Id,
     ),
     "Cursor": parameter(

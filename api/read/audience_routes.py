@@ -107,16 +107,16 @@ async def artist_breakdown(request: Request) -> Response:
 
 
 def owner_filter(request: Request, kind: str) -> Owner | None:
-    """The `artist_id` or `album_id` a listing is narrowed to (at most one), else None."""
-    given = [name for name in OWNER_FILTERS[kind] if name in request.query_params]
-    if len(given) > 1:
-        raise validation_failed(given[1], "Give at most one of artist_id and album_id.")
-    if not given:
-        return None
-    text = request.query_params[given[0]]
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
-        raise validation_failed(given[0], f"{given[0]} must be an integer from 1 to 2^63-1.")
-    return Owner(given[0], int(text))
+    """The `artist_id` and/or `album_id` a listing is narrowed to, else None."""
+    ids: dict[str, int] = {}
+    for name in OWNER_FILTERS[kind]:
+        text = request.query_params.get(name)
+        if text is None:
+            continue
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
+            raise validation_failed(name, f"{name} must be an integer from 1 to 2^63-1.")
+        ids[name] = int(text)
+    return Owner(**ids) if ids else None
 
 
 def listing_endpoint(kind: str) -> Any:

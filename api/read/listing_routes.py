@@ -90,10 +90,11 @@ class Ordered:
 
 @dataclass(frozen=True)
 class Owner:
-    """A filter by owner: the tracks or albums of one artist, or the tracks of one album."""
+    """A filter by owner: the tracks or albums of an artist, the tracks of an album, or both at once
+    (an album's tracks that list the artist)."""
 
-    kind: str  # "artist_id" or "album_id"
-    owner_id: int
+    artist_id: int | None = None
+    album_id: int | None = None
 
 
 def readable_entry(entry: Entry, claims: TokenClaims) -> bool:
@@ -145,11 +146,17 @@ class Listing:
         self, kind: str, owner: Owner, claims: TokenClaims, last_id: int, query: str
     ) -> Iterator[Entry]:
         """The entries of `kind` that belong to `owner` and the token may read, after `last_id`."""
-        if owner.kind == "album_id":
-            entries = self.of_album(owner.owner_id)
+        if owner.album_id is not None:
+            entries = self.of_album(owner.album_id)
         else:
-            entries = self.of_artist(kind, owner.owner_id)
-        return (e for e in entries.after(last_id, query) if readable_entry(e, claims))
+            entries = self.of_artist(kind, owner.artist_id or 0)
+        artist = owner.artist_id
+        return (
+            e
+            for e in entries.after(last_id, query)
+            if readable_entry(e, claims)
+            and (artist is None or not isinstance(e, TrackEntry) or artist in e.artist_ids)
+        )
 
     def readable(self, kind: str, claims: TokenClaims, last_id: int, query: str) -> Iterator[Entry]:
         """The entries of `kind` the token may read with an id above `last_id`, ascending, each once."""
