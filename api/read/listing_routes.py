@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import heapq
+import time
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ SELECT DISTINCT track_id FROM track_totals
 WHERE track_id > {after:UInt64} AND track_id NOT IN (SELECT track_id FROM tracks)
 ORDER BY track_id
 LIMIT {limit:UInt32}"""
+# Admin's uncatalogued tracks are read whole and kept this long (a statement costs more than the rest of
+# a page), as long as there are at most this many; past that, each page asks for its own.
+UNCATALOGUED_MAX_AGE = 1.0
+UNCATALOGUED_KEPT = 100_000
 
 Entry = TrackEntry | AlbumEntry | ArtistEntry
 
@@ -70,22 +75,40 @@ def entry_text(entry: Entry) -> str:
 
 @dataclass(frozen=True)
 class Ordered:
-    """Entries ascending by id, their ids and their folded titles or names, for bisecting and matching."""
+    """Entries ascending by id, their ids and their folded titles or names, for bisecting and matching.
+
+    The folded texts are also kept end to end in one string, with where each begins: a search runs
+    `str.find` over it (C speed, a 100,000-track catalog in well under a millisecond) instead of a Python
+    test per entry, and bisects each hit back to its entry."""
 
     entries: Sequence[Entry]
     ids: list[int]
     folded: list[str]
+    text: str
+    starts: list[int]
 
     @classmethod
     def of(cls, entries: Iterable[Entry]) -> Ordered:
         ordered = sorted(entries, key=entry_id)
-        return cls(ordered, [entry_id(e) for e in ordered], [entry_text(e).casefold() for e in ordered])
+        folded = [entry_text(e).casefold() for e in ordered]
+        starts, at = [], 0
+        for name in folded:
+            starts.append(at)
+            at += len(name) + 1
+        return cls(ordered, [entry_id(e) for e in ordered], folded, "\n".join(folded), starts)
 
     def after(self, last_id: int, query: str) -> Iterator[Entry]:
         start = bisect_right(self.ids, last_id)
-        for index in range(start, len(self.ids)):
-            if not query or query in self.folded[index]:
+        if not query:
+            yield from islice(self.entries, start, None)
+            return
+        position = self.starts[start] if start < len(self.starts) else len(self.text)
+        while (found := self.text.find(query, position)) != -1:
+            index = bisect_right(self.starts, found) - 1
+            end = self.starts[index] + len(self.folded[index])
+            if found + len(query) <= end:  # else the hit runs past the entry: none later in it fits
                 yield self.entries[index]
+            position = end + 1  # the next entry
 
 
 @dataclass(frozen=True)
@@ -115,6 +138,21 @@ class Listing:
         self._all: dict[str, Ordered] = {}
         self._by_artist: dict[tuple[str, int], Ordered] = {}
         self._by_album: dict[int, Ordered] = {}
+        self._uncatalogued: tuple[float, list[int]] | None = None  # (read at, ids) when few enough
+
+    async def uncatalogued(self, store: Store, after: int, limit: int, now: float) -> list[int]:
+        """Up to `limit` ids of tracks counted without a catalog entry, above `after`, ascending."""
+        kept = self._uncatalogued
+        if kept is None or now - kept[0] >= UNCATALOGUED_MAX_AGE:
+            rows = await store.aquery_rows(UNCATALOGUED_SQL, {"after": 0, "limit": UNCATALOGUED_KEPT + 1})
+            ids = [int(t) for (t,) in rows]
+            kept = (now, ids) if len(ids) <= UNCATALOGUED_KEPT else None
+            self._uncatalogued = kept
+        if kept is None:
+            rows = await store.aquery_rows(UNCATALOGUED_SQL, {"after": after, "limit": limit})
+            return [int(t) for (t,) in rows]
+        start = bisect_right(kept[1], after)
+        return kept[1][start : start + limit]
 
     def everything(self, kind: str) -> Ordered:
         if kind not in self._all:
@@ -217,10 +255,8 @@ async def page(
         entries = listing.owned(kind, owner, claims, last_id, query)
     found = list(islice(entries, limit + 1))
     if kind == "tracks" and "admin" in claims.scopes and not query and owner is None:
-        rows = await store.aquery_rows(UNCATALOGUED_SQL, {"after": last_id, "limit": limit + 1})
-        counted: list[Entry] = [
-            TrackEntry(int(t), "", None, ()) for (t,) in rows if int(t) not in snapshot.tracks
-        ]
+        ids = await listing.uncatalogued(store, last_id, limit + 1, time.monotonic())
+        counted: list[Entry] = [TrackEntry(t, "", None, ()) for t in ids if t not in snapshot.tracks]
         found = sorted(found + counted, key=entry_id)[: limit + 1]
     more = len(found) > limit
     found = found[:limit]
