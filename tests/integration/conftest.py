@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,26 @@ async def delete_insights_topics(bootstrap: str) -> None:
                 await asyncio.sleep(0.5)
     finally:
         await admin.close()
+
+
+# Tests compare the API's answers with the reference model's figures for "today" (UTC), each computed
+# at its own moment: a test begun in the half-minute either side of a UTC midnight could see two days.
+MIDNIGHT_MARGIN = timedelta(seconds=30)
+
+
+def wait_past_midnight(now: datetime) -> float:
+    """Seconds to wait so that a test begun at `now` starts at least MIDNIGHT_MARGIN from a UTC midnight."""
+    since = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if since < MIDNIGHT_MARGIN:
+        return (MIDNIGHT_MARGIN - since).total_seconds()
+    if since > timedelta(days=1) - MIDNIGHT_MARGIN:
+        return (timedelta(days=1) + MIDNIGHT_MARGIN - since).total_seconds()
+    return 0.0
+
+
+@pytest.fixture(autouse=True)
+def not_across_midnight() -> None:
+    time.sleep(wait_past_midnight(datetime.now(UTC)))
 
 
 @pytest.fixture(scope="module", autouse=True)
