@@ -52,12 +52,16 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def path_id(request: Request, name: str) -> int:
-    text = request.path_params[name]
+def id_text(name: str, text: str) -> int:
+    """An id given as text (a path segment, a query parameter); else 422 naming `name`."""
     # ASCII only: str.isdigit also accepts "²" (which int() refuses) and "٤٢" (which it reads as 42).
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
         raise validation_failed(name, f"{name} must be an integer from 1 to 2^63-1.")
     return int(text)
+
+
+def path_id(request: Request, name: str) -> int:
+    return id_text(name, request.path_params[name])
 
 
 def utc_bounds(chosen: LocalRange) -> PeriodBounds:

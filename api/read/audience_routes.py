@@ -19,6 +19,7 @@ from api.read.analytics_routes import (
     ANALYTICS_MAX_AGE,
     BASE,
     catalog_of,
+    id_text,
     range_body,
     readable_album,
     readable_artist,
@@ -40,7 +41,6 @@ from api.read.listing_routes import (
 )
 from api.read.range_params import check_parameters, requested_range
 from schemas.audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
-from schemas.fields import MAX_ID
 from schemas.local_ranges import LocalRange
 
 # The figures of a breakdown over a range that starts before the audience rollups hold every event.
@@ -108,15 +108,8 @@ async def artist_breakdown(request: Request) -> Response:
 
 def owner_filter(request: Request, kind: str) -> Owner | None:
     """The `artist_id` and/or `album_id` a listing is narrowed to, else None."""
-    ids: dict[str, int] = {}
-    for name in OWNER_FILTERS[kind]:
-        text = request.query_params.get(name)
-        if text is None:
-            continue
-        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
-            raise validation_failed(name, f"{name} must be an integer from 1 to 2^63-1.")
-        ids[name] = int(text)
-    return Owner(**ids) if ids else None
+    given = {n: request.query_params[n] for n in OWNER_FILTERS[kind] if n in request.query_params}
+    return Owner(**{name: id_text(name, text) for name, text in given.items()}) if given else None
 
 
 def listing_endpoint(kind: str) -> Any:

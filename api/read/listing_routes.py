@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from api.http.access import may_read_artists
 from api.read.catalog_lookup import AlbumEntry, ArtistEntry, TrackEntry
 from api.read.catalog_snapshot import Snapshot
 from insights.store import Store
@@ -121,13 +122,10 @@ class Owner:
 
 
 def readable_entry(entry: Entry, claims: TokenClaims) -> bool:
-    """Whether a track or album is one the token may read (a token with `artists` reads their tracks,
-    every track listing one of them, and their albums)."""
-    if "admin" in claims.scopes:
-        return True
+    """Whether the token may read a track (one of its artists) or an album (its artist)."""
     if isinstance(entry, TrackEntry):
-        return any(a in claims.artists for a in entry.artist_ids)
-    return isinstance(entry, AlbumEntry) and entry.artist_id in claims.artists
+        return may_read_artists(claims, entry.artist_ids)
+    return isinstance(entry, AlbumEntry) and may_read_artists(claims, (entry.artist_id,))
 
 
 class Listing:
@@ -138,21 +136,20 @@ class Listing:
         self._all: dict[str, Ordered] = {}
         self._by_artist: dict[tuple[str, int], Ordered] = {}
         self._by_album: dict[int, Ordered] = {}
-        self._uncatalogued: tuple[float, list[int]] | None = None  # (read at, ids) when few enough
+        # (read at, the ids, or None when there are too many to keep and each page asks for its own)
+        self._uncatalogued: tuple[float, list[int] | None] | None = None
 
     async def uncatalogued(self, store: Store, after: int, limit: int, now: float) -> list[int]:
         """Up to `limit` ids of tracks counted without a catalog entry, above `after`, ascending."""
-        kept = self._uncatalogued
-        if kept is None or now - kept[0] >= UNCATALOGUED_MAX_AGE:
+        if self._uncatalogued is None or now - self._uncatalogued[0] >= UNCATALOGUED_MAX_AGE:
             rows = await store.aquery_rows(UNCATALOGUED_SQL, {"after": 0, "limit": UNCATALOGUED_KEPT + 1})
-            ids = [int(t) for (t,) in rows]
-            kept = (now, ids) if len(ids) <= UNCATALOGUED_KEPT else None
-            self._uncatalogued = kept
+            self._uncatalogued = (now, [int(t) for (t,) in rows] if len(rows) <= UNCATALOGUED_KEPT else None)
+        kept = self._uncatalogued[1]
         if kept is None:
             rows = await store.aquery_rows(UNCATALOGUED_SQL, {"after": after, "limit": limit})
             return [int(t) for (t,) in rows]
-        start = bisect_right(kept[1], after)
-        return kept[1][start : start + limit]
+        start = bisect_right(kept, after)
+        return kept[start : start + limit]
 
     def everything(self, kind: str) -> Ordered:
         if kind not in self._all:
