@@ -152,13 +152,9 @@ class IdentityGuard(KafkaRounds):
         super().__init__(bootstrap, interval)
         self.store = store
         self.verdict = Verdict(0, NOT_CHECKED)
-        self._clients_started = False
 
     async def observe(self) -> Observed:
-        if not self._clients_started:
-            await self._admin.start()
-            await self._consumer.start()
-            self._clients_started = True
+        await self.connect()
         return await observe(self._admin, self._consumer)
 
     async def check(self) -> Verdict:

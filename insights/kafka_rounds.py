@@ -22,6 +22,14 @@ class KafkaRounds:
             bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=5_000
         )
         self._task: asyncio.Task[None] | None = None
+        self._connected = False
+
+    async def connect(self) -> None:
+        """Start both clients, once; raises while Kafka cannot be reached, for the next round to retry."""
+        if not self._connected:
+            await self._admin.start()  # returns at once once started
+            await self._consumer.start()
+            self._connected = True
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.name)

@@ -62,13 +62,9 @@ class PipelineMonitor(KafkaRounds):
         self._store = store
 
     async def _run(self) -> None:
-        consumer_started = False
         while True:
             try:
-                await self._admin.start()  # returns at once once started
-                if not consumer_started:
-                    await self._consumer.start()
-                    consumer_started = True
+                await self.connect()
                 for partition, lag in (await consumer_lag(self._admin, self._consumer)).items():
                     CONSUMER_LAG.labels(partition=str(partition)).set(lag)
                 DEPENDENCY_UP.labels(dependency="kafka").set(1)

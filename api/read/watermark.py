@@ -156,16 +156,13 @@ class WatermarkFeed(KafkaRounds):
             await self.save()
 
     async def _run(self) -> None:
-        started = recalled = False
+        recalled = False
         while True:
             try:
                 if not recalled:  # before Kafka is asked: answers need not wait for it
                     await self.recall()
                     recalled = True
-                if not started:
-                    await self._admin.start()
-                    await self._consumer.start()
-                    started = True
+                await self.connect()
                 await self.round()
                 if self.clock() - self._saved_at >= SAVE_EVERY_SECONDS:
                     await self.save()
