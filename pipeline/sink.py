@@ -15,11 +15,10 @@ a partition, however late its statements run, changes no count.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -147,15 +146,8 @@ def event_columns(items: Sequence[SourcedEvent], ingested_at: int) -> list[list[
     ]
 
 
-# The offset ranges per partition each rollup is being built over, and the statement's future.
-Builds = dict[str, tuple[dict[int, tuple[int, int]], Future[None]]]
-
-
 class RollupSink:
-    """Sync: `flush` stores a batch and builds its rollups. The worker pipelines the two halves
-    (`store`, then `start_builds`): a batch is stored while the rollups of the one before it are
-    built, and the markers stay exact because every step that reads or drops them first lets the
-    running builds end (`_settle`)."""
+    """Sync and single-threaded by design: the worker runs flushes one after another."""
 
     FENCE = OWNED  # the condition that keeps a partition's rows to its newest claimant
 
@@ -172,12 +164,8 @@ class RollupSink:
         # The rollups are independent (each its own table and marker), so they are built side by side:
         # one statement of the engine barely uses more than a core at these sizes.
         self._builders = ThreadPoolExecutor(max_workers=len(self._rollups), thread_name_prefix="rollup")
-        self._building: Builds | None = None  # started by start_builds, not yet collected
-        # Held by every step that reads or changes the markers; the builds' statements run without it.
-        self._lock = threading.RLock()
 
     def close(self) -> None:
-        self._settle()
         self._builders.shutdown(wait=True)
 
     def claim(self, partitions: Iterable[int], generation: int) -> set[int]:
@@ -188,10 +176,6 @@ class RollupSink:
         before it has ended: from then on the stored state is final for those owners (a statement
         that begins later sees this claim and writes nothing), so the markers read next are exact.
         """
-        with self._lock:
-            return self._claim(partitions, generation)
-
-    def _claim(self, partitions: Iterable[int], generation: int) -> set[int]:
         wanted = sorted(set(partitions))
         self.owner = f"{self.member}@{generation}"
         self.owned.difference_update(wanted)
@@ -222,9 +206,8 @@ class RollupSink:
 
     def _wait_for_statements_before(self, claimed: float) -> None:
         """Wait until no fenced statement that began before `claimed` runs. This worker's own are not
-        running (a claim first lets its builds end, and holds the lock every store takes); other
-        workers' statements on their own partitions are waited for too, which costs a few
-        milliseconds and keeps the rule simple."""
+        running (it claims between its flushes); other workers' statements on their own partitions
+        are waited for too, which costs a few milliseconds and keeps the rule simple."""
         waited = 0.0
         while True:
             (running,) = self._store.query_rows(
@@ -242,17 +225,11 @@ class RollupSink:
     def release(self, partitions: Iterable[int]) -> None:
         """This worker no longer owns `partitions` (revoked): forget them; nothing is written."""
         released = set(partitions)
-        with self._lock:
-            self.owned -= released
-            self.forget(released)
+        self.owned -= released
+        self.forget(released)
 
     def forget(self, partitions: Iterable[int]) -> None:
         """Drop what is known of partitions (another worker may advance them): re-read before use."""
-        with self._lock:
-            self._settle()
-            self._drop(partitions)
-
-    def _drop(self, partitions: Iterable[int]) -> None:
         for partition in partitions:
             self._events_marker.pop(partition, None)
             for markers in self._rollup_markers.values():
@@ -260,14 +237,9 @@ class RollupSink:
 
     def recover(self, partitions: Iterable[int]) -> FlushResult:
         """Load the markers of newly owned partitions and finish any rollup a crash left behind."""
-        with self._lock:
-            return self._recover(partitions)
-
-    def _recover(self, partitions: Iterable[int]) -> FlushResult:
         fresh = sorted(set(partitions) - set(self._events_marker))
         if not fresh:
             return FlushResult()
-        self._settle()
         stored = dict(
             self._store.query_rows(
                 "SELECT kafka_partition, max(kafka_offset) FROM events"
@@ -284,34 +256,21 @@ class RollupSink:
         return FlushResult(caught_up=self._catch_up(fresh))
 
     def flush(self, batch: Sequence[SourcedEvent]) -> FlushResult:
-        """Write one batch and build its rollups; raising leaves nothing half-counted, so the caller
-        may simply retry.
-
-        Raises NotOwner, writing nothing, when the batch holds a partition this sink has not claimed."""
-        result = self.store(batch)
-        self.start_builds()
-        result.caught_up = self.finish_builds()
-        return result
-
-    def store(self, batch: Sequence[SourcedEvent]) -> FlushResult:
-        """Steps 1 to 3 of a flush: the events of `batch` not counted yet go to `event_ids` and
-        `events`. The rollups are built later (start_builds), so this may run while the builds of the
-        batch before are running; raising leaves nothing half-counted, so the caller may simply retry.
+        """Write one batch; raising leaves nothing half-counted, so the caller may simply retry.
 
         Raises NotOwner, writing nothing, when the batch holds a partition this sink has not claimed."""
         partitions = {item.partition for item in batch}
         if not partitions <= self.owned:
             raise NotOwner(partitions - self.owned)
         try:
-            with self._lock:
-                return self._write_events(batch, partitions)
+            return self._flush(batch, partitions)
         except Exception:
             # A write may have landed even though it raised (a lost reply): re-read the markers.
             self.forget(partitions)
             self._store.forget_session_tables()
             raise
 
-    def _write_events(self, batch: Sequence[SourcedEvent], partitions: set[int]) -> FlushResult:
+    def _flush(self, batch: Sequence[SourcedEvent], partitions: set[int]) -> FlushResult:
         recovered = bool(self.recover(partitions).caught_up)
         event_ids = {item.event.event_id for item in batch}
         carriers = self._carriers(list(event_ids))
@@ -338,57 +297,10 @@ class RollupSink:
             for item in new:
                 if item.offset > self._events_marker[item.partition]:
                     self._events_marker[item.partition] = item.offset
-        return FlushResult(written=len(new), duplicates=len(batch) - len(new), recovered=recovered)
-
-    def stored_through(self) -> dict[int, int]:
-        """The newest stored offset of each partition known here (what built_through waits for)."""
-        return dict(self._events_marker)
-
-    def start_builds(self) -> None:
-        """Start building every rollup over the stored events it has not seen, in the background;
-        finish_builds (or built_through) waits for them. One set of builds runs at a time."""
-        with self._lock:
-            if self._building is not None:
-                raise RuntimeError("the previous builds are not finished")
-            partitions = sorted(set(self._events_marker) & self.owned)
-            self._building = self._submit_builds(partitions)
-
-    def finish_builds(self) -> dict[str, int]:
-        """Wait for the builds start_builds began; return offsets built per table, or raise the first
-        failure once all have ended (a failed build keeps its marker: the next one covers its range)."""
-        with self._lock:
-            building, self._building = self._building, None
-            if building is None:
-                return {}
-            caught_up = self._collect_builds(building)
+        result = FlushResult(written=len(new), duplicates=len(batch) - len(new), recovered=recovered)
+        result.caught_up = self._catch_up(sorted(partitions))
         failpoint("after_rollups")
-        return caught_up
-
-    def built_through(self, stored: Mapping[int, int]) -> None:
-        """Return once every rollup holds the events stored up to `stored` (stored_through's offsets
-        when they were stored) of the partitions still owned: wait for the running builds, and
-        build again what a failed one left behind. Raises if that fails."""
-        # Wait without the lock, so the next batch is stored meanwhile.
-        wait([built for _, built in (self._building or {}).values()])
-        with self._lock:
-            self._settle()
-            self.recover(partition for partition in stored if partition in self.owned)
-            behind = [
-                partition
-                for partition, offset in stored.items()
-                if partition in self.owned
-                and any(markers[partition] < offset for markers in self._rollup_markers.values())
-            ]
-            if behind:
-                self._catch_up(behind)
-
-    def _settle(self) -> None:
-        """Let the running builds end before the markers are read or dropped; a failure is left to
-        the next build (its marker stayed) and to built_through."""
-        try:
-            self.finish_builds()
-        except Exception as error:
-            log.info("a rollup build failed (%s); the next one covers its range", error)
+        return result
 
     def _stage(self, columns: list[list[object]]) -> None:
         self._store.session_table(_STAGING_DDL)
@@ -431,11 +343,7 @@ class RollupSink:
 
         A rollup whose statement fails keeps its marker, and the first failure is raised once the
         others have finished."""
-        return self._collect_builds(self._submit_builds(partitions))
-
-    def _submit_builds(self, partitions: Sequence[int]) -> Builds:
-        """Submit one build per rollup behind on `partitions` (its offset ranges and its future)."""
-        work: Builds = {}
+        work: dict[str, tuple[dict[int, tuple[int, int]], Future[None]]] = {}
         for rollup in self._rollups:
             markers = self._rollup_markers[rollup.table]
             ranges = {
@@ -447,18 +355,12 @@ class RollupSink:
                 sql = FENCE_TAG + rollup.catch_up_sql(len(ranges), fenced_by=self.FENCE)
                 parameters = range_parameters(ranges) | {"owned": sorted(ranges), "owner": self.owner}
                 work[rollup.table] = (ranges, self._builders.submit(self._store.command, sql, parameters))
-        return work
-
-    def _collect_builds(self, work: Builds) -> dict[str, int]:
-        """Wait for `work`; advance the markers of the builds that succeeded. A failed build may have
-        landed all the same (a lost reply), so its partitions are dropped, to be re-read before use."""
         caught_up: dict[str, int] = {}
         failure: BaseException | None = None
         for table, (ranges, built) in work.items():
             error = built.exception()
             if error is not None:
                 failure = failure or error
-                self._drop(ranges)
                 continue
             for partition, (_, up_to) in ranges.items():
                 self._rollup_markers[table][partition] = up_to

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any, TypeVar, cast
@@ -37,22 +36,11 @@ FLUSH_MAX_EVENTS = 50_000  # bounds each ClickHouse statement; a message is neve
 BATCH_WITHIN_SECONDS = 0.25
 RETRY_FIRST_DELAY = 0.2
 RETRY_MAX_DELAY = 5.0
-CLAIM_NOTICE_SECONDS = 10.0  # a rebalance does not wait longer for the claim's change notice
 
 
 def events_partitions(topic_partitions: Iterable[Any]) -> set[int]:
     """The partitions of insights.events among Kafka topic-partitions."""
     return {tp.partition for tp in topic_partitions if tp.topic == EVENTS_TOPIC}
-
-
-class Flight:
-    """One flush of a batch on its way: its events stored while the flush before it (`after`)
-    builds its rollups, then its own rollups built while the next flush stores its events."""
-
-    def __init__(self, after: Flight | None) -> None:
-        self.after = after
-        self.building = asyncio.Event()  # set once its rollups are being built (or it failed)
-        self.done: asyncio.Task[None]
 
 
 class Worker:
@@ -109,12 +97,10 @@ class Worker:
         self.app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
 
     async def consume(self, stream: Any) -> None:
-        # When offsets advance: take_events acks a batch's events when this loop asks for the next
-        # batch, i.e. once every event of it is stored (in `events`, by the sink's store); Faust's
+        # When offsets advance: take_events acks a batch's events only when this loop asks for the
+        # next batch, i.e. after flush has returned (the rollups are durable); Faust's
         # commit timer (broker_commit_interval, 1 s) then commits acked offsets. A crash before that
-        # redelivers the batch, and the sink recognises every event of it. The rollups of a batch's
-        # last flush may still be building when its offsets are committed: they are derived from the
-        # stored events, and whoever owns the partition next finishes them (RollupSink.recover).
+        # redelivers the batch, and the sink recognises every event of it.
         #
         # A message's events are never split between two flushes: they share one offset, and the
         # rollups' progress markers count whole offsets.
@@ -122,14 +108,14 @@ class Worker:
         # Decoding runs on the loop that also serves the API in `insights up`: a backlog of 1,000
         # messages is up to a second of it, so it yields to the loop every few milliseconds.
         #
-        # Flushes are pipelined (Flight): the next one is decoded, then stored, while the rollups of
-        # the one before it are built, across batches too.
+        # A backlog's batch is several flushes: the next one is decoded while the previous one is
+        # written (the writes stay one after another, and all of them end before the batch is acked).
         pacer = Pacer()
-        last: Flight | None = None
-        try:
-            async for events in stream.take_events(BATCH_MAX_MESSAGES, within=BATCH_WITHIN_SECONDS):
-                batch: list[SourcedEvent] = []
-                dead: list[tuple[int, int]] = []  # (partition, offset) of messages dead-lettered whole
+        async for events in stream.take_events(BATCH_MAX_MESSAGES, within=BATCH_WITHIN_SECONDS):
+            batch: list[SourcedEvent] = []
+            dead: list[tuple[int, int]] = []  # (partition, offset) of messages dead-lettered whole
+            writing: asyncio.Task[None] | None = None  # the previous flush of this batch
+            try:
                 for event in events:
                     message = event.message
                     decoded, poison = decode_message(event.value, message.partition, message.offset)
@@ -139,55 +125,26 @@ class Worker:
                     if not decoded:
                         dead.append((message.partition, message.offset))
                     if len(batch) >= FLUSH_MAX_EVENTS:
-                        last = await self._launch(batch, dead, last)
+                        if writing is not None:
+                            await writing
+                        writing = asyncio.create_task(self.flush(batch, dead), name="flush")
                         batch, dead = [], []
                     await pacer.pause()
+                if writing is not None:
+                    await writing
                 if batch or dead:
-                    last = await self._launch(batch, dead, last)
-                if last is not None:
-                    await last.building.wait()  # every event of the batch is stored
-            if last is not None:  # the stream has ended
-                await last.done
-        finally:
-            while last is not None:  # the agent is stopping (the sink's close finishes the builds)
-                last.done.cancel()
-                last = last.after
+                    await self.flush(batch, dead)
+            finally:
+                if writing is not None and not writing.done():  # the agent is stopping
+                    writing.cancel()
 
     async def flush(self, batch: list[SourcedEvent], dead: list[tuple[int, int]] | None = None) -> None:
-        """Write `batch` and build its rollups, announce it, then record the progress (also of the
-        messages in `dead`, which were dead-lettered before): a recorded offset has its rows and its
-        notice behind it."""
-        await (await self._launch(batch, list(dead or ()), None)).done
-
-    async def _launch(
-        self, batch: list[SourcedEvent], dead: list[tuple[int, int]], after: Flight | None
-    ) -> Flight:
-        """Start flushing `batch` once the flush before it (`after`) has started building its
-        rollups: at most two are in flight, one building its rollups, the next storing its events."""
-        if after is not None:
-            await after.building.wait()
-            after.after = None  # done: a flight's builds start only after the one before it has ended
-        flight = Flight(after)
-        flight.done = asyncio.create_task(self._fly(flight, batch, dead), name="flush")
-        return flight
-
-    async def _fly(self, flight: Flight, batch: list[SourcedEvent], dead: list[tuple[int, int]]) -> None:
-        started = time.perf_counter()
-        try:
-            if batch:
-                BATCH_EVENTS.observe(len(batch))
-                result, owner, stored = await self.until_done("write", self._store_owned, batch)
-            else:
-                result, owner, stored = FlushResult(), self.sink.owner, {}
-            if flight.after is not None:
-                await flight.after.done  # its builds are collected: the sink runs one set at a time
-            if batch:
-                await self.store.run(self.sink.start_builds)
-        finally:
-            flight.building.set()
+        """Write `batch`, announce it, then record the progress (also of the messages in `dead`, which
+        were dead-lettered before): a recorded offset has its rows and its notice behind it."""
         if batch:
-            await self.until_done("rollups", self._built, stored)
-            FLUSH_SECONDS.observe(time.perf_counter() - started)
+            BATCH_EVENTS.observe(len(batch))
+            with FLUSH_SECONDS.time():
+                result, owner = await self.until_done("write", self._flush_owned, batch)
             # Before the batch is acked: a crash here redelivers it, and its flush announces it again.
             await self.until_done(
                 "change notice", self.announce, {item.event.track_id for item in batch}, result.recovered
@@ -195,32 +152,24 @@ class Worker:
             self.flushed_events += result.written
             FLUSHED.inc(result.written)
             DUPLICATES.inc(result.duplicates)
+        else:
+            owner = self.sink.owner
         if not owner:  # nothing claimed yet, so nothing was written
             return
         assigned = events_partitions(self.app.consumer.assignment())
-        done = [(item.partition, item.offset) for item in batch] + dead
+        done = [(item.partition, item.offset) for item in batch] + list(dead or ())
         # Fenced by the claim the rows were written under: a partition lost meanwhile records nothing.
         self._progress.record(self.epoch, EVENTS_TOPIC, [d for d in done if d[0] in assigned], owner)
 
-    async def _built(self, stored: dict[int, int]) -> None:
-        """One attempt at making the rollups hold everything stored up to `stored`; not under the
-        write lock, so the next flush stores its events meanwhile."""
-        try:
-            await self.store.run(self.sink.built_through, stored)
-        except Exception:
-            WRITE_RETRIES.inc()
-            raise
-
-    async def _store_owned(self, batch: list[SourcedEvent]) -> tuple[FlushResult, str, dict[int, int]]:
-        """One attempt at storing the events of `batch` whose partitions are still assigned here;
-        returns what was stored, under which claim, and the sink's stored offsets after it.
+    async def _flush_owned(self, batch: list[SourcedEvent]) -> tuple[FlushResult, str]:
+        """One attempt at writing the events of `batch` whose partitions are still assigned here.
 
         The events of revoked partitions are dropped, not retried: Faust commits no offset of a
         partition it no longer has, and their next owner reads them again. Assigned partitions not
         claimed yet (ClickHouse was down at the assignment) are claimed first; one that a newer
         generation holds raises NotOwner, so the batch waits, unacked, for the rebalance that
         revokes it here. Statements of a partition claimed away meanwhile write nothing (fencing)."""
-        await self._trust_kafka()
+        self._trust_kafka()
         assigned = events_partitions(self.app.consumer.assignment())
         base = offset_base(self.epoch)
         mine = [item for item in batch if item.partition in assigned]
@@ -230,15 +179,14 @@ class Worker:
             log.info("%d events of revoked partitions are left to their next owner", len(batch) - len(mine))
         unclaimed = {item.partition for item in mine} - self.sink.owned
         if unclaimed:
-            won = await self._claim(unclaimed)
+            won = await self._write(self.sink.claim, unclaimed, self.generation)
             if unclaimed - won:
                 raise NotOwner(unclaimed - won)
         if not mine:
-            return FlushResult(), self.sink.owner, {}
-        result = await self._write(self.sink.store, mine)
-        return result, self.sink.owner, self.sink.stored_through()
+            return FlushResult(), self.sink.owner
+        return await self._write(self.sink.flush, mine), self.sink.owner
 
-    async def _trust_kafka(self) -> None:
+    def _trust_kafka(self) -> None:
         """Refuse to write while Kafka is not the one the stored offsets belong to (raises
         KafkaReset: the batch waits, unacked); after an acknowledged reset, claim again in its epoch."""
         if self.identity is None:
@@ -248,7 +196,7 @@ class Worker:
             raise KafkaReset(verdict.problem)
         if verdict.epoch != self.epoch:
             self.epoch = verdict.epoch
-            await self._write(self.sink.release, set(self.sink.owned))
+            self.sink.release(set(self.sink.owned))
 
     async def consume_catalog(self, stream: Any) -> None:
         async for events in stream.take_events(1000, within=BATCH_WITHIN_SECONDS):
@@ -265,7 +213,7 @@ class Worker:
 
     async def _write_catalog(self, batch: list[SourcedEntity]) -> None:
         """A catalog row's version is its offset above the epoch's base: newer writes win across resets."""
-        await self._trust_kafka()
+        self._trust_kafka()
         base = offset_base(self.epoch)
         await self._write(write_catalog, self.store, [replace(e, offset=e.offset + base) for e in batch])
         self._progress.record(self.epoch, CATALOG_TOPIC, ((0, e.offset) for e in batch))
@@ -315,7 +263,8 @@ class Worker:
 
     async def _on_revoked(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked = args[0] if args else kwargs.get("revoked", ())
-        await self._write(self.sink.release, events_partitions(revoked))
+        async with self._write_lock:
+            self.sink.release(events_partitions(revoked))
 
     async def _on_assigned(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         """Claim the assigned partitions before any of their events is written (docs/pipeline.md,
@@ -323,23 +272,9 @@ class Worker:
         assigned = args[0] if args else kwargs.get("assigned", ())
         partitions = sorted(events_partitions(assigned))
         try:
-            await self._claim(partitions)
+            await self._write(self.sink.claim, partitions, self.generation)
         except Exception as error:
             log.warning("claiming %s failed (%s); their first flush claims again", partitions, error)
-
-    async def _claim(self, partitions: Iterable[int]) -> set[int]:
-        """Claim `partitions`; return the ones won. Their previous owner may have stored events whose
-        offsets were committed before their rollups were built or announced (it stopped in between),
-        so the rollups are brought up to the stored events now, and every API process is told to
-        compute its answers again."""
-        won = await self._write(self.sink.claim, partitions, self.generation)
-        if won:
-            await self._write(self.sink.recover, won)
-            try:
-                await asyncio.wait_for(self.announce(set(), True), CLAIM_NOTICE_SECONDS)
-            except Exception as error:  # the next flush's notice covers its tracks
-                log.warning("announcing the claim of %s failed (%s)", sorted(won), error)
-        return won
 
     async def start(self) -> None:
         await self.app.start()

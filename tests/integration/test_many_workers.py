@@ -1,32 +1,19 @@
 """Several workers of one consumer group on one store, on the real Kafka and engine: partitions move
 between them (joins, leaves, a member dropped while frozen mid-write, a ClickHouse outage across a
-rebalance, an owner that stops between storing a batch and building it) and every test ends with the
-counts of the reference model."""
+rebalance) and every test ends with the counts of the reference model."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from insights.dev.kafka_local import LocalKafka
 from insights.store import Store
-from schemas.topics import CONSUMER_GROUP, EVENTS_TOPIC
 from tests.integration.faults import event_stream, track_ids
 from tests.integration.test_worker_write_failures import FailingWrites
-from tests.integration.workers import (
-    PARTITIONS,
-    PausedFlush,
-    WorkerGroup,
-    counted,
-    publish,
-    settings_for,
-    settled,
-    until,
-)
+from tests.integration.workers import PausedFlush, WorkerGroup, publish, settings_for, settled, until
 
 pytestmark = pytest.mark.integration
 
@@ -102,49 +89,3 @@ def test_a_clickhouse_outage_across_a_rebalance_counts_exactly_once(
                 await group.stop_all()
 
     asyncio.run(scenario())
-
-
-def test_events_stored_but_not_built_when_their_owner_stops_are_built_by_the_next_one(
-    kafka: LocalKafka, clean_store: Store, tmp_path: Path
-) -> None:
-    """A batch is acked once its events are stored, so its offsets may be committed before its
-    rollups are built. A stores a batch, its offsets are committed, and it stops before building; B
-    takes the partitions over and builds them, though Kafka delivers none of those messages again."""
-    events = event_stream(3_000, seed=64)
-    unique = len({e["event_id"] for e in events})
-
-    async def committed_to_the_end() -> bool:
-        consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=CONSUMER_GROUP)
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(EVENTS_TOPIC, p) for p in range(PARTITIONS)]
-            ends = await consumer.end_offsets(partitions)
-            return all([await consumer.committed(tp) == ends[tp] for tp in partitions])
-        finally:
-            await consumer.stop()
-
-    async def scenario() -> None:
-        group = WorkerGroup(settings_for(tmp_path), clean_store, kafka.bootstrap)
-        first = await group.start()
-        never_built = threading.Event()
-        first.sink.start_builds = lambda: None  # type: ignore[method-assign]
-        first.sink.built_through = lambda stored: never_built.wait(300)  # type: ignore[method-assign, assignment]
-        try:
-            await publish(kafka.bootstrap, events)
-            await until(lambda: stored_events(clean_store) == unique, 60, "A stored every event")
-            await group.stop(first)  # it commits what it acked: every offset, no rollup built
-        finally:
-            never_built.set()
-        assert await committed_to_the_end()
-        assert not counted(clean_store, track_ids(events))
-        await group.start()
-        try:
-            await settled(clean_store, events, track_ids(events))
-        finally:
-            await group.stop_all()
-
-    asyncio.run(scenario())
-
-
-def stored_events(store: Store) -> int:
-    return int(store.query_rows("SELECT count() FROM events")[0][0])

@@ -104,7 +104,7 @@ def test_a_crash_between_the_event_write_and_the_rollups_is_repaired(clean_store
     def crash(partitions: object) -> dict[str, int]:
         raise RuntimeError("killed")
 
-    sink._submit_builds = crash  # type: ignore[method-assign]
+    sink._catch_up = crash  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         sink.flush(events[60:])
     assert totals(clean_store) == expected_totals(events[:60])

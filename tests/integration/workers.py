@@ -115,21 +115,20 @@ class WorkerGroup:
 
 
 class PausedFlush:
-    """Holds a sink's next store (a flush's writes) inside its thread until released: a worker
-    frozen mid-write."""
+    """Holds a sink's next flush inside its thread until released: a worker frozen mid-write."""
 
     def __init__(self, sink: RollupSink) -> None:
-        self.sink, self.store = sink, sink.store
+        self.sink, self.flush = sink, sink.flush
         self.paused, self.go = threading.Event(), threading.Event()
 
-    def _held_store(self, batch: Any) -> Any:
+    def _held_flush(self, batch: Any) -> Any:
         if not self.paused.is_set():
             self.paused.set()
             self.go.wait(timeout=300)
-        return self.store(batch)
+        return self.flush(batch)
 
     def __enter__(self) -> PausedFlush:
-        self.sink.store = self._held_store  # type: ignore[method-assign]
+        self.sink.flush = self._held_flush  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:

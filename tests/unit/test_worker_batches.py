@@ -1,7 +1,6 @@
 """The worker's loop over a batch of messages (pipeline/worker.py, Worker.consume): the next chunk is
-decoded while the previous one is stored, a chunk is stored while the one before it builds its
-rollups, stores and builds each stay one after another, and the batch is acked (the stream asked for
-its next batch) only once every flush of it has ended."""
+decoded while the previous one is written, the flushes stay one after another, and the batch is acked
+(the stream asked for its next batch) only once every flush of it has ended."""
 
 from __future__ import annotations
 
@@ -15,10 +14,9 @@ import pytest
 
 import pipeline.worker as worker_module
 from pipeline.pacing import Pacer
-from pipeline.sink import FlushResult, SourcedEvent
+from pipeline.sink import SourcedEvent
 from pipeline.worker import Worker
 from schemas.events import Event, encode_batch
-from schemas.topics import EVENTS_TOPIC
 
 EVENTS_PER_MESSAGE = 2
 CHUNK = 4  # events a flush: two messages
@@ -50,55 +48,23 @@ class Stream:
             self.log.append(("acked", number))
 
 
-class SlowPipeline:
-    """The worker's flush stages, each taking several turns of the loop as a write to ClickHouse
-    does; the pipelining between them is the Worker's own (_launch, _fly)."""
-
-    _launch = Worker._launch
-    _fly = Worker._fly
-    until_done = Worker.until_done
+class SlowWrites:
+    """The worker's flush, taking several turns of the loop as a write to ClickHouse does."""
 
     def __init__(self, log: list[tuple[str, int]]) -> None:
-        self.log, self.epoch, self.flushed_events = log, 0, 0
-        self.sink = SimpleNamespace(owner="w@1", start_builds=self._start_builds)
-        self.store = SimpleNamespace(run=self._run)
-        self._progress = SimpleNamespace(record=self._record)
-        assigned = [SimpleNamespace(topic=EVENTS_TOPIC, partition=0)]
-        self.app = SimpleNamespace(consumer=SimpleNamespace(assignment=lambda: assigned))
-        self._stored = -1
+        self.log = log
 
-    async def _turns(self) -> None:
+    async def flush(self, batch: list[SourcedEvent], dead: list[tuple[int, int]] | None = None) -> None:
+        self.log.append(("flush starts", batch[0].offset))
         for _ in range(20):
             await asyncio.sleep(0)
-
-    async def _store_owned(self, batch: list[SourcedEvent]) -> tuple[FlushResult, str, dict[int, int]]:
-        self.log.append(("store starts", batch[0].offset))
-        await self._turns()
-        self._stored = batch[-1].offset
-        self.log.append(("store ends", batch[0].offset))
-        return FlushResult(written=len(batch)), "w@1", {0: self._stored}
-
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        return fn(*args)
-
-    def _start_builds(self) -> None:
-        self.log.append(("builds start", self._stored))
-
-    async def _built(self, stored: dict[int, int]) -> None:
-        await self._turns()
-        self.log.append(("built", stored[0]))
-
-    async def announce(self, tracks: set[int], everything: bool) -> None:
-        pass
-
-    def _record(self, epoch: int, topic: str, done: list[tuple[int, int]], owner: str) -> None:
-        self.log.append(("recorded", max(offset for _, offset in done)))
+        self.log.append(("flush ends", batch[0].offset))
 
     async def dead_letter(self, *args: Any) -> None:
         raise AssertionError("no message here is invalid")
 
 
-def test_a_chunk_is_stored_while_the_one_before_builds_and_a_batch_is_acked_once_stored(
+def test_the_next_chunk_is_decoded_during_a_flush_and_the_batch_acked_after_all_of_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     log: list[tuple[str, int]] = []
@@ -113,33 +79,14 @@ def test_a_chunk_is_stored_while_the_one_before_builds_and_a_batch_is_acked_once
     monkeypatch.setattr(worker_module, "Pacer", lambda: Pacer(budget=0.0))  # a turn after every message
     stream = Stream([[message(o) for o in range(7)], [message(o) for o in range(7, 9)]], log)
 
-    asyncio.run(Worker.consume(cast(Worker, SlowPipeline(log)), stream))
+    asyncio.run(Worker.consume(cast(Worker, SlowWrites(log)), stream))
 
-    def at(entry: tuple[str, int]) -> int:
-        return log.index(entry)
-
-    # chunks 0-1, 2-3, 4-5, the rest of the batch (6), then 7-8: each stored once, one after another
-    firsts = (0, 2, 4, 6, 7)
-    stores = [(what, offset) for what, offset in log if what.startswith("store")]
-    assert stores == [(what, first) for first in firsts for what in ("store starts", "store ends")]
-    # each chunk's rollups are built after it is stored and after the chunk before it has been built
-    lasts = (1, 3, 5, 6, 8)
-    builds = [(what, offset) for what, offset in log if what in ("builds start", "built")]
-    assert builds == [(what, last) for last in lasts for what in ("builds start", "built")]
-    for first, last in zip(firsts, lasts, strict=True):
-        assert (
-            at(("store ends", first))
-            < at(("builds start", last))
-            < at(("built", last))
-            < at(("recorded", last))
-        )
-    # the pipeline: a chunk is stored while the chunk before it builds, across batches too
-    for before, first in ((1, 2), (3, 4), (5, 6), (6, 7)):
-        assert at(("builds start", before)) < at(("store starts", first)) < at(("built", before))
-    # the next chunk's messages were decoded while the previous chunk was being stored
-    assert at(("store starts", 0)) < at(("decoded", 2)) < at(("store ends", 0))
-    # a batch is acked once every event of it is stored, and the next batch is read only then
-    assert at(("builds start", 6)) < at(("acked", 0)) < at(("decoded", 7))
-    assert at(("builds start", 8)) < at(("acked", 1))
-    # every chunk was built and recorded all the same, the last one after the stream ended
-    assert at(("recorded", 6)) < at(("recorded", 8)) == len(log) - 1
+    flushes = [(what, offset) for what, offset in log if what.startswith("flush")]
+    # one after another, each chunk once: 0-1, 2-3, 4-5, then the rest of the batch (6), then 7-8
+    assert flushes == [(what, first) for first in (0, 2, 4, 6, 7) for what in ("flush starts", "flush ends")]
+    # the next chunk's messages were decoded while the previous chunk was being written
+    first_write = log[log.index(("flush starts", 0)) : log.index(("flush ends", 0))]
+    assert ("decoded", 2) in first_write
+    # a batch is acked only after its last flush, and the next batch is read only then
+    assert log.index(("acked", 0)) == log.index(("flush ends", 6)) + 1
+    assert log[-1] == ("acked", 1)
