@@ -56,9 +56,10 @@ from aiokafka import AIOKafkaProducer
 
 from api.ingest.publisher import ensure_topic
 from api.read import analytics_queries as analytics
-from api.read.analytics_routes import TOP_TRACKS, Reads, figures_body, ranked_tracks
+from api.read.analytics_routes import TOP_TRACKS, Reads
 from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo, ChangeFeed, TrackChanges
+from api.read.figure_bodies import figure_fields, ranked_tracks
 from insights.dev.kafka_local import LocalKafka
 from insights.metrics import KEPT_ANSWERS
 from insights.migrate import migrate
@@ -214,12 +215,12 @@ def handler_cases(
     async def track(track_id: int, b: Any) -> Any:
         entry = await catalog.track(track_id)
         assert entry is not None
-        return figures_body(await reads.figures(entry.track_id, b), b)
+        return figure_fields(await reads.figures(entry.track_id, b))
 
     async def group(kind: str) -> Any:
         entry: Any = await (catalog.album if kind == "album" else catalog.artist)(ids[kind])
         figures, per_track = await reads.group_figures(entry.track_ids, bounds)
-        return figures_body(figures, bounds), ranked_tracks(entry.tracks, per_track, TOP[kind])
+        return figure_fields(figures), ranked_tracks(entry.tracks, per_track, TOP[kind])
 
     async def chart(kind: str, timeframe: str) -> Any:
         entry: Any = await {"track": catalog.track, "album": catalog.album, "artist": catalog.artist}[kind](

@@ -200,8 +200,13 @@ def buckets_of(chosen: LocalRange, interval: str, timeframe: str, now: datetime)
     return LocalBuckets(chosen, timeframe, interval, tuple(starts), following)
 
 
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def rfc3339_local(moment: datetime, tz_name: str) -> str:
     """RFC 3339 with the zone's offset at that instant; UTC keeps `Z`."""
     if tz_name == "UTC":
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return rfc3339(moment)
     return moment.astimezone(ZoneInfo(tz_name)).isoformat(timespec="seconds")

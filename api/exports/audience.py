@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.read.audience_queries import NO_BREAKDOWN, Breakdowns, breakdown_json, share
+from api.read.audience_queries import share
 from schemas.audience import DIMENSIONS
 from schemas.countries import COUNTRY_NAMES
 
@@ -54,12 +54,6 @@ def other_name(dimension: str) -> str:
 
 
 UNKNOWN_NAME = "Not stated"
-
-
-def breakdowns_json(found: Breakdowns, entity_id: int) -> dict[str, Any]:
-    """`{"country": {rows, other, unknown}, "source": ..., "platform": ...}`, as the breakdown endpoint
-    answers each for the entity."""
-    return {d: breakdown_json(found.get((entity_id, d), NO_BREAKDOWN)) for d in DIMENSIONS}
 
 
 def slice_rows(dimension: str, found: dict[str, Any]) -> list[Row]:

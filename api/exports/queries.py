@@ -12,6 +12,7 @@ from typing import Any
 
 from api.read import audience_queries as audience
 from api.read import local_day_queries as local_days
+from api.read.analytics_queries import Figures
 from api.read.catalog_lookup import TrackEntry
 from insights.store import Store
 from schemas.audience import DIMENSIONS
@@ -158,25 +159,7 @@ def range_parameters(chosen: LocalRange) -> dict[str, Any]:
     return local_days.range_parameters(chosen)
 
 
-@dataclass(frozen=True)
-class EntityFigures:
-    """One entity's figures: period values, all-time totals, and the previous period for growth."""
-
-    plays_total: int = 0
-    listeners_total: int = 0
-    plays: int = 0
-    listeners: int = 0
-    likes: int = 0
-    reposts: int = 0
-    previous_plays: int = 0
-    previous_listeners: int = 0
-    # How long the period's plays were listened to (docs/api.md, "Listening").
-    qualified_plays: int = 0
-    listened_ms: int = 0
-    timed_plays: int = 0
-
-
-NO_FIGURES = EntityFigures()
+NO_FIGURES = Figures()
 
 
 def access_parameters(claims: TokenClaims) -> dict[str, Any]:
@@ -197,16 +180,14 @@ async def ranked_entities(
     return [(int(entity_id), str(name)) for entity_id, name in rows]
 
 
-async def figures_of(
-    store: Store, kind: str, ids: Sequence[int], chosen: LocalRange
-) -> dict[int, EntityFigures]:
+async def figures_of(store: Store, kind: str, ids: Sequence[int], chosen: LocalRange) -> dict[int, Figures]:
     """Figures of each entity that has any counted event; absent ids have none (all zero)."""
     if not ids:
         return {}
     rows = await store.aquery_rows(
         FIGURES_BY_TYPE[kind, chosen.utc], {"ids": list(ids)} | range_parameters(chosen)
     )
-    return {int(row[0]): EntityFigures(*(int(value) for value in row[1:])) for row in rows}
+    return {int(row[0]): Figures(*(int(value) for value in row[1:])) for row in rows}
 
 
 # Breakdowns of the requested entities, each over the same tracks as its figures (MEMBERS_SQL).

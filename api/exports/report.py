@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from api.exports.audience import breakdowns_json
 from api.exports.focus import Focus
 from api.exports.queries import (
     NO_FIGURES,
-    EntityFigures,
+    Figures,
     breakdowns_of,
     figures_of,
     readable_all,
@@ -29,20 +28,25 @@ from api.read import local_day_queries as local_days
 from api.read.analytics_routes import TOP_TRACKS, utc_bounds
 from api.read.catalog_lookup import TrackEntry
 from api.read.catalog_snapshot import Catalog
-from api.read.figure_bodies import collaborations_json, figures_json
+from api.read.figure_bodies import (
+    breakdown,
+    chart_series,
+    collaborations,
+    entity_breakdowns,
+    figure_fields,
+    ranked_tracks,
+)
 from insights.store import Store
 from schemas.audience import DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
-from schemas.local_ranges import LocalRange, buckets_of, default_interval, rfc3339_local
+from schemas.audience import Breakdowns as EveryBreakdown
+from schemas.exports import Report, ReportAlbum, ReportArtist, ReportChart, ReportSummary, ReportTrack
+from schemas.local_ranges import LocalRange, buckets_of, default_interval, rfc3339
 from schemas.periods import chart_buckets
 from schemas.tokens import TokenClaims
 
-Json = dict[str, Any]
+Json = dict[str, Any]  # a Report as JSON values, which the PDF lays out
 # The chart of a period covers the same N days: 7-days -> hourly 7d, 30-days -> daily 30d, ...
 PERIOD_TIMEFRAME = {"7-days": "7d", "30-days": "30d", "90-days": "90d", "1-year": "1y"}
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def subject_of(report: Json) -> str:
@@ -61,22 +65,7 @@ def subject_slug(report: Json) -> str:
     return slug or "artists"
 
 
-def ranked(
-    tracks: Sequence[TrackEntry], found: dict[int, EntityFigures], limit: int | None = None
-) -> list[Json]:
-    """Most played in the period first (ties: lower id first), as the album and artist endpoints."""
-    order = sorted(tracks, key=lambda t: (-found.get(t.track_id, NO_FIGURES).plays, t.track_id))
-    return [
-        {"track_id": t.track_id, "title": t.title}
-        | {
-            "plays": found.get(t.track_id, NO_FIGURES).plays,
-            "listeners": found.get(t.track_id, NO_FIGURES).listeners,
-        }
-        for t in order[:limit]
-    ]
-
-
-async def chart_json(store: Store, track_ids: Sequence[int], chosen: LocalRange) -> Json:
+async def report_chart(store: Store, track_ids: Sequence[int], chosen: LocalRange) -> ReportChart:
     """The chart the chart endpoints answer for the same days: a UTC period as its timeframe (7-days ->
     hourly 7d, ...), any other range by its default interval in its zone."""
     now = datetime.now(UTC)
@@ -87,20 +76,7 @@ async def chart_json(store: Store, track_ids: Sequence[int], chosen: LocalRange)
     else:
         interval = default_interval(chosen.days)
         points = await local_days.chart(store, track_ids, buckets_of(chosen, interval, timeframe, now))
-    return {
-        "timeframe": timeframe,
-        "interval": interval,
-        "series": [
-            {
-                "t": rfc3339_local(p.t, chosen.tz),
-                "plays": p.plays,
-                "listeners": p.listeners,
-                "likes": p.likes,
-                "reposts": p.reposts,
-            }
-            for p in points
-        ],
-    }
+    return ReportChart(timeframe=timeframe, interval=interval, series=chart_series(points, chosen.tz))
 
 
 async def no_chart() -> None:
@@ -114,10 +90,6 @@ async def summary_figures(store: Store, track_ids: Sequence[int], chosen: LocalR
     return (await local_days.figures(store, track_ids, chosen))[0]
 
 
-def listening_of(f: EntityFigures | analytics.Figures) -> Json:
-    return {"listening": audience.listening_json(f.qualified_plays, f.listened_ms, f.timed_plays)}
-
-
 async def build_report(
     store: Store,
     snapshot: Catalog,
@@ -126,7 +98,7 @@ async def build_report(
     include_charts: bool,
     focus: Focus | None = None,
     limit: int = DEFAULT_BREAKDOWN_LIMIT,
-) -> Json:
+) -> Report:
     """Everything readable, or (with a focus) what of it belongs to one artist, album or track; each
     with its listening figures and its breakdowns (`limit` values of each dimension ranked)."""
     generated_at = datetime.now(UTC)
@@ -149,7 +121,7 @@ async def build_report(
         figures_of(store, "artists", artist_ids, chosen),
         summary_figures(store, readable_ids, chosen),
         snapshot.artist_names(sorted({a for t in shared for a in t.artist_ids})),
-        chart_json(store, readable_ids, chosen) if include_charts else no_chart(),
+        report_chart(store, readable_ids, chosen) if include_charts else no_chart(),
     )
     audiences = asyncio.gather(
         breakdowns_of(store, "tracks", readable_ids, chosen, limit),
@@ -169,50 +141,56 @@ async def build_report(
             by_artist[artist_id].append(track)
     plays_total = {t.track_id: track_figures.get(t.track_id, NO_FIGURES).plays_total for t in shared}
 
-    def plays_of(figures: dict[int, EntityFigures], entity_id: int) -> int:
+    def plays_of(figures: dict[int, Figures], entity_id: int) -> int:
         return figures.get(entity_id, NO_FIGURES).plays
 
-    report: Json = {
-        "period": chosen.period,
-        "period_start": chosen.first.isoformat(),
-        "period_end": chosen.last.isoformat(),
-        "tz": chosen.tz,
-        "from": chosen.first.isoformat(),
-        "to": chosen.last.isoformat(),
-        "generated_at": rfc3339(generated_at),
-        "summary": {"artists": len(artists), "albums": len(albums), "tracks": len(readable)}
-        | figures_json(summary)
-        | listening_of(summary)
-        | {"breakdowns": {d: audience.breakdown_json(summary_audience[d]) for d in DIMENSIONS}},
-        "artists": [
-            {"artist_id": a, "name": name}
-            | figures_json(artist_figures.get(a, NO_FIGURES))
-            | listening_of(artist_figures.get(a, NO_FIGURES))
-            | {"breakdowns": breakdowns_json(artist_audience, a)}
-            | {"top_tracks": ranked(by_artist[a], track_figures, TOP_TRACKS)}
-            | {"collaborations": collaborations_json(a, by_artist[a], plays_total, names)}
+    return Report(
+        period=chosen.period,
+        period_start=chosen.first.isoformat(),
+        period_end=chosen.last.isoformat(),
+        tz=chosen.tz,
+        from_=chosen.first.isoformat(),
+        to=chosen.last.isoformat(),
+        generated_at=rfc3339(generated_at),
+        summary=ReportSummary(
+            artists=len(artists),
+            albums=len(albums),
+            tracks=len(readable),
+            **figure_fields(summary),
+            breakdowns=EveryBreakdown(**{d: breakdown(summary_audience[d]) for d in DIMENSIONS}),
+        ),
+        artists=[
+            ReportArtist(
+                artist_id=a,
+                name=name,
+                **figure_fields(artist_figures.get(a, NO_FIGURES)),
+                breakdowns=entity_breakdowns(artist_audience, a),
+                top_tracks=ranked_tracks(by_artist[a], track_figures, TOP_TRACKS),
+                collaborations=collaborations(a, by_artist[a], plays_total, names),
+            )
             for a, name in sorted(artists, key=lambda e: (-plays_of(artist_figures, e[0]), e[0]))
         ],
-        "albums": [
-            {"album_id": a.album_id, "title": a.title, "artist_id": a.artist_id}
-            | figures_json(album_figures.get(a.album_id, NO_FIGURES))
-            | listening_of(album_figures.get(a.album_id, NO_FIGURES))
-            | {"breakdowns": breakdowns_json(album_audience, a.album_id)}
-            | {"tracks": ranked(by_album[a.album_id], track_figures)}
+        albums=[
+            ReportAlbum(
+                album_id=a.album_id,
+                title=a.title,
+                artist_id=a.artist_id,
+                **figure_fields(album_figures.get(a.album_id, NO_FIGURES)),
+                breakdowns=entity_breakdowns(album_audience, a.album_id),
+                tracks=ranked_tracks(by_album[a.album_id], track_figures),
+            )
             for a in sorted(albums, key=lambda a: (-plays_of(album_figures, a.album_id), a.album_id))
         ],
-        "tracks": [
-            {
-                "track_id": t.track_id,
-                "title": t.title,
-                "album_id": t.album_id,
-                "artist_ids": list(t.artist_ids),
-            }
-            | figures_json(track_figures.get(t.track_id, NO_FIGURES))
-            | listening_of(track_figures.get(t.track_id, NO_FIGURES))
-            | {"breakdowns": breakdowns_json(track_audience, t.track_id)}
+        tracks=[
+            ReportTrack(
+                track_id=t.track_id,
+                title=t.title,
+                album_id=t.album_id,
+                artist_ids=list(t.artist_ids),
+                **figure_fields(track_figures.get(t.track_id, NO_FIGURES)),
+                breakdowns=entity_breakdowns(track_audience, t.track_id),
+            )
             for t in sorted(readable, key=lambda t: (-plays_of(track_figures, t.track_id), t.track_id))
         ],
-        "chart": chart,
-    }
-    return report
+        chart=chart,
+    )

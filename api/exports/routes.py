@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -150,12 +151,13 @@ async def export_pdf(request: Request) -> Response:
     report = await build_report(
         store_of(request), catalog_of(request), claims_of(request), wanted.chosen, True, focus, wanted.limit
     )
+    laid_out = msgspec.to_builtins(report)
     # Layout is CPU work: a worker thread keeps the event loop answering other requests meanwhile.
-    document = await anyio.to_thread.run_sync(render_pdf, report)
+    document = await anyio.to_thread.run_sync(render_pdf, laid_out)
     return Response(
         document,
         media_type="application/pdf",
-        headers=attachment(f"report-{subject_slug(report)}", wanted.chosen, "pdf"),
+        headers=attachment(f"report-{subject_slug(laid_out)}", wanted.chosen, "pdf"),
     )
 
 

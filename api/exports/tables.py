@@ -13,10 +13,10 @@ from typing import Any
 
 import msgspec
 
-from api.exports.audience import BREAKDOWN_COLUMNS, breakdowns_json, entity_slice_rows
+from api.exports.audience import BREAKDOWN_COLUMNS, entity_slice_rows
 from api.exports.queries import NO_FIGURES, breakdowns_of, figures_of, ranked_entities
-from api.read.audience_queries import listening_json
 from api.read.catalog_snapshot import Snapshot
+from api.read.figure_bodies import entity_breakdowns, listening
 from insights.store import Store
 from schemas.local_ranges import LocalRange
 from schemas.tokens import TokenClaims
@@ -119,10 +119,14 @@ async def row_pages(
                 | {"plays": f.plays, "plays_total": f.plays_total, "listeners": f.listeners}
                 | {"likes": f.likes, "reposts": f.reposts}
                 | dates
-                | {"listening": listening_json(f.qualified_plays, f.listened_ms, f.timed_plays)}
+                | {
+                    "listening": msgspec.to_builtins(
+                        listening(f.qualified_plays, f.listened_ms, f.timed_plays)
+                    )
+                }
             )
             if audience is not None:
-                row["breakdowns"] = breakdowns_json(audience, entity_id)
+                row["breakdowns"] = msgspec.to_builtins(entity_breakdowns(audience, entity_id))
             rows.append(row)
         yield rows
 

@@ -217,14 +217,17 @@ WHERE track_id = {track_id:UInt64}
 
 @dataclass(frozen=True)
 class Figures:
-    plays_total: int
-    listeners_total: int
-    plays: int
-    listeners: int
-    likes: int
-    reposts: int
-    previous_plays: int
-    previous_listeners: int
+    """An entity's figures over a range: period values, all-time totals, and the previous range's for
+    growth (the read endpoints and the exports count the same)."""
+
+    plays_total: int = 0
+    listeners_total: int = 0
+    plays: int = 0
+    listeners: int = 0
+    likes: int = 0
+    reposts: int = 0
+    previous_plays: int = 0
+    previous_listeners: int = 0
     # How long the period's plays were listened to (docs/api.md, "Listening").
     qualified_plays: int = 0
     listened_ms: int = 0

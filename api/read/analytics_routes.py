@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,19 +20,26 @@ from api.http.errors import validation_failed
 from api.http.responses import success
 from api.read import analytics_queries as analytics
 from api.read import local_day_queries as local_days
-from api.read.audience_queries import AUDIENCE_FROM_SQL, listening_json
+from api.read.audience_queries import AUDIENCE_FROM_SQL
 from api.read.catalog_lookup import AlbumEntry, ArtistEntry, TrackEntry
 from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo
 from api.read.complete_through import Through, stamped
-from api.read.figure_bodies import collaborations_json, collaborators_of, figures_json
+from api.read.figure_bodies import (
+    chart_series,
+    collaborations,
+    collaborators_of,
+    figure_fields,
+    ranked_tracks,
+)
 from api.read.range_params import TIMEFRAME_PERIOD, check_parameters, requested_chart, requested_range
 from api.read.response_cache import with_figures
 from api.read.watermark import Watermark
 from insights.store import Store
+from schemas import figures
 from schemas.fields import MAX_ID
 from schemas.figures import TOP_TRACKS
-from schemas.local_ranges import LocalBuckets, LocalRange, buckets_of, rfc3339_local
+from schemas.local_ranges import LocalBuckets, LocalRange, buckets_of, rfc3339
 from schemas.openapi import INSIGHTS
 from schemas.periods import ChartBuckets, PeriodBounds, chart_buckets, realtime_minutes
 
@@ -46,10 +54,6 @@ REALTIME_MAX_AGE = 1
 ANALYTICS_MAX_AGE = 2
 CHART_MAX_AGE = {"hour": 5, "day": 10, "week": 30, "month": 60}
 COLLABORATIONS_MAX_AGE = 10
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def id_text(name: str, text: str) -> int:
@@ -195,13 +199,13 @@ class Reads:
 
     async def local_chart(
         self, track_ids: Sequence[int], chosen: LocalBuckets, through: Through | None = None
-    ) -> dict[str, Any]:
+    ) -> ChartBody:
         key = ("local chart", analytics.track_set(track_ids), chosen)
         return await self._answer(
             key,
             track_ids,
             lambda: local_chart_body(self.store, track_ids, chosen, self.charts, self.coverage),
-            lambda body: len(body["series"]),
+            lambda body: len(body.series),
             through,
         )
 
@@ -224,13 +228,13 @@ class Reads:
 
     async def chart(
         self, track_ids: Sequence[int], buckets: ChartBuckets, through: Through | None = None
-    ) -> dict[str, Any]:
+    ) -> ChartBody:
         key = ("chart", analytics.track_set(track_ids), buckets.timeframe, buckets.first, buckets.last)
         return await self._answer(
             key,
             track_ids,
             lambda: chart_body(self.store, track_ids, buckets, self.charts),
-            lambda body: len(body["series"]),
+            lambda body: len(body.series),
             through,
         )
 
@@ -248,55 +252,31 @@ def reads_of(request: Request) -> Reads:
     return reads
 
 
-def figures_body(f: analytics.Figures, bounds: PeriodBounds) -> dict[str, Any]:
-    return {"period": bounds.name} | figures_json(f)
+def range_fields(chosen: LocalRange, estimates: list[str], period: str | None = None) -> dict[str, Any]:
+    """What every answer over a range says of it, as keyword arguments of its type."""
+    return {
+        "period": chosen.period if period is None else period,
+        "tz": chosen.tz,
+        "from_": chosen.first.isoformat(),
+        "to": chosen.last.isoformat(),
+        "estimates": estimates,
+    }
 
 
-def range_body(chosen: LocalRange) -> dict[str, Any]:
-    return {"tz": chosen.tz, "from": chosen.first.isoformat(), "to": chosen.last.isoformat()}
+class ChartBody(NamedTuple):
+    """A chart's buckets as a memo keeps them: what its answer says beyond the range."""
 
-
-def local_figures_body(f: analytics.Figures, chosen: LocalRange, estimates: list[str]) -> dict[str, Any]:
-    listening = {"listening": listening_json(f.qualified_plays, f.listened_ms, f.timed_plays)}
-    return (
-        {"period": chosen.period}
-        | range_body(chosen)
-        | figures_json(f)
-        | listening
-        | {"estimates": estimates}
-    )
-
-
-def ranked_tracks(
-    tracks: Sequence[TrackEntry], found: dict[int, analytics.TrackPeriod], limit: int | None = None
-) -> list[dict[str, Any]]:
-    """Tracks with their period plays and listeners, most played first (ties: lower id first)."""
-    none = analytics.TrackPeriod(0, 0, 0)
-    ranked = sorted(tracks, key=lambda t: (-found.get(t.track_id, none).plays, t.track_id))
-    return [
-        {
-            "track_id": t.track_id,
-            "title": t.title,
-            "plays": found.get(t.track_id, none).plays,
-            "listeners": found.get(t.track_id, none).listeners,
-        }
-        for t in ranked[:limit]
-    ]
+    timeframe: str
+    interval: str
+    series: list[figures.ChartPoint]
+    estimates: list[str]
 
 
 async def chart_body(
     store: Store, track_ids: Sequence[int], buckets: ChartBuckets, memo: analytics.ChartMemo | None = None
-) -> dict[str, Any]:
+) -> ChartBody:
     points = await analytics.chart(store, track_ids, buckets, memo)
-    return {
-        "timeframe": buckets.timeframe,
-        "interval": buckets.interval,
-        "series": [
-            {"t": rfc3339(p.t), "plays": p.plays, "listeners": p.listeners, "likes": p.likes}
-            | {"reposts": p.reposts}
-            for p in points
-        ],
-    }
+    return ChartBody(buckets.timeframe, buckets.interval, chart_series(points, "UTC"), [])
 
 
 async def local_chart_body(
@@ -305,46 +285,35 @@ async def local_chart_body(
     chosen: LocalBuckets,
     memo: analytics.ChartMemo | None,
     coverage: local_days.Coverage,
-) -> dict[str, Any]:
+) -> ChartBody:
     points = await local_days.chart(store, track_ids, chosen, memo)
     partial = await coverage.partial(store, local_days.chart_spans(chosen))
-    return {
-        "timeframe": chosen.timeframe,
-        "interval": chosen.interval,
-        "series": [
-            {"t": rfc3339_local(p.t, chosen.range.tz), "plays": p.plays, "listeners": p.listeners}
-            | {"likes": p.likes, "reposts": p.reposts}
-            for p in points
-        ],
-        "estimates": ["series"] if partial else [],
-    }
+    series = chart_series(points, chosen.range.tz)
+    return ChartBody(chosen.timeframe, chosen.interval, series, ["series"] if partial else [])
 
 
-async def any_chart(
-    request: Request, track_ids: Sequence[int], through: Through | None = None
-) -> tuple[dict[str, Any], str]:
-    """A chart's body in any zone and range, and its interval."""
+async def chart_answer(
+    request: Request, kind: type[figures.Chart], entity: dict[str, Any], track_ids: Sequence[int]
+) -> Response:
+    """The chart of `track_ids` in any zone and range, as `kind` with `entity` (its id), saying how
+    complete it is."""
     timeframe, chosen, interval, fixed = requested_chart(request)
     reads = reads_of(request)
+    through = reads.through()
     now = datetime.now(UTC)
     if fixed:  # a fixed timeframe's UTC chart, read as before
-        body = await reads.chart(track_ids, chart_buckets(timeframe, now), through) | {"estimates": []}
+        body = await reads.chart(track_ids, chart_buckets(timeframe, now), through)
     else:
         body = await reads.local_chart(track_ids, buckets_of(chosen, interval, timeframe, now), through)
-    period = TIMEFRAME_PERIOD.get(timeframe, timeframe)
-    return {"period": period} | range_body(chosen) | body, interval
-
-
-def complete(through: Through) -> dict[str, Any]:
-    return {"complete_through": through.text}
-
-
-async def chart_answer(request: Request, header: dict[str, Any], track_ids: Sequence[int]) -> Response:
-    """A chart of `track_ids` under `header` (the entity's id), saying how complete it is."""
-    through = reads_of(request).through()
-    body, interval = await any_chart(request, track_ids, through)
-    response = success(header | body | complete(through), max_age=CHART_MAX_AGE[interval])
-    return stamped(request, response, through)
+    answer = kind(
+        **entity,
+        **range_fields(chosen, body.estimates, TIMEFRAME_PERIOD.get(timeframe, timeframe)),
+        timeframe=body.timeframe,
+        interval=body.interval,
+        series=body.series,
+        complete_through=through.text,
+    )
+    return stamped(request, success(answer, max_age=CHART_MAX_AGE[interval]), through)
 
 
 async def readable_track(request: Request) -> TrackEntry:
@@ -367,14 +336,20 @@ async def track_analytics(request: Request) -> Response:
     track = await readable_track(request)
     reads = reads_of(request)
     through = reads.through()
-    figures, _, estimates = await reads.local_figures([track.track_id], chosen, False, through)
-    body = {"track_id": track.track_id, "title": track.title} | local_figures_body(figures, chosen, estimates)
-    return stamped(request, success(body | complete(through), max_age=ANALYTICS_MAX_AGE), through)
+    counted, _, estimates = await reads.local_figures([track.track_id], chosen, False, through)
+    answer = figures.TrackAnalytics(
+        track_id=track.track_id,
+        title=track.title,
+        **range_fields(chosen, estimates),
+        **figure_fields(counted),
+        complete_through=through.text,
+    )
+    return stamped(request, success(answer, max_age=ANALYTICS_MAX_AGE), through)
 
 
 async def track_chart(request: Request) -> Response:
     track = await readable_track(request)
-    return await chart_answer(request, {"track_id": track.track_id}, [track.track_id])
+    return await chart_answer(request, figures.TrackChart, {"track_id": track.track_id}, [track.track_id])
 
 
 async def track_realtime(request: Request) -> Response:
@@ -383,64 +358,75 @@ async def track_realtime(request: Request) -> Response:
     now = datetime.now(UTC).replace(microsecond=0)
     minutes = realtime_minutes(now)
     live = await analytics.realtime(store_of(request), track.track_id, now, minutes[0])
-    figures = {
-        "track_id": track.track_id,
-        "active_listeners": live.active_listeners,
-        "plays_last_5m": live.plays_last_5m,
-        "plays_last_60m": live.plays_last_60m,
-        "series": [
-            {"t": rfc3339(m), "plays": live.plays_per_minute.get(int(m.timestamp()), 0)} for m in minutes
+    answer = figures.TrackRealtime(
+        track_id=track.track_id,
+        active_listeners=live.active_listeners,
+        plays_last_5m=live.plays_last_5m,
+        plays_last_60m=live.plays_last_60m,
+        series=[
+            figures.MinutePoint(t=rfc3339(m), plays=live.plays_per_minute.get(int(m.timestamp()), 0))
+            for m in minutes
         ],
-    }
+        as_of=rfc3339(now),
+    )
     # Unchanged figures keep their earlier answer, `as_of` included, so idle polls get 304s.
-    return with_figures(success(figures | {"as_of": rfc3339(now)}, max_age=REALTIME_MAX_AGE), figures)
+    figures_only = msgspec.structs.replace(answer, as_of="")
+    return with_figures(success(answer, max_age=REALTIME_MAX_AGE), figures_only)
 
 
-async def grouped_analytics(
+async def group_answer(
     request: Request,
     chosen: LocalRange,
-    header: dict[str, Any],
     tracks: Sequence[TrackEntry],
-    list_key: str,
     limit: int | None = None,
-) -> Response:
-    """Figures over a group of tracks (an album, an artist), plus its tracks ranked by plays."""
+) -> tuple[dict[str, Any], list[figures.RankedTrack], Through]:
+    """The figures over a group of tracks (an album, an artist) as keyword arguments of its answer, its
+    tracks ranked by plays, and what the answer is complete through."""
     track_ids = [t.track_id for t in tracks]
     reads = reads_of(request)
     through = reads.through()
-    figures, per_track, estimates = await reads.local_figures(track_ids, chosen, True, through)
-    response = success(
-        header
-        | local_figures_body(figures, chosen, estimates)
-        | {list_key: ranked_tracks(tracks, per_track, limit)}
-        | complete(through),
-        max_age=ANALYTICS_MAX_AGE,
-    )
-    return stamped(request, response, through)
+    counted, per_track, estimates = await reads.local_figures(track_ids, chosen, True, through)
+    fields = range_fields(chosen, estimates) | figure_fields(counted)
+    return fields, ranked_tracks(tracks, per_track, limit), through
 
 
 async def album_analytics(request: Request) -> Response:
     chosen = requested_range(request)
     album = await readable_album(request)
-    header = {"album_id": album.album_id, "title": album.title, "artist_id": album.artist_id}
-    return await grouped_analytics(request, chosen, header, album.tracks, "tracks")
+    fields, ranked, through = await group_answer(request, chosen, album.tracks)
+    answer = figures.AlbumAnalytics(
+        album_id=album.album_id,
+        title=album.title,
+        artist_id=album.artist_id,
+        tracks=ranked,
+        **fields,
+        complete_through=through.text,
+    )
+    return stamped(request, success(answer, max_age=ANALYTICS_MAX_AGE), through)
 
 
 async def album_chart(request: Request) -> Response:
     album = await readable_album(request)
-    return await chart_answer(request, {"album_id": album.album_id}, album.track_ids)
+    return await chart_answer(request, figures.AlbumChart, {"album_id": album.album_id}, album.track_ids)
 
 
 async def artist_analytics(request: Request) -> Response:
     chosen = requested_range(request)
     artist = await readable_artist(request)
-    header = {"artist_id": artist.artist_id, "name": artist.name}
-    return await grouped_analytics(request, chosen, header, artist.tracks, "top_tracks", TOP_TRACKS)
+    fields, ranked, through = await group_answer(request, chosen, artist.tracks, TOP_TRACKS)
+    answer = figures.ArtistAnalytics(
+        artist_id=artist.artist_id,
+        name=artist.name,
+        top_tracks=ranked,
+        **fields,
+        complete_through=through.text,
+    )
+    return stamped(request, success(answer, max_age=ANALYTICS_MAX_AGE), through)
 
 
 async def artist_chart(request: Request) -> Response:
     artist = await readable_artist(request)
-    return await chart_answer(request, {"artist_id": artist.artist_id}, artist.track_ids)
+    return await chart_answer(request, figures.ArtistChart, {"artist_id": artist.artist_id}, artist.track_ids)
 
 
 async def artist_collaborations(request: Request) -> Response:
@@ -450,10 +436,9 @@ async def artist_collaborations(request: Request) -> Response:
     shared = [t for t in artist.tracks if len(t.artist_ids) > 1]
     plays = await reads_of(request).plays_total([t.track_id for t in shared])
     names = await catalog_of(request).artist_names(collaborators_of(artist_id, shared))
-    return success(
-        {"artist_id": artist_id} | collaborations_json(artist_id, shared, plays, names),
-        max_age=COLLABORATIONS_MAX_AGE,
-    )
+    found = collaborations(artist_id, shared, plays, names)
+    answer = figures.ArtistCollaborations(artist_id=artist_id, **msgspec.structs.asdict(found))
+    return success(answer, max_age=COLLABORATIONS_MAX_AGE)
 
 
 routes = [

@@ -174,31 +174,11 @@ def share(plays: int, all_plays: int) -> float:
     return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def breakdown_json(found: Breakdown) -> dict[str, Any]:
-    total = found.plays
-    return {
-        "rows": [
-            {"value": r.value, "plays": r.plays, "listeners": r.listeners, "share": share(r.plays, total)}
-            for r in found.rows
-        ],
-        "other": {"plays": found.other.plays, "listeners": found.other.listeners},
-        "unknown": {"plays": found.unknown.plays, "listeners": found.unknown.listeners},
-    }
-
-
 def average_ms(total_ms: int, timed_plays: int) -> int | None:
     """total_ms / timed_plays rounded half up to an integer; None when no play said how long."""
     if timed_plays == 0:
         return None
     return (2 * total_ms + timed_plays) // (2 * timed_plays)
-
-
-def listening_json(qualified_plays: int, total_ms: int, timed_plays: int) -> dict[str, Any]:
-    return {
-        "qualified_plays": qualified_plays,
-        "total_ms": total_ms,
-        "avg_ms": average_ms(total_ms, timed_plays),
-    }
 
 
 def before(spans: Sequence[Span], since: datetime) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,13 +21,14 @@ from api.read.analytics_routes import (
     BASE,
     catalog_of,
     id_text,
-    range_body,
+    range_fields,
     readable_album,
     readable_artist,
     readable_track,
     reads_of,
     store_of,
 )
+from api.read.figure_bodies import breakdown
 from api.read.listing_routes import (
     DEFAULT_LIMIT,
     KINDS,
@@ -40,8 +42,11 @@ from api.read.listing_routes import (
     page,
 )
 from api.read.range_params import check_parameters, requested_range
+from schemas import audience as shapes
 from schemas.audience import BREAKDOWN_LIMIT, DEFAULT_BREAKDOWN_LIMIT, DIMENSIONS
 from schemas.local_ranges import LocalRange
+
+LISTS: dict[str, Any] = {"tracks": shapes.TrackList, "albums": shapes.AlbumList, "artists": shapes.ArtistList}
 
 # The figures of a breakdown over a range that starts before the audience rollups hold every event.
 PARTIAL_BREAKDOWN = ["rows", "other", "unknown"]
@@ -66,8 +71,13 @@ def requested_breakdown(request: Request) -> tuple[LocalRange, str, int]:
 
 
 async def breakdown_answer(
-    request: Request, header: dict[str, Any], track_ids: Sequence[int], asked: tuple[LocalRange, str, int]
+    request: Request,
+    kind: type[shapes.Breakdown],
+    entity: dict[str, Any],
+    track_ids: Sequence[int],
+    asked: tuple[LocalRange, str, int],
 ) -> Response:
+    """The breakdown of `track_ids` as `kind` with `entity` (its id)."""
     chosen, dimension, limit = asked
     reads = reads_of(request)
     store = store_of(request)
@@ -78,32 +88,34 @@ async def breakdown_answer(
         lambda found: 1 + len(found.rows),
     )
     partial = await reads.audience.partial(store, [(chosen.start, chosen.end)])
-    body = (
-        header
-        | {"dimension": dimension, "period": chosen.period}
-        | range_body(chosen)
-        | audience.breakdown_json(found)
-        | {"estimates": PARTIAL_BREAKDOWN if partial else []}
+    answer = kind(
+        **entity,
+        dimension=dimension,
+        **range_fields(chosen, PARTIAL_BREAKDOWN if partial else []),
+        **msgspec.structs.asdict(breakdown(found)),
     )
-    return success(body, max_age=ANALYTICS_MAX_AGE)
+    return success(answer, max_age=ANALYTICS_MAX_AGE)
 
 
 async def track_breakdown(request: Request) -> Response:
     asked = requested_breakdown(request)
     track = await readable_track(request)
-    return await breakdown_answer(request, {"track_id": track.track_id}, [track.track_id], asked)
+    entity = {"track_id": track.track_id}
+    return await breakdown_answer(request, shapes.TrackBreakdown, entity, [track.track_id], asked)
 
 
 async def album_breakdown(request: Request) -> Response:
     asked = requested_breakdown(request)
     album = await readable_album(request)
-    return await breakdown_answer(request, {"album_id": album.album_id}, album.track_ids, asked)
+    entity = {"album_id": album.album_id}
+    return await breakdown_answer(request, shapes.AlbumBreakdown, entity, album.track_ids, asked)
 
 
 async def artist_breakdown(request: Request) -> Response:
     asked = requested_breakdown(request)
     artist = await readable_artist(request)
-    return await breakdown_answer(request, {"artist_id": artist.artist_id}, artist.track_ids, asked)
+    entity = {"artist_id": artist.artist_id}
+    return await breakdown_answer(request, shapes.ArtistBreakdown, entity, artist.track_ids, asked)
 
 
 def owner_filter(request: Request, kind: str) -> Owner | None:
@@ -131,7 +143,7 @@ def listing_endpoint(kind: str) -> Any:
             store_of(request), snapshot, kind, claims, last_id, query.casefold(), limit, owner
         )
         next_cursor = None if following is None else encode_cursor(kind, following)
-        return success({"items": items, "next_cursor": next_cursor})
+        return success(LISTS[kind](items=items, next_cursor=next_cursor))
 
     listing.__name__ = f"list_{kind}"
     return listing

@@ -16,13 +16,12 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
 
 from api.http.access import may_read_artists
 from api.read.catalog_lookup import AlbumEntry, ArtistEntry, TrackEntry
 from api.read.catalog_snapshot import Snapshot
 from insights.store import Store
-from schemas.audience import DEFAULT_LIST_LIMIT, LIST_LIMIT
+from schemas.audience import DEFAULT_LIST_LIMIT, LIST_LIMIT, AlbumItem, ArtistItem, TrackItem
 from schemas.tokens import TokenClaims
 
 KINDS = ("tracks", "albums", "artists")
@@ -42,6 +41,7 @@ UNCATALOGUED_MAX_AGE = 1.0
 UNCATALOGUED_KEPT = 100_000
 
 Entry = TrackEntry | AlbumEntry | ArtistEntry
+Item = TrackItem | AlbumItem | ArtistItem
 
 
 class BadCursor(ValueError):
@@ -220,17 +220,17 @@ def listing_of(snapshot: Snapshot) -> Listing:
     return _last
 
 
-def item_json(entry: Entry) -> dict[str, Any]:
+def item(entry: Entry) -> Item:
     if isinstance(entry, TrackEntry):
-        return {
-            "track_id": entry.track_id,
-            "title": entry.title,
-            "album_id": entry.album_id,
-            "artist_ids": list(entry.artist_ids),
-        }
+        return TrackItem(
+            track_id=entry.track_id,
+            title=entry.title,
+            album_id=entry.album_id,
+            artist_ids=list(entry.artist_ids),
+        )
     if isinstance(entry, AlbumEntry):
-        return {"album_id": entry.album_id, "title": entry.title, "artist_id": entry.artist_id}
-    return {"artist_id": entry.artist_id, "name": entry.name}
+        return AlbumItem(album_id=entry.album_id, title=entry.title, artist_id=entry.artist_id)
+    return ArtistItem(artist_id=entry.artist_id, name=entry.name)
 
 
 async def page(
@@ -242,7 +242,7 @@ async def page(
     query: str,
     limit: int,
     owner: Owner | None = None,
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> tuple[list[Item], int | None]:
     """Up to `limit` readable items after `last_id` (of `owner` when given), and the id the next page
     continues after (None on the last page)."""
     listing = listing_of(snapshot)
@@ -257,4 +257,4 @@ async def page(
         found = sorted(found + counted, key=entry_id)[: limit + 1]
     more = len(found) > limit
     found = found[:limit]
-    return [item_json(e) for e in found], entry_id(found[-1]) if more else None
+    return [item(e) for e in found], entry_id(found[-1]) if more else None

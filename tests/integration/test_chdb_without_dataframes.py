@@ -27,7 +27,8 @@ class Refuse(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Refuse())
 
 from api.read import local_day_queries
-from api.read.figure_bodies import figures_json
+import msgspec
+from api.read.figure_bodies import figure_fields
 from insights.migrate import migrate
 from insights.store import Store
 from schemas.events import Event
@@ -45,7 +46,7 @@ events = [
 write_through_sink(store, events)
 chosen = local_range("custom", "UTC", now.date() - timedelta(days=2), now.date())
 counted, _, _ = asyncio.run(local_day_queries.figures(store, [7], chosen))
-body = figures_json(counted)
+body = msgspec.to_builtins(figure_fields(counted))
 loaded = sorted(m for m in ("pandas", "pyarrow", "numpy") if m in sys.modules)
 print(json.dumps({"plays": body["plays"], "listeners": body["listeners"], "loaded": loaded}))
 store.close()

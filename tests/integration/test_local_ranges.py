@@ -14,12 +14,11 @@ import pytest
 
 from api.read import local_day_queries
 from api.read.analytics_queries import ChartMemo
-from api.read.figure_bodies import figures_json
 from insights.store import Store
 from schemas.events import Event
 from schemas.local_ranges import buckets_of, local_range, rfc3339_local
 from tests.integration import reference
-from tests.integration.written import as_posted, write_through_sink
+from tests.integration.written import as_posted, figures_shown, write_through_sink
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +106,7 @@ def history(embedded_store: Store) -> tuple[Store, list[dict[str, Any]]]:
 def figures_of(store: Store, track_ids: list[int], zone: str, first: date, last: date) -> dict[str, Any]:
     chosen = local_range("custom", zone, first, last)
     counted, _, _ = asyncio.run(local_day_queries.figures(store, track_ids, chosen))
-    return figures_json(counted)
+    return figures_shown(counted)
 
 
 @pytest.mark.parametrize("case", CASES + dst_cases(), ids=lambda c: f"{c[0]}:{c[1]}")

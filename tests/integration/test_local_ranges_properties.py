@@ -25,14 +25,13 @@ from hypothesis import strategies as st
 
 from api.read import local_day_queries
 from api.read.analytics_queries import ChartMemo
-from api.read.figure_bodies import figures_json
 from insights.store import Store
 from pipeline.sink import RollupSink, SourcedEvent, sole_writer
 from schemas.events import Event
 from schemas.local_ranges import buckets_of, local_range, rfc3339_local
 from tests.integration import reference
 from tests.integration.test_local_ranges import transitions
-from tests.integration.written import as_posted
+from tests.integration.written import as_posted, figures_shown
 
 pytestmark = pytest.mark.integration
 
@@ -150,7 +149,7 @@ def test_every_figure_and_bucket_of_a_local_range_matches_the_reference(writer: 
         chosen = local_range("custom", case.zone, case.first, case.last)
         counted, _, _ = asyncio.run(local_day_queries.figures(writer.store, chosen_tracks, chosen))
         expected = reference.local_analytics(events, chosen_tracks, case.zone, case.first, case.last)
-        assert figures_json(counted) == expected
+        assert figures_shown(counted) == expected
     for interval in ("hour", "day", "week", "month"):
         expected_series = reference.local_chart(events, tracks, case.zone, case.first, case.last, interval)
         assert series_of(writer.store, tracks, case, interval) == expected_series, interval

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
+from api.read.analytics_queries import Figures
+from api.read.figure_bodies import figure_fields
 from insights.store import Store
 from pipeline.sink import SourcedEvent, sole_writer
 from pipeline.worker import FLUSH_MAX_EVENTS
@@ -36,3 +40,9 @@ def as_posted(events: Sequence[Event]) -> list[dict[str, Any]]:
         | {name: getattr(e, name) for name in OPTIONAL if getattr(e, name) is not None}
         for e in events
     ]
+
+
+def figures_shown(counted: Figures) -> dict[str, Any]:
+    """The figures an answer shows (`plays`, `listeners`, `engagement`, `growth`) as JSON values."""
+    shown = msgspec.to_builtins(figure_fields(counted))
+    return {name: shown[name] for name in ("plays", "listeners", "engagement", "growth")}
