@@ -371,7 +371,7 @@ async def track_realtime(request: Request) -> Response:
     )
     # Unchanged figures keep their earlier answer, `as_of` included, so idle polls get 304s.
     figures_only = msgspec.structs.replace(answer, as_of="")
-    return with_figures(success(answer, max_age=REALTIME_MAX_AGE), figures_only)
+    return with_figures(request, success(answer, max_age=REALTIME_MAX_AGE), figures_only)
 
 
 async def group_answer(

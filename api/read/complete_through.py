@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.read.changes import AnswerMemo
-from api.read.response_cache import STAMP_HEADER
+from api.read.response_cache import Keeping, keep
 from api.read.watermark import Watermark, complete_through_text
 
 
@@ -66,6 +66,5 @@ class Through:
 
 def stamped(request: Request, response: Response, through: Through) -> Response:
     """Tell the response cache where the answer's claim is and how to renew it."""
-    response.headers[STAMP_HEADER.decode()] = json_text(through.at)
-    request.state.restamp = through.renewed
+    keep(request, Keeping(stamp=json_text(through.at).encode(), restamp=through.renewed))
     return response

@@ -4,17 +4,19 @@ answer and max-age however many clients poll it (docs/api.md, Caching).
 A handler opts in by answering 200 with `Cache-Control: private, max-age=N` after `api.http.access.authorize`
 recorded who may read the entity. The answer is then kept for N seconds under its path and query, so no
 kept answer is older than its max-age; every request for it is still checked against those readers.
+Anything else the cache should know of an answer, the handler says in one `Keeping` on the request
+(`keep`); nothing travels in headers.
 
 An answer that names the moment it describes (realtime's `as_of`) changes every second even when its
-figures do not; its handler sends the figures' fingerprint in FIGURES_HEADER, and a recomputed answer
+figures do not; its handler gives the figures' fingerprint (`with_figures`), and a recomputed answer
 with the same figures keeps the earlier representation (bytes, `as_of`, ETag), which is still true. So
 idle polling with If-None-Match gets 304s there too.
 
 Analytics and charts say how complete they are (`complete_through`, api/read/complete_through.py): their
-handler sends the claim's JSON text in STAMP_HEADER and a way to renew it. A kept answer's claim is
-renewed at most every RESTAMP_SECONDS while its figures still hold (the body changes there, and with
-it the ETag), and a recomputed answer with the same figures keeps the earlier representation while
-its claim is younger than that: the ETag of an idle answer changes at most every RESTAMP_SECONDS.
+handler gives the claim's JSON text and a way to renew it. A kept answer's claim is renewed at most
+every RESTAMP_SECONDS while its figures still hold (the body changes there, and with it the ETag), and
+a recomputed answer with the same figures keeps the earlier representation while its claim is younger
+than that: the ETag of an idle answer changes at most every RESTAMP_SECONDS.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,13 +49,27 @@ ENTRY_BYTES = 1024
 # A kept answer still asked for once this share of its max-age has passed is computed again in the
 # background while it is served, so pollers of a busy answer never wait for its recomputation.
 REFRESH_AHEAD = 0.75
-FIGURES_HEADER = b"x-insights-figures"  # internal: stripped before any answer leaves
-STAMP_HEADER = b"x-insights-complete-through"  # internal: the JSON text of the answer's claim
 STAMP_KEY = b'"complete_through":'
 RESTAMP_SECONDS = 2.0
 _MAX_AGE = re.compile(r"\bprivate\b.*\bmax-age=(\d+)")
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True)
+class Keeping:
+    """What a handler tells the cache of its answer beyond the response itself."""
+
+    figures: bytes = b""  # a fingerprint of the figures, for an answer that also names its moment
+    stamp: bytes = b""  # the JSON text of its `complete_through`, as the body holds it
+    restamp: Callable[[], str | None] | None = None  # a later claim's JSON text, while the answer holds
+
+
+NOTHING_TO_KEEP = Keeping()
+
+
+def keep(request: Request, keeping: Keeping) -> None:
+    request.state.keeping = keeping
 
 
 @dataclass(frozen=True)
@@ -74,10 +91,10 @@ def strong_etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def with_figures(response: Response, figures: Any) -> Response:
+def with_figures(request: Request, response: Response, figures: Any) -> Response:
     """Marks an answer whose body is `figures` plus the moment it describes (see above)."""
     encoded = msgspec.json.encode(figures)
-    response.headers[FIGURES_HEADER.decode()] = hashlib.blake2b(encoded, digest_size=16).hexdigest()
+    keep(request, Keeping(figures=hashlib.blake2b(encoded, digest_size=16).digest()))
     return response
 
 
@@ -86,18 +103,6 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     if if_none_match.strip() == "*":
         return True
     return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
-
-
-def _without_internal(send: Send) -> Send:
-    """`send`, minus the headers a handler meant for this cache only (a HEAD request bypasses it)."""
-
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            internal = (FIGURES_HEADER, STAMP_HEADER)
-            message = dict(message, headers=[(k, v) for k, v in message["headers"] if k not in internal])
-        await send(message)
-
-    return sending
 
 
 def entry_bytes(key: Key, entry: Entry) -> int:
@@ -162,7 +167,7 @@ class CacheMiddleware:
             or scope["method"] != "GET"
             or not scope["path"].startswith(INSIGHTS + "/")
         ):
-            await self.app(scope, receive, send if scope.get("method") != "HEAD" else _without_internal(send))
+            await self.app(scope, receive, send)
             return
         query = tuple(sorted(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)))
         key: Key = (scope["path"], query)
@@ -264,19 +269,18 @@ class CacheMiddleware:
 
     def _entry(self, scope: Scope, messages: list[Message]) -> Entry | None:
         start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
-        readers: Readers | None = scope.get("state", {}).get("readers")
+        state = scope.get("state", {})
+        readers: Readers | None = state.get("readers")
+        keeping: Keeping = state.get("keeping", NOTHING_TO_KEEP)
         cache_control = next((v for k, v in start["headers"] if k == b"cache-control"), b"").decode()
         max_age = _MAX_AGE.search(cache_control)
         if start["status"] != 200 or readers is None or max_age is None:
             return None
-        internal = (b"content-length", FIGURES_HEADER, STAMP_HEADER)
-        headers = tuple((k, v) for k, v in start["headers"] if k not in internal)
-        figures = next((v for k, v in start["headers"] if k == FIGURES_HEADER), b"")
-        stamp = next((v for k, v in start["headers"] if k == STAMP_HEADER), b"")
-        if stamp:  # the figures are the body without its claim
-            figures = strong_etag(body.replace(STAMP_KEY + stamp, STAMP_KEY, 1)).encode()
+        headers = tuple((k, v) for k, v in start["headers"] if k != b"content-length")
+        figures = keeping.figures
+        if keeping.stamp:  # the figures are the body without its claim
+            figures = strong_etag(body.replace(STAMP_KEY + keeping.stamp, STAMP_KEY, 1)).encode()
         created = self.cache.clock()
-        restamp = scope.get("state", {}).get("restamp") if stamp else None
         return Entry(
             body,
             headers,
@@ -286,9 +290,9 @@ class CacheMiddleware:
             readers,
             figures,
             scope.get("route"),
-            stamp,
+            keeping.stamp,
             created,
-            restamp,
+            keeping.restamp if keeping.stamp else None,
         )
 
     async def _serve(self, entry: Entry, scope: Scope, receive: Receive, send: Send) -> None:

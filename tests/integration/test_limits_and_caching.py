@@ -336,7 +336,6 @@ def test_idle_realtime_polls_get_304_although_time_moves_on(client: TestClient, 
     clock.advance(1.2)  # past the 1 s max-age: the figures are computed again
     again = client.get(f"{INSIGHTS}/tracks/{TRACK}/realtime", headers=reader() | {"If-None-Match": etag})
     assert again.status_code == 304
-    assert "x-insights-figures" not in again.headers and "x-insights-figures" not in first.headers
 
 
 def test_expiry_is_enforced_on_every_request_even_for_a_token_seen_before(client: TestClient) -> None:
