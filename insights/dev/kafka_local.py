@@ -6,6 +6,7 @@ with its parent.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import base64
 import ctypes
@@ -32,6 +33,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 log = logging.getLogger(__name__)
 
@@ -553,43 +557,27 @@ def _broker_ready(port: int) -> bool:
     Asking for a group coordinator also makes the broker create __consumer_offsets now, so the
     first consumer does not log GroupCoordinatorNotAvailable errors while it is created.
     """
-    try:
-        # Metadata v1 with an empty topic list: answers with the live (unfenced) brokers.
-        metadata = _request(port, api_key=3, version=1, body=struct.pack(">i", 0))
-        # FindCoordinator v0 for a group: error code 0 once the group coordinator is loaded.
-        key = b"insights-launcher"
-        coordinator = _request(port, api_key=10, version=0, body=_string(key))
-    except (OSError, struct.error):
+    try:  # a closed port answers at once; only a listening broker is worth a Kafka client
+        socket.create_connection((_HOST, port), timeout=2.0).close()
+    except OSError:
         return False
-    (brokers,) = struct.unpack_from(">i", metadata)
-    (error_code,) = struct.unpack_from(">h", coordinator)
-    return brokers > 0 and error_code == 0
+    return asyncio.run(_serves_groups(f"{_HOST}:{port}"))
 
 
-def _request(port: int, *, api_key: int, version: int, body: bytes) -> bytes:
-    """One non-flexible Kafka request; returns the response after its correlation id."""
-    header = struct.pack(">hhi", api_key, version, 1) + _string(b"insights-launcher")
-    with socket.create_connection((_HOST, port), timeout=2.0) as connection:
-        connection.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
-        (size,) = struct.unpack(">i", _receive(connection, 4))
-        response = _receive(connection, size)
-    if struct.unpack_from(">i", response)[0] != 1:
-        raise ConnectionError("unexpected correlation id")
-    return response[4:]
-
-
-def _string(value: bytes) -> bytes:
-    return struct.pack(">h", len(value)) + value
-
-
-def _receive(connection: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = connection.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("connection closed mid-response")
-        data += chunk
-    return data
+async def _serves_groups(bootstrap: str) -> bool:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="insights-launcher", request_timeout_ms=2000
+    )
+    try:
+        await admin.start()
+        cluster = await admin.describe_cluster()  # the live (unfenced) brokers
+        await admin.find_coordinator("insights-launcher")  # raises until the coordinator is loaded
+    except (KafkaError, OSError):
+        return False
+    finally:
+        with suppress(Exception):
+            await admin.close()
+    return len(cluster["brokers"]) > 0
 
 
 def _port_free(port: int) -> bool:
