@@ -16,6 +16,7 @@ from insights.logs import configure_logging
 from insights.settings import Settings, SettingsError
 from insights.status import DEFAULT_URL, run_status
 from insights.token_commands import add_token_arguments, run_token_command
+from pipeline import failpoints
 from schemas.tokens import create_token
 
 
@@ -86,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from(args)
         configure_logging(settings.log_level, settings.log_format)
+        failpoints.arm(settings.failpoints)
         if args.command == "status":
             return run_status(args.url, args.json)
         return dispatch(args, settings)

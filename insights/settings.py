@@ -12,7 +12,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,13 @@ def metrics_port(env: Mapping[str, str]) -> int | None:
     return int(text)
 
 
+def kafka_cache(env: Mapping[str, str]) -> Path:
+    if configured := env.get("INSIGHTS_KAFKA_CACHE"):
+        return Path(configured).expanduser()
+    cache_home = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "insights" / "kafka"
+
+
 def strong_secret(value: str, where: str) -> str:
     if len(value.encode()) < MIN_SECRET_BYTES:
         raise SettingsError(
@@ -88,6 +95,10 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     metrics_port: int | None = None
+    # Where the local Kafka's jars are fetched to, once (`insights up` and the tests).
+    kafka_cache: Path = field(default_factory=lambda: kafka_cache(os.environ))
+    # Crash points for the fault tests (pipeline/failpoints.py); empty outside them.
+    failpoints: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -118,6 +129,8 @@ class Settings:
             log_level=env.get("INSIGHTS_LOG_LEVEL") or "INFO",
             log_format=env.get("INSIGHTS_LOG_FORMAT") or "text",
             metrics_port=metrics_port(env),
+            kafka_cache=kafka_cache(env),
+            failpoints=env.get("INSIGHTS_FAILPOINTS", ""),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -1,7 +1,8 @@
-"""Named crash points for fault-injection tests: `INSIGHTS_FAILPOINTS="after_events_insert=3"` makes
-the process kill itself (SIGKILL, like a power cut) the 3rd time it passes `after_events_insert`.
+"""Named crash points for fault-injection tests: `INSIGHTS_FAILPOINTS="after_events_insert=3"` (read
+by Settings, armed by the `insights` command) makes the process kill itself (SIGKILL, like a power cut)
+the 3rd time it passes `after_events_insert`.
 
-Unset (always, outside tests) it costs one dict lookup per flush.
+Unarmed (always, outside tests) it costs one dict lookup per flush.
 """
 
 from __future__ import annotations
@@ -26,8 +27,15 @@ def _armed(spec: str) -> dict[str, int]:
     return armed
 
 
-_ARMED = _armed(os.environ.get("INSIGHTS_FAILPOINTS", ""))
+_ARMED: dict[str, int] = {}
 _passed: Counter[str] = Counter()
+
+
+def arm(spec: str) -> None:
+    """Arm the crash points of `spec` ("name=N,..."); ValueError names a bad one."""
+    _ARMED.clear()
+    _ARMED.update(_armed(spec))
+    _passed.clear()
 
 
 def failpoint(name: str) -> None:

@@ -37,6 +37,8 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from insights.settings import Settings
+
 log = logging.getLogger(__name__)
 
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
@@ -117,12 +119,7 @@ def ensure_kafka_jars(cache_dir: Path | None = None) -> Path:
 
 
 def _cache_root(cache_dir: Path | None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    if configured := os.environ.get("INSIGHTS_KAFKA_CACHE"):
-        return Path(configured)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "insights" / "kafka"
+    return Path(cache_dir) if cache_dir is not None else Settings.from_env().kafka_cache
 
 
 def _manifest_file(name: str) -> Path:
