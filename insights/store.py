@@ -73,6 +73,9 @@ class Store:
         self._clients: list[Client] = []
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse")
+        # The worker's writes have threads of their own: in one process with the API (`insights up`),
+        # a burst of slow reads queued on the pool must never hold a flush back (freshness under load).
+        self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clickhouse-writes")
 
     @property
     def embedded(self) -> bool:
@@ -147,6 +150,11 @@ class Store:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(fn, *args))
 
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """As `run`, on the writes' own threads (the worker's flushes and progress)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writes, partial(fn, *args))
+
     async def aquery_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         try:
             return await asyncio.wait_for(self.run(self.query_rows, sql, parameters), QUERY_TIMEOUT_SECONDS)
@@ -181,6 +189,7 @@ class Store:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._writes.shutdown(wait=True)
         with self._lock:
             for client in self._clients:
                 client.close()

@@ -105,7 +105,7 @@ class ProgressRecorder:
         for key, next_offsets in pending.items():
             epoch, topic, owner = key
             try:
-                await self.store.run(write_progress, self.store, epoch, topic, next_offsets, owner)
+                await self.store.write(write_progress, self.store, epoch, topic, next_offsets, owner)
             except Exception as error:  # ClickHouse down: the next round writes it
                 log.debug("progress not recorded: %s", error)
                 self._merge(key, next_offsets.items())

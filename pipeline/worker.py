@@ -223,7 +223,7 @@ class Worker:
         idempotent, so retrying one whose reply was lost is safe)."""
         async with self._write_lock:
             try:
-                return await self.store.run(write, *args)
+                return await self.store.write(write, *args)
             except Exception:
                 WRITE_RETRIES.inc()
                 raise

@@ -230,7 +230,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.written: list[tuple[str, Mapping[int, int]]] = []
 
-    async def run(self, fn: Any, *args: Any) -> Any:
+    async def write(self, fn: Any, *args: Any) -> Any:
         return fn(*args)
 
     def insert(self, table: str, rows: list[list[Any]], columns: Any) -> None:
