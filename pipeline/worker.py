@@ -174,7 +174,7 @@ class Worker:
         base = offset_base(self.epoch)
         mine = [item for item in batch if item.partition in assigned]
         if base:  # after an accepted Kafka reset only: offsets are stored above the epoch's base
-            mine = [item._replace(offset=item.offset + base) for item in mine]
+            mine = [SourcedEvent(item.event, item.partition, item.offset + base) for item in mine]
         if len(mine) < len(batch):
             log.info("%d events of revoked partitions are left to their next owner", len(batch) - len(mine))
         unclaimed = {item.partition for item in mine} - self.sink.owned

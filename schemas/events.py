@@ -55,7 +55,7 @@ CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern="^
 COUNTRY_MESSAGE = "country must be the ISO 3166-1 alpha-2 code of an assigned country, such as DE or us."
 
 
-class Event(msgspec.Struct, frozen=True, omit_defaults=True):
+class Event(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One listening event. Any other field is ignored, and named in the answer's `warnings`."""
 
     # Also the exact JSON written to Kafka. The words and examples are the OpenAPI document's.

@@ -1,24 +1,26 @@
 """What the read side knows of a catalog id: its title, who it belongs to, which tracks it covers.
 
-Built from the catalog tables' rows; api/read/catalog_snapshot.py keeps them in memory.
+Built from the catalog tables' rows; api/read/catalog_snapshot.py keeps them in memory. A catalog of
+100,000 tracks is hundreds of thousands of objects that live as long as the snapshot: they are structs
+the garbage collector never walks (they hold ids, text and each other, never a cycle), so a full
+collection does not grow with the catalog.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 
-@dataclass(frozen=True)
-class TrackEntry:
+
+class TrackEntry(msgspec.Struct, frozen=True, gc=False):
     track_id: int
     title: str
     album_id: int | None
     artist_ids: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class AlbumEntry:
+class AlbumEntry(msgspec.Struct, frozen=True, gc=False):
     album_id: int
     title: str
     artist_id: int
@@ -29,8 +31,7 @@ class AlbumEntry:
         return [t.track_id for t in self.tracks]
 
 
-@dataclass(frozen=True)
-class ArtistEntry:
+class ArtistEntry(msgspec.Struct, frozen=True, gc=False):
     artist_id: int
     name: str
     tracks: tuple[TrackEntry, ...]  # every track that lists the artist
