@@ -377,32 +377,34 @@ async def track_realtime(request: Request) -> Response:
 async def group_answer(
     request: Request,
     chosen: LocalRange,
+    kind: type[figures.RangeFigures],
+    entity: dict[str, Any],
     tracks: Sequence[TrackEntry],
+    list_key: str,
     limit: int | None = None,
-) -> tuple[dict[str, Any], list[figures.RankedTrack], Through]:
-    """The figures over a group of tracks (an album, an artist) as keyword arguments of its answer, its
-    tracks ranked by plays, and what the answer is complete through."""
+) -> Response:
+    """The figures over a group of tracks (an album, an artist) as `kind` with `entity` (its id and
+    names), and its tracks ranked by plays under `list_key`, saying how complete it is."""
     track_ids = [t.track_id for t in tracks]
     reads = reads_of(request)
     through = reads.through()
     counted, per_track, estimates = await reads.local_figures(track_ids, chosen, True, through)
-    fields = range_fields(chosen, estimates) | figure_fields(counted)
-    return fields, ranked_tracks(tracks, per_track, limit), through
+    ranked: dict[str, Any] = {list_key: ranked_tracks(tracks, per_track, limit)}
+    answer = kind(
+        **entity,
+        **ranked,
+        **range_fields(chosen, estimates),
+        **figure_fields(counted),
+        complete_through=through.text,
+    )
+    return stamped(request, success(answer, max_age=ANALYTICS_MAX_AGE), through)
 
 
 async def album_analytics(request: Request) -> Response:
     chosen = requested_range(request)
     album = await readable_album(request)
-    fields, ranked, through = await group_answer(request, chosen, album.tracks)
-    answer = figures.AlbumAnalytics(
-        album_id=album.album_id,
-        title=album.title,
-        artist_id=album.artist_id,
-        tracks=ranked,
-        **fields,
-        complete_through=through.text,
-    )
-    return stamped(request, success(answer, max_age=ANALYTICS_MAX_AGE), through)
+    entity = {"album_id": album.album_id, "title": album.title, "artist_id": album.artist_id}
+    return await group_answer(request, chosen, figures.AlbumAnalytics, entity, album.tracks, "tracks")
 
 
 async def album_chart(request: Request) -> Response:
@@ -413,15 +415,9 @@ async def album_chart(request: Request) -> Response:
 async def artist_analytics(request: Request) -> Response:
     chosen = requested_range(request)
     artist = await readable_artist(request)
-    fields, ranked, through = await group_answer(request, chosen, artist.tracks, TOP_TRACKS)
-    answer = figures.ArtistAnalytics(
-        artist_id=artist.artist_id,
-        name=artist.name,
-        top_tracks=ranked,
-        **fields,
-        complete_through=through.text,
-    )
-    return stamped(request, success(answer, max_age=ANALYTICS_MAX_AGE), through)
+    entity = {"artist_id": artist.artist_id, "name": artist.name}
+    kind = figures.ArtistAnalytics
+    return await group_answer(request, chosen, kind, entity, artist.tracks, "top_tracks", TOP_TRACKS)
 
 
 async def artist_chart(request: Request) -> Response:

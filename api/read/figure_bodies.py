@@ -64,25 +64,17 @@ def listening(qualified_plays: int, total_ms: int, timed_plays: int) -> Listenin
     )
 
 
-NOT_PLAYED = (0, 0)
-
-
 def ranked_tracks(
     tracks: Sequence[TrackEntry], found: Mapping[int, HasPeriod], limit: int | None = None
 ) -> list[RankedTrack]:
     """Tracks with their period plays and listeners, most played first (ties: lower id first)."""
-
-    def period(track_id: int) -> tuple[int, int]:
-        f = found.get(track_id)
-        return NOT_PLAYED if f is None else (f.plays, f.listeners)
-
-    ranked = sorted(tracks, key=lambda t: (-period(t.track_id)[0], t.track_id))
-    return [
-        RankedTrack(
-            track_id=t.track_id, title=t.title, plays=period(t.track_id)[0], listeners=period(t.track_id)[1]
-        )
-        for t in ranked[:limit]
+    shown = [
+        RankedTrack(track_id=t.track_id, title=t.title, plays=f.plays, listeners=f.listeners)
+        if (f := found.get(t.track_id)) is not None
+        else RankedTrack(track_id=t.track_id, title=t.title, plays=0, listeners=0)
+        for t in tracks
     ]
+    return sorted(shown, key=lambda r: (-r.plays, r.track_id))[:limit]
 
 
 def chart_series(points: Sequence[Bucket], tz: str) -> list[ChartPoint]:
