@@ -12,8 +12,17 @@ from typing import Any
 
 from api.read import audience_queries as audience
 from api.read import local_day_queries as local_days
-from api.read.analytics_queries import Figures
 from api.read.catalog_lookup import TrackEntry
+from api.read.figures_sql import (
+    ENTITIES,
+    LOCAL_DAYS,
+    LOCAL_ROWS,
+    Figures,
+    Part,
+    figures_by_entity,
+    figures_statement,
+    utc_days,
+)
 from insights.store import Store
 from schemas.audience import DIMENSIONS
 from schemas.local_ranges import LocalRange
@@ -67,7 +76,7 @@ UTC_ROWS = """SELECT track_id, day, plays, listeners, likes, reposts,
     FROM track_daily
     WHERE track_id IN (SELECT track_id FROM members)
       AND day >= {previous_start:Date} AND day <= {today:Date}"""
-ZONED_ROWS = local_days.ROWS.replace("{track_ids:Array(UInt64)}", "(SELECT track_id FROM members)")
+ZONED_ROWS = LOCAL_ROWS.replace("$tracks", "(SELECT track_id FROM members)")
 # Whether a row is in the range (else in the previous one, for growth).
 IN_RANGE = {True: "x.day >= {start:Date}", False: "x.at >= toDateTime({start:Int64}, 'UTC')"}
 
@@ -107,47 +116,19 @@ MEMBERS_SQL = {
     " WHERE hasAny(artist_ids, {ids:Array(UInt64)}) AND entity_id IN {ids:Array(UInt64)}",
 }
 
-# Figures per entity in one query. Listeners merge uniqExact states over the entity's tracks, so an
-# album's or artist's listener counts once, however many of its tracks they played. The IN filter lets
-# the primary key (track_id first) skip other tracks' rows before the join.
-FIGURES_SQL = """
-WITH members AS ({members})
-SELECT t.entity_id, t.plays_total, t.listeners_total,
-       d.period_plays, d.period_listeners, d.period_likes, d.period_reposts,
-       d.previous_plays, d.previous_listeners,
-       d.period_qualified_plays, d.period_listened_ms, d.period_timed_plays
-FROM
-(
-    SELECT m.entity_id AS entity_id,
-           sum(x.plays) AS plays_total, uniqExactMerge(x.listeners) AS listeners_total
-    FROM track_totals AS x INNER JOIN members AS m ON x.track_id = m.track_id
-    WHERE x.track_id IN (SELECT track_id FROM members)
-    GROUP BY m.entity_id
-) AS t
-LEFT JOIN
-(
-    SELECT m.entity_id AS entity_id,
-           sumIf(x.plays, {in_range}) AS period_plays,
-           uniqExactMergeIf(x.listeners, {in_range}) AS period_listeners,
-           sumIf(x.likes, {in_range}) AS period_likes,
-           sumIf(x.reposts, {in_range}) AS period_reposts,
-           sumIf(x.plays, NOT {in_range}) AS previous_plays,
-           uniqExactMergeIf(x.listeners, NOT {in_range}) AS previous_listeners,
-           sumIf(x.qualified_plays, {in_range}) AS period_qualified_plays,
-           sumIf(x.listened_total_ms, {in_range}) AS period_listened_ms,
-           sumIf(x.timed_plays, {in_range}) AS period_timed_plays
-    FROM ({rows}) AS x INNER JOIN members AS m ON x.track_id = m.track_id
-    GROUP BY m.entity_id
-) AS d ON t.entity_id = d.entity_id
-"""
+# Figures per entity in one statement: the figures statement of the single-entity endpoints, each part
+# also grouped by entity over MEMBERS_SQL's tracks. The previous range and the range come as one
+# exact part, as the endpoints count a range they have not yet seen past 100,000 listeners.
+_FIGURE_PARTS = {
+    True: Part(utc_days("exact")),
+    False: Part(LOCAL_DAYS),
+}
 
 # Keyed by kind and whether the range is in UTC.
 FIGURES_BY_TYPE = {
-    (kind, utc): FIGURES_SQL.format(
-        members=members, in_range=IN_RANGE[utc], rows=UTC_ROWS if utc else ZONED_ROWS
-    )
+    (kind, utc): f"WITH members AS ({members})" + figures_statement([part], shape=ENTITIES)
     for kind, members in MEMBERS_SQL.items()
-    for utc in (True, False)
+    for utc, part in _FIGURE_PARTS.items()
 }
 
 
@@ -155,7 +136,8 @@ def range_parameters(chosen: LocalRange) -> dict[str, Any]:
     """The statements' parameters for the local days `chosen` (UTC days as dates, else as instants)."""
     if chosen.utc:
         previous_start = chosen.first - timedelta(days=chosen.days)
-        return {"start": chosen.first, "previous_start": previous_start, "today": chosen.last}
+        days = {"exact_from": previous_start, "exact_to": chosen.last}
+        return {"start": chosen.first, "previous_start": previous_start, "today": chosen.last} | days
     return local_days.range_parameters(chosen)
 
 
@@ -187,7 +169,7 @@ async def figures_of(store: Store, kind: str, ids: Sequence[int], chosen: LocalR
     rows = await store.aquery_rows(
         FIGURES_BY_TYPE[kind, chosen.utc], {"ids": list(ids)} | range_parameters(chosen)
     )
-    return {int(row[0]): Figures(*(int(value) for value in row[1:])) for row in rows}
+    return figures_by_entity(rows)
 
 
 # Breakdowns of the requested entities, each over the same tracks as its figures (MEMBERS_SQL).

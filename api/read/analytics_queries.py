@@ -13,69 +13,27 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from api.http.recent import Recent
+from api.read.figures_sql import (
+    EXACT_LISTENERS,
+    PERIOD,
+    SKETCHED_LISTENERS,
+    TRACKS,
+    Figures,
+    Part,
+    figures_of_parts,
+    figures_statement,
+    utc_days,
+)
 from insights.store import Store
 from schemas.local_ranges import LocalBuckets
 from schemas.periods import ChartBuckets, PeriodBounds
 
-# The figures come as rows told apart by `part`: the previous period's (0) and the period's (1)
-# counters from a pass over the days of both (one per kind of listener merge, exact or sketched), and
-# the all-time totals (2). The reads are a UNION ALL, which the engine runs side by side on two cores
-# where a join of them ran one after the other: large albums and artists answer about a third sooner,
-# for the same CPU (BENCHMARKS.md). A group whose period's listeners come from sketches gets its
-# tracks' period figures apart (3).
-PREVIOUS, PERIOD, ALL_TIME, TRACKS = 0, 1, 2, 3
-
-_TOTALS_PART = """
-SELECT 2 AS part, sum(plays) AS plays, {listeners} AS listeners, 0 AS likes, 0 AS reposts, 0, 0, 0{empty}
-FROM track_totals
-WHERE track_id IN {{track_ids:Array(UInt64)}}"""
-# All-time listeners merged exactly, or as the union of each track's sketch (Audiences).
-_EXACT, _SKETCHED = "uniqExactMerge(listeners)", "uniqCombined64Merge(17)(listeners_sketch)"
-
-
-class _DayMerge(NamedTuple):
-    function: str
-    column: str
-    kind: str  # names the merge's range of days in the statement's parameters ({kind}_from, {kind}_to)
-
-
-# A period's listeners from the days' exact states, or from their sketches (Audiences).
+# A period's listeners from the days' exact states, or from their sketches (Audiences); each kind of
+# merge reads its own range of days ({kind}_from, {kind}_to in the statement's parameters).
 _DAY_MERGES = {
-    False: _DayMerge("uniqExactMerge", "listeners", "exact"),
-    True: _DayMerge("uniqCombined64Merge(17)", "listeners_sketch", "sketch"),
+    False: (EXACT_LISTENERS, "exact"),
+    True: (SKETCHED_LISTENERS, "sketch"),
 }
-
-_DAYS_IN_RANGE = """FROM track_daily
-    WHERE track_id IN {{track_ids:Array(UInt64)}}
-      AND day >= {{{kind}_from:Date}} AND day <= {{{kind}_to:Date}}"""
-
-_PERIOD_PARTS = """
-UNION ALL
-SELECT day >= {{start:Date}} AS part, sum(plays), {merge}({column}), sum(likes), sum(reposts),
-    sum(qualified_plays), sum(listened_total_ms), sum(timed_plays){empty}
-{days}
-GROUP BY part
-"""
-
-# For a group of tracks counted exactly, also each track's period plays and listeners, in the same
-# statement (each statement costs a few ms in chDB). Listener sets are merged per track and part
-# first, then the per-track sets into the group's, so a listener of several tracks still counts once.
-_GROUP_PERIOD_PARTS = """
-UNION ALL
-SELECT part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
-    sum(qualified_plays), sum(listened_total_ms), sum(timed_plays),
-    groupArrayIf((track_id, plays, finalizeAggregation(listeners)), part = 1)
-FROM
-(
-    SELECT track_id, day >= {{start:Date}} AS part, sum(plays) AS plays,
-        uniqExactMergeState(listeners) AS listeners, sum(likes) AS likes, sum(reposts) AS reposts,
-        sum(qualified_plays) AS qualified_plays, sum(listened_total_ms) AS listened_total_ms,
-        sum(timed_plays) AS timed_plays
-    {days}
-    GROUP BY track_id, part
-)
-GROUP BY part
-"""
 
 # When a group's period listeners come from the day sketches, its own figures are read like a single
 # track's (a union of every row's sketch, without a state per track), and its tracks' period plays
@@ -112,21 +70,17 @@ MODES = tuple(Mode(*flags) for flags in itertools.product((False, True), repeat=
 
 
 def _figures_statement(mode: Mode, group: bool) -> str:
-    totals = _SKETCHED if mode.all_time else _EXACT
-    sql = _TOTALS_PART.format(listeners=totals, empty=", [] AS per_track" if group else "")
+    """The UTC days of the previous period and the period, one part per kind of listener merge;
+    a group's tracks' figures come with its exact part, or apart when its period is sketched."""
+    parts = []
     for sketched in (False, True):
         if sketched in (mode.previous, mode.period):
-            merge = _DAY_MERGES[sketched]
-            days = _DAYS_IN_RANGE.format(kind=merge.kind)
-            if group and not sketched and not mode.period:  # the tracks' figures come with the group's
-                sql += _GROUP_PERIOD_PARTS.format(days=days)
-            else:
-                sql += _PERIOD_PARTS.format(
-                    merge=merge.function, column=merge.column, days=days, empty=", []" if group else ""
-                )
-    if group and mode.period:
-        sql += _TRACKS_PART
-    return sql
+            listeners, kind = _DAY_MERGES[sketched]
+            per_track = group and not sketched and not mode.period
+            parts.append(Part(utc_days(kind), listeners, per_track))
+    all_time = SKETCHED_LISTENERS if mode.all_time else EXACT_LISTENERS
+    sql = figures_statement(parts, all_time=all_time, group=group)
+    return sql + _TRACKS_PART if group and mode.period else sql
 
 
 # Keyed by mode; built once.
@@ -216,25 +170,6 @@ WHERE track_id = {track_id:UInt64}
 
 
 @dataclass(frozen=True)
-class Figures:
-    """An entity's figures over a range: period values, all-time totals, and the previous range's for
-    growth (the read endpoints and the exports count the same)."""
-
-    plays_total: int = 0
-    listeners_total: int = 0
-    plays: int = 0
-    listeners: int = 0
-    likes: int = 0
-    reposts: int = 0
-    previous_plays: int = 0
-    previous_listeners: int = 0
-    # How long the period's plays were listened to (docs/api.md, "Listening").
-    qualified_plays: int = 0
-    listened_ms: int = 0
-    timed_plays: int = 0
-
-
-@dataclass(frozen=True)
 class TrackPeriod:
     track_id: int
     plays: int
@@ -277,31 +212,9 @@ def _period_parameters(track_ids: Sequence[int], bounds: PeriodBounds, mode: Mod
     for sketched in (False, True):
         days = [r for r, s in ranges if s == sketched]
         if days:
-            kind = _DAY_MERGES[sketched].kind
+            kind = _DAY_MERGES[sketched][1]
             parameters[f"{kind}_from"], parameters[f"{kind}_to"] = days[0][0], days[-1][1]
     return parameters
-
-
-def _figures(rows: list[tuple[Any, ...]]) -> Figures:
-    """The parts' rows (part, plays, listeners, likes, reposts, qualified plays, listened ms, timed
-    plays, ...) -> Figures; a part with no day in range has no row."""
-    parts = {int(part): [int(v) for v in values[:7]] for part, *values in rows}
-    empty = [0] * 7
-    total, period, previous = (parts.get(p, empty) for p in (ALL_TIME, PERIOD, PREVIOUS))
-    plays, listeners, likes, reposts, qualified, listened, timed = period
-    return Figures(
-        total[0],
-        total[1],
-        plays,
-        listeners,
-        likes,
-        reposts,
-        previous[0],
-        previous[1],
-        qualified,
-        listened,
-        timed,
-    )
 
 
 # Past this many exactly counted listeners a set of tracks reads them from sketches: a fixed set's
@@ -385,7 +298,7 @@ async def _figure_rows(
     mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
     parameters = _period_parameters(track_ids, bounds, mode) | (extra or {})
     rows = await store.aquery_rows(statements[mode], parameters)
-    counted = _figures(rows)
+    counted = figures_of_parts(rows)
     if audiences is not None:
         if not mode.all_time:
             await audiences.learn(store, tracks, counted.listeners_total)

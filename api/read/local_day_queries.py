@@ -1,9 +1,9 @@
 """Figures and charts over local days of any time zone: whole UTC days from `track_daily`, the ragged
 ends by UTC quarter-hour from `track_quarter` (docs/pipeline.md, "Local days in any time zone").
 
-UTC answers do not come here (api/read/analytics_queries.py keeps their statements); listeners are always
-counted exactly here (the sketches are per UTC day), except the all-time ones, which do not depend on
-the zone.
+UTC answers do not come here (api/read/analytics_queries.py reads whole UTC days); both build their
+figures statement with api/read/figures_sql.py. Listeners are always counted exactly here (the sketches
+are per UTC day), except the all-time ones, which do not depend on the zone.
 """
 
 from __future__ import annotations
@@ -14,64 +14,23 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from api.read import analytics_queries as analytics
+from api.read.figures_sql import (
+    EDGES,
+    EXACT_LISTENERS,
+    LOCAL_DAYS,
+    PERIOD,
+    SKETCHED_LISTENERS,
+    Part,
+    figures_of_parts,
+    figures_statement,
+)
 from insights.store import Store
 from schemas.local_ranges import DAY, LocalBuckets, LocalRange
 
-EDGES = 4  # quarter-hour ranges a figures statement reads at most: three ends and one spare
-
-# The rows of a range: whole UTC days, and the quarters of the days that are not whole.
-_ROWS = """
-    SELECT track_id, toDateTime(day, 'UTC') AS at, plays, listeners, likes, reposts,
-        qualified_plays, listened_total_ms, timed_plays
-    FROM track_daily
-    WHERE track_id IN {track_ids:Array(UInt64)}
-      AND ((day >= {days_from0:Date} AND day <= {days_to0:Date})
-        OR (day >= {days_from1:Date} AND day <= {days_to1:Date}))
-    UNION ALL
-    SELECT track_id, quarter AS at, plays, listeners, likes, reposts,
-        qualified_plays, listened_total_ms, timed_plays
-    FROM track_quarter
-    WHERE track_id IN {track_ids:Array(UInt64)} AND (EDGES)"""
-_EDGE = (
-    "(quarter >= toDateTime({{q_from{i}:Int64}}, 'UTC') AND quarter < toDateTime({{q_to{i}:Int64}}, 'UTC'))"
-)
-ROWS = _ROWS.replace("EDGES", " OR ".join(_EDGE.format(i=i) for i in range(EDGES)))
-
-_PERIOD = "at >= toDateTime({start:Int64}, 'UTC')"
-_LISTENING = "sum(qualified_plays), sum(listened_total_ms), sum(timed_plays)"
-
 
 def _figures_statement(all_time_sketched: bool, group: bool) -> str:
-    totals = analytics._SKETCHED if all_time_sketched else analytics._EXACT
-    sql = analytics._TOTALS_PART.format(listeners=totals, empty=", [] AS per_track" if group else "")
-    if not group:
-        return (
-            sql
-            + f"""
-UNION ALL
-SELECT {_PERIOD} AS part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
-    {_LISTENING}
-FROM ({ROWS})
-GROUP BY part"""
-        )
-    return (
-        sql
-        + f"""
-UNION ALL
-SELECT part, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
-    {_LISTENING},
-    groupArrayIf((track_id, plays, finalizeAggregation(listeners)), part = 1)
-FROM
-(
-    SELECT track_id, {_PERIOD} AS part, sum(plays) AS plays,
-        uniqExactMergeState(listeners) AS listeners, sum(likes) AS likes, sum(reposts) AS reposts,
-        sum(qualified_plays) AS qualified_plays, sum(listened_total_ms) AS listened_total_ms,
-        sum(timed_plays) AS timed_plays
-    FROM ({ROWS})
-    GROUP BY track_id, part
-)
-GROUP BY part"""
-    )
+    all_time = SKETCHED_LISTENERS if all_time_sketched else EXACT_LISTENERS
+    return figures_statement([Part(LOCAL_DAYS, per_track=group)], all_time=all_time, group=group)
 
 
 FIGURES_SQL = {sketched: _figures_statement(sketched, group=False) for sketched in (False, True)}
@@ -175,12 +134,10 @@ async def figures(
     statement = (GROUP_FIGURES_SQL if group else FIGURES_SQL)[sketched]
     parameters = range_parameters(chosen) | {"track_ids": list(track_ids)}
     rows = await store.aquery_rows(statement, parameters)
-    counted = analytics._figures(rows)
+    counted = figures_of_parts(rows)
     if audiences is not None and not sketched:
         await audiences.learn(store, tracks, counted.listeners_total)
-    per_track: list[tuple[int, int, int]] = next(
-        (row[-1] for row in rows if group and row[0] == analytics.PERIOD), []
-    )
+    per_track: list[tuple[int, int, int]] = next((row[-1] for row in rows if group and row[0] == PERIOD), [])
     found = {int(t): analytics.TrackPeriod(int(t), int(p), int(u)) for t, p, u in per_track}
     return counted, found, sketched
 

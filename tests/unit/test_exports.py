@@ -195,9 +195,13 @@ class RankedStore:
                 )
             ]
         self.queries.append("figures")
-        # entity, plays_total, listeners_total, plays, listeners, likes, reposts, previous plays/listeners,
+        # entity, part (2 all time, 1 the range, 0 the previous one), plays, listeners, likes, reposts,
         # qualified plays, listened ms, timed plays
-        return [(i, 10 * i, 20, i, 2, 4, 5, 0, 0, 1, 45_001, 2) for i in parameters["ids"]]
+        return [
+            row
+            for i in parameters["ids"]
+            for row in ((i, 2, 10 * i, 20, 0, 0, 0, 0, 0), (i, 1, i, 2, 4, 5, 1, 45_001, 2))
+        ]
 
 
 async def collect(pages: AsyncIterator[bytes]) -> bytes:
