@@ -9,7 +9,7 @@ query functions the handlers await on the Store thread pool: median and p95 over
 a warm-up, for the hottest track, a median track, the hot track's album and artist. Analytics go
 through the handlers' record of large audiences (all-time and period listeners from sketches once
 counted past 102,000), charts through the handlers' memo of bucket listeners (the bucket holding now
-counted every call, the others read with their stamps only), and some again counting every bucket as
+counted every call, the others read with their sums only), and some again counting every bucket as
 exports do. Beside them: the same track-analytics figures computed from raw `events` (the contrast;
 its values are checked equal), and `SELECT 1` through the same Store (the floor of one round trip);
 rollup/raw is an endpoint's median over that of the raw figures of its entity. To show where the time
@@ -89,7 +89,8 @@ CATALOG_SQL = (
 )
 # Track popularity ~ u^3 (the top track gets ~tracks^(-1/3) of all events), age ~ u^2 x 399 days.
 EVENTS_SQL = """
-INSERT INTO events
+INSERT INTO events (event_id, type, track_id, listener_id, occurred_at, listened_ms, kafka_partition,
+    kafka_offset, ingested_at)
 SELECT concat('e', toString(number)),
     multiIf(r < 80, 'play', r < 87, 'like', r < 90, 'repost', 'heartbeat') AS type,
     1 + toUInt64(floor({tracks:UInt64} * pow(rand(1) / 4294967296.0, 3))) AS track,
@@ -367,8 +368,8 @@ async def bench_size(
     for name, (entity, call) in cases.items():
         results[name] = await measure(store, call, repeat) | {"entity": entity}
         if "chart" in name:  # what the memo's choice of statement goes by (analytics.RECOUNT_BELOW)
-            series = (await call())["series"]
-            results[name]["bucket_listeners_summed"] = sum(point["listeners"] for point in series)
+            series = (await call()).series
+            results[name]["bucket_listeners_summed"] = sum(point.listeners for point in series)
         print(f"  {name}: {results[name]['median_ms']:.2f} ms", file=sys.stderr, flush=True)
     under_notices = []
     if feed is not None and bootstrap is not None:

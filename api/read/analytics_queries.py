@@ -118,22 +118,17 @@ _CHART_SOURCE = {
     ),
 }
 
-# Rows (counted, bucket, plays, listeners, likes, reposts, stamp). Each bucket's stamp is the newest
-# offset of each Kafka partition built into it, as (partitions, offsets): an event built into a bucket
-# raises its partition's offset (offsets only grow), so a bucket whose stamp is unchanged has the same
-# listeners as before. The buckets listed in `counted` come with their listeners (counted = 1); the
-# others, in the charts' statement, with their sums and stamp only, without reading a listener state
-# (counted = 0, listeners 0).
+# Rows (counted, bucket, plays, listeners, likes, reposts). The buckets listed in `counted` come with
+# their listeners (counted = 1); the others, in the charts' statement, with their sums only, without
+# reading a listener state (counted = 0, listeners 0). The sums are the bucket's version (ChartMemo).
 _COUNTED = """
-SELECT 1 AS counted, {bucket} AS bucket, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
-    maxMap([kafka_partition], [max_offset])
+SELECT 1 AS counted, {bucket} AS bucket, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts)
 FROM {table}
 WHERE track_id IN {{track_ids:Array(UInt64)}} AND {counted_rows} AND bucket IN {{counted:Array(Int64)}}
 GROUP BY bucket"""
 
 _STAMPED = """
-SELECT 0 AS counted, {bucket} AS bucket, sum(plays), 0, sum(likes), sum(reposts),
-    maxMap([kafka_partition], [max_offset])
+SELECT 0 AS counted, {bucket} AS bucket, sum(plays), 0, sum(likes), sum(reposts)
 FROM {table}
 WHERE track_id IN {{track_ids:Array(UInt64)}} AND {rows} AND bucket NOT IN {{counted:Array(Int64)}}
 GROUP BY bucket"""
@@ -152,7 +147,7 @@ def _chart_statement(interval: str, *parts: str) -> str:
     )
 
 
-# The listed buckets only; and the listed buckets with the stamps of all the others.
+# The listed buckets only; and the listed buckets with the sums of all the others.
 COUNTED_CHART_SQL = {interval: _chart_statement(interval, _COUNTED) for interval in _CHART_SOURCE}
 CHART_SQL = {interval: _chart_statement(interval, _STAMPED, _COUNTED) for interval in _CHART_SOURCE}
 
@@ -341,34 +336,30 @@ async def plays_total(store: Store, track_ids: Sequence[int]) -> dict[int, int]:
     return {int(t): int(p) for t, p in rows}
 
 
-# A bucket's stamp: (kafka_partition, newest offset built into the bucket) for each partition in it,
-# packed as bytes (a third of the memory of a tuple of tuples; b"" for a bucket without rows).
-Stamp = bytes
-
-
-def stamp_of(partitions: Sequence[int], offsets: Sequence[int]) -> Stamp:
-    return b"".join(
-        p.to_bytes(2, "little") + o.to_bytes(8, "little") for p, o in zip(partitions, offsets, strict=True)
-    )
+# A bucket's version: its sums of plays, likes and reposts. Every event built into a bucket is a play,
+# a like or a repost (heartbeats go to the real-time rollup only), so it raises one of them, and rows
+# are only ever added: a bucket whose sums are unchanged holds the same rows, hence the same listeners.
+Stamp = tuple[int, int, int]
+NO_ROWS: Stamp = (0, 0, 0)
 
 
 Counts = tuple[int, int, int, int]  # plays, listeners, likes, reposts
 
 
 # A chart whose past buckets hold fewer listeners than this, summed, is counted whole in one statement:
-# reading the stamps beside the newest bucket costs about 10 ms more on chDB, and counting a chart
-# whole about 0.12-0.19 us per listener summed over its buckets (BENCHMARKS.md, read latency).
+# reading the other buckets' sums beside the newest bucket costs about 10 ms more on chDB, and counting
+# a chart whole about 0.12-0.19 us per listener summed over its buckets (BENCHMARKS.md, read latency).
 RECOUNT_BELOW = 100_000
 
 
 class ChartMemo:
-    """The listeners of chart buckets already counted, each with the stamp of the rows it was counted
-    from, per chart (interval and set of tracks); beyond its capacity in buckets, the least recently
-    asked charts are dropped first.
+    """The listeners of chart buckets already counted, each with the sums of the rows it was counted
+    from (its version, `Stamp`), per chart (interval and set of tracks); beyond its capacity in
+    buckets, the least recently asked charts are dropped first.
 
     Merging listener sets is what a chart costs, and a chart's past buckets rarely change: with the
     memo, a chart asked again counts the listeners of the bucket holding now and of any bucket whose
-    stamp moved (a late event), and reads only the sums and stamps of the others."""
+    sums moved (a late event), and reads only the sums of the others."""
 
     def __init__(self, buckets: int = 200_000, recount_below: int = RECOUNT_BELOW) -> None:
         """`buckets`: how many bucket counts to keep in all (about 250 bytes each: 50 MB at most; a
@@ -392,7 +383,7 @@ class _BucketRow(NamedTuple):
     stamp: Stamp
 
 
-# Reads a chart's rows: (buckets counted with their listeners, every bucket if stamps are wanted too).
+# Reads a chart's rows: (buckets counted with their listeners, every bucket if sums are wanted too).
 ChartReader = Callable[[list[int], list[int] | None], Awaitable[list[tuple[Any, ...]]]]
 
 
@@ -415,15 +406,15 @@ async def chart(
         return [_bucket_row(*row) for row in await reader(counted, stamped)]
 
     kept = memo.recall(chart_key) if memo is not None else {}
-    past_listeners = sum(kept.get(bucket, (b"", 0))[1] for bucket in starts[:-1])
+    past_listeners = sum(kept.get(bucket, (NO_ROWS, 0))[1] for bucket in starts[:-1])
     if memo is None or past_listeners < memo.recount_below:
-        kept = {}  # counting every bucket in one statement costs less than reading the stamps too
+        kept = {}  # counting every bucket in one statement costs less than reading the sums too
     # The bucket holding now changes under live traffic: it is always counted, with any the memo lacks.
     counted = [bucket for bucket in starts[:-1] if bucket not in kept] + starts[-1:]
     everything = len(counted) == len(starts)
     rows = await read(counted, None if everything else starts)
     found: dict[int, Counts] = {}
-    remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (b"", 0))  # no rows, no listeners
+    remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (NO_ROWS, 0))  # no listeners
     stale: list[int] = []
     for row in rows:
         if not row.counted and kept[row.bucket][0] != row.stamp:
@@ -450,7 +441,7 @@ async def _chart_rows(
     store: Store, interval: str, track_ids: Sequence[int], counted: list[int], stamped: list[int] | None
 ) -> list[_BucketRow]:
     """The counted buckets with their listeners, and if `stamped` (every bucket of the chart) is given,
-    the stamps and sums of its other buckets; buckets without rows are left out."""
+    the sums of its other buckets; buckets without rows are left out."""
     parameters: dict[str, Any] = {
         "track_ids": list(track_ids),
         "counted": counted,
@@ -466,11 +457,10 @@ async def _chart_rows(
 
 
 def _bucket_row(
-    counted: int, bucket: int, plays: int, listeners: int, likes: int, reposts: int, stamp: Any
+    counted: int, bucket: int, plays: int, listeners: int, likes: int, reposts: int
 ) -> _BucketRow:
-    partitions, offsets = stamp
     counts = (int(plays), int(listeners), int(likes), int(reposts))
-    return _BucketRow(bool(counted), int(bucket), counts, stamp_of(partitions, offsets))
+    return _BucketRow(bool(counted), int(bucket), counts, (counts[0], counts[2], counts[3]))
 
 
 async def realtime(store: Store, track_id: int, now: datetime, first_minute: datetime) -> Realtime:

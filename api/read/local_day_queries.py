@@ -155,29 +155,26 @@ _UNITS = {
 }
 
 _BUCKETED = """
-    SELECT {day_unit} AS bucket, plays, listeners, likes, reposts,
-        kafka_partition, max_offset
+    SELECT {day_unit} AS bucket, plays, listeners, likes, reposts
     FROM track_daily
     WHERE track_id IN {{track_ids:Array(UInt64)}} AND day IN {{whole_days:Array(Date)}}
       AND day >= toDate(toDateTime({{{first}:Int64}}, 'UTC'))
       AND day < toDate(toDateTime({{{end}:Int64}}, 'UTC'))
     UNION ALL
-    SELECT {quarter_unit} AS bucket, plays, listeners, likes, reposts,
-        kafka_partition, max_offset
+    SELECT {quarter_unit} AS bucket, plays, listeners, likes, reposts
     FROM track_quarter
     WHERE track_id IN {{track_ids:Array(UInt64)}}
       AND quarter >= toDateTime({{{first}:Int64}}, 'UTC') AND quarter < toDateTime({{{end}:Int64}}, 'UTC')
       AND toDate(quarter) NOT IN {{whole_days:Array(Date)}}"""
 
 _COUNTED = """
-SELECT 1 AS counted, bucket, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts),
-    maxMap([kafka_partition], [max_offset])
+SELECT 1 AS counted, bucket, sum(plays), uniqExactMerge(listeners), sum(likes), sum(reposts)
 FROM ({rows})
 WHERE bucket IN {{counted:Array(Int64)}}
 GROUP BY bucket"""
 
 _STAMPED = """
-SELECT 0 AS counted, bucket, sum(plays), 0, sum(likes), sum(reposts), maxMap([kafka_partition], [max_offset])
+SELECT 0 AS counted, bucket, sum(plays), 0, sum(likes), sum(reposts)
 FROM ({rows})
 WHERE bucket NOT IN {{counted:Array(Int64)}}
 GROUP BY bucket"""
