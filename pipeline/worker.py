@@ -2,7 +2,7 @@
 rollups; another keeps the catalog tables from the compacted `insights.catalog`.
 
 Offsets are acked only after `RollupSink.flush` succeeds: a failed write is retried inside the loop
-with backoff and never escapes, because Faust's take_events acks a batch even when the body raises.
+with backoff and never escapes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from insights.kafka_identity import IdentityGuard, KafkaReset, offset_base
 from insights.metrics import BATCH_EVENTS, DEAD_LETTERS, DUPLICATES, FLUSH_SECONDS, FLUSHED, WRITE_RETRIES
 from insights.settings import Settings
 from insights.store import Store
+from pipeline.batching import Batches
 from pipeline.catalog_sink import SourcedEntity, write_catalog
 from pipeline.decode import Poison, decode_catalog_message, decode_message
 from pipeline.pacing import Pacer
@@ -32,8 +33,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BATCH_MAX_MESSAGES = 1_000  # a message holds one ingest batch: 1 to 1,000 events
-FLUSH_MAX_EVENTS = 50_000  # bounds each ClickHouse statement; a message is never split
-BATCH_WITHIN_SECONDS = 0.25
+# Bounds each ClickHouse statement and what a worker holds (two batches); a message is never split.
+# Larger flushes cost less per event (each statement and each part written has a fixed cost): the
+# sink alone writes 76,000 events/s in flushes of 40,000, 97,000 in flushes of 100,000 and 115,000 in
+# flushes of 200,000, but the engine's peak memory grows with them too (BENCHMARKS.md, worker memory).
+FLUSH_MAX_EVENTS = 100_000
+BATCH_WITHIN_SECONDS = 0.25  # a batch is written at most this long after its first message came
 RETRY_FIRST_DELAY = 0.2
 RETRY_MAX_DELAY = 5.0
 
@@ -97,46 +102,46 @@ class Worker:
         self.app.on_partitions_assigned.connect(cast(Any, self._on_assigned))
 
     async def consume(self, stream: Any) -> None:
-        # When offsets advance: take_events acks a batch's events only when this loop asks for the
-        # next batch, i.e. after flush has returned (the rollups are durable); Faust's
-        # commit timer (broker_commit_interval, 1 s) then commits acked offsets. A crash before that
-        # redelivers the batch, and the sink recognises every event of it.
+        # When offsets advance: each message is acked only once the flush that wrote its events has
+        # returned (the rollups are durable), in the order read; Faust's commit timer
+        # (broker_commit_interval, 1 s) then commits acked offsets. A crash before that redelivers
+        # the messages, and the sink recognises every event of them.
         #
         # A message's events are never split between two flushes: they share one offset, and the
         # rollups' progress markers count whole offsets.
         #
-        # Decoding runs on the loop that also serves the API in `insights up`: a backlog of 1,000
-        # messages is up to a second of it, so it yields to the loop every few milliseconds.
-        #
-        # A backlog's batch is several flushes: the next one is decoded while the previous one is
-        # written (the writes stay one after another, and all of them end before the batch is acked).
+        # Reading and decoding go on while a batch is written (pipeline/batching.py): the next batch
+        # fills meanwhile, up to FLUSH_MAX_EVENTS, so a backlog is written in large flushes, one
+        # after another. Decoding runs on the loop that also serves the API in `insights up`, so it
+        # yields to the loop every few milliseconds.
+        stream.enable_acks = False  # acked by the writer below, as Faust's own take_events does
+        batches = Batches(FLUSH_MAX_EVENTS, BATCH_WITHIN_SECONDS)
+        writer = asyncio.create_task(self._write_batches(batches, stream), name="flush")
         pacer = Pacer()
-        async for events in stream.take_events(BATCH_MAX_MESSAGES, within=BATCH_WITHIN_SECONDS):
-            batch: list[SourcedEvent] = []
-            dead: list[tuple[int, int]] = []  # (partition, offset) of messages dead-lettered whole
-            writing: asyncio.Task[None] | None = None  # the previous flush of this batch
-            try:
-                for event in events:
-                    message = event.message
-                    decoded, poison = decode_message(event.value, message.partition, message.offset)
-                    batch += decoded
-                    for letter in poison:
-                        await self.dead_letter(letter, EVENTS_TOPIC)
-                    if not decoded:
-                        dead.append((message.partition, message.offset))
-                    if len(batch) >= FLUSH_MAX_EVENTS:
-                        if writing is not None:
-                            await writing
-                        writing = asyncio.create_task(self.flush(batch, dead), name="flush")
-                        batch, dead = [], []
-                    await pacer.pause()
-                if writing is not None:
-                    await writing
-                if batch or dead:
-                    await self.flush(batch, dead)
-            finally:
-                if writing is not None and not writing.done():  # the agent is stopping
-                    writing.cancel()
+        try:
+            async for event in stream.events():
+                message = event.message
+                decoded, poison = decode_message(event.value, message.partition, message.offset)
+                for letter in poison:
+                    await self.dead_letter(letter, EVENTS_TOPIC)
+                dead = None if decoded else (message.partition, message.offset)
+                await batches.add(event, decoded, dead)
+                await pacer.pause()
+        finally:
+            writer.cancel()  # the agent is stopping: what is not written is not acked, so redelivered
+
+    async def _write_batches(self, batches: Batches, stream: Any) -> None:
+        """Flush each batch, then ack its messages; a failure stops the reader too."""
+        try:
+            while True:
+                batch = await batches.take()
+                await self.flush(batch.events, batch.dead)
+                for event in batch.messages:
+                    await stream.ack(event)
+        except Exception as error:
+            log.exception("the worker's writer stopped")
+            await batches.fail(error)
+            raise
 
     async def flush(self, batch: list[SourcedEvent], dead: list[tuple[int, int]] | None = None) -> None:
         """Write `batch`, announce it, then record the progress (also of the messages in `dead`, which

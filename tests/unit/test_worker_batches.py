@@ -1,6 +1,6 @@
-"""The worker's loop over a batch of messages (pipeline/worker.py, Worker.consume): the next chunk is
-decoded while the previous one is written, the flushes stay one after another, and the batch is acked
-(the stream asked for its next batch) only once every flush of it has ended."""
+"""The worker's loop over its messages (pipeline/worker.py, Worker.consume, and pipeline/batching.py):
+the next batch is read and decoded while the previous one is written, the flushes stay one after
+another with whole messages, and a message is acked only once the flush that wrote it has ended."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, cast
 import pytest
 
 import pipeline.worker as worker_module
+from pipeline.batching import Batches
 from pipeline.pacing import Pacer
 from pipeline.sink import SourcedEvent
 from pipeline.worker import Worker
@@ -20,6 +21,7 @@ from schemas.events import Event, encode_batch
 
 EVENTS_PER_MESSAGE = 2
 CHUNK = 4  # events a flush: two messages
+MESSAGES = 9
 
 
 def message(offset: int) -> Any:
@@ -37,15 +39,28 @@ def message(offset: int) -> Any:
 
 
 class Stream:
-    """take_events as Faust's: a batch's events are acked when the loop asks for the next batch."""
+    """A Faust stream with manual acks: yields its messages, then waits (a stream never ends) until
+    every one of them is acked."""
 
-    def __init__(self, batches: list[list[Any]], log: list[tuple[str, int]]) -> None:
-        self.batches, self.log = batches, log
+    def __init__(self, messages: list[Any], log: list[tuple[str, int]]) -> None:
+        self.messages, self.log = messages, log
+        self.enable_acks = True
+        self.all_acked = asyncio.Event()
+        self.acked: list[int] = []
 
-    async def take_events(self, max_: int, within: float) -> AsyncIterator[list[Any]]:
-        for number, batch in enumerate(self.batches):
-            yield batch
-            self.log.append(("acked", number))
+    async def events(self) -> AsyncIterator[Any]:
+        assert not self.enable_acks, "the worker acks by itself"
+        for item in self.messages:
+            self.log.append(("read", item.message.offset))
+            yield item
+        await self.all_acked.wait()
+
+    async def ack(self, event: Any) -> bool:
+        self.acked.append(event.message.offset)
+        self.log.append(("acked", event.message.offset))
+        if len(self.acked) == len(self.messages):
+            self.all_acked.set()
+        return True
 
 
 class SlowWrites:
@@ -53,40 +68,87 @@ class SlowWrites:
 
     def __init__(self, log: list[tuple[str, int]]) -> None:
         self.log = log
+        self.flushed: list[list[int]] = []
 
     async def flush(self, batch: list[SourcedEvent], dead: list[tuple[int, int]] | None = None) -> None:
         self.log.append(("flush starts", batch[0].offset))
         for _ in range(20):
             await asyncio.sleep(0)
+        self.flushed.append([item.offset for item in batch])
         self.log.append(("flush ends", batch[0].offset))
 
     async def dead_letter(self, *args: Any) -> None:
         raise AssertionError("no message here is invalid")
 
+    _write_batches = Worker._write_batches
 
-def test_the_next_chunk_is_decoded_during_a_flush_and_the_batch_acked_after_all_of_them(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+
+def test_messages_are_read_during_a_flush_and_acked_after_theirs(monkeypatch: pytest.MonkeyPatch) -> None:
     log: list[tuple[str, int]] = []
-    decode = worker_module.decode_message
-
-    def logged_decode(payload: object, partition: int, offset: int) -> Any:
-        log.append(("decoded", offset))
-        return decode(payload, partition, offset)
-
     monkeypatch.setattr(worker_module, "FLUSH_MAX_EVENTS", CHUNK)
-    monkeypatch.setattr(worker_module, "decode_message", logged_decode)
+    monkeypatch.setattr(worker_module, "BATCH_WITHIN_SECONDS", 0.01)  # the last, partial batch too
     monkeypatch.setattr(worker_module, "Pacer", lambda: Pacer(budget=0.0))  # a turn after every message
-    stream = Stream([[message(o) for o in range(7)], [message(o) for o in range(7, 9)]], log)
+    stream = Stream([message(o) for o in range(MESSAGES)], log)
+    writes = SlowWrites(log)
 
-    asyncio.run(Worker.consume(cast(Worker, SlowWrites(log)), stream))
+    asyncio.run(Worker.consume(cast(Worker, writes), stream))
 
-    flushes = [(what, offset) for what, offset in log if what.startswith("flush")]
-    # one after another, each chunk once: 0-1, 2-3, 4-5, then the rest of the batch (6), then 7-8
-    assert flushes == [(what, first) for first in (0, 2, 4, 6, 7) for what in ("flush starts", "flush ends")]
-    # the next chunk's messages were decoded while the previous chunk was being written
+    # each message in exactly one flush, whole, in order; no flush larger than the limit allows
+    offsets = [offset for flushed in writes.flushed for offset in flushed]
+    assert offsets == [o for o in range(MESSAGES) for _ in range(EVENTS_PER_MESSAGE)]
+    assert all(len(flushed) <= CHUNK for flushed in writes.flushed)
+    # the flushes are one after another
+    steps = [what for what, _ in log if what.startswith("flush")]
+    assert steps == ["flush starts", "flush ends"] * len(writes.flushed)
+    # messages were read while the first flush was being written
     first_write = log[log.index(("flush starts", 0)) : log.index(("flush ends", 0))]
-    assert ("decoded", 2) in first_write
-    # a batch is acked only after its last flush, and the next batch is read only then
-    assert log.index(("acked", 0)) == log.index(("flush ends", 6)) + 1
-    assert log[-1] == ("acked", 1)
+    assert any(what == "read" for what, _ in first_write)
+    # every message acked once, in order, after the end of the flush that wrote it
+    assert stream.acked == list(range(MESSAGES))
+    ends = [i for i, (what, _) in enumerate(log) if what == "flush ends"]
+    for number, flushed in enumerate(writes.flushed):
+        for offset in set(flushed):
+            assert log.index(("acked", offset)) > ends[number]
+
+
+def batch_of(offset: int, events: int) -> list[SourcedEvent]:
+    return [cast(SourcedEvent, SimpleNamespace(offset=offset)) for _ in range(events)]
+
+
+def test_a_batch_is_taken_full_or_after_its_wait_and_the_reader_waits_while_it_is_full() -> None:
+    async def run() -> None:
+        batches = Batches(size=4, within=3600.0)
+        await batches.add("m0", batch_of(0, 2), None)
+        await batches.add("m1", batch_of(1, 2), None)
+        # full: the reader waits for the writer to take it
+        adding = asyncio.create_task(batches.add("m2", batch_of(2, 2), None))
+        await asyncio.sleep(0)
+        assert not adding.done()
+        taken = await batches.take()
+        assert taken.messages == ["m0", "m1"] and len(taken.events) == 4
+        await adding
+        # not full, and its first message came an hour's wait ago: not taken yet
+        waiting = asyncio.create_task(batches.take())
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        waiting.cancel()
+
+        soon = Batches(size=4, within=0.0)
+        await soon.add("m3", [], (0, 3))  # a message dead-lettered whole
+        taken = await soon.take()
+        assert taken.messages == ["m3"] and taken.dead == [(0, 3)] and taken.events == []
+
+    asyncio.run(run())
+
+
+def test_the_reader_raises_the_writers_failure_instead_of_waiting() -> None:
+    async def run() -> None:
+        batches = Batches(size=1, within=3600.0)
+        await batches.add("m0", batch_of(0, 1), None)
+        adding = asyncio.create_task(batches.add("m1", batch_of(1, 1), None))
+        await asyncio.sleep(0)
+        await batches.fail(RuntimeError("the writer broke"))
+        with pytest.raises(RuntimeError, match="the writer broke"):
+            await adding
+
+    asyncio.run(run())
