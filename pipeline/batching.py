@@ -1,7 +1,7 @@
 """The batches between the worker's Kafka loop and its writes: one filled while the one before is
 written, so reading and decoding messages overlap a flush instead of waiting for it.
 
-The reader adds each message whole (its decoded events, or none when it went to the dead letters);
+The reader adds each message whole (its decoded events, none when it went to the dead letters);
 the writer takes the batch once it holds `size` events or its first message has waited `within`
 seconds. While the batch being filled is full, the reader waits: at most two batches are held.
 Pure asyncio, no Kafka and no ClickHouse, so it is tested alone.
@@ -35,9 +35,9 @@ class Batches:
         self._changed = asyncio.Condition()
         self._failure: BaseException | None = None
 
-    async def add(self, message: Any, events: Sequence[SourcedEvent], dead: tuple[int, int] | None) -> None:
-        """Add one message (`dead`: its place, when it went to the dead letters whole); waits while the
-        batch being filled is full. Raises the writer's failure, if it stopped with one."""
+    async def add(self, message: Any, events: Sequence[SourcedEvent]) -> None:
+        """Add one message and its events; waits while the batch being filled is full. Raises the
+        writer's failure, if it stopped with one."""
         async with self._changed:
             await self._changed.wait_for(lambda: self._failure is not None or not self._full())
             if self._failure is not None:
@@ -46,8 +46,6 @@ class Batches:
             if not batch.messages:
                 batch.opened = asyncio.get_running_loop().time()
             batch.events += events
-            if dead is not None:
-                batch.dead.append(dead)
             batch.messages.append(message)
             self._changed.notify_all()
 

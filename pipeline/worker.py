@@ -124,8 +124,7 @@ class Worker:
                 decoded, poison = decode_message(event.value, message.partition, message.offset)
                 for letter in poison:
                     await self.dead_letter(letter, EVENTS_TOPIC)
-                dead = None if decoded else (message.partition, message.offset)
-                await batches.add(event, decoded, dead)
+                await batches.add(event, decoded)
                 await pacer.pause()
         finally:
             writer.cancel()  # the agent is stopping: what is not written is not acked, so redelivered
@@ -135,7 +134,9 @@ class Worker:
         try:
             while True:
                 batch = await batches.take()
-                await self.flush(batch.events, batch.dead)
+                # Every message read is done, those dead-lettered whole included.
+                done = [(event.message.partition, event.message.offset) for event in batch.messages]
+                await self.flush(batch.events, done)
                 for event in batch.messages:
                     await stream.ack(event)
         except Exception as error:
@@ -143,9 +144,10 @@ class Worker:
             await batches.fail(error)
             raise
 
-    async def flush(self, batch: list[SourcedEvent], dead: list[tuple[int, int]] | None = None) -> None:
-        """Write `batch`, announce it, then record the progress (also of the messages in `dead`, which
-        were dead-lettered before): a recorded offset has its rows and its notice behind it."""
+    async def flush(self, batch: list[SourcedEvent], done: list[tuple[int, int]] | None = None) -> None:
+        """Write `batch`, announce it, then record the progress of the messages `done` (partition,
+        offset; by default those of `batch`'s events): a recorded offset has its rows and its notice
+        behind it."""
         if batch:
             BATCH_EVENTS.observe(len(batch))
             with FLUSH_SECONDS.time():
@@ -162,7 +164,8 @@ class Worker:
         if not owner:  # nothing claimed yet, so nothing was written
             return
         assigned = events_partitions(self.app.consumer.assignment())
-        done = [(item.partition, item.offset) for item in batch] + list(dead or ())
+        if done is None:
+            done = [(item.partition, item.offset) for item in batch]
         # Fenced by the claim the rows were written under: a partition lost meanwhile records nothing.
         self._progress.record(self.epoch, EVENTS_TOPIC, [d for d in done if d[0] in assigned], owner)
 

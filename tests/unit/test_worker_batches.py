@@ -69,9 +69,11 @@ class SlowWrites:
     def __init__(self, log: list[tuple[str, int]]) -> None:
         self.log = log
         self.flushed: list[list[int]] = []
+        self.done: list[tuple[int, int]] = []
 
-    async def flush(self, batch: list[SourcedEvent], dead: list[tuple[int, int]] | None = None) -> None:
+    async def flush(self, batch: list[SourcedEvent], done: list[tuple[int, int]] | None = None) -> None:
         self.log.append(("flush starts", batch[0].offset))
+        self.done += done or []
         for _ in range(20):
             await asyncio.sleep(0)
         self.flushed.append([item.offset for item in batch])
@@ -103,6 +105,8 @@ def test_messages_are_read_during_a_flush_and_acked_after_theirs(monkeypatch: py
     # messages were read while the first flush was being written
     first_write = log[log.index(("flush starts", 0)) : log.index(("flush ends", 0))]
     assert any(what == "read" for what, _ in first_write)
+    # each flush records the progress of its messages, one place a message
+    assert writes.done == [(0, offset) for offset in range(MESSAGES)]
     # every message acked once, in order, after the end of the flush that wrote it
     assert stream.acked == list(range(MESSAGES))
     ends = [i for i, (what, _) in enumerate(log) if what == "flush ends"]
@@ -118,10 +122,10 @@ def batch_of(offset: int, events: int) -> list[SourcedEvent]:
 def test_a_batch_is_taken_full_or_after_its_wait_and_the_reader_waits_while_it_is_full() -> None:
     async def run() -> None:
         batches = Batches(size=4, within=3600.0)
-        await batches.add("m0", batch_of(0, 2), None)
-        await batches.add("m1", batch_of(1, 2), None)
+        await batches.add("m0", batch_of(0, 2))
+        await batches.add("m1", batch_of(1, 2))
         # full: the reader waits for the writer to take it
-        adding = asyncio.create_task(batches.add("m2", batch_of(2, 2), None))
+        adding = asyncio.create_task(batches.add("m2", batch_of(2, 2)))
         await asyncio.sleep(0)
         assert not adding.done()
         taken = await batches.take()
@@ -134,9 +138,9 @@ def test_a_batch_is_taken_full_or_after_its_wait_and_the_reader_waits_while_it_i
         waiting.cancel()
 
         soon = Batches(size=4, within=0.0)
-        await soon.add("m3", [], (0, 3))  # a message dead-lettered whole
+        await soon.add("m3", [])  # a message dead-lettered whole
         taken = await soon.take()
-        assert taken.messages == ["m3"] and taken.dead == [(0, 3)] and taken.events == []
+        assert taken.messages == ["m3"] and taken.events == []
 
     asyncio.run(run())
 
@@ -144,8 +148,8 @@ def test_a_batch_is_taken_full_or_after_its_wait_and_the_reader_waits_while_it_i
 def test_the_reader_raises_the_writers_failure_instead_of_waiting() -> None:
     async def run() -> None:
         batches = Batches(size=1, within=3600.0)
-        await batches.add("m0", batch_of(0, 1), None)
-        adding = asyncio.create_task(batches.add("m1", batch_of(1, 1), None))
+        await batches.add("m0", batch_of(0, 1))
+        adding = asyncio.create_task(batches.add("m1", batch_of(1, 1)))
         await asyncio.sleep(0)
         await batches.fail(RuntimeError("the writer broke"))
         with pytest.raises(RuntimeError, match="the writer broke"):
