@@ -20,9 +20,6 @@ from pipeline.sink import SourcedEvent
 @dataclass
 class Batch:
     events: list[SourcedEvent] = field(default_factory=list)
-    dead: list[tuple[int, int]] = field(
-        default_factory=list
-    )  # (partition, offset) of messages dead-lettered whole
     messages: list[Any] = field(default_factory=list)  # what the reader added, in order: acked once written
     opened: float = 0.0  # the loop's clock when its first message came
 

@@ -16,7 +16,6 @@ from api.read.catalog_lookup import TrackEntry
 from api.read.figures_sql import (
     ENTITIES,
     LOCAL_DAYS,
-    LOCAL_ROWS,
     Figures,
     Part,
     figures_by_entity,
@@ -58,27 +57,19 @@ GROUP BY artist_id""",
 
 READABLE_BY_ID_SQL = {kind: sql + "\nORDER BY id" for kind, sql in READABLE_SQL.items()}
 
-# (id, track_id): the tracks each readable entity covers, as the single-entity endpoints read them.
+# (entity_id, track_id): the tracks each readable entity covers, as the single-entity endpoints read them.
 READABLE_MEMBERS_SQL = {
-    "tracks": "SELECT id, id AS track_id FROM readable",
-    "albums": "SELECT assumeNotNull(album_id) AS id, track_id FROM tracks FINAL"
+    "tracks": "SELECT id AS entity_id, id AS track_id FROM readable",
+    "albums": "SELECT assumeNotNull(album_id) AS entity_id, track_id FROM tracks FINAL"
     " WHERE album_id IN (SELECT id FROM readable)",
-    "artists": "SELECT id, track_id FROM (SELECT arrayJoin(artist_ids) AS id, track_id FROM tracks FINAL)"
-    " WHERE id IN (SELECT id FROM readable)",
+    "artists": "SELECT entity_id, track_id FROM"
+    " (SELECT arrayJoin(artist_ids) AS entity_id, track_id FROM tracks FINAL)"
+    " WHERE entity_id IN (SELECT id FROM readable)",
 }
 
-# Where a range's counters come from, as rows (track_id, at or day, plays, listeners, likes, reposts, and
-# the listening sums: qualified plays, listened ms, timed plays) of the tracks in `members`: the UTC
-# days of `track_daily` (a UTC range), or whole UTC days and the quarter-hours of the ragged ends (any
-# other zone, as api/read/local_day_queries.py reads them).
-UTC_ROWS = """SELECT track_id, day, plays, listeners, likes, reposts,
-        qualified_plays, listened_total_ms, timed_plays
-    FROM track_daily
-    WHERE track_id IN (SELECT track_id FROM members)
-      AND day >= {previous_start:Date} AND day <= {today:Date}"""
-ZONED_ROWS = LOCAL_ROWS.replace("$tracks", "(SELECT track_id FROM members)")
-# Whether a row is in the range (else in the previous one, for growth).
-IN_RANGE = {True: "x.day >= {start:Date}", False: "x.at >= toDateTime({start:Int64}, 'UTC')"}
+# Where a range's rows come from, keyed by whether the range is in UTC: the figures statement's own
+# sources (the previous range and the range as one exact part).
+SOURCES = {True: utc_days("exact"), False: LOCAL_DAYS}
 
 # Every readable entity (optionally only those of `only`), most played in the range first, then by id:
 # the order of the row exports. One aggregate over the range's rows of the entities' tracks.
@@ -87,10 +78,10 @@ WITH readable AS ({readable}), members AS ({members})
 SELECT r.id, r.name FROM readable AS r
 LEFT JOIN
 (
-    SELECT m.id AS id, sumIf(x.plays, {in_range}) AS plays
-    FROM ({rows}) AS x INNER JOIN members AS m ON x.track_id = m.track_id
-    GROUP BY m.id
-) AS p ON r.id = p.id
+    SELECT entity_id, sumIf(plays, {in_range}) AS plays
+    {rows}
+    GROUP BY entity_id
+) AS p ON r.id = p.entity_id
 WHERE NOT {{focused:Bool}} OR r.id IN {{only:Array(UInt64)}}
 ORDER BY p.plays DESC, r.id"""
 
@@ -99,11 +90,11 @@ RANKED_BY_TYPE = {
     (kind, utc): RANKED_SQL.format(
         readable=READABLE_SQL[kind],
         members=READABLE_MEMBERS_SQL[kind],
-        in_range=IN_RANGE[utc],
-        rows=UTC_ROWS if utc else ZONED_ROWS,
+        in_range=source.in_range,
+        rows=source.reading(ENTITIES),
     )
     for kind in READABLE_SQL
-    for utc in (True, False)
+    for utc, source in SOURCES.items()
 }
 
 # (entity_id, track_id) pairs of the requested entities: the same track sets the single-entity
@@ -119,16 +110,11 @@ MEMBERS_SQL = {
 # Figures per entity in one statement: the figures statement of the single-entity endpoints, each part
 # also grouped by entity over MEMBERS_SQL's tracks. The previous range and the range come as one
 # exact part, as the endpoints count a range they have not yet seen past 100,000 listeners.
-_FIGURE_PARTS = {
-    True: Part(utc_days("exact")),
-    False: Part(LOCAL_DAYS),
-}
-
 # Keyed by kind and whether the range is in UTC.
 FIGURES_BY_TYPE = {
-    (kind, utc): f"WITH members AS ({members})" + figures_statement([part], shape=ENTITIES)
+    (kind, utc): f"WITH members AS ({members})" + figures_statement([Part(source)], shape=ENTITIES)
     for kind, members in MEMBERS_SQL.items()
-    for utc, part in _FIGURE_PARTS.items()
+    for utc, source in SOURCES.items()
 }
 
 
@@ -136,8 +122,7 @@ def range_parameters(chosen: LocalRange) -> dict[str, Any]:
     """The statements' parameters for the local days `chosen` (UTC days as dates, else as instants)."""
     if chosen.utc:
         previous_start = chosen.first - timedelta(days=chosen.days)
-        days = {"exact_from": previous_start, "exact_to": chosen.last}
-        return {"start": chosen.first, "previous_start": previous_start, "today": chosen.last} | days
+        return {"start": chosen.first, "exact_from": previous_start, "exact_to": chosen.last}
     return local_days.range_parameters(chosen)
 
 

@@ -380,7 +380,11 @@ class _BucketRow(NamedTuple):
     counted: bool
     bucket: int
     counts: Counts
-    stamp: Stamp
+
+    @property
+    def stamp(self) -> Stamp:
+        plays, _, likes, reposts = self.counts
+        return plays, likes, reposts
 
 
 # Reads a chart's rows: (buckets counted with their listeners, every bucket if sums are wanted too).
@@ -459,8 +463,7 @@ async def _chart_rows(
 def _bucket_row(
     counted: int, bucket: int, plays: int, listeners: int, likes: int, reposts: int
 ) -> _BucketRow:
-    counts = (int(plays), int(listeners), int(likes), int(reposts))
-    return _BucketRow(bool(counted), int(bucket), counts, (counts[0], counts[2], counts[3]))
+    return _BucketRow(bool(counted), int(bucket), (int(plays), int(listeners), int(likes), int(reposts)))
 
 
 async def realtime(store: Store, track_id: int, now: datetime, first_minute: datetime) -> Realtime:

@@ -52,6 +52,10 @@ class Source(NamedTuple):
     rows: str
     in_range: str
 
+    def reading(self, shape: Shape) -> str:
+        """The FROM clause for `shape`'s tracks."""
+        return Template(self.rows).substitute(shape._asdict())
+
 
 def utc_days(kind: str) -> Source:
     """The UTC days of `track_daily` from {kind_from} to {kind_to} (query parameters)."""
@@ -155,7 +159,7 @@ def figures_statement(
     sql = Template(_TOTALS).substitute(names, listeners=all_time, empty=", [] AS per_track" if group else "")
     for part in parts:
         template = _RANGE_PER_TRACK if part.per_track else _RANGE
-        rows = Template(part.source.rows).substitute(names)
+        rows = part.source.reading(shape)
         empty = ", []" if group and not part.per_track else ""
         sql += Template(template).substitute(
             names, rows=rows, in_range=part.source.in_range, listeners=part.listeners, empty=empty
