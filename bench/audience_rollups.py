@@ -40,7 +40,7 @@ BEFORE: tuple[Rollup, ...] = (
     TRACK_TOTALS,
     counter_rollup("track_quarter", ("quarter", "toStartOfFifteenMinutes(occurred_at)")),
 )
-TABLES = ("events", "event_ids", *(r.table for r in ROLLUPS), "partition_owners")
+TABLES = ("events", "event_keys", *(r.table for r in ROLLUPS), "partition_owners")
 COUNTRIES = ("US", "DE", "GB", "BR", "IN", "JP", "FR", "MX", "CA", "NP", "KE", "AU", "SE", "NG", "ID")
 
 

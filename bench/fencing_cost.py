@@ -1,6 +1,6 @@
-"""What fencing costs the worker: the sink as it runs (every write fenced by the partition's claim,
-events staged and copied as one part) beside the same sink unfenced (direct inserts, no claim
-condition), as the worker wrote before fencing.
+"""What fencing costs the worker: the sink as it runs (every write fenced by the partition's claim)
+beside the same sink unfenced (no claim condition). Both stage a batch's events in a temporary table,
+where the dedupe look-up reads their ids, and copy them from there as one part each.
 
 Both flush the very same kind of batches, alternately, into one embedded engine's tables: the fenced
 sink owns partitions 0-5, the unfenced one writes partitions 10-15 with ids of its own, so the tables
@@ -13,7 +13,6 @@ import argparse
 import random
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from exactly_once_cost import batches
@@ -21,20 +20,13 @@ from msgspec.structs import replace
 
 from insights.migrate import migrate
 from insights.store import Store
-from pipeline.sink import EVENT_COLUMNS, RollupSink, SourcedEvent, sole_writer
+from pipeline.sink import RollupSink, SourcedEvent, sole_writer
 
 
 class UnfencedSink(RollupSink):
-    """The sink without fencing: events inserted straight from the client, builds unconditioned."""
+    """The sink without fencing: copies and builds unconditioned."""
 
     FENCE = ""
-
-    def _stage(self, columns: list[list[object]]) -> None:
-        self._columns = columns
-
-    def _copy_staged(self, table: str, columns: Sequence[str], partitions: object) -> None:
-        data = [self._columns[EVENT_COLUMNS.index(name)] for name in columns]
-        self._store.insert_columns(table, data, columns)
 
 
 def shifted(batch: list[SourcedEvent]) -> list[SourcedEvent]:

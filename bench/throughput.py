@@ -19,8 +19,7 @@ All on a fresh local Kafka in a temp dir, removed at the end. Rerun with `make b
 `.venv/bin/python bench/throughput.py [--events 200000] [--batch 500] [--concurrency 8]
 [--partitions 6] [--history 0] [--spread SECONDS]`; the table is printed and saved as JSON in bench/results/.
 `--history N` stores N older events before the worker starts, to show what the dedupe lookup costs as
-history grows (a key look-up in the `event_ids` index since migration 007; before it, a scan of every
-stored event_id: docs/pipeline.md).
+history grows (a look-up in the sorted `event_keys` index since migration 015: docs/pipeline.md).
 """
 
 from __future__ import annotations
@@ -200,16 +199,20 @@ async def consumer_ceiling(bootstrap: str, partitions: int, n: int) -> float:
 
 # Stored history for --history: plays already in `events` (as if from the last 8 days), under Kafka
 # partitions the topic does not have, so no rollup or progress marker ever involves them; only the
-# dedupe look-up sees them: in the dedupe index `event_ids` too where there is one (migration 007).
+# dedupe look-up sees them, in the dedupe index: `event_keys` (migration 015), or `event_ids` in a
+# revision before it (migration 007).
 HISTORY_SQL = """
 INSERT INTO events
 SELECT toString(generateUUIDv4(number)), 'play', 1 + number % 10000,
     concat('u', toString(number % 500000)),
     now64(3, 'UTC') - toIntervalSecond(number % 691200), NULL, 1000 + number % 6, number, now()
 FROM numbers({n:UInt64})"""
-HISTORY_IDS_SQL = """
-INSERT INTO event_ids SELECT event_id, kafka_partition, kafka_offset FROM events
-WHERE kafka_partition >= 1000"""
+HISTORY_IDS_SQL = {
+    "event_keys": "INSERT INTO event_keys SELECT sipHash128(event_id), kafka_partition, kafka_offset,"
+    " ingested_at FROM events WHERE kafka_partition >= 1000",
+    "event_ids": "INSERT INTO event_ids SELECT event_id, kafka_partition, kafka_offset FROM events"
+    " WHERE kafka_partition >= 1000",
+}
 
 
 def insert_ceiling(store: Store, messages: list[tuple[bytes, bytes]], partitions: int) -> float:
@@ -249,8 +252,9 @@ async def run_worker(
         inserted = insert_ceiling(store, messages, partitions) if messages else 0.0
         if history:
             store.command(HISTORY_SQL, {"n": history})
-            if store.query_rows("EXISTS TABLE event_ids") == [(1,)]:
-                store.command(HISTORY_IDS_SQL)
+            for index, fill in HISTORY_IDS_SQL.items():
+                if store.query_rows(f"EXISTS TABLE {index}") == [(1,)]:
+                    store.command(fill)
             # A store that grew to this size has merged its parts long ago: merge the bulk load now,
             # so the worker is not measured against the engine merging it in the background.
             began = time.perf_counter()

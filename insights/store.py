@@ -135,22 +135,6 @@ class Store:
         with _watched(f"INSERT INTO {table}"):
             self.client().insert(table, data, column_names=list(columns), column_oriented=True)
 
-    def query_rows_matching(
-        self, sql: str, keys: Sequence[str], parameters: dict[str, Any] | None = None
-    ) -> list[tuple[Any, ...]]:
-        """Run `sql` with `keys` as the temporary table `matching_keys (key String)`.
-
-        The keys travel as one binary column instead of a bound parameter, which the client would
-        escape character by character in Python (the worker's dedupe query sends 20,000 ids).
-        A temporary table lives in the client's session, and each thread has its own client.
-        """
-        client = self.client()
-        with _watched(sql):
-            client.command("CREATE TEMPORARY TABLE IF NOT EXISTS matching_keys (key String) ENGINE = Memory")
-            client.command("TRUNCATE TABLE matching_keys")
-            client.insert("matching_keys", [keys], column_names=["key"], column_oriented=True)
-            return [tuple(row) for row in client.query(sql, parameters=parameters).result_rows]
-
     # Async API: the same calls, run on the pool so the event loop never blocks.
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()

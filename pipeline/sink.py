@@ -1,6 +1,6 @@
 """Writes finished batches to ClickHouse so that each event counts exactly once (docs/pipeline.md).
 
-A flush (1) drops the events whose event_id is already in the dedupe index `event_ids`, (2) writes
+A flush (1) drops the events whose event_id is already in the dedupe index `event_keys`, (2) writes
 the rest's ids there, with the partition and offset that carried them, (3) inserts the events into
 `events` as one part, then (4) brings every rollup up to the newest stored offset of each partition.
 Each step is a single-table atomic insert, the dedupe index tells a redelivered message from a
@@ -47,10 +47,17 @@ EVENT_COLUMNS = (
     "source",
     "platform",
 )
-ID_COLUMNS = ("event_id", "kafka_partition", "kafka_offset")  # of the dedupe index `event_ids`
+# The dedupe index `event_keys` (schemas/clickhouse/015_event_keys.sql): each column, from a staged event.
+KEY_COLUMNS = {
+    "key": "sipHash128(event_id)",
+    "kafka_partition": "kafka_partition",
+    "kafka_offset": "kafka_offset",
+    "recorded_at": "ingested_at",
+}
 
-# A flush's events go to a temporary table of the client's session first; the fenced statements copy
-# them to `event_ids` and `events`, each as one block, hence one part: atomic on a server too.
+# A flush's events go to a temporary table of the client's session first: the dedupe look-up reads
+# their ids there, and the fenced statements copy them to `event_keys` and `events`, each as one block,
+# hence one part: atomic on a server too.
 STAGED = "staged_events"
 _STAGING_DDL = f"""CREATE TEMPORARY TABLE IF NOT EXISTS {STAGED} (
     event_id String, type String, track_id UInt64, listener_id String, occurred_at DateTime64(3, 'UTC'),
@@ -64,12 +71,26 @@ ONE_BLOCK = "SETTINGS " + ONE_PART
 FENCE_TAG = "/* insights-fenced */ "
 
 
-def copy_staged_sql(table: str, columns: Sequence[str], fenced_by: str) -> str:
-    """The staged events' `columns` into `table`, keeping the rows `fenced_by` allows, as one part."""
-    names = ", ".join(columns)
+def copy_staged_sql(table: str, columns: Mapping[str, str], fenced_by: str) -> str:
+    """The staged events into `table` ({column: expression of the staged columns}), keeping the rows
+    `fenced_by` allows, as one part."""
+    names, values = ", ".join(columns), ", ".join(columns.values())
     return (
-        f"{FENCE_TAG}INSERT INTO {table} ({names}) SELECT {names} FROM {STAGED} WHERE {fenced_by} {ONE_BLOCK}"
+        f"{FENCE_TAG}INSERT INTO {table} ({names})"
+        f" SELECT {values} FROM {STAGED} WHERE {fenced_by} {ONE_BLOCK}"
     )
+
+
+# The (partition, offset) that first carried each staged event's id, of the ids recorded already: the
+# newest entry of a key (an entry older than the dedupe window may linger until its day is dropped).
+CARRIERS_SQL = f"""SELECT staged.event_id, found.carrier.1, found.carrier.2
+FROM (SELECT event_id, sipHash128(event_id) AS key FROM {STAGED}) AS staged
+INNER JOIN (
+    SELECT key, argMax((kafka_partition, kafka_offset), recorded_at) AS carrier
+    FROM event_keys
+    WHERE key IN (SELECT sipHash128(event_id) FROM {STAGED})
+    GROUP BY key
+) AS found USING (key)"""
 
 
 # The rows of a partition are written only while `owner`'s claim on it is the newest.
@@ -261,6 +282,8 @@ class RollupSink:
         """Write one batch; raising leaves nothing half-counted, so the caller may simply retry.
 
         Raises NotOwner, writing nothing, when the batch holds a partition this sink has not claimed."""
+        if not batch:
+            return FlushResult()
         partitions = {item.partition for item in batch}
         if not partitions <= self.owned:
             raise NotOwner(partitions - self.owned)
@@ -274,31 +297,35 @@ class RollupSink:
 
     def _flush(self, batch: Sequence[SourcedEvent], partitions: set[int]) -> FlushResult:
         recovered = bool(self.recover(partitions).caught_up)
-        event_ids = {item.event.event_id for item in batch}
-        carriers = self._carriers(list(event_ids))
-        # The usual case has no id twice: nothing to choose, no sort.
-        unique = batch if len(event_ids) == len(batch) else one_per_id(batch, carriers)
-        new = [item for item in unique if not self._counted(item, carriers.get(item.event.event_id))]
-        behind = sorted({i.partition for i in new if i.offset <= self._events_marker[i.partition]})
-        if behind:
-            # Offsets only grow, so a new event below the stored ones means the topic was recreated
-            # under the same ClickHouse data: the rollups would never see these events.
-            log.error(
-                "insights.events partitions %s restarted below the offsets already stored; "
-                "was the topic recreated? See 'Offsets going back' in docs/pipeline.md",
-                behind,
-            )
+        ingested_at = int(time.time())
+        self._stage(event_columns(batch, ingested_at))
+        carriers = self._carriers()
+        new = batch
+        # The usual batch has no id recorded before and none twice: all of it is new, with no work
+        # per event here. Otherwise choose one copy of each id and keep what is not counted yet.
+        if carriers or self._staged_repeats():
+            unique = one_per_id(batch, carriers)
+            new = [item for item in unique if not self._counted(item, carriers.get(item.event.event_id))]
+            if new and len(new) < len(batch):
+                self._stage(event_columns(new, ingested_at))
         if new:
-            ingested_at = int(time.time())
+            extents = self._staged_extents()
+            behind = sorted(p for p, (lowest, _) in extents.items() if lowest <= self._events_marker[p])
+            if behind:
+                # Offsets only grow, so a new event below the stored ones means the topic was recreated
+                # under the same ClickHouse data: the rollups would never see these events.
+                log.error(
+                    "insights.events partitions %s restarted below the offsets already stored; "
+                    "was the topic recreated? See 'Offsets going back' in docs/pipeline.md",
+                    behind,
+                )
             failpoint("before_events_insert")
-            self._stage(event_columns(new, ingested_at))
-            self._copy_staged("event_ids", ID_COLUMNS, partitions)
+            self._copy_staged("event_keys", KEY_COLUMNS, partitions)
             failpoint("after_ids_insert")
-            self._copy_staged("events", EVENT_COLUMNS, partitions)
+            self._copy_staged("events", {name: name for name in EVENT_COLUMNS}, partitions)
             failpoint("after_events_insert")
-            for item in new:
-                if item.offset > self._events_marker[item.partition]:
-                    self._events_marker[item.partition] = item.offset
+            for partition, (_, highest) in extents.items():
+                self._events_marker[partition] = max(self._events_marker[partition], highest)
         result = FlushResult(written=len(new), duplicates=len(batch) - len(new), recovered=recovered)
         result.caught_up = self._catch_up(sorted(partitions))
         failpoint("after_rollups")
@@ -309,27 +336,33 @@ class RollupSink:
         self._store.command(f"TRUNCATE TABLE {STAGED}")
         self._store.insert_columns(STAGED, columns, EVENT_COLUMNS)
 
-    def _copy_staged(self, table: str, columns: Sequence[str], partitions: Iterable[int]) -> None:
+    def _copy_staged(self, table: str, columns: Mapping[str, str], partitions: Iterable[int]) -> None:
         self._store.command(
             copy_staged_sql(table, columns, self.FENCE or "1"),
             {"owned": sorted(partitions), "owner": self.owner},
         )
 
-    def _carriers(self, event_ids: list[str]) -> dict[str, tuple[int, int]]:
-        """The (partition, offset) of the message that first carried each id already let through."""
-        if not event_ids:
-            return {}
-        rows = self._store.query_rows_matching(
-            "SELECT event_id, kafka_partition, kafka_offset FROM event_ids"
-            " WHERE event_id IN (SELECT key FROM matching_keys)",
-            event_ids,
+    def _staged_repeats(self) -> bool:
+        """Whether an id is staged twice."""
+        return bool(self._store.query_rows(f"SELECT count() != uniqExact(event_id) FROM {STAGED}")[0][0])
+
+    def _staged_extents(self) -> dict[int, tuple[int, int]]:
+        """{partition: (lowest, highest offset)} of the staged events."""
+        rows = self._store.query_rows(
+            f"SELECT kafka_partition, min(kafka_offset), max(kafka_offset) FROM {STAGED}"
+            " GROUP BY kafka_partition"
         )
+        return {int(p): (int(lowest), int(highest)) for p, lowest, highest in rows}
+
+    def _carriers(self) -> dict[str, tuple[int, int]]:
+        """The (partition, offset) of the message that first carried each staged id already let through."""
+        rows = self._store.query_rows(CARRIERS_SQL)
         return {event_id: (int(partition), int(offset)) for event_id, partition, offset in rows}
 
     def _counted(self, item: SourcedEvent, carrier: tuple[int, int] | None) -> bool:
         """Whether `item` is (or will be) counted already, given the message that first carried its id.
 
-        An id is written to `event_ids` before its event goes to `events`, so a crash between the two
+        An id is written to `event_keys` before its event goes to `events`, so a crash between the two
         leaves an id whose event is not stored: its message is redelivered (offsets are committed only
         after a flush) and counts then, when `events` does not hold its offset yet. An id first
         carried by another message is a duplicate: that message counted it or will on redelivery.

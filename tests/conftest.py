@@ -16,7 +16,7 @@ from insights.store import Store
 
 DATA_TABLES = (
     "events",
-    "event_ids",
+    "event_keys",
     "track_daily",
     "track_totals",
     "unsketched_tracks",

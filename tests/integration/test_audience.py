@@ -37,7 +37,7 @@ COUNTRIES = ("DE", "US", "NP", "IN", "CA", "FR", "BR", "JP", "GB", "KE", "AU", "
 AUDIENCE_TABLES = ("track_audience_daily", "track_audience_quarter")
 TABLES = (
     "events",
-    "event_ids",
+    "event_keys",
     "track_daily",
     "track_totals",
     "track_hourly",

@@ -94,7 +94,7 @@ def events_around(zone: str, first: date, last: date, rng: random.Random) -> lis
 @pytest.fixture(scope="module")
 def history(embedded_store: Store) -> tuple[Store, list[dict[str, Any]]]:
     store = embedded_store
-    for table in ("events", "event_ids", "track_daily", "track_totals", "track_hourly", "track_quarter"):
+    for table in ("events", "event_keys", "track_daily", "track_totals", "track_hourly", "track_quarter"):
         store.command(f"TRUNCATE TABLE {table}")
     rng = random.Random(22)
     events = [e for case in CASES + dst_cases() for e in events_around(*case, rng)]

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.sink import RollupSink, SourcedEvent, sole_writer
 from schemas.events import Event
@@ -12,6 +13,7 @@ from schemas.events import Event
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+ID_COLUMNS_BEFORE_015 = ("event_id", "kafka_partition", "kafka_offset")
 
 
 def claimed_sink(store: Store) -> RollupSink:
@@ -112,7 +114,7 @@ def test_a_crash_between_the_event_write_and_the_rollups_is_repaired(clean_store
     assert totals(clean_store) == expected_totals(events)
 
 
-@pytest.mark.parametrize("table", ["event_ids", "events"])
+@pytest.mark.parametrize("table", ["event_keys", "events"])
 def test_a_lost_reply_to_a_successful_insert_does_not_count_twice(clean_store: Store, table: str) -> None:
     events = stream(80)
     sink = claimed_sink(clean_store)
@@ -191,7 +193,7 @@ def test_ids_written_without_their_events_count_once_even_if_duplicated_meanwhil
             sink.flush(events)
     finally:
         clean_store.command = real_command  # type: ignore[method-assign]
-    assert clean_store.query_rows("SELECT count() FROM event_ids") == [(40,)]
+    assert clean_store.query_rows("SELECT count() FROM event_keys") == [(40,)]
     original = events[5]
     assert original.partition > 0
     copy = SourcedEvent(original.event, partition=0, offset=10_000)
@@ -208,3 +210,30 @@ def test_late_events_land_in_their_own_day(clean_store: Store) -> None:
     sink = claimed_sink(clean_store)
     sink.flush([sourced(1, 0, 0, days=300), sourced(2, 0, 1, days=300), sourced(3, 0, 2)])
     assert daily(clean_store) == Counter({(7, (NOW - timedelta(days=300)).date()): 2, (7, NOW.date()): 1})
+
+
+def test_the_move_to_the_sorted_dedupe_index_keeps_what_was_counted(clean_store: Store) -> None:
+    """Migration 015 fills `event_keys` from `events` and drops 007's RocksDB `event_ids`; an id that
+    a crash recorded in `event_ids` without storing its event is left out, so its redelivery counts."""
+    events = stream(60)
+    claimed_sink(clean_store).flush(events[:40])
+    migrations = {m.version: m for m in load_migrations()}
+    clean_store.command("TRUNCATE TABLE event_keys")  # the store as the revision before left it
+    for statement in migrations[7].statements:
+        clean_store.command(statement)
+    crashed = events[40]
+    clean_store.insert(
+        "event_ids", [[crashed.event.event_id, crashed.partition, crashed.offset]], ID_COLUMNS_BEFORE_015
+    )
+    for statement in migrations[15].statements:
+        clean_store.command(statement)
+    assert clean_store.query_rows("EXISTS TABLE event_ids") == [(0,)]
+    carriers = clean_store.query_rows(
+        "SELECT key, kafka_partition, kafka_offset FROM event_keys ORDER BY key"
+    )
+    expected = clean_store.query_rows(
+        "SELECT sipHash128(event_id) AS key, kafka_partition, kafka_offset FROM events ORDER BY key"
+    )
+    assert carriers == expected and len(carriers) == 40
+    claimed_sink(clean_store).flush(events)  # every message redelivered
+    assert totals(clean_store) == expected_totals(events)
