@@ -52,6 +52,7 @@ format: setup-dev
 bench: setup-dev  ## every benchmark beside its ceiling (about 15 minutes); results in BENCHMARKS.md
 	@command -v wrk >/dev/null || echo "note: wrk is not installed (apt-get install wrk); http_latency.py measures with aiohttp only"
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/sink.py
 	$(BIN)/python bench/exactly_once_cost.py
 	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/http_latency.py

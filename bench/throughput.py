@@ -202,7 +202,8 @@ async def consumer_ceiling(bootstrap: str, partitions: int, n: int) -> float:
 # dedupe look-up sees them, in the dedupe index: `event_keys` (migration 015), or `event_ids` in a
 # revision before it (migration 007).
 HISTORY_SQL = """
-INSERT INTO events
+INSERT INTO events (event_id, type, track_id, listener_id, occurred_at, listened_ms, kafka_partition,
+    kafka_offset, ingested_at)
 SELECT toString(generateUUIDv4(number)), 'play', 1 + number % 10000,
     concat('u', toString(number % 500000)),
     now64(3, 'UTC') - toIntervalSecond(number % 691200), NULL, 1000 + number % 6, number, now()
@@ -272,7 +273,7 @@ async def run_worker(
         await worker.start()
         try:
             await asyncio.wait_for(joined.wait(), 120)
-            assigned = time.perf_counter()
+            assigned, cpu_at_assigned = time.perf_counter(), time.process_time()
             progress, last = assigned, 0
             while worker.flushed_events < expected:
                 await asyncio.sleep(0.05)
@@ -280,7 +281,7 @@ async def run_worker(
                     progress, last = time.perf_counter(), worker.flushed_events
                 elif time.perf_counter() - progress > 120:
                     raise RuntimeError(f"the worker stalled at {last} of {expected} events")
-            done = time.perf_counter()
+            done, cpu = time.perf_counter(), time.process_time() - cpu_at_assigned
         finally:
             await worker.stop()
         counted = store.query_rows(
@@ -292,6 +293,7 @@ async def run_worker(
         return {
             "startup": assigned - started,
             "seconds": done - assigned,
+            "cpu_seconds": cpu,
             "counted": counted,
             "insert_ceiling": inserted,
         }
@@ -333,7 +335,11 @@ async def measure(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[s
     print(f"  consumer ceiling: {n / read:,.0f} events/s")
     worker = await run_worker(bootstrap, partitions, tmp / "worker", work.unique, args.history, work.messages)
     print(f"  bare chDB insert ceiling: {n / worker['insert_ceiling']:,.0f} events/s")
-    print(f"  worker: {n / worker['seconds']:,.0f} events/s (start-up {worker['startup']:.1f} s)")
+    print(
+        f"  worker: {n / worker['seconds']:,.0f} events/s (start-up {worker['startup']:.1f} s;"
+        f" {worker['cpu_seconds'] / worker['seconds']:.2f} cores of the process,"
+        f" {worker['cpu_seconds'] / n * 1e6:.1f} CPU-µs an event)"
+    )
     return {
         "figures": [
             figure("ingest: POST /api/v1/events", n, ingested, "bare aiokafka producer", produced),

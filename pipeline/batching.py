@@ -40,11 +40,15 @@ class Batches:
             if self._failure is not None:
                 raise self._failure
             batch = self._filling
-            if not batch.messages:
+            first = not batch.messages
+            if first:
                 batch.opened = asyncio.get_running_loop().time()
             batch.events += events
             batch.messages.append(message)
-            self._changed.notify_all()
+            # The writer waits for a first message (then for its timer) or for a full batch: waking it
+            # at every message would cost a turn of the loop each.
+            if first or self._full():
+                self._changed.notify_all()
 
     async def take(self) -> Batch:
         """The next batch, once it holds `size` events or `within` seconds have passed since its first
