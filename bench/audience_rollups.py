@@ -25,21 +25,16 @@ from typing import Any
 
 from api.read import analytics_queries, audience_queries, local_day_queries
 from bench.reporting import publish
+from bench.throughput import ROLLUP_SETS
 from insights.migrate import migrate
 from insights.store import Store
-from pipeline.rollups import ROLLUPS, TRACK_HOURLY, TRACK_REALTIME, TRACK_TOTALS, Rollup, counter_rollup
+from pipeline.rollups import ROLLUPS, Rollup
 from pipeline.sink import RollupSink, SourcedEvent
 from schemas.events import PLATFORMS, SOURCES, Event
 from schemas.local_ranges import last_days
 from schemas.periods import PeriodBounds
 
-BEFORE: tuple[Rollup, ...] = (
-    TRACK_REALTIME,
-    TRACK_HOURLY,
-    counter_rollup("track_daily", ("day", "toDate(occurred_at)"), sketch=True),
-    TRACK_TOTALS,
-    counter_rollup("track_quarter", ("quarter", "toStartOfFifteenMinutes(occurred_at)")),
-)
+BEFORE = ROLLUP_SETS["before-audience"]
 TABLES = ("events", "event_keys", *(r.table for r in ROLLUPS), "partition_owners")
 COUNTRIES = ("US", "DE", "GB", "BR", "IN", "JP", "FR", "MX", "CA", "NP", "KE", "AU", "SE", "NG", "ID")
 

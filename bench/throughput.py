@@ -17,7 +17,9 @@ rollups' dimensions).
 
 All on a fresh local Kafka in a temp dir, removed at the end. Rerun with `make bench` or
 `.venv/bin/python bench/throughput.py [--events 200000] [--batch 500] [--concurrency 8]
-[--partitions 6] [--history 0] [--spread SECONDS]`; the table is printed and saved as JSON in bench/results/.
+[--partitions 6] [--history 0] [--spread SECONDS] [--rollups today|before-zones|before-audience]`;
+the table is printed and saved as JSON in bench/results/.
+`--rollups` runs the worker with the rollups an issue started from, for its rate before side by side.
 `--history N` stores N older events before the worker starts, to show what the dedupe lookup costs as
 history grows (a look-up in the sorted `event_keys` index since migration 015: docs/pipeline.md).
 """
@@ -52,11 +54,27 @@ from insights.migrate import migrate
 from insights.settings import Settings
 from insights.store import Store
 from pipeline.decode import decode_message
-from pipeline.sink import EVENT_COLUMNS, event_columns
+from pipeline.rollups import ROLLUPS, TRACK_HOURLY, TRACK_REALTIME, TRACK_TOTALS, Rollup, counter_rollup
+from pipeline.sink import EVENT_COLUMNS, RollupSink, event_columns
 from pipeline.worker import FLUSH_MAX_EVENTS, Worker
 from schemas.events import PLATFORMS, SOURCES, decode_batch, encode_batch, validate_batch
 from schemas.tokens import create_token
 from schemas.topics import EVENTS_TOPIC
+
+# --rollups: the worker with today's rollups, or with the set an issue started from, for its "rate
+# before" side by side (the tables are today's; an older set simply writes fewer of them).
+_DAILY_BEFORE_AUDIENCE = counter_rollup("track_daily", ("day", "toDate(occurred_at)"), sketch=True)
+_BEFORE_ZONES = (TRACK_REALTIME, TRACK_HOURLY, _DAILY_BEFORE_AUDIENCE, TRACK_TOTALS)
+ROLLUP_SETS: dict[str, tuple[Rollup, ...]] = {
+    "today": ROLLUPS,
+    # before the quarter-hour rollup of local days and ranges
+    "before-zones": _BEFORE_ZONES,
+    # before the audience rollups and the listening sums
+    "before-audience": (
+        *_BEFORE_ZONES,
+        counter_rollup("track_quarter", ("quarter", "toStartOfFifteenMinutes(occurred_at)")),
+    ),
+}
 
 CEILING_TOPIC = "bench.ceiling"
 SECRET = "bench-throughput-secret-of-a-reasonable-length"
@@ -244,6 +262,7 @@ async def run_worker(
     expected: int,
     history: int = 0,
     messages: list[tuple[bytes, bytes]] | None = None,
+    rollups: tuple[Rollup, ...] = ROLLUPS,
 ) -> dict[str, float]:
     """Start-up (to partitions assigned) and processing seconds; then checks the rollups' exactness.
     With `messages`, first the bare insert ceiling of their events, in the same engine."""
@@ -264,6 +283,9 @@ async def run_worker(
             print(f"  {history:,} events of stored history loaded (merged in {merged:.0f} s)")
         settings = Settings.from_env(env={"INSIGHTS_TOPIC_PARTITIONS": str(partitions)}, data_dir=data_dir)
         worker, joined = Worker(settings, store, bootstrap), asyncio.Event()
+        if rollups != ROLLUPS:
+            worker.sink.close()
+            worker.sink = RollupSink(store, rollups)
 
         async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             joined.set()
@@ -333,7 +355,15 @@ async def measure(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[s
 
     read = await consumer_ceiling(bootstrap, partitions, n)
     print(f"  consumer ceiling: {n / read:,.0f} events/s")
-    worker = await run_worker(bootstrap, partitions, tmp / "worker", work.unique, args.history, work.messages)
+    worker = await run_worker(
+        bootstrap,
+        partitions,
+        tmp / "worker",
+        work.unique,
+        args.history,
+        work.messages,
+        ROLLUP_SETS[args.rollups],
+    )
     print(f"  bare chDB insert ceiling: {n / worker['insert_ceiling']:,.0f} events/s")
     print(
         f"  worker: {n / worker['seconds']:,.0f} events/s (start-up {worker['startup']:.1f} s;"
@@ -382,7 +412,8 @@ def report(result: dict[str, Any]) -> None:
     m, p = result["machine"], result["parameters"]
     print(f"\nworker start-up and group join (excluded above): {result['worker_startup_s']:.1f} s")
     print(f"{p['events']:,} events, {p['batch']} a request, {p['concurrency']} in flight, ", end="")
-    print(f"{p['partitions']} partitions, {p.get('history', 0):,} events of stored history")
+    print(f"{p['partitions']} partitions, {p.get('history', 0):,} events of stored history, ", end="")
+    print(f"rollups: {p['rollups']}")
     print(f"machine: {m['nproc']} cpu, {m['cpu']}, Python {m['python']}, revision {m['revision']}")
     print(f"load average before {result['load_before']}, after {result['load_after']}; {result['total_s']} s")
 
@@ -401,6 +432,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--history", type=int, default=0, help="events already stored before the worker starts (dedupe cost)"
+    )
+    parser.add_argument(
+        "--rollups",
+        choices=sorted(ROLLUP_SETS),
+        default="today",
+        help="the worker's rollups: today's, or those before the time zones' or the audience's",
     )
     args = parser.parse_args()
     started, load_before = time.perf_counter(), os.getloadavg()
