@@ -77,11 +77,14 @@ def main() -> None:
             started = time.perf_counter()
             store.insert_columns("events_plain", event_columns(batch, int(time.time())), EVENT_COLUMNS)
             spent["without (Null + MVs)"] += time.perf_counter() - started
-        check = "SELECT sum(plays), sum(likes), uniqExactMerge(listeners) FROM {}"
+        # The counters each rollup has (the audience rollups count plays only).
+        check = "SELECT sum(plays), {likes}uniqExactMerge(listeners) FROM {table}"
         same = all(
-            store.query_rows(check.format(r.table)) == store.query_rows(check.format(r.table + "_plain"))
+            store.query_rows(check.format(table=r.table, likes=likes))
+            == store.query_rows(check.format(table=r.table + "_plain", likes=likes))
             for r in ROLLUPS
             if r.table != "track_realtime"
+            for likes in ["sum(likes), " if "likes" in r.columns else ""]
         )
         store.close()
     rates = {name: args.events / seconds for name, seconds in spent.items()}
