@@ -19,12 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from throughput import generate, insert_ceiling
+from throughput import COUNTED_SQL, decoded_events, generate, insert_ceiling
 
 from insights.migrate import migrate
 from insights.store import Store
-from pipeline.decode import decode_message
-from pipeline.sink import SourcedEvent, sole_writer
+from pipeline.sink import sole_writer
 from pipeline.worker import FLUSH_MAX_EVENTS
 
 PARTITIONS = 6
@@ -37,10 +36,7 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=60.0)
     args = parser.parse_args()
     work = generate(args.events, 500, spread=args.spread)
-    events: list[SourcedEvent] = []
-    for number, (_, value) in enumerate(work.messages):
-        decoded, _ = decode_message(value, number % PARTITIONS, number // PARTITIONS)
-        events += decoded
+    events = decoded_events(work.messages, PARTITIONS)
     with tempfile.TemporaryDirectory(prefix="insights-bench-") as tmp:
         store = Store(f"chdb://{Path(tmp) / 'clickhouse'}")
         try:
@@ -52,10 +48,7 @@ def main() -> None:
                 sink.flush(events[start : start + args.flush])
             seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
             sink.close()
-            ((counted,),) = store.query_rows(
-                "SELECT (SELECT sum(plays) + sum(likes) + sum(reposts) FROM track_totals)"
-                " + (SELECT count() FROM events WHERE type = 'heartbeat')"
-            )
+            ((counted,),) = store.query_rows(COUNTED_SQL)
         finally:
             store.close()
     if counted != work.unique:

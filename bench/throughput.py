@@ -55,7 +55,7 @@ from insights.settings import Settings
 from insights.store import Store
 from pipeline.decode import decode_message
 from pipeline.rollups import ROLLUPS, TRACK_HOURLY, TRACK_REALTIME, TRACK_TOTALS, Rollup, counter_rollup
-from pipeline.sink import EVENT_COLUMNS, RollupSink, event_columns
+from pipeline.sink import EVENT_COLUMNS, RollupSink, SourcedEvent, event_columns
 from pipeline.worker import FLUSH_MAX_EVENTS, Worker
 from schemas.events import PLATFORMS, SOURCES, decode_batch, encode_batch, validate_batch
 from schemas.tokens import create_token
@@ -234,14 +234,27 @@ HISTORY_IDS_SQL = {
 }
 
 
+# Every event the rollups hold: plays, likes and reposts in the totals, heartbeats only in `events`.
+COUNTED_SQL = (
+    "SELECT (SELECT sum(plays) + sum(likes) + sum(reposts) FROM track_totals)"
+    " + (SELECT count() FROM events WHERE type = 'heartbeat')"
+)
+
+
+def decoded_events(messages: list[tuple[bytes, bytes]], partitions: int) -> list[SourcedEvent]:
+    """The events of `messages` as the worker decodes them, the messages spread over `partitions`."""
+    events: list[SourcedEvent] = []
+    for number, (_, value) in enumerate(messages):
+        decoded, _ = decode_message(value, number % partitions, number // partitions)
+        events += decoded
+    return events
+
+
 def insert_ceiling(store: Store, messages: list[tuple[bytes, bytes]], partitions: int) -> float:
     """Seconds to insert the events of `messages` into one plain MergeTree table, FLUSH_MAX_EVENTS at a
     time, from their decoded form (the decoding is the consumer ceiling's), as the worker builds its
     columns: no dedupe, no fencing, no rollup, one statement per flush."""
-    events = []
-    for number, (_, value) in enumerate(messages):
-        decoded, _ = decode_message(value, number % partitions, number // partitions)
-        events += decoded
+    events = decoded_events(messages, partitions)
     store.command(
         f"CREATE TABLE {CEILING_TABLE} AS events ENGINE = MergeTree ORDER BY (kafka_partition, kafka_offset)"
     )
@@ -306,10 +319,7 @@ async def run_worker(
             done, cpu = time.perf_counter(), time.process_time() - cpu_at_assigned
         finally:
             await worker.stop()
-        counted = store.query_rows(
-            "SELECT (SELECT sum(plays) + sum(likes) + sum(reposts) FROM track_totals)"
-            " + (SELECT count() FROM events WHERE type = 'heartbeat')"
-        )[0][0]
+        counted = store.query_rows(COUNTED_SQL)[0][0]
         if counted != expected:
             raise RuntimeError(f"the rollups hold {counted} events, expected {expected}")
         return {

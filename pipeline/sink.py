@@ -300,16 +300,17 @@ class RollupSink:
         ingested_at = int(time.time())
         self._stage(event_columns(batch, ingested_at))
         carriers = self._carriers()
+        extents, repeats = self._staged_extents()
         new = batch
         # The usual batch has no id recorded before and none twice: all of it is new, with no work
         # per event here. Otherwise choose one copy of each id and keep what is not counted yet.
-        if carriers or self._staged_repeats():
+        if carriers or repeats:
             unique = one_per_id(batch, carriers)
             new = [item for item in unique if not self._counted(item, carriers.get(item.event.event_id))]
             if new and len(new) < len(batch):
                 self._stage(event_columns(new, ingested_at))
+                extents, _ = self._staged_extents()
         if new:
-            extents = self._staged_extents()
             behind = sorted(p for p, (lowest, _) in extents.items() if lowest <= self._events_marker[p])
             if behind:
                 # Offsets only grow, so a new event below the stored ones means the topic was recreated
@@ -342,17 +343,14 @@ class RollupSink:
             {"owned": sorted(partitions), "owner": self.owner},
         )
 
-    def _staged_repeats(self) -> bool:
-        """Whether an id is staged twice."""
-        return bool(self._store.query_rows(f"SELECT count() != uniqExact(event_id) FROM {STAGED}")[0][0])
-
-    def _staged_extents(self) -> dict[int, tuple[int, int]]:
-        """{partition: (lowest, highest offset)} of the staged events."""
+    def _staged_extents(self) -> tuple[dict[int, tuple[int, int]], bool]:
+        """{partition: (lowest, highest offset)} of the staged events, and whether an id is staged twice."""
         rows = self._store.query_rows(
-            f"SELECT kafka_partition, min(kafka_offset), max(kafka_offset) FROM {STAGED}"
-            " GROUP BY kafka_partition"
+            f"SELECT kafka_partition, min(kafka_offset), max(kafka_offset),"
+            f" (SELECT count() != uniqExact(event_id) FROM {STAGED}) FROM {STAGED} GROUP BY kafka_partition"
         )
-        return {int(p): (int(lowest), int(highest)) for p, lowest, highest in rows}
+        extents = {int(p): (int(lowest), int(highest)) for p, lowest, highest, _ in rows}
+        return extents, any(repeats for *_, repeats in rows)
 
     def _carriers(self) -> dict[str, tuple[int, int]]:
         """The (partition, offset) of the message that first carried each staged id already let through."""

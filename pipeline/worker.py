@@ -34,9 +34,8 @@ T = TypeVar("T")
 
 BATCH_MAX_MESSAGES = 1_000  # a message holds one ingest batch: 1 to 1,000 events
 # Bounds each ClickHouse statement and what a worker holds (two batches); a message is never split.
-# Larger flushes cost less per event (each statement and each part written has a fixed cost): the
-# sink alone writes 76,000 events/s in flushes of 40,000, 97,000 in flushes of 100,000 and 115,000 in
-# flushes of 200,000, but the engine's peak memory grows with them too (BENCHMARKS.md, worker memory).
+# Larger flushes cost less per event (each statement and each part written has a fixed cost), but the
+# engine's peak memory grows with them (BENCHMARKS.md: the worker, and its memory).
 FLUSH_MAX_EVENTS = 100_000
 BATCH_WITHIN_SECONDS = 0.25  # a batch is written at most this long after its first message came
 RETRY_FIRST_DELAY = 0.2
