@@ -33,12 +33,16 @@ from insights.migrate import migrate
 from insights.pipeline_monitor import PipelineMonitor
 from insights.settings import Settings
 from insights.store import Store
+from insights.worker_thread import ServiceThread
 from pipeline.worker import Worker
 from schemas.tokens import create_token
 from schemas.topics import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger("insights")
 
+# Measured with bench/mixed_load.py: at niceness 10 the engine's threads building a flush take about a
+# tenth of the CPU a request's thread wants, and all that it leaves (BENCHMARKS.md, "reads under ingest").
+WRITES_NICENESS = 10
 TOPIC_RETENTION_MS = str(7 * 24 * 3600 * 1000)
 CHANGES_RETENTION_MS = 3600 * 1000
 
@@ -59,9 +63,13 @@ async def kafka_bootstrap(settings: Settings, local: bool) -> AsyncIterator[str]
 
 
 @contextlib.asynccontextmanager
-async def migrated_store(settings: Settings, bootstrap: str | None) -> AsyncIterator[Store]:
+async def migrated_store(
+    settings: Settings, bootstrap: str | None, *, writes_yield: bool = False
+) -> AsyncIterator[Store]:
+    """The store, migrated; with `writes_yield` (the worker and the API in one process), the worker's
+    statements in the embedded engine yield the CPU to the requests'."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.clickhouse_dsn)
+    store = Store(settings.clickhouse_dsn, writes_niceness=WRITES_NICENESS if writes_yield else 0)
     try:
         members = consumer_group.counter(bootstrap, store.embedded)
         applied = await store.run(partial(migrate, store, group_members=members))
@@ -220,13 +228,18 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
     stop = stop_on_signals()
     async with (
         kafka_bootstrap(settings, local_kafka) as bootstrap,
-        migrated_store(settings, bootstrap) as store,
+        migrated_store(settings, bootstrap, writes_yield=api and worker) as store,
     ):
         await ensure_topics(settings, bootstrap)
         identity = IdentityGuard(store, bootstrap)
         await identity.start()
-        pipeline = Worker(settings, store, bootstrap, identity) if worker else None
-        if pipeline is not None:
+        pipeline: Worker | ServiceThread | None = None
+        if worker and api:
+            # Beside the API, the worker reads on a loop of its own (insights/worker_thread.py).
+            pipeline = ServiceThread(partial(Worker, settings, store, bootstrap, identity))
+            await asyncio.to_thread(pipeline.start)
+        elif worker:
+            pipeline = Worker(settings, store, bootstrap, identity)
             await pipeline.start()
         monitor = PipelineMonitor(store, bootstrap)
         await monitor.start()
@@ -246,7 +259,9 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         finally:
             await lag.stop()
             await monitor.stop()
-            if pipeline is not None:
+            if isinstance(pipeline, ServiceThread):
+                await asyncio.to_thread(pipeline.stop)
+            elif pipeline is not None:
                 await pipeline.stop()
             await identity.stop()
     log.info("stopped")

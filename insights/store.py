@@ -68,15 +68,34 @@ class StoreUnavailable(RuntimeError):
 
 
 class Store:
-    def __init__(self, dsn: str, *, threads: int = 4) -> None:
+    def __init__(self, dsn: str, *, threads: int = 4, writes_niceness: int = 0) -> None:
+        """`writes_niceness` (embedded engine only): the OS niceness, 1 to 19, the engine runs the
+        statements of `writer_pool` threads at, so that in one process with the API (`insights up`)
+        the worker's flushes take the CPU the requests leave, rather than a share of what they need."""
         self._dsn = dsn
+        self._writes_niceness = writes_niceness if self.embedded else 0
         self._local = threading.local()
         self._clients: list[Client] = []
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse")
         # The worker's writes have threads of their own: in one process with the API (`insights up`),
         # a burst of slow reads queued on the pool must never hold a flush back (freshness under load).
-        self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clickhouse-writes")
+        self._writes = self.writer_pool(2, "clickhouse-writes")
+
+    def writer_pool(self, threads: int, name: str) -> ThreadPoolExecutor:
+        """Threads for the worker's statements (see `writes_niceness`)."""
+        return ThreadPoolExecutor(threads, thread_name_prefix=name, initializer=self._writer_thread)
+
+    def _writer_thread(self) -> None:
+        self._local.writer = True
+
+    @property
+    def dsn(self) -> str:
+        return self._dsn
+
+    @property
+    def writes_niceness(self) -> int:
+        return self._writes_niceness
 
     @property
     def embedded(self) -> bool:
@@ -86,7 +105,10 @@ class Store:
         """This thread's client, created on first use."""
         client: Client | None = getattr(self._local, "client", None)
         if client is None:
-            settings = None if self.embedded else SERVER_SETTINGS
+            settings: dict[str, Any] | None = None if self.embedded else SERVER_SETTINGS
+            if self._writes_niceness and getattr(self._local, "writer", False):
+                # The engine sets it on every thread of the statement, and restores it after.
+                settings = {"os_thread_priority": self._writes_niceness}
             client = clickhouse_connect.get_client(dsn=self._dsn, settings=settings)
             self._local.client = client
             with self._lock:

@@ -1,5 +1,5 @@
-"""Long synchronous work on the event loop cut into bounded slices, so requests served by the same
-loop (in `insights up` the API shares it with the worker) wait at most one slice behind it.
+"""Long synchronous work on the event loop cut into bounded slices, so whatever else the same loop
+serves (Kafka's heartbeats and fetches, the worker's writer) waits at most one slice behind it.
 
 `await pacer.pause()` between two pieces of work yields to the loop once the current slice has run
 for `budget` seconds; between pauses the work runs at full speed.

@@ -18,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -186,7 +186,7 @@ class RollupSink:
         self._rollup_markers: dict[str, dict[int, int]] = {r.table: {} for r in self._rollups}
         # The rollups are independent (each its own table and marker), so they are built side by side:
         # one statement of the engine barely uses more than a core at these sizes.
-        self._builders = ThreadPoolExecutor(max_workers=len(self._rollups), thread_name_prefix="rollup")
+        self._builders = store.writer_pool(len(self._rollups), "rollup")
 
     def close(self) -> None:
         self._builders.shutdown(wait=True)

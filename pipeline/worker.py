@@ -111,8 +111,8 @@ class Worker:
         #
         # Reading and decoding go on while a batch is written (pipeline/batching.py): the next batch
         # fills meanwhile, up to FLUSH_MAX_EVENTS, so a backlog is written in large flushes, one
-        # after another. Decoding runs on the loop that also serves the API in `insights up`, so it
-        # yields to the loop every few milliseconds.
+        # after another. Decoding yields to the loop every few milliseconds, so the loop's other work
+        # (heartbeats, fetches, the writer) never waits long behind a backlog.
         stream.enable_acks = False  # acked by the writer below, as Faust's own take_events does
         batches = Batches(FLUSH_MAX_EVENTS, BATCH_WITHIN_SECONDS)
         writer = asyncio.create_task(self._write_batches(batches, stream), name="flush")

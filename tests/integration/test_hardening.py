@@ -103,7 +103,7 @@ class RecordingStore(Store):
 
 def test_input_reaches_clickhouse_only_as_query_parameters(embedded_store: Store) -> None:
     marker = 918273645546372819  # an id no SQL text contains unless it was pasted in
-    store = RecordingStore(embedded_store._dsn)
+    store = RecordingStore(embedded_store.dsn)
     store.insert("artists", [(marker, "Marker", 1)], ("artist_id", "name", "version"))
     store.insert(
         "tracks",

@@ -182,7 +182,7 @@ def test_longer_max_age_for_charts_with_wide_buckets(client: TestClient) -> None
 
 
 def test_a_thousand_pollers_cost_one_computation(catalog: Store) -> None:
-    store = CountingStore(catalog._dsn)
+    store = CountingStore(catalog.dsn)
     clock = ManualClock()
     app = app_with(store, clock)
 

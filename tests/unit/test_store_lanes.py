@@ -27,3 +27,12 @@ def test_a_write_never_queues_behind_reads_holding_every_read_thread() -> None:
     finally:
         release.set()
         store.close()
+
+
+def test_the_writes_niceness_is_for_the_embedded_engine_only() -> None:
+    """On a server the API and the worker are processes of their own: nothing to yield to."""
+    store = Store("http://nowhere:8123", writes_niceness=10)
+    try:
+        assert not store.embedded and store.writes_niceness == 0
+    finally:
+        store.close()

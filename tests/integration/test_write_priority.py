@@ -1,0 +1,41 @@
+"""In one process with the API, the engine runs the worker's statements at a lower OS priority."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from insights.store import Store
+
+PRIORITY_SQL = "SELECT getSetting('os_thread_priority')"
+
+
+def niceness(thread_id: int) -> int:
+    """The OS niceness of one of this process's threads (field 19 of its stat)."""
+    stat = Path(f"/proc/self/task/{thread_id}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+def test_the_workers_statements_run_at_the_niceness_asked_and_reads_do_not(embedded_store: Store) -> None:
+    store = Store(embedded_store.dsn, writes_niceness=10)
+    threads: list[int] = []
+
+    def slow_write() -> list[tuple[object, ...]]:
+        threads.append(threading.get_native_id())
+        return store.query_rows(f"SELECT sleep(0.8), ({PRIORITY_SQL})")
+
+    try:
+        with store.writer_pool(1, "rollup") as pool:
+            running = pool.submit(slow_write)
+            seen: set[int] = set()
+            while not running.done() and 10 not in seen:  # the engine sets it on the statement's thread
+                if threads:
+                    seen.add(niceness(threads[0]))
+                time.sleep(0.01)
+            assert running.result() == [(0, 10)]
+            assert 10 in seen
+            assert niceness(threads[0]) == 0  # and gives the thread its own back after the statement
+        assert store.query_rows(PRIORITY_SQL) == [(0,)]  # this thread reads, at the default
+    finally:
+        store.close()
