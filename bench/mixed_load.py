@@ -25,7 +25,8 @@ The ceiling is the same process with no ingest: every phase is reported as a rat
 phase of its own round. Reads use wrk (1 thread, C; `apt-get install wrk`) when installed, else an
 aiohttp client (whose CPU per request is about the server's: its figures then include its queueing).
 
-Rerun: `.venv/bin/python bench/mixed_load.py [--rates 0,5000,20000,50000] [--rounds 2] [--seconds 10]`;
+Rerun: `.venv/bin/python bench/mixed_load.py [--rates 0,5000,20000,50000] [--rounds 2] [--seconds 10]
+[--in-flight 8]` (`--in-flight`: the generator's requests in flight, as many players send at once);
 `--quick` is one round of 4-s reads at 0 and 20,000 events/s with little history (about 2 minutes).
 `--trees before=DIR,after=.` runs every round on each checkout's code in turn (a fresh `insights up`
 each), for a before/after on the same machine in the same run: `git archive REV | tar -x -C DIR`.
@@ -86,18 +87,20 @@ def templates(catalog: Catalog, seed: int) -> list[bytes]:
     return [msgspec.json.encode({"events": events[i : i + BATCH]}) for i in range(0, len(events), BATCH)]
 
 
-async def generate(url: str, rate: float, seconds: float, tracks: int, seed: int) -> dict[str, Any]:
-    """Posts `rate` events a second for `seconds` (or until SIGTERM), 8 requests in flight at most."""
+async def generate(
+    url: str, rate: float, seconds: float, tracks: int, seed: int, in_flight: int
+) -> dict[str, Any]:
+    """Posts `rate` events a second for `seconds` (or until SIGTERM), `in_flight` requests at most."""
     bodies = templates(make_catalog(tracks, random.Random(seed)), seed)
     run = uuid.uuid4().int % 16**6  # every generator process sends ids of its own
     headers = {"Authorization": bearer(), "Content-Type": "application/json"}
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     sent = accepted = failed = 0
-    slots = asyncio.Semaphore(8)
+    slots = asyncio.Semaphore(in_flight)
     print("ready", flush=True)
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8)) as http:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=in_flight)) as http:
 
         async def post(body: bytes) -> None:
             nonlocal accepted, failed
@@ -366,6 +369,7 @@ class Run:
 def start_generator(run: Run, rate: int, seconds: float) -> subprocess.Popen[str]:
     command = [sys.executable, __file__, "--generate", str(rate), "--url", run.insights.base]
     command += ["--seconds", str(seconds), "--tracks", str(run.args.tracks)]
+    command += ["--in-flight", str(run.args.in_flight)]
     generator = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert generator.stdout is not None
     if generator.stdout.readline().strip() != "ready":
@@ -593,6 +597,9 @@ def main() -> int:
         "--load", choices=["wrk", "aiohttp"], default="wrk" if shutil.which("wrk") else "aiohttp"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--in-flight", type=int, default=8, help="ingest requests the generator has in flight at most"
+    )
     parser.add_argument("--quick", action="store_true", help="0 and 20,000 events/s, one round, 4-s reads")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and up.log (printed)")
     parser.add_argument(
@@ -604,7 +611,8 @@ def main() -> int:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
-        result = asyncio.run(generate(args.url, args.generate, args.seconds, args.tracks, args.seed))
+        posting = generate(args.url, args.generate, args.seconds, args.tracks, args.seed, args.in_flight)
+        result = asyncio.run(posting)
         print(json.dumps(result), flush=True)
         return 0
     if args.quick:
