@@ -1,8 +1,9 @@
 """How late the event loop runs what is due: a cheap periodic task asks to wake every INTERVAL and
 records how much later than asked it woke, into the metrics of insights/metrics.py.
 
-In `insights up` the API and the worker share one loop, so any synchronous work on it (a decode, a
-GIL held by another thread) delays every request by as much: this is the figure that shows it.
+Any synchronous work on the loop, or the interpreter's lock held by another thread (in `insights up`
+the worker reads on a loop and thread of its own beside the API's), delays everything the loop
+serves by as much: this is the figure that shows it.
 """
 
 from __future__ import annotations
