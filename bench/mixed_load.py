@@ -321,13 +321,13 @@ async def metric_samples(http: aiohttp.ClientSession) -> dict[str, float]:
 
 
 def loop_lag_p99(before: dict[str, float], after: dict[str, float]) -> float | None:
-    """The 99th percentile of the event loop's lag between two scrapes, from the histogram's buckets
-    (the upper bound of the bucket holding it); None when the process does not measure it."""
-    name = "insights_event_loop_lag_seconds_bucket"
-    buckets = sorted(
-        (float(key.split("le=")[1].rstrip("}")), after[key] - before.get(key, 0.0))
+    """The 99th percentile of the API's event loop lag between two scrapes, from the histogram's
+    buckets (the upper bound of the bucket holding it); None when the process does not measure it."""
+    name = "insights_event_loop_lag_seconds_bucket{le="
+    buckets = sorted(  # labelled loop=api (sorted after le=), or not at all by older revisions
+        (float(key.split("le=")[1].split(",")[0].rstrip("}")), after[key] - before.get(key, 0.0))
         for key in after
-        if key.startswith(name)
+        if key.startswith(name) and (key.endswith("loop=api}") or "loop=" not in key)
     )
     if not buckets or buckets[-1][1] <= 0:
         return None

@@ -21,15 +21,19 @@ WINDOW_SECONDS = 10.0  # the worst-lag gauge covers this much of the recent past
 
 
 class LoopLagMonitor:
-    """start / stop like the other parts. `clock` and `sleep` are injectable for tests."""
+    """start / stop like the other parts; `loop` names the loop in the metrics ("api" or "worker").
+    `clock` and `sleep` are injectable for tests."""
 
     def __init__(
         self,
+        loop: str = "api",
         interval: float = INTERVAL_SECONDS,
         window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self._lag = LOOP_LAG.labels(loop=loop)
+        self._worst = LOOP_LAG_WORST.labels(loop=loop)
         self._interval = interval
         self._window = window
         self._clock = clock
@@ -39,11 +43,11 @@ class LoopLagMonitor:
 
     def observe(self, lag: float, now: float) -> None:
         """Record one measurement: into the histogram, and the worst of the last `window` seconds."""
-        LOOP_LAG.observe(lag)
+        self._lag.observe(lag)
         self._recent.append((now, lag))
         while self._recent and self._recent[0][0] < now - self._window:
             self._recent.popleft()
-        LOOP_LAG_WORST.set(max(late for _, late in self._recent))
+        self._worst.set(max(late for _, late in self._recent))
 
     async def check(self) -> float:
         """Sleep one interval and return (and record) how much later than due the loop woke."""

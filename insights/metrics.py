@@ -84,15 +84,19 @@ COMPLETE_THROUGH_LAG = Gauge(
 )
 # How much later than due the event loop ran a periodic check (insights/loop_lag.py): the time any
 # request or flush on this process's loop may have waited behind synchronous work.
+# `loop`: "api", the loop serving requests; "worker", the worker's (a process of its own, or its own
+# thread and loop beside the API in `insights up`).
 LOOP_LAG = Histogram(
     "insights_event_loop_lag_seconds",
-    "How much later than due the process's event loop woke a check that runs every 50 ms.",
+    "How much later than due an event loop of the process woke a check that runs every 50 ms.",
+    ["loop"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     registry=REGISTRY,
 )
 LOOP_LAG_WORST = Gauge(
     "insights_event_loop_lag_worst_seconds",
     "The largest event loop lag measured in the last 10 seconds.",
+    ["loop"],
     registry=REGISTRY,
 )
 DEPENDENCY_UP = Gauge(

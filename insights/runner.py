@@ -33,7 +33,7 @@ from insights.migrate import migrate
 from insights.pipeline_monitor import PipelineMonitor
 from insights.settings import Settings
 from insights.store import Store
-from insights.worker_thread import ServiceThread
+from insights.worker_thread import ServiceThread, Together
 from pipeline.worker import Worker
 from schemas.tokens import create_token
 from schemas.topics import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
@@ -235,15 +235,18 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         await identity.start()
         pipeline: Worker | ServiceThread | None = None
         if worker and api:
-            # Beside the API, the worker reads on a loop of its own (insights/worker_thread.py).
-            pipeline = ServiceThread(partial(Worker, settings, store, bootstrap, identity))
+            # Beside the API, the worker reads on a loop of its own (insights/worker_thread.py),
+            # whose lag is measured there.
+            pipeline = ServiceThread(
+                lambda: Together(Worker(settings, store, bootstrap, identity), LoopLagMonitor("worker"))
+            )
             await asyncio.to_thread(pipeline.start)
         elif worker:
             pipeline = Worker(settings, store, bootstrap, identity)
             await pipeline.start()
         monitor = PipelineMonitor(store, bootstrap)
         await monitor.start()
-        lag = LoopLagMonitor()
+        lag = LoopLagMonitor("api" if api else "worker")
         await lag.start()
         # What start-up made (modules, functions, the Faust app: about 150,000 objects) lives as long
         # as the process. Frozen, the collector's full passes no longer walk it: each such pass holds

@@ -51,7 +51,8 @@ class Status:
     freshness: float | None = None  # None: not measured yet; NaN: no recent event
     counts: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    loop_lag: LoopLag | None = None  # None: the process does not measure it
+    loop_lag: LoopLag | None = None  # the loop serving requests; None: the process does not measure it
+    worker_loop_lag: LoopLag | None = None  # the worker's, when it runs in the same process
 
     @property
     def healthy(self) -> bool:
@@ -65,8 +66,8 @@ def parse_status(url: str, readiness: dict[str, object], metrics_text: str) -> S
     raw_warnings = readiness.get("warnings")
     warnings = [str(w) for w in raw_warnings] if isinstance(raw_warnings, list) else []
     status = Status(url=url, checks={"api": "ok", **checks}, warnings=warnings)
-    lag_buckets: dict[float, float] = {}
-    lag_worst: float | None = None
+    lag_buckets: dict[str, dict[float, float]] = {}  # by loop
+    lag_worst: dict[str, float] = {}
     for family in text_string_to_metric_families(metrics_text):
         for sample in family.samples:
             if sample.name == "insights_consumer_lag_messages":
@@ -74,9 +75,10 @@ def parse_status(url: str, readiness: dict[str, object], metrics_text: str) -> S
             elif sample.name == "insights_rollups_freshness_seconds":
                 status.freshness = sample.value
             elif sample.name == "insights_event_loop_lag_seconds_bucket":
-                lag_buckets[float(sample.labels["le"])] = sample.value
+                loop = sample.labels.get("loop", "api")
+                lag_buckets.setdefault(loop, {})[float(sample.labels["le"])] = sample.value
             elif sample.name == "insights_event_loop_lag_worst_seconds":
-                lag_worst = sample.value
+                lag_worst[sample.labels.get("loop", "api")] = sample.value
             elif sample.name == "insights_ingest_events_total":
                 status.counts[f"ingest_{sample.labels['outcome']}"] = sample.value
             elif sample.name == "insights_worker_dead_letters_total":
@@ -89,7 +91,8 @@ def parse_status(url: str, readiness: dict[str, object], metrics_text: str) -> S
                 status.counts[sample.name.removeprefix("insights_worker_").removesuffix("_total")] = (
                     sample.value
                 )
-    status.loop_lag = loop_lag(lag_buckets, lag_worst)
+    status.loop_lag = loop_lag(lag_buckets.get("api", {}), lag_worst.get("api"))
+    status.worker_loop_lag = loop_lag(lag_buckets.get("worker", {}), lag_worst.get("worker"))
     return status
 
 
@@ -132,6 +135,11 @@ def render(status: Status) -> str:
         "",
         f"  {'freshness':<12} {describe_freshness(status.freshness)}",
         f"  {'event loop':<12} lag {describe_loop_lag(status.loop_lag)}  (this process)",
+        *(
+            [f"  {'worker loop':<12} lag {describe_loop_lag(status.worker_loop_lag)}  (beside the API)"]
+            if status.worker_loop_lag is not None
+            else []
+        ),
         f"  {'ingest':<12} {ingest}  (this API process, since it started)",
         f"  {'worker':<12} {worker}  (a worker in this process, since it started)",
     ]
@@ -152,6 +160,10 @@ def fetch_status(url: str, timeout: float = 5.0) -> Status:
 
 def as_json(status: Status) -> str:
     freshness = None if status.freshness is None or math.isnan(status.freshness) else status.freshness
+
+    def lag(measured: LoopLag | None) -> dict[str, float | None] | None:
+        return None if measured is None else loop_lag_json(measured)
+
     return json.dumps(
         {
             "url": status.url,
@@ -160,6 +172,9 @@ def as_json(status: Status) -> str:
             "lag": {str(partition): lag for partition, lag in sorted(status.lag.items())},
             "freshness_seconds": freshness,
             "event_loop_lag": None if status.loop_lag is None else loop_lag_json(status.loop_lag),
+            "worker_loop_lag": None
+            if status.worker_loop_lag is None
+            else loop_lag_json(status.worker_loop_lag),
             "counts": status.counts,
         }
     )

@@ -27,6 +27,21 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
+class Together:
+    """Services started in order and stopped in reverse order, as one."""
+
+    def __init__(self, *services: Service) -> None:
+        self.services = services
+
+    async def start(self) -> None:
+        for service in self.services:
+            await service.start()
+
+    async def stop(self) -> None:
+        for service in reversed(self.services):
+            await service.stop()
+
+
 class ServiceThread:
     """Runs the service `make()` returns on a new thread's event loop: made, started and stopped there,
     while the caller's loop goes on."""

@@ -9,14 +9,15 @@ from insights.loop_lag import LoopLagMonitor
 from insights.metrics import REGISTRY
 
 
-def lag_count(bound: str | None = None) -> float:
+def lag_count(bound: str | None = None, loop: str = "api") -> float:
     if bound is None:
-        return REGISTRY.get_sample_value("insights_event_loop_lag_seconds_count") or 0.0
-    return REGISTRY.get_sample_value("insights_event_loop_lag_seconds_bucket", {"le": bound}) or 0.0
+        return REGISTRY.get_sample_value("insights_event_loop_lag_seconds_count", {"loop": loop}) or 0.0
+    labels = {"loop": loop, "le": bound}
+    return REGISTRY.get_sample_value("insights_event_loop_lag_seconds_bucket", labels) or 0.0
 
 
-def worst() -> float | None:
-    return REGISTRY.get_sample_value("insights_event_loop_lag_worst_seconds")
+def worst(loop: str = "api") -> float | None:
+    return REGISTRY.get_sample_value("insights_event_loop_lag_worst_seconds", {"loop": loop})
 
 
 class FakeTime:
@@ -72,3 +73,16 @@ def test_a_real_loop_blocked_by_synchronous_work_shows_that_long_a_lag() -> None
 
     # The check was due 10 ms after it began and could only run after the 50 ms: at least 40 ms late.
     assert asyncio.run(blocked_while_checking()) >= 0.04
+
+
+def test_each_loop_is_measured_under_its_own_name() -> None:
+    """In `insights up` the worker's loop runs beside the API's: a late worker loop is not the API's."""
+    fake = FakeTime()
+    api = LoopLagMonitor("api", interval=0.0625, clock=fake.clock, sleep=fake.sleep)
+    worker = LoopLagMonitor("worker", interval=0.0625, clock=fake.clock, sleep=fake.sleep)
+    api_checks, worker_checks = lag_count(), lag_count(loop="worker")
+    asyncio.run(api.check())
+    fake.late = 0.125
+    asyncio.run(worker.check())
+    assert (lag_count(), lag_count(loop="worker")) == (api_checks + 1, worker_checks + 1)
+    assert (worst(), worst("worker")) == (0.0, 0.125)

@@ -88,14 +88,27 @@ def test_replicated_tables_need_quorum_inserts_and_sequential_reads() -> None:
 
 LOOP_LAG = """\
 # TYPE insights_event_loop_lag_seconds histogram
-insights_event_loop_lag_seconds_bucket{le="0.001"} 900.0
-insights_event_loop_lag_seconds_bucket{le="0.005"} 995.0
-insights_event_loop_lag_seconds_bucket{le="0.05"} 999.0
-insights_event_loop_lag_seconds_bucket{le="+Inf"} 1000.0
-insights_event_loop_lag_seconds_count 1000.0
-insights_event_loop_lag_seconds_sum 0.9
+insights_event_loop_lag_seconds_bucket{le="0.001",loop="api"} 900.0
+insights_event_loop_lag_seconds_bucket{le="0.005",loop="api"} 995.0
+insights_event_loop_lag_seconds_bucket{le="0.05",loop="api"} 999.0
+insights_event_loop_lag_seconds_bucket{le="+Inf",loop="api"} 1000.0
+insights_event_loop_lag_seconds_count{loop="api"} 1000.0
+insights_event_loop_lag_seconds_sum{loop="api"} 0.9
 # TYPE insights_event_loop_lag_worst_seconds gauge
-insights_event_loop_lag_worst_seconds 0.0123
+insights_event_loop_lag_worst_seconds{loop="api"} 0.0123
+"""
+
+# `insights up`: the worker's loop beside the API's.
+WORKER_LOOP_LAG = """\
+# TYPE insights_event_loop_lag_seconds histogram
+insights_event_loop_lag_seconds_bucket{le="0.001",loop="api"} 1000.0
+insights_event_loop_lag_seconds_bucket{le="+Inf",loop="api"} 1000.0
+insights_event_loop_lag_seconds_bucket{le="0.001",loop="worker"} 10.0
+insights_event_loop_lag_seconds_bucket{le="0.25",loop="worker"} 1000.0
+insights_event_loop_lag_seconds_bucket{le="+Inf",loop="worker"} 1000.0
+# TYPE insights_event_loop_lag_worst_seconds gauge
+insights_event_loop_lag_worst_seconds{loop="api"} 0.0005
+insights_event_loop_lag_worst_seconds{loop="worker"} 0.2
 """
 
 
@@ -104,6 +117,25 @@ def test_the_event_loop_lag_shows_the_recent_worst_and_where_99_percent_of_check
     line = next(line for line in render(status).splitlines() if "event loop" in line)
     # 995 of 1,000 checks (99.5 %) were late by 5 ms at most; 990 would not be enough within 1 ms.
     assert "worst 12.3 ms in the last 10 s; 99.5% of checks since start within 5 ms" in line
+
+
+def test_the_workers_loop_beside_the_api_has_a_line_of_its_own() -> None:
+    status = parse_status("http://x", READY, METRICS + WORKER_LOOP_LAG)
+    lines = render(status).splitlines()
+    assert "worst 0.5 ms in the last 10 s; 100.0% of checks since start within 1 ms" in next(
+        line for line in lines if "event loop" in line
+    )
+    assert "worst 200.0 ms in the last 10 s; 100.0% of checks since start within 250 ms" in next(
+        line for line in lines if "worker loop" in line
+    )
+    figures = json.loads(as_json(status))
+    assert figures["worker_loop_lag"] == {"worst_seconds": 0.2, "within_seconds": 0.25, "share_within": 1.0}
+    # an API alone has no worker loop: no line, and null
+    assert not any(
+        "worker loop" in line
+        for line in render(parse_status("http://x", READY, METRICS + LOOP_LAG)).splitlines()
+    )
+    assert json.loads(as_json(parse_status("http://x", READY, METRICS + LOOP_LAG)))["worker_loop_lag"] is None
 
 
 def test_a_process_that_does_not_measure_its_loop_lag_says_so() -> None:
