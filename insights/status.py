@@ -160,10 +160,6 @@ def fetch_status(url: str, timeout: float = 5.0) -> Status:
 
 def as_json(status: Status) -> str:
     freshness = None if status.freshness is None or math.isnan(status.freshness) else status.freshness
-
-    def lag(measured: LoopLag | None) -> dict[str, float | None] | None:
-        return None if measured is None else loop_lag_json(measured)
-
     return json.dumps(
         {
             "url": status.url,
@@ -171,16 +167,16 @@ def as_json(status: Status) -> str:
             "checks": status.checks,
             "lag": {str(partition): lag for partition, lag in sorted(status.lag.items())},
             "freshness_seconds": freshness,
-            "event_loop_lag": None if status.loop_lag is None else loop_lag_json(status.loop_lag),
-            "worker_loop_lag": None
-            if status.worker_loop_lag is None
-            else loop_lag_json(status.worker_loop_lag),
+            "event_loop_lag": loop_lag_json(status.loop_lag),
+            "worker_loop_lag": loop_lag_json(status.worker_loop_lag),
             "counts": status.counts,
         }
     )
 
 
-def loop_lag_json(lag: LoopLag) -> dict[str, float | None]:
+def loop_lag_json(lag: LoopLag | None) -> dict[str, float | None] | None:
+    if lag is None:  # the loop is not measured by the process asked
+        return None
     bound = None if math.isinf(lag.bound) else lag.bound  # beyond the histogram's last bucket
     return {"worst_seconds": lag.worst, "within_seconds": bound, "share_within": lag.share_within}
 
