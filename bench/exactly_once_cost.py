@@ -21,7 +21,7 @@ from pathlib import Path
 
 from insights.migrate import migrate
 from insights.store import Store
-from pipeline.rollups import ROLLUPS
+from pipeline.rollups import ROLLUPS, Rollup
 from pipeline.sink import EVENT_COLUMNS, SourcedEvent, event_columns, sole_writer
 from schemas.events import Event
 
@@ -58,6 +58,12 @@ def batches(total: int, size: int, rng: random.Random) -> list[list[SourcedEvent
     return result
 
 
+def counters_sql(rollup: Rollup, table: str) -> str:
+    """The totals of the counters `rollup` has, read from `table` (the audience rollups count plays only)."""
+    likes = "sum(likes), " if "likes" in rollup.columns else ""
+    return f"SELECT sum(plays), {likes}uniqExactMerge(listeners) FROM {table}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=400_000)
@@ -77,14 +83,11 @@ def main() -> None:
             started = time.perf_counter()
             store.insert_columns("events_plain", event_columns(batch, int(time.time())), EVENT_COLUMNS)
             spent["without (Null + MVs)"] += time.perf_counter() - started
-        # The counters each rollup has (the audience rollups count plays only).
-        check = "SELECT sum(plays), {likes}uniqExactMerge(listeners) FROM {table}"
         same = all(
-            store.query_rows(check.format(table=r.table, likes=likes))
-            == store.query_rows(check.format(table=r.table + "_plain", likes=likes))
+            store.query_rows(counters_sql(r, r.table))
+            == store.query_rows(counters_sql(r, r.table + "_plain"))
             for r in ROLLUPS
             if r.table != "track_realtime"
-            for likes in ["sum(likes), " if "likes" in r.columns else ""]
         )
         store.close()
     rates = {name: args.events / seconds for name, seconds in spent.items()}

@@ -86,30 +86,22 @@ def test_replicated_tables_need_quorum_inserts_and_sequential_reads() -> None:
     assert "select_sequential_consistency=0" in (replication_warning(3, "auto", "0") or "")
 
 
-LOOP_LAG = """\
-# TYPE insights_event_loop_lag_seconds histogram
-insights_event_loop_lag_seconds_bucket{le="0.001",loop="api"} 900.0
-insights_event_loop_lag_seconds_bucket{le="0.005",loop="api"} 995.0
-insights_event_loop_lag_seconds_bucket{le="0.05",loop="api"} 999.0
-insights_event_loop_lag_seconds_bucket{le="+Inf",loop="api"} 1000.0
-insights_event_loop_lag_seconds_count{loop="api"} 1000.0
-insights_event_loop_lag_seconds_sum{loop="api"} 0.9
-# TYPE insights_event_loop_lag_worst_seconds gauge
-insights_event_loop_lag_worst_seconds{loop="api"} 0.0123
-"""
+def loop_lag_text(loop: str, buckets: dict[str, float], worst: float) -> str:
+    """/metrics' lines of one loop's lag: its cumulative buckets (bound -> count) and its worst."""
+    lines = [
+        f'insights_event_loop_lag_seconds_bucket{{le="{le}",loop="{loop}"}} {n}' for le, n in buckets.items()
+    ]
+    return "\n".join([*lines, f'insights_event_loop_lag_worst_seconds{{loop="{loop}"}} {worst}', ""])
 
+
+HISTOGRAM = "# TYPE insights_event_loop_lag_seconds histogram\n"
+LOOP_LAG = HISTOGRAM + loop_lag_text("api", {"0.001": 900, "0.005": 995, "0.05": 999, "+Inf": 1000}, 0.0123)
 # `insights up`: the worker's loop beside the API's.
-WORKER_LOOP_LAG = """\
-# TYPE insights_event_loop_lag_seconds histogram
-insights_event_loop_lag_seconds_bucket{le="0.001",loop="api"} 1000.0
-insights_event_loop_lag_seconds_bucket{le="+Inf",loop="api"} 1000.0
-insights_event_loop_lag_seconds_bucket{le="0.001",loop="worker"} 10.0
-insights_event_loop_lag_seconds_bucket{le="0.25",loop="worker"} 1000.0
-insights_event_loop_lag_seconds_bucket{le="+Inf",loop="worker"} 1000.0
-# TYPE insights_event_loop_lag_worst_seconds gauge
-insights_event_loop_lag_worst_seconds{loop="api"} 0.0005
-insights_event_loop_lag_worst_seconds{loop="worker"} 0.2
-"""
+WORKER_LOOP_LAG = (
+    HISTOGRAM
+    + loop_lag_text("api", {"0.001": 1000, "+Inf": 1000}, 0.0005)
+    + loop_lag_text("worker", {"0.001": 10, "0.25": 1000, "+Inf": 1000}, 0.2)
+)
 
 
 def test_the_event_loop_lag_shows_the_recent_worst_and_where_99_percent_of_checks_fall() -> None:
@@ -131,11 +123,9 @@ def test_the_workers_loop_beside_the_api_has_a_line_of_its_own() -> None:
     figures = json.loads(as_json(status))
     assert figures["worker_loop_lag"] == {"worst_seconds": 0.2, "within_seconds": 0.25, "share_within": 1.0}
     # an API alone has no worker loop: no line, and null
-    assert not any(
-        "worker loop" in line
-        for line in render(parse_status("http://x", READY, METRICS + LOOP_LAG)).splitlines()
-    )
-    assert json.loads(as_json(parse_status("http://x", READY, METRICS + LOOP_LAG)))["worker_loop_lag"] is None
+    alone = parse_status("http://x", READY, METRICS + LOOP_LAG)
+    assert not any("worker loop" in line for line in render(alone).splitlines())
+    assert json.loads(as_json(alone))["worker_loop_lag"] is None
 
 
 def test_a_process_that_does_not_measure_its_loop_lag_says_so() -> None:
