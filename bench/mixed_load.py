@@ -1,9 +1,9 @@
 """Reads while the player is sending: read latency and freshness of `insights up` under steady ingest.
 
-`insights up` (the embedded default, as users run it: its own Kafka, chDB, worker and API in one
-process) runs as a child in a temp data dir. After a catalog and some history are loaded, each phase
-holds an ingest rate (0, 5,000, 20,000, 50,000 events/s by default) and meanwhile measures, one after
-the other, reads at --clients connections of three kinds:
+`insights up` (the embedded default, as users run it: its own Kafka, chDB, API and worker, the worker
+in a child process of its own) runs as a child in a temp data dir. After a catalog and some history
+are loaded, each phase holds an ingest rate (0, 5,000, 20,000, 50,000 events/s by default) and
+meanwhile measures, one after the other, reads at --clients connections of three kinds:
 
 - cached: the analytics of the most played track, the same URL every time (the response cache answers,
   recomputed in the background while ingest keeps changing the track);
@@ -18,8 +18,9 @@ turn every 50 ms, so each track is asked at most every 2 s and no answer comes f
 (max-age 1 s); the time from the 202 to the first answer that counts the play is its freshness.
 Ingest comes from a generator process of this script: realistic batches
 of 500 events (`insights generate`'s model) made once, then re-sent with fresh event ids, so its CPU per
-event is a small fraction of the server's; every figure of CPU is per process (insights, its Kafka, the
-generator, wrk, this probe), so the generator's share is visible. Between phases the worker catches up.
+event is a small fraction of the server's; every figure of CPU is per process (insights, its worker
+where it runs apart, its Kafka, the generator, wrk, this probe), so the generator's share is visible.
+Between phases the worker catches up.
 
 The ceiling is the same process with no ingest: every phase is reported as a ratio to the no-ingest
 phase of its own round. Reads use wrk (1 thread, C; `apt-get install wrk`) when installed, else an
@@ -282,11 +283,12 @@ class Insights:
     base: str
     data_dir: Path
 
-    def kafka_pid(self) -> int | None:
-        """The local Kafka `insights up` started: its child java process."""
+    def child_pid(self, marker: str) -> int | None:
+        """A child of `insights up` whose command line holds `marker`: "java" for its local Kafka,
+        "insights.worker_process" for its worker (a process of its own since 2026-12-05)."""
         for children in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
             for pid in children.read_text().split():
-                if "java" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                if marker in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
                     return int(pid)
         return None
 
@@ -404,10 +406,15 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
     args, insights = run.args, run.insights
     generator = start_generator(run, rate, args.warmup + 3 * args.seconds + 60) if rate else None
     await asyncio.sleep(args.warmup if rate else 0.5)
-    pids = {"insights": insights.process.pid, "kafka": insights.kafka_pid(), "probe": os.getpid()}
-    if generator is not None:
-        pids["generator"] = generator.pid
-    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items() if pid}
+    found = {
+        "insights": insights.process.pid,
+        "worker": insights.child_pid("insights.worker_process"),
+        "kafka": insights.child_pid("java"),
+        "probe": os.getpid(),
+        "generator": generator.pid if generator is not None else None,
+    }
+    pids = {name: pid for name, pid in found.items() if pid}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     metrics_before = await metric_samples(run.http)
     began = time.monotonic()
     stop = asyncio.Event()
@@ -531,7 +538,7 @@ HEADER = (
     f"{'code':<8} {'round':>5} {'ingest/s':>8} {'target':>7} {'accepted':>9} | "
     f"{'cached r/s':>10} {'p50':>5} {'p99':>6} | {'computed r/s':>12} {'p50':>6} {'p99':>6} | "
     f"{'realtime r/s':>12} {'p99':>6} | {'fresh p50':>9} {'p99':>6} | {'loop p99':>8} | "
-    f"cores: insights kafka generator wrk probe"
+    f"cores: insights worker kafka generator wrk probe"
 )
 
 
@@ -546,7 +553,7 @@ def row(r: dict[str, Any]) -> str:
         f"{r['computed']['requests_per_s']:>12,} {r['computed']['p50_ms']:>6} {r['computed']['p99_ms']:>6} | "
         f"{r['realtime']['requests_per_s']:>12,} {r['realtime']['p99_ms']:>6} | "
         f"{r['freshness']['p50_ms']:>9} {r['freshness']['p99_ms']:>6} | {lag:>8} | "
-        f"{c['insights']:>14} {c.get('kafka', 0):>5} {c.get('generator', 0):>9} "
+        f"{c['insights']:>14} {c.get('worker', 0):>6} {c.get('kafka', 0):>5} {c.get('generator', 0):>9} "
         f"{c.get('wrk', c.get('reader', 0)):>3} {c['probe']:>5}"
     )
 

@@ -1,9 +1,8 @@
 """How late the event loop runs what is due: a cheap periodic task asks to wake every INTERVAL and
 records how much later than asked it woke, into the metrics of insights/metrics.py.
 
-Any synchronous work on the loop, or the interpreter's lock held by another thread (in `insights up`
-the worker reads on a loop and thread of its own beside the API's), delays everything the loop
-serves by as much: this is the figure that shows it.
+Any synchronous work on the loop, or the interpreter's lock held by another thread, delays everything
+the loop serves by as much: this is the figure that shows it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The process's Prometheus metrics, defined once here so the edge and the worker share one registry.
 
-`GET /metrics` (api/http/metrics.py) renders them; in `insights up` both halves report there, and a
+`GET /metrics` (api/http/metrics.py) renders them; in `insights up` both halves report there (the
+worker's process through the API's: insights/worker_process.py), and a
 worker alone serves them on INSIGHTS_METRICS_PORT (insights/metrics_server.py).
 """
 
@@ -84,8 +85,8 @@ COMPLETE_THROUGH_LAG = Gauge(
 )
 # How much later than due the event loop ran a periodic check (insights/loop_lag.py): the time any
 # request or flush on this process's loop may have waited behind synchronous work.
-# `loop`: "api", the loop serving requests; "worker", the worker's (a process of its own, or its own
-# thread and loop beside the API in `insights up`).
+# `loop`: "api", the loop serving requests; "worker", the worker's (in `insights up`, the worker's process
+# reports it through the API's process: insights/worker_process.py).
 LOOP_LAG = Histogram(
     "insights_event_loop_lag_seconds",
     "How much later than due an event loop of the process woke a check that runs every 50 ms.",

@@ -33,15 +33,16 @@ from insights.migrate import migrate
 from insights.pipeline_monitor import PipelineMonitor
 from insights.settings import Settings
 from insights.store import Store
-from insights.worker_thread import ServiceThread, Together
+from insights.worker_process import WorkerProcess
 from pipeline.worker import Worker
 from schemas.tokens import create_token
 from schemas.topics import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger("insights")
 
-# Measured with bench/mixed_load.py: at niceness 10 the engine's threads building a flush take about a
-# tenth of the CPU a request's thread wants, and all that it leaves (BENCHMARKS.md, "reads under ingest").
+# Measured with bench/mixed_load.py: at niceness 10 the worker's process and the engine's threads building
+# a flush take about a tenth of the CPU a request's thread wants, and all that it leaves (BENCHMARKS.md,
+# "reads under ingest").
 WRITES_NICENESS = 10
 TOPIC_RETENTION_MS = str(7 * 24 * 3600 * 1000)
 CHANGES_RETENTION_MS = 3600 * 1000
@@ -233,16 +234,13 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         await ensure_topics(settings, bootstrap)
         identity = IdentityGuard(store, bootstrap)
         await identity.start()
-        pipeline: Worker | ServiceThread | None = None
+        pipeline: Worker | WorkerProcess | None = None
         if worker and api:
-            # Beside the API, the worker reads on a loop of its own (insights/worker_thread.py),
-            # whose lag is measured there.
-            pipeline = ServiceThread(
-                lambda: Together(Worker(settings, store, bootstrap, identity), LoopLagMonitor("worker"))
-            )
-            await asyncio.to_thread(pipeline.start)
+            # Beside the API, the worker runs in a process of its own (insights/worker_process.py).
+            pipeline = WorkerProcess(settings, store, bootstrap, niceness=WRITES_NICENESS)
         elif worker:
             pipeline = Worker(settings, store, bootstrap, identity)
+        if pipeline is not None:
             await pipeline.start()
         monitor = PipelineMonitor(store, bootstrap)
         await monitor.start()
@@ -262,9 +260,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         finally:
             await lag.stop()
             await monitor.stop()
-            if isinstance(pipeline, ServiceThread):
-                await asyncio.to_thread(pipeline.stop)
-            elif pipeline is not None:
+            if pipeline is not None:
                 await pipeline.stop()
             await identity.stop()
     log.info("stopped")

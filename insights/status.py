@@ -136,12 +136,12 @@ def render(status: Status) -> str:
         f"  {'freshness':<12} {describe_freshness(status.freshness)}",
         f"  {'event loop':<12} lag {describe_loop_lag(status.loop_lag)}  (this process)",
         *(
-            [f"  {'worker loop':<12} lag {describe_loop_lag(status.worker_loop_lag)}  (beside the API)"]
+            [f"  {'worker loop':<12} lag {describe_loop_lag(status.worker_loop_lag)}  (the worker's process)"]
             if status.worker_loop_lag is not None
             else []
         ),
         f"  {'ingest':<12} {ingest}  (this API process, since it started)",
-        f"  {'worker':<12} {worker}  (a worker in this process, since it started)",
+        f"  {'worker':<12} {worker}  (this process's worker, since it started)",
     ]
     return "\n".join(lines)
 

@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import OperationalError
+
+from insights.store_bridge import SCHEME, BridgeClient
 
 T = TypeVar("T")
 
@@ -68,11 +70,17 @@ class StoreUnavailable(RuntimeError):
 
 
 class Store:
-    def __init__(self, dsn: str, *, threads: int = 4, writes_niceness: int = 0) -> None:
+    def __init__(
+        self, dsn: str, *, threads: int = 4, writes_niceness: int = 0, bridge_token: str | None = None
+    ) -> None:
         """`writes_niceness` (embedded engine only): the OS niceness, 1 to 19, the engine runs the
-        statements of `writer_pool` threads at, so that in one process with the API (`insights up`)
-        the worker's flushes take the CPU the requests leave, rather than a share of what they need."""
+        statements of writer threads at, so that beside the API (`insights up`) the worker's flushes
+        take the CPU the requests leave, rather than a share of what they need.
+
+        A `bridge://` DSN (with `bridge_token`) reaches the embedded engine of the process that owns
+        it: `insights up`'s worker process stores that way (insights/store_bridge.py)."""
         self._dsn = dsn
+        self._bridge_token = bridge_token
         self._writes_niceness = writes_niceness if self.embedded else 0
         self._local = threading.local()
         self._clients: list[Client] = []
@@ -84,9 +92,10 @@ class Store:
 
     def writer_pool(self, threads: int, name: str) -> ThreadPoolExecutor:
         """Threads for the worker's statements (see `writes_niceness`)."""
-        return ThreadPoolExecutor(threads, thread_name_prefix=name, initializer=self._writer_thread)
+        return ThreadPoolExecutor(threads, thread_name_prefix=name, initializer=self.mark_writer_thread)
 
-    def _writer_thread(self) -> None:
+    def mark_writer_thread(self) -> None:
+        """The calling thread's statements are the worker's (see `writes_niceness`)."""
         self._local.writer = True
 
     @property
@@ -99,7 +108,8 @@ class Store:
 
     @property
     def embedded(self) -> bool:
-        return self._dsn.startswith("chdb:")
+        """The engine in this process, or another's through the bridge (`insights up`'s worker)."""
+        return self._dsn.startswith(("chdb:", SCHEME))
 
     def client(self) -> Client:
         """This thread's client, created on first use."""
@@ -109,7 +119,10 @@ class Store:
             if self._writes_niceness and getattr(self._local, "writer", False):
                 # The engine sets it on every thread of the statement, and restores it after.
                 settings = {"os_thread_priority": self._writes_niceness}
-            client = clickhouse_connect.get_client(dsn=self._dsn, settings=settings)
+            if self._dsn.startswith(SCHEME):
+                client = cast(Client, BridgeClient(self._dsn.removeprefix(SCHEME), self._bridge_token or ""))
+            else:
+                client = clickhouse_connect.get_client(dsn=self._dsn, settings=settings)
             self._local.client = client
             with self._lock:
                 self._clients.append(client)

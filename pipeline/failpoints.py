@@ -29,13 +29,16 @@ def _armed(spec: str) -> dict[str, int]:
 
 _ARMED: dict[str, int] = {}
 _passed: Counter[str] = Counter()
+_together_with: list[int] = []
 
 
-def arm(spec: str) -> None:
-    """Arm the crash points of `spec` ("name=N,..."); ValueError names a bad one."""
+def arm(spec: str, together_with: int | None = None) -> None:
+    """Arm the crash points of `spec` ("name=N,..."); ValueError names a bad one. `together_with`: a
+    process killed first (`insights up`, whose worker runs in a process of its own)."""
     _ARMED.clear()
     _ARMED.update(_armed(spec))
     _passed.clear()
+    _together_with[:] = [together_with] if together_with else []
 
 
 def failpoint(name: str) -> None:
@@ -44,4 +47,6 @@ def failpoint(name: str) -> None:
     _passed[name] += 1
     if _passed[name] == _ARMED[name]:
         log.warning("failpoint %s reached: killing this process", name)
+        for pid in _together_with:
+            os.kill(pid, signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)

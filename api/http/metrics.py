@@ -4,6 +4,7 @@ from inside the network; it holds counts, never data)."""
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -11,4 +12,6 @@ from insights.metrics import REGISTRY
 
 
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    # Off the loop: in `insights up` the worker process's figures are asked for meanwhile
+    # (insights/worker_process.py).
+    return Response(await run_in_threadpool(generate_latest, REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,229 @@
+"""The worker's statements, run by the process that owns the embedded engine.
+
+chDB opens a data directory from one process only. In `insights up` that process serves the API, and
+the worker runs in a process of its own (insights/worker_process.py), so that its Python (Kafka,
+Faust, decoding, building columns) never takes the interpreter from the requests. Its statements
+cross over here: the worker's `Store` has a `bridge://` DSN, and each of its threads gets a
+`BridgeClient`, a connection to a thread of the owning process with a ClickHouse client of its own.
+So a thread's session (its temporary tables) lives as long as before, and the owner runs the
+statements as writes (`Store.mark_writer_thread`: at the worker's lower priority).
+
+The socket lives in a private directory (mode 0700) and a connection is served only after its first
+frame carries the token the owner made for its child: nothing is unpickled before that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import pickle
+import secrets
+import shutil
+import socket
+import struct
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from clickhouse_connect.driver import exceptions
+
+log = logging.getLogger(__name__)
+
+SCHEME = "bridge://"
+TOKEN_ENV = "INSIGHTS_STORE_BRIDGE_TOKEN"  # noqa: S105  (the variable's name)
+STATEMENTS, METRICS = b"statements", b"metrics"
+HELLO_SECONDS = 5.0  # a connection that has not said who it is by then is dropped
+
+_LENGTH = struct.Struct("!Q")
+# Errors that cross the bridge as themselves, so that callers handle them as before.
+_ERRORS: dict[str, type[Exception]] = {
+    error.__name__: error
+    for error in (
+        exceptions.OperationalError,
+        exceptions.DatabaseError,
+        exceptions.DataError,
+        exceptions.ProgrammingError,
+        exceptions.InternalError,
+        exceptions.NotSupportedError,
+        exceptions.InterfaceError,
+    )
+}
+
+
+def send_frame(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(_LENGTH.pack(len(payload)))
+    sock.sendall(payload)
+
+
+def _receive_exactly(sock: socket.socket, size: int) -> bytearray:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            raise ConnectionError("the other end closed the bridge")
+        got += n
+    return buffer
+
+
+def receive_frame(sock: socket.socket) -> bytes:
+    (size,) = _LENGTH.unpack(_receive_exactly(sock, _LENGTH.size))
+    return bytes(_receive_exactly(sock, size))
+
+
+def send_object(sock: socket.socket, value: Any) -> None:
+    send_frame(sock, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def receive_object(sock: socket.socket) -> Any:
+    return pickle.loads(receive_frame(sock))  # noqa: S301  (only after the token: our own child)
+
+
+def connect(path: str, token: str, role: bytes) -> socket.socket:
+    """A connection to the owner at `path`, introduced as `role`."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+        send_frame(sock, token.encode() + b" " + role)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _Rows:
+    """What `Store.query_rows` reads of a clickhouse-connect query result."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self.result_rows = rows
+
+
+class BridgeClient:
+    """The part of a clickhouse-connect client the `Store` uses, run by the owning process."""
+
+    def __init__(self, path: str, token: str) -> None:
+        self._sock = connect(path, token, STATEMENTS)
+
+    def _call(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            send_object(self._sock, (op, args, kwargs))
+            outcome, value = receive_object(self._sock)
+        except OSError as error:
+            raise exceptions.OperationalError("The store's process is not reachable.") from error
+        if outcome == "ok":
+            return value
+        name, message = value
+        raise _ERRORS.get(name, exceptions.DatabaseError)(message)
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> _Rows:
+        return _Rows(self._call("query", sql, parameters=parameters))
+
+    def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
+        self._call("command", sql, parameters=parameters)
+
+    def insert(self, table: str, data: Sequence[Sequence[Any]], **kwargs: Any) -> None:
+        self._call("insert", table, data, **kwargs)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class BridgeServer:
+    """Serves the statements of the worker process on `dsn`, with `store` (the engine's owner).
+
+    A connection introduced as `METRICS` is handed to `on_metrics` (insights/worker_process.py)."""
+
+    def __init__(self, store: Any, on_metrics: Callable[[socket.socket], None]) -> None:
+        self._store = store
+        self._on_metrics = on_metrics
+        self._dir = Path(tempfile.mkdtemp(prefix="insights-bridge-"))  # mode 0700
+        self.path = str(self._dir / "store.sock")
+        self.token = secrets.token_hex(16)
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.path)
+        self._listener.listen(64)
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._accepting = threading.Thread(target=self._accept, name="store-bridge", daemon=True)
+        self._accepting.start()
+
+    @property
+    def dsn(self) -> str:
+        return SCHEME + self.path
+
+    def _accept(self) -> None:
+        number = 0
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            number += 1
+            with self._lock:
+                self._connections.add(sock)
+            name = f"store-bridge-{number}"
+            threading.Thread(target=self._serve, args=(sock,), name=name, daemon=True).start()
+
+    def _introduced(self, sock: socket.socket) -> bytes | None:
+        sock.settimeout(HELLO_SECONDS)
+        token, _, role = receive_frame(sock).partition(b" ")
+        sock.settimeout(None)
+        if not hmac.compare_digest(token, self.token.encode()):
+            log.warning("store bridge: a connection without the token was refused")
+            return None
+        return role
+
+    def _serve(self, sock: socket.socket) -> None:
+        handed_over = False
+        try:
+            role = self._introduced(sock)
+            if role == METRICS:
+                self._on_metrics(sock)
+                handed_over = True
+            elif role == STATEMENTS:
+                self._statements(sock)
+        except (OSError, ConnectionError):
+            pass  # the worker closed its end, or stopped
+        finally:
+            if not handed_over:
+                self._forget(sock)
+
+    def _statements(self, sock: socket.socket) -> None:
+        self._store.mark_writer_thread()
+        client = self._store.client()
+        while True:
+            op, args, kwargs = receive_object(sock)
+            try:
+                if op == "query":
+                    value: Any = client.query(*args, **kwargs).result_rows
+                elif op == "command":
+                    client.command(*args, **kwargs)
+                    value = None
+                elif op == "insert":
+                    client.insert(*args, **kwargs)
+                    value = None
+                else:
+                    raise exceptions.ProgrammingError(f"unknown bridge operation {op!r}")
+            except Exception as error:  # sent back to the caller, whose retries decide
+                send_object(sock, ("error", (type(error).__name__, str(error))))
+            else:
+                send_object(sock, ("ok", value))
+
+    def _forget(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(sock)
+        sock.close()
+
+    def close(self) -> None:
+        self._listener.close()
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for sock in connections:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
