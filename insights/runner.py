@@ -40,9 +40,9 @@ from schemas.topics import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger("insights")
 
-# Measured with bench/mixed_load.py: at niceness 10 the worker's process and the engine's threads building
-# a flush take about a tenth of the CPU a request's thread wants, and all that it leaves (BENCHMARKS.md,
-# "reads under ingest").
+# Measured with bench/mixed_load.py: at niceness 10 the worker's process, the engine's threads building a
+# flush and its merges take about a tenth of the CPU a request's thread wants, and all that it leaves
+# (BENCHMARKS.md, "reads under ingest").
 WRITES_NICENESS = 10
 TOPIC_RETENTION_MS = str(7 * 24 * 3600 * 1000)
 CHANGES_RETENTION_MS = 3600 * 1000

@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import urlparse
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -74,8 +76,10 @@ class Store:
         self, dsn: str, *, threads: int = 4, writes_niceness: int = 0, bridge_token: str | None = None
     ) -> None:
         """`writes_niceness` (embedded engine only): the OS niceness, 1 to 19, the engine runs the
-        statements of writer threads at, so that beside the API (`insights up`) the worker's flushes
-        take the CPU the requests leave, rather than a share of what they need.
+        statements of writer threads at, and its background merges of the parts they write, so that
+        beside the API (`insights up`) the worker's flushes take the CPU the requests leave, rather
+        than a share of what they need. The merges' niceness is the engine's configuration: it holds
+        when this store's first client opens the engine of the process.
 
         A `bridge://` DSN (with `bridge_token`) reaches the embedded engine of the process that owns
         it: `insights up`'s worker process stores that way (insights/store_bridge.py)."""
@@ -121,6 +125,11 @@ class Store:
                 settings = {"os_thread_priority": self._writes_niceness}
             if self._dsn.startswith(SCHEME):
                 client = cast(Client, BridgeClient(self._dsn.removeprefix(SCHEME), self._bridge_token or ""))
+            elif self._writes_niceness:
+                # The first client opens the engine: its background merges of the parts flushes
+                # write run at the same niceness.
+                options = {"config-file": self._engine_config()}
+                client = clickhouse_connect.get_client(dsn=self._dsn, settings=settings, chdb_options=options)
             else:
                 client = clickhouse_connect.get_client(dsn=self._dsn, settings=settings)
             self._local.client = client
@@ -132,6 +141,20 @@ class Store:
             # request of the process meanwhile.
             gc.freeze()
         return client
+
+    def _engine_config(self) -> str:
+        """The embedded engine's configuration, beside its data: its merges at `writes_niceness`."""
+        path = Path(urlparse(self._dsn).path) / "insights-engine.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nice = self._writes_niceness
+        config = (
+            "<clickhouse>\n"
+            f"    <os_threads_nice_value_merge_mutate>{nice}</os_threads_nice_value_merge_mutate>\n"
+            "</clickhouse>\n"
+        )
+        if not path.exists() or path.read_text() != config:
+            path.write_text(config)
+        return str(path)
 
     # Sync API, for the CLI, migrations and the worker's own threads.
     def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:

@@ -1,10 +1,14 @@
-"""In one process with the API, the engine runs the worker's statements at a lower OS priority."""
+"""Beside the API, the engine runs the worker's statements, and its merges, at a lower OS priority."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from insights.store import Store
 
@@ -39,3 +43,28 @@ def test_the_workers_statements_run_at_the_niceness_asked_and_reads_do_not(embed
         assert store.query_rows(PRIORITY_SQL) == [(0,)]  # this thread reads, at the default
     finally:
         store.close()
+
+
+MERGES_NICENESS = """
+import sys, tempfile
+from insights.store import Store
+store = Store(f"chdb://{tempfile.mkdtemp()}/clickhouse", writes_niceness=int(sys.argv[1]))
+((value,),) = store.query_rows(
+    "SELECT value FROM system.server_settings WHERE name = 'os_threads_nice_value_merge_mutate'"
+)
+print(value)
+store.close()
+"""
+
+
+@pytest.mark.parametrize("asked", [0, 10])
+def test_the_engines_merges_run_at_the_writes_niceness(asked: int) -> None:
+    """The engine opens with it (a process of its own: this one's engine is open already)."""
+    merges = subprocess.run(
+        [sys.executable, "-c", MERGES_NICENESS, str(asked)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert merges.stdout.split() == [str(asked)]
