@@ -100,6 +100,11 @@ LOOP_LAG_WORST = Gauge(
     ["loop"],
     registry=REGISTRY,
 )
+WORKER_RESTARTS = Counter(
+    "insights_worker_process_restarts_total",
+    "Times `insights up` started its worker process again after it exited by itself.",
+    registry=REGISTRY,
+)
 DEPENDENCY_UP = Gauge(
     "insights_dependency_up",
     "1 when the process reached the dependency at its last check, else 0 (kafka, clickhouse).",

@@ -43,6 +43,7 @@ from insights.metrics import (
     LOOP_LAG,
     LOOP_LAG_WORST,
     REGISTRY,
+    WORKER_RESTARTS,
     WRITE_RETRIES,
 )
 from insights.settings import Settings
@@ -203,6 +204,7 @@ class WorkerProcess:
             if asyncio.get_running_loop().time() - began > 60:
                 delay = RESTART_FIRST_DELAY
             log.error("the worker process exited (code %d); starting it again in %.0f s", code, delay)
+            WORKER_RESTARTS.inc()
             await asyncio.sleep(delay)
             delay = min(delay * 2, RESTART_MAX_DELAY)
             with contextlib.suppress(RuntimeError):

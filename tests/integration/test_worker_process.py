@@ -84,6 +84,8 @@ def test_a_worker_process_that_dies_is_started_again_and_nothing_is_lost(up: UpP
     assert alive(second)
     eventually(lambda: plays(up, 71) == 12 or None, timeout=90)
     assert "the worker process exited" in up.log_tail(200)
+    with up.client() as client:
+        assert "insights_worker_process_restarts_total 1.0" in client.get("/metrics").text
     assert up.stop() == 0
     assert not alive(second)  # stopped with `insights up`
 
