@@ -8,6 +8,11 @@ cross over here: the worker's `Store` has a `bridge://` DSN, and each of its thr
 So a thread's session (its temporary tables) lives as long as before, and the owner runs the
 statements as writes (`Store.mark_writer_thread`: at the worker's lower priority).
 
+An insert crosses as the Native-format bytes clickhouse-connect would have written, built by the
+worker's process (with the column types the owner reads once per table): the owner's Python only
+hands them to the engine. Serializing the columns there held the interpreter for milliseconds at a
+time, and every request of the owning process waited behind it.
+
 The socket lives in a private directory (mode 0700) and a connection is served only after its first
 frame carries the token the owner made for its child: nothing is unpickled before that.
 """
@@ -28,7 +33,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from clickhouse_connect.datatypes.registry import get_from_name
 from clickhouse_connect.driver import exceptions
+from clickhouse_connect.driver.insert import InsertContext
+from clickhouse_connect.driver.transform import NativeTransform
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +115,7 @@ class BridgeClient:
 
     def __init__(self, path: str, token: str) -> None:
         self._sock = connect(path, token, STATEMENTS)
+        self._types: dict[tuple[str, tuple[str, ...]], list[Any]] = {}
 
     def _call(self, op: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -125,8 +134,23 @@ class BridgeClient:
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
         self._call("command", sql, parameters=parameters)
 
-    def insert(self, table: str, data: Sequence[Sequence[Any]], **kwargs: Any) -> None:
-        self._call("insert", table, data, **kwargs)
+    def insert(
+        self,
+        table: str,
+        data: Sequence[Sequence[Any]],
+        column_names: Sequence[str],
+        column_oriented: bool = False,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        names = tuple(column_names)
+        types = self._types.get((table, names))
+        if types is None:
+            types = [get_from_name(name) for name in self._call("types", table, names)]
+            self._types[(table, names)] = types
+        context = InsertContext(table, names, types, data, column_oriented=column_oriented)
+        body = b"".join(NativeTransform.build_insert(context))
+        body = body[body.index(b"\n") + 1 :]  # it starts with the INSERT statement, for HTTP
+        self._call("insert_native", table, names, body, settings)
 
     def close(self) -> None:
         self._sock.close()
@@ -203,8 +227,12 @@ class BridgeServer:
                 elif op == "command":
                     client.command(*args, **kwargs)
                     value = None
-                elif op == "insert":
-                    client.insert(*args, **kwargs)
+                elif op == "types":
+                    table, names = args
+                    value = [t.name for t in client.create_insert_context(table, names).column_types]
+                elif op == "insert_native":
+                    table, names, body, settings = args
+                    client.raw_insert(table, names, body, settings=settings, fmt="Native")
                     value = None
                 else:
                     raise exceptions.ProgrammingError(f"unknown bridge operation {op!r}")
