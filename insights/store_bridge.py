@@ -44,6 +44,7 @@ SCHEME = "bridge://"
 TOKEN_ENV = "INSIGHTS_STORE_BRIDGE_TOKEN"  # noqa: S105  (the variable's name)
 STATEMENTS, METRICS = b"statements", b"metrics"
 HELLO_SECONDS = 5.0  # a connection that has not said who it is by then is dropped
+HELLO_BYTES = 256  # nor one whose first frame is longer than a token and a role
 
 _LENGTH = struct.Struct("!Q")
 # Errors that cross the bridge as themselves, so that callers handle them as before.
@@ -78,8 +79,10 @@ def _receive_exactly(sock: socket.socket, size: int) -> bytearray:
     return buffer
 
 
-def receive_frame(sock: socket.socket) -> bytes:
+def receive_frame(sock: socket.socket, max_size: int | None = None) -> bytes:
     (size,) = _LENGTH.unpack(_receive_exactly(sock, _LENGTH.size))
+    if max_size is not None and size > max_size:
+        raise ConnectionError(f"a frame of {size} bytes, above {max_size}")
     return bytes(_receive_exactly(sock, size))
 
 
@@ -194,7 +197,7 @@ class BridgeServer:
 
     def _introduced(self, sock: socket.socket) -> bytes | None:
         sock.settimeout(HELLO_SECONDS)
-        token, _, role = receive_frame(sock).partition(b" ")
+        token, _, role = receive_frame(sock, HELLO_BYTES).partition(b" ")
         sock.settimeout(None)
         if not hmac.compare_digest(token, self.token.encode()):
             log.warning("store bridge: a connection without the token was refused")

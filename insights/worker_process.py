@@ -159,10 +159,6 @@ class WorkerProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._watching: asyncio.Task[None] | None = None
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     async def start(self) -> None:
         self._metrics.install()
         self._bridge = BridgeServer(self._store, self._metrics.attach)
@@ -190,6 +186,7 @@ class WorkerProcess:
             if self._process.returncode is not None:
                 raise RuntimeError(f"the worker process exited at start (code {self._process.returncode})")
             if asyncio.get_running_loop().time() > deadline:
+                self._process.kill()  # stuck: the next one starts afresh
                 raise RuntimeError(f"the worker process did not start within {START_SECONDS:.0f} s")
             await asyncio.sleep(0.05)
         log.info("worker process %d consuming", self._process.pid)

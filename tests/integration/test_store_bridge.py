@@ -94,6 +94,12 @@ def test_a_connection_without_the_token_is_refused_before_anything_is_read(
         sock.settimeout(HELLO_SECONDS)
         with pytest.raises(ConnectionError):
             receive_frame(sock)  # closed without a word
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(bridge.path)
+        sock.sendall((1 << 60).to_bytes(8, "big"))  # a first frame claiming an exabyte is not awaited
+        sock.settimeout(HELLO_SECONDS)
+        with pytest.raises(ConnectionError):
+            receive_frame(sock)
     wrong = Store(bridge.dsn, bridge_token="0" * 32)
     try:
         with pytest.raises(OperationalError):
