@@ -151,8 +151,9 @@ class BridgeClient:
             types = [get_from_name(name) for name in self._call("types", table, names)]
             self._types[(table, names)] = types
         context = InsertContext(table, names, types, data, column_oriented=column_oriented)
-        body = b"".join(NativeTransform.build_insert(context))
-        body = body[body.index(b"\n") + 1 :]  # it starts with the INSERT statement, for HTTP
+        chunks = NativeTransform.build_insert(context)
+        first = next(chunks, b"")  # it starts with the INSERT statement, for HTTP: cut before joining
+        body = b"".join((first[first.index(b"\n") + 1 :], *chunks))
         self._call("insert_native", table, names, body, settings)
 
     def close(self) -> None:
@@ -213,7 +214,7 @@ class BridgeServer:
                 handed_over = True
             elif role == STATEMENTS:
                 self._statements(sock)
-        except (OSError, ConnectionError):
+        except OSError:
             pass  # the worker closed its end, or stopped
         finally:
             if not handed_over:

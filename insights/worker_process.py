@@ -125,7 +125,7 @@ class WorkerMetrics(Collector):
                 self._sock.settimeout(SCRAPE_SECONDS)
                 send_frame(self._sock, b"collect")
                 self._last = {family.name: family for family in receive_object(self._sock)}
-            except (OSError, ConnectionError) as error:
+            except OSError as error:
                 # A reply may still come: the connection cannot be trusted any more. The worker
                 # process opens another.
                 log.warning("the worker process did not report its metrics (%s)", error)
@@ -239,7 +239,7 @@ def _report_metrics(path: str, token: str, stopping: threading.Event) -> None:
                 while True:
                     receive_frame(sock)
                     send_object(sock, [family for family in REGISTRY.collect() if family.name in names])
-        except (OSError, ConnectionError):
+        except OSError:
             stopping.wait(1.0)
 
 
