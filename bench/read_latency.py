@@ -60,6 +60,7 @@ from api.read.analytics_routes import TOP_TRACKS, Reads
 from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo, ChangeFeed, TrackChanges
 from api.read.figure_bodies import figure_fields, ranked_tracks
+from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Entity
 from insights.dev.kafka_local import LocalKafka
 from insights.metrics import KEPT_ANSWERS
 from insights.migrate import migrate
@@ -202,6 +203,7 @@ async def following(bootstrap: str) -> tuple[ChangeFeed, TrackChanges]:
     return feed, changes
 
 
+KINDS = {"track": TRACK, "album": ALBUM, "artist": ARTIST}
 # How many ranked tracks each group's answer lists (an artist's top 10).
 TOP: dict[str, int | None] = {"album": None, "artist": TOP_TRACKS}
 Case = tuple[str, Callable[[], Awaitable[Any]]]  # the entity it reads, and one call as a handler makes it
@@ -220,7 +222,9 @@ def handler_cases(
 
     async def group(kind: str) -> Any:
         entry: Any = await (catalog.album if kind == "album" else catalog.artist)(ids[kind])
-        figures, per_track = await reads.group_figures(entry.track_ids, bounds)
+        figures, per_track = await reads.group_figures(
+            entry.track_ids, bounds, Entity(KINDS[kind], ids[kind]), TOP[kind]
+        )
         return figure_fields(figures), ranked_tracks(entry.tracks, per_track, TOP[kind])
 
     async def chart(kind: str, timeframe: str) -> Any:
@@ -228,7 +232,8 @@ def handler_cases(
             ids[kind]
         )
         track_ids = [entry.track_id] if kind == "track" else entry.track_ids
-        return await reads.chart(track_ids, chart_buckets(timeframe, datetime.now(UTC)))
+        buckets = chart_buckets(timeframe, datetime.now(UTC))
+        return await reads.chart(track_ids, buckets, None, Entity(KINDS[kind], ids[kind]))
 
     return {
         "track analytics (hot, 30-days)": ("hot track", partial(track, ids["track"], bounds)),

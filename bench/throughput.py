@@ -17,7 +17,8 @@ rollups' dimensions).
 
 All on a fresh local Kafka in a temp dir, removed at the end. Rerun with `make bench` or
 `.venv/bin/python bench/throughput.py [--events 200000] [--batch 500] [--concurrency 8]
-[--partitions 6] [--history 0] [--spread SECONDS] [--rollups today|before-zones|before-audience]`;
+[--partitions 6] [--history 0] [--spread SECONDS]
+[--rollups today|before-blocks|before-zones|before-audience]`;
 the table is printed and saved as JSON in bench/results/.
 `--rollups` runs the worker with the rollups an issue started from, for its rate before side by side.
 `--history N` stores N older events before the worker starts, to show what the dedupe lookup costs as
@@ -54,7 +55,15 @@ from insights.migrate import migrate
 from insights.settings import Settings
 from insights.store import Store
 from pipeline.decode import decode_message
-from pipeline.rollups import ROLLUPS, TRACK_HOURLY, TRACK_REALTIME, TRACK_TOTALS, Rollup, counter_rollup
+from pipeline.rollups import (
+    LISTENER_BLOCKS,
+    ROLLUPS,
+    TRACK_HOURLY,
+    TRACK_REALTIME,
+    TRACK_TOTALS,
+    Rollup,
+    counter_rollup,
+)
 from pipeline.sink import EVENT_COLUMNS, RollupSink, SourcedEvent, event_columns
 from pipeline.worker import FLUSH_MAX_EVENTS, Worker
 from schemas.events import PLATFORMS, SOURCES, decode_batch, encode_batch, validate_batch
@@ -67,6 +76,8 @@ _DAILY_BEFORE_AUDIENCE = counter_rollup("track_daily", ("day", "toDate(occurred_
 _BEFORE_ZONES = (TRACK_REALTIME, TRACK_HOURLY, _DAILY_BEFORE_AUDIENCE, TRACK_TOTALS)
 ROLLUP_SETS: dict[str, tuple[Rollup, ...]] = {
     "today": ROLLUPS,
+    # before the listener blocks of popular entities
+    "before-blocks": tuple(r for r in ROLLUPS if r is not LISTENER_BLOCKS),
     # before the quarter-hour rollup of local days and ranges
     "before-zones": _BEFORE_ZONES,
     # before the audience rollups and the listening sums
@@ -100,11 +111,28 @@ def audience(rng: random.Random) -> dict[str, str]:
     }
 
 
+def catalogued(seed: int = 7) -> list[int]:
+    """The workload's 10,000 track ids, in order of popularity."""
+    return random.Random(seed).sample(range(1, 10_000_000), 10_000)
+
+
+# The catalog of the workload's tracks: 10 a album, 3 albums an artist, ~15 % with a second artist
+# (so the worker's listener blocks have the albums and artists a real catalog gives them).
+CATALOG_SQL = """
+INSERT INTO tracks (track_id, title, album_id, artist_ids, version)
+SELECT track_id, 'Track', intDiv(n, 10) + 1,
+    if(cityHash64(n) % 100 < 15, [intDiv(n, 30) + 1, (intDiv(n, 30) + 1 + cityHash64(n, 1) % 20) % 334 + 1],
+       [intDiv(n, 30) + 1]), 1
+FROM (SELECT arrayJoin(arrayEnumerate({tracks:Array(UInt64)})) - 1 AS n,
+             {tracks:Array(UInt64)}[n + 1] AS track_id)"""
+
+
 def generate(n: int, batch: int, seed: int = 7, spread: float = 30 * 86400.0) -> Workload:
     """A few hits and a long tail (Zipf s=1.1 over 10,000 tracks), 100,000 listeners, occurred_at
     spread over the last `spread` seconds (30 days: a backlog; a minute: live traffic)."""
     rng = random.Random(seed)
-    tracks = rng.sample(range(1, 10_000_000), 10_000)
+    tracks = catalogued(seed)
+    rng.sample(range(1, 10_000_000), 10_000)  # as catalogued(), so the draws below are as before
     weights = [1 / rank**1.1 for rank in range(1, len(tracks) + 1)]
     now, span = datetime.now(UTC) - timedelta(minutes=1), spread
     kinds, picks = rng.choices(TYPES, TYPE_WEIGHTS, k=n), rng.choices(tracks, weights, k=n)
@@ -282,6 +310,7 @@ async def run_worker(
     store = Store(f"chdb://{data_dir / 'clickhouse'}")
     try:
         migrate(store)
+        store.command(CATALOG_SQL, {"tracks": catalogued()})
         inserted = insert_ceiling(store, messages, partitions) if messages else 0.0
         if history:
             store.command(HISTORY_SQL, {"n": history})
@@ -447,7 +476,7 @@ def main() -> int:
         "--rollups",
         choices=sorted(ROLLUP_SETS),
         default="today",
-        help="the worker's rollups: today's, or those before the time zones' or the audience's",
+        help="the worker's rollups: today's, or those before the listener blocks, the zones or the audience",
     )
     args = parser.parse_args()
     started, load_before = time.perf_counter(), os.getloadavg()

@@ -31,6 +31,8 @@ class Rollup:
     table: str
     columns: tuple[str, ...]
     select: str
+    # How far it got per partition, if its rows do not keep kafka_partition and max_offset.
+    marker: str | None = None
 
     def catch_up_sql(self, partitions: int, fenced_by: str = "") -> str:
         """The build over `partitions` offset ranges; `fenced_by`, a condition on kafka_partition,
@@ -48,6 +50,8 @@ class Rollup:
 
     @property
     def marker_sql(self) -> str:
+        if self.marker is not None:
+            return self.marker
         return (
             f"SELECT kafka_partition, max(max_offset) FROM {self.table}"
             " WHERE kafka_partition IN {partitions:Array(UInt16)} GROUP BY kafka_partition"
@@ -166,6 +170,50 @@ WHERE type IN ('play', 'heartbeat') AND occurred_at >= now() - INTERVAL 2 HOUR A
 GROUP BY track_id, second, kafka_partition""",
 )
 
+# Listener sketches per entity and calendar block (schemas/clickhouse/016_listener_blocks.sql): each
+# play of a track counts towards the track's week and month, and its album's and artists' day, week,
+# month and all time, under the catalog of the moment it is built. Rows do not keep the partition, so
+# that a block is one sketch whichever partitions its tracks' events came through: how far the rollup
+# got is a progress row per partition (kind 0), written in the same statement, hence the same part.
+_ENTITY_GRAINS = """if(entity.1 = 1, [(toUInt8(2), toMonday(day)), (toUInt8(3), toStartOfMonth(day))],
+           [(toUInt8(1), day), (toUInt8(2), toMonday(day)), (toUInt8(3), toStartOfMonth(day)),
+            (toUInt8(4), toDate(0))])"""
+_ENTITIES = """arrayConcat(
+        [(toUInt8(1), track_id)],
+        if(isNull(placed.1), [], [(toUInt8(2), assumeNotNull(placed.1))]),
+        arrayMap(artist -> (toUInt8(3), artist), arrayDistinct(placed.2)))"""
+LISTENER_BLOCKS = Rollup(
+    table="listener_blocks",
+    columns=("kind", "entity_id", "grain", "start", "plays", "fingerprint", "listeners", "max_offset"),
+    select=f"""
+SELECT block.1, block.2, block.3, block.4, count(), sum(cityHash64(track_id)),
+    uniqCombined64State(17)(listener_id), toUInt64(0)
+FROM
+(
+    SELECT track_id, listener_id, toDate(occurred_at) AS day
+    FROM events
+    WHERE type = 'play' AND ({{ranges}})
+) AS played
+LEFT JOIN
+(
+    SELECT track_id, argMax((album_id, artist_ids), version) AS placed
+    FROM tracks
+    WHERE track_id IN (SELECT track_id FROM events WHERE type = 'play' AND ({{ranges}}))
+    GROUP BY track_id
+) AS catalog USING (track_id)
+ARRAY JOIN arrayFlatten(arrayMap(
+    entity -> arrayMap(grain -> (entity.1, entity.2, grain.1, grain.2), {_ENTITY_GRAINS}),
+    {_ENTITIES})) AS block
+GROUP BY block.1, block.2, block.3, block.4
+UNION ALL
+SELECT 0, kafka_partition, 0, toDate(0), 0, 0, uniqCombined64StateIf(17)('', 0), max(kafka_offset)
+FROM events
+WHERE ({{ranges}})
+GROUP BY kafka_partition""",
+    marker="SELECT entity_id, max(max_offset) FROM listener_blocks"
+    " WHERE kind = 0 AND entity_id IN {partitions:Array(UInt16)} GROUP BY entity_id",
+)
+
 ROLLUPS: tuple[Rollup, ...] = (
     TRACK_REALTIME,
     TRACK_HOURLY,
@@ -174,4 +222,5 @@ ROLLUPS: tuple[Rollup, ...] = (
     TRACK_QUARTER,
     TRACK_AUDIENCE_DAILY,
     TRACK_AUDIENCE_QUARTER,
+    LISTENER_BLOCKS,
 )

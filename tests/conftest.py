@@ -25,6 +25,7 @@ DATA_TABLES = (
     "track_audience_daily",
     "track_audience_quarter",
     "track_realtime",
+    "listener_blocks",
     "artists",
     "albums",
     "tracks",

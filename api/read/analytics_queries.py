@@ -6,13 +6,16 @@ tracks counts each listener once.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from string import Template
 from typing import Any, NamedTuple
 
 from api.http.recent import Recent
+from api.read import listener_blocks
 from api.read.figures_sql import (
     EXACT_LISTENERS,
     PERIOD,
@@ -24,6 +27,7 @@ from api.read.figures_sql import (
     figures_statement,
     utc_days,
 )
+from api.read.listener_blocks import TRACK, Ask, Entity
 from insights.store import Store
 from schemas.local_ranges import LocalBuckets
 from schemas.periods import ChartBuckets, PeriodBounds
@@ -34,6 +38,8 @@ _DAY_MERGES = {
     False: (EXACT_LISTENERS, "exact"),
     True: (SKETCHED_LISTENERS, "sketch"),
 }
+
+TRACK_SKETCHES = "uniqCombined64Merge(17)(listeners_sketch)"
 
 # When a group's period listeners come from the day sketches, its own figures are read like a single
 # track's (a union of every row's sketch, without a state per track), and its tracks' period plays
@@ -49,7 +55,7 @@ FROM
     WHERE track_id IN {exact_tracks:Array(UInt64)} AND day >= {start:Date} AND day <= {today:Date}
     GROUP BY track_id
     UNION ALL
-    SELECT track_id, sum(plays), uniqCombined64Merge(17)(listeners_sketch)
+    SELECT track_id, sum(plays), $sketched
     FROM track_daily
     WHERE track_id IN {sketched_tracks:Array(UInt64)} AND day >= {start:Date} AND day <= {today:Date}
     GROUP BY track_id
@@ -69,23 +75,30 @@ EXACT = Mode()
 MODES = tuple(Mode(*flags) for flags in itertools.product((False, True), repeat=3))
 
 
-def _figures_statement(mode: Mode, group: bool) -> str:
+def _figures_statement(mode: Mode, group: bool, blocks: bool = False) -> str:
     """The UTC days of the previous period and the period, one part per kind of listener merge;
-    a group's tracks' figures come with its exact part, or apart when its period is sketched."""
+    a group's tracks' figures come with its exact part, or apart when its period is sketched. With
+    `blocks`, the sketched listeners are left at 0, to be read from listener blocks beside it (a
+    track's all-time sketch is one already, and stays)."""
+    sketched_listeners = "0" if blocks else SKETCHED_LISTENERS
     parts = []
     for sketched in (False, True):
         if sketched in (mode.previous, mode.period):
-            listeners, kind = _DAY_MERGES[sketched]
+            listeners = sketched_listeners if sketched else EXACT_LISTENERS
             per_track = group and not sketched and not mode.period
-            parts.append(Part(utc_days(kind), listeners, per_track))
-    all_time = SKETCHED_LISTENERS if mode.all_time else EXACT_LISTENERS
+            parts.append(Part(utc_days(_DAY_MERGES[sketched][1]), listeners, per_track))
+    all_time = EXACT_LISTENERS
+    if mode.all_time:
+        all_time = sketched_listeners if group else SKETCHED_LISTENERS
     sql = figures_statement(parts, all_time=all_time, group=group)
-    return sql + _TRACKS_PART if group and mode.period else sql
+    tracks = Template(_TRACKS_PART).substitute(sketched="0" if blocks else TRACK_SKETCHES)
+    return sql + tracks if group and mode.period else sql
 
 
-# Keyed by mode; built once.
-FIGURES_SQL = {mode: _figures_statement(mode, group=False) for mode in MODES}
-GROUP_FIGURES_SQL = {mode: _figures_statement(mode, group=True) for mode in MODES}
+# Keyed by mode, and whether listener blocks give the sketched listeners; built once.
+_KEYS = tuple(itertools.product(MODES, (False, True)))
+FIGURES_SQL = {(mode, blocks): _figures_statement(mode, False, blocks) for mode, blocks in _KEYS}
+GROUP_FIGURES_SQL = {(mode, blocks): _figures_statement(mode, True, blocks) for mode, blocks in _KEYS}
 
 UNSKETCHED_SQL = "SELECT count() FROM unsketched_tracks WHERE track_id IN {track_ids:Array(UInt64)}"
 
@@ -178,6 +191,7 @@ class ChartPoint:
     listeners: int
     likes: int
     reposts: int
+    estimate: bool = False  # listeners from a sketch (past SKETCH_ABOVE)
 
 
 @dataclass(frozen=True)
@@ -279,51 +293,129 @@ def track_set(track_ids: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(set(track_ids)))
 
 
+def _block_asks(
+    entity: Entity, tracks: tuple[int, ...], bounds: PeriodBounds, mode: Mode, group: bool
+) -> dict[Any, Ask]:
+    """What listener blocks read for a statement in `mode`: its sketched listeners by Figures field
+    (a track's all-time sketch is one already), and a group's sketched tracks' period listeners by
+    track id."""
+    asks: dict[Any, Ask] = {}
+    if mode.period:
+        asks["listeners"] = Ask(entity, tracks, *_period_days(bounds))
+    if mode.previous:
+        asks["previous_listeners"] = Ask(entity, tracks, *_previous_days(bounds))
+    if mode.all_time and group:
+        asks["listeners_total"] = Ask(entity, tracks)
+    return asks
+
+
+# A group's listed tracks not known to be past SKETCH_ABOVE over the period, counted exactly.
+EXACT_TRACKS_SQL = """
+SELECT track_id, uniqExactMerge(listeners)
+FROM track_daily
+WHERE track_id IN {exact_tracks:Array(UInt64)} AND day >= {start:Date} AND day <= {today:Date}
+GROUP BY track_id"""
+
+
 async def _figure_rows(
     store: Store,
-    statements: dict[Mode, str],
     track_ids: Sequence[int],
     bounds: PeriodBounds,
     audiences: Audiences | None,
-    extra: dict[str, Any] | None = None,
-) -> tuple[Mode, list[tuple[Any, ...]], Figures]:
-    """The statement's rows for the mode `audiences` knows, and the figures in them; what an exact
-    count says about the marks is learnt."""
+    group: bool = False,
+    entity: Entity | None = None,
+    listed: int | None = None,
+) -> tuple[Mode, list[tuple[Any, ...]], Figures, dict[int, int]]:
+    """The statement's rows for the mode `audiences` knows, the figures in them, and for a group whose
+    period listeners come from sketches, its tracks' period listeners; what an exact count says about
+    the marks is learnt.
+
+    With an `entity`, its sketched listeners are read from listener blocks beside the statement
+    (api/read/listener_blocks.py), and a sketched group's tracks in two steps: their plays first, then
+    the listeners of only the `listed` most played (all if None), each exactly or from its blocks
+    (past SKETCH_ABOVE)."""
     tracks = track_set(track_ids)
     mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
-    parameters = _period_parameters(track_ids, bounds, mode) | (extra or {})
-    rows = await store.aquery_rows(statements[mode], parameters)
-    counted = figures_of_parts(rows)
+    days = _period_days(bounds)
+    sketched = {t for t in tracks if audiences.large((t,), days)} if audiences is not None else set()
+    parameters = _period_parameters(track_ids, bounds, mode)
+    by_blocks = entity is not None and group and mode.period
+    if group:
+        exact = [] if by_blocks else sorted(set(tracks) - sketched)
+        parameters |= {
+            "exact_tracks": exact,
+            "sketched_tracks": list(tracks) if by_blocks else sorted(sketched),
+        }
+    asks = _block_asks(entity, tracks, bounds, mode, group) if entity is not None else {}
+    track_asks = {t: Ask(Entity(TRACK, t), (t,), *days) for t in tracks} if by_blocks else {}
+    statements = GROUP_FIGURES_SQL if group else FIGURES_SQL
+    rows, sums = await asyncio.gather(
+        store.aquery_rows(statements[mode, bool(asks)], parameters),
+        listener_blocks.block_sums(store, [*asks.values(), *track_asks.values()]),
+    )
+    per_track: dict[int, int] = {}
+    if by_blocks:  # the listed tracks' listeners, from blocks or exactly
+        plays: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == TRACKS), [])
+        ranked = sorted((-int(p), int(t)) for t, p, _ in plays if int(p) > 0)[:listed]
+        chosen = [t for _, t in ranked]
+        from_blocks = [t for t in chosen if t in sketched]
+        exact_ids = [t for t in chosen if t not in sketched]
+        estimated, exact_rows = await asyncio.gather(
+            listener_blocks.merged(store, [*asks.values(), *(track_asks[t] for t in from_blocks)], sums),
+            store.aquery_rows(EXACT_TRACKS_SQL, parameters | {"exact_tracks": exact_ids})
+            if exact_ids
+            else _none(),
+        )
+        per_track = dict(zip(from_blocks, estimated[len(asks) :], strict=True))
+        per_track |= {int(t): int(n) for t, n in exact_rows}
+    else:
+        estimated = await listener_blocks.merged(store, list(asks.values()), sums)
+    counted = replace(figures_of_parts(rows), **dict(zip(asks, estimated, strict=False)))
     if audiences is not None:
         if not mode.all_time:
             await audiences.learn(store, tracks, counted.listeners_total)
         if not mode.previous:
             await audiences.learn_days(store, tracks, _previous_days(bounds), counted.previous_listeners)
         if not mode.period:
-            await audiences.learn_days(store, tracks, _period_days(bounds), counted.listeners)
-    return mode, rows, counted
+            await audiences.learn_days(store, tracks, days, counted.listeners)
+    return mode, rows, counted, per_track
+
+
+async def _none() -> list[tuple[Any, ...]]:
+    return []
 
 
 async def figures(
-    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: Audiences | None = None
+    store: Store,
+    track_ids: Sequence[int],
+    bounds: PeriodBounds,
+    audiences: Audiences | None = None,
+    entity: Entity | None = None,
 ) -> Figures:
-    return (await _figure_rows(store, FIGURES_SQL, track_ids, bounds, audiences))[2]
+    return (await _figure_rows(store, track_ids, bounds, audiences, entity=entity))[2]
 
 
 async def group_figures(
-    store: Store, track_ids: Sequence[int], bounds: PeriodBounds, audiences: Audiences | None = None
+    store: Store,
+    track_ids: Sequence[int],
+    bounds: PeriodBounds,
+    audiences: Audiences | None = None,
+    entity: Entity | None = None,
+    listed: int | None = None,
 ) -> tuple[Figures, dict[int, TrackPeriod]]:
     """The group's figures, and the period plays and listeners of each of its tracks that has any.
     When the group's period listeners come from sketches, so do those of its tracks known to be past
-    SKETCH_ABOVE; the others' are counted exactly."""
+    SKETCH_ABOVE; the others' are counted exactly. With an `entity` and `listed`, only the `listed`
+    most played tracks (ties: lower id first) have their listeners counted; the others show 0."""
     days = _period_days(bounds)
     sketched = {t for t in track_ids if audiences.large((t,), days)} if audiences is not None else set()
-    extra = {"exact_tracks": sorted(set(track_ids) - sketched), "sketched_tracks": sorted(sketched)}
-    mode, rows, counted = await _figure_rows(store, GROUP_FIGURES_SQL, track_ids, bounds, audiences, extra)
+    mode, rows, counted, listeners = await _figure_rows(
+        store, track_ids, bounds, audiences, True, entity, listed
+    )
     per_track: list[tuple[int, int, int]] = next(
         (row[-1] for row in rows if row[0] == (TRACKS if mode.period else PERIOD)), []
     )
-    tracks = {int(t): TrackPeriod(int(t), int(p), int(u)) for t, p, u in per_track}
+    tracks = {int(t): TrackPeriod(int(t), int(p), listeners.get(int(t), int(u))) for t, p, u in per_track}
     if audiences is not None:
         for track in tracks.values():
             if track.track_id not in sketched:  # counted exactly
@@ -397,9 +489,12 @@ async def chart(
     buckets: ChartBuckets | LocalBuckets,
     memo: ChartMemo | None = None,
     reader: ChartReader | None = None,
+    entity: Entity | None = None,
 ) -> list[ChartPoint]:
     """Every bucket of the timeframe, oldest first, zeros where nothing happened. `reader` reads the
-    rows of buckets that are not UTC ones (api/read/local_day_queries.py)."""
+    rows of buckets that are not UTC ones (api/read/local_day_queries.py). With the `entity` whose
+    tracks they are, a UTC day or week bucket past SKETCH_ABOVE listeners takes its block's estimate
+    (api/read/listener_blocks.py) instead of being counted exactly."""
     starts = [int(start.timestamp()) for start in buckets.starts]
     zone = buckets.range.tz if isinstance(buckets, LocalBuckets) else "UTC"
     chart_key = (buckets.interval, zone, track_set(track_ids))
@@ -415,17 +510,24 @@ async def chart(
         kept = {}  # counting every bucket in one statement costs less than reading the sums too
     # The bucket holding now changes under live traffic: it is always counted, with any the memo lacks.
     counted = [bucket for bucket in starts[:-1] if bucket not in kept] + starts[-1:]
+    estimated: dict[int, int] = {}
+    if entity is not None and reader is None:
+        estimated = await listener_blocks.bucket_estimates(
+            store, entity, track_ids, buckets.interval, counted, SKETCH_ABOVE
+        )
+        counted = [bucket for bucket in counted if bucket not in estimated]
     everything = len(counted) == len(starts)
     rows = await read(counted, None if everything else starts)
     found: dict[int, Counts] = {}
     remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (NO_ROWS, 0))  # no listeners
     stale: list[int] = []
     for row in rows:
-        if not row.counted and kept[row.bucket][0] != row.stamp:
+        if not row.counted and row.bucket not in estimated and kept[row.bucket][0] != row.stamp:
             stale.append(row.bucket)
             continue
         plays, listeners, likes, reposts = row.counts
-        listeners = listeners if row.counted else kept[row.bucket][1]
+        if not row.counted:
+            listeners = estimated.get(row.bucket) or kept[row.bucket][1]
         found[row.bucket] = (plays, listeners, likes, reposts)
         remembered[row.bucket] = (row.stamp, listeners)
     if stale:
@@ -435,8 +537,14 @@ async def chart(
     if memo is not None:
         memo.keep(chart_key, remembered)
     empty = (0, 0, 0, 0)
+    # A kept count past the mark may have been an estimate: it is said to be one.
+    sketched = entity is not None and reader is None
     return [
-        ChartPoint(start, *found.get(bucket, empty))
+        ChartPoint(
+            start,
+            *found.get(bucket, empty),
+            bucket in estimated or (sketched and found.get(bucket, empty)[1] > SKETCH_ABOVE),
+        )
         for start, bucket in zip(buckets.starts, starts, strict=True)
     ]
 
@@ -449,8 +557,8 @@ async def _chart_rows(
     parameters: dict[str, Any] = {
         "track_ids": list(track_ids),
         "counted": counted,
-        "counted_first": min(counted),
-        "counted_last": max(counted),
+        "counted_first": min(counted, default=0),
+        "counted_last": max(counted, default=-1),
     }
     if stamped is None:
         rows = await store.aquery_rows(COUNTED_CHART_SQL[interval], parameters)

@@ -32,6 +32,7 @@ from api.read.figure_bodies import (
     figure_fields,
     ranked_tracks,
 )
+from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Entity
 from api.read.range_params import TIMEFRAME_PERIOD, check_parameters, requested_chart, requested_range
 from api.read.response_cache import with_figures
 from api.read.watermark import Watermark
@@ -104,6 +105,17 @@ def catalog_of(request: Request) -> Catalog:
     return catalog
 
 
+class Whose(NamedTuple):
+    """Whose tracks a handler reads (lets large audiences be read from listener blocks), and how many
+    of a group's tracks its answer lists (only those need their listeners; None: all)."""
+
+    entity: Entity | None = None
+    listed: int | None = None
+
+
+ANYONE = Whose()
+
+
 @dataclass(frozen=True)
 class Reads:
     """The figures the endpoints read, with what the API remembers between requests: answers kept
@@ -153,28 +165,33 @@ class Reads:
         return answer
 
     async def local_figures(
-        self, track_ids: Sequence[int], chosen: LocalRange, group: bool, through: Through | None = None
+        self,
+        track_ids: Sequence[int],
+        chosen: LocalRange,
+        group: bool,
+        through: Through | None = None,
+        whose: Whose = ANYONE,
     ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
         """The figures over local days (and each track's, for a group), with the names of those that
         are estimates."""
         return await self._answer(
-            ("local", analytics.track_set(track_ids), chosen, group),
+            ("local", analytics.track_set(track_ids), chosen, group, whose.listed),
             track_ids,
-            lambda: self._local_figures(track_ids, chosen, group),
+            lambda: self._local_figures(track_ids, chosen, group, whose),
             lambda answer: len(answer[1]) + 1,
             through,
         )
 
     async def _local_figures(
-        self, track_ids: Sequence[int], chosen: LocalRange, group: bool
+        self, track_ids: Sequence[int], chosen: LocalRange, group: bool, whose: Whose
     ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
-        counted, per_track, estimates = await self._range_figures(track_ids, chosen, group)
+        counted, per_track, estimates = await self._range_figures(track_ids, chosen, group, whose)
         if await self.audience.partial(self.store, [(chosen.start, chosen.end)]):
             estimates = [*estimates, "listening"]
         return counted, per_track, estimates
 
     async def _range_figures(
-        self, track_ids: Sequence[int], chosen: LocalRange, group: bool
+        self, track_ids: Sequence[int], chosen: LocalRange, group: bool, whose: Whose
     ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
         if chosen.utc:
             bounds = utc_bounds(chosen)
@@ -182,11 +199,11 @@ class Reads:
             mode = self.audiences.mode(analytics.track_set(track_ids), bounds)
             if group:
                 counted, per_track = await analytics.group_figures(
-                    self.store, track_ids, bounds, self.audiences
+                    self.store, track_ids, bounds, self.audiences, *whose
                 )
             else:
                 counted, per_track = (
-                    await analytics.figures(self.store, track_ids, bounds, self.audiences),
+                    await analytics.figures(self.store, track_ids, bounds, self.audiences, whose.entity),
                     {},
                 )
             return counted, per_track, estimates_of(mode)
@@ -213,27 +230,37 @@ class Reads:
         return await self._answer(
             ("figures", track_id, bounds),
             (track_id,),
-            lambda: analytics.figures(self.store, [track_id], bounds, self.audiences),
+            lambda: analytics.figures(
+                self.store, [track_id], bounds, self.audiences, Entity(TRACK, track_id)
+            ),
         )
 
     async def group_figures(
-        self, track_ids: Sequence[int], bounds: PeriodBounds
+        self,
+        track_ids: Sequence[int],
+        bounds: PeriodBounds,
+        entity: Entity | None = None,
+        listed: int | None = None,
     ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod]]:
         return await self._answer(
-            ("group", analytics.track_set(track_ids), bounds),
+            ("group", analytics.track_set(track_ids), bounds, listed),
             track_ids,
-            lambda: analytics.group_figures(self.store, track_ids, bounds, self.audiences),
+            lambda: analytics.group_figures(self.store, track_ids, bounds, self.audiences, entity, listed),
             lambda answer: len(answer[1]),
         )
 
     async def chart(
-        self, track_ids: Sequence[int], buckets: ChartBuckets, through: Through | None = None
+        self,
+        track_ids: Sequence[int],
+        buckets: ChartBuckets,
+        through: Through | None = None,
+        entity: Entity | None = None,
     ) -> ChartBody:
         key = ("chart", analytics.track_set(track_ids), buckets.timeframe, buckets.first, buckets.last)
         return await self._answer(
             key,
             track_ids,
-            lambda: chart_body(self.store, track_ids, buckets, self.charts),
+            lambda: chart_body(self.store, track_ids, buckets, self.charts, entity),
             lambda body: len(body.series),
             through,
         )
@@ -273,10 +300,15 @@ class ChartBody(NamedTuple):
 
 
 async def chart_body(
-    store: Store, track_ids: Sequence[int], buckets: ChartBuckets, memo: analytics.ChartMemo | None = None
+    store: Store,
+    track_ids: Sequence[int],
+    buckets: ChartBuckets,
+    memo: analytics.ChartMemo | None = None,
+    entity: Entity | None = None,
 ) -> ChartBody:
-    points = await analytics.chart(store, track_ids, buckets, memo)
-    return ChartBody(buckets.timeframe, buckets.interval, chart_series(points, "UTC"), [])
+    points = await analytics.chart(store, track_ids, buckets, memo, entity=entity)
+    estimates = ["series"] if any(point.estimate for point in points) else []
+    return ChartBody(buckets.timeframe, buckets.interval, chart_series(points, "UTC"), estimates)
 
 
 async def local_chart_body(
@@ -293,16 +325,20 @@ async def local_chart_body(
 
 
 async def chart_answer(
-    request: Request, kind: type[figures.Chart], entity: dict[str, Any], track_ids: Sequence[int]
+    request: Request,
+    kind: type[figures.Chart],
+    entity: dict[str, Any],
+    track_ids: Sequence[int],
+    whose: Entity | None = None,
 ) -> Response:
-    """The chart of `track_ids` in any zone and range, as `kind` with `entity` (its id), saying how
-    complete it is."""
+    """The chart of `track_ids` (`whose` tracks they are) in any zone and range, as `kind` with
+    `entity` (its id), saying how complete it is."""
     timeframe, chosen, interval, fixed = requested_chart(request)
     reads = reads_of(request)
     through = reads.through()
     now = datetime.now(UTC)
     if fixed:  # a fixed timeframe's UTC chart, read as before
-        body = await reads.chart(track_ids, chart_buckets(timeframe, now), through)
+        body = await reads.chart(track_ids, chart_buckets(timeframe, now), through, whose)
     else:
         body = await reads.local_chart(track_ids, buckets_of(chosen, interval, timeframe, now), through)
     answer = kind(
@@ -336,7 +372,8 @@ async def track_analytics(request: Request) -> Response:
     track = await readable_track(request)
     reads = reads_of(request)
     through = reads.through()
-    counted, _, estimates = await reads.local_figures([track.track_id], chosen, False, through)
+    whose = Whose(Entity(TRACK, track.track_id))
+    counted, _, estimates = await reads.local_figures([track.track_id], chosen, False, through, whose)
     answer = figures.TrackAnalytics(
         track_id=track.track_id,
         title=track.title,
@@ -349,7 +386,10 @@ async def track_analytics(request: Request) -> Response:
 
 async def track_chart(request: Request) -> Response:
     track = await readable_track(request)
-    return await chart_answer(request, figures.TrackChart, {"track_id": track.track_id}, [track.track_id])
+    whose = Entity(TRACK, track.track_id)
+    return await chart_answer(
+        request, figures.TrackChart, {"track_id": track.track_id}, [track.track_id], whose
+    )
 
 
 async def track_realtime(request: Request) -> Response:
@@ -382,13 +422,16 @@ async def group_answer(
     tracks: Sequence[TrackEntry],
     list_key: str,
     limit: int | None = None,
+    whose: Entity | None = None,
 ) -> Response:
     """The figures over a group of tracks (an album, an artist) as `kind` with `entity` (its id and
     names), and its tracks ranked by plays under `list_key`, saying how complete it is."""
     track_ids = [t.track_id for t in tracks]
     reads = reads_of(request)
     through = reads.through()
-    counted, per_track, estimates = await reads.local_figures(track_ids, chosen, True, through)
+    counted, per_track, estimates = await reads.local_figures(
+        track_ids, chosen, True, through, Whose(whose, limit)
+    )
     ranked: dict[str, Any] = {list_key: ranked_tracks(tracks, per_track, limit)}
     answer = kind(
         **entity,
@@ -404,12 +447,18 @@ async def album_analytics(request: Request) -> Response:
     chosen = requested_range(request)
     album = await readable_album(request)
     entity = {"album_id": album.album_id, "title": album.title, "artist_id": album.artist_id}
-    return await group_answer(request, chosen, figures.AlbumAnalytics, entity, album.tracks, "tracks")
+    whose = Entity(ALBUM, album.album_id)
+    return await group_answer(
+        request, chosen, figures.AlbumAnalytics, entity, album.tracks, "tracks", whose=whose
+    )
 
 
 async def album_chart(request: Request) -> Response:
     album = await readable_album(request)
-    return await chart_answer(request, figures.AlbumChart, {"album_id": album.album_id}, album.track_ids)
+    whose = Entity(ALBUM, album.album_id)
+    return await chart_answer(
+        request, figures.AlbumChart, {"album_id": album.album_id}, album.track_ids, whose
+    )
 
 
 async def artist_analytics(request: Request) -> Response:
@@ -417,12 +466,15 @@ async def artist_analytics(request: Request) -> Response:
     artist = await readable_artist(request)
     entity = {"artist_id": artist.artist_id, "name": artist.name}
     kind = figures.ArtistAnalytics
-    return await group_answer(request, chosen, kind, entity, artist.tracks, "top_tracks", TOP_TRACKS)
+    whose = Entity(ARTIST, artist.artist_id)
+    return await group_answer(request, chosen, kind, entity, artist.tracks, "top_tracks", TOP_TRACKS, whose)
 
 
 async def artist_chart(request: Request) -> Response:
     artist = await readable_artist(request)
-    return await chart_answer(request, figures.ArtistChart, {"artist_id": artist.artist_id}, artist.track_ids)
+    whose = Entity(ARTIST, artist.artist_id)
+    entity = {"artist_id": artist.artist_id}
+    return await chart_answer(request, figures.ArtistChart, entity, artist.track_ids, whose)
 
 
 async def artist_collaborations(request: Request) -> Response:

@@ -66,11 +66,19 @@ def test_a_large_audience_reads_its_sketch_once_counted_past_the_threshold(
     statements = Statements(clean_store, monkeypatch)
     assert track_figures(clean_store, audiences) == exact_track
     assert group(clean_store, audiences) == exact_group
-    assert statements.sql == [FIGURES_SQL[EXACT], UNSKETCHED_SQL, GROUP_FIGURES_SQL[EXACT], UNSKETCHED_SQL]
+    assert statements.sql == [
+        FIGURES_SQL[EXACT, False],
+        UNSKETCHED_SQL,
+        GROUP_FIGURES_SQL[EXACT, False],
+        UNSKETCHED_SQL,
+    ]
 
     statements.run.clear()
     sketched_track, sketched_group = track_figures(clean_store, audiences), group(clean_store, audiences)
-    assert statements.sql == [FIGURES_SQL[Mode(all_time=True)], GROUP_FIGURES_SQL[Mode(all_time=True)]]
+    assert statements.sql == [
+        FIGURES_SQL[Mode(all_time=True), False],
+        GROUP_FIGURES_SQL[Mode(all_time=True), False],
+    ]
     for sketched, exact in ((sketched_track, exact_track), (sketched_group, exact_group)):
         assert abs(sketched.listeners_total - AUDIENCE) <= AUDIENCE / 100
         assert vars(sketched) == vars(exact) | {"listeners_total": sketched.listeners_total}
@@ -81,7 +89,11 @@ def test_a_large_audience_reads_its_sketch_once_counted_past_the_threshold(
     statements.run.clear()
     for _ in range(2):
         assert group(clean_store, audiences) == exact_group
-    assert statements.sql == [GROUP_FIGURES_SQL[EXACT], UNSKETCHED_SQL, GROUP_FIGURES_SQL[EXACT]]
+    assert statements.sql == [
+        GROUP_FIGURES_SQL[EXACT, False],
+        UNSKETCHED_SQL,
+        GROUP_FIGURES_SQL[EXACT, False],
+    ]
 
 
 def test_a_small_audience_is_always_counted_exactly(
@@ -92,7 +104,7 @@ def test_a_small_audience_is_always_counted_exactly(
     statements = Statements(clean_store, monkeypatch)
     for _ in range(2):
         assert asyncio.run(figures(clean_store, [SMALL], BOUNDS, audiences)).listeners_total == 500
-    assert statements.sql == [FIGURES_SQL[EXACT], FIGURES_SQL[EXACT]]
+    assert statements.sql == [FIGURES_SQL[EXACT, False], FIGURES_SQL[EXACT, False]]
 
 
 def test_the_migration_lists_the_tracks_with_history_before_the_sketches(clean_store: Store) -> None:

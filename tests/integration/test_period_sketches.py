@@ -97,11 +97,11 @@ def test_a_period_counted_past_the_threshold_reads_its_day_sketches_from_then_on
     audiences = Audiences()
     statements = Statements(clean_store, monkeypatch)
     assert track(clean_store, audiences) == exact  # the first count is exact, and teaches the marks
-    assert statements.sql == [FIGURES_SQL[EXACT], UNSKETCHED_SQL, SKETCHES_FROM_SQL]
+    assert statements.sql == [FIGURES_SQL[EXACT, False], UNSKETCHED_SQL, SKETCHES_FROM_SQL]
 
     statements.run.clear()
     sketched = track(clean_store, audiences)
-    assert statements.sql == [FIGURES_SQL[SKETCHED]]
+    assert statements.sql == [FIGURES_SQL[SKETCHED, False]]
     assert_estimated(sketched, exact)
 
     # New listeners on the period's closed days (late events) are in the next answer.
@@ -124,7 +124,7 @@ def test_a_group_estimates_its_large_tracks_and_counts_its_small_ones_exactly(
     assert group(clean_store, audiences) == (exact, exact_tracks)
     statements.run.clear()
     sketched, sketched_tracks = group(clean_store, audiences)
-    assert statements.sql == [GROUP_FIGURES_SQL[SKETCHED]]
+    assert statements.sql == [GROUP_FIGURES_SQL[SKETCHED, False]]
     # The large track was learnt from its line in the group's first answer.
     assert (statements.run[0][1]["exact_tracks"], statements.run[0][1]["sketched_tracks"]) == (
         [SMALL],
@@ -138,7 +138,7 @@ def test_a_group_estimates_its_large_tracks_and_counts_its_small_ones_exactly(
     # So its own analytics read the period from sketches too.
     statements.run.clear()
     assert near(track(clean_store, audiences).listeners, AUDIENCE)
-    assert statements.run[0][0] == FIGURES_SQL[Mode(all_time=False, previous=False, period=True)]
+    assert statements.run[0][0] == FIGURES_SQL[Mode(all_time=False, previous=False, period=True), False]
 
 
 def test_a_small_period_and_days_before_the_sketches_are_always_counted_exactly(
@@ -164,10 +164,10 @@ def test_a_small_period_and_days_before_the_sketches_are_always_counted_exactly(
                 exact.previous_listeners,
             )
         assert statements.sql == [
-            FIGURES_SQL[EXACT],
+            FIGURES_SQL[EXACT, False],
             UNSKETCHED_SQL,
             SKETCHES_FROM_SQL,
-            FIGURES_SQL[Mode(True)],
+            FIGURES_SQL[Mode(True), False],
         ]
     finally:
         clean_store.command("TRUNCATE TABLE daily_sketches_from")

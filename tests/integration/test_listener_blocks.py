@@ -1,0 +1,251 @@
+"""Listener blocks against the real engine: the worker's blocks give exactly the estimate the tracks'
+own sketches give, are used only while they hold the entity's tracks of now (a moved track, a rollup
+that has not caught up), and the migration builds the blocks the worker would."""
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from api.read.analytics_queries import SKETCH_ABOVE, Audiences, TrackPeriod, chart, group_figures
+from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, listeners
+from insights.migrate import load_migrations
+from insights.store import Store
+from pipeline.rollups import LISTENER_BLOCKS, ROLLUPS
+from pipeline.sink import RollupSink, SourcedEvent
+from schemas.events import Event
+from schemas.periods import chart_buckets, period_bounds
+from tests.integration.statements import Statements
+from tests.integration.written import write_through_sink as flush
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+TODAY = NOW.date()
+ALBUM_ID, OTHER_ALBUM, ARTIST_ID, GUEST = 7, 8, 70, 71
+# Album 7 holds tracks 1 and 2; the artist 70 lists tracks 1, 2 and 3, and track 3 also the guest.
+CATALOG = {1: (ALBUM_ID, [ARTIST_ID]), 2: (ALBUM_ID, [ARTIST_ID]), 3: (None, [ARTIST_ID, GUEST])}
+DAYS = 75  # of history: two whole months at least, and weeks
+
+
+def place(store: Store, track_id: int, album_id: int | None, artist_ids: list[int], version: int) -> None:
+    store.command(
+        "INSERT INTO tracks (track_id, title, album_id, artist_ids, version)"
+        " VALUES ({t:UInt64}, 't', {a:Nullable(UInt64)}, {r:Array(UInt64)}, {v:UInt64})",
+        {"t": track_id, "a": album_id, "r": artist_ids, "v": version},
+    )
+
+
+def plays(track: int, listeners: range, tag: str) -> list[Event]:
+    """One play by each listener, spread over the last DAYS days."""
+    return [
+        Event(
+            event_id=f"{tag}-{track}-{n}",
+            type="play",
+            track_id=track,
+            listener_id=f"listener-{n}",
+            occurred_at=NOW - timedelta(days=n % DAYS),
+        )
+        for n in listeners
+    ]
+
+
+def history(store: Store) -> None:
+    for track, (album, artists) in CATALOG.items():
+        place(store, track, album, artists, 1)
+    events = (
+        plays(1, range(0, 3_000), "a")
+        + plays(2, range(2_000, 4_000), "a")
+        + plays(3, range(3_500, 4_500), "a")
+    )
+    flush(store, events)
+
+
+def of_tracks(store: Store, tracks: list[int], first: date | None, last: date | None = TODAY) -> int:
+    """The union of the tracks' own sketches over the range (all time if `first` is None)."""
+    if first is None:
+        sql = (
+            "SELECT uniqCombined64Merge(17)(listeners_sketch) FROM track_totals"
+            " WHERE track_id IN {t:Array(UInt64)}"
+        )
+        return int(store.query_rows(sql, {"t": tracks})[0][0])
+    sql = (
+        "SELECT uniqCombined64Merge(17)(listeners_sketch) FROM track_daily"
+        " WHERE track_id IN {t:Array(UInt64)} AND day >= {f:Date} AND day <= {l:Date}"
+    )
+    return int(store.query_rows(sql, {"t": tracks, "f": first, "l": last})[0][0])
+
+
+RANGES = [
+    (TODAY - timedelta(days=6), TODAY),
+    (TODAY - timedelta(days=29), TODAY),
+    (TODAY - timedelta(days=DAYS - 1), TODAY),
+    (TODAY - timedelta(days=60), TODAY - timedelta(days=20)),
+    (None, None),
+]
+
+
+def asked(store: Store, entity: Entity, tracks: list[int], first: date | None, last: date | None) -> int:
+    return asyncio.run(listeners(store, [Ask(entity, tuple(tracks), first, last)]))[0]
+
+
+def read_from_tracks(statements: Statements) -> tuple[list[tuple[int, date]], list[int]]:
+    """What the last read took from the tracks' own rows: (track, day) rows, and all-time rows."""
+    merged = statements.run[-1][1]
+    return list(merged["own"]), list(merged["total_tracks"])
+
+
+def test_blocks_give_the_estimate_of_the_tracks_own_sketches(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(clean_store)
+    statements = Statements(clean_store, monkeypatch)
+    for entity, tracks in (
+        (Entity(ALBUM, ALBUM_ID), [1, 2]),
+        (Entity(ARTIST, ARTIST_ID), [1, 2, 3]),
+        (Entity(ARTIST, GUEST), [3]),
+        (Entity(TRACK, 2), [2]),
+    ):
+        for first, last in RANGES:
+            if entity.kind == TRACK and first is None:
+                continue  # a track's all time is its own one sketch
+            assert asked(clean_store, entity, tracks, first, last) == of_tracks(
+                clean_store, tracks, first, last
+            )
+            if entity.kind != TRACK:  # every block was sound: nothing was read from the tracks
+                assert read_from_tracks(statements) == ([], [])
+    # Several asks in one read, each its own.
+    both = [Ask(Entity(ALBUM, ALBUM_ID), (1, 2), *RANGES[1]), Ask(Entity(TRACK, 3), (3,), *RANGES[2])]
+    assert asyncio.run(listeners(clean_store, both)) == [
+        of_tracks(clean_store, [1, 2], *RANGES[1]),
+        of_tracks(clean_store, [3], *RANGES[2]),
+    ]
+
+
+def test_a_track_moved_to_another_album_is_read_from_the_tracks_where_the_blocks_differ(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(clean_store)
+    place(clean_store, 2, OTHER_ALBUM, [ARTIST_ID], 2)
+    flush(
+        clean_store,
+        plays(2, range(10_000, 10_500), "b") + plays(1, range(20_000, 20_100), "b"),
+        first_offset=10**6,
+    )
+    statements = Statements(clean_store, monkeypatch)
+    for first, last in RANGES:
+        assert asked(clean_store, Entity(ALBUM, ALBUM_ID), [1], first, last) == of_tracks(
+            clean_store, [1], first, last
+        )
+        assert asked(clean_store, Entity(ALBUM, OTHER_ALBUM), [2], first, last) == of_tracks(
+            clean_store, [2], first, last
+        )
+    # The album's blocks held track 2's plays: none was sound where track 2 played.
+    asked(clean_store, Entity(ALBUM, ALBUM_ID), [1], *RANGES[2])
+    own, _ = read_from_tracks(statements)
+    assert {track for track, _ in own} == {1} and len(own) == DAYS
+
+
+def test_blocks_behind_their_tracks_are_not_used_until_they_catch_up(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(clean_store)
+    # A flush whose listener blocks are not built (as between a flush's rollups, or after a crash).
+    behind = RollupSink(clean_store, [r for r in ROLLUPS if r is not LISTENER_BLOCKS])
+    behind.claim(range(64), 10**9)
+    late = plays(1, range(30_000, 30_040), "late")
+    behind.flush([SourcedEvent(e, 0, 10**6 + n) for n, e in enumerate(late)])
+    behind.close()
+    statements = Statements(clean_store, monkeypatch)
+    album = Entity(ALBUM, ALBUM_ID)
+    for first, last in RANGES:
+        assert asked(clean_store, album, [1, 2], first, last) == of_tracks(clean_store, [1, 2], first, last)
+    assert read_from_tracks(statements)[1] == [1, 2]  # all time: from the tracks' own sketches
+    # The next flush builds every rollup up to the newest stored offset: the blocks are sound again.
+    flush(clean_store, plays(3, range(40_000, 40_001), "next"), first_offset=2 * 10**6)
+    statements.run.clear()
+    assert asked(clean_store, album, [1, 2], *RANGES[2]) == of_tracks(clean_store, [1, 2], *RANGES[2])
+    assert read_from_tracks(statements) == ([], [])
+
+
+BLOCKS_SQL = """SELECT kind, entity_id, grain, start, sum(plays), sum(fingerprint),
+    uniqCombined64Merge(17)(listeners), max(max_offset)
+FROM listener_blocks GROUP BY kind, entity_id, grain, start ORDER BY kind, entity_id, grain, start"""
+
+
+def test_the_migration_builds_the_blocks_the_worker_builds(clean_store: Store) -> None:
+    """From the day sketches and the catalog, with the day rollup's progress as its own: the same
+    rows, and a worker goes on from them without counting anything twice."""
+    history(clean_store)
+    built = clean_store.query_rows(BLOCKS_SQL)
+    (migration,) = [m for m in load_migrations() if m.name == "016_listener_blocks.sql"]
+    for _ in range(2):  # rerunning is safe
+        for statement in migration.statements:
+            clean_store.command(statement)
+        assert clean_store.query_rows(BLOCKS_SQL) == built
+    more = plays(1, range(50_000, 50_300), "more")
+    flush(clean_store, more, first_offset=3 * 10**6)
+    for first, last in RANGES:
+        assert asked(clean_store, Entity(ALBUM, ALBUM_ID), [1, 2], first, last) == of_tracks(
+            clean_store, [1, 2], first, last
+        )
+
+
+def test_a_chart_bucket_past_the_mark_takes_its_blocks_estimate(clean_store: Store) -> None:
+    """This week's bucket of the artist holds SKETCH_ABOVE + 3,000 listeners: it is its week block's
+    estimate, said to be one; the smaller weeks are counted exactly, and without the entity, all are."""
+    history(clean_store)
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    crowd = [
+        Event(
+            event_id=f"crowd-{n}",
+            type="play",
+            track_id=1 + n % 3,
+            listener_id=f"crowd-{n}",
+            occurred_at=datetime.combine(monday, datetime.min.time(), UTC),
+        )
+        for n in range(SKETCH_ABOVE + 3_000)
+    ]
+    flush(clean_store, crowd, first_offset=5 * 10**6)
+    buckets = chart_buckets("1y", NOW)
+    artist = Entity(ARTIST, ARTIST_ID)
+    shown = asyncio.run(chart(clean_store, [1, 2, 3], buckets, entity=artist))
+    exact = asyncio.run(chart(clean_store, [1, 2, 3], buckets))
+    week = of_tracks(clean_store, [1, 2, 3], monday, monday + timedelta(days=6))
+    assert shown[-1].estimate and shown[-1].listeners == week
+    assert abs(week - exact[-1].listeners) <= exact[-1].listeners / 100
+    assert not any(point.estimate for point in exact)
+    assert [p for p in shown[:-1]] == exact[:-1]  # the other weeks: exact, and the same
+    assert [(p.plays, p.likes, p.reposts) for p in shown] == [(p.plays, p.likes, p.reposts) for p in exact]
+
+
+def test_a_large_group_reads_the_same_figures_from_blocks_and_lists_its_top_tracks(
+    clean_store: Store,
+) -> None:
+    """Album 7 past SKETCH_ABOVE: with its entity, its figures are the ones read without (the same
+    sketches' union), its large track comes from blocks and its small one exactly, and with `listed`
+    only the most played track gets listeners."""
+    history(clean_store)
+    crowd = [
+        Event(
+            event_id=f"crowd-{n}",
+            type="play",
+            track_id=1,
+            listener_id=f"crowd-{n}",
+            occurred_at=NOW - timedelta(days=n % 20),
+        )
+        for n in range(SKETCH_ABOVE + 3_000)
+    ]
+    flush(clean_store, crowd, first_offset=5 * 10**6)
+    bounds = period_bounds("30-days", NOW)
+    album = Entity(ALBUM, ALBUM_ID)
+    learnt = [Audiences(), Audiences()]
+    for audiences in learnt:  # the first counts are exact, and teach the marks
+        asyncio.run(group_figures(clean_store, [1, 2], bounds, audiences))
+    assert learnt[0].mode((1, 2), bounds).period and learnt[0].large((1,), (bounds.start, bounds.today))
+    plain = asyncio.run(group_figures(clean_store, [1, 2], bounds, learnt[0]))
+    blocks = asyncio.run(group_figures(clean_store, [1, 2], bounds, learnt[1], album))
+    assert blocks == plain
+    top = asyncio.run(group_figures(clean_store, [1, 2], bounds, learnt[1], album, listed=1))
+    assert top[0] == plain[0] and top[1][1] == plain[1][1]
+    assert top[1][2] == TrackPeriod(2, plain[1][2].plays, 0)
