@@ -26,6 +26,7 @@ DATA_TABLES = (
     "track_audience_quarter",
     "track_realtime",
     "listener_blocks",
+    "listener_windows",
     "artists",
     "albums",
     "tracks",

@@ -309,14 +309,6 @@ def _block_asks(
     return asks
 
 
-# A group's listed tracks not known to be past SKETCH_ABOVE over the period, counted exactly.
-EXACT_TRACKS_SQL = """
-SELECT track_id, uniqExactMerge(listeners)
-FROM track_daily
-WHERE track_id IN {exact_tracks:Array(UInt64)} AND day >= {start:Date} AND day <= {today:Date}
-GROUP BY track_id"""
-
-
 async def _figure_rows(
     store: Store,
     track_ids: Sequence[int],
@@ -347,7 +339,12 @@ async def _figure_rows(
             "sketched_tracks": list(tracks) if by_blocks else sorted(sketched),
         }
     asks = _block_asks(entity, tracks, bounds, mode, group) if entity is not None else {}
-    track_asks = {t: Ask(Entity(TRACK, t), (t,), *days) for t in tracks} if by_blocks else {}
+    # Each track's period, from sketches and exactly: which one a listed track needs is known later.
+    track_asks = (
+        {(t, e): Ask(Entity(TRACK, t), (t,), *days, exact=e) for t in tracks for e in (False, True)}
+        if by_blocks
+        else {}
+    )
     statements = GROUP_FIGURES_SQL if group else FIGURES_SQL
     rows, sums = await asyncio.gather(
         store.aquery_rows(statements[mode, bool(asks)], parameters),
@@ -356,18 +353,10 @@ async def _figure_rows(
     per_track: dict[int, int] = {}
     if by_blocks:  # the listed tracks' listeners, from blocks or exactly
         plays: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == TRACKS), [])
-        ranked = sorted((-int(p), int(t)) for t, p, _ in plays if int(p) > 0)[:listed]
-        chosen = [t for _, t in ranked]
-        from_blocks = [t for t in chosen if t in sketched]
-        exact_ids = [t for t in chosen if t not in sketched]
-        estimated, exact_rows = await asyncio.gather(
-            listener_blocks.merged(store, [*asks.values(), *(track_asks[t] for t in from_blocks)], sums),
-            store.aquery_rows(EXACT_TRACKS_SQL, parameters | {"exact_tracks": exact_ids})
-            if exact_ids
-            else _none(),
-        )
-        per_track = dict(zip(from_blocks, estimated[len(asks) :], strict=True))
-        per_track |= {int(t): int(n) for t, n in exact_rows}
+        chosen = [t for _, t in sorted((-int(p), int(t)) for t, p, _ in plays if int(p) > 0)[:listed]]
+        listed_asks = [track_asks[t, t not in sketched] for t in chosen]
+        estimated = await listener_blocks.merged(store, [*asks.values(), *listed_asks], sums)
+        per_track = dict(zip(chosen, estimated[len(asks) :], strict=True))
     else:
         estimated = await listener_blocks.merged(store, list(asks.values()), sums)
     counted = replace(figures_of_parts(rows), **dict(zip(asks, estimated, strict=False)))
@@ -379,10 +368,6 @@ async def _figure_rows(
         if not mode.period:
             await audiences.learn_days(store, tracks, days, counted.listeners)
     return mode, rows, counted, per_track
-
-
-async def _none() -> list[tuple[Any, ...]]:
-    return []
 
 
 async def figures(

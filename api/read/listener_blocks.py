@@ -18,13 +18,17 @@ Listeners are only ever read this way where the rule allows an estimate (Audienc
 
 from __future__ import annotations
 
+import asyncio
 import calendar
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from insights.store import Store
+
+log = logging.getLogger(__name__)
 
 # The `kind` and `grain` columns of listener_blocks (UInt8).
 TRACK, ALBUM, ARTIST = 1, 2, 3
@@ -89,77 +93,153 @@ def tiling(first: date, last: date) -> list[Block]:
 @dataclass(frozen=True)
 class Ask:
     """An entity's listeners over [first, last] (UTC days), or all time if `first` is None; `tracks`
-    are the entity's tracks in the catalog now."""
+    are the entity's tracks in the catalog now. `exact`: counted exactly (a track of a group not
+    known to be past the mark), from its days' exact states or an exact window."""
 
     entity: Entity
     tracks: tuple[int, ...]
     first: date | None = None
     last: date | None = None
+    exact: bool = False
+
+    @property
+    def window(self) -> tuple[date, date] | None:
+        """The days worth keeping as one window: the range less its last day (today's, in a period
+        to today), when that is 2 days or more."""
+        if self.first is None or self.last is None or (self.last - self.first).days < 2:
+            return None
+        return self.first, self.last - timedelta(days=1)
+
+    def tiles(self) -> tuple[list[Block], list[Block], list[date]]:
+        """The blocks of the window (the whole range without one), the blocks after it, and the days
+        left to the tracks' own day rows: a track's days are its day rows, so its blocks are the
+        weeks and months only; an exact ask reads days only."""
+        if self.first is None or self.last is None:
+            return [Block(ALL, ALL_TIME, ALL_TIME)], [], []
+        window = self.window
+        head = tiling(*window) if window else tiling(self.first, self.last)
+        tail = [Block(DAY, self.last, self.last)] if window else []
+        if self.exact:
+            return [], [], [day for b in head + tail for day in _days(b)]
+        if self.entity.kind != TRACK:
+            return head, tail, []
+        days = [b.start for b in head + tail if b.grain == DAY]
+        return [b for b in head if b.grain != DAY], [b for b in tail if b.grain != DAY], days
 
     def blocks(self) -> tuple[list[Block], list[date]]:
-        """The stored blocks that tile the range, and the days left to the tracks' own day rows: a
-        track's days are its day rows, so its blocks are the weeks and months only."""
-        if self.first is None or self.last is None:
-            return [Block(ALL, ALL_TIME, ALL_TIME)], []
-        blocks = tiling(self.first, self.last)
-        if self.entity.kind != TRACK:
-            return blocks, []
-        return [b for b in blocks if b.grain != DAY], [b.start for b in blocks if b.grain == DAY]
+        """Every stored block of the range, and the days left to the tracks' own day rows."""
+        head, tail, days = self.tiles()
+        return head + tail, days
 
 
 def _days(block: Block) -> list[date]:
     return [block.start + timedelta(days=n) for n in range((block.last - block.start).days + 1)]
 
 
-# The sums every ask's blocks are judged by, in one statement: each track's plays and fingerprint per
-# block of the asked days (tracks = 0; a day outside every week and month block is its own block) and
-# all time (tracks_total = 2), and each asked block's own (blocks = 1).
+# The sums every ask's blocks and windows are judged by, in one statement: each track's plays and
+# fingerprint per block of the asked days (source 0; a day outside every week and month block is its
+# own block) and all time (2), each asked block's own (1), and each asked window's own (3).
 SUMS_SQL = """
 SELECT 0, track_id, 0, 0,
     multiIf(has({months:Array(Date)}, toStartOfMonth(day)), toStartOfMonth(day),
             has({weeks:Array(Date)}, toMonday(day)), toMonday(day), day) AS block,
-    sum(plays), sum(cityHash64(track_id) * plays)
+    toDate(0), sum(plays), sum(cityHash64(track_id) * plays)
 FROM track_daily
 WHERE track_id IN {day_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
 GROUP BY track_id, block
 UNION ALL
-SELECT 1, entity_id, kind, grain, start, sum(plays), sum(fingerprint)
+SELECT 1, entity_id, kind, grain, start, toDate(0), sum(plays), sum(fingerprint)
 FROM listener_blocks
 WHERE entity_id IN {entities:Array(UInt64)}
   AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}
 GROUP BY kind, entity_id, grain, start
 UNION ALL
-SELECT 2, track_id, 0, 0, toDate(0), sum(plays), sum(cityHash64(track_id) * plays)
+SELECT 2, track_id, 0, 0, toDate(0), toDate(0), sum(plays), sum(cityHash64(track_id) * plays)
 FROM track_totals
 WHERE track_id IN {total_tracks:Array(UInt64)}
-GROUP BY track_id"""
+GROUP BY track_id
+UNION ALL
+SELECT 3, entity_id, kind, exact, first, last, plays, fingerprint
+FROM listener_windows FINAL
+WHERE entity_id IN {window_entities:Array(UInt64)}
+  AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}"""
 
-# Each ask's listeners, in one statement: the sketches of its sound blocks, of its tracks' days that no
-# sound block holds, and (all time, without a sound block) of its tracks' all-time rows. A row read
-# for several asks is merged into each.
-MERGED_SQL = """
-SELECT ask, uniqCombined64Merge(17)(sketch) FROM (
-    SELECT {key_asks:Array(UInt32)}[indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))},
-        (kind, entity_id, grain, start))] AS ask, listeners AS sketch
-    FROM listener_blocks
-    PREWHERE entity_id IN {entities:Array(UInt64)}
-        AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}
-    UNION ALL
+# The parts of the statements below: each row read as (ask, value), `COLUMN` the value read. A row read
+# for several asks (a track's day in its own ask and its album's) is merged into each.
+_WINDOWS = """
+    SELECT {window_asks:Array(UInt32)}[indexOf({windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))},
+        (kind, entity_id, first, last, exact))] AS ask, COLUMN AS value
+    FROM listener_windows FINAL
+    PREWHERE entity_id IN {window_entities:Array(UInt64)} AND (kind, entity_id, first, last, exact)
+        IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}"""
+_OWN_DAYS = """
     SELECT arrayJoin({own_asks:Array(Array(UInt32))}[
-        indexOf({own:Array(Tuple(UInt64, Date))}, (track_id, day))]), listeners_sketch
+        indexOf({own:Array(Tuple(UInt64, Date))}, (track_id, day))]), COLUMN
     FROM track_daily
     PREWHERE track_id IN {own_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
-        AND (track_id, day) IN {own:Array(Tuple(UInt64, Date))}
-    UNION ALL
+        AND (track_id, day) IN {own:Array(Tuple(UInt64, Date))}"""
+_BLOCKS = """
+    SELECT {key_asks:Array(UInt32)}[indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))},
+        (kind, entity_id, grain, start))], listeners
+    FROM listener_blocks
+    PREWHERE entity_id IN {entities:Array(UInt64)}
+        AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}"""
+_TOTALS = """
     SELECT arrayJoin({total_asks:Array(Array(UInt32))}[indexOf({total_tracks:Array(UInt64)}, track_id)]),
         listeners_sketch
     FROM track_totals
-    WHERE track_id IN {total_tracks:Array(UInt64)}
+    WHERE track_id IN {total_tracks:Array(UInt64)}"""
+
+
+def _merging(merge: str, *parts: str) -> str:
+    return f"SELECT ask, {merge}(value) FROM ({' UNION ALL '.join(parts)}\n)\nGROUP BY ask"
+
+
+# Each ask's listeners, in one statement: the sketches of its sound window or else its sound blocks,
+# of its tracks' days that neither holds, and (all time, without a sound block) of its tracks'
+# all-time rows.
+MERGED_SQL = _merging(
+    "uniqCombined64Merge(17)",
+    _WINDOWS.replace("COLUMN", "sketch"),
+    _BLOCKS,
+    _OWN_DAYS.replace("COLUMN", "listeners_sketch"),
+    _TOTALS,
 )
-GROUP BY ask"""
+# The exact asks' listeners: their sound windows' exact states and their other days' states.
+EXACT_SQL = _merging(
+    "uniqExactMerge", _WINDOWS.replace("COLUMN", "state"), _OWN_DAYS.replace("COLUMN", "listeners")
+)
+
+# A window kept: its days' sketch (from the sound blocks and the tracks' other days) or exact state
+# (from the tracks' day states), with the sums of the very rows it was built from.
+_BUILD = """
+INSERT INTO listener_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch, state)
+SELECT {kind:UInt8}, {entity:UInt64}, {first:Date}, {last:Date}, {exact:UInt8}, sum(p), sum(f), SKETCH, STATE
+FROM (
+    SELECT plays AS p, fingerprint AS f, listeners AS s,
+        arrayReduce('uniqExactState', emptyArrayString()) AS e
+    FROM listener_blocks
+    PREWHERE kind = {kind:UInt8} AND entity_id = {entity:UInt64}
+        AND (grain, start) IN {keys:Array(Tuple(UInt8, Date))}
+    UNION ALL
+    SELECT plays, cityHash64(track_id) * plays, listeners_sketch, listeners
+    FROM track_daily
+    PREWHERE track_id IN {tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
+        AND has({days:Array(Date)}, day)
+)"""
+BUILD_SQL = {
+    False: _BUILD.replace("SKETCH", "uniqCombined64MergeState(17)(s)").replace(
+        "STATE", "uniqExactStateIf('', 0)"
+    ),
+    True: _BUILD.replace("SKETCH", "uniqCombined64StateIf(17)('', 0)").replace(
+        "STATE", "uniqExactMergeState(e)"
+    ),
+}
 
 _MODULUS = 1 << 64  # the fingerprints are sums of UInt64, as the engine adds them
 Sums = tuple[int, int]
+Key = tuple[int, int, int, date]
+WindowKey = tuple[int, int, date, date, int]
 
 
 def _add(left: Sums | None, right: Sums | None) -> Sums | None:
@@ -170,8 +250,15 @@ def _add(left: Sums | None, right: Sums | None) -> Sums | None:
     return left[0] + right[0], (left[1] + right[1]) % _MODULUS
 
 
-def _key(entity: Entity, block: Block) -> tuple[int, int, int, date]:
+def _key(entity: Entity, block: Block) -> Key:
     return entity.kind, entity.entity_id, block.grain, block.start
+
+
+def _window_key(ask: Ask) -> WindowKey | None:
+    window = ask.window
+    if window is None:
+        return None
+    return ask.entity.kind, ask.entity.entity_id, *window, int(ask.exact)
 
 
 class BlockSums:
@@ -179,24 +266,47 @@ class BlockSums:
 
     def __init__(self, rows: Sequence[Sequence[Any]]) -> None:
         self.tracks: dict[tuple[int, date], Sums] = {}
-        self.blocks: dict[tuple[int, int, int, date], Sums] = {}
+        self.blocks: dict[Key, Sums] = {}
         self.totals: dict[int, Sums] = {}
-        for source, entity_id, kind, grain, start, plays, fingerprint in rows:
+        self.windows: dict[WindowKey, Sums] = {}
+        for source, entity_id, kind, grain, start, last, plays, fingerprint in rows:
             sums = (int(plays), int(fingerprint))
             if source == 0:
                 self.tracks[int(entity_id), start] = sums
             elif source == 1:
                 self.blocks[int(kind), int(entity_id), int(grain), start] = sums
-            else:
+            elif source == 2:
                 self.totals[int(entity_id)] = sums
+            else:
+                self.windows[int(kind), int(entity_id), start, last, int(grain)] = sums
+
+    def _truth(self, ask: Ask, starts: Sequence[date]) -> Sums | None:
+        truth: Sums | None = None
+        for track in ask.tracks:
+            for start in starts:
+                truth = _add(truth, self.tracks.get((track, start)))
+        return truth
 
     def sound(self, ask: Ask, block: Block) -> bool:
         """Whether the block holds exactly the plays of the ask's tracks (or neither has any)."""
-        truth: Sums | None = None
-        for track in ask.tracks:
-            own = self.totals.get(track) if block.grain == ALL else self.tracks.get((track, block.start))
-            truth = _add(truth, own)
+        if block.grain == ALL:
+            truth: Sums | None = None
+            for track in ask.tracks:
+                truth = _add(truth, self.totals.get(track))
+        else:
+            truth = self._truth(ask, [block.start])
         return truth == self.blocks.get(_key(ask.entity, block))
+
+    def window_sound(self, ask: Ask) -> bool:
+        """Whether the ask's window is kept and holds exactly the plays of its tracks' days."""
+        key, window = _window_key(ask), ask.window
+        if key is None or window is None or key not in self.windows:
+            return False
+        # The tracks' rows of the window's days, however they were grouped into blocks: a row whose
+        # block reaches past the window makes the sums differ, never agree by mistake.
+        first, last = window
+        starts = sorted({start for _, start in self.tracks if first <= start <= last})
+        return self._truth(ask, starts) == self.windows[key]
 
 
 def _dated_span(asks: Sequence[Ask]) -> tuple[date, date]:
@@ -205,10 +315,12 @@ def _dated_span(asks: Sequence[Ask]) -> tuple[date, date]:
 
 
 async def block_sums(store: Store, asks: Sequence[Ask]) -> BlockSums:
-    """The sums that tell which of the asks' blocks are sound, in one statement (none for no ask)."""
+    """The sums that tell which of the asks' windows and blocks are sound, in one statement (none for
+    no ask)."""
     if not asks:
         return BlockSums([])
     every = [(ask.entity, b) for ask in asks for b in ask.blocks()[0]]
+    windows = [key for ask in asks if (key := _window_key(ask)) is not None]
     first, last = _dated_span(asks)
     rows = await store.aquery_rows(
         SUMS_SQL,
@@ -221,51 +333,141 @@ async def block_sums(store: Store, asks: Sequence[Ask]) -> BlockSums:
             "keys": [_key(entity, b) for entity, b in every],
             "entities": sorted({entity.entity_id for entity, _ in every}),
             "total_tracks": sorted({t for ask in asks if ask.first is None for t in ask.tracks}),
+            "windows": windows,
+            "window_entities": sorted({key[1] for key in windows}),
         },
     )
     return BlockSums(rows)
 
 
-async def merged(store: Store, asks: Sequence[Ask], sums: BlockSums) -> list[int]:
-    """Each ask's listeners (estimates), in order, in one statement: `sums` must cover the asks."""
-    if not asks:
-        return []
-    sound_keys: list[tuple[int, int, int, date]] = []
-    key_asks: list[int] = []
-    own: dict[tuple[int, date], list[int]] = {}
-    totals: dict[int, list[int]] = {}
-    for i, ask in enumerate(asks):
-        blocks, days = ask.blocks()
-        for block in blocks:
-            if sums.sound(ask, block):
-                sound_keys.append(_key(ask.entity, block))
-                key_asks.append(i)
-            elif block.grain == ALL:
-                for track in ask.tracks:
-                    totals.setdefault(track, []).append(i)
-            else:
-                days.extend(_days(block))
+class _Reading:
+    """What one read of several asks takes from where, as the parameters of its statements."""
+
+    def __init__(self) -> None:
+        self.keys: list[Key] = []
+        self.key_asks: list[int] = []
+        self.windows: list[WindowKey] = []
+        self.window_asks: list[int] = []
+        self.own: dict[tuple[int, date], list[int]] = {}
+        self.totals: dict[int, list[int]] = {}
+
+    def days(self, i: int, ask: Ask, days: Sequence[date]) -> None:
         for track in ask.tracks:
             for day in days:
-                own.setdefault((track, day), []).append(i)
-    first, last = _dated_span(asks)
-    rows = await store.aquery_rows(
-        MERGED_SQL,
-        {
-            "keys": sound_keys,
-            "key_asks": key_asks,
-            "entities": sorted({entity_id for _, entity_id, _, _ in sound_keys}),
-            "own": list(own),
-            "own_asks": list(own.values()),
-            "own_tracks": sorted({track for track, _ in own}),
-            "first": min((day for _, day in own), default=first),
-            "last": max((day for _, day in own), default=last),
-            "total_tracks": list(totals),
-            "total_asks": list(totals.values()),
-        },
+                self.own.setdefault((track, day), []).append(i)
+
+    def blocks(self, i: int, ask: Ask, blocks: Sequence[Block], sums: BlockSums) -> None:
+        for block in blocks:
+            if sums.sound(ask, block):
+                self.keys.append(_key(ask.entity, block))
+                self.key_asks.append(i)
+            elif block.grain == ALL:
+                for track in ask.tracks:
+                    self.totals.setdefault(track, []).append(i)
+            else:
+                self.days(i, ask, _days(block))
+
+    def parameters(self, span: tuple[date, date]) -> dict[str, Any]:
+        return {
+            "keys": self.keys,
+            "key_asks": self.key_asks,
+            "entities": sorted({key[1] for key in self.keys}),
+            "windows": self.windows,
+            "window_asks": self.window_asks,
+            "window_entities": sorted({key[1] for key in self.windows}),
+            "own": list(self.own),
+            "own_asks": list(self.own.values()),
+            "own_tracks": sorted({track for track, _ in self.own}),
+            "first": min((day for _, day in self.own), default=span[0]),
+            "last": max((day for _, day in self.own), default=span[1]),
+            "total_tracks": list(self.totals),
+            "total_asks": list(self.totals.values()),
+        }
+
+
+async def merged(store: Store, asks: Sequence[Ask], sums: BlockSums) -> list[int]:
+    """Each ask's listeners, in order (estimates, but for the exact asks): `sums` must cover the asks.
+    An ask whose window is not kept (or no longer sound) is read from its blocks and days, and its
+    window is built in the background for the next read."""
+    if not asks:
+        return []
+    readings = {False: _Reading(), True: _Reading()}
+    unkept: list[Ask] = []
+    for i, ask in enumerate(asks):
+        reading = readings[ask.exact]
+        head, tail, days = ask.tiles()
+        key = _window_key(ask)
+        if key is not None and sums.window_sound(ask):
+            reading.windows.append(key)
+            reading.window_asks.append(i)
+            window_days = set(_days(Block(DAY, *ask.window))) if ask.window else set()
+            days = [day for day in days if day not in window_days]
+        else:
+            reading.blocks(i, ask, head, sums)
+            if key is not None:
+                unkept.append(ask)
+        reading.blocks(i, ask, tail, sums)
+        reading.days(i, ask, days)
+    span = _dated_span(asks)
+    sketched, exact = await asyncio.gather(
+        store.aquery_rows(MERGED_SQL, readings[False].parameters(span))
+        if any(not ask.exact for ask in asks)
+        else _nothing(),
+        store.aquery_rows(EXACT_SQL, readings[True].parameters(span))
+        if any(ask.exact for ask in asks)
+        else _nothing(),
     )
-    counts = {int(i): int(n) for i, n in rows}
+    if unkept:
+        _keep(store, unkept, sums)
+    counts = {int(i): int(n) for i, n in [*sketched, *exact]}
     return [counts.get(i, 0) for i in range(len(asks))]
+
+
+async def _nothing() -> list[tuple[Any, ...]]:
+    return []
+
+
+_building: set[asyncio.Task[None]] = set()
+
+
+def _keep(store: Store, asks: Sequence[Ask], sums: BlockSums) -> None:
+    """Build the asks' windows in the background (one statement each, at most one build at a time per
+    window); a failed build is only logged: the next read builds it again."""
+    task = asyncio.get_running_loop().create_task(_build(store, list(asks), sums))
+    _building.add(task)
+    task.add_done_callback(_building.discard)
+
+
+async def _build(store: Store, asks: list[Ask], sums: BlockSums) -> None:
+    for ask in asks:
+        window = ask.window
+        if window is None:
+            continue
+        head = tiling(*window)
+        sound = [] if ask.exact else [b for b in head if ask.entity.kind != TRACK or b.grain != DAY]
+        sound = [b for b in sound if sums.sound(ask, b)]
+        held = {day for b in sound for day in _days(b)}
+        days = [day for b in head for day in _days(b) if day not in held]
+        parameters = {
+            "kind": ask.entity.kind,
+            "entity": ask.entity.entity_id,
+            "first": window[0],
+            "last": window[1],
+            "exact": int(ask.exact),
+            "keys": [(b.grain, b.start) for b in sound],
+            "tracks": list(ask.tracks),
+            "days": days,
+        }
+        try:
+            await store.write(store.command, BUILD_SQL[ask.exact], parameters)
+        except Exception:  # a window only saves time: the next read builds it again
+            log.warning("could not keep the listener window of %s", ask.entity, exc_info=True)
+
+
+async def windows_built() -> None:
+    """Wait for the windows being built (tests, benchmarks)."""
+    while _building:
+        await asyncio.gather(*list(_building), return_exceptions=True)
 
 
 async def listeners(store: Store, asks: Sequence[Ask]) -> list[int]:

@@ -30,6 +30,28 @@ ENGINE = AggregatingMergeTree
 ORDER BY (kind, entity_id, grain, start)
 SETTINGS index_granularity_bytes = 65536;
 
+-- Listener windows: a reader keeps the union of a range's closed days (a period less its last day,
+-- today's) as one sketch, or one exact state for a track counted exactly, with the sums of the rows it
+-- was built from: the same check as a block's tells it is still sound. A window only serves the day it
+-- was built for (a period's days move with the date), so it is dropped after 3 days.
+CREATE TABLE IF NOT EXISTS listener_windows
+(
+    kind        UInt8,
+    entity_id   UInt64,
+    first       Date,
+    last        Date,
+    exact       UInt8,
+    plays       UInt64,
+    fingerprint UInt64,
+    sketch      AggregateFunction(uniqCombined64(17), String),
+    state       AggregateFunction(uniqExact, String),
+    built_at    DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree(built_at)
+ORDER BY (kind, entity_id, first, last, exact)
+TTL built_at + INTERVAL 3 DAY
+SETTINGS index_granularity_bytes = 65536;
+
 TRUNCATE TABLE listener_blocks;
 
 INSERT INTO listener_blocks (kind, entity_id, grain, start, plays, fingerprint, listeners, max_offset)

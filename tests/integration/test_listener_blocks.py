@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from api.read.analytics_queries import SKETCH_ABOVE, Audiences, TrackPeriod, chart, group_figures
-from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, listeners
+from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, listeners, windows_built
 from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.rollups import LISTENER_BLOCKS, ROLLUPS
@@ -85,8 +85,26 @@ RANGES = [
 ]
 
 
-def asked(store: Store, entity: Entity, tracks: list[int], first: date | None, last: date | None) -> int:
-    return asyncio.run(listeners(store, [Ask(entity, tuple(tracks), first, last)]))[0]
+def read(store: Store, asks: list[Ask]) -> list[int]:
+    """The asks' listeners, once the windows that read started keeping are built."""
+
+    async def reading() -> list[int]:
+        found = await listeners(store, asks)
+        await windows_built()
+        return found
+
+    return asyncio.run(reading())
+
+
+def asked(
+    store: Store,
+    entity: Entity,
+    tracks: list[int],
+    first: date | None,
+    last: date | None,
+    exact: bool = False,
+) -> int:
+    return read(store, [Ask(entity, tuple(tracks), first, last, exact)])[0]
 
 
 def read_from_tracks(statements: Statements) -> tuple[list[tuple[int, date]], list[int]]:
@@ -116,7 +134,7 @@ def test_blocks_give_the_estimate_of_the_tracks_own_sketches(
                 assert read_from_tracks(statements) == ([], [])
     # Several asks in one read, each its own.
     both = [Ask(Entity(ALBUM, ALBUM_ID), (1, 2), *RANGES[1]), Ask(Entity(TRACK, 3), (3,), *RANGES[2])]
-    assert asyncio.run(listeners(clean_store, both)) == [
+    assert read(clean_store, both) == [
         of_tracks(clean_store, [1, 2], *RANGES[1]),
         of_tracks(clean_store, [3], *RANGES[2]),
     ]
@@ -133,17 +151,18 @@ def test_a_track_moved_to_another_album_is_read_from_the_tracks_where_the_blocks
         first_offset=10**6,
     )
     statements = Statements(clean_store, monkeypatch)
-    for first, last in RANGES:
-        assert asked(clean_store, Entity(ALBUM, ALBUM_ID), [1], first, last) == of_tracks(
-            clean_store, [1], first, last
-        )
-        assert asked(clean_store, Entity(ALBUM, OTHER_ALBUM), [2], first, last) == of_tracks(
-            clean_store, [2], first, last
-        )
     # The album's blocks held track 2's plays: none was sound where track 2 played.
     asked(clean_store, Entity(ALBUM, ALBUM_ID), [1], *RANGES[2])
     own, _ = read_from_tracks(statements)
     assert {track for track, _ in own} == {1} and len(own) == DAYS
+    for first, last in RANGES:
+        for _ in range(2):  # the second read from the window kept by the first
+            assert asked(clean_store, Entity(ALBUM, ALBUM_ID), [1], first, last) == of_tracks(
+                clean_store, [1], first, last
+            )
+            assert asked(clean_store, Entity(ALBUM, OTHER_ALBUM), [2], first, last) == of_tracks(
+                clean_store, [2], first, last
+            )
 
 
 def test_blocks_behind_their_tracks_are_not_used_until_they_catch_up(
@@ -249,3 +268,52 @@ def test_a_large_group_reads_the_same_figures_from_blocks_and_lists_its_top_trac
     top = asyncio.run(group_figures(clean_store, [1, 2], bounds, learnt[1], album, listed=1))
     assert top[0] == plain[0] and top[1][1] == plain[1][1]
     assert top[1][2] == TrackPeriod(2, plain[1][2].plays, 0)
+
+
+def exact_of(store: Store, tracks: list[int], first: date, last: date) -> int:
+    sql = (
+        "SELECT uniqExactMerge(listeners) FROM track_daily"
+        " WHERE track_id IN {t:Array(UInt64)} AND day >= {f:Date} AND day <= {l:Date}"
+    )
+    return int(store.query_rows(sql, {"t": tracks, "f": first, "l": last})[0][0])
+
+
+def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first read of a range keeps its days but the last as one window (a sketch, or an exact
+    state for an exact ask); the next reads take it with the last day, and give the same figures; a
+    late play on one of its days makes it unsound, and it is kept again."""
+    history(clean_store)
+    statements = Statements(clean_store, monkeypatch)
+    first, last = RANGES[1]
+    album, track = Entity(ALBUM, ALBUM_ID), Entity(TRACK, 1)
+    for _ in range(2):
+        assert asked(clean_store, album, [1, 2], first, last) == of_tracks(clean_store, [1, 2], first, last)
+        assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(
+            clean_store, [1], first, last
+        )
+    kept = [sql for sql, p in statements.run if p.get("window_asks")]
+    assert len(kept) == 2  # the second reads found both windows sound
+    assert clean_store.query_rows("SELECT kind, exact FROM listener_windows FINAL ORDER BY kind") == [
+        (1, 1),
+        (2, 0),
+    ]
+    # A late play on a day of the windows, by a new listener.
+    late = [
+        Event(
+            event_id="late",
+            type="play",
+            track_id=1,
+            listener_id="newcomer",
+            occurred_at=NOW - timedelta(days=3),
+        )
+    ]
+    flush(clean_store, late, first_offset=7 * 10**6)
+    statements.run.clear()
+    assert asked(clean_store, album, [1, 2], first, last) == of_tracks(clean_store, [1, 2], first, last)
+    assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
+    assert not [p for _, p in statements.run if p.get("window_asks")]  # neither window was sound
+    statements.run.clear()
+    assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
+    assert [p for _, p in statements.run if p.get("window_asks")]  # kept again

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from api.read.listener_blocks import ALBUM, ALL, DAY, MONTH, TRACK, WEEK, Ask, Entity, tiling
+from api.read.listener_blocks import ALBUM, ALL, DAY, MONTH, TRACK, WEEK, Ask, Block, Entity, tiling
 
 
 def days_of(first: date, last: date) -> list[date]:
@@ -45,6 +45,10 @@ def test_a_track_reads_its_days_from_its_own_rows() -> None:
     assert all(b.grain in (WEEK, MONTH) for b in blocks)
     assert sorted([d for b in blocks for d in days_of(b.start, b.last)] + days) == days_of(first, last)
     album_blocks, album_days = Ask(Entity(ALBUM, 1), (1, 2), first, last).blocks()
-    assert album_days == [] and album_blocks == tiling(first, last)
+    # The range's days but the last (a window), then the last day.
+    assert album_days == [] and album_blocks == [
+        *tiling(first, last - timedelta(days=1)),
+        Block(DAY, last, last),
+    ]
     all_time, none = Ask(Entity(ALBUM, 1), (1, 2)).blocks()
     assert [b.grain for b in all_time] == [ALL] and none == []
