@@ -167,8 +167,9 @@ WHERE entity_id IN {window_entities:Array(UInt64)}
 # The parts of the statements below: each row read as (ask, value), `COLUMN` the value read. A row read
 # for several asks (a track's day in its own ask and its album's) is merged into each.
 _WINDOWS = """
-    SELECT {window_asks:Array(UInt32)}[indexOf({windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))},
-        (kind, entity_id, first, last, exact))] AS ask, COLUMN AS value
+    SELECT arrayJoin({window_asks:Array(Array(UInt32))}[indexOf(
+        {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}, (kind, entity_id, first, last, exact))])
+        AS ask, COLUMN AS value
     FROM listener_windows FINAL
     PREWHERE entity_id IN {window_entities:Array(UInt64)} AND (kind, entity_id, first, last, exact)
         IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}"""
@@ -179,8 +180,8 @@ _OWN_DAYS = """
     PREWHERE track_id IN {own_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
         AND (track_id, day) IN {own:Array(Tuple(UInt64, Date))}"""
 _BLOCKS = """
-    SELECT {key_asks:Array(UInt32)}[indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))},
-        (kind, entity_id, grain, start))], listeners
+    SELECT arrayJoin({key_asks:Array(Array(UInt32))}[
+        indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start))]), listeners
     FROM listener_blocks
     PREWHERE entity_id IN {entities:Array(UInt64)}
         AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}"""
@@ -344,10 +345,9 @@ class _Reading:
     """What one read of several asks takes from where, as the parameters of its statements."""
 
     def __init__(self) -> None:
-        self.keys: list[Key] = []
-        self.key_asks: list[int] = []
-        self.windows: list[WindowKey] = []
-        self.window_asks: list[int] = []
+        # Each place read once, for every ask it serves (a block, a window or a day may serve several).
+        self.keys: dict[Key, list[int]] = {}
+        self.windows: dict[WindowKey, list[int]] = {}
         self.own: dict[tuple[int, date], list[int]] = {}
         self.totals: dict[int, list[int]] = {}
 
@@ -359,8 +359,7 @@ class _Reading:
     def blocks(self, i: int, ask: Ask, blocks: Sequence[Block], sums: BlockSums) -> None:
         for block in blocks:
             if sums.sound(ask, block):
-                self.keys.append(_key(ask.entity, block))
-                self.key_asks.append(i)
+                self.keys.setdefault(_key(ask.entity, block), []).append(i)
             elif block.grain == ALL:
                 for track in ask.tracks:
                     self.totals.setdefault(track, []).append(i)
@@ -369,11 +368,11 @@ class _Reading:
 
     def parameters(self, span: tuple[date, date]) -> dict[str, Any]:
         return {
-            "keys": self.keys,
-            "key_asks": self.key_asks,
+            "keys": list(self.keys),
+            "key_asks": list(self.keys.values()),
             "entities": sorted({key[1] for key in self.keys}),
-            "windows": self.windows,
-            "window_asks": self.window_asks,
+            "windows": list(self.windows),
+            "window_asks": list(self.windows.values()),
             "window_entities": sorted({key[1] for key in self.windows}),
             "own": list(self.own),
             "own_asks": list(self.own.values()),
@@ -398,8 +397,7 @@ async def merged(store: Store, asks: Sequence[Ask], sums: BlockSums) -> list[int
         head, tail, days = ask.tiles()
         key = _window_key(ask)
         if key is not None and sums.window_sound(ask):
-            reading.windows.append(key)
-            reading.window_asks.append(i)
+            reading.windows.setdefault(key, []).append(i)
             window_days = set(_days(Block(DAY, *ask.window))) if ask.window else set()
             days = [day for day in days if day not in window_days]
         else:

@@ -132,12 +132,15 @@ def test_blocks_give_the_estimate_of_the_tracks_own_sketches(
             )
             if entity.kind != TRACK:  # every block was sound: nothing was read from the tracks
                 assert read_from_tracks(statements) == ([], [])
-    # Several asks in one read, each its own.
-    both = [Ask(Entity(ALBUM, ALBUM_ID), (1, 2), *RANGES[1]), Ask(Entity(TRACK, 3), (3,), *RANGES[2])]
-    assert read(clean_store, both) == [
-        of_tracks(clean_store, [1, 2], *RANGES[1]),
-        of_tracks(clean_store, [3], *RANGES[2]),
+    # Several asks in one read, each its own, also where they share blocks, days or all of them.
+    album = Entity(ALBUM, ALBUM_ID)
+    ranges = [RANGES[1], RANGES[2], RANGES[2], (RANGES[2][0], TODAY - timedelta(days=1)), RANGES[3]]
+    asks = [Ask(album, (1, 2), *days) for days in ranges] + [Ask(Entity(TRACK, 3), (3,), *RANGES[2])]
+    expected = [of_tracks(clean_store, [1, 2], *days) for days in ranges] + [
+        of_tracks(clean_store, [3], *RANGES[2])
     ]
+    for _ in range(2):  # from blocks, then from the windows the first read kept
+        assert read(clean_store, asks) == expected
 
 
 def test_a_track_moved_to_another_album_is_read_from_the_tracks_where_the_blocks_differ(
