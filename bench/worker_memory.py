@@ -8,7 +8,12 @@ count here. The Faust app and its Kafka clients are not in this process (not mea
 it: the same process's RSS after start-up and migrations, before the first flush. Target (issue 6):
 ≤ 1 GiB.
 
-Rerun: `.venv/bin/python bench/worker_memory.py [--listeners 1000000] [--tracks 1000]`.
+The tracks are catalogued (10 an album, 3 albums an artist), so the listener blocks of albums and
+artists are built as a real catalog makes them; `--rollups before-blocks` writes the rollups of before
+them, for the figure before side by side.
+
+Rerun: `.venv/bin/python bench/worker_memory.py [--listeners 1000000] [--tracks 1000]
+[--rollups today|before-blocks]`.
 """
 
 from __future__ import annotations
@@ -22,14 +27,19 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from reporting import publish
+from throughput import ROLLUP_SETS
 
 from insights.migrate import migrate
 from insights.store import Store
-from pipeline.sink import SourcedEvent, sole_writer
+from pipeline.sink import RollupSink, SourcedEvent
 from pipeline.worker import FLUSH_MAX_EVENTS
 from schemas.events import Event
 
 BATCH = FLUSH_MAX_EVENTS
+CATALOG_SQL = """
+INSERT INTO tracks (track_id, title, album_id, artist_ids, version)
+SELECT number + 1, 'Track', intDiv(number, 10) + 1, [intDiv(number, 30) + 1], 1
+FROM numbers({tracks:UInt64})"""
 
 
 def rss_mib() -> float:
@@ -49,13 +59,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--listeners", type=int, default=1_000_000)
     parser.add_argument("--tracks", type=int, default=1000)
+    parser.add_argument("--rollups", choices=sorted(ROLLUP_SETS), default="today")
     args = parser.parse_args()
     rng = random.Random(11)
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"chdb://{tmp}/clickhouse")
         migrate(store)
-        sink = sole_writer(store)
+        store.command(CATALOG_SQL, {"tracks": args.tracks})
+        sink = RollupSink(store, ROLLUP_SETS[args.rollups])
+        sink.claim(range(64), 10**9)
         baseline = rss_mib()
         started, written = time.monotonic(), 0
         for start in range(0, args.listeners, BATCH):
@@ -80,6 +93,7 @@ def main() -> None:
     publish(
         "worker-memory",
         {
+            "rollups": args.rollups,
             "events": written,
             "distinct_listeners_in_the_day": int(distinct),
             "seconds": round(elapsed, 1),
