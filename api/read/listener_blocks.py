@@ -426,40 +426,52 @@ async def _nothing() -> list[tuple[Any, ...]]:
 
 
 _building: set[asyncio.Task[None]] = set()
+_in_flight: set[WindowKey] = set()  # windows being built: a read meanwhile does not build them again
 
 
 def _keep(store: Store, asks: Sequence[Ask], sums: BlockSums) -> None:
     """Build the asks' windows in the background (one statement each, at most one build at a time per
     window); a failed build is only logged: the next read builds it again."""
-    task = asyncio.get_running_loop().create_task(_build(store, list(asks), sums))
+    wanted = {key: ask for ask in asks if (key := _window_key(ask)) is not None and key not in _in_flight}
+    if not wanted:
+        return
+    _in_flight.update(wanted)
+    task = asyncio.get_running_loop().create_task(_build(store, wanted, sums))
     _building.add(task)
     task.add_done_callback(_building.discard)
 
 
-async def _build(store: Store, asks: list[Ask], sums: BlockSums) -> None:
-    for ask in asks:
-        window = ask.window
-        if window is None:
-            continue
-        head = tiling(*window)
-        sound = [] if ask.exact else [b for b in head if ask.entity.kind != TRACK or b.grain != DAY]
-        sound = [b for b in sound if sums.sound(ask, b)]
-        held = {day for b in sound for day in _days(b)}
-        days = [day for b in head for day in _days(b) if day not in held]
-        parameters = {
-            "kind": ask.entity.kind,
-            "entity": ask.entity.entity_id,
-            "first": window[0],
-            "last": window[1],
-            "exact": int(ask.exact),
-            "keys": [(b.grain, b.start) for b in sound],
-            "tracks": list(ask.tracks),
-            "days": days,
-        }
-        try:
-            await store.write(store.command, BUILD_SQL[ask.exact], parameters)
-        except Exception:  # a window only saves time: the next read builds it again
-            log.warning("could not keep the listener window of %s", ask.entity, exc_info=True)
+async def _build(store: Store, asks: dict[WindowKey, Ask], sums: BlockSums) -> None:
+    try:
+        for ask in asks.values():
+            await _build_one(store, ask, sums)
+    finally:
+        _in_flight.difference_update(asks)
+
+
+async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:
+    window = ask.window
+    if window is None:
+        return
+    head = tiling(*window)
+    sound = [] if ask.exact else [b for b in head if ask.entity.kind != TRACK or b.grain != DAY]
+    sound = [b for b in sound if sums.sound(ask, b)]
+    held = {day for b in sound for day in _days(b)}
+    days = [day for b in head for day in _days(b) if day not in held]
+    parameters = {
+        "kind": ask.entity.kind,
+        "entity": ask.entity.entity_id,
+        "first": window[0],
+        "last": window[1],
+        "exact": int(ask.exact),
+        "keys": [(b.grain, b.start) for b in sound],
+        "tracks": list(ask.tracks),
+        "days": days,
+    }
+    try:
+        await store.write(store.command, BUILD_SQL[ask.exact], parameters)
+    except Exception:  # a window only saves time: the next read builds it again
+        log.warning("could not keep the listener window of %s", ask.entity, exc_info=True)
 
 
 async def windows_built() -> None:

@@ -4,6 +4,7 @@ that has not caught up), and the migration builds the blocks the worker would.""
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -320,3 +321,31 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     statements.run.clear()
     assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
     assert [p for _, p in statements.run if p.get("window_asks")]  # kept again
+
+
+def test_reads_at_once_build_each_window_once(clean_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    history(clean_store)
+    built: list[str] = []
+    real = clean_store.command
+
+    def command(sql: str, parameters: dict[str, Any] | None = None) -> None:
+        if "INSERT INTO listener_windows" in sql:
+            built.append(sql)
+        real(sql, parameters)
+
+    monkeypatch.setattr(clean_store, "command", command)
+    asks = [
+        Ask(Entity(ALBUM, ALBUM_ID), (1, 2), *RANGES[1]),
+        Ask(Entity(TRACK, 1), (1,), *RANGES[1], exact=True),
+    ]
+
+    async def polled() -> list[list[int]]:
+        found = await asyncio.gather(*(listeners(clean_store, asks) for _ in range(5)))
+        await windows_built()
+        return list(found)
+
+    assert (
+        asyncio.run(polled())
+        == [[of_tracks(clean_store, [1, 2], *RANGES[1]), exact_of(clean_store, [1], *RANGES[1])]] * 5
+    )
+    assert len(built) == 2
