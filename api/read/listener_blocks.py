@@ -13,7 +13,10 @@ under other tracks (a track moved to another album or artist), or not yet caught
 flush's rollups land one by one). The days of a block that fails are read from the tracks' own day
 sketches instead, so an answer is the same either way, only slower.
 
-Listeners are only ever read this way where the rule allows an estimate (Audiences: past 100,000).
+Blocks are sketches: they serve only figures the rule allows to be estimates (Audiences: past
+100,000). A reader also keeps windows (`listener_windows`): the days of a range but its last, as one
+sketch, or as one exact state for a figure counted exactly, checked the same way; a period asked again
+that day merges its window with today only.
 """
 
 from __future__ import annotations
