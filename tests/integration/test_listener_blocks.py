@@ -3,8 +3,10 @@ own sketches give, are used only while they hold the entity's tracks of now (a m
 that has not caught up), and the migration builds the blocks the worker would."""
 
 import asyncio
+import threading
+from collections.abc import Coroutine
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,6 +22,7 @@ from tests.integration.statements import Statements
 from tests.integration.written import write_through_sink as flush
 
 pytestmark = pytest.mark.integration
+T = TypeVar("T")
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.date()
@@ -86,15 +89,21 @@ RANGES = [
 ]
 
 
-def read(store: Store, asks: list[Ask]) -> list[int]:
-    """The asks' listeners, once the windows that read started keeping are built."""
+def settled(reading: Coroutine[Any, Any, T]) -> T:
+    """`reading`'s answer, once the windows it started keeping are built (none is left to land in a
+    later test's tables)."""
 
-    async def reading() -> list[int]:
-        found = await listeners(store, asks)
+    async def whole() -> T:
+        found = await reading
         await windows_built()
         return found
 
-    return asyncio.run(reading())
+    return asyncio.run(whole())
+
+
+def read(store: Store, asks: list[Ask]) -> list[int]:
+    """The asks' listeners, once the windows that read started keeping are built."""
+    return settled(listeners(store, asks))
 
 
 def asked(
@@ -232,8 +241,8 @@ def test_a_chart_bucket_past_the_mark_takes_its_blocks_estimate(clean_store: Sto
     flush(clean_store, crowd, first_offset=5 * 10**6)
     buckets = chart_buckets("1y", NOW)
     artist = Entity(ARTIST, ARTIST_ID)
-    shown = asyncio.run(chart(clean_store, [1, 2, 3], buckets, entity=artist))
-    exact = asyncio.run(chart(clean_store, [1, 2, 3], buckets))
+    shown = settled(chart(clean_store, [1, 2, 3], buckets, entity=artist))
+    exact = settled(chart(clean_store, [1, 2, 3], buckets))
     week = of_tracks(clean_store, [1, 2, 3], monday, monday + timedelta(days=6))
     assert shown[-1].estimate and shown[-1].listeners == week
     assert abs(week - exact[-1].listeners) <= exact[-1].listeners / 100
@@ -264,12 +273,12 @@ def test_a_large_group_reads_the_same_figures_from_blocks_and_lists_its_top_trac
     album = Entity(ALBUM, ALBUM_ID)
     learnt = [Audiences(), Audiences()]
     for audiences in learnt:  # the first counts are exact, and teach the marks
-        asyncio.run(group_figures(clean_store, [1, 2], bounds, audiences))
+        settled(group_figures(clean_store, [1, 2], bounds, audiences))
     assert learnt[0].mode((1, 2), bounds).period and learnt[0].large((1,), (bounds.start, bounds.today))
-    plain = asyncio.run(group_figures(clean_store, [1, 2], bounds, learnt[0]))
-    blocks = asyncio.run(group_figures(clean_store, [1, 2], bounds, learnt[1], album))
+    plain = settled(group_figures(clean_store, [1, 2], bounds, learnt[0]))
+    blocks = settled(group_figures(clean_store, [1, 2], bounds, learnt[1], album))
     assert blocks == plain
-    top = asyncio.run(group_figures(clean_store, [1, 2], bounds, learnt[1], album, listed=1))
+    top = settled(group_figures(clean_store, [1, 2], bounds, learnt[1], album, listed=1))
     assert top[0] == plain[0] and top[1][1] == plain[1][1]
     assert top[1][2] == TrackPeriod(2, plain[1][2].plays, 0)
 
@@ -299,9 +308,12 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
         )
     kept = [sql for sql, p in statements.run if p.get("window_asks")]
     assert len(kept) == 2  # the second reads found both windows sound
-    assert clean_store.query_rows("SELECT kind, exact FROM listener_windows FINAL ORDER BY kind") == [
-        (1, 1),
-        (2, 0),
+    windows = (
+        "SELECT kind, exact, first, last FROM listener_windows FINAL WHERE entity_id IN (1, 7) ORDER BY kind"
+    )
+    assert clean_store.query_rows(windows) == [
+        (1, 1, first, last - timedelta(days=1)),
+        (2, 0, first, last - timedelta(days=1)),
     ]
     # A late play on a day of the windows, by a new listener.
     late = [
@@ -324,13 +336,17 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
 
 
 def test_reads_at_once_build_each_window_once(clean_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five reads of the same ranges while their windows are being built: each window is built once
+    (the builds are held until every read is done, so none of them could have found it built)."""
     history(clean_store)
     built: list[str] = []
+    release = threading.Event()
     real = clean_store.command
 
     def command(sql: str, parameters: dict[str, Any] | None = None) -> None:
         if "INSERT INTO listener_windows" in sql:
             built.append(sql)
+            assert release.wait(30)
         real(sql, parameters)
 
     monkeypatch.setattr(clean_store, "command", command)
@@ -341,11 +357,10 @@ def test_reads_at_once_build_each_window_once(clean_store: Store, monkeypatch: p
 
     async def polled() -> list[list[int]]:
         found = await asyncio.gather(*(listeners(clean_store, asks) for _ in range(5)))
+        release.set()
         await windows_built()
         return list(found)
 
-    assert (
-        asyncio.run(polled())
-        == [[of_tracks(clean_store, [1, 2], *RANGES[1]), exact_of(clean_store, [1], *RANGES[1])]] * 5
-    )
+    expected = [of_tracks(clean_store, [1, 2], *RANGES[1]), exact_of(clean_store, [1], *RANGES[1])]
+    assert asyncio.run(polled()) == [expected] * 5
     assert len(built) == 2
