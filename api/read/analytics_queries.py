@@ -39,8 +39,6 @@ _DAY_MERGES = {
     True: (SKETCHED_LISTENERS, "sketch"),
 }
 
-TRACK_SKETCHES = "uniqCombined64Merge(17)(listeners_sketch)"
-
 # When a group's period listeners come from the day sketches, its own figures are read like a single
 # track's (a union of every row's sketch, without a state per track), and its tracks' period plays
 # and listeners apart: exactly for the tracks not known to be past SKETCH_ABOVE, from their sketches
@@ -91,7 +89,7 @@ def _figures_statement(mode: Mode, group: bool, blocks: bool = False) -> str:
     if mode.all_time:
         all_time = sketched_listeners if group else SKETCHED_LISTENERS
     sql = figures_statement(parts, all_time=all_time, group=group)
-    tracks = Template(_TRACKS_PART).substitute(sketched="0" if blocks else TRACK_SKETCHES)
+    tracks = Template(_TRACKS_PART).substitute(sketched="0" if blocks else SKETCHED_LISTENERS)
     return sql + tracks if group and mode.period else sql
 
 
@@ -317,6 +315,7 @@ async def _figure_rows(
     group: bool = False,
     entity: Entity | None = None,
     listed: int | None = None,
+    sketched: frozenset[int] = frozenset(),
 ) -> tuple[Mode, list[tuple[Any, ...]], Figures, dict[int, int]]:
     """The statement's rows for the mode `audiences` knows, the figures in them, and for a group whose
     period listeners come from sketches, its tracks' period listeners; what an exact count says about
@@ -325,11 +324,10 @@ async def _figure_rows(
     With an `entity`, its sketched listeners are read from listener blocks beside the statement
     (api/read/listener_blocks.py), and a sketched group's tracks in two steps: their plays first, then
     the listeners of only the `listed` most played (all if None), each exactly or from its blocks
-    (past SKETCH_ABOVE)."""
+    (those in `sketched`: known past SKETCH_ABOVE over the period)."""
     tracks = track_set(track_ids)
     mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
     days = _period_days(bounds)
-    sketched = {t for t in tracks if audiences.large((t,), days)} if audiences is not None else set()
     parameters = _period_parameters(track_ids, bounds, mode)
     by_blocks = entity is not None and group and mode.period
     if group:
@@ -393,9 +391,9 @@ async def group_figures(
     SKETCH_ABOVE; the others' are counted exactly. With an `entity` and `listed`, only the `listed`
     most played tracks (ties: lower id first) have their listeners counted; the others show 0."""
     days = _period_days(bounds)
-    sketched = {t for t in track_ids if audiences.large((t,), days)} if audiences is not None else set()
+    sketched = frozenset(t for t in track_ids if audiences is not None and audiences.large((t,), days))
     mode, rows, counted, listeners = await _figure_rows(
-        store, track_ids, bounds, audiences, True, entity, listed
+        store, track_ids, bounds, audiences, True, entity, listed, sketched
     )
     per_track: list[tuple[int, int, int]] = next(
         (row[-1] for row in rows if row[0] == (TRACKS if mode.period else PERIOD)), []
