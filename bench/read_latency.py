@@ -9,13 +9,14 @@ query functions the handlers await on the Store thread pool: median and p95 over
 a warm-up, for the hottest track, a median track, the hot track's album and artist. Analytics go
 through the handlers' record of large audiences (all-time and period listeners from sketches once
 counted past 102,000), charts through the handlers' memo of bucket listeners (the bucket holding now
-counted every call, the others read with their sums only), and some again counting every bucket as
-exports do. Beside them: the same track-analytics figures computed from raw `events` (the contrast;
-its values are checked equal), and `SELECT 1` through the same Store (the floor of one round trip);
-rollup/raw is an endpoint's median over that of the raw figures of its entity. To show where the time
-goes, each statement an endpoint runs is reported apart: median wall and engine time (chDB's own
-elapsed) and the rows it reads. The machine is shared: each size also records the load average while
-it was measured, and each call's CPU time beside its wall time.
+counted every call, the others read with their sums only), some again counting every bucket as
+exports do, and some as the first ask of a fresh process ("first ask: ...": nothing learnt about large
+audiences, no chart bucket kept). Beside them: the same track-analytics figures computed from raw
+`events` (the contrast; its values are checked equal), and `SELECT 1` through the same Store (the floor
+of one round trip); rollup/raw is an endpoint's median over that of the raw figures of its entity. To
+show where the time goes, each statement an endpoint runs is reported apart: median wall and engine
+time (chDB's own elapsed) and the rows it reads. The machine is shared: each size also records the
+load average while it was measured, and each call's CPU time beside its wall time.
 
 The analytics and charts are also timed as the handlers serve them when nothing changed ("kept: ..."):
 through the memo of answers kept until a change notice names one of their tracks (api/read/changes.py),
@@ -249,6 +250,17 @@ def handler_cases(
     }
 
 
+FIRST_ASKS = (
+    "track analytics (hot, 30-days)",
+    "track analytics (hot, 1-year)",
+    "album analytics",
+    "artist analytics",
+    "track chart 1y",
+    "album chart 1y",
+    "artist chart 1y",
+)
+
+
 # Live: the kept cases asked again every LIVE_ASK_EVERY seconds (the response cache's max-age for
 # analytics, so how often a polled answer reaches the handler) while change notices arrive as a worker
 # writes them at each of --live-rates events/s: one per flush window, naming the tracks of that many events
@@ -355,6 +367,17 @@ async def bench_size(
     cases = handler_cases(computed, catalog, ids, bounds, year, TIMEFRAMES)
     counted_whole = handler_cases(all_counted, catalog, ids, bounds, year, ("30d", "1y"))
     cases |= {f"{name}, all counted": case for name, case in counted_whole.items() if "chart" in name}
+
+    # First asks: the handlers' reads as a fresh process serves them, nothing learnt about large
+    # audiences and no chart bucket kept (the store's listener windows stay as earlier asks left them).
+    def first_ask(name: str) -> Case:
+        async def call() -> Any:
+            fresh = Reads(store, AnswerMemo(None))
+            return await handler_cases(fresh, catalog, ids, bounds, year, ("1y",))[name][1]()
+
+        return handler_cases(computed, catalog, ids, bounds, year, ("1y",))[name][0], call
+
+    cases |= {f"first ask: {name}": first_ask(name) for name in FIRST_ASKS}
     cases |= {
         "track realtime (hot)": ("hot track", live),
         "artist collaborations": ("artist", collaborations),

@@ -233,31 +233,43 @@ SKETCH_ABOVE = 102_000
 SKETCHES_FROM_SQL = "SELECT max(day) FROM daily_sketches_from"
 
 
+# What Audiences knows of a set's listeners over a range of days (or all time): past SKETCH_ABOVE, read
+# from sketches; below it when last estimated or counted, so counted exactly; or, for all time, never to
+# be sketched (a track has history from before the sketches).
+SKETCHED, BELOW, UNSKETCHED = "sketched", "below", "unsketched"
+
+
 class Audiences:
     """The listener counts known to be past SKETCH_ABOVE, read from sketches from then on:
     - a set's all-time listeners, once its tracks all have complete all-time sketches
       (schemas/clickhouse/008_all_time_sketches.sql; asked once per set);
     - a set's listeners over a range of days (a period, the previous one), once the range starts on
       or after the first day with complete day sketches (009_daily_sketches.sql; asked once).
-    Bounded by the track ids their keys hold, the least recently asked dropped first. The first count
-    of a range is always exact: a period's listeners may be below the mark, and only a count says they
-    are not."""
+    A set learns it from an exact count past the mark, or, at its first ask for an entity with listener
+    blocks, from their estimate (`probe`): one past SKETCH_ABOVE is past 100,000 whatever the sketch's
+    error, so it is the answer, and a popular entity is never counted exactly, not even once. A count
+    under the mark is exact: below it, only a count can say it passed. Bounded by the track ids their
+    keys hold, the least recently asked dropped first."""
 
     def __init__(self, track_ids: int = 500_000) -> None:
         """`track_ids`: how many the keys of each may hold in all (about 40 bytes each: 20 MB)."""
-        self._all_time: Recent[tuple[int, ...], bool] = Recent(track_ids, lambda key, _: 1 + len(key))
-        self._ranges: Recent[tuple[tuple[int, ...], date, date], bool] = Recent(
+        self._all_time: Recent[tuple[int, ...], str] = Recent(track_ids, lambda key, _: 1 + len(key))
+        self._ranges: Recent[tuple[tuple[int, ...], date, date], str] = Recent(
             track_ids, lambda key, _: 1 + len(key[0])
         )
         self._sketches_from: date | None = None
 
     def sketched(self, tracks: tuple[int, ...]) -> bool:
         """Whether the set's all-time listeners come from sketches."""
-        return bool(self._all_time.get(tracks))
+        return self._all_time.get(tracks) == SKETCHED
 
     def large(self, tracks: tuple[int, ...], days: DayRange) -> bool:
         """Whether the set's listeners over `days` are known to be past SKETCH_ABOVE."""
-        return self._ranges.get((tracks, *days)) is not None
+        return self._ranges.get((tracks, *days)) == SKETCHED
+
+    def unknown(self, tracks: tuple[int, ...], days: DayRange) -> bool:
+        """Whether the set's listeners over `days` were never counted or estimated."""
+        return self._ranges.peek((tracks, *days)) is None
 
     def mode(self, tracks: tuple[int, ...], bounds: PeriodBounds) -> Mode:
         return Mode(
@@ -266,24 +278,83 @@ class Audiences:
             self.large(tracks, _period_days(bounds)),
         )
 
+    async def _all_time_sketchable(self, store: Store, tracks: tuple[int, ...]) -> bool:
+        """Whether every track of the set has a complete all-time sketch (asked once it matters)."""
+        known = self._all_time.peek(tracks)
+        if known in (SKETCHED, UNSKETCHED):
+            return known == SKETCHED
+        rows = await store.aquery_rows(UNSKETCHED_SQL, {"track_ids": list(tracks)})
+        if int(rows[0][0]) > 0:
+            self._all_time.put(tracks, UNSKETCHED)
+            return False
+        return True
+
+    async def _days_sketchable(self, store: Store, days: DayRange) -> bool:
+        """Whether every day of the range has complete day sketches."""
+        if self._sketches_from is None:
+            rows = await store.aquery_rows(SKETCHES_FROM_SQL)
+            self._sketches_from = rows[0][0]
+        return days[0] >= self._sketches_from
+
     async def learn(self, store: Store, tracks: tuple[int, ...], listeners_total: int) -> None:
         """After an exact all-time count: a set past SKETCH_ABOVE reads its sketches from now on,
         unless one of its tracks has history from before the sketches."""
-        if listeners_total <= SKETCH_ABOVE or self._all_time.peek(tracks) is not None:
+        if self._all_time.peek(tracks) in (SKETCHED, UNSKETCHED):
             return
-        rows = await store.aquery_rows(UNSKETCHED_SQL, {"track_ids": list(tracks)})
-        self._all_time.put(tracks, int(rows[0][0]) == 0)
+        if listeners_total <= SKETCH_ABOVE:
+            self._all_time.put(tracks, BELOW)
+        elif await self._all_time_sketchable(store, tracks):
+            self._all_time.put(tracks, SKETCHED)
 
     async def learn_days(self, store: Store, tracks: tuple[int, ...], days: DayRange, listeners: int) -> None:
         """After an exact count over `days`: past SKETCH_ABOVE, and with every day sketched, the set's
         listeners over `days` come from the day sketches from now on."""
-        if listeners <= SKETCH_ABOVE or self.large(tracks, days):
+        if self.large(tracks, days):
             return
-        if self._sketches_from is None:
-            rows = await store.aquery_rows(SKETCHES_FROM_SQL)
-            self._sketches_from = rows[0][0]
-        if days[0] >= self._sketches_from:
-            self._ranges.put((tracks, *days), True)
+        if listeners > SKETCH_ABOVE and await self._days_sketchable(store, days):
+            self._ranges.put((tracks, *days), SKETCHED)
+        else:
+            self._ranges.put((tracks, *days), BELOW)
+
+    async def probe(
+        self, store: Store, entity: Entity, tracks: tuple[int, ...], bounds: PeriodBounds, group: bool
+    ) -> dict[str, int]:
+        """At a set's first ask, its listener figures that might be sketched and were never estimated
+        or counted, from the listener blocks of its `entity`: the estimates past SKETCH_ABOVE, by
+        Figures field, learnt as such; the others are left to be counted exactly. A figure whose plays
+        are under the mark is under it too, without an estimate. A single track's all-time listeners
+        are its all-time sketch, which its statement reads itself."""
+        asks: dict[str, Ask] = {}
+        ranges = {"previous_listeners": _previous_days(bounds), "listeners": _period_days(bounds)}
+        for field, days in ranges.items():
+            if self.unknown(tracks, days) and await self._days_sketchable(store, days):
+                asks[field] = Ask(entity, tracks, *days)
+        if self._all_time.peek(tracks) is None:
+            asks["listeners_total"] = Ask(entity, tracks)
+        if not asks:
+            return {}
+        sums = await listener_blocks.block_sums(store, list(asks.values()))
+        for field, ask in list(asks.items()):
+            played = sums.plays(ask) > SKETCH_ABOVE
+            if field == "listeners_total" and played and not await self._all_time_sketchable(store, tracks):
+                del asks[field]  # never sketched: counted exactly
+            elif not played:
+                self._remember(field, ask, BELOW)
+                del asks[field]
+        merged = await listener_blocks.merged(store, list(asks.values()), sums)
+        estimates = dict(zip(asks, merged, strict=True))
+        for field, estimate in estimates.items():
+            self._remember(field, asks[field], SKETCHED if estimate > SKETCH_ABOVE else BELOW)
+        probed = {field: estimate for field, estimate in estimates.items() if estimate > SKETCH_ABOVE}
+        if not group:
+            probed.pop("listeners_total", None)
+        return probed
+
+    def _remember(self, field: str, ask: Ask, state: str) -> None:
+        if field == "listeners_total":
+            self._all_time.put(ask.tracks, state)
+        elif ask.first is not None and ask.last is not None:
+            self._ranges.put((ask.tracks, ask.first, ask.last), state)
 
 
 def track_set(track_ids: Sequence[int]) -> tuple[int, ...]:
@@ -326,6 +397,9 @@ async def _figure_rows(
     the listeners of only the `listed` most played (all if None), each exactly or from its blocks
     (those in `sketched`: known past SKETCH_ABOVE over the period)."""
     tracks = track_set(track_ids)
+    probed: dict[str, int] = {}
+    if audiences is not None and entity is not None:
+        probed = await audiences.probe(store, entity, tracks, bounds, group)
     mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
     days = _period_days(bounds)
     parameters = _period_parameters(track_ids, bounds, mode)
@@ -337,6 +411,7 @@ async def _figure_rows(
             "sketched_tracks": list(tracks) if by_blocks else sorted(sketched),
         }
     asks = _block_asks(entity, tracks, bounds, mode, group) if entity is not None else {}
+    asks = {field: ask for field, ask in asks.items() if field not in probed}
     # Each track's period, from sketches and exactly: which one a listed track needs is known later.
     track_asks = (
         {(t, e): Ask(Entity(TRACK, t), (t,), *days, exact=e) for t in tracks for e in (False, True)}
@@ -345,19 +420,30 @@ async def _figure_rows(
     )
     statements = GROUP_FIGURES_SQL if group else FIGURES_SQL
     rows, sums = await asyncio.gather(
-        store.aquery_rows(statements[mode, bool(asks)], parameters),
+        store.aquery_rows(statements[mode, bool(asks) or bool(probed)], parameters),
         listener_blocks.block_sums(store, [*asks.values(), *track_asks.values()]),
     )
     per_track: dict[int, int] = {}
     if by_blocks:  # the listed tracks' listeners, from blocks or exactly
         plays: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == TRACKS), [])
-        chosen = [t for _, t in sorted((-int(p), int(t)) for t, p, _ in plays if int(p) > 0)[:listed]]
-        listed_asks = [track_asks[t, t not in sketched] for t in chosen]
+        ranked = sorted((-int(p), int(t)) for t, p, _ in plays if int(p) > 0)[:listed]
+        chosen = [t for _, t in ranked]
+        # A listed track never counted or estimated over the period, with plays past the mark, is
+        # estimated first, and counted exactly only if that estimate is not past the mark.
+        unsure = {
+            t
+            for p, t in ranked
+            if -p > SKETCH_ABOVE and t not in sketched and audiences and audiences.unknown((t,), days)
+        }
+        listed_asks = [track_asks[t, t not in sketched and t not in unsure] for t in chosen]
         estimated = await listener_blocks.merged(store, [*asks.values(), *listed_asks], sums)
         per_track = dict(zip(chosen, estimated[len(asks) :], strict=True))
+        recount = [t for t in chosen if t in unsure and per_track[t] <= SKETCH_ABOVE]
+        exact = await listener_blocks.merged(store, [track_asks[t, True] for t in recount], sums)
+        per_track |= dict(zip(recount, exact, strict=True))
     else:
         estimated = await listener_blocks.merged(store, list(asks.values()), sums)
-    counted = replace(figures_of_parts(rows), **dict(zip(asks, estimated, strict=False)))
+    counted = replace(figures_of_parts(rows), **dict(zip(asks, estimated, strict=False)), **probed)
     if audiences is not None:
         if not mode.all_time:
             await audiences.learn(store, tracks, counted.listeners_total)
@@ -400,8 +486,11 @@ async def group_figures(
     )
     tracks = {int(t): TrackPeriod(int(t), int(p), listeners.get(int(t), int(u))) for t, p, u in per_track}
     if audiences is not None:
+        # Counted exactly, or estimated past the mark at a first ask; a track left out of a listing
+        # shows 0 without being counted.
+        every_counted = entity is None or not mode.period
         for track in tracks.values():
-            if track.track_id not in sketched:  # counted exactly
+            if track.track_id not in sketched and (every_counted or track.track_id in listeners):
                 await audiences.learn_days(store, (track.track_id,), days, track.listeners)
     return counted, tracks
 

@@ -301,6 +301,14 @@ class BlockSums:
             truth = self._truth(ask, [block.start])
         return truth == self.blocks.get(_key(ask.entity, block))
 
+    def plays(self, ask: Ask) -> int:
+        """The plays of the ask's tracks over its days, or all time, from their own rows; of asks whose
+        ranges do not overlap (a day of one is then never grouped into a block of another)."""
+        if ask.first is None or ask.last is None:
+            return sum(self.totals.get(track, (0, 0))[0] for track in ask.tracks)
+        first, last, tracks = ask.first, ask.last, set(ask.tracks)
+        return sum(p for (t, start), (p, _) in self.tracks.items() if t in tracks and first <= start <= last)
+
     def window_sound(self, ask: Ask) -> bool:
         """Whether the ask's window is kept and holds exactly the plays of its tracks' days."""
         key, window = _window_key(ask), ask.window

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 from api.read.analytics_queries import SKETCH_ABOVE, Audiences, TrackPeriod, chart, group_figures
+from api.read.analytics_queries import figures as figures_of
 from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, listeners, windows_built
 from insights.migrate import load_migrations
 from insights.store import Store
@@ -251,14 +252,10 @@ def test_a_chart_bucket_past_the_mark_takes_its_blocks_estimate(clean_store: Sto
     assert [(p.plays, p.likes, p.reposts) for p in shown] == [(p.plays, p.likes, p.reposts) for p in exact]
 
 
-def test_a_large_group_reads_the_same_figures_from_blocks_and_lists_its_top_tracks(
-    clean_store: Store,
-) -> None:
-    """Album 7 past SKETCH_ABOVE: with its entity, its figures are the ones read without (the same
-    sketches' union), its large track comes from blocks and its small one exactly, and with `listed`
-    only the most played track gets listeners."""
-    history(clean_store)
-    crowd = [
+def crowd(repeats: int = 0) -> list[Event]:
+    """Track 1 past SKETCH_ABOVE listeners over its last 20 days; with `repeats`, track 2's first
+    2,000 listeners each play it `repeats` times more over those days."""
+    return [
         Event(
             event_id=f"crowd-{n}",
             type="play",
@@ -267,8 +264,57 @@ def test_a_large_group_reads_the_same_figures_from_blocks_and_lists_its_top_trac
             occurred_at=NOW - timedelta(days=n % 20),
         )
         for n in range(SKETCH_ABOVE + 3_000)
+    ] + [
+        Event(
+            event_id=f"again-{n}",
+            type="play",
+            track_id=2,
+            listener_id=f"listener-{2_000 + n % 2_000}",
+            occurred_at=NOW - timedelta(days=n % 20),
+        )
+        for n in range(2_000 * repeats)
     ]
-    flush(clean_store, crowd, first_offset=5 * 10**6)
+
+
+def test_a_first_ask_takes_the_estimate_past_the_mark_and_counts_the_rest(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With its entity, a set's first ask (nothing learnt yet) estimates from blocks what might be past
+    the mark before counting anything: the album's period and its large track's are the estimates at
+    once, never counted exactly; its previous period, and track 2 (past the mark in plays, not in
+    listeners), are counted exactly. The next ask gives the same answer from what the first learnt."""
+    history(clean_store)
+    flush(clean_store, crowd(repeats=52), first_offset=5 * 10**6)
+    bounds = period_bounds("30-days", NOW)
+    period, previous = (bounds.start, bounds.today), (bounds.previous_start, bounds.start - timedelta(days=1))
+    statements = Statements(clean_store, monkeypatch)
+    audiences = Audiences()
+    first = settled(group_figures(clean_store, [1, 2], bounds, audiences, Entity(ALBUM, ALBUM_ID), 2))
+    figures, tracks = first
+    assert figures.listeners == of_tracks(clean_store, [1, 2], *period) > SKETCH_ABOVE
+    assert figures.previous_listeners == exact_of(clean_store, [1, 2], *previous)
+    assert tracks[1].listeners == of_tracks(clean_store, [1], *period)
+    assert tracks[2].plays > SKETCH_ABOVE and tracks[2].listeners == exact_of(clean_store, [2], *period)
+    # Nothing past the mark was counted exactly: not the album's period, not track 1's.
+    assert all(p.get("exact_from") != bounds.start for _, p in statements.run)
+    assert all(1 not in p.get("own_tracks", []) for sql, p in statements.run if "uniqExactMerge" in sql)
+    assert audiences.mode((1, 2), bounds).period and audiences.large((1,), period)
+    assert not audiences.large((2,), period)
+    statements.run.clear()
+    assert settled(group_figures(clean_store, [1, 2], bounds, audiences, Entity(ALBUM, ALBUM_ID), 2)) == first
+    assert not any("unsketched_tracks" in sql for sql in statements.sql)  # learnt once
+    alone = settled(figures_of(clean_store, [1], bounds, Audiences(), Entity(TRACK, 1)))
+    assert alone.listeners == tracks[1].listeners
+
+
+def test_a_large_group_reads_the_same_figures_from_blocks_and_lists_its_top_tracks(
+    clean_store: Store,
+) -> None:
+    """Album 7 past SKETCH_ABOVE: with its entity, its figures are the ones read without (the same
+    sketches' union), its large track comes from blocks and its small one exactly, and with `listed`
+    only the most played track gets listeners."""
+    history(clean_store)
+    flush(clean_store, crowd(), first_offset=5 * 10**6)
     bounds = period_bounds("30-days", NOW)
     album = Entity(ALBUM, ALBUM_ID)
     learnt = [Audiences(), Audiences()]
