@@ -28,7 +28,9 @@ the tracks of that many events drawn like the stored ones): each case's share of
 median under that traffic. The store itself does not change: a computed answer costs what it would.
 
 Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
-[--repeat 200] [--no-feed] [--live-rates 50,5000] [--live-rounds 15]`. Prints a table; the JSON lands
+[--repeat 200] [--no-feed] [--live-rates 50,5000] [--live-rounds 15] [--stores DIR]`; with --stores
+each size's store is kept in DIR and reused by later runs (it has merged by then, and keeps the
+listener windows and bucket counts earlier runs left). Prints a table; the JSON lands
 in bench/results/read-latency-<timestamp>.json.
 """
 
@@ -445,16 +447,32 @@ async def bench_size(
 
 
 def one_size(
-    n: int, tracks: int, repeat: int, bootstrap: str | None, live_rates: list[int], live_rounds: int
+    n: int,
+    tracks: int,
+    repeat: int,
+    bootstrap: str | None,
+    live_rates: list[int],
+    live_rounds: int,
+    stores: str | None = None,
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="read-latency-") as tmp:
-        store = TracingStore(f"chdb://{tmp}/clickhouse")
+    with contextlib.ExitStack() as stack:
+        if stores is None:
+            path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="read-latency-")))
+        else:
+            path = Path(stores) / f"{n}-events-{tracks}-tracks"
+        built = path / "built.json"
+        store = TracingStore(f"chdb://{path}/clickhouse")
         store.calls = []
         try:
             migrate(store)
-            print(f"size {n:,}: loading", file=sys.stderr, flush=True)
-            loaded = load(store, n, tracks)
-            print(f"size {n:,}: loaded {loaded}", file=sys.stderr, flush=True)
+            if built.exists():
+                loaded = json.loads(built.read_text()) | {"reused": True}
+                print(f"size {n:,}: reusing the store in {path}", file=sys.stderr, flush=True)
+            else:
+                print(f"size {n:,}: loading", file=sys.stderr, flush=True)
+                loaded = load(store, n, tracks)
+                built.write_text(json.dumps(loaded))
+                print(f"size {n:,}: loaded {loaded}", file=sys.stderr, flush=True)
             return {"events": n, "load": loaded} | asyncio.run(
                 bench_size(store, repeat, bootstrap, live_rates, live_rounds)
             )
@@ -553,12 +571,23 @@ def main() -> None:
         help="events/s the live notices stand for, one run each (empty: none)",
     )
     parser.add_argument("--live-rounds", type=int, default=15)
+    parser.add_argument(
+        "--stores",
+        help="keep each size's store in this directory and reuse it in later runs (merged by then), "
+        "instead of building a fresh one in a temp dir",
+    )
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_size:
         sized = one_size(
-            args.one_size, args.tracks, args.repeat, args.bootstrap, rates(args.live_rates), args.live_rounds
+            args.one_size,
+            args.tracks,
+            args.repeat,
+            args.bootstrap,
+            rates(args.live_rates),
+            args.live_rounds,
+            args.stores,
         )
         print(json.dumps(sized))
         return
@@ -581,6 +610,7 @@ def main() -> None:
                     str(args.tracks),
                     *feed,
                     *("--live-rates", args.live_rates, "--live-rounds", str(args.live_rounds)),
+                    *(("--stores", args.stores) if args.stores else ()),
                 ]
                 child = subprocess.run(
                     [*command, "--repeat", str(args.repeat)], stdout=subprocess.PIPE, check=True

@@ -454,28 +454,32 @@ async def _figure_rows(
     return mode, rows, counted, per_track
 
 
-async def figures(
+class FiguresRead(NamedTuple):
+    """A read's figures, a group's tracks, and which listener figures are estimates (`mode`: known
+    only once read, as a first ask may learn them)."""
+
+    mode: Mode
+    figures: Figures
+    tracks: dict[int, TrackPeriod]
+
+
+async def read_figures(
     store: Store,
     track_ids: Sequence[int],
     bounds: PeriodBounds,
     audiences: Audiences | None = None,
     entity: Entity | None = None,
-) -> Figures:
-    return (await _figure_rows(store, track_ids, bounds, audiences, entity=entity))[2]
-
-
-async def group_figures(
-    store: Store,
-    track_ids: Sequence[int],
-    bounds: PeriodBounds,
-    audiences: Audiences | None = None,
-    entity: Entity | None = None,
+    group: bool = False,
     listed: int | None = None,
-) -> tuple[Figures, dict[int, TrackPeriod]]:
-    """The group's figures, and the period plays and listeners of each of its tracks that has any.
-    When the group's period listeners come from sketches, so do those of its tracks known to be past
-    SKETCH_ABOVE; the others' are counted exactly. With an `entity` and `listed`, only the `listed`
-    most played tracks (ties: lower id first) have their listeners counted; the others show 0."""
+) -> FiguresRead:
+    """The figures of a track (or, with `group`, of an album or artist, and the period plays and
+    listeners of each of its tracks that has any). When the group's period listeners come from
+    sketches, so do those of its tracks known to be past SKETCH_ABOVE; the others' are counted exactly.
+    With an `entity` and `listed`, only the `listed` most played tracks (ties: lower id first) have
+    their listeners counted; the others show 0."""
+    if not group:
+        mode, _, counted, _ = await _figure_rows(store, track_ids, bounds, audiences, entity=entity)
+        return FiguresRead(mode, counted, {})
     days = _period_days(bounds)
     sketched = frozenset(t for t in track_ids if audiences is not None and audiences.large((t,), days))
     mode, rows, counted, listeners = await _figure_rows(
@@ -492,7 +496,30 @@ async def group_figures(
         for track in tracks.values():
             if track.track_id not in sketched and (every_counted or track.track_id in listeners):
                 await audiences.learn_days(store, (track.track_id,), days, track.listeners)
-    return counted, tracks
+    return FiguresRead(mode, counted, tracks)
+
+
+async def figures(
+    store: Store,
+    track_ids: Sequence[int],
+    bounds: PeriodBounds,
+    audiences: Audiences | None = None,
+    entity: Entity | None = None,
+) -> Figures:
+    return (await read_figures(store, track_ids, bounds, audiences, entity)).figures
+
+
+async def group_figures(
+    store: Store,
+    track_ids: Sequence[int],
+    bounds: PeriodBounds,
+    audiences: Audiences | None = None,
+    entity: Entity | None = None,
+    listed: int | None = None,
+) -> tuple[Figures, dict[int, TrackPeriod]]:
+    """As `read_figures` for a group: its figures and its tracks'."""
+    read = await read_figures(store, track_ids, bounds, audiences, entity, True, listed)
+    return read.figures, read.tracks
 
 
 async def plays_total(store: Store, track_ids: Sequence[int]) -> dict[int, int]:
@@ -565,8 +592,9 @@ async def chart(
 ) -> list[ChartPoint]:
     """Every bucket of the timeframe, oldest first, zeros where nothing happened. `reader` reads the
     rows of buckets that are not UTC ones (api/read/local_day_queries.py). With the `entity` whose
-    tracks they are, a UTC day or week bucket past SKETCH_ABOVE listeners takes its block's estimate
-    (api/read/listener_blocks.py) instead of being counted exactly."""
+    tracks they are, a UTC day or week bucket takes its exact count kept by an earlier ask while it is
+    sound, else its block's estimate past SKETCH_ABOVE listeners (api/read/listener_blocks.py), instead
+    of being counted; the closed buckets counted are kept for the next first ask."""
     starts = [int(start.timestamp()) for start in buckets.starts]
     zone = buckets.range.tz if isinstance(buckets, LocalBuckets) else "UTC"
     chart_key = (buckets.interval, zone, track_set(track_ids))
@@ -582,24 +610,30 @@ async def chart(
         kept = {}  # counting every bucket in one statement costs less than reading the sums too
     # The bucket holding now changes under live traffic: it is always counted, with any the memo lacks.
     counted = [bucket for bucket in starts[:-1] if bucket not in kept] + starts[-1:]
-    estimated: dict[int, int] = {}
+    known = None
     if entity is not None and reader is None:
-        estimated = await listener_blocks.bucket_estimates(
+        known = await listener_blocks.bucket_listeners(
             store, entity, track_ids, buckets.interval, counted, SKETCH_ABOVE
         )
-        counted = [bucket for bucket in counted if bucket not in estimated]
+    # Not counted now: kept exact counts (of any process, still sound), else estimates past the mark.
+    stored = known.counts if known is not None else {}
+    estimated = {b: n for b, n in known.estimates.items() if b not in stored} if known is not None else {}
+    counted = [bucket for bucket in counted if bucket not in estimated and bucket not in stored]
     everything = len(counted) == len(starts)
     rows = await read(counted, None if everything else starts)
     found: dict[int, Counts] = {}
     remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (NO_ROWS, 0))  # no listeners
     stale: list[int] = []
     for row in rows:
-        if not row.counted and row.bucket not in estimated and kept[row.bucket][0] != row.stamp:
+        taken = stored.get(row.bucket, estimated.get(row.bucket))
+        if taken is not None and known is not None and known.sums[row.bucket][0] != row.counts[0]:
+            taken = None  # a play landed since the sums were read: counted again, below
+        if not row.counted and (taken is None and kept.get(row.bucket, (None,))[0] != row.stamp):
             stale.append(row.bucket)
             continue
         plays, listeners, likes, reposts = row.counts
         if not row.counted:
-            listeners = estimated.get(row.bucket) or kept[row.bucket][1]
+            listeners = taken if taken is not None else kept[row.bucket][1]
         found[row.bucket] = (plays, listeners, likes, reposts)
         remembered[row.bucket] = (row.stamp, listeners)
     if stale:
@@ -608,6 +642,9 @@ async def chart(
             remembered[row.bucket] = (row.stamp, row.counts[1])
     if memo is not None:
         memo.keep(chart_key, remembered)
+    if known is not None:  # the closed buckets counted now, for the next first ask
+        closed = [b for b in counted if b != starts[-1]] + stale
+        known.keep(store, {b: found[b][1] for b in closed if b in found})
     empty = (0, 0, 0, 0)
     # A kept count past the mark may have been an estimate: it is said to be one.
     sketched = entity is not None and reader is None

@@ -194,19 +194,10 @@ class Reads:
         self, track_ids: Sequence[int], chosen: LocalRange, group: bool, whose: Whose
     ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
         if chosen.utc:
-            bounds = utc_bounds(chosen)
-            # Read before the call, which asks the very same before its first await.
-            mode = self.audiences.mode(analytics.track_set(track_ids), bounds)
-            if group:
-                counted, per_track = await analytics.group_figures(
-                    self.store, track_ids, bounds, self.audiences, *whose
-                )
-            else:
-                counted, per_track = (
-                    await analytics.figures(self.store, track_ids, bounds, self.audiences, whose.entity),
-                    {},
-                )
-            return counted, per_track, estimates_of(mode)
+            read = await analytics.read_figures(
+                self.store, track_ids, utc_bounds(chosen), self.audiences, whose.entity, group, whose.listed
+            )
+            return read.figures, read.tracks, estimates_of(read.mode)
         counted, per_track, sketched = await local_days.figures(
             self.store, track_ids, chosen, self.audiences, group
         )

@@ -486,7 +486,7 @@ async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:
 
 
 async def windows_built() -> None:
-    """Wait for the windows being built (tests, benchmarks)."""
+    """Wait for the windows being built and the bucket counts being kept (tests, benchmarks)."""
     while _building:
         await asyncio.gather(*list(_building), return_exceptions=True)
 
@@ -498,11 +498,12 @@ async def listeners(store: Store, asks: Sequence[Ask]) -> list[int]:
     return await merged(store, asks, await block_sums(store, asks))
 
 
-# A chart's buckets that are whole blocks (UTC days of albums and artists, ISO weeks of any entity),
-# each with its plays and fingerprint from the tracks' own rows (stored = 0) and from its block
-# (stored = 1, with the block's estimate).
+# A chart's UTC day or week buckets (unix starts), each with its plays and fingerprint from the tracks'
+# own rows (source 0), from its block if it is one (UTC days of albums and artists, ISO weeks of any
+# entity: source 1, with the block's estimate), and from its kept exact counts (source 2, each with
+# the count).
 _BUCKETS = """
-SELECT 0 AS stored, toUnixTimestamp(toDateTime(BUCKET, 'UTC')) AS bucket, sum(plays),
+SELECT 0 AS source, toUnixTimestamp(toDateTime(BUCKET, 'UTC')) AS bucket, sum(plays),
     sum(cityHash64(track_id) * plays), 0
 FROM track_daily
 WHERE track_id IN {tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
@@ -514,19 +515,65 @@ SELECT 1, toUnixTimestamp(toDateTime(start, 'UTC')) AS bucket, sum(plays), sum(f
 FROM listener_blocks
 WHERE kind = {kind:UInt8} AND entity_id = {entity:UInt64} AND grain = {grain:UInt8}
   AND start >= {first:Date} AND start <= {last:Date} AND bucket IN {buckets:Array(Int64)}
-GROUP BY start"""
+GROUP BY start
+UNION ALL
+SELECT 2, toUnixTimestamp(toDateTime(start, 'UTC')) AS bucket, plays, fingerprint, listeners
+FROM bucket_counts
+WHERE kind = {kind:UInt8} AND entity_id = {entity:UInt64} AND grain = {grain:UInt8}
+  AND start >= {first:Date} AND start <= {last:Date} AND bucket IN {buckets:Array(Int64)}"""
 BUCKETS_SQL = {DAY: _BUCKETS.replace("BUCKET", "day"), WEEK: _BUCKETS.replace("BUCKET", "toMonday(day)")}
 GRAINS = {"day": DAY, "week": WEEK}
+_COUNT_COLUMNS = ("kind", "entity_id", "grain", "start", "plays", "fingerprint", "listeners")
 
 
-async def bucket_estimates(
+@dataclass
+class BucketListeners:
+    """What a chart's UTC buckets (unix starts) need not count: `estimates` from sound blocks, past
+    the mark given; `counts` exact, kept by an earlier count and still sound; and every bucket's sums
+    from the tracks' rows (`sums`), which a count made now is kept with."""
+
+    entity: Entity
+    grain: int
+    estimates: dict[int, int]
+    counts: dict[int, int]
+    sums: dict[int, Sums]
+
+    def keep(self, store: Store, counted: dict[int, int]) -> None:
+        """Keep the exact counts of closed buckets (`counted`: listeners by bucket) in the background,
+        each with the sums read before it was counted: a play that landed in between makes the sums
+        differ from the tracks' next time, so the count is never taken for newer rows than it holds.
+        A failed write is only logged: the next first ask counts the bucket again."""
+        kind, entity_id = self.entity
+        rows = [
+            (kind, entity_id, self.grain, datetime.fromtimestamp(b, UTC).date(), *sums, n)
+            for b, n in counted.items()
+            if (sums := self.sums.get(b)) is not None and b not in self.counts
+        ]
+        if rows:
+            task = asyncio.get_running_loop().create_task(_keep_counts(store, rows))
+            _building.add(task)
+            task.add_done_callback(_building.discard)
+
+
+async def _keep_counts(store: Store, rows: list[tuple[Any, ...]]) -> None:
+    try:
+        await store.write(store.insert, "bucket_counts", rows, _COUNT_COLUMNS)
+    except Exception:  # a kept count only saves time: the next first ask counts again
+        log.warning("could not keep %d chart bucket counts", len(rows), exc_info=True)
+
+
+async def bucket_listeners(
     store: Store, entity: Entity, tracks: Sequence[int], interval: str, buckets: Sequence[int], above: int
-) -> dict[int, int]:
-    """The listeners of the chart buckets (unix starts of UTC days or weeks) whose block is sound and
-    estimates more than `above`; the others are left to be counted exactly."""
+) -> BucketListeners | None:
+    """What the chart buckets (unix starts of UTC days or weeks) need not count: None for other
+    intervals. An estimate is taken only from a sound block past `above`, a kept count only while sound;
+    the others are left to be counted exactly."""
     grain = GRAINS.get(interval)
-    if grain is None or (grain == DAY and entity.kind == TRACK) or not buckets:
-        return {}
+    if grain is None:
+        return None
+    known = BucketListeners(entity, grain, {}, {}, {})
+    if not buckets:
+        return known
     first = datetime.fromtimestamp(min(buckets), UTC).date()
     last = datetime.fromtimestamp(max(buckets), UTC).date() + timedelta(days=6 if grain == WEEK else 0)
     parameters = {
@@ -538,17 +585,18 @@ async def bucket_estimates(
         "entity": entity.entity_id,
         "grain": grain,
     }
-    truth: dict[int, tuple[int, int]] = {}
-    stored: dict[int, tuple[tuple[int, int], int]] = {}
-    for is_stored, bucket, plays, fingerprint, estimate in await store.aquery_rows(
-        BUCKETS_SQL[grain], parameters
-    ):
-        if is_stored:
-            stored[int(bucket)] = ((int(plays), int(fingerprint)), int(estimate))
+    stored: list[tuple[int, int, Sums, int]] = []
+    rows = await store.aquery_rows(BUCKETS_SQL[grain], parameters)
+    for source, bucket, plays, fingerprint, listeners in rows:
+        if source == 0:
+            known.sums[int(bucket)] = (int(plays), int(fingerprint))
         else:
-            truth[int(bucket)] = (int(plays), int(fingerprint))
-    return {
-        bucket: estimate
-        for bucket, (sums, estimate) in stored.items()
-        if truth.get(bucket) == sums and estimate > above
-    }
+            stored.append((int(source), int(bucket), (int(plays), int(fingerprint)), int(listeners)))
+    for source, bucket, sums, listeners in stored:
+        if known.sums.get(bucket) != sums:
+            continue
+        if source == 2:
+            known.counts[bucket] = listeners
+        elif listeners > above:
+            known.estimates[bucket] = listeners
+    return known

@@ -10,7 +10,15 @@ from typing import Any, TypeVar
 
 import pytest
 
-from api.read.analytics_queries import SKETCH_ABOVE, Audiences, TrackPeriod, chart, group_figures
+from api.read.analytics_queries import (
+    SKETCH_ABOVE,
+    Audiences,
+    Mode,
+    TrackPeriod,
+    chart,
+    group_figures,
+    read_figures,
+)
 from api.read.analytics_queries import figures as figures_of
 from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, listeners, windows_built
 from insights.migrate import load_migrations
@@ -252,6 +260,34 @@ def test_a_chart_bucket_past_the_mark_takes_its_blocks_estimate(clean_store: Sto
     assert [(p.plays, p.likes, p.reposts) for p in shown] == [(p.plays, p.likes, p.reposts) for p in exact]
 
 
+def test_a_chart_takes_the_counts_a_first_ask_kept_until_their_bucket_changes(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chart's first ask counts its closed buckets and keeps the counts; the first ask of another
+    process counts only the bucket holding now, and shows the same chart; a late play in a kept bucket
+    makes its count unsound: that bucket is counted again, and kept anew."""
+    history(clean_store)
+    buckets, album = chart_buckets("30d", NOW), Entity(ALBUM, ALBUM_ID)
+    exact = settled(chart(clean_store, [1, 2], buckets))
+    assert settled(chart(clean_store, [1, 2], buckets, entity=album)) == exact
+    kept = "SELECT start, listeners FROM bucket_counts FINAL WHERE kind = 2 AND entity_id = 7 ORDER BY start"
+    closed = [(p.t.date(), p.listeners) for p in exact[:-1] if p.plays]
+    assert clean_store.query_rows(kept) == closed and len(closed) == 29
+    statements = Statements(clean_store, monkeypatch)
+    assert settled(chart(clean_store, [1, 2], buckets, entity=album)) == exact
+    now = int(buckets.starts[-1].timestamp())
+    assert [p["counted"] for _, p in statements.run if "counted" in p] == [[now]]
+    day = buckets.starts[-4]
+    late = Event(event_id="late", type="play", track_id=1, listener_id="newcomer", occurred_at=day)
+    flush(clean_store, [late], first_offset=7 * 10**6)
+    statements.run.clear()
+    later = settled(chart(clean_store, [1, 2], buckets, entity=album))
+    assert [p["counted"] for _, p in statements.run if "counted" in p] == [[int(day.timestamp()), now]]
+    assert later == settled(chart(clean_store, [1, 2], buckets))
+    assert later[-4].listeners == exact[-4].listeners + 1
+    assert (day.date(), later[-4].listeners) in clean_store.query_rows(kept)
+
+
 def crowd(repeats: int = 0) -> list[Event]:
     """Track 1 past SKETCH_ABOVE listeners over its last 20 days; with `repeats`, track 2's first
     2,000 listeners each play it `repeats` times more over those days."""
@@ -305,6 +341,9 @@ def test_a_first_ask_takes_the_estimate_past_the_mark_and_counts_the_rest(
     assert not any("unsketched_tracks" in sql for sql in statements.sql)  # learnt once
     alone = settled(figures_of(clean_store, [1], bounds, Audiences(), Entity(TRACK, 1)))
     assert alone.listeners == tracks[1].listeners
+    # What a handler lists as estimates: the figures estimated, known only once read.
+    fresh = settled(read_figures(clean_store, [1, 2], bounds, Audiences(), Entity(ALBUM, ALBUM_ID), True, 2))
+    assert fresh.mode == Mode(all_time=True, previous=False, period=True) and fresh.figures == figures
 
 
 def test_a_large_group_reads_the_same_figures_from_blocks_and_lists_its_top_tracks(

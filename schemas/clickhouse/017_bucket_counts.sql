@@ -1,0 +1,21 @@
+-- Chart buckets counted exactly, kept for every API process and across restarts (docs/read-path.md,
+-- "Kept bucket counts"). A chart's first ask in a process counts the listeners of each closed UTC day
+-- or week bucket that has no estimate; each count is kept here with the plays and fingerprint (as in
+-- listener_blocks: the sum over the plays of cityHash64 of the track played, modulo 2^64) of the
+-- entity's track rows it was counted from. A later ask, in any process, takes a count while both
+-- still equal those of the entity's tracks of now: no late play in the bucket, no track moved. One
+-- whose sums moved is counted again and kept anew; parts merging keep the newest.
+-- kind: 1 track, 2 album, 3 artist; grain: 1 UTC day, 2 ISO week.
+CREATE TABLE IF NOT EXISTS bucket_counts
+(
+    kind        UInt8,
+    entity_id   UInt64,
+    grain       UInt8,
+    start       Date,
+    plays       UInt64,
+    fingerprint UInt64,
+    listeners   UInt64,
+    counted_at  DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree(counted_at)
+ORDER BY (kind, entity_id, grain, start);
