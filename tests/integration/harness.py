@@ -133,8 +133,10 @@ class UpProcess:
             time.sleep(0.3)
         raise RuntimeError(f"insights up not ready after {timeout}s:\n{self.log_tail()}")
 
-    def stop(self, timeout: float = 60.0) -> int:
-        """Ctrl-C, and wait for a clean exit; returns the exit code."""
+    def stop(self, timeout: float = 120.0) -> int:
+        """Ctrl-C, and wait for a clean exit; returns the exit code. The default outlasts the worker
+        process's own bound on its orderly stop (60 s, insights/worker_process.py), which a loaded
+        machine can use up."""
         assert self.process is not None
         self.process.send_signal(signal.SIGINT)
         try:
