@@ -257,6 +257,9 @@ class Audiences:
         self._ranges: Recent[tuple[tuple[int, ...], date, date], str] = Recent(
             track_ids, lambda key, _: 1 + len(key[0])
         )
+        self._listed: Recent[tuple[tuple[int, ...], date, date], tuple[int, ...]] = Recent(
+            track_ids, lambda key, listed: 1 + len(key[0]) + len(listed)
+        )
         self._sketches_from: date | None = None
 
     def sketched(self, tracks: tuple[int, ...]) -> bool:
@@ -266,6 +269,13 @@ class Audiences:
     def large(self, tracks: tuple[int, ...], days: DayRange) -> bool:
         """Whether the set's listeners over `days` are known to be past SKETCH_ABOVE."""
         return self._ranges.get((tracks, *days)) == SKETCHED
+
+    def listed(self, tracks: tuple[int, ...], days: DayRange) -> tuple[int, ...] | None:
+        """The tracks of the set an answer over `days` listed last (its most played), if any."""
+        return self._listed.get((tracks, *days))
+
+    def keep_listed(self, tracks: tuple[int, ...], days: DayRange, listed: Sequence[int]) -> None:
+        self._listed.put((tracks, *days), tuple(listed))
 
     def unknown(self, tracks: tuple[int, ...], days: DayRange) -> bool:
         """Whether the set's listeners over `days` were never counted or estimated."""
@@ -412,12 +422,20 @@ async def _figure_rows(
         }
     asks = _block_asks(entity, tracks, bounds, mode, group) if entity is not None else {}
     asks = {field: ask for field, ask in asks.items() if field not in probed}
-    # Each track's period, from sketches and exactly: which one a listed track needs is known later.
-    track_asks = (
-        {(t, e): Ask(Entity(TRACK, t), (t,), *days, exact=e) for t in tracks for e in (False, True)}
-        if by_blocks
-        else {}
-    )
+
+    # The period of each track likely listed (those listed last time, else all), read as it will be:
+    # from sketches past the mark, exactly under it, either way while not known. Which tracks are
+    # listed is known only with their plays; a track listed now and not foreseen has its sums read then.
+    def track_asks_of(listed_tracks: Sequence[int]) -> dict[tuple[int, bool], Ask]:
+        return {
+            (t, e): Ask(Entity(TRACK, t), (t,), *days, exact=e)
+            for t in listed_tracks
+            for e in (False, True)
+            if audiences is None or audiences.unknown((t,), days) or e == (t not in sketched)
+        }
+
+    likely = audiences.listed(tracks, days) if audiences is not None else None
+    track_asks = track_asks_of(tracks if likely is None else likely) if by_blocks else {}
     statements = GROUP_FIGURES_SQL if group else FIGURES_SQL
     rows, sums = await asyncio.gather(
         store.aquery_rows(statements[mode, bool(asks) or bool(probed)], parameters),
@@ -435,6 +453,12 @@ async def _figure_rows(
             for p, t in ranked
             if -p > SKETCH_ABOVE and t not in sketched and audiences and audiences.unknown((t,), days)
         }
+        if audiences is not None:
+            audiences.keep_listed(tracks, days, chosen)
+        unforeseen = {key: ask for key, ask in track_asks_of(chosen).items() if key not in track_asks}
+        if unforeseen:
+            sums.absorb(await listener_blocks.block_sums(store, list(unforeseen.values())))
+            track_asks |= unforeseen
         listed_asks = [track_asks[t, t not in sketched and t not in unsure] for t in chosen]
         estimated = await listener_blocks.merged(store, [*asks.values(), *listed_asks], sums)
         per_track = dict(zip(chosen, estimated[len(asks) :], strict=True))
@@ -642,9 +666,8 @@ async def chart(
             remembered[row.bucket] = (row.stamp, row.counts[1])
     if memo is not None:
         memo.keep(chart_key, remembered)
-    if known is not None:  # the closed buckets counted now, for the next first ask
-        closed = [b for b in counted if b != starts[-1]] + stale
-        known.keep(store, {b: found[b][1] for b in closed if b in found})
+    if known is not None:  # for the next first ask, in any process
+        known.keep(store, {b: found[b][1] for b in [*counted, *stale] if b in found}, starts[-1])
     empty = (0, 0, 0, 0)
     # A kept count past the mark may have been an estimate: it is said to be one.
     sketched = entity is not None and reader is None

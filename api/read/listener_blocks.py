@@ -301,6 +301,13 @@ class BlockSums:
             truth = self._truth(ask, [block.start])
         return truth == self.blocks.get(_key(ask.entity, block))
 
+    def absorb(self, other: BlockSums) -> None:
+        """Add the rows of another statement's sums, of other asks over the same tiling."""
+        self.tracks |= other.tracks
+        self.blocks |= other.blocks
+        self.totals |= other.totals
+        self.windows |= other.windows
+
     def plays(self, ask: Ask) -> int:
         """The plays of the ask's tracks over its days, or all time, from their own rows; of asks whose
         ranges do not overlap (a day of one is then never grouped into a block of another)."""
@@ -500,54 +507,62 @@ async def listeners(store: Store, asks: Sequence[Ask]) -> list[int]:
 
 # A chart's UTC day or week buckets (unix starts), each with its plays and fingerprint from the tracks'
 # own rows (source 0), from its block if it is one (UTC days of albums and artists, ISO weeks of any
-# entity: source 1, with the block's estimate), and from its kept exact counts (source 2, each with
-# the count).
+# entity: source 1, with the block's estimate) and the bucket has no kept row, and from its kept rows
+# (source 2, each with its listeners and whether they are an estimate).
 _BUCKETS = """
 SELECT 0 AS source, toUnixTimestamp(toDateTime(BUCKET, 'UTC')) AS bucket, sum(plays),
-    sum(cityHash64(track_id) * plays), 0
+    sum(cityHash64(track_id) * plays), toUInt64(0) AS listeners, toUInt8(0) AS estimate
 FROM track_daily
 WHERE track_id IN {tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
   AND bucket IN {buckets:Array(Int64)}
 GROUP BY bucket
 UNION ALL
 SELECT 1, toUnixTimestamp(toDateTime(start, 'UTC')) AS bucket, sum(plays), sum(fingerprint),
-    uniqCombined64Merge(17)(listeners)
+    uniqCombined64Merge(17)(listeners), 1
 FROM listener_blocks
 WHERE kind = {kind:UInt8} AND entity_id = {entity:UInt64} AND grain = {grain:UInt8}
   AND start >= {first:Date} AND start <= {last:Date} AND bucket IN {buckets:Array(Int64)}
+  AND start NOT IN (KEPT)
 GROUP BY start
 UNION ALL
-SELECT 2, toUnixTimestamp(toDateTime(start, 'UTC')) AS bucket, plays, fingerprint, listeners
+SELECT 2, toUnixTimestamp(toDateTime(start, 'UTC')) AS bucket, plays, fingerprint, listeners, estimate
 FROM bucket_counts
-WHERE kind = {kind:UInt8} AND entity_id = {entity:UInt64} AND grain = {grain:UInt8}
-  AND start >= {first:Date} AND start <= {last:Date} AND bucket IN {buckets:Array(Int64)}"""
+WHERE KEPT_ROWS"""
+_KEPT_ROWS = """kind = {kind:UInt8} AND entity_id = {entity:UInt64} AND grain = {grain:UInt8}
+  AND start >= {first:Date} AND start <= {last:Date}"""
+_BUCKETS = _BUCKETS.replace("KEPT_ROWS", _KEPT_ROWS).replace(
+    "KEPT", f"SELECT start FROM bucket_counts WHERE {_KEPT_ROWS}"
+)
 BUCKETS_SQL = {DAY: _BUCKETS.replace("BUCKET", "day"), WEEK: _BUCKETS.replace("BUCKET", "toMonday(day)")}
 GRAINS = {"day": DAY, "week": WEEK}
-_COUNT_COLUMNS = ("kind", "entity_id", "grain", "start", "plays", "fingerprint", "listeners")
+_COUNT_COLUMNS = ("kind", "entity_id", "grain", "start", "plays", "fingerprint", "listeners", "estimate")
 
 
 @dataclass
 class BucketListeners:
-    """What a chart's UTC buckets (unix starts) need not count: `estimates` from sound blocks, past
-    the mark given; `counts` exact, kept by an earlier count and still sound; and every bucket's sums
-    from the tracks' rows (`sums`), which a count made now is kept with."""
+    """What a chart's UTC buckets (unix starts) need not count: `estimates` past the mark, from sound
+    blocks (`fresh`) or kept; `counts`, exact and kept; and every bucket's sums from the tracks' rows
+    (`sums`), which what is counted or estimated now is kept with."""
 
     entity: Entity
     grain: int
     estimates: dict[int, int]
     counts: dict[int, int]
     sums: dict[int, Sums]
+    fresh: set[int]
 
-    def keep(self, store: Store, counted: dict[int, int]) -> None:
-        """Keep the exact counts of closed buckets (`counted`: listeners by bucket) in the background,
-        each with the sums read before it was counted: a play that landed in between makes the sums
-        differ from the tracks' next time, so the count is never taken for newer rows than it holds.
-        A failed write is only logged: the next first ask counts the bucket again."""
+    def keep(self, store: Store, counted: dict[int, int], current: int) -> None:
+        """Keep in the background the listeners of the closed buckets (all but `current`, the bucket
+        holding now) counted now (`counted`) or estimated from blocks now, each with the sums read
+        before: a play that landed in between makes them differ from the tracks' next time, so nothing
+        is ever taken for newer rows than it holds. A failed write is only logged: the next first ask
+        counts the bucket again."""
         kind, entity_id = self.entity
+        found = [(b, n, 0) for b, n in counted.items()] + [(b, self.estimates[b], 1) for b in self.fresh]
         rows = [
-            (kind, entity_id, self.grain, datetime.fromtimestamp(b, UTC).date(), *sums, n)
-            for b, n in counted.items()
-            if (sums := self.sums.get(b)) is not None and b not in self.counts
+            (kind, entity_id, self.grain, datetime.fromtimestamp(b, UTC).date(), *sums, n, estimate)
+            for b, n, estimate in found
+            if b != current and (sums := self.sums.get(b)) is not None
         ]
         if rows:
             task = asyncio.get_running_loop().create_task(_keep_counts(store, rows))
@@ -558,20 +573,21 @@ class BucketListeners:
 async def _keep_counts(store: Store, rows: list[tuple[Any, ...]]) -> None:
     try:
         await store.write(store.insert, "bucket_counts", rows, _COUNT_COLUMNS)
-    except Exception:  # a kept count only saves time: the next first ask counts again
-        log.warning("could not keep %d chart bucket counts", len(rows), exc_info=True)
+    except Exception:  # kept listeners only save time: the next first ask counts again
+        log.warning("could not keep the listeners of %d chart buckets", len(rows), exc_info=True)
 
 
 async def bucket_listeners(
     store: Store, entity: Entity, tracks: Sequence[int], interval: str, buckets: Sequence[int], above: int
 ) -> BucketListeners | None:
     """What the chart buckets (unix starts of UTC days or weeks) need not count: None for other
-    intervals. An estimate is taken only from a sound block past `above`, a kept count only while sound;
+    intervals. Kept listeners are taken while sound; a block's estimate only if sound and past
+    `above`, and only for a bucket with no kept row (one whose row is unsound is counted exactly);
     the others are left to be counted exactly."""
     grain = GRAINS.get(interval)
     if grain is None:
         return None
-    known = BucketListeners(entity, grain, {}, {}, {})
+    known = BucketListeners(entity, grain, {}, {}, {}, set())
     if not buckets:
         return known
     first = datetime.fromtimestamp(min(buckets), UTC).date()
@@ -585,18 +601,19 @@ async def bucket_listeners(
         "entity": entity.entity_id,
         "grain": grain,
     }
-    stored: list[tuple[int, int, Sums, int]] = []
     rows = await store.aquery_rows(BUCKETS_SQL[grain], parameters)
-    for source, bucket, plays, fingerprint, listeners in rows:
+    for source, bucket, plays, fingerprint, _, _ in rows:
         if source == 0:
             known.sums[int(bucket)] = (int(plays), int(fingerprint))
-        else:
-            stored.append((int(source), int(bucket), (int(plays), int(fingerprint)), int(listeners)))
-    for source, bucket, sums, listeners in stored:
-        if known.sums.get(bucket) != sums:
+    for source, bucket, plays, fingerprint, listeners, estimate in rows:
+        if source == 0 or known.sums.get(int(bucket)) != (int(plays), int(fingerprint)):
             continue
-        if source == 2:
+        bucket, listeners = int(bucket), int(listeners)
+        if not estimate:
             known.counts[bucket] = listeners
+        elif source == 2:
+            known.estimates[bucket] = listeners
         elif listeners > above:
             known.estimates[bucket] = listeners
+            known.fresh.add(bucket)
     return known

@@ -1,10 +1,11 @@
--- Chart buckets counted exactly, kept for every API process and across restarts (docs/read-path.md,
+-- The listeners of chart buckets, kept for every API process and across restarts (docs/read-path.md,
 -- "Kept bucket counts"). A chart's first ask in a process counts the listeners of each closed UTC day
--- or week bucket that has no estimate; each count is kept here with the plays and fingerprint (as in
--- listener_blocks: the sum over the plays of cityHash64 of the track played, modulo 2^64) of the
--- entity's track rows it was counted from. A later ask, in any process, takes a count while both
--- still equal those of the entity's tracks of now: no late play in the bucket, no track moved. One
--- whose sums moved is counted again and kept anew; parts merging keep the newest.
+-- or week bucket, or takes its block's estimate past the mark (`estimate` = 1); each is kept here
+-- with the plays and fingerprint (as in listener_blocks: the sum over the plays of cityHash64 of the
+-- track played, modulo 2^64) of the entity's track rows it was counted from. A later ask, in any
+-- process, takes it while both still equal those of the entity's tracks of now: no late play in the
+-- bucket, no track moved. One whose sums moved is counted again (exactly: its block is not read
+-- while the bucket has a row here) and kept anew; parts merging keep the newest.
 -- kind: 1 track, 2 album, 3 artist; grain: 1 UTC day, 2 ISO week.
 CREATE TABLE IF NOT EXISTS bucket_counts
 (
@@ -15,6 +16,7 @@ CREATE TABLE IF NOT EXISTS bucket_counts
     plays       UInt64,
     fingerprint UInt64,
     listeners   UInt64,
+    estimate    UInt8,
     counted_at  DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree(counted_at)

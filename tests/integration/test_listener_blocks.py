@@ -20,7 +20,7 @@ from api.read.analytics_queries import (
     read_figures,
 )
 from api.read.analytics_queries import figures as figures_of
-from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, listeners, windows_built
+from api.read.listener_blocks import ALBUM, ARTIST, SUMS_SQL, TRACK, Ask, Entity, listeners, windows_built
 from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.rollups import LISTENER_BLOCKS, ROLLUPS
@@ -288,6 +288,41 @@ def test_a_chart_takes_the_counts_a_first_ask_kept_until_their_bucket_changes(
     assert (day.date(), later[-4].listeners) in clean_store.query_rows(kept)
 
 
+def test_a_closed_bucket_keeps_its_estimate_until_a_late_play_has_it_counted(clean_store: Store) -> None:
+    """Last week's bucket of the artist is past the mark: the first ask takes its block's estimate and
+    keeps it; the next first ask takes the kept estimate without reading the block; after a late play
+    in that week the bucket is counted exactly, and that count is kept."""
+    history(clean_store)
+    monday = TODAY - timedelta(days=TODAY.weekday() + 7)
+    start = datetime.combine(monday, datetime.min.time(), UTC)
+    crowd = [
+        Event(
+            event_id=f"crowd-{n}",
+            type="play",
+            track_id=1 + n % 3,
+            listener_id=f"crowd-{n}",
+            occurred_at=start,
+        )
+        for n in range(SKETCH_ABOVE + 3_000)
+    ]
+    flush(clean_store, crowd, first_offset=5 * 10**6)
+    buckets, artist = chart_buckets("1y", NOW), Entity(ARTIST, ARTIST_ID)
+    week = of_tracks(clean_store, [1, 2, 3], monday, monday + timedelta(days=6))
+    first = settled(chart(clean_store, [1, 2, 3], buckets, entity=artist))
+    assert first[-2].estimate and first[-2].listeners == week
+    # The next first ask takes it from the kept rows: the block is not read once the bucket has one.
+    clean_store.command("TRUNCATE TABLE listener_blocks")
+    assert settled(chart(clean_store, [1, 2, 3], buckets, entity=artist)) == first
+    kept = "SELECT listeners, estimate FROM bucket_counts FINAL WHERE kind = 3 AND start = {w:Date}"
+    assert clean_store.query_rows(kept, {"w": monday}) == [(week, 1)]
+    late = Event(event_id="late", type="play", track_id=2, listener_id="newcomer", occurred_at=start)
+    flush(clean_store, [late], first_offset=7 * 10**6)
+    later = settled(chart(clean_store, [1, 2, 3], buckets, entity=artist))
+    exact = settled(chart(clean_store, [1, 2, 3], buckets))
+    assert later[-2].listeners == exact[-2].listeners != week
+    assert clean_store.query_rows(kept, {"w": monday}) == [(exact[-2].listeners, 0)]
+
+
 def crowd(repeats: int = 0) -> list[Event]:
     """Track 1 past SKETCH_ABOVE listeners over its last 20 days; with `repeats`, track 2's first
     2,000 listeners each play it `repeats` times more over those days."""
@@ -344,6 +379,19 @@ def test_a_first_ask_takes_the_estimate_past_the_mark_and_counts_the_rest(
     # What a handler lists as estimates: the figures estimated, known only once read.
     fresh = settled(read_figures(clean_store, [1, 2], bounds, Audiences(), Entity(ALBUM, ALBUM_ID), True, 2))
     assert fresh.mode == Mode(all_time=True, previous=False, period=True) and fresh.figures == figures
+    # Listing one track foresees it alone; once track 2 overtakes it, its sums are read when it is listed.
+    album = Entity(ALBUM, ALBUM_ID)
+    _, one = settled(group_figures(clean_store, [1, 2], bounds, audiences, album, 1))
+    assert one[1].listeners > 0 and one[2].listeners == 0
+    more = [
+        Event(event_id=f"more-{n}", type="play", track_id=2, listener_id=f"new-{n}", occurred_at=NOW)
+        for n in range(3_000)
+    ]
+    flush(clean_store, more, first_offset=6 * 10**6)
+    statements.run.clear()
+    _, top = settled(group_figures(clean_store, [1, 2], bounds, audiences, album, 1))
+    assert (top[1].listeners, top[2].listeners) == (0, exact_of(clean_store, [2], *period))
+    assert top[2].plays > top[1].plays and statements.sql.count(SUMS_SQL) == 2
 
 
 def test_a_large_group_reads_the_same_figures_from_blocks_and_lists_its_top_tracks(
