@@ -15,8 +15,9 @@ learnt about large audiences, no chart bucket kept in the process). Beside them:
 track-analytics figures computed from raw `events` (the contrast; its values are checked equal), and
 `SELECT 1` through the same Store (the floor of one round trip); rollup/raw is an endpoint's median
 over that of the raw figures of its entity. To show where the time goes, each statement an endpoint
-runs is reported apart: median wall and engine time (chDB's own elapsed) and the rows it reads. The machine is shared: each size also records the
-load average while it was measured, and each call's CPU time beside its wall time.
+runs is reported apart: median wall and engine time (chDB's own elapsed) and the rows it reads. The
+machine is shared: each size also records the load average while it was measured, and each call's CPU
+time beside its wall time.
 
 The analytics and charts are also timed as the handlers serve them when nothing changed ("kept: ..."):
 through the memo of answers kept until a change notice names one of their tracks (api/read/changes.py),
