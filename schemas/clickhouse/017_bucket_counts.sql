@@ -6,7 +6,8 @@
 -- process, takes it while both still equal those of the entity's tracks of now: no late play in the
 -- bucket, no track moved. One whose sums moved is counted again (exactly: its block is not read
 -- while the bucket has a row here) and kept anew; parts merging keep the newest.
--- kind: 1 track, 2 album, 3 artist; grain: 1 UTC day, 2 ISO week.
+-- kind: 1 track, 2 album, 3 artist; grain: 1 UTC day, 2 ISO week. A row leaves 400 days after it
+-- was kept (past any chart's buckets; one still asked for is counted and kept again).
 CREATE TABLE IF NOT EXISTS bucket_counts
 (
     kind        UInt8,
@@ -20,4 +21,5 @@ CREATE TABLE IF NOT EXISTS bucket_counts
     counted_at  DateTime DEFAULT now()
 )
 ENGINE = ReplacingMergeTree(counted_at)
-ORDER BY (kind, entity_id, grain, start);
+ORDER BY (kind, entity_id, grain, start)
+TTL counted_at + INTERVAL 400 DAY;
