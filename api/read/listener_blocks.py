@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,33 +143,39 @@ def _days(block: Block) -> list[date]:
 # The sums every ask's blocks and windows are judged by, in one statement: each track's plays and
 # fingerprint per block of the asked days (source 0; a day outside every week and month block is its
 # own block) and all time (2), each asked block's own (1), and each asked window's own (3).
-SUMS_SQL = """
+# The sums that tell which blocks and windows are sound, one part per source (the tracks' day rows by
+# block, 0; the blocks, 1; the tracks' all-time rows, 2; the windows, 3), each keyed by the parameter
+# that lists what it reads: a statement has only the parts with something to read (a part reading
+# nothing still costs about 3 ms of index analysis on chDB).
+_SUMS_PARTS = {
+    "day_tracks": """
 SELECT 0, track_id, 0, 0,
     multiIf(has({months:Array(Date)}, toStartOfMonth(day)), toStartOfMonth(day),
             has({weeks:Array(Date)}, toMonday(day)), toMonday(day), day) AS block,
     toDate(0), sum(plays), sum(cityHash64(track_id) * plays)
 FROM track_daily
 WHERE track_id IN {day_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
-GROUP BY track_id, block
-UNION ALL
+GROUP BY track_id, block""",
+    "keys": """
 SELECT 1, entity_id, kind, grain, start, toDate(0), sum(plays), sum(fingerprint)
 FROM listener_blocks
 WHERE entity_id IN {entities:Array(UInt64)}
   AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}
-GROUP BY kind, entity_id, grain, start
-UNION ALL
+GROUP BY kind, entity_id, grain, start""",
+    "total_tracks": """
 SELECT 2, track_id, 0, 0, toDate(0), toDate(0), sum(plays), sum(cityHash64(track_id) * plays)
 FROM track_totals
 WHERE track_id IN {total_tracks:Array(UInt64)}
-GROUP BY track_id
-UNION ALL
+GROUP BY track_id""",
+    "windows": """
 SELECT 3, entity_id, kind, exact, first, last, plays, fingerprint
 FROM listener_windows FINAL
 WHERE entity_id IN {window_entities:Array(UInt64)}
-  AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}"""
-
+  AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}""",
+}
 # The parts of the statements below: each row read as (ask, value), `COLUMN` the value read. A row read
-# for several asks (a track's day in its own ask and its album's) is merged into each.
+# for several asks (a track's day in its own ask and its album's) is merged into each. Keyed, like the
+# sums', by the parameter that lists what each reads.
 _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[indexOf(
         {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}, (kind, entity_id, first, last, exact))])
@@ -178,41 +185,62 @@ _WINDOWS = """
         IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}"""
 _OWN_DAYS = """
     SELECT arrayJoin({own_asks:Array(Array(UInt32))}[
-        indexOf({own:Array(Tuple(UInt64, Date))}, (track_id, day))]), COLUMN
+        indexOf({own:Array(Tuple(UInt64, Date))}, (track_id, day))]) AS ask, COLUMN AS value
     FROM track_daily
     PREWHERE track_id IN {own_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
         AND (track_id, day) IN {own:Array(Tuple(UInt64, Date))}"""
 _BLOCKS = """
     SELECT arrayJoin({key_asks:Array(Array(UInt32))}[
-        indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start))]), listeners
+        indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start))]) AS ask,
+        listeners AS value
     FROM listener_blocks
     PREWHERE entity_id IN {entities:Array(UInt64)}
         AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}"""
 _TOTALS = """
-    SELECT arrayJoin({total_asks:Array(Array(UInt32))}[indexOf({total_tracks:Array(UInt64)}, track_id)]),
-        listeners_sketch
+    SELECT arrayJoin({total_asks:Array(Array(UInt32))}[indexOf({total_tracks:Array(UInt64)}, track_id)])
+        AS ask, listeners_sketch AS value
     FROM track_totals
     WHERE track_id IN {total_tracks:Array(UInt64)}"""
-
-
-def _merging(merge: str, *parts: str) -> str:
-    return f"SELECT ask, {merge}(value) FROM ({' UNION ALL '.join(parts)}\n)\nGROUP BY ask"
-
 
 # Each ask's listeners, in one statement: the sketches of its sound window or else its sound blocks,
 # of its tracks' days that neither holds, and (all time, without a sound block) of its tracks'
 # all-time rows.
-MERGED_SQL = _merging(
-    "uniqCombined64Merge(17)",
-    _WINDOWS.replace("COLUMN", "sketch"),
-    _BLOCKS,
-    _OWN_DAYS.replace("COLUMN", "listeners_sketch"),
-    _TOTALS,
-)
+_MERGED_PARTS = {
+    "windows": _WINDOWS.replace("COLUMN", "sketch"),
+    "keys": _BLOCKS,
+    "own": _OWN_DAYS.replace("COLUMN", "listeners_sketch"),
+    "total_tracks": _TOTALS,
+}
 # The exact asks' listeners: their sound windows' exact states and their other days' states.
-EXACT_SQL = _merging(
-    "uniqExactMerge", _WINDOWS.replace("COLUMN", "state"), _OWN_DAYS.replace("COLUMN", "listeners")
-)
+_EXACT_PARTS = {
+    "windows": _WINDOWS.replace("COLUMN", "state"),
+    "own": _OWN_DAYS.replace("COLUMN", "listeners"),
+}
+_MERGES = {False: "uniqCombined64Merge(17)", True: "uniqExactMerge"}
+
+
+@functools.cache
+def _merging(exact: bool, parts: tuple[str, ...]) -> str:
+    merge = _MERGES[exact]
+    return f"SELECT ask, {merge}(value) FROM ({' UNION ALL '.join(parts)}\n)\nGROUP BY ask"
+
+
+def merge_statement(exact: bool, parameters: dict[str, Any]) -> str | None:
+    """The statement merging what `parameters` list (None if they list nothing)."""
+    parts = tuple(sql for key, sql in (_EXACT_PARTS if exact else _MERGED_PARTS).items() if parameters[key])
+    return _merging(exact, parts) if parts else None
+
+
+def sums_statement(parameters: dict[str, Any]) -> str | None:
+    """The sums statement reading what `parameters` list (None if they list nothing)."""
+    parts = tuple(sql for key, sql in _SUMS_PARTS.items() if parameters[key])
+    return _union(parts) if parts else None
+
+
+@functools.cache
+def _union(parts: tuple[str, ...]) -> str:
+    return "\nUNION ALL".join(parts)
+
 
 # A window kept: its days' sketch (from the sound blocks and the tracks' other days) or exact state
 # (from the tracks' day states), with the sums of the very rows it was built from.
@@ -266,7 +294,7 @@ def _window_key(ask: Ask) -> WindowKey | None:
 
 
 class BlockSums:
-    """The rows of one SUMS_SQL, as the asks look them up."""
+    """The rows of one sums statement, as the asks look them up."""
 
     def __init__(self, rows: Sequence[Sequence[Any]]) -> None:
         self.tracks: dict[tuple[int, date], Sums] = {}
@@ -341,22 +369,20 @@ async def block_sums(store: Store, asks: Sequence[Ask]) -> BlockSums:
     every = [(ask.entity, b) for ask in asks for b in ask.blocks()[0]]
     windows = [key for ask in asks if (key := _window_key(ask)) is not None]
     first, last = _dated_span(asks)
-    rows = await store.aquery_rows(
-        SUMS_SQL,
-        {
-            "months": sorted({b.start for _, b in every if b.grain == MONTH}),
-            "weeks": sorted({b.start for _, b in every if b.grain == WEEK}),
-            "day_tracks": sorted({t for ask in asks if ask.first is not None for t in ask.tracks}),
-            "first": first,
-            "last": last,
-            "keys": [_key(entity, b) for entity, b in every],
-            "entities": sorted({entity.entity_id for entity, _ in every}),
-            "total_tracks": sorted({t for ask in asks if ask.first is None for t in ask.tracks}),
-            "windows": windows,
-            "window_entities": sorted({key[1] for key in windows}),
-        },
-    )
-    return BlockSums(rows)
+    parameters = {
+        "months": sorted({b.start for _, b in every if b.grain == MONTH}),
+        "weeks": sorted({b.start for _, b in every if b.grain == WEEK}),
+        "day_tracks": sorted({t for ask in asks if ask.first is not None for t in ask.tracks}),
+        "first": first,
+        "last": last,
+        "keys": [_key(entity, b) for entity, b in every],
+        "entities": sorted({entity.entity_id for entity, _ in every}),
+        "total_tracks": sorted({t for ask in asks if ask.first is None for t in ask.tracks}),
+        "windows": windows,
+        "window_entities": sorted({key[1] for key in windows}),
+    }
+    sql = sums_statement(parameters)
+    return BlockSums(await store.aquery_rows(sql, parameters) if sql is not None else [])
 
 
 class _Reading:
@@ -426,12 +452,7 @@ async def merged(store: Store, asks: Sequence[Ask], sums: BlockSums) -> list[int
         reading.days(i, ask, days)
     span = _dated_span(asks)
     sketched, exact = await asyncio.gather(
-        store.aquery_rows(MERGED_SQL, readings[False].parameters(span))
-        if any(not ask.exact for ask in asks)
-        else _nothing(),
-        store.aquery_rows(EXACT_SQL, readings[True].parameters(span))
-        if any(ask.exact for ask in asks)
-        else _nothing(),
+        *(_merge(store, exact, reading.parameters(span)) for exact, reading in readings.items())
     )
     if unkept:
         _keep(store, unkept, sums)
@@ -439,8 +460,9 @@ async def merged(store: Store, asks: Sequence[Ask], sums: BlockSums) -> list[int
     return [counts.get(i, 0) for i in range(len(asks))]
 
 
-async def _nothing() -> list[tuple[Any, ...]]:
-    return []
+async def _merge(store: Store, exact: bool, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+    sql = merge_statement(exact, parameters)
+    return await store.aquery_rows(sql, parameters) if sql is not None else []
 
 
 _building: set[asyncio.Task[None]] = set()
