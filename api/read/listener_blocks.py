@@ -555,7 +555,14 @@ _KEPT_ROWS = """kind = {kind:UInt8} AND entity_id = {entity:UInt64} AND grain = 
 _BUCKETS = _BUCKETS.replace("KEPT_ROWS", _KEPT_ROWS).replace(
     "KEPT", f"SELECT start FROM bucket_counts WHERE {_KEPT_ROWS}"
 )
-BUCKETS_SQL = {DAY: _BUCKETS.replace("BUCKET", "day"), WEEK: _BUCKETS.replace("BUCKET", "toMonday(day)")}
+_NO_BLOCKS = _BUCKETS[: _BUCKETS.index("UNION ALL")] + _BUCKETS[_BUCKETS.index("UNION ALL\nSELECT 2") :]
+# By grain and whether the entity has blocks of that grain (a track has no day blocks: its days are its
+# day rows, and a part reading nothing still costs about 3 ms).
+BUCKETS_SQL = {
+    (grain, blocks): (_BUCKETS if blocks else _NO_BLOCKS).replace("BUCKET", bucket)
+    for grain, bucket in ((DAY, "day"), (WEEK, "toMonday(day)"))
+    for blocks in (False, True)
+}
 GRAINS = {"day": DAY, "week": WEEK}
 _COUNT_COLUMNS = ("kind", "entity_id", "grain", "start", "plays", "fingerprint", "listeners", "estimate")
 
@@ -623,7 +630,7 @@ async def bucket_listeners(
         "entity": entity.entity_id,
         "grain": grain,
     }
-    rows = await store.aquery_rows(BUCKETS_SQL[grain], parameters)
+    rows = await store.aquery_rows(BUCKETS_SQL[grain, grain != DAY or entity.kind != TRACK], parameters)
     for source, bucket, plays, fingerprint, _, _ in rows:
         if source == 0:
             known.sums[int(bucket)] = (int(plays), int(fingerprint))

@@ -286,6 +286,11 @@ def test_a_chart_takes_the_counts_a_first_ask_kept_until_their_bucket_changes(
     assert later == settled(chart(clean_store, [1, 2], buckets))
     assert later[-4].listeners == exact[-4].listeners + 1
     assert (day.date(), later[-4].listeners) in clean_store.query_rows(kept)
+    # A track's days have no blocks (its days are its day rows): counted, kept, then taken, the same.
+    alone = settled(chart(clean_store, [1], buckets))
+    for _ in range(2):
+        assert settled(chart(clean_store, [1], buckets, entity=Entity(TRACK, 1))) == alone
+    assert len(clean_store.query_rows("SELECT start FROM bucket_counts WHERE kind = 1")) == 29
 
 
 def test_a_closed_bucket_keeps_its_estimate_until_a_late_play_has_it_counted(clean_store: Store) -> None:
