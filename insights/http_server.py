@@ -105,6 +105,9 @@ def guarded_protocol(limits: ConnectionLimits) -> type[GuardedProtocol]:
     return type("GuardedProtocol", (GuardedProtocol,), {"limits": limits})
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
 def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     limits = ConnectionLimits(settings.header_timeout, settings.body_timeout, settings.max_connections)
     return uvicorn.Config(
@@ -115,6 +118,8 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         log_level="warning",
         lifespan="on",
         timeout_keep_alive=settings.keep_alive_timeout,
+        # A request still running this long after Ctrl-C is cancelled: stopping is bounded.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
         log_config=None,
         # uvicorn believes 127.0.0.1 by default: a client on this host (or a proxy that does not set

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import gc
 import logging
 import signal
@@ -21,6 +22,7 @@ from api.app import ApiOptions, create_app
 from api.http.limits import Limits
 from api.ingest.publisher import Publisher, ensure_topic
 from api.read.changes import ChangeFeed, TrackChanges
+from api.read.listener_blocks import windows_built
 from api.read.watermark import Watermark, WatermarkFeed
 from insights import consumer_group
 from insights.dev.generate import run_generate
@@ -90,6 +92,9 @@ async def ensure_topics(settings: Settings, bootstrap: str) -> None:
     await ensure_topic(bootstrap, CATALOG_TOPIC, 1, **{"cleanup.policy": "compact"})
     # Read only as they are written (api/read/changes.py): an hour of notices is plenty to keep.
     await ensure_topic(bootstrap, CHANGES_TOPIC, 1, **{"retention.ms": str(CHANGES_RETENTION_MS)})
+
+
+KEEPING_GRACE_SECONDS = 10.0
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -188,6 +193,10 @@ async def serve_api(
     finally:
         server.should_exit = True
         await serving
+        # What the last reads started keeping (listener windows, chart bucket listeners) lands before
+        # the store closes; it only saves time, so a slow write is left behind, not waited for.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(windows_built(), KEEPING_GRACE_SECONDS)
         await rounds.stop()
         await feed.stop()
         await publisher.stop()
@@ -227,6 +236,9 @@ def serve_process_metrics(settings: Settings) -> bool:
 
 async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool, demo: bool = False) -> None:
     stop = stop_on_signals()
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: what a process that will not stop is
+    # waiting on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     async with (
         kafka_bootstrap(settings, local_kafka) as bootstrap,
         migrated_store(settings, bootstrap, writes_yield=api and worker) as store,

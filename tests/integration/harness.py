@@ -142,9 +142,11 @@ class UpProcess:
         try:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # its threads' stacks, into the log
+            time.sleep(1)
             self.process.kill()
             self.process.wait()
-            raise RuntimeError(f"insights up did not stop on Ctrl-C:\n{self.log_tail()}") from None
+            raise RuntimeError(f"insights up did not stop on Ctrl-C:\n{self.log_tail(200)}") from None
         self.process = None
         return code
 
