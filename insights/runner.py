@@ -22,7 +22,7 @@ from api.app import ApiOptions, create_app
 from api.http.limits import Limits
 from api.ingest.publisher import Publisher, ensure_topic
 from api.read.changes import ChangeFeed, TrackChanges
-from api.read.listener_blocks import windows_built
+from api.read.listener_blocks import keeping_done
 from api.read.watermark import Watermark, WatermarkFeed
 from insights import consumer_group
 from insights.dev.generate import run_generate
@@ -196,7 +196,7 @@ async def serve_api(
         # What the last reads started keeping (listener windows, chart bucket listeners) lands before
         # the store closes; it only saves time, so a slow write is left behind, not waited for.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(windows_built(), KEEPING_GRACE_SECONDS)
+            await asyncio.wait_for(keeping_done(), KEEPING_GRACE_SECONDS)
         await rounds.stop()
         await feed.stop()
         await publisher.stop()

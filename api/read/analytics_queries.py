@@ -451,7 +451,10 @@ async def _figure_rows(
         unsure = {
             t
             for p, t in ranked
-            if -p > SKETCH_ABOVE and t not in sketched and audiences and audiences.unknown((t,), days)
+            if -p > SKETCH_ABOVE
+            and t not in sketched
+            and audiences is not None
+            and audiences.unknown((t,), days)
         }
         if audiences is not None:
             audiences.keep_listed(tracks, days, chosen)
@@ -640,8 +643,7 @@ async def chart(
             store, entity, track_ids, buckets.interval, counted, SKETCH_ABOVE
         )
     # Not counted now: kept exact counts (of any process, still sound), else estimates past the mark.
-    stored = known.counts if known is not None else {}
-    estimated = {b: n for b, n in known.estimates.items() if b not in stored} if known is not None else {}
+    stored, estimated = (known.counts, known.estimates) if known is not None else ({}, {})
     counted = [bucket for bucket in counted if bucket not in estimated and bucket not in stored]
     everything = len(counted) == len(starts)
     rows = await read(counted, None if everything else starts)

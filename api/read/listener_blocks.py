@@ -142,11 +142,9 @@ def _days(block: Block) -> list[date]:
 
 # The sums every ask's blocks and windows are judged by, in one statement: each track's plays and
 # fingerprint per block of the asked days (source 0; a day outside every week and month block is its
-# own block) and all time (2), each asked block's own (1), and each asked window's own (3).
-# The sums that tell which blocks and windows are sound, one part per source (the tracks' day rows by
-# block, 0; the blocks, 1; the tracks' all-time rows, 2; the windows, 3), each keyed by the parameter
-# that lists what it reads: a statement has only the parts with something to read (a part reading
-# nothing still costs about 3 ms of index analysis on chDB).
+# own block) and all time (2), each asked block's own (1), and each asked window's own (3). Each part
+# is keyed by the parameter that lists what it reads: a statement has only the parts with something to
+# read (a part reading nothing still costs about 3 ms of index analysis on chDB).
 _SUMS_PARTS = {
     "day_tracks": """
 SELECT 0, track_id, 0, 0,
@@ -219,27 +217,26 @@ _EXACT_PARTS = {
 _MERGES = {False: "uniqCombined64Merge(17)", True: "uniqExactMerge"}
 
 
-@functools.cache
-def _merging(exact: bool, parts: tuple[str, ...]) -> str:
-    merge = _MERGES[exact]
-    return f"SELECT ask, {merge}(value) FROM ({' UNION ALL '.join(parts)}\n)\nGROUP BY ask"
-
-
-def merge_statement(exact: bool, parameters: dict[str, Any]) -> str | None:
-    """The statement merging what `parameters` list (None if they list nothing)."""
-    parts = tuple(sql for key, sql in (_EXACT_PARTS if exact else _MERGED_PARTS).items() if parameters[key])
-    return _merging(exact, parts) if parts else None
-
-
-def sums_statement(parameters: dict[str, Any]) -> str | None:
-    """The sums statement reading what `parameters` list (None if they list nothing)."""
-    parts = tuple(sql for key, sql in _SUMS_PARTS.items() if parameters[key])
-    return _union(parts) if parts else None
+def _present(parts: dict[str, str], parameters: dict[str, Any]) -> tuple[str, ...]:
+    """The parts whose parameter lists something to read."""
+    return tuple(sql for key, sql in parts.items() if parameters[key])
 
 
 @functools.cache
 def _union(parts: tuple[str, ...]) -> str:
     return "\nUNION ALL".join(parts)
+
+
+def merge_statement(exact: bool, parameters: dict[str, Any]) -> str | None:
+    """The statement merging what `parameters` list (None if they list nothing)."""
+    parts = _present(_EXACT_PARTS if exact else _MERGED_PARTS, parameters)
+    return f"SELECT ask, {_MERGES[exact]}(value) FROM ({_union(parts)}\n)\nGROUP BY ask" if parts else None
+
+
+def sums_statement(parameters: dict[str, Any]) -> str | None:
+    """The sums statement reading what `parameters` list (None if they list nothing)."""
+    parts = _present(_SUMS_PARTS, parameters)
+    return _union(parts) if parts else None
 
 
 # A window kept: its days' sketch (from the sound blocks and the tracks' other days) or exact state
@@ -514,7 +511,7 @@ async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:
         log.warning("could not keep the listener window of %s", ask.entity, exc_info=True)
 
 
-async def windows_built() -> None:
+async def keeping_done() -> None:
     """Wait for the windows being built and the bucket counts being kept (tests, benchmarks)."""
     while _building:
         await asyncio.gather(*list(_building), return_exceptions=True)
@@ -569,9 +566,9 @@ _COUNT_COLUMNS = ("kind", "entity_id", "grain", "start", "plays", "fingerprint",
 
 @dataclass
 class BucketListeners:
-    """What a chart's UTC buckets (unix starts) need not count: `estimates` past the mark, from sound
-    blocks (`fresh`) or kept; `counts`, exact and kept; and every bucket's sums from the tracks' rows
-    (`sums`), which what is counted or estimated now is kept with."""
+    """What a chart's UTC buckets (unix starts) need not count: `counts`, exact and kept; `estimates`
+    past the mark of the others, from sound blocks (`fresh`) or kept; and every bucket's sums from the
+    tracks' rows (`sums`), which what is counted or estimated now is kept with."""
 
     entity: Entity
     grain: int
@@ -645,4 +642,7 @@ async def bucket_listeners(
         elif listeners > above:
             known.estimates[bucket] = listeners
             known.fresh.add(bucket)
+    for bucket in known.counts:  # an exact count kept beside an estimate kept: the count
+        known.estimates.pop(bucket, None)
+        known.fresh.discard(bucket)
     return known

@@ -20,7 +20,7 @@ from api.read.analytics_queries import (
     read_figures,
 )
 from api.read.analytics_queries import figures as figures_of
-from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, listeners, windows_built
+from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, keeping_done, listeners
 from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.rollups import LISTENER_BLOCKS, ROLLUPS
@@ -49,18 +49,21 @@ def place(store: Store, track_id: int, album_id: int | None, artist_ids: list[in
     )
 
 
+def play(event_id: str, track: int, listener: str, at: datetime) -> Event:
+    return Event(event_id=event_id, type="play", track_id=track, listener_id=listener, occurred_at=at)
+
+
 def plays(track: int, listeners: range, tag: str) -> list[Event]:
     """One play by each listener, spread over the last DAYS days."""
     return [
-        Event(
-            event_id=f"{tag}-{track}-{n}",
-            type="play",
-            track_id=track,
-            listener_id=f"listener-{n}",
-            occurred_at=NOW - timedelta(days=n % DAYS),
-        )
-        for n in listeners
+        play(f"{tag}-{track}-{n}", track, f"listener-{n}", NOW - timedelta(days=n % DAYS)) for n in listeners
     ]
+
+
+def week_crowd(monday: date) -> list[Event]:
+    """SKETCH_ABOVE + 3,000 listeners of the artist's three tracks, all at the start of `monday`."""
+    start = datetime.combine(monday, datetime.min.time(), UTC)
+    return [play(f"crowd-{n}", 1 + n % 3, f"crowd-{n}", start) for n in range(SKETCH_ABOVE + 3_000)]
 
 
 def history(store: Store) -> None:
@@ -104,7 +107,7 @@ def settled(reading: Coroutine[Any, Any, T]) -> T:
 
     async def whole() -> T:
         found = await reading
-        await windows_built()
+        await keeping_done()
         return found
 
     return asyncio.run(whole())
@@ -237,17 +240,7 @@ def test_a_chart_bucket_past_the_mark_takes_its_blocks_estimate(clean_store: Sto
     estimate, said to be one; the smaller weeks are counted exactly, and without the entity, all are."""
     history(clean_store)
     monday = TODAY - timedelta(days=TODAY.weekday())
-    crowd = [
-        Event(
-            event_id=f"crowd-{n}",
-            type="play",
-            track_id=1 + n % 3,
-            listener_id=f"crowd-{n}",
-            occurred_at=datetime.combine(monday, datetime.min.time(), UTC),
-        )
-        for n in range(SKETCH_ABOVE + 3_000)
-    ]
-    flush(clean_store, crowd, first_offset=5 * 10**6)
+    flush(clean_store, week_crowd(monday), first_offset=5 * 10**6)
     buckets = chart_buckets("1y", NOW)
     artist = Entity(ARTIST, ARTIST_ID)
     shown = settled(chart(clean_store, [1, 2, 3], buckets, entity=artist))
@@ -278,7 +271,7 @@ def test_a_chart_takes_the_counts_a_first_ask_kept_until_their_bucket_changes(
     now = int(buckets.starts[-1].timestamp())
     assert [p["counted"] for _, p in statements.run if "counted" in p] == [[now]]
     day = buckets.starts[-4]
-    late = Event(event_id="late", type="play", track_id=1, listener_id="newcomer", occurred_at=day)
+    late = play("late", 1, "newcomer", day)
     flush(clean_store, [late], first_offset=7 * 10**6)
     statements.run.clear()
     later = settled(chart(clean_store, [1, 2], buckets, entity=album))
@@ -300,17 +293,7 @@ def test_a_closed_bucket_keeps_its_estimate_until_a_late_play_has_it_counted(cle
     history(clean_store)
     monday = TODAY - timedelta(days=TODAY.weekday() + 7)
     start = datetime.combine(monday, datetime.min.time(), UTC)
-    crowd = [
-        Event(
-            event_id=f"crowd-{n}",
-            type="play",
-            track_id=1 + n % 3,
-            listener_id=f"crowd-{n}",
-            occurred_at=start,
-        )
-        for n in range(SKETCH_ABOVE + 3_000)
-    ]
-    flush(clean_store, crowd, first_offset=5 * 10**6)
+    flush(clean_store, week_crowd(monday), first_offset=5 * 10**6)
     buckets, artist = chart_buckets("1y", NOW), Entity(ARTIST, ARTIST_ID)
     week = of_tracks(clean_store, [1, 2, 3], monday, monday + timedelta(days=6))
     first = settled(chart(clean_store, [1, 2, 3], buckets, entity=artist))
@@ -320,7 +303,7 @@ def test_a_closed_bucket_keeps_its_estimate_until_a_late_play_has_it_counted(cle
     assert settled(chart(clean_store, [1, 2, 3], buckets, entity=artist)) == first
     kept = "SELECT listeners, estimate FROM bucket_counts FINAL WHERE kind = 3 AND start = {w:Date}"
     assert clean_store.query_rows(kept, {"w": monday}) == [(week, 1)]
-    late = Event(event_id="late", type="play", track_id=2, listener_id="newcomer", occurred_at=start)
+    late = play("late", 2, "newcomer", start)
     flush(clean_store, [late], first_offset=7 * 10**6)
     later = settled(chart(clean_store, [1, 2, 3], buckets, entity=artist))
     exact = settled(chart(clean_store, [1, 2, 3], buckets))
@@ -332,22 +315,9 @@ def crowd(repeats: int = 0) -> list[Event]:
     """Track 1 past SKETCH_ABOVE listeners over its last 20 days; with `repeats`, track 2's first
     2,000 listeners each play it `repeats` times more over those days."""
     return [
-        Event(
-            event_id=f"crowd-{n}",
-            type="play",
-            track_id=1,
-            listener_id=f"crowd-{n}",
-            occurred_at=NOW - timedelta(days=n % 20),
-        )
-        for n in range(SKETCH_ABOVE + 3_000)
+        play(f"crowd-{n}", 1, f"crowd-{n}", NOW - timedelta(days=n % 20)) for n in range(SKETCH_ABOVE + 3_000)
     ] + [
-        Event(
-            event_id=f"again-{n}",
-            type="play",
-            track_id=2,
-            listener_id=f"listener-{2_000 + n % 2_000}",
-            occurred_at=NOW - timedelta(days=n % 20),
-        )
+        play(f"again-{n}", 2, f"listener-{2_000 + n % 2_000}", NOW - timedelta(days=n % 20))
         for n in range(2_000 * repeats)
     ]
 
@@ -388,10 +358,7 @@ def test_a_first_ask_takes_the_estimate_past_the_mark_and_counts_the_rest(
     album = Entity(ALBUM, ALBUM_ID)
     _, one = settled(group_figures(clean_store, [1, 2], bounds, audiences, album, 1))
     assert one[1].listeners > 0 and one[2].listeners == 0
-    more = [
-        Event(event_id=f"more-{n}", type="play", track_id=2, listener_id=f"new-{n}", occurred_at=NOW)
-        for n in range(3_000)
-    ]
+    more = [play(f"more-{n}", 2, f"new-{n}", NOW) for n in range(3_000)]
     flush(clean_store, more, first_offset=6 * 10**6)
     statements.run.clear()
     _, top = settled(group_figures(clean_store, [1, 2], bounds, audiences, album, 1))
@@ -454,15 +421,7 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
         (2, 0, first, last - timedelta(days=1)),
     ]
     # A late play on a day of the windows, by a new listener.
-    late = [
-        Event(
-            event_id="late",
-            type="play",
-            track_id=1,
-            listener_id="newcomer",
-            occurred_at=NOW - timedelta(days=3),
-        )
-    ]
+    late = [play("late", 1, "newcomer", NOW - timedelta(days=3))]
     flush(clean_store, late, first_offset=7 * 10**6)
     statements.run.clear()
     assert asked(clean_store, album, [1, 2], first, last) == of_tracks(clean_store, [1, 2], first, last)
@@ -496,7 +455,7 @@ def test_reads_at_once_build_each_window_once(clean_store: Store, monkeypatch: p
     async def polled() -> list[list[int]]:
         found = await asyncio.gather(*(listeners(clean_store, asks) for _ in range(5)))
         release.set()
-        await windows_built()
+        await keeping_done()
         return list(found)
 
     expected = [of_tracks(clean_store, [1, 2], *RANGES[1]), exact_of(clean_store, [1], *RANGES[1])]
