@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import shutil
@@ -234,9 +235,10 @@ async def drive_aiohttp(reads: Reads, kind: str, clients: int, seconds: float, s
 # --- freshness: a probe that posts a play and waits until realtime counts it ---------------------
 
 
-async def probe(base: str, stop: asyncio.Event, every: float = 0.5) -> tuple[list[float], int]:
-    """Seconds from each probe batch's 202 until realtime counts it; and how many never showed."""
-    found: list[float] = []
+async def probe(base: str, stop: asyncio.Event, every: float = 0.5) -> tuple[list[tuple[float, float]], int]:
+    """For each probe batch, when it was accepted (monotonic) and the seconds from its 202 until
+    realtime counts it; and how many never showed."""
+    found: list[tuple[float, float]] = []
     lost = polls = 0
     async with aiohttp.ClientSession(base, headers={"Authorization": bearer()}) as http:
 
@@ -259,7 +261,7 @@ async def probe(base: str, stop: asyncio.Event, every: float = 0.5) -> tuple[lis
             while True:
                 polls += 1
                 if await plays(PROBE_TRACKS[polls % len(PROBE_TRACKS)]) >= counted:
-                    found.append(time.monotonic() - accepted)
+                    found.append((accepted, time.monotonic() - accepted))
                     break
                 if time.monotonic() - accepted > 30:
                     lost += 1  # counted later, if at all: the next batch waits for both
@@ -267,6 +269,10 @@ async def probe(base: str, stop: asyncio.Event, every: float = 0.5) -> tuple[lis
                 await asyncio.sleep(0.05)
             await asyncio.sleep(max(0.0, began + every - time.monotonic()))
     return found, lost
+
+
+def milliseconds(seconds: float) -> int | None:
+    return None if math.isnan(seconds) else round(seconds * 1000)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -419,9 +425,14 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
     began = time.monotonic()
     stop = asyncio.Event()
     probing = asyncio.create_task(probe(insights.base, stop))
-    reads = {kind: await read(run, kind) for kind in KINDS}
+    reads, windows = {}, {}
+    for kind in KINDS:
+        opened = time.monotonic()
+        reads[kind] = await read(run, kind)
+        windows[kind] = (opened, time.monotonic())
     stop.set()
-    fresh, lost = await probing
+    probed, lost = await probing
+    fresh = [seconds for _, seconds in probed]
     elapsed = time.monotonic() - began
     cores = {name: round((cpu_seconds(pids[name]) - cpu) / elapsed, 2) for name, cpu in cpu_before.items()}
     cores["wrk" if args.load == "wrk" else "reader"] = max(r["client_cores"] for r in reads.values())
@@ -445,6 +456,13 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
             "p99_ms": round(percentile(fresh, 0.99) * 1000),
             "max_ms": round(max(fresh, default=float("nan")) * 1000),
             "never_within_30_s": lost,
+            # while each kind of read ran: which load holds the write side back
+            **{
+                f"p99_ms_during_{kind}": milliseconds(
+                    percentile([s for at, s in probed if opened <= at < closed], 0.99)
+                )
+                for kind, (opened, closed) in windows.items()
+            },
         },
         "cores": cores,
         "event_loop_lag_p99_ms": None if lag is None else round(lag * 1000, 1),
@@ -537,7 +555,7 @@ def measure_round(args: argparse.Namespace, round_: int, code: str, tree: str | 
 HEADER = (
     f"{'code':<8} {'round':>5} {'ingest/s':>8} {'target':>7} {'accepted':>9} | "
     f"{'cached r/s':>10} {'p50':>5} {'p99':>6} | {'computed r/s':>12} {'p50':>6} {'p99':>6} | "
-    f"{'realtime r/s':>12} {'p99':>6} | {'fresh p50':>9} {'p99':>6} | {'loop p99':>8} | "
+    f"{'realtime r/s':>12} {'p99':>6} | {'fresh p50':>9} {'p99':>6} {'c/c/r p99':>15} | {'loop p99':>8} | "
     f"cores: insights worker kafka generator wrk probe"
 )
 
@@ -552,10 +570,16 @@ def row(r: dict[str, Any]) -> str:
         f"{r['cached']['requests_per_s']:>10,} {r['cached']['p50_ms']:>5} {r['cached']['p99_ms']:>6} | "
         f"{r['computed']['requests_per_s']:>12,} {r['computed']['p50_ms']:>6} {r['computed']['p99_ms']:>6} | "
         f"{r['realtime']['requests_per_s']:>12,} {r['realtime']['p99_ms']:>6} | "
-        f"{r['freshness']['p50_ms']:>9} {r['freshness']['p99_ms']:>6} | {lag:>8} | "
+        f"{r['freshness']['p50_ms']:>9} {r['freshness']['p99_ms']:>6} {during(r['freshness']):>15} | "
+        f"{lag:>8} | "
         f"{c['insights']:>14} {c.get('worker', 0):>6} {c.get('kafka', 0):>5} {c.get('generator', 0):>9} "
         f"{c.get('wrk', c.get('reader', 0)):>3} {c['probe']:>5}"
     )
+
+
+def during(freshness: dict[str, Any]) -> str:
+    """Freshness p99 while the cached, computed and realtime reads ran."""
+    return "/".join(str(freshness.get(f"p99_ms_during_{kind}", "-")) for kind in KINDS)
 
 
 def describe(tree: str) -> str:

@@ -93,6 +93,9 @@ class Store:
         # The worker's writes have threads of their own: in one process with the API (`insights up`),
         # a burst of slow reads queued on the pool must never hold a flush back (freshness under load).
         self._writes = self.writer_pool(2, "clickhouse-writes")
+        # So do the quick reads (a track's last hour, the catalog's marker: a few milliseconds each):
+        # a realtime poll never waits in line behind a burst of long figures statements.
+        self._quick = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clickhouse-quick")
 
     def writer_pool(self, threads: int, name: str) -> ThreadPoolExecutor:
         """Threads for the worker's statements (see `writes_niceness`)."""
@@ -194,18 +197,24 @@ class Store:
             self.client().insert(table, data, column_names=list(columns), column_oriented=True)
 
     # Async API: the same calls, run on the pool so the event loop never blocks.
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, quick: bool = False) -> T:
+        """`fn(*args)` on the reads' threads; `quick`: on the quick reads' own (see __init__)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, partial(fn, *args))
+        return await loop.run_in_executor(self._quick if quick else self._pool, partial(fn, *args))
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """As `run`, on the writes' own threads (the worker's flushes and progress)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writes, partial(fn, *args))
 
-    async def aquery_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    async def aquery_rows(
+        self, sql: str, parameters: dict[str, Any] | None = None, *, quick: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """`quick`: a statement of a few milliseconds whatever the data (one track's last hour, a
+        marker), run on threads that the long statements never hold."""
         try:
-            return await asyncio.wait_for(self.run(self.query_rows, sql, parameters), QUERY_TIMEOUT_SECONDS)
+            reading = self.run(self.query_rows, sql, parameters, quick=quick)
+            return await asyncio.wait_for(reading, QUERY_TIMEOUT_SECONDS)
         except OperationalError as error:
             # The server is unreachable or overloaded (not a bad query): callers answer 503.
             raise StoreUnavailable("ClickHouse is not reachable right now.") from error
@@ -237,6 +246,7 @@ class Store:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._quick.shutdown(wait=True)
         self._writes.shutdown(wait=True)
         with self._lock:
             for client in self._clients:

@@ -716,6 +716,7 @@ async def realtime(store: Store, track_id: int, now: datetime, first_minute: dat
             "now": int(now.timestamp()),
             "first_minute": int(first_minute.timestamp()),
         },
+        quick=True,  # one track's last hour, whatever the history
     )
     active, plays_5m, plays_60m, (minutes, plays) = rows[0]
     return Realtime(int(active), int(plays_5m), int(plays_60m), dict(zip(minutes, plays, strict=True)))

@@ -388,6 +388,8 @@ async def track_realtime(request: Request) -> Response:
     track = await readable_track(request)
     now = datetime.now(UTC).replace(microsecond=0)
     minutes = realtime_minutes(now)
+    # Taken before the read: a flush announced after it makes the kept answer give way at once.
+    unchanged = reads_of(request).answers.unchanged([track.track_id])
     live = await analytics.realtime(store_of(request), track.track_id, now, minutes[0])
     answer = figures.TrackRealtime(
         track_id=track.track_id,
@@ -402,7 +404,7 @@ async def track_realtime(request: Request) -> Response:
     )
     # Unchanged figures keep their earlier answer, `as_of` included, so idle polls get 304s.
     figures_only = msgspec.structs.replace(answer, as_of="")
-    return with_figures(request, success(answer, max_age=REALTIME_MAX_AGE), figures_only)
+    return with_figures(request, success(answer, max_age=REALTIME_MAX_AGE), figures_only, unchanged)
 
 
 async def group_answer(

@@ -100,7 +100,7 @@ class Catalog:
             ):
                 return  # someone checked while this caller waited
             checked_at = time.monotonic()
-            marker = (await self._store.aquery_rows(MARKER_SQL))[0]
+            marker = (await self._store.aquery_rows(MARKER_SQL, quick=True))[0]
             pairs = zip(LOAD_SQL, marker, self._marker, strict=True)
             moved = [table for table, now, before in pairs if now != before]
             for table in moved:
@@ -118,7 +118,7 @@ class Catalog:
         if found is None:
             found = (await self._current(force=True)).tracks.get(track_id)
         if found is None:
-            counted = await self._store.aquery_rows(HAS_EVENTS_SQL, {"track_id": track_id})
+            counted = await self._store.aquery_rows(HAS_EVENTS_SQL, {"track_id": track_id}, quick=True)
             found = TrackEntry(track_id, "", None, ()) if counted[0][0] else None
         return found
 

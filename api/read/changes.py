@@ -228,6 +228,16 @@ class AnswerMemo:
         """The offset after the last change notice applied (-1 without a feed)."""
         return self._changes.applied if self._changes is not None else -1
 
+    def unchanged(self, tracks: Iterable[int]) -> Callable[[], bool] | None:
+        """A test of whether none of `tracks` has changed since this call: for an answer read after
+        it. None while the feed is not current (nothing is known to hold)."""
+        changes = self._changes
+        tracks = tuple(tracks)
+        version = changes.version(tracks) if changes is not None else None
+        if changes is None or version is None:
+            return None
+        return lambda: changes.version(tracks) == version
+
     def holds(self, key: Hashable, tracks: Iterable[int], kept: Kept) -> bool:
         """Whether `kept` is still the answer of `key`: none of `tracks` changed since."""
         version = self._changes.version(tracks) if self._changes is not None else None

@@ -10,7 +10,9 @@ Anything else the cache should know of an answer, the handler says in one `Keepi
 An answer that names the moment it describes (realtime's `as_of`) changes every second even when its
 figures do not; its handler gives the figures' fingerprint (`with_figures`), and a recomputed answer
 with the same figures keeps the earlier representation (bytes, `as_of`, ETag), which is still true. So
-idle polling with If-None-Match gets 304s there too.
+idle polling with If-None-Match gets 304s there too. Such an answer may also say how to tell that it
+no longer holds (`holds`: realtime's, that a change notice named its track since it was read): it is
+then computed again at the next request, however young, so a poller sees a flushed play at once.
 
 Analytics and charts say how complete they are (`complete_through`, api/read/complete_through.py): their
 handler gives the claim's JSON text and a way to renew it. A kept answer's claim is renewed at most
@@ -63,6 +65,7 @@ class Keeping:
     figures: bytes = b""  # a fingerprint of the figures, for an answer that also names its moment
     stamp: bytes = b""  # the JSON text of its `complete_through`, as the body holds it
     restamp: Callable[[], str | None] | None = None  # a later claim's JSON text, while the answer holds
+    holds: Callable[[], bool] | None = None  # False once the answer's rows may have changed
 
 
 NOTHING_TO_KEEP = Keeping()
@@ -85,16 +88,20 @@ class Entry:
     stamp: bytes = b""  # the JSON text of its `complete_through`, b"" if it has none
     stamped_at: float = 0.0  # when that claim was made or last renewed, on the cache's clock
     restamp: Callable[[], str | None] | None = None  # a later claim's JSON text, while it holds
+    holds: Callable[[], bool] | None = None  # the handler's (Keeping.holds)
 
 
 def strong_etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def with_figures(request: Request, response: Response, figures: Any) -> Response:
-    """Marks an answer whose body is `figures` plus the moment it describes (see above)."""
+def with_figures(
+    request: Request, response: Response, figures: Any, holds: Callable[[], bool] | None = None
+) -> Response:
+    """Marks an answer whose body is `figures` plus the moment it describes, and that is kept only
+    while `holds()` (see above)."""
     encoded = msgspec.json.encode(figures)
-    keep(request, Keeping(figures=hashlib.blake2b(encoded, digest_size=16).digest()))
+    keep(request, Keeping(figures=hashlib.blake2b(encoded, digest_size=16).digest(), holds=holds))
     return response
 
 
@@ -121,9 +128,12 @@ class ResponseCache:
         self.computed = 0  # answers made by handlers (for tests and benchmarks)
 
     def get(self, key: Key) -> Entry | None:
-        """The fresh entry of `key`; an expired one stays (until pushed out) for `previous`."""
+        """The fresh entry of `key`; an expired one (or one that no longer holds) stays (until pushed
+        out) for `previous`."""
         entry = self._entries.peek(key)
         if entry is None or self.clock() - entry.created >= entry.max_age:
+            return None
+        if entry.holds is not None and not entry.holds():
             return None
         return self._entries.get(key)
 
@@ -251,7 +261,7 @@ class CacheMiddleware:
             previous = self.cache.previous(key)
             if entry and previous and entry.figures and entry.figures == previous.figures:
                 if not entry.stamp:
-                    entry = replace(previous, created=entry.created, readers=entry.readers)
+                    entry = replace(previous, created=entry.created, readers=entry.readers, holds=entry.holds)
                 elif entry.created - previous.stamped_at < RESTAMP_SECONDS:
                     # The same figures under a claim still young: the earlier bytes and ETag stay.
                     entry = replace(
@@ -293,6 +303,7 @@ class CacheMiddleware:
             keeping.stamp,
             created,
             keeping.restamp if keeping.stamp else None,
+            keeping.holds,
         )
 
     async def _serve(self, entry: Entry, scope: Scope, receive: Receive, send: Send) -> None:

@@ -5,8 +5,10 @@ no statement while its tracks are unchanged, and computes it again once a notice
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -63,44 +65,68 @@ async def notices(bootstrap: str) -> list[tuple[set[int], bool]]:
         await consumer.stop()
 
 
-def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
-    kafka: LocalKafka, clean_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    clean_store.insert("artists", [(ARTIST, "Ida Moss", 1)], ("artist_id", "name", "version"))
-    clean_store.insert(
+@dataclass
+class Running:
+    """A worker announcing its flushes, and an app following the notices, on one broker and store."""
+
+    publisher: Publisher
+    changes: TrackChanges
+    feed: ChangeFeed
+    client: httpx.AsyncClient
+
+    async def post(self, events: list[Event]) -> None:
+        await self.publisher.publish(EVENTS_TOPIC, [(events[0].event_id.encode(), encode_batch(events))])
+
+
+@contextlib.asynccontextmanager
+async def running(
+    kafka: LocalKafka, store: Store, tmp_path: Path, options: ApiOptions
+) -> AsyncIterator[Running]:
+    store.insert("artists", [(ARTIST, "Ida Moss", 1)], ("artist_id", "name", "version"))
+    store.insert(
         "tracks",
         [(KEPT, "Low Tide", None, [ARTIST], 1), (OTHER, "High Tide", None, [ARTIST], 1)],
         ("track_id", "title", "album_id", "artist_ids", "version"),
     )
     settings = Settings.from_env(env={"INSIGHTS_TOPIC_PARTITIONS": "3"}, data_dir=tmp_path)
-    headers = {"Authorization": f"Bearer {token('insights:read', artists=(ARTIST,))}"}
+    await ensure_topics(settings, kafka.bootstrap)
+    publisher = Publisher(kafka.bootstrap)
+    await publisher.start()
+    changes = TrackChanges()
+    feed = ChangeFeed(kafka.bootstrap, CHANGES_TOPIC, changes)
+    await feed.start()
+    worker = Worker(settings, store, kafka.bootstrap)
+    await worker.start()
+    app = create_app(store, publisher, SECRET, options, changes)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://insights")
+    try:
+        await feed.until_current()
+        yield Running(publisher, changes, feed, client)
+    finally:
+        await client.aclose()
+        await worker.stop()
+        await feed.stop()
+        await publisher.stop()
 
+
+HEADERS = {"Authorization": f"Bearer {token('insights:read', artists=(ARTIST,))}"}
+
+
+def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
+    kafka: LocalKafka, clean_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def scenario() -> None:
-        await ensure_topics(settings, kafka.bootstrap)
-        publisher = Publisher(kafka.bootstrap)
-        await publisher.start()
-        changes = TrackChanges()
-        feed = ChangeFeed(kafka.bootstrap, CHANGES_TOPIC, changes)
-        await feed.start()
-        worker = Worker(settings, clean_store, kafka.bootstrap)
-        await worker.start()
-        app = create_app(clean_store, publisher, SECRET, ApiOptions(limits=UNLIMITED), changes)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://insights")
+        async with running(kafka, clean_store, tmp_path, ApiOptions(limits=UNLIMITED)) as up:
 
-        async def post(events: list[Event]) -> None:
-            await publisher.publish(EVENTS_TOPIC, [(events[0].event_id.encode(), encode_batch(events))])
+            async def plays_of(track: int) -> int:
+                # Past the response cache's max-age, so the handler answers (from the memo or the store).
+                await asyncio.sleep(ANALYTICS_MAX_AGE + 0.1)
+                answer = await up.client.get(f"{INSIGHTS}/tracks/{track}", headers=HEADERS)
+                assert answer.status_code == 200, answer.text
+                return int(answer.json()["data"]["plays"]["total"])
 
-        async def plays_of(track: int) -> int:
-            # Past the response cache's max-age, so the handler answers (from the memo or the store).
-            await asyncio.sleep(ANALYTICS_MAX_AGE + 0.1)
-            answer = await client.get(f"{INSIGHTS}/tracks/{track}", headers=headers)
-            assert answer.status_code == 200, answer.text
-            return int(answer.json()["data"]["plays"]["total"])
-
-        statements = Statements(clean_store, monkeypatch)
-        try:
-            await feed.until_current()
-            await post(plays(KEPT, 5, 0))
+            statements = Statements(clean_store, monkeypatch)
+            await up.post(plays(KEPT, 5, 0))
 
             async def five_counted() -> bool:
                 return await plays_of(KEPT) == 5
@@ -110,36 +136,73 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
             assert await plays_of(KEPT) == 5
             assert len(statements.run) == before, "an unchanged track's answer is served without a statement"
 
-            version = changes.version([OTHER])
-            await post(plays(OTHER, 3, 0))
+            version = up.changes.version([OTHER])
+            await up.post(plays(OTHER, 3, 0))
 
             async def other_announced() -> bool:
-                return changes.version([OTHER]) != version
+                return up.changes.version([OTHER]) != version
 
             await until(other_announced)
             before = len(statements.run)
             assert await plays_of(KEPT) == 5
             assert len(statements.run) == before, "a change to another track keeps the answer"
 
-            await post(plays(KEPT, 4, 5))
+            await up.post(plays(KEPT, 4, 5))
 
             async def nine_counted() -> bool:
                 return await plays_of(KEPT) == 9
 
             await until(nine_counted, seconds=30)
 
-            await feed.stop()
+            await up.feed.stop()
             before = len(statements.run)
             assert await plays_of(KEPT) == 9
             assert len(statements.run) > before, "without the feed, answers are computed"
             announced = await notices(kafka.bootstrap)
             assert set().union(*(tracks for tracks, _ in announced)) == {KEPT, OTHER}
             assert all(tracks for tracks, _ in announced)
-        finally:
-            await client.aclose()
-            await worker.stop()
-            await feed.stop()
-            await publisher.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_kept_realtime_answer_gives_way_as_soon_as_its_track_is_announced(
+    kafka: LocalKafka, clean_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The response cache's clock stands still: no kept answer ever grows old, so only a change notice
+    # can make the realtime answer be read again.
+    options = ApiOptions(limits=UNLIMITED, clock=lambda: 0.0)
+
+    async def scenario() -> None:
+        async with running(kafka, clean_store, tmp_path, options) as up:
+
+            async def realtime_plays(track: int) -> int:
+                answer = await up.client.get(f"{INSIGHTS}/tracks/{track}/realtime", headers=HEADERS)
+                assert answer.status_code == 200, answer.text
+                return int(answer.json()["data"]["plays_last_60m"])
+
+            statements = Statements(clean_store, monkeypatch)
+            assert await realtime_plays(KEPT) == 0
+            before = len(statements.run)
+            assert await realtime_plays(KEPT) == 0
+            assert len(statements.run) == before, "a kept answer is served without a statement"
+
+            version = up.changes.version([OTHER])
+            await up.post(plays(OTHER, 2, 0))
+
+            async def other_announced() -> bool:
+                return up.changes.version([OTHER]) != version
+
+            await until(other_announced)
+            before = len(statements.run)
+            assert await realtime_plays(KEPT) == 0
+            assert len(statements.run) == before, "a change to another track keeps the answer"
+
+            await up.post(plays(KEPT, 1, 0))
+
+            async def counted() -> bool:
+                return await realtime_plays(KEPT) == 1
+
+            await until(counted, seconds=30)
 
     asyncio.run(scenario())
 

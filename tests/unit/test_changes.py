@@ -175,3 +175,18 @@ def test_the_memo_is_bounded_by_the_rows_its_answers_hold() -> None:
     asyncio.run(asks())
     compute = Counting()
     assert ask(memo, "a", (1,), compute) == 1  # computed again
+
+
+def test_unchanged_holds_until_a_notice_names_one_of_the_tracks() -> None:
+    current = [True]
+    changes = following(lambda: current[0])
+    memo = AnswerMemo(changes)
+    unchanged = memo.unchanged([1, 2])
+    assert unchanged is not None and unchanged()
+    changes.apply(ChangeNotice(tracks=(3,)))
+    assert unchanged()
+    changes.apply(ChangeNotice(tracks=(2,)))
+    assert not unchanged()
+    current[0] = False  # the feed is behind: nothing read now is known to hold
+    assert memo.unchanged([1]) is None
+    assert AnswerMemo(None).unchanged([1]) is None

@@ -1,29 +1,35 @@
-"""The store's threads: the worker's writes have their own, so no queue of reads can delay a flush."""
+"""The store's threads: the worker's writes and the quick reads have their own, so no queue of long
+reads can delay a flush or a realtime poll."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 
+import pytest
+
 from insights.store import Store
 
 
-def test_a_write_never_queues_behind_reads_holding_every_read_thread() -> None:
-    """In one process with the API, a burst of slow reads must not hold the worker's flushes back."""
+@pytest.mark.parametrize("lane", ["write", "quick read"])
+def test_writes_and_quick_reads_never_queue_behind_reads_holding_every_read_thread(lane: str) -> None:
+    """In one process with the API, a burst of slow reads must hold back neither the worker's flushes
+    nor a realtime poll (a statement of a few milliseconds)."""
     store = Store("http://nowhere:8123", threads=2)
     release = threading.Event()
 
     async def scenario() -> str:
         reads = [asyncio.ensure_future(store.run(release.wait)) for _ in range(4)]  # 2 running, 2 queued
         await asyncio.sleep(0)
-        written = await asyncio.wait_for(store.write(lambda: "flushed"), timeout=10)
+        ran = store.write(lambda: lane) if lane == "write" else store.run(lambda: lane, quick=True)
+        done = await asyncio.wait_for(ran, timeout=10)
         assert not any(read.done() for read in reads)  # the reads were all still waiting
         release.set()
         await asyncio.gather(*reads)
-        return written
+        return done
 
     try:
-        assert asyncio.run(scenario()) == "flushed"
+        assert asyncio.run(scenario()) == lane
     finally:
         release.set()
         store.close()
