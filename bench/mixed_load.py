@@ -343,6 +343,22 @@ def loop_lag_p99(before: dict[str, float], after: dict[str, float]) -> float | N
     return next(bound for bound, count in buckets if count >= 0.99 * total)
 
 
+def flushes(before: dict[str, float], after: dict[str, float]) -> dict[str, float | None]:
+    """The worker's flushes between two scrapes: how many, their mean duration and size."""
+
+    def delta(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    count = delta("insights_worker_flush_duration_seconds_count")
+    if count <= 0:
+        return {"flushes": 0, "flush_mean_ms": None, "flush_mean_events": None}
+    return {
+        "flushes": int(count),
+        "flush_mean_ms": round(delta("insights_worker_flush_duration_seconds_sum") / count * 1000),
+        "flush_mean_events": round(delta("insights_worker_batch_events_sum") / count),
+    }
+
+
 async def written(http: aiohttp.ClientSession) -> float:
     samples = await metric_samples(http)
     return samples.get("insights_worker_events_written_total", 0.0) + samples.get(
@@ -436,7 +452,8 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
     elapsed = time.monotonic() - began
     cores = {name: round((cpu_seconds(pids[name]) - cpu) / elapsed, 2) for name, cpu in cpu_before.items()}
     cores["wrk" if args.load == "wrk" else "reader"] = max(r["client_cores"] for r in reads.values())
-    lag = loop_lag_p99(metrics_before, await metric_samples(run.http))
+    metrics_after = await metric_samples(run.http)
+    lag = loop_lag_p99(metrics_before, metrics_after)
     ingest: dict[str, Any] = {"target": rate}
     if generator is not None:
         generator.send_signal(signal.SIGTERM)
@@ -466,6 +483,7 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
         },
         "cores": cores,
         "event_loop_lag_p99_ms": None if lag is None else round(lag * 1000, 1),
+        "worker": flushes(metrics_before, metrics_after),
         "worker_catch_up_s": round(catch_up, 1),
     }
     return result

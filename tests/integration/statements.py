@@ -16,9 +16,11 @@ class Statements:
         self.run: list[tuple[str, dict[str, Any]]] = []
         real = store.aquery_rows
 
-        async def recorded(sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        async def recorded(
+            sql: str, parameters: dict[str, Any] | None = None, *, quick: bool = False
+        ) -> list[tuple[Any, ...]]:
             self.run.append((sql, parameters or {}))
-            return await real(sql, parameters)
+            return await real(sql, parameters, quick=quick)
 
         monkeypatch.setattr(store, "aquery_rows", recorded)
 

@@ -89,10 +89,12 @@ def test_no_request_waits_for_the_periodic_check(clean_store: Store) -> None:
     real_query = clean_store.aquery_rows
     slow_checks: list[float] = []
 
-    async def slow_marker(sql: str, parameters: dict[str, object] | None = None) -> list[tuple[object, ...]]:
+    async def slow_marker(
+        sql: str, parameters: dict[str, object] | None = None, *, quick: bool = False
+    ) -> list[tuple[object, ...]]:
         if sql == MARKER_SQL and slow_checks:
             await asyncio.sleep(slow_checks[0])
-        return await real_query(sql, parameters)
+        return await real_query(sql, parameters, quick=quick)
 
     async def check() -> None:
         catalog = Catalog(clean_store, refresh_seconds=0.2)
