@@ -95,7 +95,7 @@ class Store:
         self._writes = self.writer_pool(2, "clickhouse-writes")
         # So do the quick reads (a track's last hour, the catalog's marker: a few milliseconds each):
         # a realtime poll never waits in line behind a burst of long figures statements.
-        self._quick = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clickhouse-quick")
+        self._quick = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse-quick")
 
     def writer_pool(self, threads: int, name: str) -> ThreadPoolExecutor:
         """Threads for the worker's statements (see `writes_niceness`)."""
