@@ -63,8 +63,27 @@ class Through:
         self.at = later
         return json_text(later)
 
+    def holds(self) -> Callable[[], bool] | None:
+        """A test of whether every part read is still its answer; None when that cannot be told."""
+        parts = self._holds
+        if parts is None or not self._noted:
+            return None
+        return lambda: all(holds() for holds in parts)
 
-def stamped(request: Request, response: Response, through: Through) -> Response:
-    """Tell the response cache where the answer's claim is and how to renew it."""
-    keep(request, Keeping(stamp=json_text(through.at).encode(), restamp=through.renewed))
+
+def stamped(
+    request: Request, response: Response, through: Through, refresh_after: float | None = None
+) -> Response:
+    """Tell the response cache where the answer's claim is and how to renew it; with `refresh_after`,
+    that the answer is refreshed once that old if one of its parts no longer holds."""
+    holds = through.holds() if refresh_after is not None else None
+    keep(
+        request,
+        Keeping(
+            stamp=json_text(through.at).encode(),
+            restamp=through.renewed,
+            holds=holds,
+            refresh_after=refresh_after if holds is not None else None,
+        ),
+    )
     return response

@@ -10,9 +10,13 @@ Anything else the cache should know of an answer, the handler says in one `Keepi
 An answer that names the moment it describes (realtime's `as_of`) changes every second even when its
 figures do not; its handler gives the figures' fingerprint (`with_figures`), and a recomputed answer
 with the same figures keeps the earlier representation (bytes, `as_of`, ETag), which is still true. So
-idle polling with If-None-Match gets 304s there too. Such an answer may also say how to tell that it
-no longer holds (`holds`: realtime's, that a change notice named its track since it was read): it is
-then computed again at the next request, however young, so a poller sees a flushed play at once.
+idle polling with If-None-Match gets 304s there too.
+
+An answer may also say how to tell that it no longer holds (`holds`: that a change notice named one of
+its tracks since it was read). Realtime's is then computed again at the next request, however young,
+so a poller sees a flushed play at once. An analytics answer is still served, and computed again in the
+background once it is `refresh_after` seconds old, so a change shows within the 2-s promise while a
+popular answer's pollers never wait for it.
 
 Analytics and charts say how complete they are (`complete_through`, api/read/complete_through.py): their
 handler gives the claim's JSON text and a way to renew it. A kept answer's claim is renewed at most
@@ -66,6 +70,8 @@ class Keeping:
     stamp: bytes = b""  # the JSON text of its `complete_through`, as the body holds it
     restamp: Callable[[], str | None] | None = None  # a later claim's JSON text, while the answer holds
     holds: Callable[[], bool] | None = None  # False once the answer's rows may have changed
+    # None: an answer that no longer holds is not served; else it is, and is refreshed once this old
+    refresh_after: float | None = None
 
 
 NOTHING_TO_KEEP = Keeping()
@@ -89,6 +95,7 @@ class Entry:
     stamped_at: float = 0.0  # when that claim was made or last renewed, on the cache's clock
     restamp: Callable[[], str | None] | None = None  # a later claim's JSON text, while it holds
     holds: Callable[[], bool] | None = None  # the handler's (Keeping.holds)
+    refresh_after: float | None = None  # the handler's (Keeping.refresh_after)
 
 
 def strong_etag(body: bytes) -> str:
@@ -133,13 +140,22 @@ class ResponseCache:
         entry = self._entries.peek(key)
         if entry is None or self.clock() - entry.created >= entry.max_age:
             return None
-        if entry.holds is not None and not entry.holds():
+        if entry.holds is not None and entry.refresh_after is None and not entry.holds():
             return None
         return self._entries.get(key)
 
     def due(self, entry: Entry) -> bool:
-        """Whether `entry` is old enough to be computed again ahead of its expiry."""
-        return self.clock() - entry.created >= REFRESH_AHEAD * entry.max_age
+        """Whether `entry` is to be computed again ahead of its expiry: it is old enough, or it no
+        longer holds and is past its `refresh_after`."""
+        age = self.clock() - entry.created
+        if age >= REFRESH_AHEAD * entry.max_age:
+            return True
+        return (
+            entry.holds is not None
+            and entry.refresh_after is not None
+            and age >= entry.refresh_after
+            and not entry.holds()
+        )
 
     def previous(self, key: Key) -> Entry | None:
         return self._entries.peek(key)
@@ -265,7 +281,11 @@ class CacheMiddleware:
                 elif entry.created - previous.stamped_at < RESTAMP_SECONDS:
                     # The same figures under a claim still young: the earlier bytes and ETag stay.
                     entry = replace(
-                        previous, created=entry.created, readers=entry.readers, restamp=entry.restamp
+                        previous,
+                        created=entry.created,
+                        readers=entry.readers,
+                        restamp=entry.restamp,
+                        holds=entry.holds,
                     )
             if entry is None:
                 for message in messages:
@@ -304,6 +324,7 @@ class CacheMiddleware:
             created,
             keeping.restamp if keeping.stamp else None,
             keeping.holds,
+            keeping.refresh_after,
         )
 
     async def _serve(self, entry: Entry, scope: Scope, receive: Receive, send: Send) -> None:

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from api.app import ApiOptions, create_app
 from api.ingest.publisher import Publisher, ensure_topic
-from api.read.analytics_routes import ANALYTICS_MAX_AGE
+from api.read.analytics_routes import ANALYTICS_MAX_AGE, ANALYTICS_REFRESH_AFTER
 from api.read.changes import ChangeFeed, TrackChanges
 from insights.dev.kafka_local import LocalKafka
 from insights.runner import ensure_topics
@@ -257,5 +257,44 @@ def test_the_feed_is_not_trusted_while_the_broker_is_down_and_follows_again_afte
         finally:
             await producer.stop()
             await feed.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_kept_analytics_answer_whose_track_changed_is_refreshed_once_a_second_old(
+    kafka: LocalKafka, clean_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The response cache's clock is moved by hand, and stays short of the refresh ahead of expiry
+    # (1.5 s): only the change makes the answer be computed again.
+    now = [0.0]
+    options = ApiOptions(limits=UNLIMITED, clock=lambda: now[0])
+
+    async def scenario() -> None:
+        async with running(kafka, clean_store, tmp_path, options) as up:
+
+            async def total_plays() -> int:
+                answer = await up.client.get(f"{INSIGHTS}/tracks/{KEPT}", headers=HEADERS)
+                assert answer.status_code == 200, answer.text
+                return int(answer.json()["data"]["plays"]["total"])
+
+            statements = Statements(clean_store, monkeypatch)
+            assert await total_plays() == 0
+            version = up.changes.version([KEPT])
+            await up.post(plays(KEPT, 3, 0))
+
+            async def announced() -> bool:
+                return up.changes.version([KEPT]) != version
+
+            await until(announced)
+            before = len(statements.run)
+            assert await total_plays() == 0, "younger than a second, the kept answer is served as it is"
+            assert len(statements.run) == before
+
+            now[0] = ANALYTICS_REFRESH_AFTER + 0.1
+
+            async def counted() -> bool:
+                return await total_plays() == 3
+
+            await until(counted, seconds=30)
 
     asyncio.run(scenario())
