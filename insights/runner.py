@@ -12,7 +12,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -95,6 +95,17 @@ async def ensure_topics(settings: Settings, bootstrap: str) -> None:
 
 
 KEEPING_GRACE_SECONDS = 10.0
+# Each step of stopping (a Kafka client, a monitor) gets this long: one that hangs is named in the log
+# and left behind, so Ctrl-C always ends the process. Nothing is lost by it: what a stopped process had
+# not made durable is redone at the next start, as after a crash.
+STOP_STEP_SECONDS = 15.0
+
+
+async def stop_step(what: str, stopping: Awaitable[None]) -> None:
+    try:
+        await asyncio.wait_for(stopping, STOP_STEP_SECONDS)
+    except TimeoutError:
+        log.error("stopping %s took over %.0f s; going on without it", what, STOP_STEP_SECONDS)
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -197,9 +208,9 @@ async def serve_api(
         # the store closes; it only saves time, so a slow write is left behind, not waited for.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(keeping_done(), KEEPING_GRACE_SECONDS)
-        await rounds.stop()
-        await feed.stop()
-        await publisher.stop()
+        await stop_step("the complete-through rounds", rounds.stop())
+        await stop_step("the change feed", feed.stop())
+        await stop_step("the Kafka publisher", publisher.stop())
 
 
 def print_ready(settings: Settings) -> None:
@@ -270,9 +281,9 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
                 await stop.wait()
         finally:
-            await lag.stop()
-            await monitor.stop()
+            await stop_step("the loop lag monitor", lag.stop())
+            await stop_step("the pipeline monitor", monitor.stop())
             if pipeline is not None:
-                await pipeline.stop()
-            await identity.stop()
+                await pipeline.stop()  # a worker process that does not stop in time is killed
+            await stop_step("the Kafka identity check", identity.stop())
     log.info("stopped")

@@ -37,15 +37,9 @@ QUERY_TIMEOUT_SECONDS = 20.0
 SLOW_STATEMENT_SECONDS = 1.0
 
 
-@contextmanager
-def _watched(statement: str) -> Iterator[None]:
-    began = time.perf_counter()
-    try:
-        yield
-    finally:
-        spent = time.perf_counter() - began
-        if spent >= SLOW_STATEMENT_SECONDS:
-            log.warning("slow ClickHouse statement (%.1f s): %s", spent, " ".join(statement.split())[:160])
+# How long closing the store waits for statements still running on threads it does not own (the store
+# bridge's, serving a worker process that is gone): a client is never closed under its own statement.
+CLOSE_WAIT_SECONDS = 30.0
 
 
 # On a ClickHouse server, what exactly-once needs if the tables are replicated (docs/operations.md,
@@ -96,6 +90,8 @@ class Store:
         # So do the quick reads (a track's last hour, the catalog's marker: a few milliseconds each):
         # a realtime poll never waits in line behind a burst of long figures statements.
         self._quick = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse-quick")
+        self._running = 0  # statements under way, on any thread
+        self._idle = threading.Condition()
 
     def writer_pool(self, threads: int, name: str) -> ThreadPoolExecutor:
         """Threads for the worker's statements (see `writes_niceness`)."""
@@ -159,13 +155,30 @@ class Store:
             path.write_text(config)
         return str(path)
 
+    @contextmanager
+    def _watched(self, statement: str) -> Iterator[None]:
+        """Counts the statement as running (see close) and logs it when slow."""
+        with self._idle:
+            self._running += 1
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - began
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+            if spent >= SLOW_STATEMENT_SECONDS:
+                shown = " ".join(statement.split())[:160]
+                log.warning("slow ClickHouse statement (%.1f s): %s", spent, shown)
+
     # Sync API, for the CLI, migrations and the worker's own threads.
     def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        with _watched(sql):
+        with self._watched(sql):
             return [tuple(row) for row in self.client().query(sql, parameters=parameters).result_rows]
 
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
-        with _watched(sql):
+        with self._watched(sql):
             self.client().command(sql, parameters=parameters)
 
     def insert(
@@ -175,7 +188,7 @@ class Store:
         columns: Sequence[str],
         settings: dict[str, Any] | None = None,
     ) -> None:
-        with _watched(f"INSERT INTO {table}"):
+        with self._watched(f"INSERT INTO {table}"):
             self.client().insert(table, rows, column_names=list(columns), settings=settings)
 
     def session_table(self, ddl: str) -> None:
@@ -193,7 +206,7 @@ class Store:
 
     def insert_columns(self, table: str, data: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         """Insert `data` given as one sequence per column (no per-row transposing in Python)."""
-        with _watched(f"INSERT INTO {table}"):
+        with self._watched(f"INSERT INTO {table}"):
             self.client().insert(table, data, column_names=list(columns), column_oriented=True)
 
     # Async API: the same calls, run on the pool so the event loop never blocks.
@@ -248,6 +261,13 @@ class Store:
         self._pool.shutdown(wait=True)
         self._quick.shutdown(wait=True)
         self._writes.shutdown(wait=True)
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._running == 0, CLOSE_WAIT_SECONDS):
+                # Closing a client under its statement can hang the engine: the process ends anyway.
+                log.warning(
+                    "%d ClickHouse statement(s) still running; their clients are left open", self._running
+                )
+                return
         with self._lock:
             for client in self._clients:
                 client.close()
