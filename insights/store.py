@@ -156,29 +156,37 @@ class Store:
         return str(path)
 
     @contextmanager
-    def _watched(self, statement: str) -> Iterator[None]:
-        """Counts the statement as running (see close) and logs it when slow."""
+    def under_way(self) -> Iterator[None]:
+        """Counts a statement as running until it returns, on whichever thread (see close)."""
         with self._idle:
             self._running += 1
-        began = time.perf_counter()
         try:
             yield
         finally:
-            spent = time.perf_counter() - began
             with self._idle:
                 self._running -= 1
                 self._idle.notify_all()
+
+    @contextmanager
+    def watched(self, statement: str) -> Iterator[None]:
+        """A statement of this store's: under way (see close), and logged when slow."""
+        began = time.perf_counter()
+        try:
+            with self.under_way():
+                yield
+        finally:
+            spent = time.perf_counter() - began
             if spent >= SLOW_STATEMENT_SECONDS:
                 shown = " ".join(statement.split())[:160]
                 log.warning("slow ClickHouse statement (%.1f s): %s", spent, shown)
 
     # Sync API, for the CLI, migrations and the worker's own threads.
     def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        with self._watched(sql):
+        with self.watched(sql):
             return [tuple(row) for row in self.client().query(sql, parameters=parameters).result_rows]
 
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
-        with self._watched(sql):
+        with self.watched(sql):
             self.client().command(sql, parameters=parameters)
 
     def insert(
@@ -188,7 +196,7 @@ class Store:
         columns: Sequence[str],
         settings: dict[str, Any] | None = None,
     ) -> None:
-        with self._watched(f"INSERT INTO {table}"):
+        with self.watched(f"INSERT INTO {table}"):
             self.client().insert(table, rows, column_names=list(columns), settings=settings)
 
     def session_table(self, ddl: str) -> None:
@@ -206,7 +214,7 @@ class Store:
 
     def insert_columns(self, table: str, data: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         """Insert `data` given as one sequence per column (no per-row transposing in Python)."""
-        with self._watched(f"INSERT INTO {table}"):
+        with self.watched(f"INSERT INTO {table}"):
             self.client().insert(table, data, column_names=list(columns), column_oriented=True)
 
     # Async API: the same calls, run on the pool so the event loop never blocks.

@@ -226,24 +226,28 @@ class BridgeServer:
         while True:
             op, args, kwargs = receive_object(sock)
             try:
-                if op == "query":
-                    value: Any = client.query(*args, **kwargs).result_rows
-                elif op == "command":
-                    client.command(*args, **kwargs)
-                    value = None
-                elif op == "types":
-                    table, names = args
-                    value = [t.name for t in client.create_insert_context(table, names).column_types]
-                elif op == "insert_native":
-                    table, names, body, settings = args
-                    client.raw_insert(table, names, body, settings=settings, fmt="Native")
-                    value = None
-                else:
-                    raise exceptions.ProgrammingError(f"unknown bridge operation {op!r}")
+                with self._store.under_way():  # the worker's own store logs it when slow
+                    value = self._run(client, op, args, kwargs)
             except Exception as error:  # sent back to the caller, whose retries decide
                 send_object(sock, ("error", (type(error).__name__, str(error))))
             else:
                 send_object(sock, ("ok", value))
+
+    @staticmethod
+    def _run(client: Any, op: str, args: Any, kwargs: Any) -> Any:
+        if op == "query":
+            return client.query(*args, **kwargs).result_rows
+        if op == "command":
+            client.command(*args, **kwargs)
+            return None
+        if op == "types":
+            table, names = args
+            return [t.name for t in client.create_insert_context(table, names).column_types]
+        if op == "insert_native":
+            table, names, body, settings = args
+            client.raw_insert(table, names, body, settings=settings, fmt="Native")
+            return None
+        raise exceptions.ProgrammingError(f"unknown bridge operation {op!r}")
 
     def _forget(self, sock: socket.socket) -> None:
         with self._lock:

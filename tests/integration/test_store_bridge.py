@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -127,3 +128,22 @@ def test_metrics_connections_are_handed_over(owner: tuple[Store, BridgeServer]) 
             assert receive_frame(sock) == b"hello"
     finally:
         server.close()
+
+
+def test_the_owner_closes_only_once_a_bridged_statement_is_done(
+    owner: tuple[Store, BridgeServer], bridged: Store
+) -> None:
+    """A statement the worker started is not cut by its owner stopping: the owner's store waits."""
+    local, _ = owner
+    running = (
+        "SELECT count() FROM system.processes"
+        " WHERE query LIKE '%sleep(1.5)%' AND query NOT LIKE '%processes%'"
+    )
+    with ThreadPoolExecutor(1) as pool:
+        long = pool.submit(bridged.query_rows, "SELECT sleep(1.5)")
+        deadline = time.monotonic() + 10
+        while local.query_rows(running) == [(0,)]:  # until the engine runs it, on the bridge's thread
+            assert time.monotonic() < deadline and not long.done(), "the statement never showed as running"
+        local.close()
+        assert long.done(), "the owner's store closed under a running bridged statement"
+        assert long.result() == [(0,)]

@@ -25,7 +25,7 @@ def test_a_statement_over_the_threshold_is_logged_on_one_line(
     unreached: store.Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store, "SLOW_STATEMENT_SECONDS", 0.0)
-    with caplog.at_level(logging.WARNING, logger="insights.store"), unreached._watched("SELECT 1\n  FROM t"):
+    with caplog.at_level(logging.WARNING, logger="insights.store"), unreached.watched("SELECT 1\n  FROM t"):
         pass
     (record,) = caplog.records
     assert record.getMessage().startswith("slow ClickHouse statement (0.0 s)")
@@ -33,7 +33,7 @@ def test_a_statement_over_the_threshold_is_logged_on_one_line(
 
 
 def test_a_quick_statement_is_not_logged(unreached: store.Store, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="insights.store"), unreached._watched("SELECT 1"):
+    with caplog.at_level(logging.WARNING, logger="insights.store"), unreached.watched("SELECT 1"):
         pass
     assert caplog.records == []
 
@@ -45,7 +45,7 @@ def test_a_failing_statement_is_timed_too(
     with (
         caplog.at_level(logging.WARNING, logger="insights.store"),
         pytest.raises(RuntimeError),
-        unreached._watched("INSERT INTO events"),
+        unreached.watched("INSERT INTO events"),
     ):
         raise RuntimeError("refused")
     assert len(caplog.records) == 1
@@ -56,7 +56,7 @@ def running_elsewhere(opened: store.Store, release: threading.Event) -> threadin
     started = threading.Event()
 
     def statement() -> None:
-        with opened._watched("SELECT long"):
+        with opened.watched("SELECT long"):
             started.set()
             release.wait(30)
 
