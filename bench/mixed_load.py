@@ -469,9 +469,9 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
         **reads,
         "freshness": {
             "n": len(fresh),
-            "p50_ms": round(percentile(fresh, 0.5) * 1000),
-            "p99_ms": round(percentile(fresh, 0.99) * 1000),
-            "max_ms": round(max(fresh, default=float("nan")) * 1000),
+            "p50_ms": milliseconds(percentile(fresh, 0.5)),
+            "p99_ms": milliseconds(percentile(fresh, 0.99)),
+            "max_ms": milliseconds(max(fresh, default=float("nan"))),
             "never_within_30_s": lost,
             # while each kind of read ran: which load holds the write side back
             **{

@@ -52,10 +52,11 @@ class Through:
 
     def renewed(self) -> str | None:
         """The JSON text of a later `complete_through` the same answer may claim now, or None."""
-        if self._watermark is None or self._holds is None or not self._noted:
+        holds = self.holds()
+        if self._watermark is None or holds is None:
             return None
         applied = self._memo.applied  # read before the versions: a notice applied after it is not relied on
-        if not all(holds() for holds in self._holds):
+        if not holds():
             return None
         later = self._watermark.confirmed(applied)
         if later is None or (self.at is not None and later <= self.at):

@@ -77,6 +77,25 @@ class Running:
     async def post(self, events: list[Event]) -> None:
         await self.publisher.publish(EVENTS_TOPIC, [(events[0].event_id.encode(), encode_batch(events))])
 
+    async def post_announced(self, track: int, events: list[Event]) -> None:
+        """Post `events` (of `track`) and wait until the feed has applied the notice naming it."""
+        version = self.changes.version([track])
+        await self.post(events)
+
+        async def announced() -> bool:
+            return self.changes.version([track]) != version
+
+        await until(announced)
+
+    async def figure(self, path: str, *keys: str) -> int:
+        """A figure of a 200 answer: `data`, then `keys` in turn."""
+        answer = await self.client.get(f"{INSIGHTS}{path}", headers=HEADERS)
+        assert answer.status_code == 200, answer.text
+        value = answer.json()["data"]
+        for key in keys:
+            value = value[key]
+        return int(value)
+
 
 @contextlib.asynccontextmanager
 async def running(
@@ -121,9 +140,7 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
             async def plays_of(track: int) -> int:
                 # Past the response cache's max-age, so the handler answers (from the memo or the store).
                 await asyncio.sleep(ANALYTICS_MAX_AGE + 0.1)
-                answer = await up.client.get(f"{INSIGHTS}/tracks/{track}", headers=HEADERS)
-                assert answer.status_code == 200, answer.text
-                return int(answer.json()["data"]["plays"]["total"])
+                return await up.figure(f"/tracks/{track}", "plays", "total")
 
             statements = Statements(clean_store, monkeypatch)
             await up.post(plays(KEPT, 5, 0))
@@ -134,15 +151,11 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
             await until(five_counted)
             before = len(statements.run)
             assert await plays_of(KEPT) == 5
-            assert len(statements.run) == before, "an unchanged track's answer is served without a statement"
+            assert len(statements.run) == before, (
+                "an unchanged track's answer is served without a statement"
+            )
 
-            version = up.changes.version([OTHER])
-            await up.post(plays(OTHER, 3, 0))
-
-            async def other_announced() -> bool:
-                return up.changes.version([OTHER]) != version
-
-            await until(other_announced)
+            await up.post_announced(OTHER, plays(OTHER, 3, 0))
             before = len(statements.run)
             assert await plays_of(KEPT) == 5
             assert len(statements.run) == before, "a change to another track keeps the answer"
@@ -176,9 +189,7 @@ def test_a_kept_realtime_answer_gives_way_as_soon_as_its_track_is_announced(
         async with running(kafka, clean_store, tmp_path, options) as up:
 
             async def realtime_plays(track: int) -> int:
-                answer = await up.client.get(f"{INSIGHTS}/tracks/{track}/realtime", headers=HEADERS)
-                assert answer.status_code == 200, answer.text
-                return int(answer.json()["data"]["plays_last_60m"])
+                return await up.figure(f"/tracks/{track}/realtime", "plays_last_60m")
 
             statements = Statements(clean_store, monkeypatch)
             assert await realtime_plays(KEPT) == 0
@@ -186,13 +197,7 @@ def test_a_kept_realtime_answer_gives_way_as_soon_as_its_track_is_announced(
             assert await realtime_plays(KEPT) == 0
             assert len(statements.run) == before, "a kept answer is served without a statement"
 
-            version = up.changes.version([OTHER])
-            await up.post(plays(OTHER, 2, 0))
-
-            async def other_announced() -> bool:
-                return up.changes.version([OTHER]) != version
-
-            await until(other_announced)
+            await up.post_announced(OTHER, plays(OTHER, 2, 0))
             before = len(statements.run)
             assert await realtime_plays(KEPT) == 0
             assert len(statements.run) == before, "a change to another track keeps the answer"
@@ -273,19 +278,11 @@ def test_a_kept_analytics_answer_whose_track_changed_is_refreshed_once_a_second_
         async with running(kafka, clean_store, tmp_path, options) as up:
 
             async def total_plays() -> int:
-                answer = await up.client.get(f"{INSIGHTS}/tracks/{KEPT}", headers=HEADERS)
-                assert answer.status_code == 200, answer.text
-                return int(answer.json()["data"]["plays"]["total"])
+                return await up.figure(f"/tracks/{KEPT}", "plays", "total")
 
             statements = Statements(clean_store, monkeypatch)
             assert await total_plays() == 0
-            version = up.changes.version([KEPT])
-            await up.post(plays(KEPT, 3, 0))
-
-            async def announced() -> bool:
-                return up.changes.version([KEPT]) != version
-
-            await until(announced)
+            await up.post_announced(KEPT, plays(KEPT, 3, 0))
             before = len(statements.run)
             assert await total_plays() == 0, "younger than a second, the kept answer is served as it is"
             assert len(statements.run) == before
