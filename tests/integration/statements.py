@@ -6,7 +6,11 @@ from typing import Any
 
 import pytest
 
+from api.read.catalog_snapshot import HAS_EVENTS_SQL, LOAD_SQL, MARKER_SQL
 from insights.store import Store
+
+# The catalog's checks: run in the background on their own clock (every half second), whatever is asked
+CATALOG_SQL = frozenset({MARKER_SQL, HAS_EVENTS_SQL, *LOAD_SQL.values()})
 
 
 class Statements:
@@ -27,3 +31,8 @@ class Statements:
     @property
     def sql(self) -> list[str]:
         return [sql for sql, _ in self.run]
+
+    @property
+    def answering(self) -> list[str]:
+        """The statements run for answers: all but the catalog's checks (see CATALOG_SQL)."""
+        return [sql for sql in self.sql if sql not in CATALOG_SQL]
