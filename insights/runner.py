@@ -12,7 +12,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -27,14 +27,16 @@ from api.read.watermark import Watermark, WatermarkFeed
 from insights import consumer_group
 from insights.dev.generate import run_generate
 from insights.dev.kafka_local import LocalKafka
-from insights.http_server import uvicorn_config
+from insights.http_server import GRACEFUL_SHUTDOWN_SECONDS, uvicorn_config
 from insights.kafka_identity import IdentityGuard
 from insights.loop_lag import LoopLagMonitor
 from insights.metrics import serve_metrics
 from insights.migrate import migrate
 from insights.pipeline_monitor import PipelineMonitor
 from insights.settings import Settings
+from insights.stopping import STOP_STEP_SECONDS, exit_if_left_behind, stop_step
 from insights.store import Store
+from insights.worker_process import STOP_SECONDS as WORKER_STOP_SECONDS
 from insights.worker_process import WorkerProcess
 from pipeline.worker import Worker
 from schemas.tokens import create_token
@@ -95,17 +97,6 @@ async def ensure_topics(settings: Settings, bootstrap: str) -> None:
 
 
 KEEPING_GRACE_SECONDS = 10.0
-# Each step of stopping (a Kafka client, a monitor) gets this long: one that hangs is named in the log
-# and left behind, so Ctrl-C always ends the process. Nothing is lost by it: what a stopped process had
-# not made durable is redone at the next start, as after a crash.
-STOP_STEP_SECONDS = 15.0
-
-
-async def stop_step(what: str, stopping: Awaitable[None]) -> None:
-    try:
-        await asyncio.wait_for(stopping, STOP_STEP_SECONDS)
-    except TimeoutError:
-        log.error("stopping %s took over %.0f s; going on without it", what, STOP_STEP_SECONDS)
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -203,11 +194,11 @@ async def serve_api(
             demo_task.cancel()
     finally:
         server.should_exit = True
-        await serving
+        # uvicorn cancels the requests still running after its own grace period.
+        await stop_step("the HTTP server", serving, GRACEFUL_SHUTDOWN_SECONDS + STOP_STEP_SECONDS)
         # What the last reads started keeping (listener windows, chart bucket listeners) lands before
         # the store closes; it only saves time, so a slow write is left behind, not waited for.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(keeping_done(), KEEPING_GRACE_SECONDS)
+        await stop_step("the listener windows being kept", keeping_done(), KEEPING_GRACE_SECONDS)
         await stop_step("the complete-through rounds", rounds.stop())
         await stop_step("the change feed", feed.stop())
         await stop_step("the Kafka publisher", publisher.stop())
@@ -284,6 +275,8 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
             await stop_step("the loop lag monitor", lag.stop())
             await stop_step("the pipeline monitor", monitor.stop())
             if pipeline is not None:
-                await pipeline.stop()  # a worker process that does not stop in time is killed
+                # A worker process that does not stop within its own bound is killed.
+                await stop_step("the worker", pipeline.stop(), WORKER_STOP_SECONDS + STOP_STEP_SECONDS)
             await stop_step("the Kafka identity check", identity.stop())
     log.info("stopped")
+    exit_if_left_behind()
