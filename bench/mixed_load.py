@@ -12,6 +12,9 @@ meanwhile measures, one after the other, reads at --clients connections of three
 - realtime: the realtime of a track walked like the computed ones (the endpoint takes no parameter, and
   its answers are cached for a second: a new track on every request is computed every time).
 
+With no ingest, the cached reads run once more before the probe starts (`cached_nothing_written`):
+nothing is written then, so the two say what the probe's own small flushes cost the reads.
+
 Freshness is measured all through the phase: a probe posts one play to each of 40 tracks of its own
 in one batch (one Kafka message: one flush makes them visible together) and polls their realtime in
 turn every 50 ms, so each track is asked at most every 2 s and no answer comes from the response cache
@@ -437,6 +440,9 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
     }
     pids = {name: pid for name, pid in found.items() if pid}
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    # With no ingest, the cached reads once more before the probe starts: nothing is written then, so
+    # the difference to the cached reads beside the probe is what its small flushes cost the reads.
+    unwritten = await read(run, "cached") if rate == 0 else None
     metrics_before = await metric_samples(run.http)
     began = time.monotonic()
     stop = asyncio.Event()
@@ -486,6 +492,8 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
         "worker": flushes(metrics_before, metrics_after),
         "worker_catch_up_s": round(catch_up, 1),
     }
+    if unwritten is not None:
+        result["cached_nothing_written"] = unwritten
     return result
 
 
@@ -545,6 +553,13 @@ async def measure(
         for rate in args.rates:
             run.results.append({"code": code} | await phase(run, round_, rate))
             print(row(run.results[-1]), flush=True)
+            if "cached_nothing_written" in run.results[-1]:
+                alone = run.results[-1]["cached_nothing_written"]
+                print(
+                    f"{'':<8} {'':>5} cached with nothing written (before the probe): "
+                    f"{alone['requests_per_s']:,} r/s, p50 {alone['p50_ms']}, p99 {alone['p99_ms']}",
+                    flush=True,
+                )
     finally:
         await run.http.close()
     return run.results
