@@ -54,6 +54,7 @@ bench: setup-dev  ## every benchmark beside its ceiling (about 15 minutes); resu
 	@command -v wrk >/dev/null || echo "note: wrk is not installed (apt-get install wrk); http_latency.py measures with aiohttp only"
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/sink.py
+	$(BIN)/python bench/flush_cost.py
 	$(BIN)/python bench/exactly_once_cost.py
 	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/http_latency.py
