@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from reporting import publish
-from throughput import decoded_events, generate
+from throughput import decoded_events, generate, insert_ceiling
 
 from insights.migrate import migrate
 from insights.store import Store
 from pipeline.rollups import ROLLUPS, range_parameters
-from pipeline.sink import EVENT_COLUMNS, FENCE_TAG, event_columns, sole_writer
+from pipeline.sink import FENCE_TAG, sole_writer
 
 PARTITIONS = 6
-CEILING_TABLE = "bench_flush_ceiling"
 
 
 def counted(store: Store, costs: dict[str, list[float]]) -> None:
@@ -74,12 +73,8 @@ def main() -> None:
         store = Store(f"chdb://{Path(tmp) / 'clickhouse'}")
         try:
             migrate(store)
-            ordered = "ENGINE = MergeTree ORDER BY (kafka_partition, kafka_offset)"
-            store.command(f"CREATE TABLE {CEILING_TABLE} AS events {ordered}")
-            began = time.process_time()
-            for batch in flushes:
-                store.insert_columns(CEILING_TABLE, event_columns(batch, int(time.time())), EVENT_COLUMNS)
-            ceiling = (time.process_time() - began) / len(flushes) * 1000
+            spent = insert_ceiling(store, work.messages, PARTITIONS, args.flush, time.process_time)
+            ceiling = spent / len(flushes) * 1000
             store.writer_pool = lambda workers, name: ThreadPoolExecutor(1)  # type: ignore[method-assign]
             sink = sole_writer(store, range(PARTITIONS))
             costs: dict[str, list[float]] = defaultdict(list)

@@ -551,10 +551,11 @@ async def measure(
         if args.load == "wrk":  # warm-up
             await asyncio.to_thread(drive_wrk, run.reads, "cached", 4, 2, 0)
         for rate in args.rates:
-            run.results.append({"code": code} | await phase(run, round_, rate))
-            print(row(run.results[-1]), flush=True)
-            if "cached_nothing_written" in run.results[-1]:
-                alone = run.results[-1]["cached_nothing_written"]
+            result = {"code": code} | await phase(run, round_, rate)
+            run.results.append(result)
+            print(row(result), flush=True)
+            if "cached_nothing_written" in result:
+                alone = result["cached_nothing_written"]
                 print(
                     f"{'':<8} {'':>5} cached with nothing written (before the probe): "
                     f"{alone['requests_per_s']:,} r/s, p50 {alone['p50_ms']}, p99 {alone['p99_ms']}",

@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -278,20 +279,27 @@ def decoded_events(messages: list[tuple[bytes, bytes]], partitions: int) -> list
     return events
 
 
-def insert_ceiling(store: Store, messages: list[tuple[bytes, bytes]], partitions: int) -> float:
-    """Seconds to insert the events of `messages` into one plain MergeTree table, FLUSH_MAX_EVENTS at a
-    time, from their decoded form (the decoding is the consumer ceiling's), as the worker builds its
-    columns: no dedupe, no fencing, no rollup, one statement per flush."""
+def insert_ceiling(
+    store: Store,
+    messages: list[tuple[bytes, bytes]],
+    partitions: int,
+    flush: int = FLUSH_MAX_EVENTS,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
+    """Seconds (of `clock`: wall time by default) to insert the events of `messages` into one plain
+    MergeTree table, `flush` at a time, from their decoded form (the decoding is the consumer
+    ceiling's), as the worker builds its columns: no dedupe, no fencing, no rollup, one statement per
+    flush."""
     events = decoded_events(messages, partitions)
     store.command(
         f"CREATE TABLE {CEILING_TABLE} AS events ENGINE = MergeTree ORDER BY (kafka_partition, kafka_offset)"
     )
     try:
-        started = time.perf_counter()
-        for start in range(0, len(events), FLUSH_MAX_EVENTS):
-            columns = event_columns(events[start : start + FLUSH_MAX_EVENTS], int(time.time()))
+        started = clock()
+        for start in range(0, len(events), flush):
+            columns = event_columns(events[start : start + flush], int(time.time()))
             store.insert_columns(CEILING_TABLE, columns, EVENT_COLUMNS)
-        return time.perf_counter() - started
+        return clock() - started
     finally:
         store.command(f"DROP TABLE {CEILING_TABLE}")
 

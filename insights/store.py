@@ -271,7 +271,8 @@ class Store:
         self._writes.shutdown(wait=True)
         with self._idle:
             if not self._idle.wait_for(lambda: self._running == 0, CLOSE_WAIT_SECONDS):
-                # Closing a client under its statement can hang the engine: the process ends anyway.
+                # A client is not closed under its statement (chDB's close would wait for it): the
+                # process ends anyway.
                 log.warning(
                     "%d ClickHouse statement(s) still running; their clients are left open", self._running
                 )

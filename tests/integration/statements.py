@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import pytest
 
 from api.read.catalog_snapshot import HAS_EVENTS_SQL, LOAD_SQL, MARKER_SQL
 from insights.store import Store
+
+T = TypeVar("T")
 
 # The catalog's checks: run in the background on their own clock (every half second), whatever is asked
 CATALOG_SQL = frozenset({MARKER_SQL, HAS_EVENTS_SQL, *LOAD_SQL.values()})
@@ -36,3 +39,9 @@ class Statements:
     def answering(self) -> list[str]:
         """The statements run for answers: all but the catalog's checks (see CATALOG_SQL)."""
         return [sql for sql in self.sql if sql not in CATALOG_SQL]
+
+    async def answering_during(self, reading: Awaitable[T]) -> tuple[T, int]:
+        """What `reading` gives, and how many statements for answers were run meanwhile."""
+        before = len(self.answering)
+        value = await reading
+        return value, len(self.answering) - before

@@ -149,16 +149,14 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
                 return await plays_of(KEPT) == 5
 
             await until(five_counted)
-            before = len(statements.answering)
-            assert await plays_of(KEPT) == 5
-            assert len(statements.answering) == before, (
-                "an unchanged track's answer is served without a statement"
-            )
+            value, ran = await statements.answering_during(plays_of(KEPT))
+            assert value == 5
+            assert ran == 0, "an unchanged track's answer is served without a statement"
 
             await up.post_announced(OTHER, plays(OTHER, 3, 0))
-            before = len(statements.answering)
-            assert await plays_of(KEPT) == 5
-            assert len(statements.answering) == before, "a change to another track keeps the answer"
+            value, ran = await statements.answering_during(plays_of(KEPT))
+            assert value == 5
+            assert ran == 0, "a change to another track keeps the answer"
 
             await up.post(plays(KEPT, 4, 5))
 
@@ -168,9 +166,9 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
             await until(nine_counted, seconds=30)
 
             await up.feed.stop()
-            before = len(statements.answering)
-            assert await plays_of(KEPT) == 9
-            assert len(statements.answering) > before, "without the feed, answers are computed"
+            value, ran = await statements.answering_during(plays_of(KEPT))
+            assert value == 9
+            assert ran > 0, "without the feed, answers are computed"
             announced = await notices(kafka.bootstrap)
             assert set().union(*(tracks for tracks, _ in announced)) == {KEPT, OTHER}
             assert all(tracks for tracks, _ in announced)
@@ -193,14 +191,14 @@ def test_a_kept_realtime_answer_gives_way_as_soon_as_its_track_is_announced(
 
             statements = Statements(clean_store, monkeypatch)
             assert await realtime_plays(KEPT) == 0
-            before = len(statements.answering)
-            assert await realtime_plays(KEPT) == 0
-            assert len(statements.answering) == before, "a kept answer is served without a statement"
+            value, ran = await statements.answering_during(realtime_plays(KEPT))
+            assert value == 0
+            assert ran == 0, "a kept answer is served without a statement"
 
             await up.post_announced(OTHER, plays(OTHER, 2, 0))
-            before = len(statements.answering)
-            assert await realtime_plays(KEPT) == 0
-            assert len(statements.answering) == before, "a change to another track keeps the answer"
+            value, ran = await statements.answering_during(realtime_plays(KEPT))
+            assert value == 0
+            assert ran == 0, "a change to another track keeps the answer"
 
             await up.post(plays(KEPT, 1, 0))
 
@@ -283,9 +281,9 @@ def test_a_kept_analytics_answer_whose_track_changed_is_refreshed_once_a_second_
             statements = Statements(clean_store, monkeypatch)
             assert await total_plays() == 0
             await up.post_announced(KEPT, plays(KEPT, 3, 0))
-            before = len(statements.answering)
-            assert await total_plays() == 0, "younger than a second, the kept answer is served as it is"
-            assert len(statements.answering) == before
+            value, ran = await statements.answering_during(total_plays())
+            assert value == 0, "younger than a second, the kept answer is served as it is"
+            assert ran == 0
 
             now[0] = ANALYTICS_REFRESH_AFTER + 0.1
 
