@@ -33,7 +33,8 @@ Rerun: `.venv/bin/python bench/mixed_load.py [--rates 0,5000,20000,50000] [--rou
 [--in-flight 8]` (`--in-flight`: the generator's requests in flight, as many players send at once);
 `--quick` is one round of 4-s reads at 0 and 20,000 events/s with little history (about 2 minutes).
 `--trees before=DIR,after=.` runs every round on each checkout's code in turn (a fresh `insights up`
-each), for a before/after on the same machine in the same run: `git archive REV | tar -x -C DIR`.
+each), for a before/after on the same machine in the same run: `git archive REV | tar -x -C DIR`. A
+tree may carry settings: `--trees shared=.,reserved=.:INSIGHTS_LOOP_CORE=on`.
 Prints the table; the JSON lands in bench/results/mixed-load-<timestamp>.json.
 """
 
@@ -55,7 +56,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import msgspec
@@ -302,10 +303,17 @@ class Insights:
         return None
 
 
-def start_insights(tmp: Path, tree: str | None) -> Insights:
-    """`insights up` in `tmp`, of the code in `tree` (a checkout of the project) when given."""
+def start_insights(tmp: Path, tree: str | None, settings: dict[str, str] | None = None) -> Insights:
+    """`insights up` in `tmp`, of the code in `tree` (a checkout of the project) when given, with
+    `settings` (environment variables) added."""
     port = free_port()
-    env = {**os.environ, **LIMITS, "INSIGHTS_SECRET": SECRET, "INSIGHTS_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        **LIMITS,
+        "INSIGHTS_SECRET": SECRET,
+        "INSIGHTS_LOG_LEVEL": "WARNING",
+        **(settings or {}),
+    }
     if tree:
         env["PYTHONPATH"] = os.pathsep.join([tree, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("INSIGHTS_KAFKA_BOOTSTRAP", None)
@@ -566,12 +574,31 @@ async def measure(
     return run.results
 
 
-def measure_round(args: argparse.Namespace, round_: int, code: str, tree: str | None) -> list[dict[str, Any]]:
+class Code(NamedTuple):
+    """What a run measures: a name, a checkout (None: this one) and settings for `insights up`."""
+
+    name: str
+    tree: str | None
+    settings: dict[str, str]
+
+    @classmethod
+    def parse(cls, item: str) -> Code:
+        """NAME=DIR[:VAR=VALUE...]"""
+        name, rest = item.split("=", 1)
+        tree, *settings = rest.split(":")
+        return cls(name, str(Path(tree).resolve()) if tree else None, dict(s.split("=", 1) for s in settings))
+
+
+def measure_round(args: argparse.Namespace, round_: int, code: Code) -> list[dict[str, Any]]:
     tmp = Path(tempfile.mkdtemp(prefix="insights-mixed-"))
-    insights = start_insights(tmp, tree)
-    print(f"insights up ({code}): pid {insights.process.pid} at {insights.base}", file=sys.stderr, flush=True)
+    insights = start_insights(tmp, code.tree, code.settings)
+    print(
+        f"insights up ({code.name}): pid {insights.process.pid} at {insights.base}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
-        return asyncio.run(measure(insights, args, round_, code))
+        return asyncio.run(measure(insights, args, round_, code.name))
     finally:
         insights.process.send_signal(signal.SIGINT)
         try:
@@ -669,8 +696,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data dir and up.log (printed)")
     parser.add_argument(
         "--trees",
-        help="NAME=DIR,...: run each round on the code of each checkout in turn (e.g. before=/tmp/old,"
-        "after=.), for a before/after in the same run; default: the code this script imports",
+        help="NAME=DIR[:VAR=VALUE...],...: run each round on the code of each checkout in turn, with those "
+        "settings (e.g. before=/tmp/old,after=. or shared=.,reserved=.:INSIGHTS_LOOP_CORE=on), for a "
+        "before/after in the same run; default: the code this script imports",
     )
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -684,19 +712,19 @@ def main() -> int:
         args.rates, args.rounds, args.seconds, args.warmup = "0,20000", 1, 4, 3
         args.history, args.tracks = 50_000, 10_000
     args.rates = [int(rate) for rate in args.rates.split(",")]
-    trees = [tuple(item.split("=", 1)) for item in args.trees.split(",")] if args.trees else [("this", "")]
+    codes = [Code.parse(item) for item in args.trees.split(",")] if args.trees else [Code("this", None, {})]
     if args.load == "aiohttp":
         print("wrk not found (apt-get install wrk): reads use the aiohttp client", file=sys.stderr)
     print(HEADER, flush=True)
     results: list[dict[str, Any]] = []
     for round_ in range(1, args.rounds + 1):
-        for code, tree in trees:
-            results += measure_round(args, round_, code, str(Path(tree).resolve()) if tree else None)
+        for code in codes:
+            results += measure_round(args, round_, code)
     publish(
         "mixed-load",
         {
             "parameters": {k: v for k, v in vars(args).items() if k not in ("generate", "url")},
-            "code": {code: describe(tree) for code, tree in trees},
+            "code": {code.name: {"revision": describe(code.tree or ""), **code.settings} for code in codes},
             "phases": results,
             "ratios": ratios(results),
         },

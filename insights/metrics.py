@@ -100,6 +100,12 @@ LOOP_LAG_WORST = Gauge(
     ["loop"],
     registry=REGISTRY,
 )
+LOOP_CORE_RESERVED = Gauge(
+    "insights_loop_core_reserved",
+    "1 while the event loop serving HTTP has a CPU to itself (insights up), 0 while every thread shares "
+    "every CPU because the writes fell behind.",
+    registry=REGISTRY,
+)
 WORKER_RESTARTS = Counter(
     "insights_worker_process_restarts_total",
     "Times `insights up` started its worker process again after it exited by itself.",

@@ -29,6 +29,7 @@ from insights.dev.generate import run_generate
 from insights.dev.kafka_local import LocalKafka
 from insights.http_server import GRACEFUL_SHUTDOWN_SECONDS, uvicorn_config
 from insights.kafka_identity import IdentityGuard
+from insights.loop_core import LoopCore
 from insights.loop_lag import LoopLagMonitor
 from insights.metrics import serve_metrics
 from insights.migrate import migrate
@@ -53,14 +54,20 @@ CHANGES_RETENTION_MS = 3600 * 1000
 
 
 @contextlib.asynccontextmanager
-async def kafka_bootstrap(settings: Settings, local: bool) -> AsyncIterator[str]:
+async def kafka_bootstrap(
+    settings: Settings, local: bool, core: LoopCore | None = None
+) -> AsyncIterator[str]:
     """The configured Kafka, or (for `up` without INSIGHTS_KAFKA_BOOTSTRAP) a local broker we own."""
     if settings.kafka_bootstrap or not local:
         if not settings.kafka_bootstrap:
             raise SystemExit("Set INSIGHTS_KAFKA_BOOTSTRAP=host:port to the Kafka to use.")
         yield settings.kafka_bootstrap
         return
-    kafka = LocalKafka(settings.data_dir / "kafka", partitions=settings.topic_partitions)
+    child_setup = core.child_setup() if core is not None else None
+    partitions = settings.topic_partitions
+    kafka = LocalKafka(settings.data_dir / "kafka", partitions=partitions, child_setup=child_setup)
+    if core is not None:
+        core.include(lambda: kafka.pid)
     try:
         yield await asyncio.to_thread(kafka.start)
     finally:
@@ -166,6 +173,7 @@ async def serve_api(
     stop: asyncio.Event,
     demo: bool = False,
     identity: IdentityGuard | None = None,
+    core: LoopCore | None = None,
 ) -> None:
     publisher = Publisher(bootstrap)
     await publisher.start()
@@ -175,6 +183,8 @@ async def serve_api(
     watermark = Watermark()
     rounds = WatermarkFeed(store, bootstrap, watermark, identity)
     await rounds.start()
+    if core is not None:
+        core.follow(lambda: watermark.through)
     metrics_elsewhere = serve_process_metrics(settings)
     options = api_options(settings, metrics_elsewhere)
     app = create_app(store, publisher, settings.secret(), options, changes, identity, watermark)
@@ -241,8 +251,12 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
     # `kill -USR1 <pid>` prints every thread's stack to stderr: what a process that will not stop is
     # waiting on.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # With the API and the worker on one machine, the loop serving HTTP gets a core of its own.
+    core = LoopCore.for_this_process(settings.loop_core) if api and worker else None
+    if core is not None:
+        core.start()
     async with (
-        kafka_bootstrap(settings, local_kafka) as bootstrap,
+        kafka_bootstrap(settings, local_kafka, core) as bootstrap,
         migrated_store(settings, bootstrap, writes_yield=api and worker) as store,
     ):
         await ensure_topics(settings, bootstrap)
@@ -251,7 +265,11 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         pipeline: Worker | WorkerProcess | None = None
         if worker and api:
             # Beside the API, the worker runs in a process of its own (insights/worker_process.py).
-            pipeline = WorkerProcess(settings, store, bootstrap, niceness=WRITES_NICENESS)
+            child_setup = core.child_setup() if core is not None else None
+            process = WorkerProcess(settings, store, bootstrap, WRITES_NICENESS, child_setup)
+            if core is not None:
+                core.include(lambda: process.pid)
+            pipeline = process
         elif worker:
             pipeline = Worker(settings, store, bootstrap, identity)
         if pipeline is not None:
@@ -266,7 +284,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         gc.freeze()
         try:
             if api:
-                await serve_api(settings, store, bootstrap, stop, demo, identity)
+                await serve_api(settings, store, bootstrap, stop, demo, identity, core)
             else:
                 serve_process_metrics(settings)
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
@@ -278,5 +296,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
                 # A worker process that does not stop within its own bound is killed.
                 await stop_step("the worker", pipeline.stop(), WORKER_STOP_SECONDS + STOP_STEP_SECONDS)
             await stop_step("the Kafka identity check", identity.stop())
+    if core is not None:
+        core.stop()
     log.info("stopped")
     exit_if_left_behind()

@@ -56,6 +56,16 @@ def metrics_port(env: Mapping[str, str]) -> int | None:
     return int(text)
 
 
+def loop_core(env: Mapping[str, str]) -> bool:
+    """INSIGHTS_LOOP_CORE: `on` gives `insights up`'s event loop a core of its own while the writes keep
+    up, where there are two or more (insights/loop_core.py); `off` (the default) leaves every thread on
+    every core."""
+    value = (env.get("INSIGHTS_LOOP_CORE") or "off").strip().lower()
+    if value not in ("on", "off"):
+        raise SettingsError(f"INSIGHTS_LOOP_CORE must be `on` or `off`, not {value!r}.")
+    return value == "on"
+
+
 def kafka_cache(env: Mapping[str, str]) -> Path:
     if configured := env.get("INSIGHTS_KAFKA_CACHE"):
         return Path(configured).expanduser()
@@ -95,6 +105,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     metrics_port: int | None = None
+    loop_core: bool = False
     # Where the local Kafka's jars are fetched to, once (`insights up` and the tests).
     kafka_cache: Path = field(default_factory=lambda: kafka_cache(os.environ))
     # Crash points for the fault tests (pipeline/failpoints.py); empty outside them.
@@ -129,6 +140,7 @@ class Settings:
             log_level=env.get("INSIGHTS_LOG_LEVEL") or "INFO",
             log_format=env.get("INSIGHTS_LOG_FORMAT") or "text",
             metrics_port=metrics_port(env),
+            loop_core=loop_core(env),
             kafka_cache=kafka_cache(env),
             failpoints=env.get("INSIGHTS_FAILPOINTS", ""),
         )

@@ -28,7 +28,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client.metrics_core import Metric
@@ -149,8 +149,17 @@ class WorkerMetrics(Collector):
 class WorkerProcess:
     """start / stop like `Worker`; the worker runs in a child process (module docstring)."""
 
-    def __init__(self, settings: Settings, store: Store, bootstrap: str, niceness: int = 0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        bootstrap: str,
+        niceness: int = 0,
+        child_setup: Callable[[], None] | None = None,
+    ) -> None:
+        """`child_setup` runs in the worker's process before it starts (e.g. the CPUs it may use)."""
         self._settings = settings
+        self._child_setup = child_setup
         self._store = store
         self._bootstrap = bootstrap
         self._niceness = niceness
@@ -158,6 +167,11 @@ class WorkerProcess:
         self._bridge: BridgeServer | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._watching: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id while it runs."""
+        return self._process.pid if self._process is not None and self._process.returncode is None else None
 
     async def start(self) -> None:
         self._metrics.install()
@@ -180,7 +194,9 @@ class WorkerProcess:
         command += ["--parent", str(os.getpid()), "--niceness", str(self._niceness)]
         # A session of its own: Ctrl-C in a terminal reaches this process only, which stops the worker
         # in order (the worker first, the engine after).
-        self._process = await asyncio.create_subprocess_exec(*command, env=env, start_new_session=True)
+        self._process = await asyncio.create_subprocess_exec(
+            *command, env=env, start_new_session=True, preexec_fn=self._child_setup
+        )
         deadline = asyncio.get_running_loop().time() + START_SECONDS
         while not self._metrics.attached.is_set():
             if self._process.returncode is not None:

@@ -176,9 +176,17 @@ class LocalKafka:
     """One broker+controller on loopback whose data lives in `data_dir` (e.g. <data dir>/kafka)."""
 
     def __init__(
-        self, data_dir: Path, *, port: int | None = None, heap_mb: int = 512, partitions: int = 6
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        heap_mb: int = 512,
+        partitions: int = 6,
+        child_setup: Callable[[], None] | None = None,
     ) -> None:
+        """`child_setup` runs in the broker's process before Java starts (e.g. the CPUs it may use)."""
         self.data_dir = Path(data_dir).resolve()
+        self._child_setup = child_setup
         self.heap_mb = heap_mb
         self.partitions = partitions
         self._requested_port = port
@@ -226,7 +234,7 @@ class LocalKafka:
         with (self.logs_dir / "stdout.log").open("wb") as stdout:
             command = [*self._java_command(java, libs), *self._class_archive(libs, java_build)]
             command += ["kafka.Kafka", str(self._properties)]
-            self._process = _spawn(command, stdout)
+            self._process = _spawn(command, stdout, self._child_setup)
         self._port = port
         _running.add(self)
         _write_atomically(self.pid_file, f"{self._process.pid}\n{os.getpid()}\n")
@@ -461,7 +469,17 @@ class _Spawner:
 _spawner = _Spawner()
 
 
-def _spawn(command: list[str], stdout: Any) -> subprocess.Popen[bytes]:
+def _spawn(
+    command: list[str], stdout: Any, child_setup: Callable[[], None] | None = None
+) -> subprocess.Popen[bytes]:
+    die_with_parent = _die_with_parent()
+
+    def setup() -> None:
+        if die_with_parent is not None:
+            die_with_parent()
+        if child_setup is not None:
+            child_setup()
+
     def popen() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             command,
@@ -469,7 +487,7 @@ def _spawn(command: list[str], stdout: Any) -> subprocess.Popen[bytes]:
             stdout=stdout,
             stderr=subprocess.STDOUT,
             process_group=0,  # a terminal's Ctrl-C reaches us, and we stop Kafka in order
-            preexec_fn=_die_with_parent(),
+            preexec_fn=setup,
         )
 
     result: subprocess.Popen[bytes] = _spawner.run(popen)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import re
 import subprocess
@@ -242,3 +244,52 @@ def test_a_token_revoked_with_the_cli_is_refused(up: UpProcess) -> None:
     assert refused.status_code == 401 and refused.json()["message"] == "The token has been revoked."
     listed = cli("revocations", "--url", up.url)
     assert listed.returncode == 0 and "test" in listed.stdout
+
+
+def threads_cpus(pid: int) -> dict[int, set[int]]:
+    """The CPUs each thread of a process may run on (threads that end meanwhile are left out)."""
+    found = {}
+    for name in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+            found[int(name)] = os.sched_getaffinity(int(name))
+    return found
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            stat = Path(f"/proc/{name}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(name))
+    return found
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs or more"
+)
+def test_with_the_loop_core_on_the_event_loop_has_a_core_of_its_own(tmp_path: Path) -> None:
+    """The loop's thread alone on the last CPU; every other thread of the process, the worker's process
+    and Kafka on the others (the writes keep up: nothing is being written). Ctrl-C still stops it all."""
+    up = UpProcess(tmp_path / "data")
+    up.env["INSIGHTS_LOOP_CORE"] = "on"
+    up.start()
+    assert up.process is not None
+    pid = up.process.pid
+    cpus = sorted(os.sched_getaffinity(0))
+    loop_cpu, others = {cpus[-1]}, frozenset(cpus[:-1])
+
+    def placed() -> bool:
+        threads = threads_cpus(pid)
+        assert threads.pop(pid) == loop_cpu
+        assert threads and set(map(frozenset, threads.values())) == {others}, threads
+        spawned = children(pid)
+        assert len(spawned) == 2, spawned  # the worker's process and Kafka
+        for child in spawned:
+            assert set(map(frozenset, threads_cpus(child).values())) == {others}, child
+        return True
+
+    eventually(placed, timeout=30)
+    with up.client(token("admin")) as client:
+        assert "insights_loop_core_reserved 1.0" in client.get("/metrics").text
+    assert up.stop() == 0, up.log_tail()
