@@ -37,8 +37,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 0.5
 # How far `complete_through` may trail before the other threads share the loop's core, and how close
-# it comes again before they leave it.
-# Idle, `complete_through` trails by 0.5-1.6 s (rounds of 0.5 s, a flush every 0.25 s).
+# it comes again before they leave it. Idle, it trails by 0.5-1.6 s (it is measured every 0.5 s).
 SHARE_AFTER_SECONDS = 3.0
 RESERVE_BELOW_SECONDS = 2.0
 _TASKS = "/proc/self/task"
@@ -99,11 +98,7 @@ class LoopCore:
         behind = 0.0 if through is None else self._clock() - through
         if self.reserved and behind > SHARE_AFTER_SECONDS:
             self.reserved = False
-            log.info(
-                "the writes trail by %.1f s: every thread shares CPU %d until they catch up",
-                behind,
-                self.loop_cpu,
-            )
+            log.debug("the writes trail by %.1f s: every thread shares CPU %d", behind, self.loop_cpu)
         elif not self.reserved and behind < RESERVE_BELOW_SECONDS:
             self.reserved = True
             log.debug("the writes caught up: CPU %d is the event loop's again", self.loop_cpu)

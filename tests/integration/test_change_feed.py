@@ -143,7 +143,8 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
                 return await up.figure(f"/tracks/{track}", "plays", "total")
 
             statements = Statements(clean_store, monkeypatch)
-            await up.post(plays(KEPT, 5, 0))
+            # Announced before it is asked: a notice applied after the answer is kept drops it again.
+            await up.post_announced(KEPT, plays(KEPT, 5, 0))
 
             async def five_counted() -> bool:
                 return await plays_of(KEPT) == 5
