@@ -128,11 +128,6 @@ class LoopCore:
             self.decide()
             self.sweep()
 
-    def child_setup(self) -> Callable[[], None]:
+    def child_setup(self) -> None:
         """A preexec_fn: the child process (and every thread it makes) runs on the other CPUs."""
-        others = set(self.others)
-
-        def setup() -> None:
-            os.sched_setaffinity(0, others)
-
-        return setup
+        os.sched_setaffinity(0, self.others)

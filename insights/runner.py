@@ -63,7 +63,7 @@ async def kafka_bootstrap(
             raise SystemExit("Set INSIGHTS_KAFKA_BOOTSTRAP=host:port to the Kafka to use.")
         yield settings.kafka_bootstrap
         return
-    child_setup = core.child_setup() if core is not None else None
+    child_setup = core.child_setup if core is not None else None
     partitions = settings.topic_partitions
     kafka = LocalKafka(settings.data_dir / "kafka", partitions=partitions, child_setup=child_setup)
     if core is not None:
@@ -265,7 +265,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         pipeline: Worker | WorkerProcess | None = None
         if worker and api:
             # Beside the API, the worker runs in a process of its own (insights/worker_process.py).
-            child_setup = core.child_setup() if core is not None else None
+            child_setup = core.child_setup if core is not None else None
             process = WorkerProcess(settings, store, bootstrap, WRITES_NICENESS, child_setup)
             if core is not None:
                 core.include(lambda: process.pid)

@@ -45,3 +45,11 @@ class Statements:
         before = len(self.answering)
         value = await reading
         return value, len(self.answering) - before
+
+    async def kept(
+        self, reading: Awaitable[T], why: str = "a kept answer is served without a statement"
+    ) -> T:
+        """What `reading` gives, asserting that no statement for an answer was run meanwhile."""
+        value, ran = await self.answering_during(reading)
+        assert ran == 0, why
+        return value

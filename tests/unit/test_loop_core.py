@@ -66,7 +66,7 @@ def test_the_loop_keeps_its_cpu_and_every_other_thread_is_moved_off_it() -> None
         moved = core.sweep()
         child = subprocess.run(
             [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
-            preexec_fn=core.child_setup(), capture_output=True, text=True, check=True,
+            preexec_fn=core.child_setup, capture_output=True, text=True, check=True,
         )
         print(json.dumps({
             "all": sorted(core.others | {core.loop_cpu}),
@@ -145,7 +145,7 @@ def test_while_shared_every_thread_and_included_child_may_use_every_cpu() -> Non
         core.start()
         child = subprocess.Popen(
             [sys.executable, "-c", "import sys; sys.stdin.read()"],
-            stdin=subprocess.PIPE, preexec_fn=core.child_setup(),
+            stdin=subprocess.PIPE, preexec_fn=core.child_setup,
         )
         core.include(lambda: child.pid)
         core.include(lambda: None)  # a child not running
