@@ -234,8 +234,10 @@ class Store:
         """`quick`: a statement of a few milliseconds whatever the data (one track's last hour, a
         marker), run on threads that the long statements never hold."""
         try:
-            reading = self.run(self.query_rows, sql, parameters, quick=quick)
-            return await asyncio.wait_for(reading, QUERY_TIMEOUT_SECONDS)
+            # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that arrives as the statement
+            # returns, and the cancelled task goes on (a stopping loop would wait on it for ever).
+            async with asyncio.timeout(QUERY_TIMEOUT_SECONDS):
+                return await self.run(self.query_rows, sql, parameters, quick=quick)
         except OperationalError as error:
             # The server is unreachable or overloaded (not a bad query): callers answer 503.
             raise StoreUnavailable("ClickHouse is not reachable right now.") from error

@@ -232,7 +232,8 @@ class WorkerProcess:
         if process is not None and process.returncode is None:
             process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(process.wait(), STOP_SECONDS)
+                async with asyncio.timeout(STOP_SECONDS):
+                    await process.wait()
             except TimeoutError:
                 log.error("the worker process did not stop within %.0f s: killed", STOP_SECONDS)
                 process.kill()
@@ -283,7 +284,8 @@ async def _serve(settings: Settings, bridge: str, parent: int) -> None:
         threading.Thread(target=_report_metrics, args=(bridge, token, stopping), daemon=True).start()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await stop.wait()
             _unless_orphaned(parent)
     finally:
         stopping.set()

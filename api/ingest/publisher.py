@@ -76,7 +76,8 @@ class Publisher:
         try:
             # With the broker gone, aiokafka would retry unsent batches forever; those messages were
             # answered 503, so their senders retry them: nothing is lost by giving up here.
-            await asyncio.wait_for(producer.stop(), timeout=self._send_timeout)
+            async with asyncio.timeout(self._send_timeout):
+                await producer.stop()
         except TimeoutError:
             log.warning("Kafka unreachable while stopping; unsent messages were refused with 503")
 
@@ -85,7 +86,8 @@ class Publisher:
         if self._producer is None:
             raise KafkaUnavailable("not connected to Kafka")
         try:
-            return len(await asyncio.wait_for(self._producer.partitions_for(topic), self._send_timeout))
+            async with asyncio.timeout(self._send_timeout):
+                return len(await self._producer.partitions_for(topic))
         except (KafkaError, TimeoutError) as error:
             raise KafkaUnavailable(str(error)) from error
 
@@ -96,8 +98,8 @@ class Publisher:
         if self._producer is None:
             raise KafkaUnavailable("not connected to Kafka")
         try:
-            sending = self._send_all(self._producer, topic, messages, partitions)
-            await asyncio.wait_for(sending, self._send_timeout)
+            async with asyncio.timeout(self._send_timeout):
+                await self._send_all(self._producer, topic, messages, partitions)
         except MessageSizeTooLargeError as error:
             log.warning("Kafka refused a message for %s as too large: %r", topic, error)
             raise MessageTooLarge(str(error)) from error
@@ -124,7 +126,8 @@ class Publisher:
             return False
         try:
             # A real round trip: cached metadata would still answer while the broker is down.
-            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=2)
+            async with asyncio.timeout(2):
+                await self._producer.client.fetch_all_metadata()
         except (KafkaError, TimeoutError):
             return False
         return True
