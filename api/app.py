@@ -33,7 +33,7 @@ from api.http.unread_body import UnreadBodyMiddleware
 from api.ingest.endpoints import post_catalog, post_events
 from api.ingest.publisher import Publisher
 from api.pages import dashboard, docs
-from api.read import analytics_routes, audience_routes
+from api.read import analytics_routes, audience_routes, listener_blocks
 from api.read.analytics_routes import Reads
 from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo, TrackChanges
@@ -103,12 +103,14 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         refreshing = asyncio.create_task(revocations.keep_fresh())
+        warming = asyncio.create_task(listener_blocks.warm_windows(store))
         try:
             yield
         finally:
-            refreshing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refreshing
+            for task in (refreshing, warming):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = Starlette(
         routes=routes,

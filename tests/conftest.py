@@ -27,6 +27,7 @@ DATA_TABLES = (
     "track_realtime",
     "listener_blocks",
     "listener_windows",
+    "kept_windows",
     "bucket_counts",
     "artists",
     "albums",

@@ -14,7 +14,7 @@ flush's rollups land one by one). The days of a block that fails are read from t
 sketches instead, so an answer is the same either way, only slower.
 
 Blocks are sketches: they serve only figures the rule allows to be estimates (Audiences: past
-100,000). A reader also keeps windows (`listener_windows`): the days of a range but its last, as one
+100,000). A reader also keeps windows (`kept_windows`, in memory): the days of a range but its last, as one
 sketch, or as one exact state for a figure counted exactly, checked the same way; a period asked again
 that day merges its window with today only.
 """
@@ -166,21 +166,29 @@ FROM track_totals
 WHERE track_id IN {total_tracks:Array(UInt64)}
 GROUP BY track_id""",
     "windows": """
-SELECT 3, entity_id, kind, exact, first, last, plays, fingerprint
-FROM listener_windows FINAL
+SELECT 3, entity_id, kind, exact, first, last, argMax(plays, built_at), argMax(fingerprint, built_at)
+FROM kept_windows
 WHERE entity_id IN {window_entities:Array(UInt64)}
-  AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}""",
+  AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}
+GROUP BY kind, entity_id, first, last, exact""",
 }
 # The parts of the statements below: each row read as (ask, value), `COLUMN` the value read. A row read
 # for several asks (a track's day in its own ask and its album's) is merged into each. Keyed, like the
 # sums', by the parameter that lists what each reads.
+# A window rebuilt is a new row (KEEP_SQL below): the newest of
+# each key is read, as its sums are, chosen by its key and time alone (sorting the rows instead would
+# copy their states: twice the time).
 _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[indexOf(
         {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}, (kind, entity_id, first, last, exact))])
         AS ask, COLUMN AS value
-    FROM listener_windows FINAL
-    PREWHERE entity_id IN {window_entities:Array(UInt64)} AND (kind, entity_id, first, last, exact)
-        IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}"""
+    FROM kept_windows
+    WHERE entity_id IN {window_entities:Array(UInt64)}
+        AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}
+        AND (kind, entity_id, first, last, exact, built_at) IN (
+            SELECT kind, entity_id, first, last, exact, max(built_at) FROM kept_windows
+            WHERE entity_id IN {window_entities:Array(UInt64)}
+            GROUP BY kind, entity_id, first, last, exact)"""
 _OWN_DAYS = """
     SELECT arrayJoin({own_asks:Array(Array(UInt32))}[
         indexOf({own:Array(Tuple(UInt64, Date))}, (track_id, day))]) AS ask, COLUMN AS value
@@ -264,6 +272,20 @@ BUILD_SQL = {
         "STATE", "uniqExactMergeState(e)"
     ),
 }
+# Reads take windows from memory (`kept_windows`, schemas/clickhouse/018_kept_windows.sql); a window is
+# built into `listener_windows`, which outlives the engine, then copied there, and a process that starts
+# copies the windows built in the last day (`warm_windows`), so its first reads find them as before.
+_WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state"
+KEEP_SQL = f"""
+INSERT INTO kept_windows ({_WINDOW_COLUMNS})
+SELECT {_WINDOW_COLUMNS} FROM listener_windows FINAL
+WHERE kind = {{kind:UInt8}} AND entity_id = {{entity:UInt64}}
+  AND first = {{first:Date}} AND last = {{last:Date}} AND exact = {{exact:UInt8}}"""
+WARM_SQL = f"""
+INSERT INTO kept_windows ({_WINDOW_COLUMNS})
+SELECT {_WINDOW_COLUMNS} FROM listener_windows FINAL
+WHERE built_at >= now() - INTERVAL 1 DAY
+ORDER BY built_at"""
 
 _MODULUS = 1 << 64  # the fingerprints are sums of UInt64, as the engine adds them
 Sums = tuple[int, int]
@@ -507,8 +529,17 @@ async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:
     }
     try:
         await store.write(store.command, BUILD_SQL[ask.exact], parameters)
+        await store.write(store.command, KEEP_SQL, parameters)
     except Exception:  # a window only saves time: the next read builds it again
         log.warning("could not keep the listener window of %s", ask.entity, exc_info=True)
+
+
+async def warm_windows(store: Store) -> None:
+    """Copy the windows built in the last day into memory (at start: the memory table is empty then)."""
+    try:
+        await store.write(store.command, WARM_SQL)
+    except Exception:  # windows only save time: the next reads build them again
+        log.warning("could not copy the kept listener windows into memory", exc_info=True)
 
 
 async def keeping_done() -> None:

@@ -20,7 +20,7 @@ from api.read.analytics_queries import (
     read_figures,
 )
 from api.read.analytics_queries import figures as figures_of
-from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, keeping_done, listeners
+from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, keeping_done, listeners, warm_windows
 from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.rollups import LISTENER_BLOCKS, ROLLUPS
@@ -414,7 +414,7 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     kept = [sql for sql, p in statements.run if p.get("window_asks")]
     assert len(kept) == 2  # the second reads found both windows sound
     windows = (
-        "SELECT kind, exact, first, last FROM listener_windows FINAL WHERE entity_id IN (1, 7) ORDER BY kind"
+        "SELECT DISTINCT kind, exact, first, last FROM kept_windows WHERE entity_id IN (1, 7) ORDER BY kind"
     )
     assert clean_store.query_rows(windows) == [
         (1, 1, first, last - timedelta(days=1)),
@@ -430,6 +430,23 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     statements.run.clear()
     assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
     assert [p for _, p in statements.run if p.get("window_asks")]  # kept again
+
+
+def test_a_process_that_starts_reads_the_windows_built_the_day_before_it(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads take windows from memory, which a restart empties: a process that starts copies those
+    built in the last day from the table that outlives it, and its first read takes them."""
+    history(clean_store)
+    first, last = RANGES[1]
+    album = Entity(ALBUM, ALBUM_ID)
+    expected = of_tracks(clean_store, [1, 2], first, last)
+    assert asked(clean_store, album, [1, 2], first, last) == expected  # keeps the window
+    clean_store.command("TRUNCATE TABLE kept_windows")  # as the engine's restart leaves it
+    asyncio.run(warm_windows(clean_store))
+    statements = Statements(clean_store, monkeypatch)
+    assert asked(clean_store, album, [1, 2], first, last) == expected
+    assert [p for _, p in statements.run if p.get("window_asks")]  # the window copied, sound
 
 
 def test_reads_at_once_build_each_window_once(clean_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
