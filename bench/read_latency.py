@@ -11,7 +11,8 @@ the handlers' record of large audiences (all-time and period listeners from sket
 102,000), charts through the handlers' memo of bucket listeners (the bucket holding now counted every
 call, the others read with their sums only), some again with no memo (from the kept bucket listeners in
 the store, counting the rest), and some as the first ask of a fresh process ("first ask: ...": nothing
-learnt about large audiences, no chart bucket kept in the process). Beside them: the same
+learnt about large audiences, no chart bucket kept in the process; the listener windows in memory are
+those of the last day, which the API copies there when it starts). Beside them: the same
 track-analytics figures computed from raw `events` (the contrast; its values are checked equal), and
 `SELECT 1` through the same Store (the floor of one round trip); rollup/raw is an endpoint's median
 over that of the raw figures of its entity. To show where the time goes, each statement an endpoint
@@ -64,7 +65,7 @@ from api.read.analytics_routes import TOP_TRACKS, Reads
 from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo, ChangeFeed, TrackChanges
 from api.read.figure_bodies import figure_fields, ranked_tracks
-from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Entity
+from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Entity, warm_windows
 from insights.dev.kafka_local import LocalKafka
 from insights.metrics import KEPT_ANSWERS
 from insights.migrate import migrate
@@ -324,6 +325,7 @@ async def bench_size(
     store: TracingStore, repeat: int, bootstrap: str | None, live_rates: list[int], live_rounds: int
 ) -> dict[str, Any]:
     now, load_before = datetime.now(UTC), os.getloadavg()
+    await warm_windows(store)  # as the API does when it starts: the windows in memory are the last day's
     ranked = store.query_rows("SELECT track_id FROM track_totals GROUP BY track_id ORDER BY sum(plays) DESC")
     hot, mid = int(ranked[0][0]), int(ranked[len(ranked) // 2][0])
     catalog = Catalog(store)
