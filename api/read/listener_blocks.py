@@ -281,11 +281,20 @@ INSERT INTO kept_windows ({_WINDOW_COLUMNS})
 SELECT {_WINDOW_COLUMNS} FROM listener_windows FINAL
 WHERE kind = {{kind:UInt8}} AND entity_id = {{entity:UInt64}}
   AND first = {{first:Date}} AND last = {{last:Date}} AND exact = {{exact:UInt8}}"""
+# The memory table keeps its newest 256 rows, dropping whole blocks (an insert's): so the windows are
+# copied one row a block, the newest 256 at most, oldest first.
+KEPT_WINDOWS = 256
 WARM_SQL = f"""
 INSERT INTO kept_windows ({_WINDOW_COLUMNS})
-SELECT {_WINDOW_COLUMNS} FROM listener_windows FINAL
-WHERE built_at >= now() - INTERVAL 1 DAY
-ORDER BY built_at"""
+SELECT {_WINDOW_COLUMNS} FROM (
+    SELECT {_WINDOW_COLUMNS}, built_at FROM listener_windows FINAL
+    WHERE built_at >= now() - INTERVAL 1 DAY
+    ORDER BY built_at DESC
+    LIMIT {KEPT_WINDOWS}
+)
+ORDER BY built_at
+SETTINGS max_threads = 1, max_insert_threads = 1, max_block_size = 1, min_insert_block_size_rows = 1,
+    min_insert_block_size_bytes = 0"""
 
 _MODULUS = 1 << 64  # the fingerprints are sums of UInt64, as the engine adds them
 Sums = tuple[int, int]

@@ -9,7 +9,8 @@
 -- A rebuilt window is a new row: readers take the newest of a key (`built_at`). The table keeps its
 -- newest rows only (`max_rows_to_keep`: the oldest go as new ones come), so its memory is bounded: a
 -- window is at most an exact set of 102,000 hashes (about 4 MB in memory) or a sketch (about 100 kB).
--- On a cluster each node has its own.
+-- It drops whole blocks (an insert's), so windows are written one row an insert. On a cluster each
+-- node has its own.
 CREATE TABLE IF NOT EXISTS kept_windows
 (
     kind        UInt8,
