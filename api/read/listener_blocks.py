@@ -14,9 +14,9 @@ flush's rollups land one by one). The days of a block that fails are read from t
 sketches instead, so an answer is the same either way, only slower.
 
 Blocks are sketches: they serve only figures the rule allows to be estimates (Audiences: past
-100,000). A reader also keeps windows (`kept_windows`, in memory): the days of a range but its last, as one
-sketch, or as one exact state for a figure counted exactly, checked the same way; a period asked again
-that day merges its window with today only.
+100,000). A reader also keeps windows (`kept_windows`, in memory): the days of a range but its last,
+as one sketch, or as one exact state for a figure counted exactly, checked the same way; a period asked
+again that day merges its window with today only.
 """
 
 from __future__ import annotations
@@ -175,9 +175,8 @@ GROUP BY kind, entity_id, first, last, exact""",
 # The parts of the statements below: each row read as (ask, value), `COLUMN` the value read. A row read
 # for several asks (a track's day in its own ask and its album's) is merged into each. Keyed, like the
 # sums', by the parameter that lists what each reads.
-# A window rebuilt is a new row (KEEP_SQL below): the newest of
-# each key is read, as its sums are, chosen by its key and time alone (sorting the rows instead would
-# copy their states: twice the time).
+# A window rebuilt is a new row (KEEP_SQL below): the newest of each key is read, as its sums are,
+# chosen by its key and time alone (sorting the rows instead would copy their states: twice the time).
 _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[indexOf(
         {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}, (kind, entity_id, first, last, exact))])

@@ -432,7 +432,7 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     assert [p for _, p in statements.run if p.get("window_asks")]  # kept again
 
 
-def test_a_process_that_starts_reads_the_windows_built_the_day_before_it(
+def test_a_process_that_starts_reads_the_windows_built_in_the_last_day(
     clean_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Reads take windows from memory, which a restart empties: a process that starts copies those
