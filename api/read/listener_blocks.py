@@ -175,7 +175,7 @@ GROUP BY kind, entity_id, first, last, exact""",
 # The parts of the statements below: each row read as (ask, value), `COLUMN` the value read. A row read
 # for several asks (a track's day in its own ask and its album's) is merged into each. Keyed, like the
 # sums', by the parameter that lists what each reads.
-# A window rebuilt is a new row (KEEP_SQL below): the newest of each key is read, as its sums are,
+# A window rebuilt is a new row (BUILD_SQL below): the newest of each key is read, as its sums are,
 # chosen by its key and time alone (sorting the rows instead would copy their states: twice the time).
 _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[indexOf(
@@ -271,15 +271,10 @@ BUILD_SQL = {
         "STATE", "uniqExactMergeState(e)"
     ),
 }
-# Reads take windows from memory (`kept_windows`, schemas/clickhouse/018_kept_windows.sql); a window is
-# built into `listener_windows`, which outlives the engine, then copied there, and a process that starts
-# copies the windows built in the last day (`warm_windows`), so its first reads find them as before.
+# Reads take windows from memory (`kept_windows`, schemas/clickhouse/018_kept_windows.sql): a window
+# built into `listener_windows`, which outlives the engine, reaches it through a materialized view, and
+# a process that starts copies the windows built in the last day (`warm_windows`).
 _WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state"
-KEEP_SQL = f"""
-INSERT INTO kept_windows ({_WINDOW_COLUMNS})
-SELECT {_WINDOW_COLUMNS} FROM listener_windows FINAL
-WHERE kind = {{kind:UInt8}} AND entity_id = {{entity:UInt64}}
-  AND first = {{first:Date}} AND last = {{last:Date}} AND exact = {{exact:UInt8}}"""
 # The memory table keeps its newest 256 rows, dropping whole blocks (an insert's): so the windows are
 # copied one row a block, the newest 256 at most, oldest first.
 KEPT_WINDOWS = 256
@@ -537,7 +532,6 @@ async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:
     }
     try:
         await store.write(store.command, BUILD_SQL[ask.exact], parameters)
-        await store.write(store.command, KEEP_SQL, parameters)
     except Exception:  # a window only saves time: the next read builds it again
         log.warning("could not keep the listener window of %s", ask.entity, exc_info=True)
 

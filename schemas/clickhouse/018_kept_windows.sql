@@ -4,8 +4,9 @@
 -- `listener_windows` (016, a MergeTree table), each read paid the table's index analysis, decompression
 -- and the deserialisation of every state (an exact window of 90,000 listeners is a set of 90,000
 -- hashes rebuilt at every read); `kept_windows` keeps the states as they were built (BENCHMARKS.md,
--- "Scale"). A window is still built into `listener_windows`, which outlives the engine, then copied
--- here; a process that starts copies those built in the last day, so its first reads find them.
+-- "Scale"). A window is still built into `listener_windows`, which outlives the engine, and the view
+-- below hands each row built there to this table as well; a process that starts copies those built in
+-- the last day, so its first reads find them.
 -- A rebuilt window is a new row: readers take the newest of a key (`built_at`). The table keeps its
 -- newest rows only (`max_rows_to_keep`: the oldest go as new ones come), so its memory is bounded: a
 -- window is at most an exact set of 102,000 hashes (about 4 MB in memory) or a sketch (about 100 kB).
@@ -26,3 +27,7 @@ CREATE TABLE IF NOT EXISTS kept_windows
 )
 ENGINE = Memory
 SETTINGS max_rows_to_keep = 256;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS kept_windows_feed TO kept_windows AS
+SELECT kind, entity_id, first, last, exact, plays, fingerprint, sketch, state
+FROM listener_windows;
