@@ -26,8 +26,10 @@ with a change feed following `insights.changes` on a local Kafka the bench start
 it). Their cost after a change is the computed rows above them. Then, for each of --live-rates, the
 kept cases are asked once every 2 s (the response cache's max-age for analytics) for --live-rounds
 rounds while notices arrive as a worker would write them at that rate (one per 0.25 s flush, naming
-the tracks of that many events drawn like the stored ones): each case's share of kept answers and its
-median under that traffic. The store itself does not change: a computed answer costs what it would.
+the tracks of that many events drawn like the stored ones, each with today's UTC day as live plays
+have): each case's share of kept answers and its median under that traffic. The store itself does not
+change: a computed answer costs what it would, and reads the days before today once (kept while no
+notice names an earlier day, api/read/past_rows.py).
 
 Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
 [--repeat 200] [--no-feed] [--live-rates 50,5000] [--live-rounds 15] [--stores DIR]`; with --stores
@@ -278,7 +280,9 @@ async def announce(bootstrap: str, tracks: int, rate: int, stop: asyncio.Event) 
     sent, per_flush = 0, max(1, round(rate * FLUSH_EVERY))
     try:
         while not stop.is_set():
-            touched = {1 + int(tracks * random.random() ** 3) for _ in range(per_flush)}
+            # Live plays: each track named with today's UTC day, as a worker names them.
+            today = int(time.time() // 86_400)
+            touched = {1 + int(tracks * random.random() ** 3): today for _ in range(per_flush)}
             await producer.send_and_wait(CHANGES_TOPIC, encode_notice(touched))
             sent += 1
             with contextlib.suppress(TimeoutError):

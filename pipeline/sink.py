@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -129,6 +130,8 @@ class FlushResult:
     caught_up: dict[str, int] = field(default_factory=dict)
     # Rollups were also built for stored events a crash had left behind, of tracks not in the batch.
     recovered: bool = False
+    # Each track of the batch, and the first UTC day of its events (days since 1970-01-01).
+    first_days: dict[int, int] = field(default_factory=dict)
 
 
 def one_per_id(batch: Sequence[SourcedEvent], carriers: Mapping[str, tuple[int, int]]) -> list[SourcedEvent]:
@@ -145,6 +148,26 @@ def one_per_id(batch: Sequence[SourcedEvent], carriers: Mapping[str, tuple[int, 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MILLISECOND = timedelta(milliseconds=1)
+
+
+DAY_TICKS = 86_400_000  # DateTime64(3) ticks a day
+_TRACK, _OCCURRED = EVENT_COLUMNS.index("track_id"), EVENT_COLUMNS.index("occurred_at")
+
+
+def first_days(tracks: Sequence[Any], ticks: Sequence[Any]) -> dict[int, int]:
+    """Each of `tracks` and the first UTC day (days since 1970-01-01) of the events at `ticks` (an
+    event's track and time, as event_columns lists them); a loop over the events only when they span
+    more than one day."""
+    if not tracks:
+        return {}
+    last = max(ticks) // DAY_TICKS
+    first = dict.fromkeys(tracks, last)
+    if min(ticks) // DAY_TICKS < last:
+        start = last * DAY_TICKS
+        for track, tick in zip(tracks, ticks, strict=True):
+            if tick < start and tick // DAY_TICKS < first[track]:
+                first[track] = tick // DAY_TICKS
+    return first
 
 
 def event_columns(items: Sequence[SourcedEvent], ingested_at: int) -> list[list[object]]:
@@ -298,7 +321,8 @@ class RollupSink:
     def _flush(self, batch: Sequence[SourcedEvent], partitions: set[int]) -> FlushResult:
         recovered = bool(self.recover(partitions).caught_up)
         ingested_at = int(time.time())
-        self._stage(event_columns(batch, ingested_at))
+        columns = event_columns(batch, ingested_at)
+        self._stage(columns)
         carriers = self._carriers()
         extents, repeats = self._staged_extents()
         new = batch
@@ -328,6 +352,7 @@ class RollupSink:
             for partition, (_, highest) in extents.items():
                 self._events_marker[partition] = max(self._events_marker[partition], highest)
         result = FlushResult(written=len(new), duplicates=len(batch) - len(new), recovered=recovered)
+        result.first_days = first_days(columns[_TRACK], columns[_OCCURRED])
         result.caught_up = self._catch_up(sorted(partitions))
         failpoint("after_rollups")
         return result

@@ -152,9 +152,11 @@ class Worker:
             with FLUSH_SECONDS.time():
                 result, owner = await self.until_done("write", self._flush_owned, batch)
             # Before the batch is acked: a crash here redelivers it, and its flush announces it again.
-            await self.until_done(
-                "change notice", self.announce, {item.event.track_id for item in batch}, result.recovered
-            )
+            # Each track with its first day; one of an event not written here (a partition revoked)
+            # is named as of every day.
+            days = result.first_days
+            named = {item.event.track_id: days.get(item.event.track_id, 0) for item in batch}
+            await self.until_done("change notice", self.announce, named, result.recovered)
             self.flushed_events += result.written
             FLUSHED.inc(result.written)
             DUPLICATES.inc(result.duplicates)
@@ -246,8 +248,9 @@ class Worker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_DELAY)
 
-    async def announce(self, tracks: set[int], everything: bool) -> None:
-        """Tell the API processes which tracks' rollups just changed (api/read/changes.py)."""
+    async def announce(self, tracks: dict[int, int], everything: bool) -> None:
+        """Tell the API processes which tracks' rollups just changed, and from which UTC day (days
+        since 1970-01-01; api/read/changes.py)."""
         delivered = await self.changes_topic.send(value=encode_notice(tracks, everything))
         await delivered
 

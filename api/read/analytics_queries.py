@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from string import Template
@@ -16,7 +16,9 @@ from typing import Any, NamedTuple
 
 from api.http.recent import Recent
 from api.read import listener_blocks
+from api.read.changes import Version
 from api.read.figures_sql import (
+    ALL_TIME,
     EXACT_LISTENERS,
     PERIOD,
     SKETCHED_LISTENERS,
@@ -28,6 +30,7 @@ from api.read.figures_sql import (
     utc_days,
 )
 from api.read.listener_blocks import TRACK, Ask, Entity
+from api.read.past_rows import PastRows
 from insights.store import Store
 from schemas.local_ranges import LocalBuckets
 from schemas.periods import ChartBuckets, PeriodBounds
@@ -388,6 +391,35 @@ def _block_asks(
     return asks
 
 
+async def _split_rows(
+    store: Store, past: PastRows, version: Version, key: Hashable, sql: str, parameters: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """A figures statement's rows, every range figure a sum, read as those of the days before the
+    period's last (kept while unchanged, api/read/past_rows.py) and that day's with the all-time
+    totals: both parts' sums added, the totals from the second."""
+    today = parameters["today"]
+    before = parameters | {"sketch_to": today - timedelta(days=1), "today": today - timedelta(days=1)}
+    last = parameters | {"sketch_from": today, "start": today}
+    kept, now = await asyncio.gather(
+        past.rows(("figures", key), version, lambda: store.aquery_rows(sql, before)),
+        store.aquery_rows(sql, last),
+    )
+    parts = {row[0]: list(row) for row in kept if row[0] != ALL_TIME}
+    for row in now:
+        into = parts.get(row[0])
+        if into is None or row[0] == ALL_TIME:
+            parts[row[0]] = list(row)
+            continue
+        for i in range(1, 8):
+            into[i] += row[i]
+        if len(row) > 8:  # a group's tracks: (track, plays, listeners), the listeners from blocks
+            plays = {t: p for t, p, _ in into[8]}
+            for t, p, _ in row[8]:
+                plays[t] = plays.get(t, 0) + p
+            into[8] = [(t, p, 0) for t, p in plays.items()]
+    return [tuple(row) for row in parts.values()]
+
+
 async def _figure_rows(
     store: Store,
     track_ids: Sequence[int],
@@ -397,6 +429,7 @@ async def _figure_rows(
     entity: Entity | None = None,
     listed: int | None = None,
     sketched: frozenset[int] = frozenset(),
+    past: PastRows | None = None,
 ) -> tuple[Mode, list[tuple[Any, ...]], Figures, dict[int, int]]:
     """The statement's rows for the mode `audiences` knows, the figures in them, and for a group whose
     period listeners come from sketches, its tracks' period listeners; what an exact count says about
@@ -437,9 +470,18 @@ async def _figure_rows(
     likely = audiences.listed(tracks, days) if audiences is not None else None
     track_asks = track_asks_of(tracks if likely is None else likely) if by_blocks else {}
     statements = GROUP_FIGURES_SQL if group else FIGURES_SQL
+    blocks = bool(asks) or bool(probed)
+    sql = statements[mode, blocks]
+    # Every range figure a sum (the listeners from blocks): the days before today can be kept apart.
+    additive = mode.previous and mode.period and blocks
+    version = past.version(tracks, bounds.today) if past is not None and additive else None
+    if past is not None and version is not None:
+        read_rows = _split_rows(store, past, version, (group, mode, tracks, bounds), sql, parameters)
+    else:
+        read_rows = store.aquery_rows(sql, parameters)
     rows, sums = await asyncio.gather(
-        store.aquery_rows(statements[mode, bool(asks) or bool(probed)], parameters),
-        listener_blocks.block_sums(store, [*asks.values(), *track_asks.values()]),
+        read_rows,
+        listener_blocks.block_sums(store, [*asks.values(), *track_asks.values()], past),
     )
     per_track: dict[int, int] = {}
     if by_blocks:  # the listed tracks' listeners, from blocks or exactly
@@ -460,7 +502,7 @@ async def _figure_rows(
             audiences.keep_listed(tracks, days, chosen)
         unforeseen = {key: ask for key, ask in track_asks_of(chosen).items() if key not in track_asks}
         if unforeseen:
-            sums.absorb(await listener_blocks.block_sums(store, list(unforeseen.values())))
+            sums.absorb(await listener_blocks.block_sums(store, list(unforeseen.values()), past))
             track_asks |= unforeseen
         listed_asks = [track_asks[t, t not in sketched and t not in unsure] for t in chosen]
         estimated = await listener_blocks.merged(store, [*asks.values(), *listed_asks], sums)
@@ -498,6 +540,7 @@ async def read_figures(
     entity: Entity | None = None,
     group: bool = False,
     listed: int | None = None,
+    past: PastRows | None = None,
 ) -> FiguresRead:
     """The figures of a track (or, with `group`, of an album or artist, and the period plays and
     listeners of each of its tracks that has any). When the group's period listeners come from
@@ -505,12 +548,13 @@ async def read_figures(
     With an `entity` and `listed`, only the `listed` most played tracks (ties: lower id first) have
     their listeners counted; the others show 0."""
     if not group:
-        mode, _, counted, _ = await _figure_rows(store, track_ids, bounds, audiences, entity=entity)
+        read = await _figure_rows(store, track_ids, bounds, audiences, entity=entity, past=past)
+        mode, _, counted, _ = read
         return FiguresRead(mode, counted, {})
     days = _period_days(bounds)
     sketched = frozenset(t for t in track_ids if audiences is not None and audiences.large((t,), days))
     mode, rows, counted, listeners = await _figure_rows(
-        store, track_ids, bounds, audiences, True, entity, listed, sketched
+        store, track_ids, bounds, audiences, True, entity, listed, sketched, past
     )
     per_track: list[tuple[int, int, int]] = next(
         (row[-1] for row in rows if row[0] == (TRACKS if mode.period else PERIOD)), []
@@ -532,8 +576,9 @@ async def figures(
     bounds: PeriodBounds,
     audiences: Audiences | None = None,
     entity: Entity | None = None,
+    past: PastRows | None = None,
 ) -> Figures:
-    return (await read_figures(store, track_ids, bounds, audiences, entity)).figures
+    return (await read_figures(store, track_ids, bounds, audiences, entity, past=past)).figures
 
 
 async def group_figures(
@@ -543,9 +588,10 @@ async def group_figures(
     audiences: Audiences | None = None,
     entity: Entity | None = None,
     listed: int | None = None,
+    past: PastRows | None = None,
 ) -> tuple[Figures, dict[int, TrackPeriod]]:
     """As `read_figures` for a group: its figures and its tracks'."""
-    read = await read_figures(store, track_ids, bounds, audiences, entity, True, listed)
+    read = await read_figures(store, track_ids, bounds, audiences, entity, True, listed, past)
     return read.figures, read.tracks
 
 

@@ -33,6 +33,7 @@ from api.read.figure_bodies import (
     ranked_tracks,
 )
 from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Entity
+from api.read.past_rows import PastRows
 from api.read.range_params import TIMEFRAME_PERIOD, check_parameters, requested_chart, requested_range
 from api.read.response_cache import with_figures
 from api.read.watermark import Watermark
@@ -134,6 +135,11 @@ class Reads:
     # Where the listening sums and the breakdowns hold every event (schemas/clickhouse/013_audience.sql).
     audience: local_days.Coverage = field(default_factory=lambda: local_days.Coverage(AUDIENCE_FROM_SQL))
     watermark: Watermark | None = None  # complete_through (api/read/watermark.py); None: unknown
+    # Rows of the days before today, kept while the change notices say they are unchanged.
+    past: PastRows = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "past", PastRows(self.answers.changes))  # frozen: set once, here
 
     def through(self) -> Through:
         """A collector of the complete_through of the answers a handler reads next."""
@@ -199,7 +205,14 @@ class Reads:
     ) -> tuple[analytics.Figures, dict[int, analytics.TrackPeriod], list[str]]:
         if chosen.utc:
             read = await analytics.read_figures(
-                self.store, track_ids, utc_bounds(chosen), self.audiences, whose.entity, group, whose.listed
+                self.store,
+                track_ids,
+                utc_bounds(chosen),
+                self.audiences,
+                whose.entity,
+                group,
+                whose.listed,
+                self.past,
             )
             return read.figures, read.tracks, estimates_of(read.mode)
         counted, per_track, sketched = await local_days.figures(
@@ -226,7 +239,7 @@ class Reads:
             ("figures", track_id, bounds),
             (track_id,),
             lambda: analytics.figures(
-                self.store, [track_id], bounds, self.audiences, Entity(TRACK, track_id)
+                self.store, [track_id], bounds, self.audiences, Entity(TRACK, track_id), self.past
             ),
         )
 
@@ -240,7 +253,9 @@ class Reads:
         return await self._answer(
             ("group", analytics.track_set(track_ids), bounds, listed),
             track_ids,
-            lambda: analytics.group_figures(self.store, track_ids, bounds, self.audiences, entity, listed),
+            lambda: analytics.group_figures(
+                self.store, track_ids, bounds, self.audiences, entity, listed, self.past
+            ),
             lambda answer: len(answer[1]),
         )
 

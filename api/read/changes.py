@@ -45,10 +45,47 @@ MAX_AGE_SECONDS = 300.0
 
 
 # Tracks whose last change is remembered one by one, in each API process; older changes are summed up
-# in one number (see TrackChanges). An entry costs about 210 bytes (measured): at most about 21 MB.
+# in one number (see TrackChanges). An entry costs about 210 bytes (measured): at most about 21 MB for
+# every change, and as much for the changes to past days.
 MAX_TRACKS = 100_000
 
 Version = int  # the number of the last notice that named one of the tracks (or a bound above it)
+
+
+class _LastNotices:
+    """For each track, the number of the last notice of a kind that named it; bounded: beyond
+    `max_tracks` the track named longest ago is forgotten, and `floor` (the number of its last notice)
+    stands for every forgotten track, so a forgotten track's number may rise without a change, never
+    stay while it changes."""
+
+    def __init__(self, max_tracks: int) -> None:
+        self._max_tracks = max_tracks
+        self._last: OrderedDict[int, int] = OrderedDict()  # track -> its last notice, oldest first
+        self._floor = 0  # no forgotten track was named after this notice
+
+    def name(self, tracks: Iterable[int], notice: int) -> None:
+        last = self._last
+        for track in tracks:
+            last.pop(track, None)
+            last[track] = notice
+        while len(last) > self._max_tracks:
+            self._floor = last.popitem(last=False)[1]
+
+    def forget_all(self, notice: int) -> None:
+        self._floor = notice
+        self._last.clear()
+
+    def version(self, tracks: Iterable[int]) -> Version:
+        last, floor = self._last, self._floor
+        return max((last.get(t, floor) for t in tracks), default=floor)
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+
+def utc_day_now() -> int:
+    """Today's UTC day, in days since 1970-01-01."""
+    return int(time.time() // 86_400)
 
 
 class TrackChanges:
@@ -57,15 +94,15 @@ class TrackChanges:
     tracks (the largest of their numbers) moves past any earlier version of the set as soon as one
     of them changes.
 
-    Bounded: beyond `max_tracks` the track changed longest ago is forgotten, and `floor` (the
-    number of its last notice) stands for every forgotten track. A forgotten track's version may so
-    rise without a change (its answer is then computed again), never stay while it changes."""
+    Beside it, the past version: the same, counting only the notices that named a track with an
+    event on a UTC day before the day they were applied (`today`). While it stays, the tracks' rows
+    of the days before the day it was read are unchanged, whatever today's rows do."""
 
-    def __init__(self, max_tracks: int = MAX_TRACKS) -> None:
-        self._max_tracks = max_tracks
-        self._last: OrderedDict[int, int] = OrderedDict()  # track -> its last notice, oldest first
+    def __init__(self, max_tracks: int = MAX_TRACKS, today: Callable[[], int] = utc_day_now) -> None:
+        self._all = _LastNotices(max_tracks)
+        self._past = _LastNotices(max_tracks)
+        self._today = today
         self._notices = 0
-        self._floor = 0  # no forgotten track changed after this notice
         self._current: Callable[[], bool] = lambda: False
         # The offset after the last notice applied (-1: none known): every notice below it is counted.
         self.applied = -1
@@ -74,18 +111,14 @@ class TrackChanges:
         if notice.everything:
             self.forget_all()
         self._notices += 1
-        last = self._last
-        for track in notice.tracks:
-            last.pop(track, None)
-            last[track] = self._notices
-        while len(last) > self._max_tracks:
-            self._floor = last.popitem(last=False)[1]
+        self._all.name(notice.tracks, self._notices)
+        self._past.name(notice.before(self._today()), self._notices)
 
     def forget_all(self) -> None:
         """No kept answer holds any more: every version moves past every earlier one."""
         self._notices += 1
-        self._floor = self._notices
-        self._last.clear()
+        self._all.forget_all(self._notices)
+        self._past.forget_all(self._notices)
 
     def follow_while(self, current: Callable[[], bool]) -> None:
         """`current()` says whether every notice written so far has been applied."""
@@ -93,13 +126,17 @@ class TrackChanges:
 
     def version(self, tracks: Iterable[int]) -> Version | None:
         """The tracks' version now, or None when the numbers may be behind the rollups."""
+        return self._all.version(tracks) if self._current() else None
+
+    def past_version(self, tracks: Iterable[int]) -> tuple[int, Version] | None:
+        """Today (the UTC day number) and the tracks' past version now: their rows of the days before
+        today are unchanged while it is; None when the numbers may be behind the rollups."""
         if not self._current():
             return None
-        last, floor = self._last, self._floor
-        return max((last.get(t, floor) for t in tracks), default=floor)
+        return self._today(), self._past.version(tracks)
 
     def __len__(self) -> int:
-        return len(self._last)
+        return len(self._all)
 
 
 class ChangeFeed:
@@ -222,6 +259,10 @@ class AnswerMemo:
         self._max_age = max_age
         self._clock = clock
         self._kept: Recent[Hashable, Kept] = Recent(max_rows, lambda key, kept: kept.rows)
+
+    @property
+    def changes(self) -> TrackChanges | None:
+        return self._changes
 
     @property
     def applied(self) -> int:

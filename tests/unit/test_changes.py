@@ -190,3 +190,32 @@ def test_unchanged_holds_until_a_notice_names_one_of_the_tracks() -> None:
     current[0] = False  # the feed is behind: nothing read now is known to hold
     assert memo.unchanged([1]) is None
     assert AnswerMemo(None).unchanged([1]) is None
+
+
+def test_the_past_version_moves_only_with_notices_of_tracks_with_an_earlier_day() -> None:
+    today = [20_000]
+    changes = TrackChanges(today=lambda: today[0])
+    changes.follow_while(lambda: True)
+    start = changes.past_version((1, 2))
+    changes.apply(ChangeNotice(tracks=(1, 2), days=(20_000, 20_000)))  # today's rows only
+    assert changes.past_version((1, 2)) == start
+    assert changes.version((1, 2)) != changes.version(())  # their answers did change
+    changes.apply(ChangeNotice(tracks=(1, 2), days=(20_000, 19_990)))  # track 2: an earlier day
+    moved = changes.past_version((1, 2))
+    assert moved != start and changes.past_version((1,)) == start
+    today[0] = 20_001  # past midnight, yesterday's rows are past ones
+    changes.apply(ChangeNotice(tracks=(1,), days=(20_000,)))
+    assert changes.past_version((1,)) not in (start, None)
+    changes.apply(ChangeNotice(tracks=(3,)))  # a worker that does not say the days: all of them
+    assert changes.past_version((3,)) != (20_001, 0)
+    changes.forget_all()
+    assert changes.past_version((1, 2)) != moved
+
+
+def test_notices_carry_each_tracks_first_day() -> None:
+    notice = decode_notice(encode_notice({3: 20_001, 1: 19_000}))
+    assert notice == ChangeNotice(tracks=(1, 3), days=(19_000, 20_001))
+    assert notice.before(20_001) == (1,) and notice.before(19_000) == ()
+    assert ChangeNotice(tracks=(1, 3)).before(0) == (1, 3)  # days unknown: every day
+    many = {track: 20_000 for track in range(1, MAX_NAMED_TRACKS + 1)}
+    assert len(encode_notice(many)) < 500_000
