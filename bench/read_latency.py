@@ -69,7 +69,7 @@ from api.read.changes import AnswerMemo, ChangeFeed, TrackChanges
 from api.read.figure_bodies import figure_fields, ranked_tracks
 from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Entity, warm_windows
 from insights.dev.kafka_local import LocalKafka
-from insights.metrics import KEPT_ANSWERS
+from insights.metrics import KEPT_ANSWERS, PAST_ROWS
 from insights.migrate import migrate
 from insights.store import Store
 from pipeline.rollups import ROLLUPS, range_parameters
@@ -296,6 +296,12 @@ def kept_so_far() -> float:
     return float(KEPT_ANSWERS.labels(served="kept")._value.get())
 
 
+def past_rows_so_far() -> tuple[float, float]:
+    """The rows of earlier days computed answers took kept, and read (api/read/past_rows.py)."""
+    kept, read = (float(PAST_ROWS.labels(served=s)._value.get()) for s in ("kept", "read"))
+    return kept, read
+
+
 async def under_live_notices(
     cases: dict[str, Any], bootstrap: str, tracks: int, rate: int, rounds: int
 ) -> dict[str, dict[str, float]]:
@@ -304,20 +310,25 @@ async def under_live_notices(
     notices = asyncio.create_task(announce(bootstrap, tracks, rate, stop))
     times: dict[str, list[float]] = {name: [] for name in cases}
     kept = dict.fromkeys(cases, 0)
+    past = {name: [0.0, 0.0] for name in cases}
     await asyncio.sleep(LIVE_ASK_EVERY)
     for _ in range(rounds):
         began = time.monotonic()
         for name, (_, call) in cases.items():
-            before, asked = kept_so_far(), time.perf_counter()
+            before, rows, asked = kept_so_far(), past_rows_so_far(), time.perf_counter()
             await call()
             times[name].append((time.perf_counter() - asked) * 1000)
             kept[name] += kept_so_far() > before
+            for i, (now, then) in enumerate(zip(past_rows_so_far(), rows, strict=True)):
+                past[name][i] += now - then
         await asyncio.sleep(max(0.0, began + LIVE_ASK_EVERY - time.monotonic()))
     stop.set()
     await notices
     return {
         name: {
             "kept_share": kept[name] / rounds,
+            # of the statements over earlier days its computed answers needed, the share kept
+            "past_kept_share": past[name][0] / (sum(past[name]) or 1),
             "median_ms": statistics.median(times[name]),
             "p95_ms": percentile(times[name], 0.95),
         }
@@ -546,7 +557,8 @@ def report(runs: list[dict[str, Any]]) -> None:
             print(f"\n{label(r['events'])}, asked every {every} s under notices of {rate:,} events/s:")
             for name, v in under["cases"].items():
                 share, median, p95 = v["kept_share"], v["median_ms"], v["p95_ms"]
-                print(f"    {name:40} kept {share:4.0%}  median {median:7.2f} ms  p95 {p95:7.2f} ms")
+                past = f"earlier days kept {v.get('past_kept_share', 0):4.0%}"
+                print(f"    {name:40} kept {share:4.0%}  {past}  median {median:7.2f} ms  p95 {p95:7.2f} ms")
     for r in runs:
         print(f"{label(r['events'])}: load {r['load']}, ids {r['ids']}, load average {r['load_average']}")
         summed = {n: e["bucket_listeners_summed"] for n, e in r["endpoints"].items() if "chart" in n}

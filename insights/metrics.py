@@ -71,6 +71,13 @@ FRESHNESS = Gauge(
     "Now minus the newest event time in the rollups (NaN while they are empty).",
     registry=REGISTRY,
 )
+PAST_ROWS = Counter(
+    "insights_api_past_rows_total",
+    "Rows of the days before today a computed answer needed, by how they were had: kept (no statement,"
+    " none of their tracks' earlier days changed) or read.",
+    ["served"],
+    registry=REGISTRY,
+)
 KEPT_ANSWERS = Counter(
     "insights_api_answers_total",
     "Analytics, chart and collaboration figures asked of the read side, by how they were served:"

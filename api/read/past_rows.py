@@ -22,11 +22,13 @@ from typing import Any, NamedTuple
 
 from api.http.recent import Recent
 from api.read.changes import MAX_AGE_SECONDS, TrackChanges, Version
+from insights.metrics import PAST_ROWS
 
 Rows = list[tuple[Any, ...]]
 # Bound of the rows kept: each about 200 bytes, so at most about 20 MB per process.
 MAX_ROWS = 100_000
 _EPOCH = date(1970, 1, 1)
+_KEPT, _READ = (PAST_ROWS.labels(served=s) for s in ("kept", "read"))
 
 
 class _Kept(NamedTuple):
@@ -74,7 +76,9 @@ class PastRows:
         now = self._clock()
         kept = self._kept.get(key)
         if kept is not None and kept.version == version and now - kept.created < self._max_age:
+            _KEPT.inc()
             return kept.rows
+        _READ.inc()
         rows = await read()
         if keep(rows):
             self._kept.put(key, _Kept(version, now, rows))
