@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any, NamedTuple
 
 from api.http.recent import Recent
 from api.read import listener_blocks
-from api.read.changes import Version
+from api.read.changes import MAX_AGE_SECONDS, Version
 from api.read.figures_sql import (
     ALL_TIME,
     EXACT_LISTENERS,
@@ -616,6 +617,15 @@ Counts = tuple[int, int, int, int]  # plays, listeners, likes, reposts
 RECOUNT_BELOW = 100_000
 
 
+ChartKey = tuple[str, str, tuple[int, ...]]  # interval, zone, tracks
+
+
+class _KeptChart(NamedTuple):
+    version: Version | None  # the tracks' past version, read before the buckets were
+    created: float
+    buckets: dict[int, tuple[Stamp, int]]
+
+
 class ChartMemo:
     """The listeners of chart buckets already counted, each with the sums of the rows it was counted
     from (its version, `Stamp`), per chart (interval and set of tracks); beyond its capacity in
@@ -625,19 +635,36 @@ class ChartMemo:
     memo, a chart asked again counts the listeners of the bucket holding now and of any bucket whose
     sums moved (a late event), and reads only the sums of the others."""
 
-    def __init__(self, buckets: int = 200_000, recount_below: int = RECOUNT_BELOW) -> None:
+    def __init__(
+        self,
+        buckets: int = 200_000,
+        recount_below: int = RECOUNT_BELOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`buckets`: how many bucket counts to keep in all (about 250 bytes each: 50 MB at most; a
         chart's key weighs as one bucket for every 6 of its track ids, about 40 bytes each)."""
-        self._charts: Recent[tuple[str, str, tuple[int, ...]], dict[int, tuple[Stamp, int]]] = Recent(
-            buckets, lambda key, counts: 1 + len(counts) + len(key[-1]) // 6
+        self._charts: Recent[ChartKey, _KeptChart] = Recent(
+            buckets, lambda key, kept: 1 + len(kept.buckets) + len(key[-1]) // 6
         )
         self.recount_below = recount_below
+        self._clock = clock
 
-    def recall(self, chart: tuple[str, str, tuple[int, ...]]) -> dict[int, tuple[Stamp, int]]:
-        return self._charts.get(chart) or {}
+    def recall(self, chart: ChartKey) -> dict[int, tuple[Stamp, int]]:
+        return self.recall_read(chart)[1]
 
-    def keep(self, chart: tuple[str, str, tuple[int, ...]], buckets: dict[int, tuple[Stamp, int]]) -> None:
-        self._charts.put(chart, buckets)
+    def recall_read(self, chart: ChartKey) -> tuple[Version | None, dict[int, tuple[Stamp, int]]]:
+        """The chart's buckets, and the past version of its tracks read before they were (None: not
+        known, or kept longer ago than MAX_AGE_SECONDS; api/read/past_rows.py)."""
+        kept = self._charts.get(chart)
+        if kept is None:
+            return None, {}
+        young = self._clock() - kept.created < MAX_AGE_SECONDS
+        return kept.version if young else None, kept.buckets
+
+    def keep(
+        self, chart: ChartKey, buckets: dict[int, tuple[Stamp, int]], version: Version | None = None
+    ) -> None:
+        self._charts.put(chart, _KeptChart(version, self._clock(), buckets))
 
 
 class _BucketRow(NamedTuple):
@@ -662,6 +689,7 @@ async def chart(
     memo: ChartMemo | None = None,
     reader: ChartReader | None = None,
     entity: Entity | None = None,
+    past: PastRows | None = None,
 ) -> list[ChartPoint]:
     """Every bucket of the timeframe, oldest first, zeros where nothing happened. `reader` reads the
     rows of buckets that are not UTC ones (api/read/local_day_queries.py). With the `entity` whose
@@ -677,7 +705,13 @@ async def chart(
             return await _chart_rows(store, buckets.interval, track_ids, counted, stamped)
         return [_bucket_row(*row) for row in await reader(counted, stamped)]
 
-    kept = memo.recall(chart_key) if memo is not None else {}
+    kept_version, kept = memo.recall_read(chart_key) if memo is not None else (None, {})
+    # UTC days and weeks before the bucket holding now are days before today: while its tracks' past
+    # version stays, the buckets kept are theirs, with no sums read to tell (api/read/past_rows.py).
+    version = None
+    if past is not None and reader is None and buckets.interval in ("day", "week"):
+        version = past.version(track_ids, buckets.starts[-1].date())
+    trusted = version is not None and version == kept_version
     past_listeners = sum(kept.get(bucket, (NO_ROWS, 0))[1] for bucket in starts[:-1])
     if memo is None or past_listeners < memo.recount_below:
         kept = {}  # counting every bucket in one statement costs less than reading the sums too
@@ -692,9 +726,16 @@ async def chart(
     stored, estimated = (known.counts, known.estimates) if known is not None else ({}, {})
     counted = [bucket for bucket in counted if bucket not in estimated and bucket not in stored]
     everything = len(counted) == len(starts)
-    rows = await read(counted, None if everything else starts)
+    rows = await read(counted, None if everything or trusted else starts)
     found: dict[int, Counts] = {}
     remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (NO_ROWS, 0))  # no listeners
+    if trusted:  # the buckets not counted now, as kept
+        for bucket in starts:
+            if bucket not in counted and (stamp_count := kept.get(bucket)) is not None:
+                (plays, likes, reposts), listeners = stamp_count
+                remembered[bucket] = stamp_count
+                if stamp_count[0] != NO_ROWS:
+                    found[bucket] = (plays, listeners, likes, reposts)
     stale: list[int] = []
     for row in rows:
         taken = stored.get(row.bucket, estimated.get(row.bucket))
@@ -713,7 +754,7 @@ async def chart(
             found[row.bucket] = row.counts
             remembered[row.bucket] = (row.stamp, row.counts[1])
     if memo is not None:
-        memo.keep(chart_key, remembered)
+        memo.keep(chart_key, remembered, version)
     if known is not None:  # for the next first ask, in any process
         known.keep(store, {b: found[b][1] for b in [*counted, *stale] if b in found}, starts[-1])
     empty = (0, 0, 0, 0)

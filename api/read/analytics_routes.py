@@ -270,7 +270,7 @@ class Reads:
         return await self._answer(
             key,
             track_ids,
-            lambda: chart_body(self.store, track_ids, buckets, self.charts, entity),
+            lambda: chart_body(self.store, track_ids, buckets, self.charts, entity, self.past),
             lambda body: len(body.series),
             through,
         )
@@ -315,8 +315,9 @@ async def chart_body(
     buckets: ChartBuckets,
     memo: analytics.ChartMemo | None = None,
     entity: Entity | None = None,
+    past: PastRows | None = None,
 ) -> ChartBody:
-    points = await analytics.chart(store, track_ids, buckets, memo, entity=entity)
+    points = await analytics.chart(store, track_ids, buckets, memo, entity=entity, past=past)
     estimates = ["series"] if any(point.estimate for point in points) else []
     return ChartBody(buckets.timeframe, buckets.interval, chart_series(points, "UTC"), estimates)
 

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from api.read import analytics_queries
-from api.read.analytics_queries import Audiences, group_figures
+from api.read.analytics_queries import Audiences, chart, group_figures
 from api.read.analytics_queries import figures as figures_of
 from api.read.changes import TrackChanges
 from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, block_sums, merged
 from api.read.past_rows import PastRows
 from insights.store import Store
 from schemas.changes import ChangeNotice
-from schemas.periods import period_bounds
+from schemas.periods import chart_buckets, period_bounds
 from tests.integration.statements import Statements
 from tests.integration.test_listener_blocks import (
     ALBUM_ID,
@@ -161,3 +161,48 @@ def test_figures_split_at_today_are_those_read_whole(
     announced(changes, 3, late)
     kept, read_whole = both()
     assert kept == read_whole
+
+
+def test_charts_take_their_closed_buckets_as_kept_while_no_earlier_day_changes(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Day and week charts asked again count the bucket holding now and read no sums of the others
+    while the notices name no earlier day; their points are those a chart counted whole gives, before
+    and after plays today and on an earlier day. Hour charts (whose closed buckets are today's) read
+    the sums as before."""
+    monkeypatch.setattr(analytics_queries, "RECOUNT_BELOW", 0)  # the memo kept for any chart
+    history(clean_store)
+    changes = following()
+    past = PastRows(changes)
+    memo = analytics_queries.ChartMemo(recount_below=0)
+    artist = Entity(ARTIST, ARTIST_ID)
+
+    def charts(kept: PastRows | None) -> list[Any]:
+        found = []
+        for timeframe in ("30d", "1y", "7d"):
+            buckets = chart_buckets(timeframe, NOW)
+            with_memo = memo if kept is not None else analytics_queries.ChartMemo(recount_below=0)
+            found.append(settled(chart(clean_store, [1, 2, 3], buckets, with_memo, entity=artist, past=kept)))
+        return found
+
+    statements = Statements(clean_store, monkeypatch)
+
+    def compared() -> int:
+        """Asserts the charts with the past kept are those counted whole; how many of the former
+        read the sums of buckets not counted."""
+        statements.run.clear()
+        kept = charts(past)
+        sums_read = sum("0 AS counted" in sql for sql, _ in statements.run)
+        assert kept == charts(None)
+        return sums_read
+
+    compared()
+    assert compared() == 1  # the hour chart's only: the others count the bucket holding now alone
+    flush(clean_store, [play("today", 1, "today-listener", NOW)], first_offset=8 * 10**6)
+    announced(changes, 1, NOW)
+    assert compared() == 1
+    late = NOW - timedelta(days=10)
+    flush(clean_store, [play("late", 3, "newcomer", late)], first_offset=9 * 10**6)
+    announced(changes, 3, late)
+    assert compared() == 3  # the sums read again, the late play's buckets counted again
+    assert compared() == 1
