@@ -720,22 +720,25 @@ async def chart(
     known = None
     if entity is not None and reader is None:
         known = await listener_blocks.bucket_listeners(
-            store, entity, track_ids, buckets.interval, counted, SKETCH_ABOVE
+            store, entity, track_ids, buckets.interval, counted, SKETCH_ABOVE, starts[-1]
         )
     # Not counted now: kept exact counts (of any process, still sound), else estimates past the mark.
     stored, estimated = (known.counts, known.estimates) if known is not None else ({}, {})
     counted = [bucket for bucket in counted if bucket not in estimated and bucket not in stored]
-    everything = len(counted) == len(starts)
-    rows = await read(counted, None if everything or trusted else starts)
+    stamped: list[int] | None = None if len(counted) == len(starts) else starts
     found: dict[int, Counts] = {}
     remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (NO_ROWS, 0))  # no listeners
-    if trusted:  # the buckets not counted now, as kept
-        for bucket in starts:
-            if bucket not in counted and (stamp_count := kept.get(bucket)) is not None:
-                (plays, likes, reposts), listeners = stamp_count
-                remembered[bucket] = stamp_count
-                if stamp_count[0] != NO_ROWS:
-                    found[bucket] = (plays, listeners, likes, reposts)
+    if trusted and stamped is not None:
+        # The closed buckets kept are taken as they are; the sums are read of the others not counted
+        # (the bucket holding now estimated, buckets another process kept), if any.
+        taken_as_kept = [b for b in starts[:-1] if b not in counted and b in kept]
+        for bucket in taken_as_kept:
+            (plays, likes, reposts), listeners = remembered[bucket] = kept[bucket]
+            if (plays, likes, reposts) != NO_ROWS:
+                found[bucket] = (plays, listeners, likes, reposts)
+        unknown = set(starts) - set(counted) - set(taken_as_kept)
+        stamped = [b for b in starts if b in unknown] or None
+    rows = await read(counted, stamped)
     stale: list[int] = []
     for row in rows:
         taken = stored.get(row.bucket, estimated.get(row.bucket))
@@ -773,8 +776,9 @@ async def chart(
 async def _chart_rows(
     store: Store, interval: str, track_ids: Sequence[int], counted: list[int], stamped: list[int] | None
 ) -> list[_BucketRow]:
-    """The counted buckets with their listeners, and if `stamped` (every bucket of the chart) is given,
-    the sums of its other buckets; buckets without rows are left out."""
+    """The counted buckets with their listeners, and if `stamped` (buckets of the chart, oldest first)
+    is given, the sums of the other buckets from its first to its last; buckets without rows are left
+    out."""
     parameters: dict[str, Any] = {
         "track_ids": list(track_ids),
         "counted": counted,

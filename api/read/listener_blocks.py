@@ -636,12 +636,15 @@ _BUCKETS = _BUCKETS.replace("KEPT_ROWS", _KEPT_ROWS).replace(
     "KEPT", f"SELECT start FROM bucket_counts WHERE {_KEPT_ROWS}"
 )
 _NO_BLOCKS = _BUCKETS[: _BUCKETS.index("UNION ALL")] + _BUCKETS[_BUCKETS.index("UNION ALL\nSELECT 2") :]
-# By grain and whether the entity has blocks of that grain (a track has no day blocks: its days are its
-# day rows, and a part reading nothing still costs about 3 ms).
+# Without the kept rows: for the bucket holding now alone, which none keeps (it is not closed).
+_UNKEPT = _BUCKETS[: _BUCKETS.index("\n  AND start NOT IN")] + "\nGROUP BY start"
+_SOURCES = {(True, True): _BUCKETS, (False, True): _NO_BLOCKS, (True, False): _UNKEPT}
+# By grain, whether the entity has blocks of that grain (a track has no day blocks: its days are its
+# day rows) and whether kept rows may be read (a part reading nothing still costs about 3 ms).
 BUCKETS_SQL = {
-    (grain, blocks): (_BUCKETS if blocks else _NO_BLOCKS).replace("BUCKET", bucket)
+    (grain, blocks, kept): _SOURCES[blocks, kept].replace("BUCKET", bucket)
     for grain, bucket in ((DAY, "day"), (WEEK, "toMonday(day)"))
-    for blocks in (False, True)
+    for blocks, kept in _SOURCES
 }
 GRAINS = {"day": DAY, "week": WEEK}
 _COUNT_COLUMNS = ("kind", "entity_id", "grain", "start", "plays", "fingerprint", "listeners", "estimate")
@@ -687,7 +690,13 @@ async def _keep_counts(store: Store, rows: list[tuple[Any, ...]]) -> None:
 
 
 async def bucket_listeners(
-    store: Store, entity: Entity, tracks: Sequence[int], interval: str, buckets: Sequence[int], above: int
+    store: Store,
+    entity: Entity,
+    tracks: Sequence[int],
+    interval: str,
+    buckets: Sequence[int],
+    above: int,
+    now: int | None = None,
 ) -> BucketListeners | None:
     """What the chart buckets (unix starts of UTC days or weeks) need not count: None for other
     intervals. Kept listeners are taken while sound; a block's estimate only if sound and past
@@ -710,7 +719,11 @@ async def bucket_listeners(
         "entity": entity.entity_id,
         "grain": grain,
     }
-    rows = await store.aquery_rows(BUCKETS_SQL[grain, grain != DAY or entity.kind != TRACK], parameters)
+    # The bucket holding now alone has no kept row: none is kept until it is closed (`now`).
+    kept, blocks = list(buckets) != [now], grain != DAY or entity.kind != TRACK
+    if not kept and not blocks:
+        return known  # nothing to take: it is counted
+    rows = await store.aquery_rows(BUCKETS_SQL[grain, blocks, kept], parameters)
     for source, bucket, plays, fingerprint, _, _ in rows:
         if source == 0:
             known.sums[int(bucket)] = (int(plays), int(fingerprint))

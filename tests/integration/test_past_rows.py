@@ -206,3 +206,23 @@ def test_charts_take_their_closed_buckets_as_kept_while_no_earlier_day_changes(
     announced(changes, 3, late)
     assert compared() == 3  # the sums read again, the late play's buckets counted again
     assert compared() == 1
+
+
+def test_a_chart_sharing_its_memo_with_a_shorter_one_takes_the_buckets_another_ask_kept(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 90-day chart after the 30-day one (the same day buckets, one memo entry): the days the memo
+    lacks but an earlier ask kept in the store are taken from there, with their sums read."""
+    monkeypatch.setattr(analytics_queries, "RECOUNT_BELOW", 0)
+    history(clean_store)
+    past, artist = PastRows(following()), Entity(ARTIST, ARTIST_ID)
+    month, quarter = chart_buckets("30d", NOW), chart_buckets("90d", NOW)
+
+    def asked(buckets: Any, memo: analytics_queries.ChartMemo, kept: PastRows | None = past) -> Any:
+        return settled(chart(clean_store, [1, 2, 3], buckets, memo, entity=artist, past=kept))
+
+    whole = asked(quarter, analytics_queries.ChartMemo(recount_below=0), None)  # keeps its closed days
+    memo = analytics_queries.ChartMemo(recount_below=0)
+    asked(month, memo)
+    assert asked(quarter, memo) == whole
+    assert asked(quarter, memo) == whole
