@@ -29,7 +29,9 @@ rounds while notices arrive as a worker would write them at that rate (one per 0
 the tracks of that many events drawn like the stored ones, each with today's UTC day as live plays
 have): each case's share of kept answers and its median under that traffic. The store itself does not
 change: a computed answer costs what it would, and reads the days before today once (kept while no
-notice names an earlier day, api/read/past_rows.py).
+notice names an earlier day, api/read/past_rows.py). Beside them in the same rounds ("every day:
+..."), the popular entities' analytics and 30-day and 1-year charts from a reader that keeps no rows
+of earlier days: what every change costs without them.
 
 Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
 [--repeat 200] [--no-feed] [--live-rates 50,5000] [--live-rounds 15] [--stores DIR]`; with --stores
@@ -68,6 +70,7 @@ from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo, ChangeFeed, TrackChanges
 from api.read.figure_bodies import figure_fields, ranked_tracks
 from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Entity, warm_windows
+from api.read.past_rows import PastRows
 from insights.dev.kafka_local import LocalKafka
 from insights.metrics import KEPT_ANSWERS, PAST_ROWS
 from insights.migrate import migrate
@@ -403,7 +406,7 @@ async def bench_size(
         "track realtime (hot)": ("hot track", live),
         "artist collaborations": ("artist", collaborations),
     }
-    feed, kept = None, {}
+    feed, kept, every_day = None, {}, {}
     if bootstrap is not None:
         feed, changes = await following(bootstrap)
         kept = {
@@ -413,6 +416,14 @@ async def bench_size(
             ).items()
         }
         cases |= kept
+        # Beside them under live notices: the same, reading every day at each change (no rows of
+        # earlier days kept), for the popular entities' analytics and charts.
+        whole_days = Reads(store, AnswerMemo(changes), past=PastRows(None))
+        every_day = {
+            f"every day: {name}": case
+            for name, case in handler_cases(whole_days, catalog, ids, bounds, year, ("30d", "1y")).items()
+            if "mid" not in name
+        }
     results: dict[str, Any] = {}
     for name, (entity, call) in cases.items():
         results[name] = await measure(store, call, repeat) | {"entity": entity}
@@ -424,7 +435,7 @@ async def bench_size(
     if feed is not None and bootstrap is not None:
         tracks = int(store.query_rows("SELECT count() FROM tracks")[0][0])
         for rate in live_rates:
-            cases_live = await under_live_notices(kept, bootstrap, tracks, rate, live_rounds)
+            cases_live = await under_live_notices(kept | every_day, bootstrap, tracks, rate, live_rounds)
             under_notices.append({"events_per_s": rate, "ask_every_s": LIVE_ASK_EVERY, "cases": cases_live})
         await feed.stop()
     raw_results: dict[str, Any] = {}

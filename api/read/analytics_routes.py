@@ -135,11 +135,13 @@ class Reads:
     # Where the listening sums and the breakdowns hold every event (schemas/clickhouse/013_audience.sql).
     audience: local_days.Coverage = field(default_factory=lambda: local_days.Coverage(AUDIENCE_FROM_SQL))
     watermark: Watermark | None = None  # complete_through (api/read/watermark.py); None: unknown
-    # Rows of the days before today, kept while the change notices say they are unchanged.
-    past: PastRows = field(init=False)
+    # Rows of the days before today, kept while the change notices say they are unchanged (by
+    # default, as the answer memo's notices say).
+    past: PastRows | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "past", PastRows(self.answers.changes))  # frozen: set once, here
+        if self.past is None:  # frozen: set once, here
+            object.__setattr__(self, "past", PastRows(self.answers.changes))
 
     def through(self) -> Through:
         """A collector of the complete_through of the answers a handler reads next."""
