@@ -28,7 +28,7 @@ Rows = list[tuple[Any, ...]]
 # Bound of the rows kept: each about 200 bytes, so at most about 20 MB per process.
 MAX_ROWS = 100_000
 _EPOCH = date(1970, 1, 1)
-_KEPT, _READ = (PAST_ROWS.labels(served=s) for s in ("kept", "read"))
+KEPT_ROWS, READ_ROWS = (PAST_ROWS.labels(served=s) for s in ("kept", "read"))
 
 
 class _Kept(NamedTuple):
@@ -76,9 +76,9 @@ class PastRows:
         now = self._clock()
         kept = self._kept.get(key)
         if kept is not None and kept.version == version and now - kept.created < self._max_age:
-            _KEPT.inc()
+            KEPT_ROWS.inc()
             return kept.rows
-        _READ.inc()
+        READ_ROWS.inc()
         rows = await read()
         if keep(rows):
             self._kept.put(key, _Kept(version, now, rows))
