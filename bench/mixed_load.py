@@ -23,7 +23,8 @@ Ingest comes from a generator process of this script: realistic batches
 of 500 events (`insights generate`'s model) made once, then re-sent with fresh event ids, so its CPU per
 event is a small fraction of the server's; every figure of CPU is per process (insights, its worker
 where it runs apart, its Kafka, the generator, wrk, this probe), so the generator's share is visible.
-Between phases the worker catches up.
+So is each process's peak memory so far (RSS high-water mark, after each phase): the worker's is its
+Python alone, the engine's memory being the insights process's. Between phases the worker catches up.
 
 The ceiling is the same process with no ingest: every phase is reported as a ratio to the no-ingest
 phase of its own round. Reads use wrk (1 thread, C; `apt-get install wrk`) when installed, else an
@@ -61,7 +62,7 @@ from typing import Any, NamedTuple
 import aiohttp
 import msgspec
 from prometheus_client.parser import text_string_to_metric_families
-from reporting import cpu_seconds, free_port, publish
+from reporting import cpu_seconds, free_port, peak_rss_mib, publish
 
 from insights.dev.generate import Catalog, make_catalog, make_events
 
@@ -466,6 +467,8 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
     elapsed = time.monotonic() - began
     cores = {name: round((cpu_seconds(pids[name]) - cpu) / elapsed, 2) for name, cpu in cpu_before.items()}
     cores["wrk" if args.load == "wrk" else "reader"] = max(r["client_cores"] for r in reads.values())
+    # each process's peak RSS so far (VmHWM): the engine's memory is the insights process's
+    peak_rss = {name: peak_rss_mib(pid) for name, pid in pids.items() if name != "probe"}
     metrics_after = await metric_samples(run.http)
     lag = loop_lag_p99(metrics_before, metrics_after)
     ingest: dict[str, Any] = {"target": rate}
@@ -496,6 +499,7 @@ async def phase(run: Run, round_: int, rate: int) -> dict[str, Any]:
             },
         },
         "cores": cores,
+        "peak_rss_mib": peak_rss,
         "event_loop_lag_p99_ms": None if lag is None else round(lag * 1000, 1),
         "worker": flushes(metrics_before, metrics_after),
         "worker_catch_up_s": round(catch_up, 1),
@@ -617,12 +621,12 @@ HEADER = (
     f"{'code':<8} {'round':>5} {'ingest/s':>8} {'target':>7} {'accepted':>9} | "
     f"{'cached r/s':>10} {'p50':>5} {'p99':>6} | {'computed r/s':>12} {'p50':>6} {'p99':>6} | "
     f"{'realtime r/s':>12} {'p99':>6} | {'fresh p50':>9} {'p99':>6} {'c/c/r p99':>15} | {'loop p99':>8} | "
-    f"cores: insights worker kafka generator wrk probe"
+    f"cores: insights worker kafka generator wrk probe | peak MiB: insights worker"
 )
 
 
 def row(r: dict[str, Any]) -> str:
-    i, c = r["ingest"], r["cores"]
+    i, c, m = r["ingest"], r["cores"], r.get("peak_rss_mib", {})
     accepted = f"{i['accepted']:,}" if "accepted" in i else "-"
     lag = "-" if r["event_loop_lag_p99_ms"] is None else f"{r['event_loop_lag_p99_ms']}"
     return (
@@ -634,7 +638,8 @@ def row(r: dict[str, Any]) -> str:
         f"{r['freshness']['p50_ms']:>9} {r['freshness']['p99_ms']:>6} {during(r['freshness']):>15} | "
         f"{lag:>8} | "
         f"{c['insights']:>14} {c.get('worker', 0):>6} {c.get('kafka', 0):>5} {c.get('generator', 0):>9} "
-        f"{c.get('wrk', c.get('reader', 0)):>3} {c['probe']:>5}"
+        f"{c.get('wrk', c.get('reader', 0)):>3} {c['probe']:>5} | "
+        f"{m.get('insights', 0):>5} {m.get('worker', 0):>6}"
     )
 
 

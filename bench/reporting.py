@@ -27,6 +27,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mib(pid: int) -> int:
+    """The most memory a process has held resident so far (/proc/<pid>/status: VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
 def publish(name: str, figures: dict[str, Any]) -> Path:
     """Stamps `figures` with the time and the machine (its load too: it is shared), prints them as
     JSON and saves them; returns the file."""

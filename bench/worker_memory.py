@@ -3,10 +3,12 @@ them through the worker's own sink (`RollupSink.flush`, in batches of the worker
 `FLUSH_MAX_EVENTS`) into the embedded engine.
 
 The worker keeps no per-listener state in Python (listener sets live in ClickHouse as uniqExact
-states), but with chDB the engine runs inside the worker's process, so its merges of those states
-count here. The Faust app and its Kafka clients are not in this process (not measured here). Beside
-it: the same process's RSS after start-up and migrations, before the first flush. Target (issue 6):
-≤ 1 GiB.
+states): what this measures is mostly the engine's memory for the writes (their statements and the
+merges of the parts they write), with the sink beside it in one process. In `insights up` that memory
+is the API process's (the engine's owner; the worker's statements cross to it through the store
+bridge), and scaled out it is the ClickHouse server's; the worker's own process, its Python alone, is
+measured by mixed_load.py (peak RSS per process). Beside it: this process's RSS after start-up and
+migrations, before the first flush. Target (issue 6): ≤ 1 GiB.
 
 The tracks are catalogued (10 an album, 3 albums an artist), so the listener blocks of albums and
 artists are built as a real catalog makes them; `--rollups before-blocks` writes the rollups of before

@@ -16,7 +16,8 @@ sketches instead, so an answer is the same either way, only slower.
 Blocks are sketches: they serve only figures the rule allows to be estimates (Audiences: past
 100,000). A reader also keeps windows (`kept_windows`, in memory): the days of a range but its last,
 as one sketch, or as one exact state for a figure counted exactly, checked the same way; a period asked
-again that day merges its window with today only.
+again that day merges its window with today only. Under live ingest, the sums of the days before today
+are kept while no change notice names an earlier day of their tracks (api/read/past_rows.py).
 """
 
 from __future__ import annotations
@@ -299,12 +300,16 @@ Key = tuple[int, int, int, date]
 WindowKey = tuple[int, int, date, date, int]
 
 
+def _plus(left: Sums, right: Sums) -> Sums:
+    return left[0] + right[0], (left[1] + right[1]) % _MODULUS
+
+
 def _add(left: Sums | None, right: Sums | None) -> Sums | None:
     if right is None:
         return left
     if left is None:
         return right
-    return left[0] + right[0], (left[1] + right[1]) % _MODULUS
+    return _plus(left, right)
 
 
 def _key(entity: Entity, block: Block) -> Key:
@@ -330,7 +335,7 @@ class BlockSums:
             sums = (int(plays), int(fingerprint))
             if source == 0:  # a block's days may come in two statements (api/read/past_rows.py)
                 known = self.tracks.get((int(entity_id), start))
-                self.tracks[int(entity_id), start] = sums if known is None else (_add(known, sums) or sums)
+                self.tracks[int(entity_id), start] = sums if known is None else _plus(known, sums)
             elif source == 1:
                 self.blocks[int(kind), int(entity_id), int(grain), start] = sums
             elif source == 2:
@@ -698,10 +703,10 @@ async def bucket_listeners(
     above: int,
     now: int | None = None,
 ) -> BucketListeners | None:
-    """What the chart buckets (unix starts of UTC days or weeks) need not count: None for other
-    intervals. Kept listeners are taken while sound; a block's estimate only if sound and past
-    `above`, and only for a bucket with no kept row (one whose row is unsound is counted exactly);
-    the others are left to be counted exactly."""
+    """What the chart buckets (unix starts of UTC days or weeks; `now`: the one holding now) need not
+    count: None for other intervals. Kept listeners are taken while sound; a block's estimate only if
+    sound and past `above`, and only for a bucket with no kept row (one whose row is unsound is counted
+    exactly); the others are left to be counted exactly."""
     grain = GRAINS.get(interval)
     if grain is None:
         return None
