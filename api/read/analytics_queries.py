@@ -754,7 +754,13 @@ async def chart(
         stamped = [b for b in starts if b in unknown] or None
     if version is not None:  # the closed buckets' sums read, or not
         (KEPT_ROWS if trusted and stamped != starts else READ_ROWS).inc()
-    rows = await read(counted, stamped)
+    given: list[_BucketRow] = []
+    if known is not None and stamped is not None and set(stamped) - set(counted) <= known.asked:
+        # The statement that judged the buckets read their sums too: not read a second time.
+        stamps, unread = known.stamps, [b for b in stamped if b not in counted]
+        given = [_BucketRow(False, b, _counts(stamps[b])) for b in unread if b in stamps]
+        stamped = None
+    rows = [*(await read(counted, stamped) if counted or stamped else []), *given]
     stale: list[int] = []
     for row in rows:
         taken = stored.get(row.bucket, estimated.get(row.bucket))
@@ -807,6 +813,12 @@ async def _chart_rows(
         parameters |= {"first": stamped[0], "last": stamped[-1]}
         rows = await store.aquery_rows(CHART_SQL[interval], parameters)
     return [_bucket_row(*row) for row in rows]
+
+
+def _counts(stamp: Stamp) -> Counts:
+    """A bucket's figures from its sums alone: its listeners are not read."""
+    plays, likes, reposts = stamp
+    return plays, 0, likes, reposts
 
 
 def _bucket_row(

@@ -27,7 +27,7 @@ import calendar
 import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -618,21 +618,23 @@ async def listeners(store: Store, asks: Sequence[Ask]) -> list[int]:
 # (source 2, each with its listeners and whether they are an estimate).
 _BUCKETS = """
 SELECT 0 AS source, toUnixTimestamp(toDateTime(BUCKET, 'UTC')) AS bucket, sum(plays),
-    sum(cityHash64(track_id) * plays), toUInt64(0) AS listeners, toUInt8(0) AS estimate
+    sum(cityHash64(track_id) * plays), toUInt64(0) AS listeners, toUInt8(0) AS estimate,
+    sum(likes) AS likes, sum(reposts) AS reposts
 FROM track_daily
 WHERE track_id IN {tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
   AND bucket IN {buckets:Array(Int64)}
 GROUP BY bucket
 UNION ALL
 SELECT 1, toUnixTimestamp(toDateTime(start, 'UTC')) AS bucket, sum(plays), sum(fingerprint),
-    uniqCombined64Merge(17)(listeners), 1
+    uniqCombined64Merge(17)(listeners), 1, 0, 0
 FROM listener_blocks
 WHERE kind = {kind:UInt8} AND entity_id = {entity:UInt64} AND grain = {grain:UInt8}
   AND start >= {first:Date} AND start <= {last:Date} AND bucket IN {buckets:Array(Int64)}
   AND start NOT IN (KEPT)
 GROUP BY start
 UNION ALL
-SELECT 2, toUnixTimestamp(toDateTime(start, 'UTC')) AS bucket, plays, fingerprint, listeners, estimate
+SELECT 2, toUnixTimestamp(toDateTime(start, 'UTC')) AS bucket, plays, fingerprint, listeners, estimate,
+    0, 0
 FROM bucket_counts
 WHERE KEPT_ROWS"""
 _KEPT_ROWS = """kind = {kind:UInt8} AND entity_id = {entity:UInt64} AND grain = {grain:UInt8}
@@ -658,8 +660,10 @@ _COUNT_COLUMNS = ("kind", "entity_id", "grain", "start", "plays", "fingerprint",
 @dataclass
 class BucketListeners:
     """What a chart's UTC buckets (unix starts) need not count: `counts`, exact and kept; `estimates`
-    past the mark of the others, from sound blocks (`fresh`) or kept; and every bucket's sums from the
-    tracks' rows (`sums`), which what is counted or estimated now is kept with."""
+    past the mark of the others, from sound blocks (`fresh`) or kept; every bucket's sums from the
+    tracks' rows (`sums`), which what is counted or estimated now is kept with; and its plays, likes
+    and reposts (`stamps`: the chart's own sums, so they need not be read again); `asked`: the
+    buckets read."""
 
     entity: Entity
     grain: int
@@ -667,6 +671,8 @@ class BucketListeners:
     counts: dict[int, int]
     sums: dict[int, Sums]
     fresh: set[int]
+    stamps: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    asked: frozenset[int] = frozenset()
 
     def keep(self, store: Store, counted: dict[int, int], current: int) -> None:
         """Keep in the background the listeners of the closed buckets (all but `current`, the bucket
@@ -729,10 +735,12 @@ async def bucket_listeners(
     if not kept and not blocks:
         return known  # nothing to take: it is counted
     rows = await store.aquery_rows(BUCKETS_SQL[grain, blocks, kept], parameters)
-    for source, bucket, plays, fingerprint, _, _ in rows:
+    known.asked = frozenset(buckets)
+    for source, bucket, plays, fingerprint, _, _, likes, reposts in rows:
         if source == 0:
             known.sums[int(bucket)] = (int(plays), int(fingerprint))
-    for source, bucket, plays, fingerprint, listeners, estimate in rows:
+            known.stamps[int(bucket)] = (int(plays), int(likes), int(reposts))
+    for source, bucket, plays, fingerprint, listeners, estimate, _, _ in rows:
         if source == 0 or known.sums.get(int(bucket)) != (int(plays), int(fingerprint)):
             continue
         bucket, listeners = int(bucket), int(listeners)
