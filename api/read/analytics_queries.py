@@ -343,13 +343,21 @@ class Audiences:
             self._ranges.put((tracks, *days), BELOW)
 
     async def probe(
-        self, store: Store, entity: Entity, tracks: tuple[int, ...], bounds: PeriodBounds, group: bool
-    ) -> dict[str, int]:
+        self,
+        store: Store,
+        entity: Entity,
+        tracks: tuple[int, ...],
+        bounds: PeriodBounds,
+        group: bool,
+        beside: Sequence[Ask] = (),
+    ) -> tuple[dict[str, int], listener_blocks.BlockSums | None, frozenset[Ask]]:
         """At a set's first ask, its listener figures that might be sketched and were never estimated
         or counted, from the listener blocks of its `entity`: the estimates past SKETCH_ABOVE, by
         Figures field, learnt as such; the others are left to be counted exactly. A figure whose plays
         are under the mark is under it too, without an estimate. A single track's all-time listeners
-        are its all-time sketch, which its statement reads itself."""
+        are its all-time sketch, which its statement reads itself. With them, the sums that judge the
+        blocks of its asks and of the asks `beside` (read in the same statement, for the caller), and
+        which asks they judge; none when there is nothing to probe."""
         asks: dict[str, Ask] = {}
         ranges = {"previous_listeners": _previous_days(bounds), "listeners": _period_days(bounds)}
         for field, days in ranges.items():
@@ -358,8 +366,9 @@ class Audiences:
         if self._all_time.peek(tracks) is None:
             asks["listeners_total"] = Ask(entity, tracks)
         if not asks:
-            return {}
-        sums = await listener_blocks.block_sums(store, list(asks.values()))
+            return {}, None, frozenset()
+        covered = frozenset([*asks.values(), *beside])
+        sums = await listener_blocks.block_sums(store, list(covered))
         for field, ask in list(asks.items()):
             played = sums.plays(ask) > SKETCH_ABOVE
             if field == "listeners_total" and played and not await self._all_time_sketchable(store, tracks):
@@ -374,7 +383,7 @@ class Audiences:
         probed = {field: estimate for field, estimate in estimates.items() if estimate > SKETCH_ABOVE}
         if not group:
             probed.pop("listeners_total", None)
-        return probed
+        return probed, sums, covered
 
     def _remember(self, field: str, ask: Ask, state: str) -> None:
         if field == "listeners_total":
@@ -453,21 +462,7 @@ async def _figure_rows(
     the listeners of only the `listed` most played (all if None), each exactly or from its blocks
     (those in `sketched`: known past SKETCH_ABOVE over the period)."""
     tracks = track_set(track_ids)
-    probed: dict[str, int] = {}
-    if audiences is not None and entity is not None:
-        probed = await audiences.probe(store, entity, tracks, bounds, group)
-    mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
     days = _period_days(bounds)
-    parameters = _period_parameters(track_ids, bounds, mode)
-    by_blocks = entity is not None and group and mode.period
-    if group:
-        exact = [] if by_blocks else sorted(set(tracks) - sketched)
-        parameters |= {
-            "exact_tracks": exact,
-            "sketched_tracks": list(tracks) if by_blocks else sorted(sketched),
-        }
-    asks = _block_asks(entity, tracks, bounds, mode, group) if entity is not None else {}
-    asks = {field: ask for field, ask in asks.items() if field not in probed}
 
     # The period of each track likely listed (those listed last time, else all), read as it will be:
     # from sketches past the mark, exactly under it, either way while not known. Which tracks are
@@ -481,7 +476,27 @@ async def _figure_rows(
         }
 
     likely = audiences.listed(tracks, days) if audiences is not None else None
-    track_asks = track_asks_of(tracks if likely is None else likely) if by_blocks else {}
+    foreseen = track_asks_of(tracks if likely is None else likely) if group and entity is not None else {}
+    probed: dict[str, int] = {}
+    probed_sums, covered = None, frozenset[Ask]()
+    if audiences is not None and entity is not None:
+        # The tracks' sums read with the probe's, in one statement: wasted only if the period is not
+        # sketched after all.
+        probed, probed_sums, covered = await audiences.probe(
+            store, entity, tracks, bounds, group, list(foreseen.values())
+        )
+    mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
+    parameters = _period_parameters(track_ids, bounds, mode)
+    by_blocks = entity is not None and group and mode.period
+    if group:
+        exact = [] if by_blocks else sorted(set(tracks) - sketched)
+        parameters |= {
+            "exact_tracks": exact,
+            "sketched_tracks": list(tracks) if by_blocks else sorted(sketched),
+        }
+    asks = _block_asks(entity, tracks, bounds, mode, group) if entity is not None else {}
+    asks = {field: ask for field, ask in asks.items() if field not in probed}
+    track_asks = foreseen if by_blocks else {}
     statements = GROUP_FIGURES_SQL if group else FIGURES_SQL
     blocks = bool(asks) or bool(probed)
     sql = statements[mode, blocks]
@@ -494,10 +509,10 @@ async def _figure_rows(
         read_rows = _split_rows(store, past, version, (group, mode, tracks, bounds), sql, parameters)
     else:
         read_rows = store.aquery_rows(sql, parameters)
-    rows, sums = await asyncio.gather(
-        read_rows,
-        listener_blocks.block_sums(store, [*asks.values(), *track_asks.values()], past),
-    )
+    unread = [ask for ask in [*asks.values(), *track_asks.values()] if ask not in covered]
+    rows, sums = await asyncio.gather(read_rows, listener_blocks.block_sums(store, unread, past))
+    if probed_sums is not None:
+        sums.absorb(probed_sums)
     per_track: dict[int, int] = {}
     if by_blocks:  # the listed tracks' listeners, from blocks or exactly
         plays: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == TRACKS), [])
