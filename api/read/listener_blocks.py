@@ -152,23 +152,24 @@ _SUMS_PARTS = {
 SELECT 0, track_id, 0, 0,
     multiIf(has({months:Array(Date)}, toStartOfMonth(day)), toStartOfMonth(day),
             has({weeks:Array(Date)}, toMonday(day)), toMonday(day), day) AS block,
-    toDate(0), sum(plays), sum(cityHash64(track_id) * plays)
+    toDate(0), sum(plays), sum(cityHash64(track_id) * plays), toInt64(0)
 FROM track_daily
 WHERE track_id IN {day_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
 GROUP BY track_id, block""",
     "keys": """
-SELECT 1, entity_id, kind, grain, start, toDate(0), sum(plays), sum(fingerprint)
+SELECT 1, entity_id, kind, grain, start, toDate(0), sum(plays), sum(fingerprint), 0
 FROM listener_blocks
 WHERE entity_id IN {entities:Array(UInt64)}
   AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}
 GROUP BY kind, entity_id, grain, start""",
     "total_tracks": """
-SELECT 2, track_id, 0, 0, toDate(0), toDate(0), sum(plays), sum(cityHash64(track_id) * plays)
+SELECT 2, track_id, 0, 0, toDate(0), toDate(0), sum(plays), sum(cityHash64(track_id) * plays), 0
 FROM track_totals
 WHERE track_id IN {total_tracks:Array(UInt64)}
 GROUP BY track_id""",
     "windows": """
-SELECT 3, entity_id, kind, exact, first, last, argMax(plays, built_at), argMax(fingerprint, built_at)
+SELECT 3, entity_id, kind, exact, first, last, argMax(plays, built_at), argMax(fingerprint, built_at),
+    max(toUnixTimestamp64Micro(built_at))
 FROM kept_windows
 WHERE entity_id IN {window_entities:Array(UInt64)}
   AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}
@@ -177,19 +178,18 @@ GROUP BY kind, entity_id, first, last, exact""",
 # The parts of the statements below: each row read as (ask, value), `COLUMN` the value read. A row read
 # for several asks (a track's day in its own ask and its album's) is merged into each. Keyed, like the
 # sums', by the parameter that lists what each reads.
-# A window rebuilt is a new row (BUILD_SQL below): the newest of each key is read, as its sums are,
-# chosen by its key and time alone (sorting the rows instead would copy their states: twice the time).
+# A window rebuilt is a new row (BUILD_SQL below): the one read is the one its sums were read of (the
+# newest then), by its key and build time (`built`, microseconds), rather than the newest found by a
+# second read of the table; if it is gone since, the merge says so (it counts the windows it read).
 _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[indexOf(
-        {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}, (kind, entity_id, first, last, exact))])
+        {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))},
+        (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at)))])
         AS ask, COLUMN AS value, 1 AS windows
     FROM kept_windows
     WHERE entity_id IN {window_entities:Array(UInt64)}
-        AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}
-        AND (kind, entity_id, first, last, exact, built_at) IN (
-            SELECT kind, entity_id, first, last, exact, max(built_at) FROM kept_windows
-            WHERE entity_id IN {window_entities:Array(UInt64)}
-            GROUP BY kind, entity_id, first, last, exact)"""
+        AND (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))
+            IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))}"""
 _OWN_DAYS = """
     SELECT arrayJoin({own_asks:Array(Array(UInt32))}[
         indexOf({own:Array(Tuple(UInt64, Date))}, (track_id, day))]) AS ask, COLUMN AS value, 0 AS windows
@@ -331,7 +331,8 @@ class BlockSums:
         self.blocks: dict[Key, Sums] = {}
         self.totals: dict[int, Sums] = {}
         self.windows: dict[WindowKey, Sums] = {}
-        for source, entity_id, kind, grain, start, last, plays, fingerprint in rows:
+        self.built: dict[WindowKey, int] = {}  # when each window read was built (microseconds)
+        for source, entity_id, kind, grain, start, last, plays, fingerprint, built in rows:
             sums = (int(plays), int(fingerprint))
             if source == 0:  # a block's days may come in two statements (api/read/past_rows.py)
                 known = self.tracks.get((int(entity_id), start))
@@ -341,7 +342,8 @@ class BlockSums:
             elif source == 2:
                 self.totals[int(entity_id)] = sums
             else:
-                self.windows[int(kind), int(entity_id), start, last, int(grain)] = sums
+                key = int(kind), int(entity_id), start, last, int(grain)
+                self.windows[key], self.built[key] = sums, int(built)
 
     def _truth(self, ask: Ask, starts: Sequence[date]) -> Sums | None:
         truth: Sums | None = None
@@ -366,6 +368,7 @@ class BlockSums:
         self.blocks |= other.blocks
         self.totals |= other.totals
         self.windows |= other.windows
+        self.built |= other.built
 
     def plays(self, ask: Ask) -> int:
         """The plays of the ask's tracks over its days, or all time, from their own rows; of asks whose
@@ -460,7 +463,7 @@ class _Reading:
     def __init__(self) -> None:
         # Each place read once, for every ask it serves (a block, a window or a day may serve several).
         self.keys: dict[Key, list[int]] = {}
-        self.windows: dict[WindowKey, list[int]] = {}
+        self.windows: dict[tuple[int, int, date, date, int, int], list[int]] = {}  # and built
         self.own: dict[tuple[int, date], list[int]] = {}
         self.totals: dict[int, list[int]] = {}
 
@@ -510,7 +513,7 @@ async def merged(store: Store, asks: Sequence[Ask], sums: BlockSums) -> list[int
         head, tail, days = ask.tiles()
         key = _window_key(ask)
         if key is not None and sums.window_sound(ask):
-            reading.windows.setdefault(key, []).append(i)
+            reading.windows.setdefault((*key, sums.built[key]), []).append(i)
             window_days = set(_days(Block(DAY, *ask.window))) if ask.window else set()
             days = [day for day in days if day not in window_days]
         else:
