@@ -442,6 +442,29 @@ async def _split_rows(
     return [tuple(row) for row in parts.values()]
 
 
+async def _estimates(
+    store: Store,
+    asks: dict[str, Ask],
+    more: Sequence[Ask],
+    sums: listener_blocks.BlockSums,
+    past: PastRows | None,
+    version: Version | None,
+) -> tuple[dict[str, int], list[int]]:
+    """The listeners of `asks` by Figures field, and of `more` in order, in one merge; the previous
+    period's (every day of it before today) kept while its tracks' earlier days are unchanged
+    (`version`: their past version, read before `sums` were)."""
+    key = ("listeners", asks.get("previous_listeners"))
+    known = past.kept(key, version) if past is not None and version is not None else None
+    todo = {field: ask for field, ask in asks.items() if known is None or field != "previous_listeners"}
+    found = await listener_blocks.merged(store, [*todo.values(), *more], sums)
+    by_field = dict(zip(todo, found, strict=False))
+    if known is not None:
+        by_field["previous_listeners"] = int(known[0][0])
+    elif past is not None and version is not None:
+        past.keep(key, version, [(by_field["previous_listeners"],)])
+    return by_field, found[len(todo) :]
+
+
 async def _figure_rows(
     store: Store,
     track_ids: Sequence[int],
@@ -509,6 +532,8 @@ async def _figure_rows(
         read_rows = _split_rows(store, past, version, (group, mode, tracks, bounds), sql, parameters)
     else:
         read_rows = store.aquery_rows(sql, parameters)
+    # The previous period's listeners are all of days before today: kept like their rows.
+    before = past.version(tracks, bounds.today) if past is not None and "previous_listeners" in asks else None
     unread = [ask for ask in [*asks.values(), *track_asks.values()] if ask not in covered]
     rows, sums = await asyncio.gather(read_rows, listener_blocks.block_sums(store, unread, past))
     if probed_sums is not None:
@@ -535,14 +560,14 @@ async def _figure_rows(
             sums.absorb(await listener_blocks.block_sums(store, list(unforeseen.values()), past))
             track_asks |= unforeseen
         listed_asks = [track_asks[t, t not in sketched and t not in unsure] for t in chosen]
-        estimated = await listener_blocks.merged(store, [*asks.values(), *listed_asks], sums)
-        per_track = dict(zip(chosen, estimated[len(asks) :], strict=True))
+        estimated, listed_estimates = await _estimates(store, asks, listed_asks, sums, past, before)
+        per_track = dict(zip(chosen, listed_estimates, strict=True))
         recount = [t for t in chosen if t in unsure and per_track[t] <= SKETCH_ABOVE]
         exact = await listener_blocks.merged(store, [track_asks[t, True] for t in recount], sums)
         per_track |= dict(zip(recount, exact, strict=True))
     else:
-        estimated = await listener_blocks.merged(store, list(asks.values()), sums)
-    counted = replace(figures_of_parts(rows), **dict(zip(asks, estimated, strict=False)), **probed)
+        estimated, _ = await _estimates(store, asks, [], sums, past, before)
+    counted = replace(figures_of_parts(rows), **estimated, **probed)
     if audiences is not None:
         if not mode.all_time:
             await audiences.learn(store, tracks, counted.listeners_total)

@@ -73,13 +73,23 @@ class PastRows:
     ) -> Rows:
         """The rows kept for `key` at `version`, else `read()`'s, kept if `keep` says so. `version` is
         read before: a change announced while reading makes the next ask read again."""
-        now = self._clock()
+        kept = self.kept(key, version)
+        if kept is not None:
+            return kept
+        rows = await read()
+        if keep(rows):
+            self.keep(key, version, rows)
+        return rows
+
+    def kept(self, key: Hashable, version: Version) -> Rows | None:
+        """The rows kept for `key` at `version`, or None (then counted as read: the caller reads them)."""
         kept = self._kept.get(key)
-        if kept is not None and kept.version == version and now - kept.created < self._max_age:
+        if kept is not None and kept.version == version and self._clock() - kept.created < self._max_age:
             KEPT_ROWS.inc()
             return kept.rows
         READ_ROWS.inc()
-        rows = await read()
-        if keep(rows):
-            self._kept.put(key, _Kept(version, now, rows))
-        return rows
+        return None
+
+    def keep(self, key: Hashable, version: Version, rows: Rows) -> None:
+        """Keep `rows` for `key`, read after `version` was."""
+        self._kept.put(key, _Kept(version, self._clock(), rows))
