@@ -155,7 +155,7 @@ class Worker:
             # Each track with its first day; one of an event not written here (a partition revoked)
             # is named as of every day.
             days = result.first_days
-            named = {item.event.track_id: days.get(item.event.track_id, 0) for item in batch}
+            named = {track: days.get(track, 0) for track in {item.event.track_id for item in batch}}
             await self.until_done("change notice", self.announce, named, result.recovered)
             self.flushed_events += result.written
             FLUSHED.inc(result.written)

@@ -9,7 +9,7 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ from insights.runner import ensure_topics
 from insights.settings import Settings
 from insights.store import Store
 from pipeline.worker import Worker
-from schemas.changes import decode_notice, encode_notice
+from schemas.changes import ChangeNotice, decode_notice, encode_notice
 from schemas.events import Event, encode_batch
 from schemas.topics import CHANGES_TOPIC, EVENTS_TOPIC
 from tests.integration.harness import INSIGHTS, SECRET, UNLIMITED, token
@@ -54,17 +54,24 @@ def plays(track: int, count: int, first: int) -> list[Event]:
     ]
 
 
-async def notices(bootstrap: str) -> list[tuple[set[int], bool]]:
+async def written_notices(bootstrap: str) -> list[ChangeNotice]:
     consumer = AIOKafkaConsumer(
         CHANGES_TOPIC, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
         fetched = await consumer.getmany(timeout_ms=5000)
-        read = [decode_notice(r.value or b"") for records in fetched.values() for r in records]
-        return [(set(n.tracks), n.everything) for n in read]
+        return [decode_notice(r.value or b"") for records in fetched.values() for r in records]
     finally:
         await consumer.stop()
+
+
+async def notices(bootstrap: str) -> list[tuple[set[int], bool]]:
+    return [(set(n.tracks), n.everything) for n in await written_notices(bootstrap)]
+
+
+def utc_day(event: Event) -> int:
+    return (event.occurred_at.astimezone(UTC).date() - date(1970, 1, 1)).days
 
 
 @dataclass
@@ -146,7 +153,8 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
 
             statements = Statements(clean_store, monkeypatch)
             # Announced before it is asked: a notice applied after the answer is kept drops it again.
-            await up.post_announced(KEPT, plays(KEPT, 5, 0))
+            first = plays(KEPT, 5, 0)
+            await up.post_announced(KEPT, first)
 
             async def five_counted() -> bool:
                 return await plays_of(KEPT) == 5
@@ -172,6 +180,9 @@ def test_an_answer_is_kept_until_the_worker_announces_a_change_to_its_tracks(
             announced = await notices(kafka.bootstrap)
             assert set().union(*(tracks for tracks, _ in announced)) == {KEPT, OTHER}
             assert all(tracks for tracks, _ in announced)
+            # Each track named with the first UTC day of its events in the flush.
+            first_notice = (await written_notices(kafka.bootstrap))[0]
+            assert first_notice.tracks == (KEPT,) and first_notice.days == (min(map(utc_day, first)),)
 
     asyncio.run(scenario())
 
