@@ -6,6 +6,8 @@ each track they name, the first UTC day of its events in the flush (schemas/chan
 process knows which tracks' past days changed (TrackChanges.past_version). The readers of figures and
 listener sums split such an answer's statement in two: the rows of the days before today, read once and
 kept here, and today's rows (and the all-time totals, which today's plays move), read at every ask.
+The previous period's listeners are kept here too, and the chart memo keeps the same version with its
+buckets (api/read/analytics_queries.py).
 
 What is kept is exactly what was read: its rows stay what a new read would give while no notice names
 one of its tracks with an event on one of its days, as the answer memo's do for whole answers. So an
