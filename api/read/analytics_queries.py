@@ -453,7 +453,10 @@ async def _estimates(
     """The listeners of `asks` by Figures field, and of `more` in order, in one merge; the previous
     period's (every day of it before today) kept while its tracks' earlier days are unchanged
     (`version`: their past version, read before `sums` were)."""
-    key = ("listeners", asks.get("previous_listeners"))
+    previous = asks.get("previous_listeners")
+    if previous is None:
+        version = None
+    key = ("listeners", previous)
     known = past.kept(key, version) if past is not None and version is not None else None
     todo = {field: ask for field, ask in asks.items() if known is None or field != "previous_listeners"}
     found = await listener_blocks.merged(store, [*todo.values(), *more], sums)
@@ -525,15 +528,14 @@ async def _figure_rows(
     sql = statements[mode, blocks]
     if group and mode.period and not (parameters["exact_tracks"] and parameters["sketched_tracks"]):
         sql = GROUP_FIGURES_ONE_WAY[mode, blocks, bool(parameters["exact_tracks"])]
+    # The tracks' past version, read before anything it covers: while it stays, the rows of the days
+    # before today are kept (api/read/past_rows.py), and so are the previous period's listeners.
+    before = past.version(tracks, bounds.today) if past is not None else None
     # Every range figure a sum (the listeners from blocks): the days before today can be kept apart.
-    additive = mode.previous and mode.period and blocks
-    version = past.version(tracks, bounds.today) if past is not None and additive else None
-    if past is not None and version is not None:
-        read_rows = _split_rows(store, past, version, (group, mode, tracks, bounds), sql, parameters)
+    if past is not None and before is not None and mode.previous and mode.period and blocks:
+        read_rows = _split_rows(store, past, before, (group, mode, tracks, bounds), sql, parameters)
     else:
         read_rows = store.aquery_rows(sql, parameters)
-    # The previous period's listeners are all of days before today: kept like their rows.
-    before = past.version(tracks, bounds.today) if past is not None and "previous_listeners" in asks else None
     unread = [ask for ask in [*asks.values(), *track_asks.values()] if ask not in covered]
     rows, sums = await asyncio.gather(read_rows, listener_blocks.block_sums(store, unread, past))
     if probed_sums is not None:

@@ -411,8 +411,7 @@ async def block_sums(store: Store, asks: Sequence[Ask], past: PastRows | None = 
         return BlockSums([])
     parameters = _sums_parameters(asks)
     last = parameters["last"]
-    tracks = sorted({t for ask in asks for t in ask.tracks})
-    version = past.version(tracks, last) if past is not None else None
+    version = past.version({t for ask in asks for t in ask.tracks}, last) if past is not None else None
     if past is None or version is None or parameters["first"] >= last:
         sql = sums_statement(parameters)
         return BlockSums(await store.aquery_rows(sql, parameters) if sql is not None else [])
