@@ -7,8 +7,10 @@ bare Starlette app whose one route returns the same bytes; both under uvicorn on
 generator keeps --clients requests in flight for --seconds against each in turn:
 
 - bare: the ceiling; cached: the app, every client asking for the same track (the response cache
-  answers; one computation per max-age); uncached: a query parameter of its own on every request, so
-  every answer is computed (auth, catalog, ClickHouse).
+  answers; one computation per max-age); uncached: a track and range of its own on every request
+  (`from`, `to`), so every answer is computed (auth, catalog, ClickHouse).
+
+The app is served on the product's HTTP protocol (insights/http_server.py), the bare route on uvicorn's.
 
 Two load generators, each in one process, both measured: wrk (C, epoll; `apt-get install wrk`, skipped
 with a note when absent) and an aiohttp client. On a 2-core machine the client's CPU is taken from the
@@ -54,6 +56,7 @@ from starlette.routing import Route
 SECRET = "bench-secret-of-a-reasonable-length-0123456789"
 ARTIST = 1
 PATH = "/api/v1/producer-intelligence/insights/tracks/{}"
+TRACKS = 1000  # the catalog's tracks, all by ARTIST
 LIMITS = {f"INSIGHTS_RATE_LIMIT_{k}": str(10**9) for k in ("READ", "EXPORT", "INGEST")}
 
 
@@ -107,6 +110,12 @@ def serve(kind: str, port: int, data: str, events: int, tracks: int) -> None:
         fill(dsn, events, tracks)
         limits = Limits(read=10**9, export=10**9, ingest=10**9, auth_failures=10**9)
         app = create_app(Store(dsn), None, SECRET, ApiOptions(limits=limits))  # type: ignore[arg-type]
+        # The app meets the network as `insights api` serves it: on the product's HTTP protocol.
+        from insights.http_server import ConnectionLimits, guarded_protocol
+
+        protocol = guarded_protocol(ConnectionLimits())
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, http=protocol)
+        return
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -135,9 +144,11 @@ async def drive_aiohttp(url: str, clients: int, seconds: float, unique: bool) ->
             sent = 0
             while time.monotonic() < deadline:
                 sent += 1
-                params = {"period": "30-days"} | ({"n": f"{number}-{sent}"} if unique else {})
+                target, params = url, {"period": "30-days"}
+                if unique:
+                    target, params = walked(url, number * 1_000_000 + sent)
                 started = time.perf_counter()
-                async with http.get(url, params=params) as answer:
+                async with http.get(target, params=params) as answer:
                     await answer.read()
                     assert answer.status == 200, answer.status
                 latencies.append(time.perf_counter() - started)
@@ -150,12 +161,27 @@ async def drive_aiohttp(url: str, clients: int, seconds: float, unique: bool) ->
     return Run(len(latencies), elapsed, p50 * 1000, p99 * 1000, cpu)
 
 
-# wrk's script: a query parameter of its own on every request when asked, and the figures as JSON.
+# Uncached requests walk the tracks and, for each, ranges ending today that start on one of WALKED_DAYS
+# days: no two ask the same answer (the API refuses query parameters it does not take).
+WALKED_DAYS = 300
+
+
+def walked(url: str, n: int) -> tuple[str, dict[str, str]]:
+    """The `n`th uncached request: the URL of a track (of --tracks) and its range."""
+    track, day = n % TRACKS + 1, n // TRACKS % WALKED_DAYS + 1
+    today = datetime.now(UTC).date()
+    return url.rsplit("/", 1)[0] + f"/{track}", {"from": str(today - timedelta(days=day)), "to": str(today)}
+
+
+# wrk's script: a track and range of its own on every request when asked, and the figures as JSON.
 WRK_SCRIPT = """
 local sent = 0
 request = function()
   sent = sent + 1
-  return wrk.format(nil, UNIQUE and (wrk.path .. "&n=" .. sent) or wrk.path)
+  if not UNIQUE then return wrk.format(nil, wrk.path) end
+  local track = sent % TRACKS + 1
+  local from = FROM[math.floor(sent / TRACKS) % #FROM + 1]
+  return wrk.format(nil, PREFIX .. track .. "?from=" .. from .. "&to=" .. TODAY)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -169,9 +195,14 @@ end
 def drive_wrk(url: str, clients: int, seconds: float, unique: bool) -> Run:
     """wrk (C, epoll) in one thread with `clients` connections, each with one request in flight."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(f"UNIQUE = {'true' if unique else 'false'}\n{WRK_SCRIPT}")
+        today = datetime.now(UTC).date()
+        days = ", ".join(f'"{today - timedelta(days=day)}"' for day in range(1, WALKED_DAYS + 1))
+        script.write(
+            f'UNIQUE = {"true" if unique else "false"}\nTRACKS = {TRACKS}\nTODAY = "{today}"\n'
+            f'PREFIX = "{PATH.format("")}"\nFROM = {{{days}}}\n{WRK_SCRIPT}'
+        )
         script.flush()
-        command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "-s", script.name]
+        command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "-s", script.name]
         command += ["-H", f"Authorization: {bearer()}", f"{url}?period=30-days"]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -229,7 +260,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--tracks", type=int, default=1000)
+    parser.add_argument("--tracks", type=int, default=TRACKS, help=argparse.SUPPRESS)
     parser.add_argument("--loads", default="wrk,aiohttp", help="load generators, of: wrk, aiohttp")
     parser.add_argument("--serve", choices=["app", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
