@@ -2,7 +2,7 @@
 same JSON.
 
 A child process serves either the real app (auth, limits, cache, handler, ClickHouse) over a fresh
-embedded store holding --events events of --tracks tracks written through the worker's own sink, or a
+embedded store holding --events events of TRACKS tracks written through the worker's own sink, or a
 bare Starlette app whose one route returns the same bytes; both under uvicorn on a local port. A load
 generator keeps --clients requests in flight for --seconds against each in turn:
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -60,7 +61,7 @@ TRACKS = 1000  # the catalog's tracks, all by ARTIST
 LIMITS = {f"INSIGHTS_RATE_LIMIT_{k}": str(10**9) for k in ("READ", "EXPORT", "INGEST")}
 
 
-def fill(dsn: str, events: int, tracks: int) -> None:
+def fill(dsn: str, events: int) -> None:
     """A catalog and `events` events over 400 days, written by the worker's sink (rollups included)."""
     from insights.migrate import migrate
     from insights.store import Store
@@ -70,10 +71,10 @@ def fill(dsn: str, events: int, tracks: int) -> None:
     store = Store(dsn)
     migrate(store)
     store.insert("artists", [(ARTIST, "Ana Vale", 1)], ("artist_id", "name", "version"))
-    rows = [(t, f"Track {t}", None, [ARTIST], 1) for t in range(1, tracks + 1)]
+    rows = [(t, f"Track {t}", None, [ARTIST], 1) for t in range(1, TRACKS + 1)]
     store.insert("tracks", rows, ("track_id", "title", "album_id", "artist_ids", "version"))
     sink, now, rng = sole_writer(store), datetime.now(UTC), random.Random(7)
-    popular = [int(rng.paretovariate(1.2)) % tracks + 1 for _ in range(1000)]
+    popular = [int(rng.paretovariate(1.2)) % TRACKS + 1 for _ in range(1000)]
     for start in range(0, events, 20_000):
         batch = [
             SourcedEvent(
@@ -93,7 +94,7 @@ def fill(dsn: str, events: int, tracks: int) -> None:
     store.close()
 
 
-def serve(kind: str, port: int, data: str, events: int, tracks: int) -> None:
+def serve(kind: str, port: int, data: str, events: int) -> None:
     if kind == "bare":
         body = Path(data).read_bytes()
 
@@ -107,7 +108,7 @@ def serve(kind: str, port: int, data: str, events: int, tracks: int) -> None:
         from insights.store import Store
 
         dsn = f"chdb://{data}/clickhouse"
-        fill(dsn, events, tracks)
+        fill(dsn, events)
         limits = Limits(read=10**9, export=10**9, ingest=10**9, auth_failures=10**9)
         app = create_app(Store(dsn), None, SECRET, ApiOptions(limits=limits))  # type: ignore[arg-type]
         # The app meets the network as `insights api` serves it: on the product's HTTP protocol.
@@ -138,6 +139,7 @@ async def drive_aiohttp(url: str, clients: int, seconds: float, unique: bool) ->
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
     connector = aiohttp.TCPConnector(limit=clients)
+    walk = itertools.count()  # the uncached requests' order, shared: no two ask the same answer
     async with aiohttp.ClientSession(connector=connector, headers={"Authorization": bearer()}) as http:
 
         async def client(number: int) -> None:
@@ -146,7 +148,7 @@ async def drive_aiohttp(url: str, clients: int, seconds: float, unique: bool) ->
                 sent += 1
                 target, params = url, {"period": "30-days"}
                 if unique:
-                    target, params = walked(url, number * 1_000_000 + sent)
+                    target, params = walked(url, next(walk))
                 started = time.perf_counter()
                 async with http.get(target, params=params) as answer:
                     await answer.read()
@@ -167,7 +169,7 @@ WALKED_DAYS = 300
 
 
 def walked(url: str, n: int) -> tuple[str, dict[str, str]]:
-    """The `n`th uncached request: the URL of a track (of --tracks) and its range."""
+    """The `n`th uncached request: the URL of a track and its range."""
     track, day = n % TRACKS + 1, n // TRACKS % WALKED_DAYS + 1
     today = datetime.now(UTC).date()
     return url.rsplit("/", 1)[0] + f"/{track}", {"from": str(today - timedelta(days=day)), "to": str(today)}
@@ -240,7 +242,7 @@ def measure(load: str, url: str, args: argparse.Namespace, unique: bool, server:
 def start(kind: str, data: str, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     command = [sys.executable, __file__, "--serve", kind, "--port", str(port), "--data", data]
-    command += ["--events", str(args.events), "--tracks", str(args.tracks)]
+    command += ["--events", str(args.events)]
     server = subprocess.Popen(command, env={**os.environ, **LIMITS})
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -260,14 +262,13 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--tracks", type=int, default=TRACKS, help=argparse.SUPPRESS)
     parser.add_argument("--loads", default="wrk,aiohttp", help="load generators, of: wrk, aiohttp")
     parser.add_argument("--serve", choices=["app", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port, args.data, args.events, args.tracks)
+        serve(args.serve, args.port, args.data, args.events)
         return 0
     loads = args.loads.split(",")
     if unknown := set(loads) - DRIVERS.keys():
