@@ -36,26 +36,35 @@ class ConnectionLimits:
 
 class OneWrite:
     """A connection's transport that holds what is written until the response is complete (or, for a
-    response sent in parts, until the loop's next turn), then writes it to the socket at once.
+    response sent in parts, until the loop's next turn or HELD_BYTES), then writes it to the socket at
+    once.
 
     uvicorn writes a response's head and its body separately, and each write to an idle socket is a
     system call that also runs a local client's receive path: under ingest, up to a third of the
     thread serving HTTP. One write per response halves them and adds no wait, since the response is
-    complete when its last part is written (`GuardedProtocol.on_response_complete`)."""
+    complete when its last part is written (`GuardedProtocol.on_response_complete`). A long response
+    (an export) is written on as it grows, so the transport's flow control still holds its sender
+    back when the client reads slowly."""
 
-    __slots__ = ("_flushing", "_held", "_loop", "_transport")
+    HELD_BYTES = 64 * 1024
+
+    __slots__ = ("_flushing", "_held", "_held_bytes", "_loop", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._held: list[bytes] = []
+        self._held_bytes = 0
         self._flushing: asyncio.Handle | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
         self._held.append(bytes(data))
-        if self._flushing is None:
+        self._held_bytes += len(data)
+        if self._held_bytes >= self.HELD_BYTES:
+            self.flush()
+        elif self._flushing is None:
             self._flushing = self._loop.call_soon(self.flush)
 
     def flush(self) -> None:
@@ -65,6 +74,7 @@ class OneWrite:
         if self._held:
             held = self._held[0] if len(self._held) == 1 else b"".join(self._held)
             self._held.clear()
+            self._held_bytes = 0
             if not self._transport.is_closing():
                 self._transport.write(held)
 
@@ -78,10 +88,11 @@ class OneWrite:
 
     def abort(self) -> None:
         self._held.clear()
+        self._held_bytes = 0
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+        return self._transport.get_write_buffer_size() + self._held_bytes
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)

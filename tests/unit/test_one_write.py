@@ -71,6 +71,20 @@ def test_what_is_not_flushed_leaves_at_the_loops_next_turn_in_order() -> None:
     asyncio.run(check())
 
 
+def test_a_long_response_is_written_on_as_it_grows_so_flow_control_still_holds() -> None:
+    async def check() -> None:
+        held, socket = one_write()
+        part = b"x" * (OneWrite.HELD_BYTES // 4)
+        for _ in range(9):  # an export's parts, sent without the loop turning in between
+            held.write(part)
+        assert [len(write) for write in socket.writes] == [OneWrite.HELD_BYTES, OneWrite.HELD_BYTES]
+        assert held.get_write_buffer_size() == len(part)
+        await asyncio.sleep(0)
+        assert b"".join(socket.writes) == part * 9
+
+    asyncio.run(check())
+
+
 def test_close_sends_what_is_held_first_and_abort_drops_it() -> None:
     async def check() -> None:
         held, socket = one_write()
