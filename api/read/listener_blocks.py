@@ -23,9 +23,11 @@ are kept while no change notice names an earlier day of their tracks (api/read/p
 from __future__ import annotations
 
 import asyncio
+import bisect
 import calendar
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -91,9 +93,15 @@ def _with_months(first: date, last: date) -> list[Block]:
 def tiling(first: date, last: date) -> list[Block]:
     """The fewest blocks found that tile [first, last] exactly: whole weeks and days, or whole months
     with the weeks and days of the rest, whichever is fewer."""
+    return list(_tiling(first, last))
+
+
+@functools.lru_cache(maxsize=4096)  # an answer tiles its ranges several times, and pollers ask the same
+def _tiling(first: date, last: date) -> tuple[Block, ...]:
     if last < first:
-        return []
-    return min(_weeks_and_days(first, last), _with_months(first, last), key=len)
+        return ()
+    fewest = min(_weeks_and_days(first, last), _with_months(first, last), key=len)
+    return tuple(fewest)
 
 
 @dataclass(frozen=True)
@@ -138,8 +146,9 @@ class Ask:
         return head + tail, days
 
 
-def _days(block: Block) -> list[date]:
-    return [block.start + timedelta(days=n) for n in range((block.last - block.start).days + 1)]
+@functools.lru_cache(maxsize=4096)
+def _days(block: Block) -> tuple[date, ...]:
+    return tuple(block.start + timedelta(days=n) for n in range((block.last - block.start).days + 1))
 
 
 # The sums every ask's blocks and windows are judged by, in one statement: each track's plays and
@@ -324,14 +333,17 @@ def _window_key(ask: Ask) -> WindowKey | None:
 
 
 class BlockSums:
-    """The rows of one sums statement, as the asks look them up."""
+    """The rows of one sums statement, as the asks look them up; with `base`, added to sums parsed
+    before (the kept days' of the same asks)."""
 
-    def __init__(self, rows: Sequence[Sequence[Any]]) -> None:
-        self.tracks: dict[tuple[int, date], Sums] = {}
-        self.blocks: dict[Key, Sums] = {}
-        self.totals: dict[int, Sums] = {}
-        self.windows: dict[WindowKey, Sums] = {}
-        self.built: dict[WindowKey, int] = {}  # when each window read was built (microseconds)
+    def __init__(self, rows: Sequence[Sequence[Any]], base: BlockSums | None = None) -> None:
+        self.tracks: dict[tuple[int, date], Sums] = dict(base.tracks) if base is not None else {}
+        self.blocks: dict[Key, Sums] = dict(base.blocks) if base is not None else {}
+        self.totals: dict[int, Sums] = dict(base.totals) if base is not None else {}
+        self.windows: dict[WindowKey, Sums] = dict(base.windows) if base is not None else {}
+        # When each window read was built (microseconds).
+        self.built: dict[WindowKey, int] = dict(base.built) if base is not None else {}
+        self._starts: list[date] | None = None  # the distinct days and block starts of `tracks`, sorted
         for source, entity_id, kind, grain, start, last, plays, fingerprint, built in rows:
             sums = (int(plays), int(fingerprint))
             if source == 0:  # a block's days may come in two statements (api/read/past_rows.py)
@@ -346,11 +358,17 @@ class BlockSums:
                 self.windows[key], self.built[key] = sums, int(built)
 
     def _truth(self, ask: Ask, starts: Sequence[date]) -> Sums | None:
-        truth: Sums | None = None
+        """The sums of the ask's tracks' rows at `starts`, None if there is none (run for every block and
+        window of every ask: one loop, no call per row)."""
+        plays = fingerprint = 0
+        found = False
+        rows = self.tracks
         for track in ask.tracks:
             for start in starts:
-                truth = _add(truth, self.tracks.get((track, start)))
-        return truth
+                sums = rows.get((track, start))
+                if sums is not None:
+                    plays, fingerprint, found = plays + sums[0], fingerprint + sums[1], True
+        return (plays, fingerprint % _MODULUS) if found else None
 
     def sound(self, ask: Ask, block: Block) -> bool:
         """Whether the block holds exactly the plays of the ask's tracks (or neither has any)."""
@@ -369,6 +387,7 @@ class BlockSums:
         self.totals |= other.totals
         self.windows |= other.windows
         self.built |= other.built
+        self._starts = None
 
     def plays(self, ask: Ask) -> int:
         """The plays of the ask's tracks over its days, or all time, from their own rows; of asks whose
@@ -385,8 +404,10 @@ class BlockSums:
             return False
         # The tracks' rows of the window's days, however they were grouped into blocks: a row whose
         # block reaches past the window makes the sums differ, never agree by mistake.
-        first, last = window
-        starts = sorted({start for _, start in self.tracks if first <= start <= last})
+        if self._starts is None:
+            self._starts = sorted({start for _, start in self.tracks})
+        every, (first, last) = self._starts, window
+        starts = every[bisect.bisect_left(every, first) : bisect.bisect_right(every, last)]
         return self._truth(ask, starts) == self.windows[key]
 
 
@@ -398,9 +419,12 @@ def _dated_span(asks: Sequence[Ask]) -> tuple[date, date]:
 def _reaches(key: Key, day: date) -> bool:
     """Whether the block of `key` holds `day` or a later one."""
     _, _, grain, start = key
-    if grain == ALL:
-        return True
-    return {DAY: start, WEEK: start + timedelta(days=6), MONTH: _month_last(start)}[grain] >= day
+    return grain == ALL or _block_last(grain, start) >= day
+
+
+@functools.lru_cache(maxsize=4096)
+def _block_last(grain: int, start: date) -> date:
+    return {DAY: start, WEEK: start + timedelta(days=6), MONTH: _month_last(start)}[grain]
 
 
 async def block_sums(store: Store, asks: Sequence[Ask], past: PastRows | None = None) -> BlockSums:
@@ -429,13 +453,30 @@ async def block_sums(store: Store, asks: Sequence[Ask], past: PastRows | None = 
         return await store.aquery_rows(sql, parameters) if sql is not None else []
 
     def sound(rows: list[tuple[Any, ...]]) -> bool:  # kept only once every window is: none is built then
-        kept = BlockSums(rows)
+        kept = _parsed(rows)
         return all(kept.window_sound(ask) for ask in asks if ask.window is not None)
 
     kept, read_now = await asyncio.gather(
         past.rows(("sums", tuple(asks)), version, lambda: read(before), sound), read(now)
     )
-    return BlockSums([*kept, *read_now])
+    return BlockSums(read_now, base=_parsed(kept))
+
+
+# Kept rows, parsed once: PastRows hands back the very rows it keeps, so they are known by identity
+# (each entry holds its rows, so no other list can take their id while it is here).
+_PARSED: OrderedDict[int, tuple[list[tuple[Any, ...]], BlockSums]] = OrderedDict()
+PARSED_KEPT = 64
+
+
+def _parsed(rows: list[tuple[Any, ...]]) -> BlockSums:
+    known = _PARSED.get(id(rows))
+    if known is not None and known[0] is rows:
+        _PARSED.move_to_end(id(rows))
+        return known[1]
+    parsed = _PARSED[id(rows)] = rows, BlockSums(rows)
+    if len(_PARSED) > PARSED_KEPT:
+        _PARSED.popitem(last=False)
+    return parsed[1]
 
 
 def _sums_parameters(asks: Sequence[Ask]) -> dict[str, Any]:

@@ -52,3 +52,42 @@ def test_a_track_reads_its_days_from_its_own_rows() -> None:
     ]
     all_time, none = Ask(Entity(ALBUM, 1), (1, 2)).blocks()
     assert [b.grain for b in all_time] == [ALL] and none == []
+
+
+def test_sums_added_to_kept_ones_leave_those_as_they_were() -> None:
+    from api.read.listener_blocks import BlockSums
+
+    day, today = date(2026, 12, 4), date(2026, 12, 5)
+    album = Ask(Entity(ALBUM, 9), (1, 2), date(2026, 12, 3), today)
+    # source 0: a track's rows by block start; 1: a block's own; 3: a window's own (kind, grain=exact).
+    kept = BlockSums(
+        [
+            (0, 1, 0, 0, day, date(1970, 1, 1), 5, 50, 0),
+            (0, 2, 0, 0, day, date(1970, 1, 1), 1, 10, 0),
+            (3, 9, ALBUM, 0, date(2026, 12, 3), day, 6, 60, 1234),
+        ]
+    )
+    now = [
+        (0, 1, 0, 0, today, date(1970, 1, 1), 2, 20, 0),
+        (0, 1, 0, 0, day, date(1970, 1, 1), 1, 7, 0),  # a late play: the same block twice adds up
+        (1, 9, ALBUM, DAY, today, date(1970, 1, 1), 2, 20, 0),
+    ]
+    both = BlockSums(now, base=kept)
+    assert both.tracks[1, day] == (6, 57) and both.tracks[1, today] == (2, 20)
+    assert both.sound(album, Block(DAY, today, today)) and both.built == kept.built
+    assert not both.window_sound(album)  # the late play is not in the kept window
+    assert kept.tracks == {(1, day): (5, 50), (2, day): (1, 10)} and kept.blocks == {}
+    assert kept.window_sound(album)
+
+
+def test_kept_rows_are_parsed_once_by_identity_and_a_bounded_number_stays() -> None:
+    from api.read import listener_blocks
+
+    rows = [(0, 1, 0, 0, date(2026, 12, 4), date(1970, 1, 1), 5, 50, 0)]
+    parsed = listener_blocks._parsed(rows)
+    assert listener_blocks._parsed(rows) is parsed
+    assert listener_blocks._parsed(list(rows)) is not parsed  # equal rows, another list: parsed anew
+    for _ in range(listener_blocks.PARSED_KEPT + 1):
+        listener_blocks._parsed(list(rows))
+    assert len(listener_blocks._PARSED) == listener_blocks.PARSED_KEPT
+    assert listener_blocks._parsed(rows) is not parsed  # pushed out by the newer ones
