@@ -142,7 +142,7 @@ async def drive_aiohttp(url: str, clients: int, seconds: float, unique: bool) ->
     walk = itertools.count()  # the uncached requests' order, shared: no two ask the same answer
     async with aiohttp.ClientSession(connector=connector, headers={"Authorization": bearer()}) as http:
 
-        async def client(number: int) -> None:
+        async def client() -> None:
             sent = 0
             while time.monotonic() < deadline:
                 sent += 1
@@ -156,7 +156,7 @@ async def drive_aiohttp(url: str, clients: int, seconds: float, unique: bool) ->
                 latencies.append(time.perf_counter() - started)
 
         started, cpu = time.monotonic(), time.process_time()
-        await asyncio.gather(*(client(n) for n in range(clients)))
+        await asyncio.gather(*(client() for _ in range(clients)))
         elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
     latencies.sort()
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]

@@ -27,8 +27,7 @@ import bisect
 import calendar
 import functools
 import logging
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -313,12 +312,15 @@ def _plus(left: Sums, right: Sums) -> Sums:
     return left[0] + right[0], (left[1] + right[1]) % _MODULUS
 
 
-def _add(left: Sums | None, right: Sums | None) -> Sums | None:
-    if right is None:
-        return left
-    if left is None:
-        return right
-    return _plus(left, right)
+def _summed(found: Iterable[Sums | None]) -> Sums | None:
+    """The sum of the sums found, None if none is (run for every block and window of every ask: one
+    loop, no call per row)."""
+    plays = fingerprint = 0
+    any_found = False
+    for sums in found:
+        if sums is not None:
+            plays, fingerprint, any_found = plays + sums[0], fingerprint + sums[1], True
+    return (plays, fingerprint % _MODULUS) if any_found else None
 
 
 def _key(entity: Entity, block: Block) -> Key:
@@ -337,13 +339,14 @@ class BlockSums:
     before (the kept days' of the same asks)."""
 
     def __init__(self, rows: Sequence[Sequence[Any]], base: BlockSums | None = None) -> None:
-        self.tracks: dict[tuple[int, date], Sums] = dict(base.tracks) if base is not None else {}
-        self.blocks: dict[Key, Sums] = dict(base.blocks) if base is not None else {}
-        self.totals: dict[int, Sums] = dict(base.totals) if base is not None else {}
-        self.windows: dict[WindowKey, Sums] = dict(base.windows) if base is not None else {}
-        # When each window read was built (microseconds).
-        self.built: dict[WindowKey, int] = dict(base.built) if base is not None else {}
+        self.tracks: dict[tuple[int, date], Sums] = {}
+        self.blocks: dict[Key, Sums] = {}
+        self.totals: dict[int, Sums] = {}
+        self.windows: dict[WindowKey, Sums] = {}
+        self.built: dict[WindowKey, int] = {}  # when each window read was built (microseconds)
         self._starts: list[date] | None = None  # the distinct days and block starts of `tracks`, sorted
+        if base is not None:
+            self.absorb(base)
         for source, entity_id, kind, grain, start, last, plays, fingerprint, built in rows:
             sums = (int(plays), int(fingerprint))
             if source == 0:  # a block's days may come in two statements (api/read/past_rows.py)
@@ -358,27 +361,20 @@ class BlockSums:
                 self.windows[key], self.built[key] = sums, int(built)
 
     def _truth(self, ask: Ask, starts: Sequence[date]) -> Sums | None:
-        """The sums of the ask's tracks' rows at `starts`, None if there is none (run for every block and
-        window of every ask: one loop, no call per row)."""
-        plays = fingerprint = 0
-        found = False
         rows = self.tracks
-        for track in ask.tracks:
-            for start in starts:
-                sums = rows.get((track, start))
-                if sums is not None:
-                    plays, fingerprint, found = plays + sums[0], fingerprint + sums[1], True
-        return (plays, fingerprint % _MODULUS) if found else None
+        return _summed(rows.get((track, start)) for track in ask.tracks for start in starts)
 
     def sound(self, ask: Ask, block: Block) -> bool:
         """Whether the block holds exactly the plays of the ask's tracks (or neither has any)."""
         if block.grain == ALL:
-            truth: Sums | None = None
-            for track in ask.tracks:
-                truth = _add(truth, self.totals.get(track))
+            truth = _summed(self.totals.get(track) for track in ask.tracks)
         else:
             truth = self._truth(ask, [block.start])
         return truth == self.blocks.get(_key(ask.entity, block))
+
+    def __len__(self) -> int:
+        """Its rows: what PastRows weighs it by when keeping it."""
+        return len(self.tracks) + len(self.blocks) + len(self.totals) + len(self.windows)
 
     def absorb(self, other: BlockSums) -> None:
         """Add the rows of another statement's sums, of other asks over the same tiling."""
@@ -452,31 +448,16 @@ async def block_sums(store: Store, asks: Sequence[Ask], past: PastRows | None = 
         sql = sums_statement(parameters)
         return await store.aquery_rows(sql, parameters) if sql is not None else []
 
-    def sound(rows: list[tuple[Any, ...]]) -> bool:  # kept only once every window is: none is built then
-        kept = _parsed(rows)
+    async def read_kept() -> BlockSums:  # kept parsed: an ask adds today's rows to a copy
+        return BlockSums(await read(before))
+
+    def sound(kept: BlockSums) -> bool:  # kept only once every window is: none is built then
         return all(kept.window_sound(ask) for ask in asks if ask.window is not None)
 
     kept, read_now = await asyncio.gather(
-        past.rows(("sums", tuple(asks)), version, lambda: read(before), sound), read(now)
+        past.rows(("sums", tuple(asks)), version, read_kept, sound), read(now)
     )
-    return BlockSums(read_now, base=_parsed(kept))
-
-
-# Kept rows, parsed once: PastRows hands back the very rows it keeps, so they are known by identity
-# (each entry holds its rows, so no other list can take their id while it is here).
-_PARSED: OrderedDict[int, tuple[list[tuple[Any, ...]], BlockSums]] = OrderedDict()
-PARSED_KEPT = 64
-
-
-def _parsed(rows: list[tuple[Any, ...]]) -> BlockSums:
-    known = _PARSED.get(id(rows))
-    if known is not None and known[0] is rows:
-        _PARSED.move_to_end(id(rows))
-        return known[1]
-    parsed = _PARSED[id(rows)] = rows, BlockSums(rows)
-    if len(_PARSED) > PARSED_KEPT:
-        _PARSED.popitem(last=False)
-    return parsed[1]
+    return BlockSums(read_now, base=kept)
 
 
 def _sums_parameters(asks: Sequence[Ask]) -> dict[str, Any]:

@@ -18,15 +18,17 @@ silent, behind), for a range ending after today, or for longer than MAX_AGE_SECO
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sized
 from datetime import date, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from api.http.recent import Recent
 from api.read.changes import MAX_AGE_SECONDS, TrackChanges, Version
 from insights.metrics import PAST_ROWS
 
 Rows = list[tuple[Any, ...]]
+# What a read gives and is kept as: rows, or what they were parsed into, weighed by its len().
+Read = TypeVar("Read", bound=Sized)
 # Bound of the rows kept: each about 200 bytes, so at most about 20 MB per process.
 MAX_ROWS = 100_000
 _EPOCH = date(1970, 1, 1)
@@ -36,7 +38,7 @@ KEPT_ROWS, READ_ROWS = (PAST_ROWS.labels(served=s) for s in ("kept", "read"))
 class _Kept(NamedTuple):
     version: Version
     created: float
-    rows: Rows
+    rows: Any  # a Read
 
 
 class PastRows:
@@ -70,12 +72,13 @@ class PastRows:
         self,
         key: Hashable,
         version: Version,
-        read: Callable[[], Awaitable[Rows]],
-        keep: Callable[[Rows], bool] = lambda rows: True,
-    ) -> Rows:
+        read: Callable[[], Awaitable[Read]],
+        keep: Callable[[Read], bool] = lambda rows: True,
+    ) -> Read:
         """The rows kept for `key` at `version`, else `read()`'s, kept if `keep` says so. `version` is
-        read before: a change announced while reading makes the next ask read again."""
-        kept = self.kept(key, version)
+        read before: a change announced while reading makes the next ask read again. `read` may give
+        the rows parsed (anything with a len(), its weight): they are kept, and given back, so."""
+        kept: Read | None = self.kept(key, version)
         if kept is not None:
             return kept
         rows = await read()
@@ -83,7 +86,7 @@ class PastRows:
             self.keep(key, version, rows)
         return rows
 
-    def kept(self, key: Hashable, version: Version) -> Rows | None:
+    def kept(self, key: Hashable, version: Version) -> Any:
         """The rows kept for `key` at `version`, or None (then counted as read: the caller reads them)."""
         kept = self._kept.get(key)
         if kept is not None and kept.version == version and self._clock() - kept.created < self._max_age:
@@ -92,6 +95,6 @@ class PastRows:
         READ_ROWS.inc()
         return None
 
-    def keep(self, key: Hashable, version: Version, rows: Rows) -> None:
+    def keep(self, key: Hashable, version: Version, rows: Sized) -> None:
         """Keep `rows` for `key`, read after `version` was."""
         self._kept.put(key, _Kept(version, self._clock(), rows))

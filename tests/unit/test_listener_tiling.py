@@ -80,14 +80,22 @@ def test_sums_added_to_kept_ones_leave_those_as_they_were() -> None:
     assert kept.window_sound(album)
 
 
-def test_kept_rows_are_parsed_once_by_identity_and_a_bounded_number_stays() -> None:
-    from api.read import listener_blocks
+def test_kept_sums_are_kept_parsed_and_weighed_by_their_rows() -> None:
+    import asyncio
+
+    from api.read.listener_blocks import BlockSums
+    from api.read.past_rows import PastRows
 
     rows = [(0, 1, 0, 0, date(2026, 12, 4), date(1970, 1, 1), 5, 50, 0)]
-    parsed = listener_blocks._parsed(rows)
-    assert listener_blocks._parsed(rows) is parsed
-    assert listener_blocks._parsed(list(rows)) is not parsed  # equal rows, another list: parsed anew
-    for _ in range(listener_blocks.PARSED_KEPT + 1):
-        listener_blocks._parsed(list(rows))
-    assert len(listener_blocks._PARSED) == listener_blocks.PARSED_KEPT
-    assert listener_blocks._parsed(rows) is not parsed  # pushed out by the newer ones
+    parsed: list[BlockSums] = []
+
+    async def read() -> BlockSums:
+        parsed.append(BlockSums(rows))
+        return parsed[-1]
+
+    past = PastRows(None, max_rows=2)
+    first = asyncio.run(past.rows("sums", 0, read))
+    assert asyncio.run(past.rows("sums", 0, read)) is first and len(parsed) == 1  # parsed once
+    assert len(first) == 1  # its weight: one row
+    asyncio.run(past.rows("other", 0, read))  # 1 + 1 rows and 1 + 1 more: past the bound of 2
+    assert asyncio.run(past.rows("sums", 0, read)) is not first
