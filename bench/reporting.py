@@ -7,18 +7,18 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from insights.dev.kafka_local import unused_port
 
 RESULTS = Path(__file__).parent / "results"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port for a server to bind: below the range the kernel takes outgoing connections' from."""
+    return unused_port()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -35,7 +35,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from api.ingest.publisher import ensure_topic
-from insights.dev.kafka_local import LocalKafka
+from insights.dev.kafka_local import LocalKafka, unused_port
 from insights.migrate import migrate
 from insights.settings import Settings
 from insights.store import Store
@@ -174,9 +173,7 @@ async def producer_ceiling(bootstrap: str, messages: list[tuple[bytes, bytes]]) 
 
 
 def start_api(bootstrap: str, partitions: int, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = unused_port()
     env = os.environ | {
         "INSIGHTS_KAFKA_BOOTSTRAP": bootstrap,
         "INSIGHTS_SECRET": SECRET,

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import queue
+import random
 import re
 import shutil
 import signal
@@ -27,7 +28,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
 _HOST = "127.0.0.1"
+_BIND_ATTEMPTS = 3  # starts on other ports when a program takes ours first
 _EXISTING_KAFKA_HINT = (
     "Or set INSIGHTS_KAFKA_BOOTSTRAP=host:port to use an existing Kafka instead of a local one."
 )
@@ -52,6 +54,10 @@ _INSTALL_HINTS = {
     "mvn": "Install Apache Maven, needed once to fetch the Kafka jars (Debian/Ubuntu: sudo apt-get "
     "install maven; Fedora: sudo dnf install maven; macOS: brew install maven).",
 }
+
+
+class _PortTaken(Exception):
+    """Kafka could not bind a port we chose: another program took it first."""
 
 
 class KafkaLaunchError(RuntimeError):
@@ -220,6 +226,21 @@ class LocalKafka:
         self.logs_dir.mkdir(exist_ok=True)
         self._clear_stale_broker()
         state = self._load_state()
+        for _ in range(_BIND_ATTEMPTS):
+            try:
+                return f"{_HOST}:{self._launch(java, java_build, libs, state, timeout)}"
+            except _PortTaken:
+                log.warning("another program took Kafka's port while it started; picking others")
+                state.pop("port", None)
+                state.pop("controller_port", None)
+        raise KafkaLaunchError(
+            f"another program took Kafka's ports as it started, {_BIND_ATTEMPTS} times in a row "
+            f"(logs in {self.logs_dir})"
+        )
+
+    def _launch(self, java: str, java_build: str, libs: Path, state: dict[str, Any], timeout: float) -> int:
+        """Start the broker on the remembered (or new) ports and wait until it serves; raises
+        `_PortTaken` when another program bound one of them between our choice and Kafka's bind."""
         port, controller_port = self._choose_ports(state)
         state.update(port=port, controller_port=controller_port)
         _write_atomically(self._state_file, json.dumps(state, indent=2) + "\n")
@@ -243,9 +264,12 @@ class LocalKafka:
         while not _broker_ready(port):
             if (code := self._process.poll()) is not None:
                 self._forget_process()
+                tail = self._log_tail(log_offset)
+                if "Address already in use" in tail and self._requested_port is None:
+                    raise _PortTaken
                 raise KafkaLaunchError(
                     f"Kafka exited with code {code} while starting; its last log lines:\n"
-                    f"{self._log_tail(log_offset)}\n(full logs in {self.logs_dir})"
+                    f"{tail}\n(full logs in {self.logs_dir})"
                 )
             if time.monotonic() > deadline:
                 self.stop()
@@ -255,7 +279,7 @@ class LocalKafka:
                 )
             time.sleep(0.2)
         log.info("Kafka ready on %s (%.1f s)", self.bootstrap, time.monotonic() - started)
-        return self.bootstrap
+        return port
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM (Kafka shuts down cleanly), then SIGKILL after `timeout`. Idempotent."""
@@ -608,12 +632,34 @@ def _port_free(port: int) -> bool:
 def _reuse_or_pick(remembered: object, avoid: set[int]) -> int:
     if isinstance(remembered, int) and remembered not in avoid and _port_free(remembered):
         return remembered
+    return unused_port(avoid)
+
+
+def unused_port(avoid: Collection[int] = ()) -> int:
+    """A free local port for a server to bind soon, chosen below the kernel's ephemeral range.
+
+    A port found by binding port 0 comes from that range, from which the kernel also gives the
+    local ports of outgoing connections: one made by any program between our choice and the
+    server's bind takes the port from it (Kafka's JVM needs seconds to bind)."""
+    low = _ephemeral_low()
     while True:
-        with socket.socket() as probe:
-            probe.bind((_HOST, 0))
-            port: int = probe.getsockname()[1]
-        if port not in avoid:
+        port = random.randrange(max(1024, low // 2), low) if low > 2048 else _kernel_port()  # noqa: S311
+        if port not in avoid and _port_free(port):
             return port
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _kernel_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((_HOST, 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 # --- small helpers ----------------------------------------------------------------------------

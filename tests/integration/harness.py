@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import clickhouse_connect
 import httpx
 
 from api.http.limits import Limits
+from insights.dev.kafka_local import unused_port
 from schemas.tokens import create_token
 
 SECRET = "end-to-end-test-secret-of-a-reasonable-length"
@@ -27,9 +27,8 @@ INSIGHTS = "/api/v1/producer-intelligence/insights"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port for a server a test starts: one no outgoing connection takes before the server binds."""
+    return unused_port()
 
 
 def token(*scopes: str, artists: tuple[int, ...] = ()) -> str:

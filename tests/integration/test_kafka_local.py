@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from insights.dev import kafka_local
 from insights.dev.kafka_local import KafkaLaunchError, LocalKafka, ensure_kafka_jars
 
 pytestmark = pytest.mark.integration
@@ -47,6 +49,15 @@ def running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def dead_pid() -> int:
@@ -134,6 +145,32 @@ def test_stop_leaves_no_process_and_restart_keeps_messages(broker: LocalKafka) -
     broker.start()
     assert broker.pid != pid
     assert consume(broker.bootstrap, "durable", 1) == [b"kept across restarts"]
+
+
+def test_a_port_taken_while_kafka_starts_means_a_start_on_other_ports(
+    broker: LocalKafka, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    produce(broker.bootstrap, "moved", [b"kept on the new port"])
+    broker.stop()
+    remembered = int(broker.bootstrap.rpartition(":")[2])
+    # Another program binds the remembered port after the launcher found it free.
+    monkeypatch.setattr(kafka_local, "_port_free", lambda port: port == remembered or free(port))
+    with socket.socket() as taker:
+        taker.bind(("127.0.0.1", remembered))
+        taker.listen()
+        with caplog.at_level(logging.WARNING, logger="insights.dev.kafka_local"):
+            bootstrap = broker.start()
+    assert bootstrap == broker.bootstrap and not bootstrap.endswith(f":{remembered}")
+    assert "took Kafka's port" in caplog.text
+    assert consume(bootstrap, "moved", 1) == [b"kept on the new port"]
+
+
+def test_chosen_ports_are_free_and_below_the_range_outgoing_connections_use() -> None:
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {kafka_local.unused_port() for _ in range(50)}
+    assert all(1024 <= port < low and free(port) for port in ports)
+    assert len(ports) > 40  # spread, so two launchers at once rarely pick the same
+    assert not {kafka_local.unused_port(avoid=ports) for _ in range(20)} & ports
 
 
 def test_stale_pid_file_of_a_dead_process_is_removed(broker: LocalKafka) -> None:
