@@ -36,12 +36,18 @@ class Rollup:
 
     def catch_up_sql(self, partitions: int, fenced_by: str = "") -> str:
         """The build over `partitions` offset ranges; `fenced_by`, a condition on kafka_partition,
-        keeps it from writing any partition the condition refuses."""
+        keeps it from writing any partition the condition refuses.
+
+        `ingested_since` (a parameter) is a time no event of the ranges was stored before: the engine
+        then skips the parts written earlier by their time range alone, where the offset ranges alone
+        made it look into every part of the table (a few granules each; many parts wait to be merged
+        while reads keep the machine busy, and each rollup of every flush paid for them all)."""
         ranges = " OR ".join(
             f"(kafka_partition = {{p{i}:UInt16}} AND kafka_offset > {{lo{i}:Int64}}"
             f" AND kafka_offset <= {{hi{i}:UInt64}})"
             for i in range(partitions)
         )
+        ranges = f"ingested_at >= toDateTime({{ingested_since:UInt32}}, 'UTC') AND ({ranges})"
         if fenced_by:
             ranges = f"({ranges}) AND {fenced_by}"
         columns = ", ".join(self.columns)
@@ -58,9 +64,10 @@ class Rollup:
         )
 
 
-def range_parameters(ranges: Mapping[int, tuple[int, int]]) -> dict[str, Any]:
-    """{partition: (after_offset, up_to_offset)} -> the p0/lo0/hi0... parameters of catch_up_sql."""
-    parameters: dict[str, Any] = {}
+def range_parameters(ranges: Mapping[int, tuple[int, int]], ingested_since: int = 0) -> dict[str, Any]:
+    """{partition: (after_offset, up_to_offset)} -> the p0/lo0/hi0... parameters of catch_up_sql, and
+    the time (Unix seconds) no event of those ranges was stored before, if one is known."""
+    parameters: dict[str, Any] = {"ingested_since": ingested_since}
     for i, (partition, (after, up_to)) in enumerate(sorted(ranges.items())):
         parameters |= {f"p{i}": partition, f"lo{i}": after, f"hi{i}": up_to}
     return parameters

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -198,15 +198,26 @@ class RollupSink:
     FENCE = OWNED  # the condition that keeps a partition's rows to its newest claimant
 
     def __init__(
-        self, store: Store, rollups: Sequence[Rollup] = ROLLUPS, *, member: str | None = None
+        self,
+        store: Store,
+        rollups: Sequence[Rollup] = ROLLUPS,
+        *,
+        member: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._clock = clock  # stamps the events' ingested_at
         self._rollups = tuple(rollups)
         self.member = member or uuid.uuid4().hex[:12]
         self.owner = ""  # "<member>@<generation>" of the newest claim, "" before the first
         self.owned: set[int] = set()
         self._events_marker: dict[int, int] = {}
         self._rollup_markers: dict[str, dict[int, int]] = {r.table: {} for r in self._rollups}
+        # Per partition, when the events its slowest rollup has still to see were stored (the
+        # earliest ingested_at among them), so its builds skip older parts; None once every rollup
+        # has seen every stored event. Known only of what this sink wrote since its rollups last
+        # caught up: a partition missing here (just claimed, or a write raised) is read unbounded.
+        self._stored_since: dict[int, int | None] = {}
         # The rollups are independent (each its own table and marker), so they are built side by side:
         # one statement of the engine barely uses more than a core at these sizes.
         self._builders = store.writer_pool(len(self._rollups), "rollup")
@@ -278,6 +289,7 @@ class RollupSink:
         """Drop what is known of partitions (another worker may advance them): re-read before use."""
         for partition in partitions:
             self._events_marker.pop(partition, None)
+            self._stored_since.pop(partition, None)
             for markers in self._rollup_markers.values():
                 markers.pop(partition, None)
 
@@ -320,7 +332,7 @@ class RollupSink:
 
     def _flush(self, batch: Sequence[SourcedEvent], partitions: set[int]) -> FlushResult:
         recovered = bool(self.recover(partitions).caught_up)
-        ingested_at = int(time.time())
+        ingested_at = int(self._clock())
         columns = event_columns(batch, ingested_at)
         self._stage(columns)
         carriers = self._carriers()
@@ -351,6 +363,9 @@ class RollupSink:
             failpoint("after_events_insert")
             for partition, (_, highest) in extents.items():
                 self._events_marker[partition] = max(self._events_marker[partition], highest)
+                if partition in self._stored_since:
+                    since = self._stored_since[partition]
+                    self._stored_since[partition] = ingested_at if since is None else min(since, ingested_at)
         result = FlushResult(written=len(new), duplicates=len(batch) - len(new), recovered=recovered)
         result.first_days = first_days(columns[_TRACK], columns[_OCCURRED])
         result.caught_up = self._catch_up(sorted(partitions))
@@ -411,7 +426,8 @@ class RollupSink:
             }
             if ranges:
                 sql = FENCE_TAG + rollup.catch_up_sql(len(ranges), fenced_by=self.FENCE)
-                parameters = range_parameters(ranges) | {"owned": sorted(ranges), "owner": self.owner}
+                since = min(self._stored_since.get(p) or 0 for p in ranges)
+                parameters = range_parameters(ranges, since) | {"owned": sorted(ranges), "owner": self.owner}
                 work[rollup.table] = (ranges, self._builders.submit(self._store.command, sql, parameters))
         caught_up: dict[str, int] = {}
         failure: BaseException | None = None
@@ -423,6 +439,12 @@ class RollupSink:
             for partition, (_, up_to) in ranges.items():
                 self._rollup_markers[table][partition] = up_to
             caught_up[table] = sum(hi - lo for lo, hi in ranges.values())
+        for partition in partitions:
+            if all(
+                markers[partition] >= self._events_marker[partition]
+                for markers in self._rollup_markers.values()
+            ):
+                self._stored_since[partition] = None
         if failure is not None:
             raise failure
         return caught_up

@@ -171,6 +171,50 @@ def test_one_rollup_failing_while_the_others_land_is_finished_once_on_retry(
         assert built == expected_totals(events)
 
 
+def test_rollups_read_only_parts_stored_since_their_events_and_all_after_a_failure(
+    clean_store: Store,
+) -> None:
+    """Each build tells the engine when the events it still has to see were stored, so older parts are
+    skipped; after a failure nothing is assumed: the repair reads the parts stored before it."""
+    events = stream(90)
+    stored_at = iter([2_000_000_000, 2_000_000_100, 2_000_000_200])
+    now = [0]
+    ((newest,),) = clean_store.query_rows("SELECT max(generation) FROM partition_owners")
+    sink = RollupSink(clean_store, clock=lambda: now[0])
+    sink.claim(range(64), int(newest) + 1)
+    real_command = clean_store.command
+    bounds: list[int] = []
+    failing = [False]
+
+    def watched(sql: str, parameters: dict[str, object] | None = None) -> None:
+        if "INSERT INTO track_daily " in sql:
+            assert parameters is not None
+            bounds.append(int(parameters["ingested_since"]))  # type: ignore[call-overload]
+            if failing[0]:
+                failing[0] = False
+                raise RuntimeError("ClickHouse went away")
+        real_command(sql, parameters)
+
+    clean_store.command = watched  # type: ignore[method-assign]
+    try:
+        now[0] = next(stored_at)
+        sink.flush(events[:30])
+        assert bounds == [now[0]]  # only the part this flush wrote
+        now[0], failing[0] = next(stored_at), True
+        with pytest.raises(RuntimeError, match="went away"):
+            sink.flush(events[30:60])  # its events stored, the daily rollup not built
+        assert bounds[1:] == [now[0]]
+        now[0] = next(stored_at)
+        sink.flush(events[60:])
+    finally:
+        clean_store.command = real_command  # type: ignore[method-assign]
+    # The repair reads every part (what the failed flush stored is not assumed known), then the
+    # flush's own events are read from its part alone.
+    assert bounds[2:] == [0, now[0]]
+    assert totals(clean_store) == expected_totals(events)
+    assert sum(daily(clean_store).values()) == sum(plays for plays, _, _ in expected_totals(events).values())
+
+
 @pytest.mark.parametrize("copy_comes", ["before the redelivery", "in the redelivered batch"])
 def test_ids_written_without_their_events_count_once_even_if_duplicated_meanwhile(
     clean_store: Store, copy_comes: str
