@@ -122,15 +122,26 @@ def judge(
     return None
 
 
-def check(store: Store, observed: Observed) -> Verdict:
-    """The verdict on `observed`; on a store that has none yet, records its identity (epoch 0)."""
+Stored = tuple[tuple[int, str] | None, dict[tuple[str, int], int]]
+
+
+def stored_state(store: Store) -> Stored:
+    """The stored identity (None before the first check) and the progress stored in its epoch."""
     identity = stored_identity(store)
+    return identity, {} if identity is None else stored_progress(store, identity[0])
+
+
+def check(store: Store, observed: Observed, stored: Stored) -> Verdict:
+    """The verdict on `observed`, given what was `stored` before Kafka was observed: offsets stored
+    later may count messages sent after the observation, beyond the end it saw. On a store that has
+    no identity yet, records the observed one (epoch 0)."""
+    identity, progress = stored
     if identity is None:
         store.insert(
             "kafka_identity", [[0, observed.cluster_id, "first start"]], ("epoch", "cluster_id", "reason")
         )
         identity = (0, observed.cluster_id)
-    return Verdict(identity[0], judge(observed, identity, stored_progress(store, identity[0])))
+    return Verdict(identity[0], judge(observed, identity, progress))
 
 
 def accept_reset(store: Store, observed: Observed, reason: str) -> int:
@@ -159,7 +170,10 @@ class IdentityGuard(KafkaRounds):
 
     async def check(self) -> Verdict:
         try:
-            verdict = await self.store.run(check, self.store, await self.observe())
+            # What is stored first, then Kafka: the other way round, a flush stored meanwhile could
+            # pass the ends observed before it, and a live Kafka look reset (ingest refused).
+            stored = await self.store.run(stored_state, self.store, quick=True)
+            verdict = await self.store.run(check, self.store, await self.observe(), stored, quick=True)
         except Exception as error:
             # Unreachable is not a reset: the probes report Kafka or ClickHouse down on their own.
             log.debug("Kafka identity not checked: %s", error)

@@ -4,6 +4,7 @@ newest writes still winning across the reset."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from insights.kafka_identity import IdentityGuard, Observed, record_progress
+from insights.store import Store
+from schemas.topics import EVENTS_TOPIC
 from tests.integration.harness import INSIGHTS, UpProcess, eventually, token
 
 pytestmark = pytest.mark.integration
@@ -93,3 +97,28 @@ def test_a_lost_kafka_log_is_refused_until_accepted_then_counted_once(tmp_path: 
     assert total_plays(up, before) == 5
     assert readable_by(up, before, ARTIST_B) == 403
     assert up.stop() == 0
+
+
+def test_offsets_stored_while_kafka_is_observed_are_not_taken_for_a_reset(clean_store: Store) -> None:
+    """A flush may store offsets past the ends the guard has just seen (messages sent since): what is
+    stored is read first, so a live Kafka is never judged reset, and ingest never refused for it."""
+    record_progress(clean_store, 0, EVENTS_TOPIC, {0: 10})
+    ends = {(EVENTS_TOPIC, 0): 10}
+
+    async def observe() -> Observed:
+        seen = Observed("c1", dict(ends))
+        # Meanwhile the worker reads the next messages and stores their offsets.
+        ends[EVENTS_TOPIC, 0] += 15
+        await clean_store.run(record_progress, clean_store, 0, EVENTS_TOPIC, {0: ends[EVENTS_TOPIC, 0]})
+        return seen
+
+    async def verdicts() -> list[str | None]:
+        guard = IdentityGuard(clean_store, "127.0.0.1:9")  # observed above, never reached
+        guard.observe = observe  # type: ignore[method-assign]
+        found = [(await guard.check()).problem for _ in range(3)]  # the first records cluster c1
+        ends[EVENTS_TOPIC, 0] = 3  # the log really lost
+        return [*found, (await guard.check()).problem]
+
+    *live, lost = asyncio.run(verdicts())
+    assert live == [None, None, None]
+    assert lost is not None and "partition 0 ends at 3" in lost
