@@ -45,10 +45,6 @@ from schemas.topics import CATALOG_TOPIC, CHANGES_TOPIC, DLQ_TOPIC, EVENTS_TOPIC
 
 log = logging.getLogger("insights")
 
-# Measured with bench/mixed_load.py: at niceness 10 the worker's process, the engine's threads building a
-# flush and its merges take about a tenth of the CPU a request's thread wants, and all that it leaves
-# (BENCHMARKS.md, "reads under ingest").
-WRITES_NICENESS = 10
 TOPIC_RETENTION_MS = str(7 * 24 * 3600 * 1000)
 CHANGES_RETENTION_MS = 3600 * 1000
 
@@ -79,9 +75,11 @@ async def migrated_store(
     settings: Settings, bootstrap: str | None, *, writes_yield: bool = False
 ) -> AsyncIterator[Store]:
     """The store, migrated; with `writes_yield` (the worker and the API in one process), the worker's
-    statements in the embedded engine yield the CPU to the requests'."""
+    statements in the embedded engine run at `settings.writes_niceness`: by default they yield the CPU
+    to the requests' (bench/mixed_load.py: at niceness 10 they take about a tenth of the CPU a
+    request's thread wants, and all that it leaves)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.clickhouse_dsn, writes_niceness=WRITES_NICENESS if writes_yield else 0)
+    store = Store(settings.clickhouse_dsn, writes_niceness=settings.writes_niceness if writes_yield else 0)
     try:
         members = consumer_group.counter(bootstrap, store.embedded)
         applied = await store.run(partial(migrate, store, group_members=members))
@@ -266,7 +264,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         if worker and api:
             # Beside the API, the worker runs in a process of its own (insights/worker_process.py).
             child_setup = core.child_setup if core is not None else None
-            process = WorkerProcess(settings, store, bootstrap, WRITES_NICENESS, child_setup)
+            process = WorkerProcess(settings, store, bootstrap, settings.writes_niceness, child_setup)
             if core is not None:
                 core.include(lambda: process.pid)
             pipeline = process

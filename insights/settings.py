@@ -66,6 +66,16 @@ def loop_core(env: Mapping[str, str]) -> bool:
     return value == "on"
 
 
+def writes_niceness(env: Mapping[str, str]) -> int:
+    """INSIGHTS_WRITES_NICENESS: in `insights up`, the OS niceness (0 to 19) of the worker's process, of
+    the engine's threads running its statements and of the engine's merges: 10 by default, the requests
+    first; lower gives fresher answers under load and slower reads (docs/operations.md)."""
+    text = (env.get("INSIGHTS_WRITES_NICENESS") or "10").strip()
+    if not text.isdigit() or int(text) > 19:
+        raise SettingsError(f"INSIGHTS_WRITES_NICENESS must be a whole number from 0 to 19, not {text!r}.")
+    return int(text)
+
+
 def kafka_cache(env: Mapping[str, str]) -> Path:
     if configured := env.get("INSIGHTS_KAFKA_CACHE"):
         return Path(configured).expanduser()
@@ -106,6 +116,7 @@ class Settings:
     log_format: str = "text"
     metrics_port: int | None = None
     loop_core: bool = False
+    writes_niceness: int = 10
     # Where the local Kafka's jars are fetched to, once (`insights up` and the tests).
     kafka_cache: Path = field(default_factory=lambda: kafka_cache(os.environ))
     # Crash points for the fault tests (pipeline/failpoints.py); empty outside them.
@@ -141,6 +152,7 @@ class Settings:
             log_format=env.get("INSIGHTS_LOG_FORMAT") or "text",
             metrics_port=metrics_port(env),
             loop_core=loop_core(env),
+            writes_niceness=writes_niceness(env),
             kafka_cache=kafka_cache(env),
             failpoints=env.get("INSIGHTS_FAILPOINTS", ""),
         )

@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from insights.dev.kafka_local import LocalKafka
+from insights.settings import Settings, SettingsError
 from insights.store import Store
+from tests.integration.conftest import ExternalKafka
+from tests.integration.harness import UpProcess
 
 PRIORITY_SQL = "SELECT getSetting('os_thread_priority')"
 
@@ -47,7 +51,11 @@ def test_the_workers_statements_run_at_the_niceness_asked_and_reads_do_not(embed
 
 MERGES_NICENESS = """
 import sys, tempfile
+from insights.dev.kafka_local import LocalKafka
+from insights.settings import Settings, SettingsError
 from insights.store import Store
+from tests.integration.conftest import ExternalKafka
+from tests.integration.harness import UpProcess
 store = Store(f"chdb://{tempfile.mkdtemp()}/clickhouse", writes_niceness=int(sys.argv[1]))
 ((value,),) = store.query_rows(
     "SELECT value FROM system.server_settings WHERE name = 'os_threads_nice_value_merge_mutate'"
@@ -68,3 +76,36 @@ def test_the_engines_merges_run_at_the_writes_niceness(asked: int) -> None:
         check=True,
     )
     assert merges.stdout.split() == [str(asked)]
+
+
+def test_the_writes_niceness_is_ten_unless_set_from_zero_to_nineteen() -> None:
+    base = {"INSIGHTS_SECRET": "x" * 40}
+    assert Settings.from_env(base).writes_niceness == 10
+    assert Settings.from_env({**base, "INSIGHTS_WRITES_NICENESS": " 0 "}).writes_niceness == 0
+    assert Settings.from_env({**base, "INSIGHTS_WRITES_NICENESS": "19"}).writes_niceness == 19
+    for wrong in ("20", "-1", "low", "2.5"):
+        with pytest.raises(
+            SettingsError, match="INSIGHTS_WRITES_NICENESS must be a whole number from 0 to 19"
+        ):
+            Settings.from_env({**base, "INSIGHTS_WRITES_NICENESS": wrong})
+
+
+def test_insights_up_runs_its_worker_at_the_niceness_set(
+    session_kafka: ExternalKafka | LocalKafka, tmp_path: Path
+) -> None:
+    up = UpProcess(tmp_path / "data", session_kafka.bootstrap)
+    up.env["INSIGHTS_WRITES_NICENESS"] = "4"
+    up.start()
+    try:
+        assert up.process is not None
+        workers = [
+            pid
+            for children in Path(f"/proc/{up.process.pid}/task").glob("*/children")
+            for pid in children.read_text().split()
+            if b"insights.worker_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 1
+        stat = Path(f"/proc/{workers[0]}/stat").read_text()
+        assert int(stat.rsplit(")", 1)[1].split()[16]) == 4
+    finally:
+        assert up.stop() == 0
