@@ -215,6 +215,18 @@ def test_rollups_read_only_parts_stored_since_their_events_and_all_after_a_failu
     assert sum(daily(clean_store).values()) == sum(plays for plays, _, _ in expected_totals(events).values())
 
 
+def test_partitions_far_apart_in_offsets_are_each_built_over_their_own_range(clean_store: Store) -> None:
+    """One build covers every partition of a flush, each with its own range: a partition thousands of
+    offsets ahead of another neither drags the other's old events in nor leaves its own out."""
+    ahead = [sourced(n, 0, 5_000 + n, track=1) for n in range(40)]
+    behind = [sourced(100 + n, 1, n, track=2) for n in range(40)]
+    sink = claimed_sink(clean_store)
+    sink.flush(ahead[:20] + behind[:20])
+    sink.flush(ahead[20:] + behind[20:])
+    assert totals(clean_store) == expected_totals(ahead + behind)
+    assert daily(clean_store) == Counter({(1, NOW.date()): 40, (2, NOW.date()): 40})
+
+
 @pytest.mark.parametrize("copy_comes", ["before the redelivery", "in the redelivered batch"])
 def test_ids_written_without_their_events_count_once_even_if_duplicated_meanwhile(
     clean_store: Store, copy_comes: str
