@@ -18,7 +18,9 @@ nothing is written then, so the two say what the probe's own small flushes cost 
 Freshness is measured all through the phase: a probe posts one play to each of 40 tracks of its own
 in one batch (one Kafka message: one flush makes them visible together) and polls their realtime in
 turn every 50 ms, so each track is asked at most every 2 s and no answer comes from the response cache
-(max-age 1 s); the time from the 202 to the first answer that counts the play is its freshness.
+(max-age 1 s); the time from the 202 to the first answer that counts the play is its freshness. Beside
+it, the worker's flushes of the phase (their mean duration and size): an event waits for the flush
+under way, then for its own, so freshness follows them.
 Ingest comes from a generator process of this script: realistic batches
 of 500 events (`insights generate`'s model) made once, then re-sent with fresh event ids, so its CPU per
 event is a small fraction of the server's; every figure of CPU is per process (insights, its worker
@@ -620,7 +622,8 @@ def measure_round(args: argparse.Namespace, round_: int, code: Code) -> list[dic
 HEADER = (
     f"{'code':<8} {'round':>5} {'ingest/s':>8} {'target':>7} {'accepted':>9} | "
     f"{'cached r/s':>10} {'p50':>5} {'p99':>6} | {'computed r/s':>12} {'p50':>6} {'p99':>6} | "
-    f"{'realtime r/s':>12} {'p99':>6} | {'fresh p50':>9} {'p99':>6} {'c/c/r p99':>15} | {'loop p99':>8} | "
+    f"{'realtime r/s':>12} {'p99':>6} | {'fresh p50':>9} {'p99':>6} {'c/c/r p99':>15} | "
+    f"{'flush ms':>8} {'events':>7} | {'loop p99':>8} | "
     f"cores: insights worker kafka generator wrk probe | peak MiB: insights worker"
 )
 
@@ -629,6 +632,7 @@ def row(r: dict[str, Any]) -> str:
     i, c, m = r["ingest"], r["cores"], r.get("peak_rss_mib", {})
     accepted = f"{i['accepted']:,}" if "accepted" in i else "-"
     lag = "-" if r["event_loop_lag_p99_ms"] is None else f"{r['event_loop_lag_p99_ms']}"
+    flushes = r.get("worker", {})
     return (
         f"{r.get('code', ''):<8} {r['round']:>5} "
         f"{i.get('events_per_s', 0):>8,} {i['target']:>7,} {accepted:>9} | "
@@ -636,6 +640,7 @@ def row(r: dict[str, Any]) -> str:
         f"{r['computed']['requests_per_s']:>12,} {r['computed']['p50_ms']:>6} {r['computed']['p99_ms']:>6} | "
         f"{r['realtime']['requests_per_s']:>12,} {r['realtime']['p99_ms']:>6} | "
         f"{r['freshness']['p50_ms']:>9} {r['freshness']['p99_ms']:>6} {during(r['freshness']):>15} | "
+        f"{flushes.get('flush_mean_ms') or '-':>8} {flushes.get('flush_mean_events') or '-':>7} | "
         f"{lag:>8} | "
         f"{c['insights']:>14} {c.get('worker', 0):>6} {c.get('kafka', 0):>5} {c.get('generator', 0):>9} "
         f"{c.get('wrk', c.get('reader', 0)):>3} {c['probe']:>5} | "
