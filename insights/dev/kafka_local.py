@@ -635,20 +635,24 @@ def _reuse_or_pick(remembered: object, avoid: set[int]) -> int:
     return unused_port(avoid)
 
 
-def unused_port(avoid: Collection[int] = ()) -> int:
-    """A free local port for a server to bind soon, chosen below the kernel's ephemeral range.
+def unused_port(avoid: Collection[int] = (), among: range | None = None) -> int:
+    """A free local port for a server to bind soon, chosen below the kernel's ephemeral range: from
+    `among`, by default the upper half of the ports below it.
 
     A port found by binding port 0 comes from that range, from which the kernel also gives the
     local ports of outgoing connections: one made by any program between our choice and the
     server's bind takes the port from it (Kafka's JVM needs seconds to bind)."""
-    low = _ephemeral_low()
+    low = ephemeral_low()
+    if among is None:
+        among = range(max(1024, low // 2), low)
     while True:
-        port = random.randrange(max(1024, low // 2), low) if low > 2048 else _kernel_port()  # noqa: S311
+        port = random.choice(among) if len(among) >= 16 else _kernel_port()  # noqa: S311
         if port not in avoid and _port_free(port):
             return port
 
 
-def _ephemeral_low() -> int:
+def ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range."""
     try:
         return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):

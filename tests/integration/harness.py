@@ -17,7 +17,7 @@ import clickhouse_connect
 import httpx
 
 from api.http.limits import Limits
-from insights.dev.kafka_local import unused_port
+from insights.dev.kafka_local import ephemeral_low, unused_port
 from schemas.tokens import create_token
 
 SECRET = "end-to-end-test-secret-of-a-reasonable-length"
@@ -27,8 +27,15 @@ INSIGHTS = "/api/v1/producer-intelligence/insights"
 
 
 def free_port() -> int:
-    """A port for a server a test starts: one no outgoing connection takes before the server binds."""
-    return unused_port()
+    """A port for a server a test starts, that nothing takes before it binds: below the range outgoing
+    connections are given theirs, apart from the local Kafkas' (`unused_port`'s default), and in a
+    slice of its own for each of pytest's workers (tests within a worker run one after another)."""
+    low = ephemeral_low()
+    first = max(1024, low // 4)
+    size = (low // 2 - first) // 8
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = first + (int(worker) if worker.isdigit() else 0) % 8 * size
+    return unused_port(among=range(start, start + size))
 
 
 def token(*scopes: str, artists: tuple[int, ...] = ()) -> str:

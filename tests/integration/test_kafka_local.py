@@ -167,10 +167,13 @@ def test_a_port_taken_while_kafka_starts_means_a_start_on_other_ports(
 
 def test_chosen_ports_are_free_and_below_the_range_outgoing_connections_use() -> None:
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    assert kafka_local.ephemeral_low() == low
     ports = {kafka_local.unused_port() for _ in range(50)}
     assert all(1024 <= port < low and free(port) for port in ports)
     assert len(ports) > 40  # spread, so two launchers at once rarely pick the same
     assert not {kafka_local.unused_port(avoid=ports) for _ in range(20)} & ports
+    within = range(low // 4, low // 4 + 100)
+    assert all(kafka_local.unused_port(among=within) in within for _ in range(20))
 
 
 def test_stale_pid_file_of_a_dead_process_is_removed(broker: LocalKafka) -> None:
