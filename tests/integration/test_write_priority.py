@@ -14,7 +14,7 @@ from insights.dev.kafka_local import LocalKafka
 from insights.settings import Settings, SettingsError
 from insights.store import Store
 from tests.integration.conftest import ExternalKafka
-from tests.integration.harness import UpProcess
+from tests.integration.harness import UpProcess, eventually
 
 PRIORITY_SQL = "SELECT getSetting('os_thread_priority')"
 
@@ -55,7 +55,7 @@ from insights.dev.kafka_local import LocalKafka
 from insights.settings import Settings, SettingsError
 from insights.store import Store
 from tests.integration.conftest import ExternalKafka
-from tests.integration.harness import UpProcess
+from tests.integration.harness import UpProcess, eventually
 store = Store(f"chdb://{tempfile.mkdtemp()}/clickhouse", writes_niceness=int(sys.argv[1]))
 ((value,),) = store.query_rows(
     "SELECT value FROM system.server_settings WHERE name = 'os_threads_nice_value_merge_mutate'"
@@ -98,14 +98,20 @@ def test_insights_up_runs_its_worker_at_the_niceness_set(
     up.start()
     try:
         assert up.process is not None
-        workers = [
-            pid
-            for children in Path(f"/proc/{up.process.pid}/task").glob("*/children")
-            for pid in children.read_text().split()
-            if b"insights.worker_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        ]
-        assert len(workers) == 1
-        stat = Path(f"/proc/{workers[0]}/stat").read_text()
-        assert int(stat.rsplit(")", 1)[1].split()[16]) == 4
+        parent = up.process.pid
+
+        def worker_niceness() -> int | None:
+            workers = [
+                pid
+                for children in Path(f"/proc/{parent}/task").glob("*/children")
+                for pid in children.read_text().split()
+                if b"insights.worker_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
+            if len(workers) != 1:
+                return None
+            return int(Path(f"/proc/{workers[0]}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+        # The worker's process sets its niceness once its modules are imported: it may not have yet.
+        eventually(lambda: worker_niceness() == 4, timeout=60)
     finally:
         assert up.stop() == 0
