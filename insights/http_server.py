@@ -89,6 +89,7 @@ class OneWrite:
     def abort(self) -> None:
         self._held.clear()
         self._held_bytes = 0
+        self.flush()  # nothing left to write: only drops the flush planned for the next turn
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:

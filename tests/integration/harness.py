@@ -58,6 +58,19 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0, interval: float 
         time.sleep(interval)
 
 
+def worker_pid(up: UpProcess) -> int | None:
+    """The running worker process of `up` (a child whose command line names the module)."""
+    assert up.process is not None
+    for children in Path(f"/proc/{up.process.pid}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            try:
+                if b"insights.worker_process" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return int(pid)
+            except FileNotFoundError:
+                continue
+    return None
+
+
 def fresh_server_database(url: str) -> str:
     """A new, empty database on the ClickHouse server at `url`; returns a DSN pointing at it.
 

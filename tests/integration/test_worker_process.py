@@ -11,22 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import INSIGHTS, UpProcess, eventually, token
+from tests.integration.harness import INSIGHTS, UpProcess, eventually, token, worker_pid
 
 pytestmark = pytest.mark.integration
-
-
-def worker_pid(up: UpProcess) -> int | None:
-    """The running worker process of `up` (a child whose command line names the module)."""
-    assert up.process is not None
-    for children in Path(f"/proc/{up.process.pid}/task").glob("*/children"):
-        for pid in children.read_text().split():
-            try:
-                if b"insights.worker_process" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    return int(pid)
-            except FileNotFoundError:
-                continue
-    return None
 
 
 def alive(pid: int) -> bool:

@@ -14,14 +14,14 @@ from insights.dev.kafka_local import LocalKafka
 from insights.settings import Settings, SettingsError
 from insights.store import Store
 from tests.integration.conftest import ExternalKafka
-from tests.integration.harness import UpProcess, eventually
+from tests.integration.harness import UpProcess, eventually, worker_pid
 
 PRIORITY_SQL = "SELECT getSetting('os_thread_priority')"
 
 
-def niceness(thread_id: int) -> int:
-    """The OS niceness of one of this process's threads (field 19 of its stat)."""
-    stat = Path(f"/proc/self/task/{thread_id}/stat").read_text()
+def niceness(task: str) -> int:
+    """The OS niceness of a process or thread under /proc (field 19 of its stat)."""
+    stat = Path(f"/proc/{task}/stat").read_text()
     return int(stat.rsplit(")", 1)[1].split()[16])
 
 
@@ -39,11 +39,13 @@ def test_the_workers_statements_run_at_the_niceness_asked_and_reads_do_not(embed
             seen: set[int] = set()
             while not running.done() and 10 not in seen:  # the engine sets it on the statement's thread
                 if threads:
-                    seen.add(niceness(threads[0]))
+                    seen.add(niceness(f"self/task/{threads[0]}"))
                 time.sleep(0.01)
             assert running.result() == [(0, 10)]
             assert 10 in seen
-            assert niceness(threads[0]) == 0  # and gives the thread its own back after the statement
+            assert (
+                niceness(f"self/task/{threads[0]}") == 0
+            )  # and gives the thread its own back after the statement
         assert store.query_rows(PRIORITY_SQL) == [(0,)]  # this thread reads, at the default
     finally:
         store.close()
@@ -55,7 +57,7 @@ from insights.dev.kafka_local import LocalKafka
 from insights.settings import Settings, SettingsError
 from insights.store import Store
 from tests.integration.conftest import ExternalKafka
-from tests.integration.harness import UpProcess, eventually
+from tests.integration.harness import UpProcess, eventually, worker_pid
 store = Store(f"chdb://{tempfile.mkdtemp()}/clickhouse", writes_niceness=int(sys.argv[1]))
 ((value,),) = store.query_rows(
     "SELECT value FROM system.server_settings WHERE name = 'os_threads_nice_value_merge_mutate'"
@@ -97,21 +99,8 @@ def test_insights_up_runs_its_worker_at_the_niceness_set(
     up.env["INSIGHTS_WRITES_NICENESS"] = "4"
     up.start()
     try:
-        assert up.process is not None
-        parent = up.process.pid
-
-        def worker_niceness() -> int | None:
-            workers = [
-                pid
-                for children in Path(f"/proc/{parent}/task").glob("*/children")
-                for pid in children.read_text().split()
-                if b"insights.worker_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
-            ]
-            if len(workers) != 1:
-                return None
-            return int(Path(f"/proc/{workers[0]}/stat").read_text().rsplit(")", 1)[1].split()[16])
-
+        pid = eventually(lambda: worker_pid(up))
         # The worker's process sets its niceness once its modules are imported: it may not have yet.
-        eventually(lambda: worker_niceness() == 4, timeout=60)
+        eventually(lambda: niceness(str(pid)) == 4, timeout=60)
     finally:
         assert up.stop() == 0
