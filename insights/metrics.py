@@ -78,6 +78,14 @@ PAST_ROWS = Counter(
     ["served"],
     registry=REGISTRY,
 )
+FORESEEN = Counter(
+    "insights_api_listener_merges_total",
+    "Merges of popular entities' listeners, by when they ran: ahead (beside the sums that judged"
+    " them, as the read's last merges), again (run ahead, then again as the sums judged otherwise) or"
+    " after (nothing known to run ahead).",
+    ["merged"],
+    registry=REGISTRY,
+)
 KEPT_ANSWERS = Counter(
     "insights_api_answers_total",
     "Analytics, chart and collaboration figures asked of the read side, by how they were served:"

@@ -33,13 +33,17 @@ class Recent(Generic[K, V]):
         return value
 
     def put(self, key: K, value: V) -> None:
-        previous = self._entries.pop(key, None)
-        if previous is not None:
-            self._total -= self._weight(key, previous)
+        self.pop(key)
         self._entries[key] = value
         self._total += self._weight(key, value)
         while self._total > self._capacity:
             self._total -= self._weight(*self._entries.popitem(last=False))
+
+    def pop(self, key: K) -> None:
+        """Drop `key`'s entry, if any."""
+        previous = self._entries.pop(key, None)
+        if previous is not None:
+            self._total -= self._weight(key, previous)
 
     def __len__(self) -> int:
         return len(self._entries)

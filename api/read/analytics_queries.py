@@ -277,6 +277,8 @@ class Audiences:
             track_ids, lambda key, listed: 1 + len(key[0]) + len(listed)
         )
         self._sketches_from: date | None = None
+        # How each read's listeners were last merged: merged again ahead of its sums (Foresight).
+        self.merges = listener_blocks.Foresight()
 
     def sketched(self, tracks: tuple[int, ...]) -> bool:
         """Whether the set's all-time listeners come from sketches."""
@@ -449,17 +451,19 @@ async def _estimates(
     sums: listener_blocks.BlockSums,
     past: PastRows | None,
     version: Version | None,
+    ahead: listener_blocks.Ahead | None = None,
 ) -> tuple[dict[str, int], list[int]]:
-    """The listeners of `asks` by Figures field, and of `more` in order, in one merge; the previous
-    period's (every day of it before today) kept while its tracks' earlier days are unchanged
-    (`version`: their past version, read before `sums` were)."""
+    """The listeners of `asks` by Figures field, and of `more` in order, in one merge (`ahead`: started
+    before `sums` were read, listener_blocks.Foresight); the previous period's (every day of it before
+    today) kept while its tracks' earlier days are unchanged (`version`: their past version, read
+    before `sums` were)."""
     previous = asks.get("previous_listeners")
     if previous is None:
         version = None
     key = ("listeners", previous)
     known = past.kept(key, version) if past is not None and version is not None else None
     todo = {field: ask for field, ask in asks.items() if known is None or field != "previous_listeners"}
-    found = await listener_blocks.merged(store, [*todo.values(), *more], sums)
+    found = await listener_blocks.merged(store, [*todo.values(), *more], sums, ahead)
     by_field = dict(zip(todo, found, strict=False))
     if known is not None:
         by_field["previous_listeners"] = int(known[0][0])
@@ -537,6 +541,10 @@ async def _figure_rows(
     else:
         read_rows = store.aquery_rows(sql, parameters)
     unread = [ask for ask in [*asks.values(), *track_asks.values()] if ask not in covered]
+    # The listeners merged as last time, beside the statements that tell whether that still holds.
+    ahead = None
+    if audiences is not None and entity is not None:
+        ahead = audiences.merges.ahead(store, (group, entity, tracks, bounds, listed, mode, sketched))
     rows, sums = await asyncio.gather(read_rows, listener_blocks.block_sums(store, unread, past))
     if probed_sums is not None:
         sums.absorb(probed_sums)
@@ -562,13 +570,13 @@ async def _figure_rows(
             sums.absorb(await listener_blocks.block_sums(store, list(unforeseen.values()), past))
             track_asks |= unforeseen
         listed_asks = [track_asks[t, t not in sketched and t not in unsure] for t in chosen]
-        estimated, listed_estimates = await _estimates(store, asks, listed_asks, sums, past, before)
+        estimated, listed_estimates = await _estimates(store, asks, listed_asks, sums, past, before, ahead)
         per_track = dict(zip(chosen, listed_estimates, strict=True))
         recount = [t for t in chosen if t in unsure and per_track[t] <= SKETCH_ABOVE]
         exact = await listener_blocks.merged(store, [track_asks[t, True] for t in recount], sums)
         per_track |= dict(zip(recount, exact, strict=True))
     else:
-        estimated, _ = await _estimates(store, asks, [], sums, past, before)
+        estimated, _ = await _estimates(store, asks, [], sums, past, before, ahead)
     counted = replace(figures_of_parts(rows), **estimated, **probed)
     if audiences is not None:
         if not mode.all_time:

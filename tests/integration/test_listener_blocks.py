@@ -21,6 +21,7 @@ from api.read.analytics_queries import (
 )
 from api.read.analytics_queries import figures as figures_of
 from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, keeping_done, listeners, warm_windows
+from insights.metrics import FORESEEN
 from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.rollups import LISTENER_BLOCKS, ROLLUPS
@@ -430,6 +431,39 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     statements.run.clear()
     assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
     assert [p for _, p in statements.run if p.get("window_asks")]  # kept again
+
+
+def merges(when: str) -> float:
+    return float(FORESEEN.labels(merged=when)._value.get())
+
+
+def test_a_read_asked_again_merges_ahead_of_its_sums_until_they_judge_otherwise(clean_store: Store) -> None:
+    """A popular album asked again merges its listeners as it did last time, beside the sums that judge
+    its blocks and windows, and gives the same answer; once a late play makes its window unsound, the
+    merges run ahead are dropped and it merges again from what the sums judge, the late listener
+    counted."""
+    history(clean_store)
+    flush(clean_store, crowd(), first_offset=5 * 10**6)
+    bounds = period_bounds("30-days", NOW)
+    period = (bounds.start, bounds.today)
+    album, audiences = Entity(ALBUM, ALBUM_ID), Audiences()
+
+    def ask() -> tuple[Any, Any]:
+        return settled(group_figures(clean_store, [1, 2], bounds, audiences, album, 2))
+
+    first = ask()  # learns the marks, and keeps its windows
+    ask()
+    before = {when: merges(when) for when in ("ahead", "again", "after")}
+    assert ask() == first
+    assert merges("ahead") == before["ahead"] + 1 and merges("again") == before["again"]
+    late = play("late", 1, "newcomer", NOW - timedelta(days=3))
+    flush(clean_store, [late], first_offset=7 * 10**6)
+    figures, tracks = ask()
+    # Estimates: the late listener raises the sketches' union (deterministically: hashes are fixed).
+    assert figures.listeners == of_tracks(clean_store, [1, 2], *period) > first[0].listeners
+    assert tracks[1].listeners == of_tracks(clean_store, [1], *period) > first[1][1].listeners
+    assert merges("again") == before["again"] + 1 and merges("ahead") == before["ahead"] + 1
+    assert ask() == (figures, tracks)  # its windows kept again: merged ahead
 
 
 def test_a_process_that_starts_reads_the_windows_built_in_the_last_day(
