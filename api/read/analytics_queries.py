@@ -22,6 +22,7 @@ from api.read.figures_sql import (
     ALL_TIME,
     EXACT_LISTENERS,
     PERIOD,
+    PREVIOUS,
     SKETCHED_LISTENERS,
     TRACKS,
     Figures,
@@ -75,6 +76,7 @@ class Mode(NamedTuple):
 
 
 EXACT = Mode()
+SKETCHED_ONLY = Mode(True, True, True)
 MODES = tuple(Mode(*flags) for flags in itertools.product((False, True), repeat=3))
 
 
@@ -403,16 +405,37 @@ def _block_asks(
     entity: Entity, tracks: tuple[int, ...], bounds: PeriodBounds, mode: Mode, group: bool
 ) -> dict[Any, Ask]:
     """What listener blocks read for a statement in `mode`: its sketched listeners by Figures field
-    (a track's all-time sketch is one already), and a group's sketched tracks' period listeners by
-    track id."""
+    (a track's all-time sketch is one already, which the statement reads, unless every figure comes
+    from blocks and there is no statement), and a group's sketched tracks' period listeners by track
+    id."""
     asks: dict[Any, Ask] = {}
     if mode.period:
         asks["listeners"] = Ask(entity, tracks, *_period_days(bounds))
     if mode.previous:
         asks["previous_listeners"] = Ask(entity, tracks, *_previous_days(bounds))
-    if mode.all_time and group:
+    if mode.all_time and (group or mode == SKETCHED_ONLY):
         asks["listeners_total"] = Ask(entity, tracks)
     return asks
+
+
+def _rows_of_sums(
+    sums: listener_blocks.BlockSums, tracks: tuple[int, ...], bounds: PeriodBounds, group: bool
+) -> list[tuple[Any, ...]]:
+    """The figures statement's rows, listeners left at 0, for a set whose every listener figure comes
+    from blocks: the sums that judge the blocks hold every other figure (the tracks' counters per block
+    of the previous period and the period, their all-time plays), so no statement reads them again."""
+    empty: tuple[Any, ...] = ([],) if group else ()
+    rows: list[tuple[Any, ...]] = [(ALL_TIME, sums.total_plays(tracks), 0, 0, 0, 0, 0, 0, *empty)]
+    for part, days in ((PREVIOUS, _previous_days(bounds)), (PERIOD, _period_days(bounds))):
+        ranged = sums.ranged(tracks, *days)
+        if ranged:
+            plays, likes, reposts, qualified, listened, timed = (
+                sum(n) for n in zip(*ranged.values(), strict=True)
+            )
+            rows.append((part, plays, 0, likes, reposts, qualified, listened, timed, *empty))
+        if group and part == PERIOD:
+            rows.append((TRACKS, 0, 0, 0, 0, 0, 0, 0, [(t, n[0], 0) for t, n in ranged.items()]))
+    return rows
 
 
 async def _split_rows(
@@ -535,19 +558,26 @@ async def _figure_rows(
     # The tracks' past version, read before anything it covers: while it stays, the rows of the days
     # before today are kept (api/read/past_rows.py), and so are the previous period's listeners.
     before = past.version(tracks, bounds.today) if past is not None else None
-    # Every range figure a sum (the listeners from blocks): the days before today can be kept apart.
-    if past is not None and before is not None and mode.previous and mode.period and blocks:
-        read_rows = _split_rows(store, past, before, (group, mode, tracks, bounds), sql, parameters)
-    else:
-        read_rows = store.aquery_rows(sql, parameters)
     unread = [ask for ask in [*asks.values(), *track_asks.values()] if ask not in covered]
     # The listeners merged as last time, beside the statements that tell whether that still holds.
     ahead = None
     if audiences is not None and entity is not None:
         ahead = audiences.merges.ahead(store, (group, entity, tracks, bounds, listed, mode, sketched))
-    rows, sums = await asyncio.gather(read_rows, listener_blocks.block_sums(store, unread, past))
-    if probed_sums is not None:
-        sums.absorb(probed_sums)
+    reading_sums = listener_blocks.block_sums(store, unread, past)
+    if mode == SKETCHED_ONLY and blocks:  # the sums hold every other figure
+        sums = await reading_sums
+        if probed_sums is not None:
+            sums.absorb(probed_sums)
+        rows = _rows_of_sums(sums, tracks, bounds, group)
+    else:
+        # Every range figure a sum (the listeners from blocks): the days before today can be kept apart.
+        if past is not None and before is not None and mode.previous and mode.period and blocks:
+            read_rows = _split_rows(store, past, before, (group, mode, tracks, bounds), sql, parameters)
+        else:
+            read_rows = store.aquery_rows(sql, parameters)
+        rows, sums = await asyncio.gather(read_rows, reading_sums)
+        if probed_sums is not None:
+            sums.absorb(probed_sums)
     per_track: dict[int, int] = {}
     if by_blocks:  # the listed tracks' listeners, from blocks or exactly
         plays: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == TRACKS), [])

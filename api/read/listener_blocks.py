@@ -154,7 +154,8 @@ def _days(block: Block) -> tuple[date, ...]:
 
 # The sums every ask's blocks and windows are judged by, in one statement: each track's plays and
 # fingerprint per block of the asked days (source 0; a day outside every week and month block is its
-# own block) and all time (2), each asked block's own (1), and each asked window's own (3). Each part
+# own block; with its other counters, which make the figures of a set whose listeners all come from
+# blocks) and all time (2), each asked block's own (1), and each asked window's own (3). Each part
 # is keyed by the parameter that lists what it reads: a statement has only the parts with something to
 # read (a part reading nothing still costs about 3 ms of index analysis on chDB).
 _SUMS_PARTS = {
@@ -162,29 +163,35 @@ _SUMS_PARTS = {
 SELECT 0, track_id, 0, 0,
     multiIf(has({months:Array(Date)}, toStartOfMonth(day)), toStartOfMonth(day),
             has({weeks:Array(Date)}, toMonday(day)), toMonday(day), day) AS block,
-    toDate(0), sum(plays), sum(cityHash64(track_id) * plays), toInt64(0)
+    toDate(0), sum(plays), sum(cityHash64(track_id) * plays), toInt64(0),
+    sum(likes) AS likes, sum(reposts) AS reposts, sum(qualified_plays) AS qualified,
+    sum(listened_total_ms) AS listened, sum(timed_plays) AS timed
 FROM track_daily
 WHERE track_id IN {day_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
 GROUP BY track_id, block""",
     "keys": """
-SELECT 1, entity_id, kind, grain, start, toDate(0), sum(plays), sum(fingerprint), 0
+SELECT 1, entity_id, kind, grain, start, toDate(0), sum(plays), sum(fingerprint), 0, NO_COUNTERS
 FROM listener_blocks
 WHERE entity_id IN {entities:Array(UInt64)}
   AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}
 GROUP BY kind, entity_id, grain, start""",
     "total_tracks": """
-SELECT 2, track_id, 0, 0, toDate(0), toDate(0), sum(plays), sum(cityHash64(track_id) * plays), 0
+SELECT 2, track_id, 0, 0, toDate(0), toDate(0), sum(plays), sum(cityHash64(track_id) * plays), 0,
+    NO_COUNTERS
 FROM track_totals
 WHERE track_id IN {total_tracks:Array(UInt64)}
 GROUP BY track_id""",
     "windows": """
 SELECT 3, entity_id, kind, exact, first, last, argMax(plays, built_at), argMax(fingerprint, built_at),
-    max(toUnixTimestamp64Micro(built_at))
+    max(toUnixTimestamp64Micro(built_at)), NO_COUNTERS
 FROM kept_windows
 WHERE entity_id IN {window_entities:Array(UInt64)}
   AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}
 GROUP BY kind, entity_id, first, last, exact""",
 }
+# Parts other than the tracks' rows have no counters (named: a statement's columns need distinct names).
+_NO_COUNTERS = "0 AS likes, 0 AS reposts, 0 AS qualified, 0 AS listened, 0 AS timed"
+_SUMS_PARTS = {key: sql.replace("NO_COUNTERS", _NO_COUNTERS) for key, sql in _SUMS_PARTS.items()}
 # The parts of the statements below: each row read as (ask, value), `COLUMN` the value read. A row read
 # for several asks (a track's day in its own ask and its album's) is merged into each. Keyed, like the
 # sums', by the parameter that lists what each reads.
@@ -306,12 +313,21 @@ SETTINGS max_threads = 1, max_insert_threads = 1, max_block_size = 1, min_insert
 
 _MODULUS = 1 << 64  # the fingerprints are sums of UInt64, as the engine adds them
 Sums = tuple[int, int]
+# A track's plays, likes, reposts, qualified plays, listened milliseconds and timed plays: the range
+# figures that are sums (Figures).
+Counters = tuple[int, int, int, int, int, int]
+_NONE: Counters = (0, 0, 0, 0, 0, 0)
 Key = tuple[int, int, int, date]
 WindowKey = tuple[int, int, date, date, int]
 
 
 def _plus(left: Sums, right: Sums) -> Sums:
     return left[0] + right[0], (left[1] + right[1]) % _MODULUS
+
+
+def _added(left: Counters, right: Counters) -> Counters:
+    plays, likes, reposts, qualified, listened, timed = (a + b for a, b in zip(left, right, strict=True))
+    return plays, likes, reposts, qualified, listened, timed
 
 
 def _summed(found: Iterable[Sums | None]) -> Sums | None:
@@ -342,6 +358,7 @@ class BlockSums:
 
     def __init__(self, rows: Sequence[Sequence[Any]], base: BlockSums | None = None) -> None:
         self.tracks: dict[tuple[int, date], Sums] = {}
+        self.counters: dict[tuple[int, date], Counters] = {}  # of the same rows as `tracks`
         self.blocks: dict[Key, Sums] = {}
         self.totals: dict[int, Sums] = {}
         self.windows: dict[WindowKey, Sums] = {}
@@ -349,11 +366,15 @@ class BlockSums:
         self._starts: list[date] | None = None  # the distinct days and block starts of `tracks`, sorted
         if base is not None:
             self.absorb(base)
-        for source, entity_id, kind, grain, start, last, plays, fingerprint, built in rows:
+        for source, entity_id, kind, grain, start, last, plays, fingerprint, built, *others in rows:
             sums = (int(plays), int(fingerprint))
             if source == 0:  # a block's days may come in two statements (api/read/past_rows.py)
-                known = self.tracks.get((int(entity_id), start))
-                self.tracks[int(entity_id), start] = sums if known is None else _plus(known, sums)
+                row = int(entity_id), start
+                known = self.tracks.get(row)
+                self.tracks[row] = sums if known is None else _plus(known, sums)
+                likes, reposts, qualified, listened, timed = (int(n) for n in others)
+                counters = (int(plays), likes, reposts, qualified, listened, timed)
+                self.counters[row] = _added(self.counters.get(row, _NONE), counters)
             elif source == 1:
                 self.blocks[int(kind), int(entity_id), int(grain), start] = sums
             elif source == 2:
@@ -381,6 +402,7 @@ class BlockSums:
     def absorb(self, other: BlockSums) -> None:
         """Add the rows of another statement's sums, of other asks over the same tiling."""
         self.tracks |= other.tracks
+        self.counters |= other.counters
         self.blocks |= other.blocks
         self.totals |= other.totals
         self.windows |= other.windows
@@ -394,6 +416,19 @@ class BlockSums:
             return sum(self.totals.get(track, (0, 0))[0] for track in ask.tracks)
         first, last, tracks = ask.first, ask.last, set(ask.tracks)
         return sum(p for (t, start), (p, _) in self.tracks.items() if t in tracks and first <= start <= last)
+
+    def total_plays(self, tracks: Iterable[int]) -> int:
+        """The tracks' all-time plays (read for the all-time asks)."""
+        return sum(self.totals.get(track, (0, 0))[0] for track in tracks)
+
+    def ranged(self, tracks: Iterable[int], first: date, last: date) -> dict[int, Counters]:
+        """Each track's counters over [first, last], of the tracks with rows there; as `plays`, for
+        ranges that no other ask's overlaps."""
+        wanted, found = set(tracks), dict[int, Counters]()
+        for (track, start), counters in self.counters.items():
+            if track in wanted and first <= start <= last:
+                found[track] = _added(found.get(track, _NONE), counters)
+        return found
 
     def window_sound(self, ask: Ask) -> bool:
         """Whether the ask's window is kept and holds exactly the plays of its tracks' days."""

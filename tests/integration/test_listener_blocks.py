@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from api.read import analytics_queries
 from api.read.analytics_queries import (
     SKETCH_ABOVE,
     Audiences,
@@ -431,6 +432,51 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     statements.run.clear()
     assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
     assert [p for _, p in statements.run if p.get("window_asks")]  # kept again
+
+
+def test_sets_whose_listeners_all_come_from_blocks_read_their_other_figures_from_the_sums(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a lowered mark in every range, a track's, the album's and the artist's listeners all come
+    from blocks: no figures statement runs, and every figure (plays, likes, reposts, listening, the
+    previous period's, all time's, each track's) is the one the figures statement gives."""
+    monkeypatch.setattr(analytics_queries, "SKETCH_ABOVE", 500)
+    history(clean_store)
+    others = [
+        Event(
+            event_id=f"{kind}-{n}",
+            type=kind,
+            track_id=1 + n % 3,
+            listener_id=f"other-{n}",
+            occurred_at=NOW - timedelta(days=n % 61),
+            listened_ms=n * 500 if kind == "play" else None,
+        )
+        for kind, count in (("like", 300), ("repost", 200), ("play", 400))
+        for n in range(count)
+    ]
+    flush(clean_store, others, first_offset=5 * 10**6)
+    bounds = period_bounds("30-days", NOW)
+    audiences = Audiences()
+    sets = {Entity(TRACK, 1): [1], Entity(ALBUM, ALBUM_ID): [1, 2], Entity(ARTIST, ARTIST_ID): [1, 2, 3]}
+
+    def read(entity: Entity, tracks: list[int], blocks: bool) -> Any:
+        whose = entity if blocks else None
+        return settled(read_figures(clean_store, tracks, bounds, audiences, whose, entity.kind != TRACK))
+
+    for _ in range(2):  # the first counts teach the marks
+        for entity, tracks in sets.items():
+            read(entity, tracks, True)
+    statements = Statements(clean_store, monkeypatch)
+    for entity, tracks in sets.items():
+        assert audiences.mode(tuple(tracks), bounds) == analytics_queries.SKETCHED_ONLY
+        statements.run.clear()
+        from_sums = read(entity, tracks, True)
+        assert not any("AS part" in sql for sql in statements.sql)  # no figures statement
+        from_statement = read(entity, tracks, False)
+        assert from_sums == from_statement
+        figures = from_sums.figures
+        assert figures.likes and figures.reposts and figures.listened_ms and figures.previous_plays
+        assert figures.plays_total > figures.plays + figures.previous_plays
 
 
 def merges(when: str) -> float:

@@ -108,14 +108,19 @@ def test_listeners_read_the_past_once_until_a_play_on_an_earlier_day_is_announce
     assert settled(reading()) == expected()
 
 
+@pytest.mark.parametrize("all_time_sketched", [True, False])
 def test_figures_split_at_today_are_those_read_whole(
-    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch, all_time_sketched: bool
 ) -> None:
-    """The sets past a lowered mark, so their range figures are sums and their listeners come from
-    blocks: with the past kept, a track's, the album's and the artist's figures (and the album's tracks)
-    are those read whole, before and after plays today and on an earlier day."""
+    """The sets past a lowered mark, so their range figures are sums and their range listeners come
+    from blocks: with the past kept, a track's, the album's and the artist's figures (and the album's
+    tracks) are those read whole, before and after plays today and on an earlier day. With all time
+    sketched too, every figure comes from the listener sums, split at today; with tracks of history
+    from before the sketches, all time is counted exactly, and the figures statement is split."""
     monkeypatch.setattr(analytics_queries, "SKETCH_ABOVE", 500)
     history(clean_store)
+    if not all_time_sketched:
+        clean_store.command("INSERT INTO unsketched_tracks VALUES (1), (2), (3)")
     bounds = period_bounds("30-days", NOW)
     changes = following()
     past = PastRows(changes)
@@ -144,12 +149,16 @@ def test_figures_split_at_today_are_those_read_whole(
     for _ in range(3):  # the first counts teach the marks; then the figures are sums
         kept, read_whole = both()
         assert kept == read_whole
-    assert split.mode((1, 2), bounds) == analytics_queries.Mode(True, True, True)
+    assert split.mode((1, 2), bounds) == analytics_queries.Mode(all_time_sketched, True, True)
     statements = Statements(clean_store, monkeypatch)
     kept, read_whole = both()
     assert kept == read_whole
     figures_statements = [p for _, p in statements.run if "sketch_from" in p]
-    assert any(p["sketch_from"] == TODAY for p in figures_statements)  # today's part alone, with past
+    sums_of_today = [p for _, p in statements.run if p.get("day_tracks") and p.get("first") == TODAY]
+    if all_time_sketched:  # no figures statement: today's sums alone, with the past
+        assert not figures_statements and sums_of_today
+    else:
+        assert any(p["sketch_from"] == TODAY for p in figures_statements)  # today's part alone
 
     flush(clean_store, [play("today", 2, "today-listener", NOW)], first_offset=8 * 10**6)
     announced(changes, 2, NOW)
