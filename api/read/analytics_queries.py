@@ -405,15 +405,14 @@ def _block_asks(
     entity: Entity, tracks: tuple[int, ...], bounds: PeriodBounds, mode: Mode, group: bool
 ) -> dict[Any, Ask]:
     """What listener blocks read for a statement in `mode`: its sketched listeners by Figures field
-    (a track's all-time sketch is one already, which the statement reads, unless every figure comes
-    from blocks and there is no statement), and a group's sketched tracks' period listeners by track
-    id."""
+    (a track's all-time sketch is one already), and a group's sketched tracks' period listeners by
+    track id."""
     asks: dict[Any, Ask] = {}
     if mode.period:
         asks["listeners"] = Ask(entity, tracks, *_period_days(bounds))
     if mode.previous:
         asks["previous_listeners"] = Ask(entity, tracks, *_previous_days(bounds))
-    if mode.all_time and (group or mode == SKETCHED_ONLY):
+    if mode.all_time and group:
         asks["listeners_total"] = Ask(entity, tracks)
     return asks
 
@@ -421,9 +420,11 @@ def _block_asks(
 def _rows_of_sums(
     sums: listener_blocks.BlockSums, tracks: tuple[int, ...], bounds: PeriodBounds, group: bool
 ) -> list[tuple[Any, ...]]:
-    """The figures statement's rows, listeners left at 0, for a set whose every listener figure comes
-    from blocks: the sums that judge the blocks hold every other figure (the tracks' counters per block
-    of the previous period and the period, their all-time plays), so no statement reads them again."""
+    """The figures statement's rows, listeners left at 0, for a group whose every listener figure
+    comes from blocks: the sums that judge the blocks hold every other figure (the tracks' counters per
+    block of the previous period and the period, their all-time plays), so no statement reads them
+    again. (A track's figures statement reads its all-time sketch beside its sums, which costs less
+    than merging it with the blocks.)"""
     empty: tuple[Any, ...] = ([],) if group else ()
     rows: list[tuple[Any, ...]] = [(ALL_TIME, sums.total_plays(tracks), 0, 0, 0, 0, 0, 0, *empty)]
     for part, days in ((PREVIOUS, _previous_days(bounds)), (PERIOD, _period_days(bounds))):
@@ -564,7 +565,7 @@ async def _figure_rows(
     if audiences is not None and entity is not None:
         ahead = audiences.merges.ahead(store, (group, entity, tracks, bounds, listed, mode, sketched))
     reading_sums = listener_blocks.block_sums(store, unread, past)
-    if mode == SKETCHED_ONLY and blocks:  # the sums hold every other figure
+    if group and mode == SKETCHED_ONLY and blocks:  # the sums hold every other figure
         sums = await reading_sums
         if probed_sums is not None:
             sums.absorb(probed_sums)
