@@ -316,7 +316,6 @@ Sums = tuple[int, int]
 # A track's plays, likes, reposts, qualified plays, listened milliseconds and timed plays: the range
 # figures that are sums (Figures).
 Counters = tuple[int, int, int, int, int, int]
-_NONE: Counters = (0, 0, 0, 0, 0, 0)
 Key = tuple[int, int, int, date]
 WindowKey = tuple[int, int, date, date, int]
 
@@ -326,8 +325,14 @@ def _plus(left: Sums, right: Sums) -> Sums:
 
 
 def _added(left: Counters, right: Counters) -> Counters:
-    plays, likes, reposts, qualified, listened, timed = (a + b for a, b in zip(left, right, strict=True))
-    return plays, likes, reposts, qualified, listened, timed
+    return (
+        left[0] + right[0],
+        left[1] + right[1],
+        left[2] + right[2],
+        left[3] + right[3],
+        left[4] + right[4],
+        left[5] + right[5],
+    )
 
 
 def _summed(found: Iterable[Sums | None]) -> Sums | None:
@@ -374,7 +379,7 @@ class BlockSums:
                 self.tracks[row] = sums if known is None else _plus(known, sums)
                 likes, reposts, qualified, listened, timed = (int(n) for n in others)
                 counters = (int(plays), likes, reposts, qualified, listened, timed)
-                self.counters[row] = _added(self.counters.get(row, _NONE), counters)
+                self.counters[row] = counters if known is None else _added(self.counters[row], counters)
             elif source == 1:
                 self.blocks[int(kind), int(entity_id), int(grain), start] = sums
             elif source == 2:
@@ -427,7 +432,8 @@ class BlockSums:
         wanted, found = set(tracks), dict[int, Counters]()
         for (track, start), counters in self.counters.items():
             if track in wanted and first <= start <= last:
-                found[track] = _added(found.get(track, _NONE), counters)
+                known = found.get(track)
+                found[track] = counters if known is None else _added(known, counters)
         return found
 
     def window_sound(self, ask: Ask) -> bool:
