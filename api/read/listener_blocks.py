@@ -594,6 +594,12 @@ class Plan(NamedTuple):
     sketched: dict[str, Any]
     exact: dict[str, Any]
 
+    @property
+    def weight(self) -> int:
+        """What it holds: its asks and the places its merges read (about 100 bytes each)."""
+        places = [v for p in (self.sketched, self.exact) for v in p.values() if isinstance(v, list)]
+        return len(self.asks) + sum(len(v) for v in places)
+
 
 Merged = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]  # the rows of the sketched and exact merges
 
@@ -615,16 +621,20 @@ class Foresight:
     statements (`Ahead.rows`); else the merges run as usual, after the sums, and the rows read ahead are
     dropped. An answer is the same either way: only the statements' order differs."""
 
-    def __init__(self, reads: int = 10_000) -> None:
-        """`reads`: how many reads' plans to keep (each a few kB at most)."""
-        self._plans: Recent[Hashable, Plan] = Recent(reads)
+    def __init__(self, places: int = 200_000) -> None:
+        """`places`: how many asks and places read the plans kept may hold in all (about 100 bytes
+        each: 20 MB at most; a popular artist's year is a few dozen, one whose blocks all fail many
+        thousands), the least recently used dropped first."""
+        self._places = places
+        self._plans: Recent[Hashable, Plan] = Recent(places, lambda key, plan: 1 + plan.weight)
 
     def ahead(self, store: Store, key: Hashable) -> Ahead:
         """Start the merges `key`'s read ran last time, if any."""
         return Ahead(self, key, self._plans.get(key), store)
 
     def remember(self, key: Hashable, plan: Plan | None) -> None:
-        if plan is None:
+        """Keep `key`'s plan for its next read; none, or one past the bound alone, is forgotten."""
+        if plan is None or 1 + plan.weight > self._places:
             self._plans.pop(key)
         else:
             self._plans.put(key, plan)
