@@ -59,21 +59,27 @@ def test_sums_added_to_kept_ones_leave_those_as_they_were() -> None:
 
     day, today = date(2026, 12, 4), date(2026, 12, 5)
     album = Ask(Entity(ALBUM, 9), (1, 2), date(2026, 12, 3), today)
-    # source 0: a track's rows by block start; 1: a block's own; 3: a window's own (kind, grain=exact).
+    # source 0: a track's rows by block start, with their likes, reposts, qualified plays, listened ms
+    # and timed plays; 1: a block's own; 3: a window's own (kind, grain=exact).
+    none = (0, 0, 0, 0, 0)
     kept = BlockSums(
         [
-            (0, 1, 0, 0, day, date(1970, 1, 1), 5, 50, 0),
-            (0, 2, 0, 0, day, date(1970, 1, 1), 1, 10, 0),
-            (3, 9, ALBUM, 0, date(2026, 12, 3), day, 6, 60, 1234),
+            (0, 1, 0, 0, day, date(1970, 1, 1), 5, 50, 0, 1, 2, 3, 4_000, 5),
+            (0, 2, 0, 0, day, date(1970, 1, 1), 1, 10, 0, *none),
+            (3, 9, ALBUM, 0, date(2026, 12, 3), day, 6, 60, 1234, *none),
         ]
     )
     now = [
-        (0, 1, 0, 0, today, date(1970, 1, 1), 2, 20, 0),
-        (0, 1, 0, 0, day, date(1970, 1, 1), 1, 7, 0),  # a late play: the same block twice adds up
-        (1, 9, ALBUM, DAY, today, date(1970, 1, 1), 2, 20, 0),
+        (0, 1, 0, 0, today, date(1970, 1, 1), 2, 20, 0, *none),
+        (0, 1, 0, 0, day, date(1970, 1, 1), 1, 7, 0, 0, 0, 1, 60_000, 1),  # a late play: adds up
+        (1, 9, ALBUM, DAY, today, date(1970, 1, 1), 2, 20, 0, *none),
     ]
     both = BlockSums(now, base=kept)
     assert both.tracks[1, day] == (6, 57) and both.tracks[1, today] == (2, 20)
+    assert both.counters[1, day] == (6, 1, 2, 4, 64_000, 6)
+    assert kept.counters[1, day] == (5, 1, 2, 3, 4_000, 5)  # as it was
+    assert both.ranged([1, 2], day, today) == {1: (8, 1, 2, 4, 64_000, 6), 2: (1, 0, 0, 0, 0, 0)}
+    assert both.ranged([2], today, today) == {}
     assert both.sound(album, Block(DAY, today, today)) and both.built == kept.built
     assert not both.window_sound(album)  # the late play is not in the kept window
     assert kept.tracks == {(1, day): (5, 50), (2, day): (1, 10)} and kept.blocks == {}
@@ -86,7 +92,7 @@ def test_kept_sums_are_kept_parsed_and_weighed_by_their_rows() -> None:
     from api.read.listener_blocks import BlockSums
     from api.read.past_rows import PastRows
 
-    rows = [(0, 1, 0, 0, date(2026, 12, 4), date(1970, 1, 1), 5, 50, 0)]
+    rows = [(0, 1, 0, 0, date(2026, 12, 4), date(1970, 1, 1), 5, 50, 0, 0, 0, 0, 0, 0)]
     parsed: list[BlockSums] = []
 
     async def read() -> BlockSums:
