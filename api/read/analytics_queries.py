@@ -116,6 +116,9 @@ GROUP_FIGURES_ONE_WAY = {
     for exact in (False, True)
 }
 
+# A track's all-time plays and listeners (its all-time sketch), when the sums give its other figures.
+TRACK_TOTALS_SQL = figures_statement([], all_time=SKETCHED_LISTENERS)
+
 UNSKETCHED_SQL = "SELECT count() FROM unsketched_tracks WHERE track_id IN {track_ids:Array(UInt64)}"
 
 PLAYS_TOTAL_SQL = """
@@ -418,15 +421,20 @@ def _block_asks(
 
 
 def _rows_of_sums(
-    sums: listener_blocks.BlockSums, tracks: tuple[int, ...], bounds: PeriodBounds, group: bool
+    sums: listener_blocks.BlockSums,
+    tracks: tuple[int, ...],
+    bounds: PeriodBounds,
+    group: bool,
+    totals: tuple[Any, ...] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """The figures statement's rows, listeners left at 0, for a group whose every listener figure
-    comes from blocks: the sums that judge the blocks hold every other figure (the tracks' counters per
-    block of the previous period and the period, their all-time plays), so no statement reads them
-    again. (A track's figures statement reads its all-time sketch beside its sums, which costs less
-    than merging it with the blocks.)"""
+    """The figures statement's rows, listeners left at 0, for a set whose every listener figure comes
+    from blocks: the sums that judge the blocks hold every other figure (the tracks' counters per block
+    of the previous period and the period; a group's all-time plays), so no statement reads them again.
+    A track's all-time row is `totals` (TRACK_TOTALS_SQL: its all-time sketch is one already)."""
     empty: tuple[Any, ...] = ([],) if group else ()
-    rows: list[tuple[Any, ...]] = [(ALL_TIME, sums.total_plays(tracks), 0, 0, 0, 0, 0, 0, *empty)]
+    if totals is None:
+        totals = (ALL_TIME, sums.total_plays(tracks), 0, 0, 0, 0, 0, 0, *empty)
+    rows: list[tuple[Any, ...]] = [totals]
     for part, days in ((PREVIOUS, _previous_days(bounds)), (PERIOD, _period_days(bounds))):
         ranged = sums.ranged(tracks, *days)
         if ranged:
@@ -565,11 +573,15 @@ async def _figure_rows(
     if audiences is not None and entity is not None:
         ahead = audiences.merges.ahead(store, (group, entity, tracks, bounds, listed, mode, sketched))
     reading_sums = listener_blocks.block_sums(store, unread, past)
-    if group and mode == SKETCHED_ONLY and blocks:  # the sums hold every other figure
-        sums = await reading_sums
+    if mode == SKETCHED_ONLY and blocks:  # the sums hold every other figure
+        if group:
+            sums, totals = await reading_sums, None
+        else:
+            track_totals = store.aquery_rows(TRACK_TOTALS_SQL, {"track_ids": list(track_ids)})
+            sums, (totals, *_) = await asyncio.gather(reading_sums, track_totals)
         if probed_sums is not None:
             sums.absorb(probed_sums)
-        rows = _rows_of_sums(sums, tracks, bounds, group)
+        rows = _rows_of_sums(sums, tracks, bounds, group, totals)
     else:
         # Every range figure a sum (the listeners from blocks): the days before today can be kept apart.
         if past is not None and before is not None and mode.previous and mode.period and blocks:

@@ -115,9 +115,9 @@ def test_figures_split_at_today_are_those_read_whole(
     """The sets past a lowered mark, so their range figures are sums and their range listeners come
     from blocks: with the past kept, a track's, the album's and the artist's figures (and the album's
     tracks) are those read whole, before and after plays today and on an earlier day. With all time
-    sketched too, every figure of the groups comes from the listener sums, split at today; the track's,
-    and with tracks of history from before the sketches (all time counted exactly) the groups', from the
-    figures statement split at today."""
+    sketched too, every range figure comes from the listener sums, split at today; with tracks of
+    history from before the sketches (all time counted exactly), from the figures statement split at
+    today."""
     monkeypatch.setattr(analytics_queries, "SKETCH_ABOVE", 500)
     history(clean_store)
     if not all_time_sketched:
@@ -156,9 +156,9 @@ def test_figures_split_at_today_are_those_read_whole(
     assert kept == read_whole
     figures_statements = [p for _, p in statements.run if "sketch_from" in p]
     sums_of_today = [p for _, p in statements.run if p.get("day_tracks") and p.get("first") == TODAY]
-    # With the past kept, today's part alone: of the track, and of the groups unless all time is exact.
+    # With the past kept, today's part alone: of the sums, and of the figures statements if any run.
     split_figures = sorted({tuple(p["track_ids"]) for p in figures_statements if p["sketch_from"] == TODAY})
-    assert split_figures == ([(1,)] if all_time_sketched else [(1,), (1, 2), (1, 2, 3)]) and sums_of_today
+    assert split_figures == ([] if all_time_sketched else [(1,), (1, 2), (1, 2, 3)]) and sums_of_today
 
     flush(clean_store, [play("today", 2, "today-listener", NOW)], first_offset=8 * 10**6)
     announced(changes, 2, NOW)
