@@ -559,11 +559,7 @@ async def _figure_rows(
     asks = _block_asks(entity, tracks, bounds, mode, group) if entity is not None else {}
     asks = {field: ask for field, ask in asks.items() if field not in probed}
     track_asks = foreseen if by_blocks else {}
-    statements = GROUP_FIGURES_SQL if group else FIGURES_SQL
     blocks = bool(asks) or bool(probed)
-    sql = statements[mode, blocks]
-    if group and mode.period and not (parameters["exact_tracks"] and parameters["sketched_tracks"]):
-        sql = GROUP_FIGURES_ONE_WAY[mode, blocks, bool(parameters["exact_tracks"])]
     # The tracks' past version, read before anything it covers: while it stays, the rows of the days
     # before today are kept (api/read/past_rows.py), and so are the previous period's listeners.
     before = past.version(tracks, bounds.today) if past is not None else None
@@ -583,6 +579,9 @@ async def _figure_rows(
             sums.absorb(probed_sums)
         rows = _rows_of_sums(sums, tracks, bounds, group, totals)
     else:
+        sql = (GROUP_FIGURES_SQL if group else FIGURES_SQL)[mode, blocks]
+        if group and mode.period and not (parameters["exact_tracks"] and parameters["sketched_tracks"]):
+            sql = GROUP_FIGURES_ONE_WAY[mode, blocks, bool(parameters["exact_tracks"])]
         # Every range figure a sum (the listeners from blocks): the days before today can be kept apart.
         if past is not None and before is not None and mode.previous and mode.period and blocks:
             read_rows = _split_rows(store, past, before, (group, mode, tracks, bounds), sql, parameters)

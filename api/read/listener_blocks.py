@@ -418,16 +418,15 @@ class BlockSums:
         """The plays of the ask's tracks over its days, or all time, from their own rows; of asks whose
         ranges do not overlap (a day of one is then never grouped into a block of another)."""
         if ask.first is None or ask.last is None:
-            return sum(self.totals.get(track, (0, 0))[0] for track in ask.tracks)
-        first, last, tracks = ask.first, ask.last, set(ask.tracks)
-        return sum(p for (t, start), (p, _) in self.tracks.items() if t in tracks and first <= start <= last)
+            return self.total_plays(ask.tracks)
+        return sum(counters[0] for counters in self.ranged(ask.tracks, ask.first, ask.last).values())
 
     def total_plays(self, tracks: Iterable[int]) -> int:
         """The tracks' all-time plays (read for the all-time asks)."""
         return sum(self.totals.get(track, (0, 0))[0] for track in tracks)
 
     def ranged(self, tracks: Iterable[int], first: date, last: date) -> dict[int, Counters]:
-        """Each track's counters over [first, last], of the tracks with rows there; as `plays`, for
+        """Each track's counters over [first, last], of the tracks with rows there; as `plays`, of
         ranges that no other ask's overlaps."""
         wanted, found = set(tracks), dict[int, Counters]()
         for (track, start), counters in self.counters.items():
@@ -596,9 +595,9 @@ class Plan(NamedTuple):
 
     @property
     def weight(self) -> int:
-        """What it holds: its asks and the places its merges read (about 100 bytes each)."""
+        """What it holds: itself, its asks and the places its merges read (about 100 bytes each)."""
         places = [v for p in (self.sketched, self.exact) for v in p.values() if isinstance(v, list)]
-        return len(self.asks) + sum(len(v) for v in places)
+        return 1 + len(self.asks) + sum(len(v) for v in places)
 
 
 Merged = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]  # the rows of the sketched and exact merges
@@ -626,7 +625,7 @@ class Foresight:
         each: 20 MB at most; a popular artist's year is a few dozen, one whose blocks all fail many
         thousands), the least recently used dropped first."""
         self._places = places
-        self._plans: Recent[Hashable, Plan] = Recent(places, lambda key, plan: 1 + plan.weight)
+        self._plans: Recent[Hashable, Plan] = Recent(places, lambda key, plan: plan.weight)
 
     def ahead(self, store: Store, key: Hashable) -> Ahead:
         """Start the merges `key`'s read ran last time, if any."""
@@ -634,7 +633,7 @@ class Foresight:
 
     def remember(self, key: Hashable, plan: Plan | None) -> None:
         """Keep `key`'s plan for its next read; none, or one past the bound alone, is forgotten."""
-        if plan is None or 1 + plan.weight > self._places:
+        if plan is None or plan.weight > self._places:
             self._plans.pop(key)
         else:
             self._plans.put(key, plan)
