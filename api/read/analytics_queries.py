@@ -568,7 +568,7 @@ async def _figure_rows(
     ahead = None
     if audiences is not None and entity is not None:
         ahead = audiences.merges.ahead(store, (group, entity, tracks, bounds, listed, mode, sketched))
-    reading_sums = listener_blocks.block_sums(store, unread, past)
+    reading_sums = listener_blocks.block_sums(store, unread, past, light=ahead is not None and ahead.light)
     if mode == SKETCHED_ONLY and blocks:  # the sums hold every other figure
         if group:
             sums, totals = await reading_sums, None

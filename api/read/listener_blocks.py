@@ -202,29 +202,40 @@ _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[indexOf(
         {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))},
         (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at)))])
-        AS ask, COLUMN AS value, 1 AS windows
+        AS ask, COLUMN AS value, 1 AS windows,
+        -toInt64(indexOf({windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))},
+            (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at)))) AS place,
+        plays AS place_plays, fingerprint AS place_fingerprint
     FROM kept_windows
     WHERE entity_id IN {window_entities:Array(UInt64)}
         AND (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))
             IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))}"""
 _OWN_DAYS = """
     SELECT arrayJoin({own_asks:Array(Array(UInt32))}[
-        indexOf({own:Array(Tuple(UInt64, Date))}, (track_id, day))]) AS ask, COLUMN AS value, 0 AS windows
+        indexOf({own:Array(Tuple(UInt64, Date))}, (track_id, day))]) AS ask, COLUMN AS value, 0 AS windows,
+        NO_PLACE
     FROM track_daily
     PREWHERE track_id IN {own_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
         AND (track_id, day) IN {own:Array(Tuple(UInt64, Date))}"""
 _BLOCKS = """
     SELECT arrayJoin({key_asks:Array(Array(UInt32))}[
         indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start))]) AS ask,
-        listeners AS value, 0 AS windows
+        listeners AS value, 0 AS windows,
+        toInt64(indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start)))
+            AS place, plays AS place_plays, fingerprint AS place_fingerprint
     FROM listener_blocks
     PREWHERE entity_id IN {entities:Array(UInt64)}
         AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}"""
 _TOTALS = """
     SELECT arrayJoin({total_asks:Array(Array(UInt32))}[indexOf({total_tracks:Array(UInt64)}, track_id)])
-        AS ask, listeners_sketch AS value, 0 AS windows
+        AS ask, listeners_sketch AS value, 0 AS windows, NO_PLACE
     FROM track_totals
     WHERE track_id IN {total_tracks:Array(UInt64)}"""
+# Each row read from a block or a window also names it (a block by its place in `keys`, a window by
+# minus its place in `windows`), with its sums: a merge run ahead is judged by the very rows it merged
+# (Ahead.checked). The tracks' own rows name none: they are what blocks and windows are judged by.
+_NO_PLACE = "toInt64(0) AS place, toUInt64(0) AS place_plays, toUInt64(0) AS place_fingerprint"
+_OWN_DAYS, _TOTALS = (part.replace("NO_PLACE", _NO_PLACE) for part in (_OWN_DAYS, _TOTALS))
 
 # Each ask's listeners, in one statement: the sketches of its sound window or else its sound blocks,
 # of its tracks' days that neither holds, and (all time, without a sound block) of its tracks'
@@ -258,7 +269,9 @@ def merge_statement(exact: bool, parameters: dict[str, Any]) -> str | None:
     parts = _present(_EXACT_PARTS if exact else _MERGED_PARTS, parameters)
     if not parts:
         return None
-    return f"SELECT ask, {_MERGES[exact]}(value), sum(windows) FROM ({_union(parts)}\n)\nGROUP BY ask"
+    places = "groupArrayIf((place, place_plays, place_fingerprint), place != 0)"
+    merge = f"SELECT ask, {_MERGES[exact]}(value), sum(windows), {places}"
+    return f"{merge}\nFROM ({_union(parts)}\n)\nGROUP BY ask"
 
 
 def sums_statement(parameters: dict[str, Any]) -> str | None:
@@ -359,9 +372,14 @@ def _window_key(ask: Ask) -> WindowKey | None:
 
 class BlockSums:
     """The rows of one sums statement, as the asks look them up; with `base`, added to sums parsed
-    before (the kept days' of the same asks)."""
+    before (the kept days' of the same asks). `light`: the statement read only the tracks' own rows,
+    not the sums of the blocks and windows they judge (a read whose merges ran ahead takes those from
+    its merges' rows, Ahead.checked)."""
 
-    def __init__(self, rows: Sequence[Sequence[Any]], base: BlockSums | None = None) -> None:
+    def __init__(
+        self, rows: Sequence[Sequence[Any]], base: BlockSums | None = None, light: bool = False
+    ) -> None:
+        self.light = light
         self.tracks: dict[tuple[int, date], Sums] = {}
         self.counters: dict[tuple[int, date], Counters] = {}  # of the same rows as `tracks`
         self.blocks: dict[Key, Sums] = {}
@@ -392,13 +410,15 @@ class BlockSums:
         rows = self.tracks
         return _summed(rows.get((track, start)) for track in ask.tracks for start in starts)
 
+    def block_truth(self, ask: Ask, grain: int, start: date) -> Sums | None:
+        """The sums of the ask's tracks' own rows over the block's days (None if they have none)."""
+        if grain == ALL:
+            return _summed(self.totals.get(track) for track in ask.tracks)
+        return self._truth(ask, [start])
+
     def sound(self, ask: Ask, block: Block) -> bool:
         """Whether the block holds exactly the plays of the ask's tracks (or neither has any)."""
-        if block.grain == ALL:
-            truth = _summed(self.totals.get(track) for track in ask.tracks)
-        else:
-            truth = self._truth(ask, [block.start])
-        return truth == self.blocks.get(_key(ask.entity, block))
+        return self.block_truth(ask, block.grain, block.start) == self.blocks.get(_key(ask.entity, block))
 
     def __len__(self) -> int:
         """Its rows: what PastRows weighs it by when keeping it."""
@@ -435,18 +455,22 @@ class BlockSums:
                 found[track] = counters if known is None else _added(known, counters)
         return found
 
-    def window_sound(self, ask: Ask) -> bool:
-        """Whether the ask's window is kept and holds exactly the plays of its tracks' days."""
-        key, window = _window_key(ask), ask.window
-        if key is None or window is None or key not in self.windows:
-            return False
+    def window_truth(self, ask: Ask) -> Sums | None:
+        """The sums of the ask's tracks' own rows over its window's days (None if they have none)."""
+        window = ask.window
+        if window is None:
+            return None
         # The tracks' rows of the window's days, however they were grouped into blocks: a row whose
         # block reaches past the window makes the sums differ, never agree by mistake.
         if self._starts is None:
             self._starts = sorted({start for _, start in self.tracks})
         every, (first, last) = self._starts, window
-        starts = every[bisect.bisect_left(every, first) : bisect.bisect_right(every, last)]
-        return self._truth(ask, starts) == self.windows[key]
+        return self._truth(ask, every[bisect.bisect_left(every, first) : bisect.bisect_right(every, last)])
+
+    def window_sound(self, ask: Ask) -> bool:
+        """Whether the ask's window is kept and holds exactly the plays of its tracks' days."""
+        key = _window_key(ask)
+        return key is not None and key in self.windows and self.window_truth(ask) == self.windows[key]
 
 
 def _dated_span(asks: Sequence[Ask]) -> tuple[date, date]:
@@ -465,18 +489,23 @@ def _block_last(grain: int, start: date) -> date:
     return {DAY: start, WEEK: start + timedelta(days=6), MONTH: _month_last(start)}[grain]
 
 
-async def block_sums(store: Store, asks: Sequence[Ask], past: PastRows | None = None) -> BlockSums:
+async def block_sums(
+    store: Store, asks: Sequence[Ask], past: PastRows | None = None, light: bool = False
+) -> BlockSums:
     """The sums that tell which of the asks' windows and blocks are sound, in one statement (none for
     no ask); with `past`, those of the days before the last asked are kept while unchanged, and only
-    that day's and the all-time sums read at every ask."""
+    that day's and the all-time sums read at every ask. `light`: of what is read at every ask, only
+    the tracks' own rows (for merges run ahead, which give the sums of what they read)."""
     if not asks:
         return BlockSums([])
     parameters = _sums_parameters(asks)
     last = parameters["last"]
     version = past.version({t for ask in asks for t in ask.tracks}, last) if past is not None else None
     if past is None or version is None or parameters["first"] >= last:
+        if light:
+            parameters |= {"keys": [], "entities": [], "windows": [], "window_entities": []}
         sql = sums_statement(parameters)
-        return BlockSums(await store.aquery_rows(sql, parameters) if sql is not None else [])
+        return BlockSums(await store.aquery_rows(sql, parameters) if sql is not None else [], light=light)
 
     def reading(keys: list[Key], **changed: Any) -> dict[str, Any]:
         return parameters | changed | {"keys": keys, "entities": sorted({key[1] for key in keys})}
@@ -484,7 +513,8 @@ async def block_sums(store: Store, asks: Sequence[Ask], past: PastRows | None = 
     keys = parameters["keys"]
     yesterday = last - timedelta(days=1)
     before = reading([k for k in keys if not _reaches(k, last)], last=yesterday, total_tracks=[])
-    now = reading([k for k in keys if _reaches(k, last)], first=last, windows=[], window_entities=[])
+    now_keys = [] if light else [k for k in keys if _reaches(k, last)]
+    now = reading(now_keys, first=last, windows=[], window_entities=[])
 
     async def read(parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         sql = sums_statement(parameters)
@@ -499,7 +529,14 @@ async def block_sums(store: Store, asks: Sequence[Ask], past: PastRows | None = 
     kept, read_now = await asyncio.gather(
         past.rows(("sums", tuple(asks)), version, read_kept, sound), read(now)
     )
-    return BlockSums(read_now, base=kept)
+    return BlockSums(read_now, base=kept, light=light)
+
+
+async def _judging(store: Store, asks: Sequence[Ask], light: BlockSums) -> BlockSums:
+    """Light sums with those of the asks' blocks and windows: what judges them."""
+    parameters = _sums_parameters(asks) | {"day_tracks": [], "total_tracks": []}
+    sql = sums_statement(parameters)
+    return BlockSums(await store.aquery_rows(sql, parameters) if sql is not None else [], base=light)
 
 
 def _sums_parameters(asks: Sequence[Ask]) -> dict[str, Any]:
@@ -529,6 +566,7 @@ class _Reading:
         self.windows: dict[tuple[int, int, date, date, int, int], list[int]] = {}  # and built
         self.own: dict[tuple[int, date], list[int]] = {}
         self.totals: dict[int, list[int]] = {}
+        self.whole = True  # every block read sound
 
     def days(self, i: int, ask: Ask, days: Sequence[date]) -> None:
         for track in ask.tracks:
@@ -540,9 +578,11 @@ class _Reading:
             if sums.sound(ask, block):
                 self.keys.setdefault(_key(ask.entity, block), []).append(i)
             elif block.grain == ALL:
+                self.whole = False
                 for track in ask.tracks:
                     self.totals.setdefault(track, []).append(i)
             else:
+                self.whole = False
                 self.days(i, ask, _days(block))
 
     def parameters(self, span: tuple[date, date]) -> dict[str, Any]:
@@ -583,15 +623,20 @@ def _plan(asks: Sequence[Ask], sums: BlockSums) -> tuple[Plan, list[Ask]]:
         reading.blocks(i, ask, tail, sums)
         reading.days(i, ask, days)
     span = _dated_span(asks)
-    return Plan(tuple(asks), readings[False].parameters(span), readings[True].parameters(span)), unkept
+    sketched, exact = readings[False], readings[True]
+    whole = sketched.whole and exact.whole and not unkept
+    return Plan(tuple(asks), sketched.parameters(span), exact.parameters(span), whole), unkept
 
 
 class Plan(NamedTuple):
-    """The asks of one read of listeners, in order, and its two merges' parameters."""
+    """The asks of one read of listeners, in order, and its two merges' parameters. `whole`: every
+    block it reads was sound and every window kept, so while they stay so it is the plan the sums
+    would make again (Ahead.checked)."""
 
     asks: tuple[Ask, ...]
     sketched: dict[str, Any]
     exact: dict[str, Any]
+    whole: bool = False
 
     @property
     def weight(self) -> int:
@@ -628,7 +673,7 @@ class Foresight:
         self._plans: Recent[Hashable, Plan] = Recent(places, lambda key, plan: plan.weight)
 
     def ahead(self, store: Store, key: Hashable) -> Ahead:
-        """Start the merges `key`'s read ran last time, if any."""
+        """Start the merges `key`'s read ran last time, if any (`Ahead.light`: of a whole plan)."""
         return Ahead(self, key, self._plans.get(key), store)
 
     def remember(self, key: Hashable, plan: Plan | None) -> None:
@@ -649,6 +694,31 @@ class Ahead:
             self._task = asyncio.get_running_loop().create_task(_run(store, plan))
             self._task.add_done_callback(_retrieved)
 
+    @property
+    def light(self) -> bool:
+        """Whether the merges started are of a whole plan: then they are judged by the sums of the
+        blocks and windows they read (`checked`), and the sums read beside need only the tracks' own
+        rows (block_sums, light)."""
+        return self._task is not None and self._plan is not None and self._plan.whole
+
+    async def checked(self, asks: Sequence[Ask], sums: BlockSums) -> tuple[Plan, Merged] | None:
+        """The plan and rows read ahead, if light, of these asks, and every block and window they
+        merged still holds exactly the plays `sums` give its ask's tracks: the plan the sums would
+        make (but for a newer copy of a window, as sound). Otherwise None, and the rows are dropped
+        (`rows` then counts them merged again)."""
+        plan, task = self._plan, self._task
+        if not self.light or plan is None or task is None:
+            return None
+        if tuple(asks) == plan.asks:
+            found = await task
+            if _agrees(plan, found, sums):
+                self._task = None
+                self._foresight.remember(self._key, plan)
+                FORESEEN.labels(merged="ahead").inc()
+                return plan, found
+        self._plan = None
+        return None
+
     async def rows(self, plan: Plan | None) -> Merged | None:
         """The rows read ahead if they are those of `plan` (the read's own, None if it merges nothing),
         which is remembered for the next read."""
@@ -659,6 +729,31 @@ class Ahead:
             return None
         FORESEEN.labels(merged="ahead").inc()
         return await task
+
+
+def _agrees(plan: Plan, found: Merged, sums: BlockSums) -> bool:
+    """Whether each block and window the merges read (by the sums of the rows they merged) holds
+    exactly the plays `sums` give the tracks of each ask it was read for."""
+    for parameters, rows in zip((plan.sketched, plan.exact), found, strict=True):
+        read = {int(row[0]): _place_sums(row[3]) for row in rows}
+        for n, (key, ask_ids) in enumerate(zip(parameters["keys"], parameters["key_asks"], strict=True), 1):
+            _, _, grain, start = key
+            if any(read.get(i, {}).get(n) != sums.block_truth(plan.asks[i], grain, start) for i in ask_ids):
+                return False
+        for n, ask_ids in enumerate(parameters["window_asks"], 1):
+            if any(read.get(i, {}).get(-n) != sums.window_truth(plan.asks[i]) for i in ask_ids):
+                return False
+    return True
+
+
+def _place_sums(rows: Iterable[Sequence[Any]]) -> dict[int, Sums]:
+    """The sums of each place's rows merged for an ask (a block may be several rows)."""
+    found: dict[int, Sums] = {}
+    for place, plays, fingerprint in rows:
+        sums = (int(plays), int(fingerprint))
+        known = found.get(int(place))
+        found[int(place)] = sums if known is None else _plus(known, sums)
+    return found
 
 
 def _retrieved(task: asyncio.Task[Merged]) -> None:
@@ -676,13 +771,19 @@ async def merged(store: Store, asks: Sequence[Ask], sums: BlockSums, ahead: Ahea
         if ahead is not None:
             await ahead.rows(None)
         return []
-    plan, unkept = _plan(asks, sums)
-    found = await ahead.rows(plan) if ahead is not None else None
-    sketched, exact = found if found is not None else await _run(store, plan)
-    if unkept:
-        _keep(store, unkept, sums)
-    counts = {int(i): int(n) for i, n, _ in [*sketched, *exact]}
-    windows = {int(i): int(w) for i, _, w in [*sketched, *exact]}
+    checked = await ahead.checked(asks, sums) if ahead is not None else None
+    if checked is not None:
+        plan, (sketched, exact) = checked
+    else:
+        if sums.light:  # the sums of the blocks and windows are read now, to judge them
+            sums = await _judging(store, asks, sums)
+        plan, unkept = _plan(asks, sums)
+        found = await ahead.rows(plan) if ahead is not None else None
+        sketched, exact = found if found is not None else await _run(store, plan)
+        if unkept:
+            _keep(store, unkept, sums)
+    counts = {int(i): int(n) for i, n, *_ in [*sketched, *exact]}
+    windows = {int(i): int(w) for i, _, w, *_ in [*sketched, *exact]}
     # A window judged sound by sums kept from before (api/read/past_rows.py) may have left memory
     # since (the newest 256 stay): those asks are read again with sums read now.
     readings = (plan.sketched["window_asks"], plan.exact["window_asks"])
