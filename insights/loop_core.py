@@ -12,21 +12,14 @@ under ingest"). So when the process may use two CPUs or more:
   a sweep every SWEEP_SECONDS;
 - the worker's process and Kafka start on the others (`child_setup`, run before they exec).
 
-Or, with `priority`, the loop's thread runs first on any CPU: real-time round-robin scheduling at the
-lowest real-time priority (SCHED_RR 1), which any ordinary thread gives way to as soon as the loop has
-work, wherever it runs; when the loop waits, its CPU is everyone's. The threads and processes it starts
-run as usual (SCHED_RESET_ON_FORK), and the kernel keeps 5 % of every CPU for them whatever happens. It
-needs the right to (root, or CAP_SYS_NICE); without it, the loop gets a core of its own as with `on`.
-
-Either way that leaves the writes a core fewer. When they fall behind (every event accepted more than
+That leaves the writes a core fewer. When they fall behind (every event accepted more than
 SHARE_AFTER_SECONDS ago is not yet counted: `complete_through`, given by `follow`), this process's
-other threads may use every core until they have caught up (under RESERVE_BELOW_SECONDS), or the loop
-runs as their equal, so the reads' priority never costs more than that much freshness.
-`insights_loop_core_reserved` says which holds.
+other threads may use every core until they have caught up (under RESERVE_BELOW_SECONDS), so the
+reads' priority never costs more than that much freshness. `insights_loop_core_reserved` says which
+holds.
 
-Off by default (INSIGHTS_LOOP_CORE=on or priority turns it on): on two cores it trades freshness (and
-with `on`, the computed reads of a quiet machine) for the reads' latency under load
-(bench/mixed_load.py; BENCHMARKS.md).
+Off by default (INSIGHTS_LOOP_CORE=on turns it on): on two cores it trades freshness, and the computed
+reads of a quiet machine, for the reads' latency under load (bench/mixed_load.py; BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -54,18 +47,13 @@ class LoopCore:
     """Keeps the calling thread (the event loop's) on one CPU and, while the writes keep up, every other
     thread off it."""
 
-    def __init__(
-        self, cpus: set[int], clock: Callable[[], float] = time.time, priority: bool = False
-    ) -> None:
-        """`priority`: the loop runs first on any CPU rather than alone on one (if permitted)."""
+    def __init__(self, cpus: set[int], clock: Callable[[], float] = time.time) -> None:
         if len(cpus) < 2:
             raise ValueError("a core of its own for the loop needs two CPUs or more")
         self.loop_cpu = max(cpus)
         self.every = frozenset(cpus)
         self.others = frozenset(cpus - {self.loop_cpu})
-        self.priority = priority
         self.reserved = True
-        self._first = False  # whether the loop's thread is scheduled ahead of the others now
         self._clock = clock
         self._through: Callable[[], float | None] = lambda: None
         self._children: list[Callable[[], int | None]] = []
@@ -74,45 +62,21 @@ class LoopCore:
         self._sweeper: threading.Thread | None = None
 
     @classmethod
-    def for_this_process(cls, mode: str) -> LoopCore | None:
-        """A LoopCore for the calling thread in `mode` (`on`, `priority`; None for `off`) when possible
-        (Linux, two CPUs or more)."""
-        if mode == "off" or not hasattr(os, "sched_setaffinity"):
+    def for_this_process(cls, wanted: bool) -> LoopCore | None:
+        """A LoopCore for the calling thread when wanted and possible (Linux, two CPUs or more)."""
+        if not wanted or not hasattr(os, "sched_setaffinity"):
             return None
         cpus = os.sched_getaffinity(0)
-        return cls(cpus, priority=mode == "priority") if len(cpus) >= 2 else None
+        return cls(cpus) if len(cpus) >= 2 else None
 
     def start(self) -> None:
-        if self.priority and not self._put_first(True):
-            self.priority = False
-            log.warning(
-                "INSIGHTS_LOOP_CORE=priority needs the right to real-time scheduling (root or"
-                " CAP_SYS_NICE): the event loop gets a CPU of its own instead"
-            )
-        if not self.priority:
-            os.sched_setaffinity(self._loop_thread, {self.loop_cpu})
-            self.sweep()
+        os.sched_setaffinity(self._loop_thread, {self.loop_cpu})
+        self.sweep()
         LOOP_CORE_RESERVED.set(1)
         self._sweeper = threading.Thread(target=self._keep, name="loop-core", daemon=True)
         self._sweeper.start()
-        if self.priority:
-            log.info("the event loop runs first on every CPU (real-time scheduling)")
-        else:
-            others = ",".join(str(cpu) for cpu in sorted(self.others))
-            log.info("the event loop has CPU %d to itself; other threads use CPU %s", self.loop_cpu, others)
-
-    def _put_first(self, first: bool) -> bool:
-        """Schedule the loop's thread ahead of every other thread (SCHED_RR 1; what it starts runs as
-        usual), or as their equal again; False if not permitted."""
-        if first == self._first:
-            return True
-        policy, level = (os.SCHED_RR | os.SCHED_RESET_ON_FORK, 1) if first else (os.SCHED_OTHER, 0)
-        try:
-            os.sched_setscheduler(self._loop_thread, policy, os.sched_param(level))
-        except PermissionError:
-            return False
-        self._first = first
-        return True
+        others = ",".join(str(cpu) for cpu in sorted(self.others))
+        log.info("the event loop has CPU %d to itself; other threads use CPU %s", self.loop_cpu, others)
 
     def follow(self, through: Callable[[], float | None]) -> None:
         """`through`: unix seconds before which every accepted event is counted (None while unknown)."""
@@ -143,11 +107,7 @@ class LoopCore:
 
     def sweep(self) -> int:
         """Gives every thread but the loop's the CPUs it may use now; returns how many it moved. A thread
-        that ends meanwhile is skipped. With `priority`, puts the loop first or back among the others
-        instead (moving none)."""
-        if self.priority:
-            self._put_first(self.reserved)
-            return 0
+        that ends meanwhile is skipped."""
         cpus = self.others if self.reserved else self.every
         threads = [int(name) for name in os.listdir(_TASKS) if int(name) != self._loop_thread]
         for child in self._children:
@@ -163,14 +123,11 @@ class LoopCore:
         return moved
 
     def _keep(self) -> None:
-        if not self.priority:
-            os.sched_setaffinity(0, self.others)  # made by the loop's thread: its CPU until now
+        os.sched_setaffinity(0, self.others)  # made by the loop's thread: its CPU until now
         while not self._stopped.wait(SWEEP_SECONDS):
             self.decide()
             self.sweep()
 
     def child_setup(self) -> None:
-        """A preexec_fn: the child process (and every thread it makes) runs on the other CPUs (with
-        `priority`, on every CPU, as the loop's thread starts it)."""
-        if not self.priority:
-            os.sched_setaffinity(0, self.others)
+        """A preexec_fn: the child process (and every thread it makes) runs on the other CPUs."""
+        os.sched_setaffinity(0, self.others)

@@ -117,8 +117,8 @@ LOOP_LAG_WORST = Gauge(
 )
 LOOP_CORE_RESERVED = Gauge(
     "insights_loop_core_reserved",
-    "1 while the event loop serving HTTP comes first (insights up: a CPU to itself, or with priority "
-    "real-time scheduling), 0 while it shares the CPUs as an equal because the writes fell behind.",
+    "1 while the event loop serving HTTP has a CPU to itself (insights up), 0 while every thread shares "
+    "every CPU because the writes fell behind.",
     registry=REGISTRY,
 )
 WORKER_RESTARTS = Counter(

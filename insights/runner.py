@@ -249,7 +249,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
     # `kill -USR1 <pid>` prints every thread's stack to stderr: what a process that will not stop is
     # waiting on.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    # With the API and the worker on one machine, the loop serving HTTP may get a core of its own.
+    # With the API and the worker on one machine, the loop serving HTTP gets a core of its own.
     core = LoopCore.for_this_process(settings.loop_core) if api and worker else None
     if core is not None:
         core.start()

@@ -56,17 +56,14 @@ def metrics_port(env: Mapping[str, str]) -> int | None:
     return int(text)
 
 
-LOOP_CORE_MODES = ("off", "on", "priority")
-
-
-def loop_core(env: Mapping[str, str]) -> str:
-    """INSIGHTS_LOOP_CORE: while the writes keep up, `on` gives `insights up`'s event loop a core of its
-    own, `priority` lets it run first on any core (real-time scheduling), where there are two cores or
-    more (insights/loop_core.py); `off` (the default) leaves every thread on every core as equals."""
+def loop_core(env: Mapping[str, str]) -> bool:
+    """INSIGHTS_LOOP_CORE: `on` gives `insights up`'s event loop a core of its own while the writes keep
+    up, where there are two or more (insights/loop_core.py); `off` (the default) leaves every thread on
+    every core."""
     value = (env.get("INSIGHTS_LOOP_CORE") or "off").strip().lower()
-    if value not in LOOP_CORE_MODES:
-        raise SettingsError(f"INSIGHTS_LOOP_CORE must be `on`, `priority` or `off`, not {value!r}.")
-    return value
+    if value not in ("on", "off"):
+        raise SettingsError(f"INSIGHTS_LOOP_CORE must be `on` or `off`, not {value!r}.")
+    return value == "on"
 
 
 def writes_niceness(env: Mapping[str, str]) -> int:
@@ -118,7 +115,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     metrics_port: int | None = None
-    loop_core: str = "off"
+    loop_core: bool = False
     writes_niceness: int = 10
     # Where the local Kafka's jars are fetched to, once (`insights up` and the tests).
     kafka_cache: Path = field(default_factory=lambda: kafka_cache(os.environ))

@@ -34,107 +34,16 @@ def run_child(code: str) -> dict[str, list[int]]:
 def test_one_cpu_is_not_split() -> None:
     with pytest.raises(ValueError, match="two CPUs"):
         LoopCore({3})
-    assert LoopCore.for_this_process("off") is None
+    assert LoopCore.for_this_process(wanted=False) is None
 
 
 def test_the_setting_is_off_unless_turned_on() -> None:
     base = {"INSIGHTS_SECRET": "x" * 40}
-    assert Settings.from_env(base).loop_core == "off"
-    assert Settings.from_env({**base, "INSIGHTS_LOOP_CORE": "ON"}).loop_core == "on"
-    assert Settings.from_env({**base, "INSIGHTS_LOOP_CORE": " Priority"}).loop_core == "priority"
-    assert Settings.from_env({**base, "INSIGHTS_LOOP_CORE": "off"}).loop_core == "off"
-    with pytest.raises(SettingsError, match="INSIGHTS_LOOP_CORE must be `on`, `priority` or `off`"):
+    assert Settings.from_env(base).loop_core is False
+    assert Settings.from_env({**base, "INSIGHTS_LOOP_CORE": "ON"}).loop_core is True
+    assert Settings.from_env({**base, "INSIGHTS_LOOP_CORE": "off"}).loop_core is False
+    with pytest.raises(SettingsError, match="INSIGHTS_LOOP_CORE must be `on` or `off`"):
         Settings.from_env({**base, "INSIGHTS_LOOP_CORE": "yes"})
-
-
-@linux_with_two_cpus
-def test_each_mode_makes_its_loop_core() -> None:
-    assert LoopCore.for_this_process("off") is None
-    on, priority = LoopCore.for_this_process("on"), LoopCore.for_this_process("priority")
-    assert on is not None and not on.priority and priority is not None and priority.priority
-
-
-def real_time_permitted() -> bool:
-    """Whether this process may schedule a thread real-time (root, or CAP_SYS_NICE)."""
-    completed = subprocess.run(
-        [sys.executable, "-c", "import os; os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))"],
-        capture_output=True,
-        timeout=60,
-    )
-    return completed.returncode == 0
-
-
-@linux_with_two_cpus
-def test_with_priority_the_loop_runs_first_while_the_writes_keep_up_and_what_it_starts_as_usual() -> None:
-    """The loop's thread is real-time while reserved and ordinary while shared; a thread it starts and
-    a child process it runs are ordinary, and nothing is pinned. Without the right to real-time
-    scheduling, the loop gets a core of its own instead."""
-    seen = run_child(
-        """
-        import json, os, subprocess, sys, threading
-        from insights import loop_core
-        from insights.loop_core import LoopCore
-
-        loop_core.SWEEP_SECONDS = 3600  # only the sweeps the test makes
-        core = LoopCore(os.sched_getaffinity(0), priority=True)
-        core.start()
-        release = threading.Event()
-        late = threading.Thread(target=release.wait)
-        late.start()  # by the loop's thread
-        child = subprocess.run(
-            [sys.executable, "-c", "import os; print(os.sched_getscheduler(0))"],
-            preexec_fn=core.child_setup, capture_output=True, text=True, check=True,
-        )
-        policy = lambda thread: os.sched_getscheduler(thread) & ~os.SCHED_RESET_ON_FORK
-        first = policy(0)
-        core.reserved = False
-        core.sweep()
-        shared = os.sched_getscheduler(0)
-        core.reserved = True
-        core.sweep()
-        print(json.dumps({
-            "priority": [int(core.priority)],
-            "loop": [first], "shared": [shared], "again": [policy(0)],
-            "late": [policy(late.native_id)], "child": [int(child.stdout)],
-            "loop_cpus": sorted(os.sched_getaffinity(0)),
-            "late_cpus": sorted(os.sched_getaffinity(late.native_id)),
-            "every": sorted(core.every), "loop_cpu": [core.loop_cpu],
-        }))
-        release.set()
-        core.stop()
-        """
-    )
-    if not real_time_permitted():
-        assert seen["priority"] == [0] and seen["loop_cpus"] == seen["loop_cpu"]  # pinned instead
-        return
-    assert seen["priority"] == [1]
-    assert seen["loop"] == seen["again"] == [os.SCHED_RR]
-    assert seen["shared"] == [os.SCHED_OTHER]
-    assert seen["late"] == seen["child"] == [os.SCHED_OTHER]
-    assert seen["loop_cpus"] == seen["late_cpus"] == seen["every"]
-
-
-@linux_with_two_cpus
-def test_with_priority_not_permitted_the_loop_gets_a_core_of_its_own() -> None:
-    seen = run_child(
-        """
-        import json, os
-        from insights import loop_core
-        from insights.loop_core import LoopCore
-
-        def refused(*args):
-            raise PermissionError(1, "Operation not permitted")
-
-        loop_core.SWEEP_SECONDS = 3600
-        os.sched_setscheduler = refused  # as for a user without CAP_SYS_NICE
-        core = LoopCore(os.sched_getaffinity(0), priority=True)
-        core.start()
-        print(json.dumps({"priority": [int(core.priority)], "loop": sorted(os.sched_getaffinity(0)),
-                          "loop_cpu": [core.loop_cpu]}))
-        core.stop()
-        """
-    )
-    assert seen["priority"] == [0] and seen["loop"] == seen["loop_cpu"]
 
 
 @linux_with_two_cpus
