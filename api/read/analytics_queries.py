@@ -568,15 +568,20 @@ async def _figure_rows(
     ahead = None
     if audiences is not None and entity is not None:
         ahead = audiences.merges.ahead(store, (group, entity, tracks, bounds, listed, mode, sketched))
-    reading_sums = listener_blocks.block_sums(store, unread, past, light=ahead is not None and ahead.light)
+
+    async def read_sums() -> listener_blocks.BlockSums:  # with those the probe read
+        sums = await listener_blocks.block_sums(store, unread, past, light=ahead is not None and ahead.light)
+        if probed_sums is not None:
+            sums.absorb(probed_sums)
+        return sums
+
+    reading_sums = read_sums()
     if mode == SKETCHED_ONLY and blocks:  # the sums hold every other figure
         if group:
             sums, totals = await reading_sums, None
         else:
             track_totals = store.aquery_rows(TRACK_TOTALS_SQL, {"track_ids": list(track_ids)})
             sums, (totals, *_) = await asyncio.gather(reading_sums, track_totals)
-        if probed_sums is not None:
-            sums.absorb(probed_sums)
         rows = _rows_of_sums(sums, tracks, bounds, group, totals)
     else:
         sql = (GROUP_FIGURES_SQL if group else FIGURES_SQL)[mode, blocks]
@@ -588,8 +593,6 @@ async def _figure_rows(
         else:
             read_rows = store.aquery_rows(sql, parameters)
         rows, sums = await asyncio.gather(read_rows, reading_sums)
-        if probed_sums is not None:
-            sums.absorb(probed_sums)
     per_track: dict[int, int] = {}
     if by_blocks:  # the listed tracks' listeners, from blocks or exactly
         plays: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == TRACKS), [])

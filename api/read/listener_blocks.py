@@ -199,13 +199,11 @@ _SUMS_PARTS = {key: sql.replace("NO_COUNTERS", _NO_COUNTERS) for key, sql in _SU
 # newest then), by its key and build time (`built`, microseconds), rather than the newest found by a
 # second read of the table; if it is gone since, the merge says so (it counts the windows it read).
 _WINDOWS = """
-    SELECT arrayJoin({window_asks:Array(Array(UInt32))}[indexOf(
+    SELECT arrayJoin({window_asks:Array(Array(UInt32))}[(indexOf(
         {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))},
-        (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at)))])
+        (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))) AS window_index)])
         AS ask, COLUMN AS value, 1 AS windows,
-        -toInt64(indexOf({windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))},
-            (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at)))) AS place,
-        plays AS place_plays, fingerprint AS place_fingerprint
+        -toInt64(window_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint
     FROM kept_windows
     WHERE entity_id IN {window_entities:Array(UInt64)}
         AND (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))
@@ -218,11 +216,10 @@ _OWN_DAYS = """
     PREWHERE track_id IN {own_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
         AND (track_id, day) IN {own:Array(Tuple(UInt64, Date))}"""
 _BLOCKS = """
-    SELECT arrayJoin({key_asks:Array(Array(UInt32))}[
-        indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start))]) AS ask,
-        listeners AS value, 0 AS windows,
-        toInt64(indexOf({keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start)))
-            AS place, plays AS place_plays, fingerprint AS place_fingerprint
+    SELECT arrayJoin({key_asks:Array(Array(UInt32))}[(indexOf(
+        {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start)) AS key_index)])
+        AS ask, listeners AS value, 0 AS windows,
+        toInt64(key_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint
     FROM listener_blocks
     PREWHERE entity_id IN {entities:Array(UInt64)}
         AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}"""
@@ -232,8 +229,9 @@ _TOTALS = """
     FROM track_totals
     WHERE track_id IN {total_tracks:Array(UInt64)}"""
 # Each row read from a block or a window also names it (a block by its place in `keys`, a window by
-# minus its place in `windows`), with its sums: a merge run ahead is judged by the very rows it merged
-# (Ahead.checked). The tracks' own rows name none: they are what blocks and windows are judged by.
+# minus its place in `windows`: the index that finds its asks), with its sums: a merge run ahead is
+# judged by the very rows it merged (Ahead.checked). The tracks' own rows name none: they are what
+# blocks and windows are judged by.
 _NO_PLACE = "toInt64(0) AS place, toUInt64(0) AS place_plays, toUInt64(0) AS place_fingerprint"
 _OWN_DAYS, _TOTALS = (part.replace("NO_PLACE", _NO_PLACE) for part in (_OWN_DAYS, _TOTALS))
 
