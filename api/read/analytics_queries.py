@@ -369,7 +369,7 @@ class Audiences:
         ranges = {"previous_listeners": _previous_days(bounds), "listeners": _period_days(bounds)}
         for field, days in ranges.items():
             if self.unknown(tracks, days) and await self._days_sketchable(store, days):
-                asks[field] = Ask(entity, tracks, *days)
+                asks[field] = Ask(entity, tracks, *days, closed=field == "previous_listeners")
         if self._all_time.peek(tracks) is None:
             asks["listeners_total"] = Ask(entity, tracks)
         if not asks:
@@ -414,7 +414,7 @@ def _block_asks(
     if mode.period:
         asks["listeners"] = Ask(entity, tracks, *_period_days(bounds))
     if mode.previous:
-        asks["previous_listeners"] = Ask(entity, tracks, *_previous_days(bounds))
+        asks["previous_listeners"] = Ask(entity, tracks, *_previous_days(bounds), closed=True)
     if mode.all_time and group:
         asks["listeners_total"] = Ask(entity, tracks)
     return asks

@@ -16,8 +16,10 @@ sketches instead, so an answer is the same either way, only slower.
 Blocks are sketches: they serve only figures the rule allows to be estimates (Audiences: past
 100,000). A reader also keeps windows (`kept_windows`, in memory): the days of a range but its last,
 as one sketch, or as one exact state for a figure counted exactly, checked the same way; a period asked
-again that day merges its window with today only. Under live ingest, the sums of the days before today
-are kept while no change notice names an earlier day of their tracks (api/read/past_rows.py).
+again that day merges its window with today only, and a range that is over (a previous period) is one
+window whose listeners were counted as it was built, so it merges nothing. Under live ingest, the sums
+of the days before today are kept while no change notice names an earlier day of their tracks
+(api/read/past_rows.py).
 """
 
 from __future__ import annotations
@@ -109,21 +111,24 @@ def _tiling(first: date, last: date) -> tuple[Block, ...]:
 class Ask:
     """An entity's listeners over [first, last] (UTC days), or all time if `first` is None; `tracks`
     are the entity's tracks in the catalog now. `exact`: counted exactly (a track of a group not
-    known to be past the mark), from its days' exact states or an exact window."""
+    known to be past the mark), from its days' exact states or an exact window. `closed`: the range
+    is over (a previous period: none of its days is today's), so it is kept whole as one window."""
 
     entity: Entity
     tracks: tuple[int, ...]
     first: date | None = None
     last: date | None = None
     exact: bool = False
+    closed: bool = False
 
     @property
     def window(self) -> tuple[date, date] | None:
-        """The days worth keeping as one window: the range less its last day (today's, in a period
-        to today), when that is 2 days or more."""
-        if self.first is None or self.last is None or (self.last - self.first).days < 2:
+        """The days worth keeping as one window, when that is 2 days or more: the range less its last
+        day (today's, in a period to today), or the whole range if closed."""
+        if self.first is None or self.last is None:
             return None
-        return self.first, self.last - timedelta(days=1)
+        last = self.last if self.closed else self.last - timedelta(days=1)
+        return (self.first, last) if (last - self.first).days >= 1 else None
 
     def tiles(self) -> tuple[list[Block], list[Block], list[date]]:
         """The blocks of the window (the whole range without one), the blocks after it, and the days
@@ -133,7 +138,7 @@ class Ask:
             return [Block(ALL, ALL_TIME, ALL_TIME)], [], []
         window = self.window
         head = tiling(*window) if window else tiling(self.first, self.last)
-        tail = [Block(DAY, self.last, self.last)] if window else []
+        tail = [Block(DAY, self.last, self.last)] if window and window[1] < self.last else []
         if self.exact:
             return [], [], [day for b in head + tail for day in _days(b)]
         if self.entity.kind != TRACK:
@@ -198,12 +203,17 @@ _SUMS_PARTS = {key: sql.replace("NO_COUNTERS", _NO_COUNTERS) for key, sql in _SU
 # A window rebuilt is a new row (BUILD_SQL below): the one read is the one its sums were read of (the
 # newest then), by its key and build time (`built`, microseconds), rather than the newest found by a
 # second read of the table; if it is gone since, the merge says so (it counts the windows it read).
+# The window of a closed ask (`counted_asks`) is the ask's whole range: its listeners are the count
+# kept with it (`count_kept`), and its state is not merged; a window built before windows were counted
+# (listeners 0 but plays) is merged instead.
 _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[(indexOf(
         {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))},
         (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))) AS window_index)])
         AS ask, COLUMN AS value, 1 AS windows,
-        -toInt64(window_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint
+        -toInt64(window_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint,
+        has({counted_asks:Array(UInt32)}, ask) AND (listeners > 0 OR plays = 0) AS counted,
+        if(counted, listeners, 0) AS count_kept
     FROM kept_windows
     WHERE entity_id IN {window_entities:Array(UInt64)}
         AND (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))
@@ -219,7 +229,7 @@ _BLOCKS = """
     SELECT arrayJoin({key_asks:Array(Array(UInt32))}[(indexOf(
         {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start)) AS key_index)])
         AS ask, listeners AS value, 0 AS windows,
-        toInt64(key_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint
+        toInt64(key_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint, NOT_COUNTED
     FROM listener_blocks
     PREWHERE entity_id IN {entities:Array(UInt64)}
         AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}"""
@@ -231,9 +241,12 @@ _TOTALS = """
 # Each row read from a block or a window also names it (a block by its place in `keys`, a window by
 # minus its place in `windows`: the index that finds its asks), with its sums: a merge run ahead is
 # judged by the very rows it merged (Ahead.checked). The tracks' own rows name none: they are what
-# blocks and windows are judged by.
+# blocks and windows are judged by. Only a window may be counted already.
+_NOT_COUNTED = "toUInt8(0) AS counted, toUInt64(0) AS count_kept"
 _NO_PLACE = "toInt64(0) AS place, toUInt64(0) AS place_plays, toUInt64(0) AS place_fingerprint"
+_NO_PLACE = f"{_NO_PLACE}, {_NOT_COUNTED}"
 _OWN_DAYS, _TOTALS = (part.replace("NO_PLACE", _NO_PLACE) for part in (_OWN_DAYS, _TOTALS))
+_BLOCKS = _BLOCKS.replace("NOT_COUNTED", _NOT_COUNTED)
 
 # Each ask's listeners, in one statement: the sketches of its sound window or else its sound blocks,
 # of its tracks' days that neither holds, and (all time, without a sound block) of its tracks'
@@ -249,7 +262,7 @@ _EXACT_PARTS = {
     "windows": _WINDOWS.replace("COLUMN", "state"),
     "own": _OWN_DAYS.replace("COLUMN", "listeners"),
 }
-_MERGES = {False: "uniqCombined64Merge(17)", True: "uniqExactMerge"}
+_MERGES = {False: "uniqCombined64MergeIf(17)", True: "uniqExactMergeIf"}
 
 
 def _present(parts: dict[str, str], parameters: dict[str, Any]) -> tuple[str, ...]:
@@ -268,7 +281,7 @@ def merge_statement(exact: bool, parameters: dict[str, Any]) -> str | None:
     if not parts:
         return None
     places = "groupArrayIf((place, place_plays, place_fingerprint), place != 0)"
-    merge = f"SELECT ask, {_MERGES[exact]}(value), sum(windows), {places}"
+    merge = f"SELECT ask, {_MERGES[exact]}(value, NOT counted) + sum(count_kept), sum(windows), {places}"
     return f"{merge}\nFROM ({_union(parts)}\n)\nGROUP BY ask"
 
 
@@ -279,10 +292,13 @@ def sums_statement(parameters: dict[str, Any]) -> str | None:
 
 
 # A window kept: its days' sketch (from the sound blocks and the tracks' other days) or exact state
-# (from the tracks' day states), with the sums of the very rows it was built from.
+# (from the tracks' day states), with the sums of the very rows it was built from, and its listeners
+# (the same aggregation finalised: what merging the window alone gives).
 _BUILD = """
-INSERT INTO listener_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch, state)
-SELECT {kind:UInt8}, {entity:UInt64}, {first:Date}, {last:Date}, {exact:UInt8}, sum(p), sum(f), SKETCH, STATE
+INSERT INTO listener_windows
+    (kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners)
+SELECT {kind:UInt8}, {entity:UInt64}, {first:Date}, {last:Date}, {exact:UInt8}, sum(p), sum(f), SKETCH, STATE,
+    LISTENERS
 FROM (
     SELECT plays AS p, fingerprint AS f, listeners AS s,
         arrayReduce('uniqExactState', emptyArrayString()) AS e
@@ -296,17 +312,17 @@ FROM (
         AND has({days:Array(Date)}, day)
 )"""
 BUILD_SQL = {
-    False: _BUILD.replace("SKETCH", "uniqCombined64MergeState(17)(s)").replace(
-        "STATE", "uniqExactStateIf('', 0)"
-    ),
-    True: _BUILD.replace("SKETCH", "uniqCombined64StateIf(17)('', 0)").replace(
-        "STATE", "uniqExactMergeState(e)"
-    ),
+    False: _BUILD.replace("SKETCH", "uniqCombined64MergeState(17)(s)")
+    .replace("STATE", "uniqExactStateIf('', 0)")
+    .replace("LISTENERS", "uniqCombined64Merge(17)(s)"),
+    True: _BUILD.replace("SKETCH", "uniqCombined64StateIf(17)('', 0)")
+    .replace("STATE", "uniqExactMergeState(e)")
+    .replace("LISTENERS", "uniqExactMerge(e)"),
 }
 # Reads take windows from memory (`kept_windows`, schemas/clickhouse/018_kept_windows.sql): a window
 # built into `listener_windows`, which outlives the engine, reaches it through a materialized view, and
 # a process that starts copies the windows built in the last day (`warm_windows`).
-_WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state"
+_WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners"
 # The memory table keeps its newest 256 rows, dropping whole blocks (an insert's): so the windows are
 # copied one row a block, the newest 256 at most, oldest first.
 KEPT_WINDOWS = 256
@@ -564,6 +580,7 @@ class _Reading:
         self.windows: dict[tuple[int, int, date, date, int, int], list[int]] = {}  # and built
         self.own: dict[tuple[int, date], list[int]] = {}
         self.totals: dict[int, list[int]] = {}
+        self.counted: list[int] = []  # the asks whose listeners are their window's count
         self.whole = True  # every block read sound
 
     def days(self, i: int, ask: Ask, days: Sequence[date]) -> None:
@@ -598,6 +615,7 @@ class _Reading:
             "last": max((day for _, day in self.own), default=span[1]),
             "total_tracks": list(self.totals),
             "total_asks": list(self.totals.values()),
+            "counted_asks": self.counted,
         }
 
 
@@ -612,6 +630,8 @@ def _plan(asks: Sequence[Ask], sums: BlockSums) -> tuple[Plan, list[Ask]]:
         key = _window_key(ask)
         if key is not None and sums.window_sound(ask):
             reading.windows.setdefault((*key, sums.built[key]), []).append(i)
+            if ask.closed:
+                reading.counted.append(i)
             window_days = set(_days(Block(DAY, *ask.window))) if ask.window else set()
             days = [day for day in days if day not in window_days]
         else:

@@ -435,6 +435,46 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     assert [p for _, p in statements.run if p.get("window_asks")]  # kept again
 
 
+def test_a_closed_range_is_one_window_whose_count_is_its_listeners(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range that is over (a previous period) is kept whole as one window, counted as it is built:
+    the next reads take that count and merge nothing for it, while the window stays sound. A window
+    kept before windows were counted (0 listeners, but plays) is merged instead."""
+    history(clean_store)
+    statements = Statements(clean_store, monkeypatch)
+    first, last = RANGES[3]
+    album, track = Entity(ALBUM, ALBUM_ID), Entity(TRACK, 1)
+    sketched = Ask(album, (1, 2), first, last, closed=True)
+    exact = Ask(track, (1,), first, last, exact=True, closed=True)
+    expected = [of_tracks(clean_store, [1, 2], first, last), exact_of(clean_store, [1], first, last)]
+    assert read(clean_store, [sketched, exact]) == expected
+    windows = (
+        "SELECT kind, exact, first, last, listeners FROM kept_windows WHERE entity_id IN (1, 7) ORDER BY kind"
+    )
+    assert clean_store.query_rows(windows) == [
+        (1, 1, first, last, expected[1]),
+        (2, 0, first, last, expected[0]),
+    ]
+    statements.run.clear()
+    assert read(clean_store, [sketched, exact]) == expected
+    counted = [p["counted_asks"] for _, p in statements.run if "counted_asks" in p]
+    assert counted == [[0], [1]]  # the sketched merge's ask 0, the exact merge's ask 1
+
+    def kept_anew(listeners: int) -> None:
+        """The same windows kept again, newer, with `listeners` as their count."""
+        clean_store.command(
+            "INSERT INTO kept_windows SELECT kind, entity_id, first, last, exact, plays, fingerprint,"
+            " sketch, state, {n:UInt64}, now64(6) + 1 FROM kept_windows WHERE entity_id IN (1, 7)",
+            {"n": listeners},
+        )
+
+    kept_anew(12_345)  # what the reads take is the count, not a merge of the window
+    assert read(clean_store, [sketched, exact]) == [12_345, 12_345]
+    kept_anew(0)  # as a window kept before windows were counted: merged
+    assert read(clean_store, [sketched, exact]) == expected
+
+
 def test_sets_whose_listeners_all_come_from_blocks_read_their_other_figures_from_the_sums(
     clean_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
