@@ -243,8 +243,9 @@ _TOTALS = """
 # judged by the very rows it merged (Ahead.checked). The tracks' own rows name none: they are what
 # blocks and windows are judged by. Only a window may be counted already.
 _NOT_COUNTED = "toUInt8(0) AS counted, toUInt64(0) AS count_kept"
-_NO_PLACE = "toInt64(0) AS place, toUInt64(0) AS place_plays, toUInt64(0) AS place_fingerprint"
-_NO_PLACE = f"{_NO_PLACE}, {_NOT_COUNTED}"
+_NO_PLACE = (
+    "toInt64(0) AS place, toUInt64(0) AS place_plays, toUInt64(0) AS place_fingerprint, " + _NOT_COUNTED
+)
 _OWN_DAYS, _TOTALS = (part.replace("NO_PLACE", _NO_PLACE) for part in (_OWN_DAYS, _TOTALS))
 _BLOCKS = _BLOCKS.replace("NOT_COUNTED", _NOT_COUNTED)
 
