@@ -204,16 +204,15 @@ _SUMS_PARTS = {key: sql.replace("NO_COUNTERS", _NO_COUNTERS) for key, sql in _SU
 # newest then), by its key and build time (`built`, microseconds), rather than the newest found by a
 # second read of the table; if it is gone since, the merge says so (it counts the windows it read).
 # The window of a closed ask (`counted_asks`) is the ask's whole range: its listeners are the count
-# kept with it (`count_kept`), and its state is not merged; a window built before windows were counted
-# (listeners 0 but plays) is merged instead.
+# kept with it (`count_kept`), and its state is not merged. A count of 0 is merged instead: a window
+# built before windows were counted (whose merge gives its listeners), or one with no listener (0 too).
 _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[(indexOf(
         {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))},
         (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))) AS window_index)])
         AS ask, COLUMN AS value, 1 AS windows,
         -toInt64(window_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint,
-        has({counted_asks:Array(UInt32)}, ask) AND (listeners > 0 OR plays = 0) AS counted,
-        if(counted, listeners, 0) AS count_kept
+        if(has({counted_asks:Array(UInt32)}, ask), listeners, 0) AS count_kept
     FROM kept_windows
     WHERE entity_id IN {window_entities:Array(UInt64)}
         AND (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))
@@ -242,7 +241,7 @@ _TOTALS = """
 # minus its place in `windows`: the index that finds its asks), with its sums: a merge run ahead is
 # judged by the very rows it merged (Ahead.checked). The tracks' own rows name none: they are what
 # blocks and windows are judged by. Only a window may be counted already.
-_NOT_COUNTED = "toUInt8(0) AS counted, toUInt64(0) AS count_kept"
+_NOT_COUNTED = "toUInt64(0) AS count_kept"
 _NO_PLACE = (
     "toInt64(0) AS place, toUInt64(0) AS place_plays, toUInt64(0) AS place_fingerprint, " + _NOT_COUNTED
 )
@@ -282,7 +281,7 @@ def merge_statement(exact: bool, parameters: dict[str, Any]) -> str | None:
     if not parts:
         return None
     places = "groupArrayIf((place, place_plays, place_fingerprint), place != 0)"
-    merge = f"SELECT ask, {_MERGES[exact]}(value, NOT counted) + sum(count_kept), sum(windows), {places}"
+    merge = f"SELECT ask, {_MERGES[exact]}(value, count_kept = 0) + sum(count_kept), sum(windows), {places}"
     return f"{merge}\nFROM ({_union(parts)}\n)\nGROUP BY ask"
 
 
