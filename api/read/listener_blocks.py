@@ -197,9 +197,10 @@ GROUP BY kind, entity_id, first, last, exact""",
 # Parts other than the tracks' rows have no counters (named: a statement's columns need distinct names).
 _NO_COUNTERS = "0 AS likes, 0 AS reposts, 0 AS qualified, 0 AS listened, 0 AS timed"
 _SUMS_PARTS = {key: sql.replace("NO_COUNTERS", _NO_COUNTERS) for key, sql in _SUMS_PARTS.items()}
-# The parts of the statements below: each row read as (ask, value), `COLUMN` the value read. A row read
-# for several asks (a track's day in its own ask and its album's) is merged into each. Keyed, like the
-# sums', by the parameter that lists what each reads.
+# The parts of the merge below: each row read as (ask, value), `value` a sketch and `exact_value` an
+# exact state, of which an ask merges one (`exact`: an exact ask's rows only are exact); the other is
+# empty. A row read for several asks (a track's day in its own ask and its album's) is merged into
+# each. Keyed, like the sums', by the parameter that lists what each reads.
 # A window rebuilt is a new row (BUILD_SQL below): the one read is the one its sums were read of (the
 # newest then), by its key and build time (`built`, microseconds), rather than the newest found by a
 # second read of the table; if it is gone since, the merge says so (it counts the windows it read).
@@ -210,31 +211,32 @@ _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[(indexOf(
         {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))},
         (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))) AS window_index)])
-        AS ask, COLUMN AS value, 1 AS windows,
+        AS ask, sketch AS value, state AS exact_value, exact, 1 AS windows,
         -toInt64(window_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint,
         if(has({counted_asks:Array(UInt32)}, ask), listeners, 0) AS count_kept
     FROM kept_windows
     WHERE entity_id IN {window_entities:Array(UInt64)}
         AND (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))
             IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))}"""
+# The tracks' own days: of the sketched asks (`own`), and of the exact ones (`exact_own`).
 _OWN_DAYS = """
-    SELECT arrayJoin({own_asks:Array(Array(UInt32))}[
-        indexOf({own:Array(Tuple(UInt64, Date))}, (track_id, day))]) AS ask, COLUMN AS value, 0 AS windows,
+    SELECT arrayJoin({OWN_asks:Array(Array(UInt32))}[
+        indexOf({OWN:Array(Tuple(UInt64, Date))}, (track_id, day))]) AS ask, VALUES, 0 AS windows,
         NO_PLACE
     FROM track_daily
-    PREWHERE track_id IN {own_tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
-        AND (track_id, day) IN {own:Array(Tuple(UInt64, Date))}"""
+    PREWHERE track_id IN {OWN_tracks:Array(UInt64)} AND day >= {OWN_first:Date} AND day <= {OWN_last:Date}
+        AND (track_id, day) IN {OWN:Array(Tuple(UInt64, Date))}"""
 _BLOCKS = """
     SELECT arrayJoin({key_asks:Array(Array(UInt32))}[(indexOf(
         {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}, (kind, entity_id, grain, start)) AS key_index)])
-        AS ask, listeners AS value, 0 AS windows,
+        AS ask, listeners AS value, NO_SET, 0 AS exact, 0 AS windows,
         toInt64(key_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint, NOT_COUNTED
     FROM listener_blocks
     PREWHERE entity_id IN {entities:Array(UInt64)}
         AND (kind, entity_id, grain, start) IN {keys:Array(Tuple(UInt8, UInt64, UInt8, Date))}"""
 _TOTALS = """
     SELECT arrayJoin({total_asks:Array(Array(UInt32))}[indexOf({total_tracks:Array(UInt64)}, track_id)])
-        AS ask, listeners_sketch AS value, 0 AS windows, NO_PLACE
+        AS ask, listeners_sketch AS value, NO_SET, 0 AS exact, 0 AS windows, NO_PLACE
     FROM track_totals
     WHERE track_id IN {total_tracks:Array(UInt64)}"""
 # Each row read from a block or a window also names it (a block by its place in `keys`, a window by
@@ -245,24 +247,35 @@ _NOT_COUNTED = "toUInt64(0) AS count_kept"
 _NO_PLACE = (
     "toInt64(0) AS place, toUInt64(0) AS place_plays, toUInt64(0) AS place_fingerprint, " + _NOT_COUNTED
 )
+_NO_SET = "arrayReduce('uniqExactState', emptyArrayString()) AS exact_value"  # a constant, empty
+_NO_SKETCH = "arrayReduce('uniqCombined64State(17)', emptyArrayString()) AS value"
 _OWN_DAYS, _TOTALS = (part.replace("NO_PLACE", _NO_PLACE) for part in (_OWN_DAYS, _TOTALS))
-_BLOCKS = _BLOCKS.replace("NOT_COUNTED", _NOT_COUNTED)
+_BLOCKS, _TOTALS = (
+    part.replace("NO_SET", _NO_SET).replace("NOT_COUNTED", _NOT_COUNTED) for part in (_BLOCKS, _TOTALS)
+)
 
-# Each ask's listeners, in one statement: the sketches of its sound window or else its sound blocks,
+# Each ask's listeners, in one statement: an exact ask's from its sound exact window and its tracks'
+# other days' exact states; another's from the sketches of its sound window or else its sound blocks,
 # of its tracks' days that neither holds, and (all time, without a sound block) of its tracks'
 # all-time rows.
-_MERGED_PARTS = {
-    "windows": _WINDOWS.replace("COLUMN", "sketch"),
+_MERGE_PARTS = {
+    "windows": _WINDOWS,
     "keys": _BLOCKS,
-    "own": _OWN_DAYS.replace("COLUMN", "listeners_sketch"),
+    "own": _OWN_DAYS.replace("OWN", "own").replace(
+        "VALUES", f"listeners_sketch AS value, {_NO_SET}, 0 AS exact"
+    ),
+    "exact_own": _OWN_DAYS.replace("OWN", "exact_own").replace(
+        "VALUES", f"{_NO_SKETCH}, listeners AS exact_value, 1 AS exact"
+    ),
     "total_tracks": _TOTALS,
 }
-# The exact asks' listeners: their sound windows' exact states and their other days' states.
-_EXACT_PARTS = {
-    "windows": _WINDOWS.replace("COLUMN", "state"),
-    "own": _OWN_DAYS.replace("COLUMN", "listeners"),
-}
-_MERGES = {False: "uniqCombined64MergeIf(17)", True: "uniqExactMergeIf"}
+_MERGE = """SELECT ask,
+    if(max(exact) = 1, uniqExactMergeIf(exact_value, count_kept = 0),
+        uniqCombined64MergeIf(17)(value, count_kept = 0)) + sum(count_kept),
+    sum(windows), groupArrayIf((place, place_plays, place_fingerprint), place != 0)
+FROM (PARTS
+)
+GROUP BY ask"""
 
 
 def _present(parts: dict[str, str], parameters: dict[str, Any]) -> tuple[str, ...]:
@@ -275,14 +288,10 @@ def _union(parts: tuple[str, ...]) -> str:
     return "\nUNION ALL".join(parts)
 
 
-def merge_statement(exact: bool, parameters: dict[str, Any]) -> str | None:
+def merge_statement(parameters: dict[str, Any]) -> str | None:
     """The statement merging what `parameters` list (None if they list nothing)."""
-    parts = _present(_EXACT_PARTS if exact else _MERGED_PARTS, parameters)
-    if not parts:
-        return None
-    places = "groupArrayIf((place, place_plays, place_fingerprint), place != 0)"
-    merge = f"SELECT ask, {_MERGES[exact]}(value, count_kept = 0) + sum(count_kept), sum(windows), {places}"
-    return f"{merge}\nFROM ({_union(parts)}\n)\nGROUP BY ask"
+    parts = _present(_MERGE_PARTS, parameters)
+    return _MERGE.replace("PARTS", _union(parts)) if parts else None
 
 
 def sums_statement(parameters: dict[str, Any]) -> str | None:
@@ -572,21 +581,22 @@ def _sums_parameters(asks: Sequence[Ask]) -> dict[str, Any]:
 
 
 class _Reading:
-    """What one read of several asks takes from where, as the parameters of its statements."""
+    """What one read of several asks takes from where, as the parameters of its merge."""
 
     def __init__(self) -> None:
         # Each place read once, for every ask it serves (a block, a window or a day may serve several).
         self.keys: dict[Key, list[int]] = {}
         self.windows: dict[tuple[int, int, date, date, int, int], list[int]] = {}  # and built
-        self.own: dict[tuple[int, date], list[int]] = {}
+        self.own: dict[bool, dict[tuple[int, date], list[int]]] = {False: {}, True: {}}  # by exactness
         self.totals: dict[int, list[int]] = {}
         self.counted: list[int] = []  # the asks whose listeners are their window's count
         self.whole = True  # every block read sound
 
     def days(self, i: int, ask: Ask, days: Sequence[date]) -> None:
+        own = self.own[ask.exact]
         for track in ask.tracks:
             for day in days:
-                self.own.setdefault((track, day), []).append(i)
+                own.setdefault((track, day), []).append(i)
 
     def blocks(self, i: int, ask: Ask, blocks: Sequence[Block], sums: BlockSums) -> None:
         for block in blocks:
@@ -601,31 +611,34 @@ class _Reading:
                 self.days(i, ask, _days(block))
 
     def parameters(self, span: tuple[date, date]) -> dict[str, Any]:
-        return {
+        parameters = {
             "keys": list(self.keys),
             "key_asks": list(self.keys.values()),
             "entities": sorted({key[1] for key in self.keys}),
             "windows": list(self.windows),
             "window_asks": list(self.windows.values()),
             "window_entities": sorted({key[1] for key in self.windows}),
-            "own": list(self.own),
-            "own_asks": list(self.own.values()),
-            "own_tracks": sorted({track for track, _ in self.own}),
-            "first": min((day for _, day in self.own), default=span[0]),
-            "last": max((day for _, day in self.own), default=span[1]),
             "total_tracks": list(self.totals),
             "total_asks": list(self.totals.values()),
             "counted_asks": self.counted,
         }
+        for exact, name in ((False, "own"), (True, "exact_own")):
+            own = self.own[exact]
+            parameters |= {
+                name: list(own),
+                f"{name}_asks": list(own.values()),
+                f"{name}_tracks": sorted({track for track, _ in own}),
+                f"{name}_first": min((day for _, day in own), default=span[0]),
+                f"{name}_last": max((day for _, day in own), default=span[1]),
+            }
+        return parameters
 
 
 def _plan(asks: Sequence[Ask], sums: BlockSums) -> tuple[Plan, list[Ask]]:
-    """What each merge statement reads for the asks (sketched, then exact), and the asks whose window
-    is not kept (or no longer sound)."""
-    readings = {False: _Reading(), True: _Reading()}
+    """What the merge reads for the asks, and the asks whose window is not kept (or no longer sound)."""
+    reading = _Reading()
     unkept: list[Ask] = []
     for i, ask in enumerate(asks):
-        reading = readings[ask.exact]
         head, tail, days = ask.tiles()
         key = _window_key(ask)
         if key is not None and sums.window_sound(ask):
@@ -640,37 +653,32 @@ def _plan(asks: Sequence[Ask], sums: BlockSums) -> tuple[Plan, list[Ask]]:
                 unkept.append(ask)
         reading.blocks(i, ask, tail, sums)
         reading.days(i, ask, days)
-    span = _dated_span(asks)
-    sketched, exact = readings[False], readings[True]
-    whole = sketched.whole and exact.whole and not unkept
-    return Plan(tuple(asks), sketched.parameters(span), exact.parameters(span), whole), unkept
+    whole = reading.whole and not unkept
+    return Plan(tuple(asks), reading.parameters(_dated_span(asks)), whole), unkept
 
 
 class Plan(NamedTuple):
-    """The asks of one read of listeners, in order, and its two merges' parameters. `whole`: every
-    block it reads was sound and every window kept, so while they stay so it is the plan the sums
-    would make again (Ahead.checked)."""
+    """The asks of one read of listeners, in order, and its merge's parameters. `whole`: every block
+    it reads was sound and every window kept, so while they stay so it is the plan the sums would make
+    again (Ahead.checked)."""
 
     asks: tuple[Ask, ...]
-    sketched: dict[str, Any]
-    exact: dict[str, Any]
+    parameters: dict[str, Any]
     whole: bool = False
 
     @property
     def weight(self) -> int:
-        """What it holds: itself, its asks and the places its merges read (about 100 bytes each)."""
-        places = [v for p in (self.sketched, self.exact) for v in p.values() if isinstance(v, list)]
+        """What it holds: itself, its asks and the places its merge reads (about 100 bytes each)."""
+        places = [v for v in self.parameters.values() if isinstance(v, list)]
         return 1 + len(self.asks) + sum(len(v) for v in places)
 
 
-Merged = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]  # the rows of the sketched and exact merges
+Merged = list[tuple[Any, ...]]  # the merge's rows: (ask, listeners, windows read, places read)
 
 
 async def _run(store: Store, plan: Plan) -> Merged:
-    sketched, exact = await asyncio.gather(
-        _merge(store, False, plan.sketched), _merge(store, True, plan.exact)
-    )
-    return sketched, exact
+    sql = merge_statement(plan.parameters)
+    return await store.aquery_rows(sql, plan.parameters) if sql is not None else []
 
 
 class Foresight:
@@ -752,15 +760,15 @@ class Ahead:
 def _agrees(plan: Plan, found: Merged, sums: BlockSums) -> bool:
     """Whether each block and window the merges read (by the sums of the rows they merged) holds
     exactly the plays `sums` give the tracks of each ask it was read for."""
-    for parameters, rows in zip((plan.sketched, plan.exact), found, strict=True):
-        read = {int(row[0]): _place_sums(row[3]) for row in rows}
-        for n, (key, ask_ids) in enumerate(zip(parameters["keys"], parameters["key_asks"], strict=True), 1):
-            _, _, grain, start = key
-            if any(read.get(i, {}).get(n) != sums.block_truth(plan.asks[i], grain, start) for i in ask_ids):
-                return False
-        for n, ask_ids in enumerate(parameters["window_asks"], 1):
-            if any(read.get(i, {}).get(-n) != sums.window_truth(plan.asks[i]) for i in ask_ids):
-                return False
+    parameters = plan.parameters
+    read = {int(row[0]): _place_sums(row[3]) for row in found}
+    for n, (key, ask_ids) in enumerate(zip(parameters["keys"], parameters["key_asks"], strict=True), 1):
+        _, _, grain, start = key
+        if any(read.get(i, {}).get(n) != sums.block_truth(plan.asks[i], grain, start) for i in ask_ids):
+            return False
+    for n, ask_ids in enumerate(parameters["window_asks"], 1):
+        if any(read.get(i, {}).get(-n) != sums.window_truth(plan.asks[i]) for i in ask_ids):
+            return False
     return True
 
 
@@ -791,31 +799,25 @@ async def merged(store: Store, asks: Sequence[Ask], sums: BlockSums, ahead: Ahea
         return []
     checked = await ahead.checked(asks, sums) if ahead is not None else None
     if checked is not None:
-        plan, (sketched, exact) = checked
+        plan, rows = checked
     else:
         if sums.light:  # the sums of the blocks and windows are read now, to judge them
             sums = await _judging(store, asks, sums)
         plan, unkept = _plan(asks, sums)
         found = await ahead.rows(plan) if ahead is not None else None
-        sketched, exact = found if found is not None else await _run(store, plan)
+        rows = found if found is not None else await _run(store, plan)
         if unkept:
             _keep(store, unkept, sums)
-    counts = {int(i): int(n) for i, n, *_ in [*sketched, *exact]}
-    windows = {int(i): int(w) for i, _, w, *_ in [*sketched, *exact]}
+    counts = {int(i): int(n) for i, n, *_ in rows}
+    windows = {int(i): int(w) for i, _, w, *_ in rows}
     # A window judged sound by sums kept from before (api/read/past_rows.py) may have left memory
     # since (the newest 256 stay): those asks are read again with sums read now.
-    readings = (plan.sketched["window_asks"], plan.exact["window_asks"])
-    gone = [i for window_asks in readings for ask_ids in window_asks for i in ask_ids]
+    gone = [i for ask_ids in plan.parameters["window_asks"] for i in ask_ids]
     gone = [i for i in gone if not windows.get(i)]
     if gone:
         again = [asks[i] for i in gone]
         counts |= dict(zip(gone, await merged(store, again, await block_sums(store, again)), strict=True))
     return [counts.get(i, 0) for i in range(len(asks))]
-
-
-async def _merge(store: Store, exact: bool, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
-    sql = merge_statement(exact, parameters)
-    return await store.aquery_rows(sql, parameters) if sql is not None else []
 
 
 _building: set[asyncio.Task[None]] = set()

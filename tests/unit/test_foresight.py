@@ -26,10 +26,10 @@ class Recording:
 
 
 def plan(keys: int) -> Plan:
-    """A plan whose sketched merge reads `keys` blocks, and which has no exact merge."""
+    """A plan whose merge reads `keys` blocks."""
     listed = [(ALBUM, 7, 1, date(2026, 11, day)) for day in range(1, keys + 1)]
-    sketched = {"keys": listed, "key_asks": [[0]] * keys, "windows": [], "own": [], "total_tracks": []}
-    return Plan((ASK,), sketched, {"windows": [], "own": []})
+    empty = {"windows": [], "own": [], "exact_own": [], "total_tracks": []}
+    return Plan((ASK,), {"keys": listed, "key_asks": [[0]] * keys} | empty)
 
 
 def test_a_read_takes_the_merges_run_ahead_only_when_they_are_its_own() -> None:
@@ -41,11 +41,11 @@ def test_a_read_takes_the_merges_run_ahead_only_when_they_are_its_own() -> None:
         await asyncio.wait_for(store.asked.wait(), 5)  # started before the read knows its own plan
         assert len(store.run) == 1
         store.release.set()
-        assert await again.rows(plan(3)) == ([(0, 3, 0)], [])
+        assert await again.rows(plan(3)) == [(0, 3, 0)]
         otherwise = foresight.ahead(store, "album")
         assert await otherwise.rows(plan(4)) is None  # the sums judged otherwise: run after
         latest = foresight.ahead(store, "album")  # the plan remembered is the last read's
-        assert await latest.rows(plan(4)) == ([(0, 4, 0)], [])
+        assert await latest.rows(plan(4)) == [(0, 4, 0)]
         nothing = foresight.ahead(store, "album")
         assert await nothing.rows(None) is None  # a read with nothing to merge forgets the plan
         await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}))
