@@ -1,0 +1,149 @@
+"""The shape of a popular entity's listener merge, against the shapes it replaced: the hot track's, its
+album's and its artist's computed 30-day analytics, read three ways in one process, alternating call by
+call so the machine's drift falls on each:
+
+- `served`: as the API reads them (the previous period's listeners from the count kept with its
+  window; the sketched and the exact asks merged in one statement);
+- `previous merged`: the previous period merged from its window and its last day, as before windows
+  were counted;
+- `two merges`: the exact asks merged in a statement of their own, beside the sketched ones', as
+  before they were one (each the statement as written now, with only its own parts).
+
+Runs on a store `bench/read_latency.py --stores DIR` built and kept (the windows every way needs are
+built during the warm-up). Each call is timed wall and CPU (the process's: the engine's threads are
+in it); the answers of every way are checked equal.
+
+Rerun: `PYTHONPATH=. .venv/bin/python bench/listener_merges.py --store DIR/100000000-events-10000-tracks
+[--repeat 40]`. Prints the medians and each way's ratio to `served`; the JSON lands in
+bench/results/listener-merges-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from api.read import analytics_queries, listener_blocks
+from api.read.analytics_routes import TOP_TRACKS, Reads
+from api.read.catalog_snapshot import Catalog
+from api.read.changes import AnswerMemo
+from api.read.figure_bodies import figure_fields, ranked_tracks
+from api.read.listener_blocks import ALBUM, ARTIST, Ask, Entity, Merged, Plan, keeping_done, warm_windows
+from bench.reporting import publish
+from insights.store import Store
+from schemas.periods import period_bounds
+
+WAYS = ("served", "previous merged", "two merges")
+way = {"now": "served"}
+served_run = listener_blocks._run
+
+
+def ask(*args: Any, closed: bool = False, **others: Any) -> Ask:
+    """Ask as the handlers build it, closed but when the previous period is merged."""
+    return Ask(*args, closed=closed and way["now"] != "previous merged", **others)
+
+
+def _apart(parameters: dict[str, Any], exact: bool) -> tuple[dict[str, Any], list[int]]:
+    """The parameters of the merge of the exact asks or of the others alone, and the place in the
+    whole plan's windows of each of their windows."""
+    places = [n for n, key in enumerate(parameters["windows"], 1) if key[4] == int(exact)]
+    windows = {
+        "windows": [parameters["windows"][n - 1] for n in places],
+        "window_asks": [parameters["window_asks"][n - 1] for n in places],
+    }
+    windows["window_entities"] = sorted({key[1] for key in windows["windows"]})
+    emptied = ("own", "keys", "key_asks", "total_tracks") if exact else ("exact_own",)
+    return parameters | windows | {key: [] for key in emptied}, places
+
+
+async def two_merges(store: Store, plan: Plan) -> Merged:
+    """The plan merged as before: the exact asks in a statement of their own, beside the others'."""
+    if way["now"] != "two merges":
+        return await served_run(store, plan)
+    parts = [_apart(plan.parameters, exact) for exact in (False, True)]
+    found = await asyncio.gather(*(served_run(store, plan._replace(parameters=p)) for p, _ in parts))
+    rows = []
+    for (_, places), part in zip(parts, found, strict=True):
+        for ask_id, listeners, windows, read in part:  # a window named by its place in the whole plan
+            read = [(-places[-place - 1] if place < 0 else place, *sums) for place, *sums in read]
+            rows.append((ask_id, listeners, windows, read))
+    return rows
+
+
+async def cases(store: Store) -> dict[str, Callable[[Reads], Awaitable[Any]]]:
+    """The hottest track, its album and its first artist, each read through a given `Reads`."""
+    rows = store.query_rows(
+        "SELECT track_id FROM track_totals GROUP BY track_id ORDER BY sum(plays) DESC LIMIT 1"
+    )
+    catalog = Catalog(store)
+    entry = await catalog.track(int(rows[0][0]))
+    assert entry is not None and entry.album_id is not None
+    album, artist = await catalog.album(entry.album_id), await catalog.artist(entry.artist_ids[0])
+    assert album is not None and artist is not None
+    bounds = period_bounds("30-days", datetime.now(UTC))
+
+    async def track(reads: Reads) -> Any:
+        return figure_fields(await reads.figures(entry.track_id, bounds))
+
+    def group(kind: int, entity_id: int, listed: Any, top: int | None) -> Callable[[Reads], Awaitable[Any]]:
+        async def read(reads: Reads) -> Any:
+            figures, per = await reads.group_figures(listed.track_ids, bounds, Entity(kind, entity_id), top)
+            return figure_fields(figures), ranked_tracks(listed.tracks, per, top)
+
+        return read
+
+    return {
+        "hot track": track,
+        "album": group(ALBUM, album.album_id, album, None),
+        "artist": group(ARTIST, artist.artist_id, artist, TOP_TRACKS),
+    }
+
+
+async def run(path: str, repeat: int) -> dict[str, Any]:
+    store = Store(f"chdb://{path}/clickhouse")
+    await warm_windows(store)
+    analytics_queries.Ask = ask  # type: ignore[misc]  # the handlers' asks, closed or not
+    listener_blocks._run = two_merges
+    reads = {how: Reads(store, AnswerMemo(None)) for how in WAYS}
+    calls = await cases(store)
+    timed: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    answers: dict[str, Any] = {}
+    for n in range(repeat + 5):  # 5 warm-up rounds: both ways' windows built and their plans known
+        for name, call in calls.items():
+            for way["now"] in WAYS[n % 3 :] + WAYS[: n % 3]:  # each way first in turn
+                wall, cpu = time.perf_counter(), time.process_time()
+                answer = await call(reads[way["now"]])
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                await keeping_done()
+                assert answers.setdefault(name, answer) == answer, f"{name}: the answers differ"
+                if n >= 5:
+                    timed.setdefault((name, way["now"]), []).append((wall * 1000, cpu * 1000))
+    store.close()
+    figures: dict[str, Any] = {}
+    for (name, how), values in timed.items():
+        figures.setdefault(name, {})[how] = {
+            "median_ms": statistics.median(w for w, _ in values),
+            "cpu_median_ms": statistics.median(c for _, c in values),
+        }
+    for ways in figures.values():
+        for other in WAYS[1:]:
+            for key in ("median_ms", "cpu_median_ms"):
+                ways[f"served/{other} {key}"] = ways["served"][key] / ways[other][key]
+    return {"store": path, "repeat": repeat, "cases": figures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", required=True, help="a store kept by bench/read_latency.py --stores")
+    parser.add_argument("--repeat", type=int, default=40)
+    args = parser.parse_args()
+    publish("listener-merges", asyncio.run(run(args.store, args.repeat)))
+
+
+if __name__ == "__main__":
+    main()
