@@ -250,9 +250,8 @@ _NO_PLACE = (
 _NO_SET = "arrayReduce('uniqExactState', emptyArrayString()) AS exact_value"  # a constant, empty
 _NO_SKETCH = "arrayReduce('uniqCombined64State(17)', emptyArrayString()) AS value"
 _OWN_DAYS, _TOTALS = (part.replace("NO_PLACE", _NO_PLACE) for part in (_OWN_DAYS, _TOTALS))
-_BLOCKS, _TOTALS = (
-    part.replace("NO_SET", _NO_SET).replace("NOT_COUNTED", _NOT_COUNTED) for part in (_BLOCKS, _TOTALS)
-)
+_BLOCKS = _BLOCKS.replace("NO_SET", _NO_SET).replace("NOT_COUNTED", _NOT_COUNTED)
+_TOTALS = _TOTALS.replace("NO_SET", _NO_SET)
 
 # Each ask's listeners, in one statement: an exact ask's from its sound exact window and its tracks'
 # other days' exact states; another's from the sketches of its sound window or else its sound blocks,
