@@ -2,20 +2,23 @@
 
 The sink (`RollupSink.flush`, as the worker calls it) writes `throughput.py`'s events (live traffic,
 audience fields) in flushes of `--flush` events into a fresh embedded store, its rollups built one
-after the other. For every statement, its CPU per flush: the thread's that runs it (the engine runs
-these statements on one thread; the merges their parts set off are not in it). The flush's total is
+after the other. The first `--warmup` flushes are left out of every figure: the engine's first
+statement of each kind pays once for what it loads. For every statement, its median CPU per flush,
+twice: on the thread that runs it, and the whole process's while it runs (the engine runs part of a
+statement on threads of its own, and the merges its parts set off run meanwhile). The flush's total is
 the whole process's, merges included. Then each rollup statement is run again as the sink runs it,
-over the last flush's offsets and over no rows at all: what it costs over no rows is the engine
-planning it, paid by every flush whatever its size; and over no rows without its fence (the claim
-look-up every write of the worker carries). Beside them, the ceiling: the same events
+over the last flush's offsets and over no rows at all (the process's CPU): what it costs over no rows
+is the engine planning it, paid by every flush whatever its size; and over no rows without its fence
+(the claim look-up every write of the worker carries). Beside them, the ceiling: the same events
 inserted into one plain MergeTree table in the same flushes, one statement a flush.
 
-Rerun: `.venv/bin/python bench/flush_cost.py [--events 20000] [--flush 500] [--repeat 20]`.
+Rerun: `.venv/bin/python bench/flush_cost.py [--events 20000] [--flush 500] [--repeat 20] [--warmup 3]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -35,29 +38,35 @@ from pipeline.sink import FENCE_TAG, sole_writer
 PARTITIONS = 6
 
 
-def counted(store: Store, costs: dict[str, list[float]]) -> None:
-    """Wraps the store's statements so that each adds its CPU to `costs`: the calling thread's, where the
-    engine runs a statement of one thread (the merges it sets off run on threads of their own)."""
+def counted(store: Store, costs: dict[str, list[tuple[float, float]]]) -> None:
+    """Wraps the store's statements so that each adds its CPU to `costs`: (the calling thread's, the
+    whole process's while it ran)."""
     for name in ("command", "query_rows", "insert_columns", "insert"):
         run: Callable[..., Any] = getattr(store, name)
 
         def timed(*args: Any, _run: Callable[..., Any] = run, _name: str = name, **kwargs: Any) -> Any:
-            began = time.thread_time()
+            thread, process = time.thread_time(), time.process_time()
             try:
                 return _run(*args, **kwargs)
             finally:
                 statement = " ".join(str(args[0]).replace(FENCE_TAG, "").split())[:60]
-                costs[f"{_name}: {statement}"].append(time.thread_time() - began)
+                spent = (time.thread_time() - thread, time.process_time() - process)
+                costs[f"{_name}: {statement}"].append(spent)
 
         setattr(store, name, timed)
 
 
 def cpu_ms(store: Store, sql: str, parameters: dict[str, Any], repeat: int) -> float:
+    """The process's CPU per run of `sql`, merges of the parts it writes included."""
     store.command(sql, parameters)  # the first run warms what the engine caches
-    began = time.thread_time()
+    began = time.process_time()
     for _ in range(repeat):
         store.command(sql, parameters)
-    return (time.thread_time() - began) / repeat * 1000
+    return (time.process_time() - began) / repeat * 1000
+
+
+def median_ms(values: list[float]) -> float:
+    return round(statistics.median(values) * 1000, 1)
 
 
 def main() -> None:
@@ -65,6 +74,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--flush", type=int, default=500, help="events a flush (a message holds 500)")
     parser.add_argument("--repeat", type=int, default=20, help="runs of each rollup statement alone")
+    parser.add_argument("--warmup", type=int, default=3, help="first flushes left out of the figures")
     args = parser.parse_args()
     work = generate(args.events, 500, spread=60.0)
     events = decoded_events(work.messages, PARTITIONS)
@@ -77,12 +87,15 @@ def main() -> None:
             ceiling = spent / len(flushes) * 1000
             store.writer_pool = lambda workers, name: ThreadPoolExecutor(1)  # type: ignore[method-assign]
             sink = sole_writer(store, range(PARTITIONS))
-            costs: dict[str, list[float]] = defaultdict(list)
+            for batch in flushes[: args.warmup]:
+                sink.flush(batch)
+            measured = flushes[args.warmup :]
+            costs: dict[str, list[tuple[float, float]]] = defaultdict(list)
             counted(store, costs)
             began = time.process_time()
-            for batch in flushes:
+            for batch in measured:
                 sink.flush(batch)
-            flush = (time.process_time() - began) / len(flushes) * 1000
+            flush = (time.process_time() - began) / len(measured) * 1000
             sink.close()
             last = flushes[-1]
             ranges = {
@@ -107,18 +120,24 @@ def main() -> None:
                 }
         finally:
             store.close()
+    # Per flush: a statement the sink runs once a flush has one figure a flush (the markers' look-ups
+    # run only when a partition is new, hence not in every flush: left out).
     statements = {
-        name: round(sum(spent) / len(flushes) * 1000, 1)
-        for name, spent in sorted(costs.items(), key=lambda item: -sum(item[1]))
-        if sum(spent) / len(flushes) >= 0.0005
+        name: {
+            "thread_ms": median_ms([thread for thread, _ in spent]),
+            "process_ms": median_ms([process for _, process in spent]),
+        }
+        for name, spent in sorted(costs.items(), key=lambda item: -sum(p for _, p in item[1]))
+        if len(spent) >= len(measured)
     }
-    print(f"{len(flushes)} flushes of {args.flush:,} events: {flush:.1f} CPU-ms a flush")
+    print(f"{len(measured)} flushes of {args.flush:,} events: {flush:.1f} CPU-ms a flush", end="")
+    print(f" (after {args.warmup} left out)")
     print(f"ceiling, the bare insert of the same flushes: {ceiling:.1f} CPU-ms a flush", end="")
     print(f"; ratio {ceiling / flush:.2f}")
-    print("CPU-ms a flush, by statement:")
+    print("CPU-ms a flush, by statement (median): on its thread / the process's while it ran")
     for name, ms in statements.items():
-        print(f"  {ms:7.1f}  {name}")
-    print("each rollup alone, over the last flush / over no rows (the planning) / the same unfenced:")
+        print(f"  {ms['thread_ms']:7.1f} / {ms['process_ms']:7.1f}  {name}")
+    print("each rollup alone (the process's CPU), over the last flush / over no rows / the same unfenced:")
     for table, f in rollups.items():
         figures = f"{f['flush_ms']:6.1f} / {f['no_rows_ms']:5.1f} / {f['no_rows_unfenced_ms']:5.1f}"
         print(f"  {table:<24} {figures} ms")
