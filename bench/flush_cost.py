@@ -120,8 +120,8 @@ def main() -> None:
                 }
         finally:
             store.close()
-    # Per flush: a statement the sink runs once a flush has one figure a flush (the markers' look-ups
-    # run only when a partition is new, hence not in every flush: left out).
+    # The statements of every flush, each its median over the flushes (the markers' look-ups run only
+    # for a partition new to the sink, not in every flush: left out).
     statements = {
         name: {
             "thread_ms": median_ms([thread for thread, _ in spent]),
