@@ -2,7 +2,7 @@
 
 The sink (`RollupSink.flush`, as the worker calls it) writes `throughput.py`'s events (live traffic,
 audience fields) in flushes of `--flush` events into a fresh embedded store, its rollups built one
-after the other. The first `--warmup` flushes are left out of every figure: the engine's first
+after the other. The first `--warmup` flushes are left out of the sink's figures: the engine's first
 statement of each kind pays once for what it loads. For every statement, its median CPU per flush,
 twice: on the thread that runs it, and the whole process's while it runs (the engine runs part of a
 statement on threads of its own, and the merges its parts set off run meanwhile). The flush's total is
