@@ -7,7 +7,10 @@ call so the machine's drift falls on each:
 - `previous merged`: the previous period merged from its window and its last day, as before windows
   were counted;
 - `two merges`: the exact asks merged in a statement of their own, beside the sketched ones', as
-  before they were one (each the statement as written now, with only its own parts).
+  before they were one (each the statement as written now, with only its own parts);
+- `windows in Memory`: the windows read from a `Memory` table holding the same rows one a block, as
+  the windows were kept before they were kept by key (its sums' and merge's statements otherwise
+  the same).
 
 Runs on a store `bench/read_latency.py --stores DIR` built and kept (the windows every way needs are
 built during the warm-up). Each call is timed wall and CPU (the process's: the engine's threads are
@@ -33,14 +36,47 @@ from api.read.analytics_routes import TOP_TRACKS, Reads
 from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo
 from api.read.figure_bodies import figure_fields, ranked_tracks
-from api.read.listener_blocks import ALBUM, ARTIST, Ask, Entity, Merged, Plan, keeping_done, warm_windows
+from api.read.listener_blocks import (
+    ALBUM,
+    ARTIST,
+    KEPT_WINDOWS,
+    Ask,
+    Entity,
+    Merged,
+    Plan,
+    keeping_done,
+    warm_windows,
+)
 from bench.reporting import publish
 from insights.store import Store
 from schemas.periods import period_bounds
 
-WAYS = ("served", "previous merged", "two merges")
+WAYS = ("served", "previous merged", "two merges", "windows in Memory")
 way = {"now": "served"}
 served_run = listener_blocks._run
+MEMORY = "bench_memory_windows"
+
+
+def in_memory(statement: Callable[[dict[str, Any]], str | None]) -> Callable[[dict[str, Any]], str | None]:
+    """`statement`, reading the windows from the Memory table in the `windows in Memory` way."""
+
+    def written(parameters: dict[str, Any]) -> str | None:
+        sql = statement(parameters)
+        if sql is not None and way["now"] == "windows in Memory":
+            sql = sql.replace("FROM kept_windows", f"FROM {MEMORY}")
+        return sql
+
+    return written
+
+
+def keep_in_memory(store: Store) -> int:
+    """The kept windows copied into the Memory table one row a block, oldest first (as a `Memory`
+    table keeping its newest rows held them); how many."""
+    store.command(f"TRUNCATE TABLE {MEMORY}")
+    kept = int(store.query_rows("SELECT count() FROM kept_windows")[0][0])
+    for n in range(kept):
+        store.command(f"INSERT INTO {MEMORY} SELECT * FROM kept_windows ORDER BY built_at LIMIT 1 OFFSET {n}")
+    return kept
 
 
 def ask(*args: Any, closed: bool = False, **others: Any) -> Ask:
@@ -109,13 +145,22 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
     await warm_windows(store)
     analytics_queries.Ask = ask  # type: ignore[misc]  # the handlers' asks, closed or not
     listener_blocks._run = two_merges
+    listener_blocks.merge_statement = in_memory(listener_blocks.merge_statement)
+    listener_blocks.sums_statement = in_memory(listener_blocks.sums_statement)
+    store.command(f"DROP TABLE IF EXISTS {MEMORY}")
+    store.command(
+        f"CREATE TABLE {MEMORY} AS kept_windows ENGINE = Memory SETTINGS max_rows_to_keep = {KEPT_WINDOWS}"
+    )
     reads = {how: Reads(store, AnswerMemo(None)) for how in WAYS}
     calls = await cases(store)
     timed: dict[tuple[str, str], list[tuple[float, float]]] = {}
     answers: dict[str, Any] = {}
-    for n in range(repeat + 5):  # 5 warm-up rounds: both ways' windows built and their plans known
+    windows = 0
+    for n in range(repeat + 5):  # 5 warm-up rounds: every way's windows built and their plans known
+        if n == 5:
+            windows = keep_in_memory(store)
         for name, call in calls.items():
-            for way["now"] in WAYS[n % 3 :] + WAYS[: n % 3]:  # each way first in turn
+            for way["now"] in WAYS[n % len(WAYS) :] + WAYS[: n % len(WAYS)]:  # each way first in turn
                 wall, cpu = time.perf_counter(), time.process_time()
                 answer = await call(reads[way["now"]])
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -123,6 +168,7 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
                 assert answers.setdefault(name, answer) == answer, f"{name}: the answers differ"
                 if n >= 5:
                     timed.setdefault((name, way["now"]), []).append((wall * 1000, cpu * 1000))
+    store.command(f"DROP TABLE IF EXISTS {MEMORY}")
     store.close()
     figures: dict[str, Any] = {}
     for (name, how), values in timed.items():
@@ -134,7 +180,7 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
         for other in WAYS[1:]:
             for key in ("median_ms", "cpu_median_ms"):
                 ways[f"served/{other} {key}"] = ways["served"][key] / ways[other][key]
-    return {"store": path, "repeat": repeat, "cases": figures}
+    return {"store": path, "repeat": repeat, "kept_windows": windows, "cases": figures}
 
 
 def main() -> None:

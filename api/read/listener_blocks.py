@@ -327,24 +327,26 @@ BUILD_SQL = {
     .replace("STATE", "uniqExactMergeState(e)")
     .replace("LISTENERS", "uniqExactMerge(e)"),
 }
-# Reads take windows from memory (`kept_windows`, schemas/clickhouse/018_kept_windows.sql): a window
-# built into `listener_windows`, which outlives the engine, reaches it through a materialized view, and
-# a process that starts copies the windows built in the last day (`warm_windows`).
+# Reads take windows from memory (`kept_windows`, schemas/clickhouse/020_kept_windows_by_key.sql, a
+# table that keeps the last row written for each window's key): a window built into `listener_windows`,
+# which outlives the engine, reaches it through a materialized view, and a process that starts copies
+# the newest of each window built in the last day (`warm_windows`).
 _WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners"
-# The memory table keeps its newest 256 rows, dropping whole blocks (an insert's): so the windows are
-# copied one row a block, the newest 256 at most, oldest first.
+# The memory table is kept to its newest 256 windows (at most about 4 MB each, an exact set): past
+# that, the reads that build windows drop the oldest (`_prune`).
 KEPT_WINDOWS = 256
 WARM_SQL = f"""
 INSERT INTO kept_windows ({_WINDOW_COLUMNS})
-SELECT {_WINDOW_COLUMNS} FROM (
-    SELECT {_WINDOW_COLUMNS}, built_at FROM listener_windows FINAL
-    WHERE built_at >= now() - INTERVAL 1 DAY
-    ORDER BY built_at DESC
-    LIMIT {KEPT_WINDOWS}
-)
-ORDER BY built_at
-SETTINGS max_threads = 1, max_insert_threads = 1, max_block_size = 1, min_insert_block_size_rows = 1,
-    min_insert_block_size_bytes = 0"""
+SELECT {_WINDOW_COLUMNS} FROM listener_windows FINAL
+WHERE built_at >= now() - INTERVAL 1 DAY
+ORDER BY built_at DESC
+LIMIT {KEPT_WINDOWS}"""
+KEPT_COUNT_SQL = "SELECT count() FROM kept_windows"
+_KEY = "(kind, entity_id, first, last, exact)"
+PRUNE_SQL = f"""
+ALTER TABLE kept_windows DELETE WHERE {_KEY} NOT IN (
+    SELECT {_KEY} FROM kept_windows ORDER BY built_at DESC LIMIT {KEPT_WINDOWS}
+)"""
 
 _MODULUS = 1 << 64  # the fingerprints are sums of UInt64, as the engine adds them
 Sums = tuple[int, int]
@@ -839,8 +841,19 @@ async def _build(store: Store, asks: dict[WindowKey, Ask], sums: BlockSums) -> N
     try:
         for ask in asks.values():
             await _build_one(store, ask, sums)
+        await _prune(store)
     finally:
         _in_flight.difference_update(asks)
+
+
+async def _prune(store: Store) -> None:
+    """Drop the oldest kept windows past the newest KEPT_WINDOWS (a failure is only logged: the table
+    is trimmed again after the next build)."""
+    try:
+        if int((await store.write(store.query_rows, KEPT_COUNT_SQL))[0][0]) > KEPT_WINDOWS:
+            await store.write(store.command, PRUNE_SQL)
+    except Exception:
+        log.warning("could not drop the oldest kept listener windows", exc_info=True)
 
 
 async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:

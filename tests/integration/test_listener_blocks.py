@@ -22,7 +22,17 @@ from api.read.analytics_queries import (
     read_figures,
 )
 from api.read.analytics_queries import figures as figures_of
-from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, keeping_done, listeners, warm_windows
+from api.read.listener_blocks import (
+    ALBUM,
+    ARTIST,
+    KEPT_WINDOWS,
+    TRACK,
+    Ask,
+    Entity,
+    keeping_done,
+    listeners,
+    warm_windows,
+)
 from insights.metrics import FORESEEN
 from insights.migrate import load_migrations
 from insights.store import Store
@@ -464,8 +474,9 @@ def test_a_closed_range_is_one_window_whose_count_is_its_listeners(
     def kept_anew(listeners: int) -> None:
         """The same windows kept again, newer, with `listeners` as their count."""
         clean_store.command(
-            "INSERT INTO kept_windows SELECT kind, entity_id, first, last, exact, plays, fingerprint,"
-            " sketch, state, {n:UInt64}, now64(6) + 1 FROM kept_windows WHERE entity_id IN (1, 7)",
+            "INSERT INTO listener_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch,"
+            " state, listeners) SELECT kind, entity_id, first, last, exact, plays, fingerprint, sketch,"
+            " state, {n:UInt64} FROM listener_windows FINAL WHERE entity_id IN (1, 7)",
             {"n": listeners},
         )
 
@@ -580,6 +591,38 @@ def test_a_process_that_starts_reads_the_windows_built_in_the_last_day(
     statements = Statements(clean_store, monkeypatch)
     assert asked(clean_store, album, [1, 2], first, last) == expected
     assert [p for _, p in statements.run if p.get("window_asks")]  # the window copied, sound
+
+
+def test_memory_keeps_one_row_a_window_and_the_newest_windows_only(clean_store: Store) -> None:
+    """A window built again replaces the one before it in memory, and once more than KEPT_WINDOWS
+    windows are kept, a read that builds one drops the oldest."""
+    history(clean_store)
+    first, last = RANGES[1]
+    album = Entity(ALBUM, ALBUM_ID)
+    # KEPT_WINDOWS windows of other entities, each built a microsecond after the one before.
+    clean_store.command(
+        "INSERT INTO kept_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch, state,"
+        " listeners, built_at) SELECT 2, 1000 + number, {first:Date}, {last:Date}, 0, 0, 0,"
+        " arrayReduce('uniqCombined64State(17)', emptyArrayString()),"
+        " arrayReduce('uniqExactState', emptyArrayString()), 0,"
+        " now64(6) - INTERVAL 1 HOUR + toIntervalMicrosecond(number) FROM numbers({n:UInt64})",
+        {"first": first, "last": last, "n": KEPT_WINDOWS},
+    )
+    expected = of_tracks(clean_store, [1, 2], first, last)
+    assert asked(clean_store, album, [1, 2], first, last) == expected  # builds the album's window
+    kept = "SELECT entity_id, listeners FROM kept_windows ORDER BY built_at"
+    rows = clean_store.query_rows(kept)
+    assert len(rows) == KEPT_WINDOWS
+    assert rows[0][0] == 1001 and rows[-1][0] == ALBUM_ID  # the oldest went
+    clean_store.command(  # the album's window built again
+        "INSERT INTO listener_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch,"
+        " state, listeners) SELECT kind, entity_id, first, last, exact, plays, fingerprint, sketch, state,"
+        " 12345 FROM listener_windows FINAL WHERE entity_id = {album:UInt64}",
+        {"album": ALBUM_ID},
+    )
+    rows = clean_store.query_rows(kept)
+    assert len(rows) == KEPT_WINDOWS and rows[-1] == (ALBUM_ID, 12345)
+    assert asked(clean_store, album, [1, 2], first, last) == expected  # its sketch merged, as sound
 
 
 def test_reads_at_once_build_each_window_once(clean_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
