@@ -55,6 +55,7 @@ WAYS = ("served", "previous merged", "two merges", "windows in Memory")
 way = {"now": "served"}
 served_run = listener_blocks._run
 MEMORY = "bench_memory_windows"
+COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners, built_at"
 
 
 def in_memory(statement: Callable[[dict[str, Any]], str | None]) -> Callable[[dict[str, Any]], str | None]:
@@ -75,7 +76,10 @@ def keep_in_memory(store: Store) -> int:
     store.command(f"TRUNCATE TABLE {MEMORY}")
     kept = int(store.query_rows("SELECT count() FROM kept_windows")[0][0])
     for n in range(kept):
-        store.command(f"INSERT INTO {MEMORY} SELECT * FROM kept_windows ORDER BY built_at LIMIT 1 OFFSET {n}")
+        store.command(
+            f"INSERT INTO {MEMORY} ({COLUMNS}) SELECT {COLUMNS} FROM kept_windows ORDER BY built_at"
+            f" LIMIT 1 OFFSET {n}"
+        )
     return kept
 
 

@@ -3,9 +3,10 @@
 -- it paid the filter once per block: about 6 ms of CPU for 256 windows, whatever it found, twice an
 -- answer (the sums and the merge; docs/read-path.md, "Windows"). A `Join` table holds its rows in
 -- one hash table by key, and keeps the last row written for a key, so a rebuilt window replaces the
--- one before it. It is a cache: kept in memory only (`persistent = 0`), empty when the engine starts,
--- and kept to its newest rows by the reads that build windows (api/read/listener_blocks.py,
--- `KEPT_WINDOWS`).
+-- one before it (the replaced row stays held, and read, until a mutation rewrites the table: the
+-- reads that build windows rewrite it after each build, to its newest windows; api/read/
+-- listener_blocks.py, `KEPT_WINDOWS`). It is a cache: kept in memory only (`persistent = 0`), empty
+-- when the engine starts.
 DROP TABLE IF EXISTS kept_windows_feed;
 
 DROP TABLE IF EXISTS kept_windows;
