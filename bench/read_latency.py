@@ -36,7 +36,9 @@ of earlier days: what every change costs without them.
 Rerun: `.venv/bin/python bench/read_latency.py [--sizes 100000,10000000] [--tracks 10000]
 [--repeat 200] [--no-feed] [--live-rates 50,5000] [--live-rounds 15] [--stores DIR]`; with --stores
 each size's store is kept in DIR and reused by later runs (it has merged by then, and keeps the
-listener windows and bucket counts earlier runs left). Prints a table; the JSON lands
+listener windows and bucket counts earlier runs left); a store kept from an earlier day is first given
+today's events, as many as one built now would hold so far today, and its rollups over them (without
+them, every part of today would read nothing). Prints a table; the JSON lands
 in bench/results/read-latency-<timestamp>.json.
 """
 
@@ -46,6 +48,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import platform
 import random
@@ -98,16 +101,17 @@ CATALOG_SQL = (
        [intDiv(number, 30) + 1]), 0
     FROM numbers({tracks:UInt64})""",
 )
-# Track popularity ~ u^3 (the top track gets ~tracks^(-1/3) of all events), age ~ u^2 x 399 days.
+# Track popularity ~ u^3 (the top track gets ~tracks^(-1/3) of all events), age ~ u^2 x `span` (399 days;
+# numbered from `first`).
 EVENTS_SQL = """
 INSERT INTO events (event_id, type, track_id, listener_id, occurred_at, listened_ms, kafka_partition,
     kafka_offset, ingested_at)
-SELECT concat('e', toString(number)),
+SELECT concat('e', toString({first:UInt64} + number)),
     multiIf(r < 80, 'play', r < 87, 'like', r < 90, 'repost', 'heartbeat') AS type,
     1 + toUInt64(floor({tracks:UInt64} * pow(rand(1) / 4294967296.0, 3))) AS track,
     concat('u', toString(rand(2) % {listeners:UInt64})),
-    now64(3, 'UTC') - toIntervalMillisecond(toUInt64(399 * 86400000 * pow(rand(3) / 4294967296.0, 2))),
-    if(type = 'play', rand(4) % 300000, NULL), track % 6, number, now()
+    now64(3, 'UTC') - toIntervalMillisecond(toUInt64({span_ms:UInt64} * pow(rand(3) / 4294967296.0, 2))),
+    if(type = 'play', rand(4) % 300000, NULL), track % 6, {first:UInt64} + number, now()
 FROM (SELECT number, rand(5) % 100 AS r FROM numbers({n:UInt64}))"""
 RAW_FIGURES_SQL = """
 SELECT countIf(type = 'play'), uniqExactIf(listener_id, type = 'play'),
@@ -158,17 +162,44 @@ def load(store: Store, n: int, tracks: int) -> dict[str, float]:
         store.command(sql, sizes)
     seconds["catalog_s"] = time.perf_counter() - began
     began = time.perf_counter()
-    store.command(EVENTS_SQL, {"n": n, "tracks": tracks, "listeners": max(1000, n // 20)})
+    store.command(EVENTS_SQL, {"n": n, "first": 0, "span_ms": HISTORY_MS} | _people(n, tracks))
     seconds["events_s"] = time.perf_counter() - began
     began = time.perf_counter()
+    _roll_up(store, -1)
+    seconds["rollups_s"] = time.perf_counter() - began
+    return seconds
+
+
+HISTORY_MS = 399 * 86_400_000
+
+
+def _people(n: int, tracks: int) -> dict[str, int]:
+    return {"tracks": tracks, "listeners": max(1000, n // 20)}
+
+
+def _roll_up(store: Store, after: int) -> None:
+    """Every rollup built over the events stored past offset `after`, as the worker builds them."""
     stored = store.query_rows(
         "SELECT kafka_partition, max(kafka_offset) FROM events GROUP BY kafka_partition"
     )
     for rollup in ROLLUPS:
         for partition, up_to in stored:
-            store.command(rollup.catch_up_sql(1), range_parameters({partition: (-1, up_to)}))
-    seconds["rollups_s"] = time.perf_counter() - began
-    return seconds
+            if up_to > after:
+                store.command(rollup.catch_up_sql(1), range_parameters({partition: (after, up_to)}))
+
+
+def top_up(store: Store, n: int, tracks: int) -> int:
+    """A store kept from an earlier day, given today's events as one built now would have them (so far
+    today: a store of n events holds n x sqrt(elapsed / 399 days) of them); how many were added."""
+    if store.query_rows("SELECT max(day) >= today() FROM track_daily")[0][0]:
+        return 0
+    elapsed_ms = int(time.time() * 1000) % 86_400_000
+    added = max(1, round(n * math.sqrt(elapsed_ms / HISTORY_MS)))
+    after = int(store.query_rows("SELECT max(kafka_offset) FROM events")[0][0] or 0)
+    parameters = {"n": added, "first": after + 1, "span_ms": elapsed_ms} | _people(n, tracks)
+    store.command(EVENTS_SQL, parameters)
+    _roll_up(store, after)
+    return added
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -496,8 +527,11 @@ def one_size(
         try:
             migrate(store)
             if built.exists():
-                loaded = json.loads(built.read_text()) | {"reused": True}
-                print(f"size {n:,}: reusing the store in {path}", file=sys.stderr, flush=True)
+                loaded = json.loads(built.read_text()) | {
+                    "reused": True,
+                    "topped_up": top_up(store, n, tracks),
+                }
+                print(f"size {n:,}: reusing the store in {path} ({loaded})", file=sys.stderr, flush=True)
             else:
                 print(f"size {n:,}: loading", file=sys.stderr, flush=True)
                 loaded = load(store, n, tracks)
