@@ -1,7 +1,7 @@
 -- The kept windows are found by their key rather than by a scan. In a `Memory` table each window was a
 -- block of its own (that table drops whole blocks to keep its newest rows), and a read that filtered
--- it paid the filter once per block: about 6 ms of CPU for 256 windows, whatever it found, twice an
--- answer (the sums and the merge; docs/read-path.md, "Windows"). A `Join` table holds its rows in
+-- it paid the filter once per block, whatever it found, twice an answer (the sums and the merge;
+-- docs/read-path.md, "Windows"). A `Join` table holds its rows in
 -- one hash table by key, and keeps the last row written for a key, so a rebuilt window replaces the
 -- one before it (the replaced row stays held, and read, until a mutation rewrites the table: the
 -- reads that build windows rewrite it after each build, to its newest windows; api/read/
