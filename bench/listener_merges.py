@@ -13,8 +13,9 @@ call so the machine's drift falls on each:
   the same).
 
 Runs on a store `bench/read_latency.py --stores DIR` built and kept (the windows every way needs are
-built during the warm-up). Each call is timed wall and CPU (the process's: the engine's threads are
-in it); the answers of every way are checked equal.
+built during the warm-up; how many each way built while timed is reported, `built_while_timed`). Each
+call is timed wall and CPU (the process's: the engine's threads are in it); the answers of every way
+are checked equal.
 
 Rerun: `PYTHONPATH=. .venv/bin/python bench/listener_merges.py --store DIR/100000000-events-10000-tracks
 [--repeat 40]`. Prints the medians and each way's ratio to `served`; the JSON lands in
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +70,16 @@ def in_memory(statement: Callable[[dict[str, Any]], str | None]) -> Callable[[di
         return sql
 
     return written
+
+
+built: Counter[str] = Counter()  # windows built while timed, by way
+served_build = listener_blocks._build_one
+
+
+async def counted_build(store: Store, ask: Ask, sums: Any) -> None:
+    """A window built, counted against the way that asked for it (its build runs before the next call)."""
+    built[way["now"]] += 1
+    await served_build(store, ask, sums)
 
 
 def keep_in_memory(store: Store) -> int:
@@ -149,6 +161,7 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
     await warm_windows(store)
     analytics_queries.Ask = ask  # type: ignore[misc]  # the handlers' asks, closed or not
     listener_blocks._run = two_merges
+    listener_blocks._build_one = counted_build
     listener_blocks.merge_statement = in_memory(listener_blocks.merge_statement)
     listener_blocks.sums_statement = in_memory(listener_blocks.sums_statement)
     store.command(f"DROP TABLE IF EXISTS {MEMORY}")
@@ -163,6 +176,7 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
     for n in range(repeat + 5):  # 5 warm-up rounds: every way's windows built and their plans known
         if n == 5:
             windows = keep_in_memory(store)
+            built.clear()
         for name, call in calls.items():
             for way["now"] in WAYS[n % len(WAYS) :] + WAYS[: n % len(WAYS)]:  # each way first in turn
                 wall, cpu = time.perf_counter(), time.process_time()
@@ -184,7 +198,13 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
         for other in WAYS[1:]:
             for key in ("median_ms", "cpu_median_ms"):
                 ways[f"served/{other} {key}"] = ways["served"][key] / ways[other][key]
-    return {"store": path, "repeat": repeat, "kept_windows": windows, "cases": figures}
+    return {
+        "store": path,
+        "repeat": repeat,
+        "kept_windows": windows,
+        "built_while_timed": dict(built),
+        "cases": figures,
+    }
 
 
 def main() -> None:
