@@ -332,9 +332,10 @@ BUILD_SQL = {
 # which outlives the engine, reaches it through a materialized view, and a process that starts copies
 # the newest of each window built in the last day (`warm_windows`).
 _WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners"
-# The memory table is kept to its newest 256 windows (at most about 4 MB each, an exact set), and to
-# one row each: the reads that build windows rewrite it after each build (`_prune`).
-KEPT_WINDOWS = 256
+# The memory table is kept to its newest 256 windows (at most about 4 MB each, an exact set; 32 more
+# between two rewrites), and to one row each: the reads that build windows rewrite it (`_trim`).
+KEPT_WINDOWS, TRIM_SLACK = 256, 32
+KEPT_COUNT_SQL = "SELECT count() FROM kept_windows"
 WARM_SQL = f"""
 INSERT INTO kept_windows ({_WINDOW_COLUMNS})
 SELECT {_WINDOW_COLUMNS} FROM listener_windows FINAL
@@ -840,16 +841,22 @@ async def _build(store: Store, asks: dict[WindowKey, Ask], sums: BlockSums) -> N
     try:
         for ask in asks.values():
             await _build_one(store, ask, sums)
-        await _prune(store)
+        await _trim(store, replaced=any(key in sums.built for key in asks))
     finally:
         _in_flight.difference_update(asks)
 
 
-async def _prune(store: Store) -> None:
+async def _trim(store: Store, replaced: bool) -> None:
     """Keep the newest KEPT_WINDOWS windows in memory, and only the last row of each: the memory table
     holds on to a replaced row until a mutation rewrites it, and every read pays for every row held.
-    A few milliseconds, after each build; a failure is only logged (the next build trims it again)."""
+    So the table is rewritten (a few milliseconds) after a build that replaced a kept window, and after
+    one that took it past KEPT_WINDOWS + TRIM_SLACK windows: a read of many new ranges (windows never
+    kept) rewrites it once every TRIM_SLACK builds. A failure is only logged: a later build trims it."""
     try:
+        if not replaced:
+            kept = int((await store.write(store.query_rows, KEPT_COUNT_SQL))[0][0])
+            if kept <= KEPT_WINDOWS + TRIM_SLACK:
+                return
         await store.write(store.command, PRUNE_SQL)
     except Exception:
         log.warning("could not trim the kept listener windows", exc_info=True)

@@ -4,9 +4,9 @@
 -- docs/read-path.md, "Windows"). A `Join` table holds its rows in
 -- one hash table by key, and keeps the last row written for a key, so a rebuilt window replaces the
 -- one before it (the replaced row stays held, and read, until a mutation rewrites the table: the
--- reads that build windows rewrite it after each build, to its newest windows; api/read/
--- listener_blocks.py, `KEPT_WINDOWS`). It is a cache: kept in memory only (`persistent = 0`), empty
--- when the engine starts.
+-- reads that build windows rewrite it to its newest windows after a build that replaced one, or took
+-- it past its bound; api/read/listener_blocks.py, `_trim`). It is a cache: kept in memory only
+-- (`persistent = 0`), empty when the engine starts.
 DROP TABLE IF EXISTS kept_windows_feed;
 
 DROP TABLE IF EXISTS kept_windows;

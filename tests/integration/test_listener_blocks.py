@@ -27,6 +27,7 @@ from api.read.listener_blocks import (
     ARTIST,
     KEPT_WINDOWS,
     TRACK,
+    TRIM_SLACK,
     Ask,
     Entity,
     keeping_done,
@@ -409,6 +410,20 @@ def exact_of(store: Store, tracks: list[int], first: date, last: date) -> int:
     return int(store.query_rows(sql, {"t": tracks, "f": first, "l": last})[0][0])
 
 
+def rewrites_of_kept_windows(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The rewrites of the memory table of windows `store` runs from now on (the list fills as they run)."""
+    rewrites: list[str] = []
+    real = store.command
+
+    def command(sql: str, parameters: dict[str, Any] | None = None) -> None:
+        if sql.lstrip().startswith("ALTER TABLE kept_windows"):
+            rewrites.append(sql)
+        real(sql, parameters)
+
+    monkeypatch.setattr(store, "command", command)
+    return rewrites
+
+
 def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     clean_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -417,6 +432,7 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     late play on one of its days makes it unsound, and it is kept again."""
     history(clean_store)
     statements = Statements(clean_store, monkeypatch)
+    trims = rewrites_of_kept_windows(clean_store, monkeypatch)
     first, last = RANGES[1]
     album, track = Entity(ALBUM, ALBUM_ID), Entity(TRACK, 1)
     for _ in range(2):
@@ -426,6 +442,7 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
         )
     kept = [sql for sql, p in statements.run if p.get("window_asks")]
     assert len(kept) == 2  # the second reads found both windows sound
+    assert not trims  # two windows kept, none replaced: the table is not rewritten
     windows = (
         "SELECT DISTINCT kind, exact, first, last FROM kept_windows WHERE entity_id IN (1, 7) ORDER BY kind"
     )
@@ -440,6 +457,7 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     assert asked(clean_store, album, [1, 2], first, last) == of_tracks(clean_store, [1, 2], first, last)
     assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
     assert not [p for _, p in statements.run if p.get("window_asks")]  # neither window was sound
+    assert trims  # kept again, replacing them: the table rewritten to drop the rows replaced
     statements.run.clear()
     assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
     assert [p for _, p in statements.run if p.get("window_asks")]  # kept again
@@ -594,26 +612,26 @@ def test_a_process_that_starts_reads_the_windows_built_in_the_last_day(
 
 
 def test_memory_keeps_one_row_a_window_and_the_newest_windows_only(clean_store: Store) -> None:
-    """A window built again replaces the one before it in memory, and once more than KEPT_WINDOWS
-    windows are kept, a read that builds one drops the oldest."""
+    """A window built again replaces the one before it in memory, and once more than KEPT_WINDOWS +
+    TRIM_SLACK windows are kept, a read that builds one drops all but the newest KEPT_WINDOWS."""
     history(clean_store)
     first, last = RANGES[1]
     album = Entity(ALBUM, ALBUM_ID)
-    # KEPT_WINDOWS windows of other entities, each built a microsecond after the one before.
+    # KEPT_WINDOWS + TRIM_SLACK windows of other entities, each built a microsecond after the one before.
     clean_store.command(
         "INSERT INTO kept_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch, state,"
         " listeners, built_at) SELECT 2, 1000 + number, {first:Date}, {last:Date}, 0, 0, 0,"
         " arrayReduce('uniqCombined64State(17)', emptyArrayString()),"
         " arrayReduce('uniqExactState', emptyArrayString()), 0,"
         " now64(6) - INTERVAL 1 HOUR + toIntervalMicrosecond(number) FROM numbers({n:UInt64})",
-        {"first": first, "last": last, "n": KEPT_WINDOWS},
+        {"first": first, "last": last, "n": KEPT_WINDOWS + TRIM_SLACK},
     )
     expected = of_tracks(clean_store, [1, 2], first, last)
     assert asked(clean_store, album, [1, 2], first, last) == expected  # builds the album's window
     kept = "SELECT entity_id, listeners FROM kept_windows ORDER BY built_at"
     rows = clean_store.query_rows(kept)
     assert len(rows) == KEPT_WINDOWS
-    assert rows[0][0] == 1001 and rows[-1][0] == ALBUM_ID  # the oldest went
+    assert rows[0][0] == 1000 + TRIM_SLACK + 1 and rows[-1][0] == ALBUM_ID  # the oldest went
     clean_store.command(  # the album's window built again
         "INSERT INTO listener_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch,"
         " state, listeners) SELECT kind, entity_id, first, last, exact, plays, fingerprint, sketch, state,"
