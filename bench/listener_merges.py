@@ -42,6 +42,7 @@ from api.read.listener_blocks import (
     ALBUM,
     ARTIST,
     KEPT_WINDOWS,
+    WINDOW_COLUMNS,
     Ask,
     Entity,
     Merged,
@@ -57,7 +58,7 @@ WAYS = ("served", "previous merged", "two merges", "windows in Memory")
 way = {"now": "served"}
 served_run = listener_blocks._run
 MEMORY = "bench_memory_windows"
-COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners, built_at"
+COLUMNS = f"{WINDOW_COLUMNS}, built_at"
 
 
 def in_memory(statement: Callable[[dict[str, Any]], str | None]) -> Callable[[dict[str, Any]], str | None]:

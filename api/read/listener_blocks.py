@@ -331,19 +331,19 @@ BUILD_SQL = {
 # table that keeps the last row written for each window's key): a window built into `listener_windows`,
 # which outlives the engine, reaches it through a materialized view, and a process that starts copies
 # the newest of each window built in the last day (`warm_windows`).
-_WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners"
+WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners"
 # The memory table is kept to its newest 256 windows (at most about 4 MB each, an exact set; 32 more
 # between two rewrites), and to one row each: the reads that build windows rewrite it (`_trim`).
 KEPT_WINDOWS, TRIM_SLACK = 256, 32
 KEPT_COUNT_SQL = "SELECT count() FROM kept_windows"
 WARM_SQL = f"""
-INSERT INTO kept_windows ({_WINDOW_COLUMNS})
-SELECT {_WINDOW_COLUMNS} FROM listener_windows FINAL
+INSERT INTO kept_windows ({WINDOW_COLUMNS})
+SELECT {WINDOW_COLUMNS} FROM listener_windows FINAL
 WHERE built_at >= now() - INTERVAL 1 DAY
 ORDER BY built_at DESC
 LIMIT {KEPT_WINDOWS}"""
 _KEY = "(kind, entity_id, first, last, exact)"
-PRUNE_SQL = f"""
+TRIM_SQL = f"""
 ALTER TABLE kept_windows DELETE WHERE {_KEY} NOT IN (
     SELECT {_KEY} FROM kept_windows ORDER BY built_at DESC LIMIT {KEPT_WINDOWS}
 )"""
@@ -857,7 +857,7 @@ async def _trim(store: Store, replaced: bool) -> None:
             kept = int((await store.write(store.query_rows, KEPT_COUNT_SQL))[0][0])
             if kept <= KEPT_WINDOWS + TRIM_SLACK:
                 return
-        await store.write(store.command, PRUNE_SQL)
+        await store.write(store.command, TRIM_SQL)
     except Exception:
         log.warning("could not trim the kept listener windows", exc_info=True)
 

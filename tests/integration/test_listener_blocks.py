@@ -410,6 +410,17 @@ def exact_of(store: Store, tracks: list[int], first: date, last: date) -> int:
     return int(store.query_rows(sql, {"t": tracks, "f": first, "l": last})[0][0])
 
 
+def kept_anew(store: Store, entity_ids: list[int], listeners: int) -> None:
+    """The windows of `entity_ids` built again (newer, as a build writes them), with `listeners` as
+    their count."""
+    store.command(
+        "INSERT INTO listener_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch,"
+        " state, listeners) SELECT kind, entity_id, first, last, exact, plays, fingerprint, sketch,"
+        " state, {n:UInt64} FROM listener_windows FINAL WHERE entity_id IN {e:Array(UInt64)}",
+        {"n": listeners, "e": entity_ids},
+    )
+
+
 def rewrites_of_kept_windows(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The rewrites of the memory table of windows `store` runs from now on (the list fills as they run)."""
     rewrites: list[str] = []
@@ -489,18 +500,9 @@ def test_a_closed_range_is_one_window_whose_count_is_its_listeners(
     counted = [p["counted_asks"] for _, p in statements.run if "counted_asks" in p]
     assert counted == [[0, 1]]  # one merge: the sketched ask and the exact one, each by its count
 
-    def kept_anew(listeners: int) -> None:
-        """The same windows kept again, newer, with `listeners` as their count."""
-        clean_store.command(
-            "INSERT INTO listener_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch,"
-            " state, listeners) SELECT kind, entity_id, first, last, exact, plays, fingerprint, sketch,"
-            " state, {n:UInt64} FROM listener_windows FINAL WHERE entity_id IN (1, 7)",
-            {"n": listeners},
-        )
-
-    kept_anew(12_345)  # what the reads take is the count, not a merge of the window
+    kept_anew(clean_store, [1, ALBUM_ID], 12_345)  # what the reads take is the count, not a merge
     assert read(clean_store, [sketched, exact]) == [12_345, 12_345]
-    kept_anew(0)  # as a window kept before windows were counted: merged
+    kept_anew(clean_store, [1, ALBUM_ID], 0)  # as a window kept before windows were counted: merged
     assert read(clean_store, [sketched, exact]) == expected
 
 
@@ -632,12 +634,7 @@ def test_memory_keeps_one_row_a_window_and_the_newest_windows_only(clean_store: 
     rows = clean_store.query_rows(kept)
     assert len(rows) == KEPT_WINDOWS
     assert rows[0][0] == 1000 + TRIM_SLACK + 1 and rows[-1][0] == ALBUM_ID  # the oldest went
-    clean_store.command(  # the album's window built again
-        "INSERT INTO listener_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch,"
-        " state, listeners) SELECT kind, entity_id, first, last, exact, plays, fingerprint, sketch, state,"
-        " 12345 FROM listener_windows FINAL WHERE entity_id = {album:UInt64}",
-        {"album": ALBUM_ID},
-    )
+    kept_anew(clean_store, [ALBUM_ID], 12345)  # the album's window built again
     rows = clean_store.query_rows(kept)
     assert len(rows) == KEPT_WINDOWS and rows[-1] == (ALBUM_ID, 12345)
     assert asked(clean_store, album, [1, 2], first, last) == expected  # its sketch merged, as sound
