@@ -1,5 +1,5 @@
 """The shape of a popular entity's listener merge, against the shapes it replaced: the hot track's, its
-album's and its artist's computed 30-day analytics, read three ways in one process, alternating call by
+album's and its artist's computed 30-day analytics, read four ways in one process, alternating call by
 call so the machine's drift falls on each:
 
 - `served`: as the API reads them (the previous period's listeners from the count kept with its
@@ -8,9 +8,9 @@ call so the machine's drift falls on each:
   were counted;
 - `two merges`: the exact asks merged in a statement of their own, beside the sketched ones', as
   before they were one (each the statement as written now, with only its own parts);
-- `windows in Memory`: the windows read from a `Memory` table holding the same rows one a block, as
-  the windows were kept before they were kept by key (its sums' and merge's statements otherwise
-  the same).
+- `blocks after windows`: a group's all time read from its all-time block and its today from its day
+  block, as before all time was kept as a window and today read from the tracks' rows (so its merge
+  reads the blocks' table).
 
 Runs on a store `bench/read_latency.py --stores DIR` built and kept (the windows every way needs are
 built during the warm-up; how many each way built while timed is reported, `built_while_timed`). Each
@@ -30,6 +30,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,8 +42,6 @@ from api.read.figure_bodies import figure_fields, ranked_tracks
 from api.read.listener_blocks import (
     ALBUM,
     ARTIST,
-    KEPT_WINDOWS,
-    WINDOW_COLUMNS,
     Ask,
     Entity,
     Merged,
@@ -54,23 +53,10 @@ from bench.reporting import publish
 from insights.store import Store
 from schemas.periods import period_bounds
 
-WAYS = ("served", "previous merged", "two merges", "windows in Memory")
+BLOCKS = "blocks after windows"
+WAYS = ("served", "previous merged", "two merges", BLOCKS)
 way = {"now": "served"}
 served_run = listener_blocks._run
-MEMORY = "bench_memory_windows"
-COLUMNS = f"{WINDOW_COLUMNS}, built_at"
-
-
-def in_memory(statement: Callable[[dict[str, Any]], str | None]) -> Callable[[dict[str, Any]], str | None]:
-    """`statement`, reading the windows from the Memory table in the `windows in Memory` way."""
-
-    def written(parameters: dict[str, Any]) -> str | None:
-        sql = statement(parameters)
-        if sql is not None and way["now"] == "windows in Memory":
-            sql = sql.replace("FROM kept_windows", f"FROM {MEMORY}")
-        return sql
-
-    return written
 
 
 built: Counter[str] = Counter()  # windows built while timed, by way
@@ -83,22 +69,11 @@ async def counted_build(store: Store, ask: Ask, sums: Any) -> None:
     await served_build(store, ask, sums)
 
 
-def keep_in_memory(store: Store) -> int:
-    """The kept windows copied into the Memory table one row a block, oldest first (as a `Memory`
-    table keeping its newest rows held them); how many."""
-    store.command(f"TRUNCATE TABLE {MEMORY}")
-    kept = int(store.query_rows("SELECT count() FROM kept_windows")[0][0])
-    for n in range(kept):
-        store.command(
-            f"INSERT INTO {MEMORY} ({COLUMNS}) SELECT {COLUMNS} FROM kept_windows ORDER BY built_at"
-            f" LIMIT 1 OFFSET {n}"
-        )
-    return kept
-
-
 def ask(*args: Any, closed: bool = False, **others: Any) -> Ask:
-    """Ask as the handlers build it, closed but when the previous period is merged."""
-    return Ask(*args, closed=closed and way["now"] != "previous merged", **others)
+    """Ask as the handlers build it, closed but when the previous period is merged, and all time
+    without its window (no last day named) when read from its block."""
+    made = Ask(*args, closed=closed and way["now"] != "previous merged", **others)
+    return replace(made, last=None) if made.first is None and way["now"] == BLOCKS else made
 
 
 def _apart(parameters: dict[str, Any], exact: bool) -> tuple[dict[str, Any], list[int]]:
@@ -163,23 +138,19 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
     analytics_queries.Ask = ask  # type: ignore[misc]  # the handlers' asks, closed or not
     listener_blocks._run = two_merges
     listener_blocks._build_one = counted_build
-    listener_blocks.merge_statement = in_memory(listener_blocks.merge_statement)
-    listener_blocks.sums_statement = in_memory(listener_blocks.sums_statement)
-    store.command(f"DROP TABLE IF EXISTS {MEMORY}")
-    store.command(
-        f"CREATE TABLE {MEMORY} AS kept_windows ENGINE = Memory SETTINGS max_rows_to_keep = {KEPT_WINDOWS}"
-    )
     reads = {how: Reads(store, AnswerMemo(None)) for how in WAYS}
+    today_from_tracks = listener_blocks.TODAY_FROM_TRACKS
     calls = await cases(store)
     timed: dict[tuple[str, str], list[tuple[float, float]]] = {}
     answers: dict[str, Any] = {}
     windows = 0
     for n in range(repeat + 5):  # 5 warm-up rounds: every way's windows built and their plans known
         if n == 5:
-            windows = keep_in_memory(store)
+            windows = int(store.query_rows("SELECT count() FROM kept_windows")[0][0])
             built.clear()
         for name, call in calls.items():
             for way["now"] in WAYS[n % len(WAYS) :] + WAYS[: n % len(WAYS)]:  # each way first in turn
+                listener_blocks.TODAY_FROM_TRACKS = 0 if way["now"] == BLOCKS else today_from_tracks
                 wall, cpu = time.perf_counter(), time.process_time()
                 answer = await call(reads[way["now"]])
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -187,7 +158,6 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
                 assert answers.setdefault(name, answer) == answer, f"{name}: the answers differ"
                 if n >= 5:
                     timed.setdefault((name, way["now"]), []).append((wall * 1000, cpu * 1000))
-    store.command(f"DROP TABLE IF EXISTS {MEMORY}")
     store.close()
     figures: dict[str, Any] = {}
     for (name, how), values in timed.items():

@@ -11,7 +11,7 @@ import itertools
 import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from string import Template
 from typing import Any, NamedTuple
 
@@ -232,6 +232,13 @@ def _period_days(bounds: PeriodBounds) -> DayRange:
     return bounds.start, bounds.today
 
 
+def _all_time(entity: Entity, tracks: tuple[int, ...], bounds: PeriodBounds) -> Ask:
+    """All time's ask, named its last day when the period ends today: its window then leaves today to
+    the tracks' rows, which the period reads too (a range that ended before reads its all-time block)."""
+    today = bounds.today if bounds.today == datetime.now(UTC).date() else None
+    return Ask(entity, tracks, None, today)
+
+
 def _period_parameters(track_ids: Sequence[int], bounds: PeriodBounds, mode: Mode) -> dict[str, Any]:
     """The statement's parameters: each kind of merge (exact, sketch) reads the days of the periods
     it counts, which are adjacent (the previous period, then the period)."""
@@ -371,7 +378,7 @@ class Audiences:
             if self.unknown(tracks, days) and await self._days_sketchable(store, days):
                 asks[field] = Ask(entity, tracks, *days, closed=field == "previous_listeners")
         if self._all_time.peek(tracks) is None:
-            asks["listeners_total"] = Ask(entity, tracks)
+            asks["listeners_total"] = _all_time(entity, tracks, bounds)
         if not asks:
             return {}, None, frozenset()
         covered = frozenset([*asks.values(), *beside])
@@ -416,7 +423,7 @@ def _block_asks(
     if mode.previous:
         asks["previous_listeners"] = Ask(entity, tracks, *_previous_days(bounds), closed=True)
     if mode.all_time and group:
-        asks["listeners_total"] = Ask(entity, tracks)
+        asks["listeners_total"] = _all_time(entity, tracks, bounds)
     return asks
 
 

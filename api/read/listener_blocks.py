@@ -16,8 +16,9 @@ sketches instead, so an answer is the same either way, only slower.
 Blocks are sketches: they serve only figures the rule allows to be estimates (Audiences: past
 100,000). A reader also keeps windows (`kept_windows`, in memory): the days of a range but its last,
 as one sketch, or as one exact state for a figure counted exactly, checked the same way; a period asked
-again that day merges its window with today only, and a range that is over (a previous period) is one
-window whose listeners were counted as it was built, so it merges nothing. Under live ingest, the sums
+again that day merges its window with today only (a group's all time too: its all-time block, kept with
+the sums of the days before today), and a range that is over (a previous period) is one window whose
+listeners were counted as it was built, so it merges nothing. Under live ingest, the sums
 of the days before today are kept while no change notice names an earlier day of their tracks
 (api/read/past_rows.py).
 """
@@ -109,10 +110,11 @@ def _tiling(first: date, last: date) -> tuple[Block, ...]:
 
 @dataclass(frozen=True)
 class Ask:
-    """An entity's listeners over [first, last] (UTC days), or all time if `first` is None; `tracks`
-    are the entity's tracks in the catalog now. `exact`: counted exactly (a track of a group not
-    known to be past the mark), from its days' exact states or an exact window. `closed`: the range
-    is over (a previous period: none of its days is today's), so it is kept whole as one window."""
+    """An entity's listeners over [first, last] (UTC days), or all time if `first` is None (to now;
+    `last` then names today, if known: the day its window leaves to the tracks' rows); `tracks` are
+    the entity's tracks in the catalog now. `exact`: counted exactly (a track of a group not known to
+    be past the mark), from its days' exact states or an exact window. `closed`: the range is over (a
+    previous period: none of its days is today's), so it is kept whole as one window."""
 
     entity: Entity
     tracks: tuple[int, ...]
@@ -124,18 +126,23 @@ class Ask:
     @property
     def window(self) -> tuple[date, date] | None:
         """The days worth keeping as one window, when that is 2 days or more: the range less its last
-        day (today's, in a period to today), or the whole range if closed."""
-        if self.first is None or self.last is None:
+        day (today's, in a period to today), or the whole range if closed. All time's is all but
+        `last` (ALL_TIME to the day before), if `last` is known."""
+        if self.last is None:
             return None
+        if self.first is None:
+            return ALL_TIME, self.last - timedelta(days=1)
         last = self.last if self.closed else self.last - timedelta(days=1)
         return (self.first, last) if (last - self.first).days >= 1 else None
 
     def tiles(self) -> tuple[list[Block], list[Block], list[date]]:
         """The blocks of the window (the whole range without one), the blocks after it, and the days
         left to the tracks' own day rows: a track's days are its day rows, so its blocks are the
-        weeks and months only; an exact ask reads days only."""
+        weeks and months only; an exact ask reads days only. All time is one block, which holds
+        `last` too: its day block serves only after its window (_plan)."""
         if self.first is None or self.last is None:
-            return [Block(ALL, ALL_TIME, ALL_TIME)], [], []
+            tail = [] if self.last is None else [Block(DAY, self.last, self.last)]
+            return [Block(ALL, ALL_TIME, ALL_TIME)], tail, []
         window = self.window
         head = tiling(*window) if window else tiling(self.first, self.last)
         tail = [Block(DAY, self.last, self.last)] if window and window[1] < self.last else []
@@ -302,6 +309,10 @@ def sums_statement(parameters: dict[str, Any]) -> str | None:
 # A window kept: its days' sketch (from the sound blocks and the tracks' other days) or exact state
 # (from the tracks' day states), with the sums of the very rows it was built from, and its listeners
 # (the same aggregation finalised: what merging the window alone gives).
+# All time's window is the all-time block (which holds the last day so far too) with the sums of the
+# days before the last: the block's less the tracks' rows of the last day (modulo 2^64, as the engine
+# adds UInt64). Merged with those rows again at each read, it gives the all-time block of then as long
+# as no play has come for an earlier day since it was built (which makes its sums differ).
 _BUILD = """
 INSERT INTO listener_windows
     (kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners)
@@ -314,19 +325,27 @@ FROM (
     PREWHERE kind = {kind:UInt8} AND entity_id = {entity:UInt64}
         AND (grain, start) IN {keys:Array(Tuple(UInt8, Date))}
     UNION ALL
-    SELECT plays, cityHash64(track_id) * plays, listeners_sketch, listeners
+    SELECT DAY_SUMS, listeners_sketch, listeners
     FROM track_daily
-    PREWHERE track_id IN {tracks:Array(UInt64)} AND day >= {first:Date} AND day <= {last:Date}
-        AND has({days:Array(Date)}, day)
+    PREWHERE track_id IN {tracks:Array(UInt64)} AND DAYS
 )"""
-BUILD_SQL = {
-    False: _BUILD.replace("SKETCH", "uniqCombined64MergeState(17)(s)")
+_SKETCHED = (
+    _BUILD.replace("SKETCH", "uniqCombined64MergeState(17)(s)")
     .replace("STATE", "uniqExactStateIf('', 0)")
-    .replace("LISTENERS", "uniqCombined64Merge(17)(s)"),
+    .replace("LISTENERS", "uniqCombined64Merge(17)(s)")
+)
+_OF_DAYS = "day >= {first:Date} AND day <= {last:Date} AND has({days:Array(Date)}, day)"
+BUILD_SQL = {
+    False: _SKETCHED.replace("DAY_SUMS", "plays, cityHash64(track_id) * plays").replace("DAYS", _OF_DAYS),
     True: _BUILD.replace("SKETCH", "uniqCombined64StateIf(17)('', 0)")
     .replace("STATE", "uniqExactMergeState(e)")
-    .replace("LISTENERS", "uniqExactMerge(e)"),
+    .replace("LISTENERS", "uniqExactMerge(e)")
+    .replace("DAY_SUMS", "plays, cityHash64(track_id) * plays")
+    .replace("DAYS", _OF_DAYS),
 }
+BUILD_ALL_TIME_SQL = _SKETCHED.replace(
+    "DAY_SUMS", "bitNot(plays) + 1, bitNot(cityHash64(track_id) * plays) + 1"
+).replace("DAYS", "day = {day:Date}")
 # Reads take windows from memory (`kept_windows`, schemas/clickhouse/020_kept_windows_by_key.sql, a
 # table that keeps the last row written for each window's key): a window built into `listener_windows`,
 # which outlives the engine, reaches it through a materialized view, and a process that starts copies
@@ -335,7 +354,10 @@ WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketc
 # The memory table is kept to its newest 256 windows (at most about 4 MB each, an exact set; 32 more
 # between two rewrites), and to one row each: the reads that build windows rewrite it (`_trim`).
 KEPT_WINDOWS, TRIM_SLACK = 256, 32
-KEPT_COUNT_SQL = "SELECT count() FROM kept_windows"
+_KEY_TYPE = "Array(Tuple(UInt8, UInt64, Date, Date, UInt8))"
+# How many windows are kept, and how many of those about to be built (`keys`) are among them.
+KEPT_SQL = f"""
+SELECT count(), countIf((kind, entity_id, first, last, exact) IN {{keys:{_KEY_TYPE}}}) FROM kept_windows"""
 WARM_SQL = f"""
 INSERT INTO kept_windows ({WINDOW_COLUMNS})
 SELECT {WINDOW_COLUMNS} FROM listener_windows FINAL
@@ -480,10 +502,17 @@ class BlockSums:
         return found
 
     def window_truth(self, ask: Ask) -> Sums | None:
-        """The sums of the ask's tracks' own rows over its window's days (None if they have none)."""
+        """The sums of the ask's tracks' own rows over its window's days (None if they have none): for
+        all time, their all-time sums less those of its last day."""
         window = ask.window
         if window is None:
             return None
+        if ask.first is None:
+            total = self.block_truth(ask, ALL, ALL_TIME)
+            today = self._truth(ask, [window[1] + timedelta(days=1)])
+            if total is None or today is None:
+                return total
+            return total[0] - today[0], (total[1] - today[1]) % _MODULUS
         # The tracks' rows of the window's days, however they were grouped into blocks: a row whose
         # block reaches past the window makes the sums differ, never agree by mistake.
         if self._starts is None:
@@ -496,9 +525,15 @@ class BlockSums:
         key = _window_key(ask)
         return key is not None and key in self.windows and self.window_truth(ask) == self.windows[key]
 
+    def window_found(self, ask: Ask) -> bool:
+        """Whether the ask's window is kept: all time's is judged by the sums of now (all time's and
+        today's), which the sums of the days before today kept (block_sums) do not hold."""
+        return self.window_sound(ask) if ask.first is not None else _window_key(ask) in self.windows
+
 
 def _dated_span(asks: Sequence[Ask]) -> tuple[date, date]:
-    dated = [(ask.first, ask.last) for ask in asks if ask.first is not None and ask.last is not None]
+    """The days the asks read their tracks' rows of: their ranges, and all time's last day."""
+    dated = [(ask.first or ask.last, ask.last) for ask in asks if ask.last is not None]
     return min((f for f, _ in dated), default=ALL_TIME), max((last for _, last in dated), default=ALL_TIME)
 
 
@@ -548,7 +583,7 @@ async def block_sums(
         return BlockSums(await read(before))
 
     def sound(kept: BlockSums) -> bool:  # kept only once every window is: none is built then
-        return all(kept.window_sound(ask) for ask in asks if ask.window is not None)
+        return all(kept.window_found(ask) for ask in asks if ask.window is not None)
 
     kept, read_now = await asyncio.gather(
         past.rows(("sums", tuple(asks)), version, read_kept, sound), read(now)
@@ -570,7 +605,7 @@ def _sums_parameters(asks: Sequence[Ask]) -> dict[str, Any]:
     return {
         "months": sorted({b.start for _, b in every if b.grain == MONTH}),
         "weeks": sorted({b.start for _, b in every if b.grain == WEEK}),
-        "day_tracks": sorted({t for ask in asks if ask.first is not None for t in ask.tracks}),
+        "day_tracks": sorted({t for ask in asks if ask.last is not None for t in ask.tracks}),
         "first": first,
         "last": last,
         "keys": [_key(entity, b) for entity, b in every],
@@ -635,6 +670,14 @@ class _Reading:
         return parameters
 
 
+# After its window, a group of up to this many tracks reads its last day from its tracks' own rows,
+# which the merge reads anyway (the listed tracks'), rather than its day block: then a popular album's
+# or artist's merge reads no block at all once its windows (the period's, all time's) are kept, and a
+# statement that reads a table pays for it (about 8 ms of a merge at 100M events, BENCHMARKS.md), where
+# each track's row of the day adds about a tenth of a millisecond.
+TODAY_FROM_TRACKS = 64
+
+
 def _plan(asks: Sequence[Ask], sums: BlockSums) -> tuple[Plan, list[Ask]]:
     """What the merge reads for the asks, and the asks whose window is not kept (or no longer sound)."""
     reading = _Reading()
@@ -646,12 +689,17 @@ def _plan(asks: Sequence[Ask], sums: BlockSums) -> tuple[Plan, list[Ask]]:
             reading.windows.setdefault((*key, sums.built[key]), []).append(i)
             if ask.closed:
                 reading.counted.append(i)
-            window_days = set(_days(Block(DAY, *ask.window))) if ask.window else set()
-            days = [day for day in days if day not in window_days]
+            if ask.first is not None and ask.window is not None:
+                window_days = set(_days(Block(DAY, *ask.window)))
+                days = [day for day in days if day not in window_days]
+            if ask.entity.kind != TRACK and len(ask.tracks) <= TODAY_FROM_TRACKS:
+                days, tail = days + [day for b in tail for day in _days(b)], []
         else:
             reading.blocks(i, ask, head, sums)
             if key is not None:
                 unkept.append(ask)
+            if ask.first is None:
+                tail = []  # the all-time block holds the last day too
         reading.blocks(i, ask, tail, sums)
         reading.days(i, ask, days)
     whole = reading.whole and not unkept
@@ -839,24 +887,34 @@ def _keep(store: Store, asks: Sequence[Ask], sums: BlockSums) -> None:
 
 async def _build(store: Store, asks: dict[WindowKey, Ask], sums: BlockSums) -> None:
     try:
+        trim = await _trim_needed(store, list(asks))
         for ask in asks.values():
             await _build_one(store, ask, sums)
-        await _trim(store, replaced=any(key in sums.built for key in asks))
+        if trim:
+            await _trim(store)
     finally:
         _in_flight.difference_update(asks)
 
 
-async def _trim(store: Store, replaced: bool) -> None:
-    """Keep the newest KEPT_WINDOWS windows in memory, and only the last row of each: the memory table
-    holds on to a replaced row until a mutation rewrites it, and every read pays for every row held.
-    So the table is rewritten (a few milliseconds) after a build that replaced a kept window, and after
-    one that took it past KEPT_WINDOWS + TRIM_SLACK windows: a read of many new ranges (windows never
-    kept) rewrites it once every TRIM_SLACK builds. A failure is only logged: a later build trims it."""
+async def _trim_needed(store: Store, keys: list[WindowKey]) -> bool:
+    """Whether the windows about to be built call for the memory table to be rewritten after them
+    (`_trim`): if one is kept already, whoever built it (a read judging it unsound, another reader, or
+    another process on the same server), as the table holds on to the row it replaces; or if they take
+    it past KEPT_WINDOWS + TRIM_SLACK windows (a read of many new ranges rewrites it once every
+    TRIM_SLACK builds). True if that cannot be read: a rewrite is never wrong."""
     try:
-        if not replaced:
-            kept = int((await store.write(store.query_rows, KEPT_COUNT_SQL))[0][0])
-            if kept <= KEPT_WINDOWS + TRIM_SLACK:
-                return
+        kept, found = (await store.write(store.query_rows, KEPT_SQL, {"keys": keys}))[0]
+    except Exception:
+        log.warning("could not count the kept listener windows", exc_info=True)
+        return True
+    return int(found) > 0 or int(kept) + len(keys) > KEPT_WINDOWS + TRIM_SLACK
+
+
+async def _trim(store: Store) -> None:
+    """Keep the newest KEPT_WINDOWS windows in memory, and only the last row of each: the memory table
+    holds on to a replaced row until a mutation rewrites it (a few milliseconds), and every read pays
+    for every row held. A failure is only logged: a later build trims it."""
+    try:
         await store.write(store.command, TRIM_SQL)
     except Exception:
         log.warning("could not trim the kept listener windows", exc_info=True)
@@ -866,23 +924,30 @@ async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:
     window = ask.window
     if window is None:
         return
-    head = tiling(*window)
-    sound = [] if ask.exact else [b for b in head if ask.entity.kind != TRACK or b.grain != DAY]
-    sound = [b for b in sound if sums.sound(ask, b)]
-    held = {day for b in sound for day in _days(b)}
-    days = [day for b in head for day in _days(b) if day not in held]
     parameters = {
         "kind": ask.entity.kind,
         "entity": ask.entity.entity_id,
         "first": window[0],
         "last": window[1],
         "exact": int(ask.exact),
-        "keys": [(b.grain, b.start) for b in sound],
         "tracks": list(ask.tracks),
-        "days": days,
     }
+    if ask.first is None:
+        whole = Block(ALL, ALL_TIME, ALL_TIME)
+        if not sums.sound(ask, whole):  # behind its tracks: the next read tries again
+            return
+        sql = BUILD_ALL_TIME_SQL
+        parameters |= {"keys": [(ALL, ALL_TIME)], "day": window[1] + timedelta(days=1)}
+    else:
+        head = tiling(*window)
+        sound = [] if ask.exact else [b for b in head if ask.entity.kind != TRACK or b.grain != DAY]
+        sound = [b for b in sound if sums.sound(ask, b)]
+        held = {day for b in sound for day in _days(b)}
+        days = [day for b in head for day in _days(b) if day not in held]
+        sql = BUILD_SQL[ask.exact]
+        parameters |= {"keys": [(b.grain, b.start) for b in sound], "days": days}
     try:
-        await store.write(store.command, BUILD_SQL[ask.exact], parameters)
+        await store.write(store.command, sql, parameters)
     except Exception:  # a window only saves time: the next read builds it again
         log.warning("could not keep the listener window of %s", ask.entity, exc_info=True)
 

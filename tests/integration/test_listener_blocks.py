@@ -24,14 +24,18 @@ from api.read.analytics_queries import (
 from api.read.analytics_queries import figures as figures_of
 from api.read.listener_blocks import (
     ALBUM,
+    ALL,
+    ALL_TIME,
     ARTIST,
     KEPT_WINDOWS,
     TRACK,
     TRIM_SLACK,
     Ask,
     Entity,
+    block_sums,
     keeping_done,
     listeners,
+    merged,
     warm_windows,
 )
 from insights.metrics import FORESEEN
@@ -222,7 +226,8 @@ def test_blocks_behind_their_tracks_are_not_used_until_they_catch_up(
     # The next flush builds every rollup up to the newest stored offset: the blocks are sound again.
     flush(clean_store, plays(3, range(40_000, 40_001), "next"), first_offset=2 * 10**6)
     statements.run.clear()
-    assert asked(clean_store, album, [1, 2], *RANGES[2]) == of_tracks(clean_store, [1, 2], *RANGES[2])
+    unasked = (TODAY - timedelta(days=40), TODAY)  # no window kept: read from the blocks
+    assert asked(clean_store, album, [1, 2], *unasked) == of_tracks(clean_store, [1, 2], *unasked)
     assert read_from_tracks(statements) == ([], [])
 
 
@@ -506,6 +511,43 @@ def test_a_closed_range_is_one_window_whose_count_is_its_listeners(
     assert read(clean_store, [sketched, exact]) == expected
 
 
+def test_all_time_is_kept_as_a_window_merged_with_the_tracks_rows_of_today(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group's all time is kept as a window too: its all-time block, with the sums of the days
+    before today. Asked again, with the period's window, they are merged with the tracks' rows of
+    today and no block is read. A play of today is counted and leaves the window sound; a late play on
+    an earlier day makes it unsound: read from the all-time block, and kept again."""
+    history(clean_store)
+    statements = Statements(clean_store, monkeypatch)
+    album = Entity(ALBUM, ALBUM_ID)
+    asks = [Ask(album, (1, 2), None, TODAY), Ask(album, (1, 2), *RANGES[1])]
+
+    def expected() -> list[int]:
+        return [of_tracks(clean_store, [1, 2], None), of_tracks(clean_store, [1, 2], *RANGES[1])]
+
+    def merge() -> dict[str, Any]:
+        return [p for _, p in statements.run if "window_asks" in p][-1]
+
+    first = read(clean_store, asks)
+    assert first == expected()
+    assert (ALBUM, ALBUM_ID, ALL, ALL_TIME) in merge()["keys"]
+    for events, offset in (([], 0), ([play("today", 2, "newcomer", NOW)], 7 * 10**6)):
+        flush(clean_store, events, first_offset=offset)
+        statements.run.clear()
+        found = read(clean_store, asks)
+        assert found == expected()
+        assert merge()["keys"] == [] and merge()["total_tracks"] == []
+        assert merge()["windows"][0][:4] == (ALBUM, ALBUM_ID, ALL_TIME, TODAY - timedelta(days=1))
+        assert sorted(merge()["own"]) == [(1, TODAY), (2, TODAY)]
+    assert found[0] > first[0] and found[1] > first[1]  # the newcomer (hashes are fixed)
+    flush(clean_store, [play("late", 1, "latecomer", NOW - timedelta(days=40))], first_offset=8 * 10**6)
+    for kept in (False, True):
+        statements.run.clear()
+        assert read(clean_store, asks) == expected()
+        assert ((ALBUM, ALBUM_ID, ALL, ALL_TIME) in merge()["keys"]) is not kept
+
+
 def test_sets_whose_listeners_all_come_from_blocks_read_their_other_figures_from_the_sums(
     clean_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -638,6 +680,23 @@ def test_memory_keeps_one_row_a_window_and_the_newest_windows_only(clean_store: 
     rows = clean_store.query_rows(kept)
     assert len(rows) == KEPT_WINDOWS and rows[-1] == (ALBUM_ID, 12345)
     assert asked(clean_store, album, [1, 2], first, last) == expected  # its sketch merged, as sound
+
+
+def test_a_window_kept_already_when_built_again_has_memory_rewritten(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read whose sums were read before another kept its window (as a reader beside it, or another
+    process on the same server) builds it again: the memory table, which holds on to the row replaced,
+    is rewritten after, whatever those sums say."""
+    history(clean_store)
+    trims = rewrites_of_kept_windows(clean_store, monkeypatch)
+    ask = Ask(Entity(ALBUM, ALBUM_ID), (1, 2), *RANGES[1])
+    expected = [of_tracks(clean_store, [1, 2], *RANGES[1])]
+    blind = settled(block_sums(clean_store, [ask]))  # read before the window is kept
+    assert read(clean_store, [ask]) == expected  # keeps it
+    assert not trims
+    assert settled(merged(clean_store, [ask], blind)) == expected  # builds it again
+    assert len(trims) == 1
 
 
 def test_reads_at_once_build_each_window_once(clean_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
