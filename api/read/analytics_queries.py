@@ -576,8 +576,12 @@ async def _figure_rows(
     if audiences is not None and entity is not None:
         ahead = audiences.merges.ahead(store, (group, entity, tracks, bounds, listed, mode, sketched))
 
+    # A track whose figures all come from the sums reads its all-time plays and listeners with them.
+    listened = tracks if mode == SKETCHED_ONLY and blocks and not group and unread else ()
+
     async def read_sums() -> listener_blocks.BlockSums:  # with those the probe read
-        sums = await listener_blocks.block_sums(store, unread, past, light=ahead is not None and ahead.light)
+        light = ahead is not None and ahead.light
+        sums = await listener_blocks.block_sums(store, unread, past, light=light, listened=listened)
         if probed_sums is not None:
             sums.absorb(probed_sums)
         return sums
@@ -586,6 +590,9 @@ async def _figure_rows(
     if mode == SKETCHED_ONLY and blocks:  # the sums hold every other figure
         if group:
             sums, totals = await reading_sums, None
+        elif listened:
+            sums = await reading_sums
+            totals = (ALL_TIME, *sums.listened.get(tracks[0], (0, 0)), 0, 0, 0, 0, 0)
         else:
             track_totals = store.aquery_rows(TRACK_TOTALS_SQL, {"track_ids": list(track_ids)})
             sums, (totals, *_) = await asyncio.gather(reading_sums, track_totals)

@@ -200,6 +200,14 @@ FROM kept_windows
 WHERE entity_id IN {window_entities:Array(UInt64)}
   AND (kind, entity_id, first, last, exact) IN {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}
 GROUP BY kind, entity_id, first, last, exact""",
+    # A track's all-time plays and listeners (its all-time sketch's estimate, in the fingerprint's place),
+    # for an answer that would otherwise read them in a statement of its own (source 4).
+    "listened_tracks": """
+SELECT 4, track_id, 0, 0, toDate(0), toDate(0), sum(plays), uniqCombined64Merge(17)(listeners_sketch), 0,
+    NO_COUNTERS
+FROM track_totals
+WHERE track_id IN {listened_tracks:Array(UInt64)}
+GROUP BY track_id""",
 }
 # Parts other than the tracks' rows have no counters (named: a statement's columns need distinct names).
 _NO_COUNTERS = "0 AS likes, 0 AS reposts, 0 AS qualified, 0 AS listened, 0 AS timed"
@@ -432,6 +440,7 @@ class BlockSums:
         self.totals: dict[int, Sums] = {}
         self.windows: dict[WindowKey, Sums] = {}
         self.built: dict[WindowKey, int] = {}  # when each window read was built (microseconds)
+        self.listened: dict[int, tuple[int, int]] = {}  # a track's all-time plays and listeners
         self._starts: list[date] | None = None  # the distinct days and block starts of `tracks`, sorted
         if base is not None:
             self.absorb(base)
@@ -448,6 +457,8 @@ class BlockSums:
                 self.blocks[int(kind), int(entity_id), int(grain), start] = sums
             elif source == 2:
                 self.totals[int(entity_id)] = sums
+            elif source == 4:
+                self.listened[int(entity_id)] = sums
             else:
                 key = int(kind), int(entity_id), start, last, int(grain)
                 self.windows[key], self.built[key] = sums, int(built)
@@ -468,7 +479,7 @@ class BlockSums:
 
     def __len__(self) -> int:
         """Its rows: what PastRows weighs it by when keeping it."""
-        return len(self.tracks) + len(self.blocks) + len(self.totals) + len(self.windows)
+        return len(self.tracks) + len(self.blocks) + len(self.totals) + len(self.windows) + len(self.listened)
 
     def absorb(self, other: BlockSums) -> None:
         """Add the rows of another statement's sums, of other asks over the same tiling."""
@@ -478,6 +489,7 @@ class BlockSums:
         self.totals |= other.totals
         self.windows |= other.windows
         self.built |= other.built
+        self.listened |= other.listened
         self._starts = None
 
     def plays(self, ask: Ask) -> int:
@@ -549,15 +561,20 @@ def _block_last(grain: int, start: date) -> date:
 
 
 async def block_sums(
-    store: Store, asks: Sequence[Ask], past: PastRows | None = None, light: bool = False
+    store: Store,
+    asks: Sequence[Ask],
+    past: PastRows | None = None,
+    light: bool = False,
+    listened: Sequence[int] = (),
 ) -> BlockSums:
     """The sums that tell which of the asks' windows and blocks are sound, in one statement (none for
     no ask); with `past`, those of the days before the last asked are kept while unchanged, and only
     that day's and the all-time sums read at every ask. `light`: of what is read at every ask, only
-    the tracks' own rows (for merges run ahead, which give the sums of what they read)."""
+    the tracks' own rows (for merges run ahead, which give the sums of what they read). `listened`:
+    tracks whose all-time plays and listeners to read with them (`BlockSums.listened`)."""
     if not asks:
         return BlockSums([])
-    parameters = _sums_parameters(asks)
+    parameters = _sums_parameters(asks) | {"listened_tracks": list(listened)}
     last = parameters["last"]
     version = past.version({t for ask in asks for t in ask.tracks}, last) if past is not None else None
     if past is None or version is None or parameters["first"] >= last:
@@ -571,7 +588,9 @@ async def block_sums(
 
     keys = parameters["keys"]
     yesterday = last - timedelta(days=1)
-    before = reading([k for k in keys if not _reaches(k, last)], last=yesterday, total_tracks=[])
+    before = reading(
+        [k for k in keys if not _reaches(k, last)], last=yesterday, total_tracks=[], listened_tracks=[]
+    )
     now_keys = [] if light else [k for k in keys if _reaches(k, last)]
     now = reading(now_keys, first=last, windows=[], window_entities=[])
 
@@ -613,6 +632,7 @@ def _sums_parameters(asks: Sequence[Ask]) -> dict[str, Any]:
         "total_tracks": sorted({t for ask in asks if ask.first is None for t in ask.tracks}),
         "windows": windows,
         "window_entities": sorted({key[1] for key in windows}),
+        "listened_tracks": [],
     }
 
 
