@@ -342,15 +342,21 @@ _SKETCHED = (
     .replace("STATE", "uniqExactStateIf('', 0)")
     .replace("LISTENERS", "uniqCombined64Merge(17)(s)")
 )
-_OF_DAYS = "day >= {first:Date} AND day <= {last:Date} AND has({days:Array(Date)}, day)"
-BUILD_SQL = {
-    False: _SKETCHED.replace("DAY_SUMS", "plays, cityHash64(track_id) * plays").replace("DAYS", _OF_DAYS),
-    True: _BUILD.replace("SKETCH", "uniqCombined64StateIf(17)('', 0)")
+_EXACT = (
+    _BUILD.replace("SKETCH", "uniqCombined64StateIf(17)('', 0)")
     .replace("STATE", "uniqExactMergeState(e)")
     .replace("LISTENERS", "uniqExactMerge(e)")
-    .replace("DAY_SUMS", "plays, cityHash64(track_id) * plays")
-    .replace("DAYS", _OF_DAYS),
-}
+)
+
+
+def _of_days(build: str) -> str:
+    """A window's build over its days: the tracks' rows of the days no sound block holds, added."""
+    return build.replace("DAY_SUMS", "plays, cityHash64(track_id) * plays").replace(
+        "DAYS", "day >= {first:Date} AND day <= {last:Date} AND has({days:Array(Date)}, day)"
+    )
+
+
+BUILD_SQL = {False: _of_days(_SKETCHED), True: _of_days(_EXACT)}
 BUILD_ALL_TIME_SQL = _SKETCHED.replace(
     "DAY_SUMS", "bitNot(plays) + 1, bitNot(cityHash64(track_id) * plays) + 1"
 ).replace("DAYS", "day = {day:Date}")
@@ -358,21 +364,21 @@ BUILD_ALL_TIME_SQL = _SKETCHED.replace(
 # table that keeps the last row written for each window's key): a window built into `listener_windows`,
 # which outlives the engine, reaches it through a materialized view, and a process that starts copies
 # the newest of each window built in the last day (`warm_windows`).
-WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners"
+_WINDOW_COLUMNS = "kind, entity_id, first, last, exact, plays, fingerprint, sketch, state, listeners"
 # The memory table is kept to its newest 256 windows (at most about 4 MB each, an exact set; 32 more
 # between two rewrites), and to one row each: the reads that build windows rewrite it (`_trim`).
 KEPT_WINDOWS, TRIM_SLACK = 256, 32
-_KEY_TYPE = "Array(Tuple(UInt8, UInt64, Date, Date, UInt8))"
+_KEY = "(kind, entity_id, first, last, exact)"
 # How many windows are kept, and how many of those about to be built (`keys`) are among them.
 KEPT_SQL = f"""
-SELECT count(), countIf((kind, entity_id, first, last, exact) IN {{keys:{_KEY_TYPE}}}) FROM kept_windows"""
+SELECT count(), countIf({_KEY} IN {{keys:Array(Tuple(UInt8, UInt64, Date, Date, UInt8))}})
+FROM kept_windows"""
 WARM_SQL = f"""
-INSERT INTO kept_windows ({WINDOW_COLUMNS})
-SELECT {WINDOW_COLUMNS} FROM listener_windows FINAL
+INSERT INTO kept_windows ({_WINDOW_COLUMNS})
+SELECT {_WINDOW_COLUMNS} FROM listener_windows FINAL
 WHERE built_at >= now() - INTERVAL 1 DAY
 ORDER BY built_at DESC
 LIMIT {KEPT_WINDOWS}"""
-_KEY = "(kind, entity_id, first, last, exact)"
 TRIM_SQL = f"""
 ALTER TABLE kept_windows DELETE WHERE {_KEY} NOT IN (
     SELECT {_KEY} FROM kept_windows ORDER BY built_at DESC LIMIT {KEPT_WINDOWS}
