@@ -24,7 +24,6 @@ bench/results/listener-merges-<timestamp>.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import time
@@ -49,7 +48,7 @@ from api.read.listener_blocks import (
     keeping_done,
     warm_windows,
 )
-from bench.reporting import publish
+from bench.reporting import on_kept_store
 from insights.store import Store
 from schemas.periods import period_bounds
 
@@ -103,8 +102,8 @@ async def two_merges(store: Store, plan: Plan) -> Merged:
     return rows
 
 
-async def cases(store: Store) -> dict[str, Callable[[Reads], Awaitable[Any]]]:
-    """The hottest track, its album and its first artist, each read through a given `Reads`."""
+async def popular(store: Store) -> tuple[Any, Any, Any]:
+    """The catalog's entries of the hottest track, its album and its first artist."""
     rows = store.query_rows(
         "SELECT track_id FROM track_totals GROUP BY track_id ORDER BY sum(plays) DESC LIMIT 1"
     )
@@ -113,6 +112,12 @@ async def cases(store: Store) -> dict[str, Callable[[Reads], Awaitable[Any]]]:
     assert entry is not None and entry.album_id is not None
     album, artist = await catalog.album(entry.album_id), await catalog.artist(entry.artist_ids[0])
     assert album is not None and artist is not None
+    return entry, album, artist
+
+
+async def cases(store: Store) -> dict[str, Callable[[Reads], Awaitable[Any]]]:
+    """The hottest track, its album and its first artist, each read through a given `Reads`."""
+    entry, album, artist = await popular(store)
     bounds = period_bounds("30-days", datetime.now(UTC))
 
     async def track(reads: Reads) -> Any:
@@ -178,13 +183,5 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", required=True, help="a store kept by bench/read_latency.py --stores")
-    parser.add_argument("--repeat", type=int, default=40)
-    args = parser.parse_args()
-    publish("listener-merges", asyncio.run(run(args.store, args.repeat)))
-
-
 if __name__ == "__main__":
-    main()
+    on_kept_store("listener-merges", __doc__, run, 40)

@@ -1,12 +1,15 @@
-"""What every benchmark shares: a free local port, a process's CPU time, and the way a result is
-stamped, printed and kept (bench/results/<name>-<UTC time>.json, not committed; BENCHMARKS.md records
-the figures)."""
+"""What every benchmark shares: a free local port, a process's CPU time, the command line of those
+that read a kept store, and the way a result is stamped, printed and kept
+(bench/results/<name>-<UTC time>.json, not committed; BENCHMARKS.md records the figures)."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import os
 import platform
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,3 +52,15 @@ def publish(name: str, figures: dict[str, Any]) -> Path:
     out = RESULTS / f"{name}-{now:%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(result, indent=2))
     return out
+
+
+def on_kept_store(
+    name: str, doc: str, run: Callable[[str, int], Awaitable[dict[str, Any]]], repeat: int
+) -> None:
+    """The command line of a benchmark of reads on a store `bench/read_latency.py --stores` kept:
+    `--store DIR [--repeat N]`; its figures published as `name`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--store", required=True, help="a store kept by bench/read_latency.py --stores")
+    parser.add_argument("--repeat", type=int, default=repeat)
+    args = parser.parse_args()
+    publish(name, asyncio.run(run(args.store, args.repeat)))

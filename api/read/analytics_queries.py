@@ -805,6 +805,55 @@ class _BucketRow(NamedTuple):
 ChartReader = Callable[[list[int], list[int] | None], Awaitable[list[tuple[Any, ...]]]]
 
 
+# A chart's read: the buckets counted with their listeners, and the buckets whose sums are read too.
+_Read = tuple[list[int], list[int] | None]
+
+
+class _Plan(NamedTuple):
+    read: _Read
+    taken_as_kept: list[int]  # closed buckets taken from the memo as they are (their sums unread)
+    given: list[int]  # buckets whose sums the statement that judged the buckets read already
+    sums_read: bool  # whether the closed buckets' sums are read (rather than trusted as kept)
+
+
+def _plan(
+    starts: list[int],
+    counted: list[int],
+    kept: dict[int, tuple[Stamp, int]],
+    trusted: bool,
+    judged: set[int],
+    asked: frozenset[int] | None,
+) -> _Plan:
+    """What a chart reads once the buckets' judge has taken `judged` (kept counts, estimates) of the
+    `asked` buckets (None: none were judged): the others of `counted` are counted; the sums of the rest
+    are read with them, unless the memo is `trusted` (its closed buckets taken as they are) or the
+    judge read them."""
+    counted = [bucket for bucket in counted if bucket not in judged]
+    stamped = None if len(counted) == len(starts) else starts
+    taken: list[int] = []
+    if trusted and stamped is not None:
+        taken = [bucket for bucket in starts[:-1] if bucket not in counted and bucket in kept]
+        unknown = set(starts) - set(counted) - set(taken)
+        stamped = [bucket for bucket in starts if bucket in unknown] or None
+    sums_read = not trusted or stamped == starts
+    given: list[int] = []
+    if asked is not None and stamped is not None and set(stamped) - set(counted) <= asked:
+        given, stamped = [bucket for bucket in stamped if bucket not in counted], None
+    return _Plan((counted, stamped), taken, given, sums_read)
+
+
+def _beyond(wanted: _Read, guessed: _Read) -> list[int] | None:
+    """The buckets a read `wanted` counts beyond the read `guessed`, whose rows serve it with theirs
+    (read alone); None if the guessed read is of no use to it."""
+    (counted, stamped), (guessed_counted, guessed_stamped) = wanted, guessed
+    beyond = [bucket for bucket in counted if bucket not in guessed_counted]
+    if not set(guessed_counted) <= set(counted) or stamped != guessed_stamped:
+        return None
+    if beyond and stamped is not None:  # it read the sums alone of buckets to count
+        return None
+    return beyond
+
+
 async def chart(
     store: Store,
     track_ids: Sequence[int],
@@ -840,36 +889,47 @@ async def chart(
         kept = {}  # counting every bucket in one statement costs less than reading the sums too
     # The bucket holding now changes under live traffic: it is always counted, with any the memo lacks.
     counted = [bucket for bucket in starts[:-1] if bucket not in kept] + starts[-1:]
+    now_listeners = kept.get(starts[-1], (NO_ROWS, 0))[1]
     known = None
-    if entity is not None and reader is None:
-        known = await listener_blocks.bucket_listeners(
-            store, entity, track_ids, buckets.interval, counted, SKETCH_ABOVE, starts[-1]
-        )
+    early: tuple[_Read, asyncio.Task[list[_BucketRow]]] | None = None
+    try:
+        if entity is not None and reader is None:
+            if listener_blocks.judged(entity, buckets.interval, counted, starts[-1]):
+                # Read beside the statement that judges the buckets what it most likely leaves to
+                # read: as if it takes every closed bucket (the usual ask once they are kept), and the
+                # bucket holding now if its estimate stood in last time.
+                likely = set(counted[:-1]) | ({starts[-1]} if now_listeners > SKETCH_ABOVE else set())
+                guess = _plan(starts, counted, kept, trusted, likely, frozenset(counted))
+                if any(guess.read):
+                    early = guess.read, asyncio.get_running_loop().create_task(read(*guess.read))
+            known = await listener_blocks.bucket_listeners(
+                store, entity, track_ids, buckets.interval, counted, SKETCH_ABOVE, starts[-1]
+            )
+        if known is None:
+            plan = _plan(starts, counted, kept, trusted, set(), None)
+        else:
+            plan = _plan(starts, counted, kept, trusted, {*known.counts, *known.estimates}, known.asked)
+        beyond = _beyond(plan.read, early[0]) if early is not None else None
+        if early is not None and beyond is not None:
+            rows, early = await early[1], None
+            rows += await read(beyond, None) if beyond else []
+        else:
+            rows = await read(*plan.read) if any(plan.read) else []
+    finally:
+        if early is not None:  # guessed wrong: its rows are not used
+            await asyncio.gather(early[1], return_exceptions=True)
     # Not counted now: kept exact counts (of any process, still sound), else estimates past the mark.
     stored, estimated = (known.counts, known.estimates) if known is not None else ({}, {})
-    counted = [bucket for bucket in counted if bucket not in estimated and bucket not in stored]
-    stamped: list[int] | None = None if len(counted) == len(starts) else starts
     found: dict[int, Counts] = {}
     remembered: dict[int, tuple[Stamp, int]] = dict.fromkeys(starts, (NO_ROWS, 0))  # no listeners
-    if trusted and stamped is not None:
-        # The closed buckets kept are taken as they are; the sums are read of the others not counted
-        # (the bucket holding now estimated, buckets another process kept), if any.
-        taken_as_kept = [b for b in starts[:-1] if b not in counted and b in kept]
-        for bucket in taken_as_kept:
-            (plays, likes, reposts), listeners = remembered[bucket] = kept[bucket]
-            if (plays, likes, reposts) != NO_ROWS:
-                found[bucket] = (plays, listeners, likes, reposts)
-        unknown = set(starts) - set(counted) - set(taken_as_kept)
-        stamped = [b for b in starts if b in unknown] or None
+    for bucket in plan.taken_as_kept:  # the closed buckets kept, taken as they are
+        (plays, likes, reposts), listeners = remembered[bucket] = kept[bucket]
+        if (plays, likes, reposts) != NO_ROWS:
+            found[bucket] = (plays, listeners, likes, reposts)
     if version is not None:  # the closed buckets' sums read, or not
-        (KEPT_ROWS if trusted and stamped != starts else READ_ROWS).inc()
-    given: list[_BucketRow] = []
-    if known is not None and stamped is not None and set(stamped) - set(counted) <= known.asked:
-        # The statement that judged the buckets read their sums too: not read a second time.
-        stamps, unread = known.stamps, [b for b in stamped if b not in counted]
-        given = [_BucketRow(False, b, _counts(stamps[b])) for b in unread if b in stamps]
-        stamped = None
-    rows = [*(await read(counted, stamped) if counted or stamped else []), *given]
+        (READ_ROWS if plan.sums_read else KEPT_ROWS).inc()
+    if known is not None and plan.given:
+        rows += [_BucketRow(False, b, _counts(known.stamps[b])) for b in plan.given if b in known.stamps]
     stale: list[int] = []
     for row in rows:
         taken = stored.get(row.bucket, estimated.get(row.bucket))
@@ -890,6 +950,7 @@ async def chart(
     if memo is not None:
         memo.keep(chart_key, remembered, version)
     if known is not None:  # for the next first ask, in any process
+        counted = plan.read[0]
         known.keep(store, {b: found[b][1] for b in [*counted, *stale] if b in found}, starts[-1])
     empty = (0, 0, 0, 0)
     # A kept count past the mark may have been an estimate: it is said to be one.

@@ -1087,6 +1087,15 @@ async def _keep_counts(store: Store, rows: list[tuple[Any, ...]]) -> None:
         log.warning("could not keep the listeners of %d chart buckets", len(rows), exc_info=True)
 
 
+def judged(entity: Entity, interval: str, buckets: Sequence[int], now: int | None) -> bool:
+    """Whether `bucket_listeners` reads anything to judge these buckets: kept rows or blocks."""
+    grain = GRAINS.get(interval)
+    if grain is None or not buckets:
+        return False
+    # The bucket holding now alone has no kept row: none is kept until it is closed (`now`).
+    return list(buckets) != [now] or grain != DAY or entity.kind != TRACK
+
+
 async def bucket_listeners(
     store: Store,
     entity: Entity,
@@ -1104,8 +1113,8 @@ async def bucket_listeners(
     if grain is None:
         return None
     known = BucketListeners(entity, grain, {}, {}, {}, set())
-    if not buckets:
-        return known
+    if not judged(entity, interval, buckets, now):
+        return known  # nothing to take: it is counted
     first = datetime.fromtimestamp(min(buckets), UTC).date()
     last = datetime.fromtimestamp(max(buckets), UTC).date() + timedelta(days=6 if grain == WEEK else 0)
     parameters = {
@@ -1117,10 +1126,7 @@ async def bucket_listeners(
         "entity": entity.entity_id,
         "grain": grain,
     }
-    # The bucket holding now alone has no kept row: none is kept until it is closed (`now`).
     kept, blocks = list(buckets) != [now], grain != DAY or entity.kind != TRACK
-    if not kept and not blocks:
-        return known  # nothing to take: it is counted
     rows = await store.aquery_rows(BUCKETS_SQL[grain, blocks, kept], parameters)
     known.asked = frozenset(buckets)
     for source, bucket, plays, fingerprint, _, _, likes, reposts in rows:

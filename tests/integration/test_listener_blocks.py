@@ -14,6 +14,7 @@ from api.read import analytics_queries
 from api.read.analytics_queries import (
     SKETCH_ABOVE,
     Audiences,
+    ChartMemo,
     Mode,
     TrackPeriod,
     chart,
@@ -293,7 +294,8 @@ def test_a_chart_takes_the_counts_a_first_ask_kept_until_their_bucket_changes(
     flush(clean_store, [late], first_offset=7 * 10**6)
     statements.run.clear()
     later = settled(chart(clean_store, [1, 2], buckets, entity=album))
-    assert [p["counted"] for _, p in statements.run if "counted" in p] == [[int(day.timestamp()), now]]
+    # Each counted once: the bucket holding now beside the judging, then the late one.
+    assert [p["counted"] for _, p in statements.run if "counted" in p] == [[now], [int(day.timestamp())]]
     assert later == settled(chart(clean_store, [1, 2], buckets))
     assert later[-4].listeners == exact[-4].listeners + 1
     assert (day.date(), later[-4].listeners) in clean_store.query_rows(kept)
@@ -302,6 +304,34 @@ def test_a_chart_takes_the_counts_a_first_ask_kept_until_their_bucket_changes(
     for _ in range(2):
         assert settled(chart(clean_store, [1], buckets, entity=Entity(TRACK, 1))) == alone
     assert len(clean_store.query_rows("SELECT start FROM bucket_counts WHERE kind = 1")) == 29
+
+
+def test_a_chart_asked_again_counts_the_bucket_holding_now_beside_the_judging(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a chart's closed buckets are kept, asking it again counts the bucket holding now (with the
+    sums of the others) while the statement that judges the buckets runs, not after it: the same
+    chart, in the time of the longer of the two."""
+    history(clean_store)
+    memo = ChartMemo(recount_below=0)  # kept whatever their listeners, as a popular album's are
+    buckets, album = chart_buckets("30d", NOW), Entity(ALBUM, ALBUM_ID)
+    exact = settled(chart(clean_store, [1, 2], buckets))
+    assert settled(chart(clean_store, [1, 2], buckets, memo, entity=album)) == exact
+    steps: list[tuple[str, str]] = []
+    real = clean_store.aquery_rows
+
+    async def recorded(sql: str, parameters: dict[str, Any] | None = None, **options: Any) -> Any:
+        which = "counts" if parameters and "counted" in parameters else "judges"
+        steps.append(("start", which))
+        try:
+            return await real(sql, parameters, **options)
+        finally:
+            steps.append(("end", which))
+
+    monkeypatch.setattr(clean_store, "aquery_rows", recorded)
+    assert settled(chart(clean_store, [1, 2], buckets, memo, entity=album)) == exact
+    assert sorted(steps) == [("end", "counts"), ("end", "judges"), ("start", "counts"), ("start", "judges")]
+    assert steps.index(("start", "counts")) < steps.index(("end", "judges"))
 
 
 def test_a_closed_bucket_keeps_its_estimate_until_a_late_play_has_it_counted(clean_store: Store) -> None:
