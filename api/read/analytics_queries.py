@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from string import Template
@@ -267,6 +267,16 @@ SKETCHES_FROM_SQL = "SELECT max(day) FROM daily_sketches_from"
 SKETCHED, BELOW, UNSKETCHED = "sketched", "below", "unsketched"
 
 
+class Probed(NamedTuple):
+    """What `Audiences.probe` found: the estimates past the mark by Figures field, the sums it read and
+    the asks they judge, and the listeners of the asks it merged for its caller."""
+
+    estimates: dict[str, int]
+    sums: listener_blocks.BlockSums | None
+    covered: frozenset[Ask]
+    merged: dict[Ask, int]
+
+
 class Audiences:
     """The listener counts known to be past SKETCH_ABOVE, read from sketches from then on:
     - a set's all-time listeners, once its tracks all have complete all-time sketches
@@ -364,14 +374,16 @@ class Audiences:
         bounds: PeriodBounds,
         group: bool,
         beside: Sequence[Ask] = (),
-    ) -> tuple[dict[str, int], listener_blocks.BlockSums | None, frozenset[Ask]]:
+        listing: Callable[[listener_blocks.BlockSums], Sequence[Ask]] | None = None,
+    ) -> Probed:
         """At a set's first ask, its listener figures that might be sketched and were never estimated
         or counted, from the listener blocks of its `entity`: the estimates past SKETCH_ABOVE, by
         Figures field, learnt as such; the others are left to be counted exactly. A figure whose plays
         are under the mark is under it too, without an estimate. A single track's all-time listeners
         are its all-time sketch, which its statement reads itself. With them, the sums that judge the
         blocks of its asks and of the asks `beside` (read in the same statement, for the caller), and
-        which asks they judge; none when there is nothing to probe."""
+        which asks they judge; none when there is nothing to probe. The asks `listing` names from the
+        sums (those of `beside` the caller will merge next) are merged with the probe's own."""
         asks: dict[str, Ask] = {}
         ranges = {"previous_listeners": _previous_days(bounds), "listeners": _period_days(bounds)}
         for field, days in ranges.items():
@@ -380,7 +392,7 @@ class Audiences:
         if self._all_time.peek(tracks) is None:
             asks["listeners_total"] = _all_time(entity, tracks, bounds)
         if not asks:
-            return {}, None, frozenset()
+            return Probed({}, None, frozenset(), {})
         covered = frozenset([*asks.values(), *beside])
         sums = await listener_blocks.block_sums(store, list(covered))
         for field, ask in list(asks.items()):
@@ -390,14 +402,15 @@ class Audiences:
             elif not played:
                 self._remember(field, ask, BELOW)
                 del asks[field]
-        merged = await listener_blocks.merged(store, list(asks.values()), sums)
-        estimates = dict(zip(asks, merged, strict=True))
+        more = [ask for ask in listing(sums) if ask in covered] if listing is not None and asks else []
+        merged = await listener_blocks.merged(store, [*asks.values(), *more], sums)
+        estimates = dict(zip(asks, merged, strict=False))
         for field, estimate in estimates.items():
             self._remember(field, asks[field], SKETCHED if estimate > SKETCH_ABOVE else BELOW)
         probed = {field: estimate for field, estimate in estimates.items() if estimate > SKETCH_ABOVE}
         if not group:
             probed.pop("listeners_total", None)
-        return probed, sums, covered
+        return Probed(probed, sums, covered, dict(zip(more, merged[len(asks) :], strict=True)))
 
     def _remember(self, field: str, ask: Ask, state: str) -> None:
         if field == "listeners_total":
@@ -544,15 +557,38 @@ async def _figure_rows(
             if audiences is None or audiences.unknown((t,), days) or e == (t not in sketched)
         }
 
+    def ranked(plays: Iterable[tuple[int, int]]) -> tuple[list[int], set[int]]:
+        """The `listed` most played tracks, and those of them with plays past the mark never counted
+        or estimated over the period: estimated first, and counted exactly only if that estimate is
+        not past the mark."""
+        ranking = sorted((-int(p), int(t)) for t, p in plays if int(p) > 0)[:listed]
+        unsure = {
+            t
+            for p, t in ranking
+            if -p > SKETCH_ABOVE
+            and t not in sketched
+            and audiences is not None
+            and audiences.unknown((t,), days)
+        }
+        return [t for _, t in ranking], unsure
+
+    def listed_asks(chosen: list[int], unsure: set[int]) -> list[Ask]:
+        return [
+            Ask(Entity(TRACK, t), (t,), *days, exact=t not in sketched and t not in unsure) for t in chosen
+        ]
+
     likely = audiences.listed(tracks, days) if audiences is not None else None
     foreseen = track_asks_of(tracks if likely is None else likely) if group and entity is not None else {}
-    probed: dict[str, int] = {}
-    probed_sums, covered = None, frozenset[Ask]()
+    probed = Probed({}, None, frozenset(), {})
     if audiences is not None and entity is not None:
         # The tracks' sums read with the probe's, in one statement: wasted only if the period is not
-        # sketched after all.
-        probed, probed_sums, covered = await audiences.probe(
-            store, entity, tracks, bounds, group, list(foreseen.values())
+        # sketched after all. So are the listed tracks' listeners merged with its own, as the sums
+        # rank them (which the figures taken from those sums then do).
+        def listing(sums: listener_blocks.BlockSums) -> list[Ask]:
+            return listed_asks(*ranked((t, n[0]) for t, n in sums.ranged(tracks, *days).items()))
+
+        probed = await audiences.probe(
+            store, entity, tracks, bounds, group, list(foreseen.values()), listing if foreseen else None
         )
     mode = audiences.mode(tracks, bounds) if audiences is not None else EXACT
     parameters = _period_parameters(track_ids, bounds, mode)
@@ -564,13 +600,13 @@ async def _figure_rows(
             "sketched_tracks": list(tracks) if by_blocks else sorted(sketched),
         }
     asks = _block_asks(entity, tracks, bounds, mode, group) if entity is not None else {}
-    asks = {field: ask for field, ask in asks.items() if field not in probed}
+    asks = {field: ask for field, ask in asks.items() if field not in probed.estimates}
     track_asks = foreseen if by_blocks else {}
-    blocks = bool(asks) or bool(probed)
+    blocks = bool(asks) or bool(probed.estimates)
     # The tracks' past version, read before anything it covers: while it stays, the rows of the days
     # before today are kept (api/read/past_rows.py), and so are the previous period's listeners.
     before = past.version(tracks, bounds.today) if past is not None else None
-    unread = [ask for ask in [*asks.values(), *track_asks.values()] if ask not in covered]
+    unread = [ask for ask in [*asks.values(), *track_asks.values()] if ask not in probed.covered]
     # The listeners merged as last time, beside the statements that tell whether that still holds.
     ahead = None
     if audiences is not None and entity is not None:
@@ -582,8 +618,8 @@ async def _figure_rows(
     async def read_sums() -> listener_blocks.BlockSums:  # with those the probe read
         light = ahead is not None and ahead.light
         sums = await listener_blocks.block_sums(store, unread, past, light=light, listened=listened)
-        if probed_sums is not None:
-            sums.absorb(probed_sums)
+        if probed.sums is not None:
+            sums.absorb(probed.sums)
         return sums
 
     reading_sums = read_sums()
@@ -610,33 +646,27 @@ async def _figure_rows(
     per_track: dict[int, int] = {}
     if by_blocks:  # the listed tracks' listeners, from blocks or exactly
         plays: list[tuple[int, int, int]] = next((row[-1] for row in rows if row[0] == TRACKS), [])
-        ranked = sorted((-int(p), int(t)) for t, p, _ in plays if int(p) > 0)[:listed]
-        chosen = [t for _, t in ranked]
-        # A listed track never counted or estimated over the period, with plays past the mark, is
-        # estimated first, and counted exactly only if that estimate is not past the mark.
-        unsure = {
-            t
-            for p, t in ranked
-            if -p > SKETCH_ABOVE
-            and t not in sketched
-            and audiences is not None
-            and audiences.unknown((t,), days)
-        }
+        chosen, unsure = ranked((t, p) for t, p, _ in plays)
         if audiences is not None:
             audiences.keep_listed(tracks, days, chosen)
         unforeseen = {key: ask for key, ask in track_asks_of(chosen).items() if key not in track_asks}
         if unforeseen:
             sums.absorb(await listener_blocks.block_sums(store, list(unforeseen.values()), past))
             track_asks |= unforeseen
-        listed_asks = [track_asks[t, t not in sketched and t not in unsure] for t in chosen]
-        estimated, listed_estimates = await _estimates(store, asks, listed_asks, sums, past, before, ahead)
-        per_track = dict(zip(chosen, listed_estimates, strict=True))
+        wanted = listed_asks(chosen, unsure)
+        fresh = [ask for ask in wanted if ask not in probed.merged]
+        estimated, found = await _estimates(store, asks, fresh, sums, past, before, ahead)
+        merged = iter(found)
+        per_track = {
+            t: probed.merged[a] if a in probed.merged else next(merged)
+            for t, a in zip(chosen, wanted, strict=True)
+        }
         recount = [t for t in chosen if t in unsure and per_track[t] <= SKETCH_ABOVE]
         exact = await listener_blocks.merged(store, [track_asks[t, True] for t in recount], sums)
         per_track |= dict(zip(recount, exact, strict=True))
     else:
         estimated, _ = await _estimates(store, asks, [], sums, past, before, ahead)
-    counted = replace(figures_of_parts(rows), **estimated, **probed)
+    counted = replace(figures_of_parts(rows), **estimated, **probed.estimates)
     if audiences is not None:
         if not mode.all_time:
             await audiences.learn(store, tracks, counted.listeners_total)

@@ -392,6 +392,10 @@ def test_a_first_ask_takes_the_estimate_past_the_mark_and_counts_the_rest(
     # Nothing past the mark was counted exactly: not the album's period, not track 1's.
     assert all(p.get("exact_from") != bounds.start for _, p in statements.run)
     assert all(1 not in p.get("exact_own_tracks", []) for _, p in statements.run)
+    # The listed tracks' estimates merged with the probe's (as its sums rank them), and track 2's
+    # exact count after: two merges.
+    merges = [p for _, p in statements.run if "window_asks" in p]
+    assert len(merges) == 2 and len(merges[1]["exact_own_tracks"]) == 1
     assert audiences.mode((1, 2), bounds).period and audiences.large((1,), period)
     assert not audiences.large((2,), period)
     statements.run.clear()
