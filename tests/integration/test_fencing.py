@@ -62,21 +62,26 @@ def test_a_claim_waits_for_the_previous_owners_statement_in_flight(clean_store: 
     only once it has ended, so the markers it reads next include it."""
     old = RollupSink(clean_store)
     old.claim(PARTITIONS, generation=1)
-    began = threading.Event()
+    ended: list[float] = []
 
     def in_flight() -> None:
-        began.set()
-        clean_store.query_rows(FENCE_TAG + "SELECT sleep(1.5)")
+        clean_store.query_rows(FENCE_TAG + "SELECT sleep(3)")
+        ended.append(time.monotonic())
 
     statement = threading.Thread(target=in_flight)
     statement.start()
-    began.wait()
-    time.sleep(0.3)  # let it reach the engine (a shorter wait only makes the claim wait less)
-    started = time.monotonic()
+    running = "SELECT count() FROM system.processes WHERE startsWith(query, {tag:String})"
+    deadline = time.monotonic() + 30
+    while not clean_store.query_rows(running, {"tag": FENCE_TAG})[0][0]:  # it has reached the engine
+        assert time.monotonic() < deadline, "the old owner's statement never started"
+        time.sleep(0.01)
     RollupSink(clean_store).claim(PARTITIONS, generation=2)
-    waited = time.monotonic() - started
+    returned = time.monotonic()
     statement.join()
-    assert waited >= 0.9, f"the claim returned after {waited:.2f} s, while the old statement ran"
+    # Not waiting, the claim would return seconds before the statement ends (it sleeps 3 s); waiting,
+    # it returns as the statement's end is noticed (a poll, then the thread's scheduling).
+    early = ended[0] - returned
+    assert early < 0.5, f"the claim returned {early:.2f} s before the old statement ended"
 
 
 def test_a_flush_lands_as_one_part(clean_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
