@@ -980,8 +980,7 @@ async def chart(
     if memo is not None:
         memo.keep(chart_key, remembered, version)
     if known is not None:  # for the next first ask, in any process
-        counted = plan.read[0]
-        known.keep(store, {b: found[b][1] for b in [*counted, *stale] if b in found}, starts[-1])
+        known.keep(store, {b: found[b][1] for b in [*plan.read[0], *stale] if b in found}, starts[-1])
     empty = (0, 0, 0, 0)
     # A kept count past the mark may have been an estimate: it is said to be one.
     sketched = entity is not None and reader is None
