@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import os
 import pickle
 import secrets
 import shutil
@@ -160,6 +161,31 @@ class BridgeClient:
         self._sock.close()
 
 
+DIR_PREFIX = "insights-bridge-"  # then the owner's process id
+
+
+def sweep_bridge_dirs(temp: str | None = None) -> list[Path]:
+    """Remove the socket directories of bridges whose owner is no longer running (one killed cannot
+    remove its own); return them. Only this user's can be listed and removed (each is mode 0700)."""
+    swept = []
+    for path in Path(temp or tempfile.gettempdir()).glob(f"{DIR_PREFIX}*-*"):
+        pid = path.name.removeprefix(DIR_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)) and path.stat().st_uid == os.getuid():
+            shutil.rmtree(path, ignore_errors=True)
+            swept.append(path)
+    return swept
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
+
+
 class BridgeServer:
     """Serves the statements of the worker process on `dsn`, with `store` (the engine's owner).
 
@@ -168,7 +194,8 @@ class BridgeServer:
     def __init__(self, store: Any, on_metrics: Callable[[socket.socket], None]) -> None:
         self._store = store
         self._on_metrics = on_metrics
-        self._dir = Path(tempfile.mkdtemp(prefix="insights-bridge-"))  # mode 0700
+        sweep_bridge_dirs()
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{os.getpid()}-"))  # mode 0700
         self.path = str(self._dir / "store.sock")
         self.token = secrets.token_hex(16)
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
