@@ -86,6 +86,14 @@ FORESEEN = Counter(
     ["merged"],
     registry=REGISTRY,
 )
+CHART_COUNTS = Counter(
+    "insights_api_chart_counts_total",
+    "Day and week charts whose buckets were judged, by when the buckets left to count were read:"
+    " beside (guessed and started beside the judging, and used), again (guessed, of no use, read after"
+    " it) or after (nothing guessed).",
+    ["read"],
+    registry=REGISTRY,
+)
 KEPT_ANSWERS = Counter(
     "insights_api_answers_total",
     "Analytics, chart and collaboration figures asked of the read side, by how they were served:"

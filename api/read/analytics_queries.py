@@ -33,6 +33,7 @@ from api.read.figures_sql import (
 )
 from api.read.listener_blocks import TRACK, Ask, Entity
 from api.read.past_rows import KEPT_ROWS, READ_ROWS, PastRows
+from insights.metrics import CHART_COUNTS
 from insights.store import Store
 from schemas.local_ranges import LocalBuckets
 from schemas.periods import ChartBuckets, PeriodBounds
@@ -923,8 +924,10 @@ async def chart(
     known = None
     early: tuple[_Read, asyncio.Task[list[_BucketRow]]] | None = None
     try:
+        judging = False  # whether a statement judges the buckets (kept counts, block estimates)
         if entity is not None and reader is None:
-            if listener_blocks.judged(entity, buckets.interval, counted, starts[-1]):
+            judging = listener_blocks.judged(entity, buckets.interval, counted, starts[-1])
+            if judging:
                 # Read beside the statement that judges the buckets what it most likely leaves to
                 # read: as if it takes every closed bucket (the usual ask once they are kept), and the
                 # bucket holding now if its estimate stood in last time.
@@ -940,6 +943,10 @@ async def chart(
         else:
             plan = _plan(starts, counted, kept, trusted, {*known.counts, *known.estimates}, known.asked)
         beyond = _beyond(plan.read, early[0]) if early is not None else None
+        if judging:
+            CHART_COUNTS.labels(
+                read="after" if early is None else "again" if beyond is None else "beside"
+            ).inc()
         if early is not None and beyond is not None:
             rows, early = await early[1], None
             rows += await read(beyond, None) if beyond else []

@@ -38,7 +38,7 @@ from api.read.listener_blocks import (
     merged,
     warm_windows,
 )
-from insights.metrics import FORESEEN
+from insights.metrics import CHART_COUNTS, FORESEEN
 from insights.migrate import load_migrations
 from insights.store import Store
 from pipeline.rollups import LISTENER_BLOCKS, ROLLUPS
@@ -329,7 +329,9 @@ def test_a_chart_asked_again_counts_the_bucket_holding_now_beside_the_judging(
             steps.append(("end", which))
 
     monkeypatch.setattr(clean_store, "aquery_rows", recorded)
+    beside = CHART_COUNTS.labels(read="beside")._value.get()
     assert settled(chart(clean_store, [1, 2], buckets, memo, entity=album)) == exact
+    assert CHART_COUNTS.labels(read="beside")._value.get() == beside + 1
     assert sorted(steps) == [("end", "counts"), ("end", "judges"), ("start", "counts"), ("start", "judges")]
     assert steps.index(("start", "counts")) < steps.index(("end", "judges"))
 
