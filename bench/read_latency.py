@@ -68,6 +68,7 @@ from aiokafka import AIOKafkaProducer
 
 from api.ingest.publisher import ensure_topic
 from api.read import analytics_queries as analytics
+from api.read import chart_queries
 from api.read.analytics_routes import TOP_TRACKS, Reads
 from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo, ChangeFeed, TrackChanges
@@ -389,7 +390,7 @@ async def bench_size(
     computed = Reads(store, AnswerMemo(None))
     # No memo: a chart memo that keeps no bucket, so each ask takes its buckets' listeners from the
     # store's kept ones (docs/read-path.md, "Kept bucket counts") and counts the rest.
-    no_memo = Reads(store, AnswerMemo(None), computed.audiences, analytics.ChartMemo(buckets=0))
+    no_memo = Reads(store, AnswerMemo(None), computed.audiences, chart_queries.ChartMemo(buckets=0))
 
     async def live() -> Any:
         await catalog.track(hot)
@@ -459,7 +460,7 @@ async def bench_size(
     results: dict[str, Any] = {}
     for name, (entity, call) in cases.items():
         results[name] = await measure(store, call, repeat) | {"entity": entity}
-        if "chart" in name:  # what the memo's choice of statement goes by (analytics.RECOUNT_BELOW)
+        if "chart" in name:  # what the memo's choice of statement goes by (chart_queries.RECOUNT_BELOW)
             series = (await call()).series
             results[name]["bucket_listeners_summed"] = sum(point.listeners for point in series)
         print(f"  {name}: {results[name]['median_ms']:.2f} ms", file=sys.stderr, flush=True)

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from api.read import analytics_queries, listener_blocks
+from api.read import chart_queries, listener_blocks
 from api.read.analytics_queries import Audiences
 from api.read.analytics_routes import TOP_TRACKS, Reads, chart_body
 from api.read.changes import AnswerMemo
@@ -45,7 +45,7 @@ Read = Callable[[Reads], Awaitable[Any]]
 
 
 class _JudgedFirst:
-    """`listener_blocks` as `analytics_queries` sees it, but nothing read before the buckets are judged."""
+    """`listener_blocks` as `chart_queries` sees it, but nothing read before the buckets are judged."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(listener_blocks, name)
@@ -65,7 +65,7 @@ async def _probe_alone(self: Audiences, *args: Any, listing: Any = None) -> Any:
 
 def before(on: bool) -> None:
     """Reads as they were before (on) or as served (off)."""
-    analytics_queries.listener_blocks = _JudgedFirst() if on else listener_blocks  # type: ignore[assignment]
+    chart_queries.listener_blocks = _JudgedFirst() if on else listener_blocks  # type: ignore[assignment]
     Audiences.probe = _probe_alone if on else _probe  # type: ignore[method-assign]
 
 

@@ -24,6 +24,7 @@ from api.exports.queries import (
 from api.http.access import may_read_artists
 from api.read import analytics_queries as analytics
 from api.read import audience_queries as audience
+from api.read import chart_queries
 from api.read import local_day_queries as local_days
 from api.read.analytics_routes import TOP_TRACKS, utc_bounds
 from api.read.catalog_lookup import TrackEntry
@@ -72,7 +73,7 @@ async def report_chart(store: Store, track_ids: Sequence[int], chosen: LocalRang
     timeframe = PERIOD_TIMEFRAME.get(chosen.period, "custom")
     if chosen.utc and timeframe != "custom":
         buckets = chart_buckets(timeframe, now)
-        interval, points = buckets.interval, await analytics.chart(store, track_ids, buckets)
+        interval, points = buckets.interval, await chart_queries.chart(store, track_ids, buckets)
     else:
         interval = default_interval(chosen.days)
         points = await local_days.chart(store, track_ids, buckets_of(chosen, interval, timeframe, now))

@@ -19,6 +19,7 @@ from api.http.access import check_album, check_artist, check_track
 from api.http.errors import validation_failed
 from api.http.responses import success
 from api.read import analytics_queries as analytics
+from api.read import chart_queries
 from api.read import local_day_queries as local_days
 from api.read.audience_queries import AUDIENCE_FROM_SQL
 from api.read.catalog_lookup import AlbumEntry, ArtistEntry, TrackEntry
@@ -130,7 +131,7 @@ class Reads:
     store: Store
     answers: AnswerMemo
     audiences: analytics.Audiences = field(default_factory=analytics.Audiences)
-    charts: analytics.ChartMemo = field(default_factory=analytics.ChartMemo)
+    charts: chart_queries.ChartMemo = field(default_factory=chart_queries.ChartMemo)
     coverage: local_days.Coverage = field(default_factory=local_days.Coverage)
     # Where the listening sums and the breakdowns hold every event (schemas/clickhouse/013_audience.sql).
     audience: local_days.Coverage = field(default_factory=lambda: local_days.Coverage(AUDIENCE_FROM_SQL))
@@ -315,11 +316,11 @@ async def chart_body(
     store: Store,
     track_ids: Sequence[int],
     buckets: ChartBuckets,
-    memo: analytics.ChartMemo | None = None,
+    memo: chart_queries.ChartMemo | None = None,
     entity: Entity | None = None,
     past: PastRows | None = None,
 ) -> ChartBody:
-    points = await analytics.chart(store, track_ids, buckets, memo, entity=entity, past=past)
+    points = await chart_queries.chart(store, track_ids, buckets, memo, entity=entity, past=past)
     estimates = ["series"] if any(point.estimate for point in points) else []
     return ChartBody(buckets.timeframe, buckets.interval, chart_series(points, "UTC"), estimates)
 
@@ -328,7 +329,7 @@ async def local_chart_body(
     store: Store,
     track_ids: Sequence[int],
     chosen: LocalBuckets,
-    memo: analytics.ChartMemo | None,
+    memo: chart_queries.ChartMemo | None,
     coverage: local_days.Coverage,
 ) -> ChartBody:
     points = await local_days.chart(store, track_ids, chosen, memo)

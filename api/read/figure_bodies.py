@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from api.read.analytics_queries import ChartPoint as Bucket
 from api.read.audience_queries import NO_BREAKDOWN, Breakdown, Breakdowns, average_ms, share
 from api.read.catalog_lookup import TrackEntry
+from api.read.chart_queries import ChartPoint as Bucket
 from api.read.figures_sql import Figures
 from schemas.audience import DIMENSIONS, DimensionBreakdown, PlaysAndListeners
 from schemas.audience import BreakdownRow as ShownRow

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from api.read import analytics_queries as analytics
+from api.read import chart_queries as charts
 from api.read.figures_sql import (
     EDGES,
     EXACT_LISTENERS,
@@ -234,11 +235,11 @@ def chart_spans(buckets: LocalBuckets) -> list[Span]:
 
 
 async def chart(
-    store: Store, track_ids: Sequence[int], buckets: LocalBuckets, memo: analytics.ChartMemo | None = None
-) -> list[analytics.ChartPoint]:
+    store: Store, track_ids: Sequence[int], buckets: LocalBuckets, memo: charts.ChartMemo | None = None
+) -> list[charts.ChartPoint]:
     async def reader(counted: list[int], stamped: list[int] | None) -> list[tuple[Any, ...]]:
         statement = (COUNTED_CHART_SQL if stamped is None else CHART_SQL)[buckets.interval]
         parameters = chart_parameters(buckets, counted, stamped is not None)
         return await store.aquery_rows(statement, parameters | {"track_ids": list(track_ids)})
 
-    return await analytics.chart(store, track_ids, buckets, memo, reader)
+    return await charts.chart(store, track_ids, buckets, memo, reader)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.read.analytics_queries import CHART_SQL, COUNTED_CHART_SQL, NO_ROWS, ChartMemo, ChartPoint, chart
+from api.read.chart_queries import CHART_SQL, COUNTED_CHART_SQL, NO_ROWS, ChartMemo, ChartPoint, chart
 from insights.store import Store
 from pipeline.sink import SourcedEvent, sole_writer
 from schemas.events import Event

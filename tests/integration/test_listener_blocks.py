@@ -14,14 +14,13 @@ from api.read import analytics_queries
 from api.read.analytics_queries import (
     SKETCH_ABOVE,
     Audiences,
-    ChartMemo,
     Mode,
     TrackPeriod,
-    chart,
     group_figures,
     read_figures,
 )
 from api.read.analytics_queries import figures as figures_of
+from api.read.chart_queries import ChartMemo, chart
 from api.read.listener_blocks import (
     ALBUM,
     ALL,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from api.read import local_day_queries
-from api.read.analytics_queries import ChartMemo
+from api.read.chart_queries import ChartMemo
 from insights.store import Store
 from schemas.events import Event
 from schemas.local_ranges import buckets_of, local_range, rfc3339_local

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.read import local_day_queries
-from api.read.analytics_queries import ChartMemo
+from api.read.chart_queries import ChartMemo
 from insights.store import Store
 from pipeline.sink import RollupSink, SourcedEvent, sole_writer
 from schemas.events import Event

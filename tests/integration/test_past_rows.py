@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from api.read import analytics_queries
-from api.read.analytics_queries import Audiences, chart, group_figures
+from api.read import analytics_queries, chart_queries
+from api.read.analytics_queries import Audiences, group_figures
 from api.read.analytics_queries import figures as figures_of
 from api.read.changes import TrackChanges
+from api.read.chart_queries import chart
 from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Ask, Entity, block_sums, merged
 from api.read.past_rows import PastRows
 from insights.store import Store
@@ -179,18 +180,18 @@ def test_charts_take_their_closed_buckets_as_kept_while_no_earlier_day_changes(
     while the notices name no earlier day; their points are those a chart counted whole gives, before
     and after plays today and on an earlier day. Hour charts (whose closed buckets are today's) read
     the sums as before."""
-    monkeypatch.setattr(analytics_queries, "RECOUNT_BELOW", 0)  # the memo kept for any chart
+    monkeypatch.setattr(chart_queries, "RECOUNT_BELOW", 0)  # the memo kept for any chart
     history(clean_store)
     changes = following()
     past = PastRows(changes)
-    memo = analytics_queries.ChartMemo(recount_below=0)
+    memo = chart_queries.ChartMemo(recount_below=0)
     artist = Entity(ARTIST, ARTIST_ID)
 
     def charts(kept: PastRows | None) -> list[Any]:
         found = []
         for timeframe in ("30d", "1y", "7d"):
             buckets = chart_buckets(timeframe, NOW)
-            with_memo = memo if kept is not None else analytics_queries.ChartMemo(recount_below=0)
+            with_memo = memo if kept is not None else chart_queries.ChartMemo(recount_below=0)
             found.append(settled(chart(clean_store, [1, 2, 3], buckets, with_memo, entity=artist, past=kept)))
         return found
 
@@ -222,16 +223,16 @@ def test_a_chart_sharing_its_memo_with_a_shorter_one_takes_the_buckets_another_a
 ) -> None:
     """A 90-day chart after the 30-day one (the same day buckets, one memo entry): the days the memo
     lacks but an earlier ask kept in the store are taken from there, with their sums read."""
-    monkeypatch.setattr(analytics_queries, "RECOUNT_BELOW", 0)
+    monkeypatch.setattr(chart_queries, "RECOUNT_BELOW", 0)
     history(clean_store)
     past, artist = PastRows(following()), Entity(ARTIST, ARTIST_ID)
     month, quarter = chart_buckets("30d", NOW), chart_buckets("90d", NOW)
 
-    def asked(buckets: Any, memo: analytics_queries.ChartMemo, kept: PastRows | None = past) -> Any:
+    def asked(buckets: Any, memo: chart_queries.ChartMemo, kept: PastRows | None = past) -> Any:
         return settled(chart(clean_store, [1, 2, 3], buckets, memo, entity=artist, past=kept))
 
-    whole = asked(quarter, analytics_queries.ChartMemo(recount_below=0), None)  # keeps its closed days
-    memo = analytics_queries.ChartMemo(recount_below=0)
+    whole = asked(quarter, chart_queries.ChartMemo(recount_below=0), None)  # keeps its closed days
+    memo = chart_queries.ChartMemo(recount_below=0)
     asked(month, memo)
     assert asked(quarter, memo) == whole
     assert asked(quarter, memo) == whole

@@ -4,8 +4,8 @@ version, without the engine: notices applied by hand, reads counted."""
 import asyncio
 from datetime import date, timedelta
 
-from api.read.analytics_queries import ChartMemo
 from api.read.changes import MAX_AGE_SECONDS, TrackChanges
+from api.read.chart_queries import ChartMemo
 from api.read.past_rows import PastRows
 from schemas.changes import ChangeNotice
 
