@@ -39,6 +39,8 @@ from clickhouse_connect.driver import exceptions
 from clickhouse_connect.driver.insert import InsertContext
 from clickhouse_connect.driver.transform import NativeTransform
 
+from insights.dev.kafka_local import alive
+
 log = logging.getLogger(__name__)
 
 SCHEME = "bridge://"
@@ -170,20 +172,10 @@ def sweep_bridge_dirs(temp: str | None = None) -> list[Path]:
     swept = []
     for path in Path(temp or tempfile.gettempdir()).glob(f"{DIR_PREFIX}*-*"):
         pid = path.name.removeprefix(DIR_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)) and path.stat().st_uid == os.getuid():
+        if pid.isdigit() and not alive(int(pid)) and path.stat().st_uid == os.getuid():
             shutil.rmtree(path, ignore_errors=True)
             swept.append(path)
     return swept
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's
-    return True
 
 
 class BridgeServer:

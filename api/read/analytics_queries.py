@@ -505,10 +505,9 @@ async def _figure_rows(
         }
         return [t for _, t in ranking], unsure
 
-    def listed_asks(chosen: list[int], unsure: set[int]) -> list[Ask]:
-        return [
-            Ask(Entity(TRACK, t), (t,), *days, exact=t not in sketched and t not in unsure) for t in chosen
-        ]
+    def listed_keys(chosen: list[int], unsure: set[int]) -> list[tuple[int, bool]]:
+        """The listed tracks' asks (`track_asks_of`'s keys): exactly unless sketched or unsure."""
+        return [(t, t not in sketched and t not in unsure) for t in chosen]
 
     likely = audiences.listed(tracks, days) if audiences is not None else None
     foreseen = track_asks_of(tracks if likely is None else likely) if group and entity is not None else {}
@@ -518,7 +517,8 @@ async def _figure_rows(
         # sketched after all. So are the listed tracks' listeners merged with its own, as the sums
         # rank them (which the figures taken from those sums then do).
         def listing(sums: listener_blocks.BlockSums) -> list[Ask]:
-            return listed_asks(*ranked((t, n[0]) for t, n in sums.ranged(tracks, *days).items()))
+            keys = listed_keys(*ranked((t, n[0]) for t, n in sums.ranged(tracks, *days).items()))
+            return [foreseen[key] for key in keys if key in foreseen]
 
         probed = await audiences.probe(
             store, entity, tracks, bounds, group, list(foreseen.values()), listing if foreseen else None
@@ -586,7 +586,7 @@ async def _figure_rows(
         if unforeseen:
             sums.absorb(await listener_blocks.block_sums(store, list(unforeseen.values()), past))
             track_asks |= unforeseen
-        wanted = listed_asks(chosen, unsure)
+        wanted = [track_asks[key] for key in listed_keys(chosen, unsure)]
         fresh = [ask for ask in wanted if ask not in probed.merged]
         estimated, found = await _estimates(store, asks, fresh, sums, past, before, ahead)
         merged = iter(found)

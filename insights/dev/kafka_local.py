@@ -318,8 +318,8 @@ class LocalKafka:
     def _clear_stale_broker(self) -> None:
         """Stop a broker a crashed run left behind on this data dir; refuse to share the dir."""
         kafka_pid, owner_pid = _read_pids(self.pid_file)
-        if kafka_pid is not None and _alive(kafka_pid) and self._is_our_broker(kafka_pid):
-            if owner_pid not in (None, os.getpid()) and _alive(owner_pid):
+        if kafka_pid is not None and alive(kafka_pid) and self._is_our_broker(kafka_pid):
+            if owner_pid not in (None, os.getpid()) and alive(owner_pid):
                 raise KafkaLaunchError(
                     f"Kafka (pid {kafka_pid}) on {self.data_dir} belongs to another running "
                     f"process (pid {owner_pid}); stop it first or use another data dir."
@@ -420,7 +420,7 @@ class LocalKafka:
             return [f"-XX:SharedArchiveFile={archive}"]
         for partial in libs.parent.glob("classes-*.partial"):  # from runs that were killed
             owner = partial.suffixes[-2].lstrip(".")
-            if not (owner.isdigit() and _alive(int(owner))):
+            if not (owner.isdigit() and alive(int(owner))):
                 partial.unlink(missing_ok=True)
         self._recording_archive = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
         return [f"-XX:ArchiveClassesAtExit={self._recording_archive}"]
@@ -539,13 +539,14 @@ def _terminate(pid: int, timeout: float = 30.0) -> None:
             os.kill(pid, sig)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not alive(pid):
                 return
             time.sleep(0.1)
     raise KafkaLaunchError(f"could not stop the leftover Kafka process {pid}")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (not a zombie); our own exited child is reaped on the way."""
     with suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reap it if it is our own exited child
     try:
