@@ -37,9 +37,14 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """A full-page screenshot under tests/artifacts/ (gitignored), to look at after the run."""
+def screenshot(target: Any, name: str) -> Path:
+    """A screenshot under tests/artifacts/ (gitignored), to look at after the run.
+
+    A page is taken at its full length; a Locator, its element alone. The docs page is about 100,000 px
+    tall: capturing all of it takes seconds on a quiet machine and passed Playwright's 30 s under load.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    whole = {"full_page": True} if hasattr(target, "goto") else {}
+    target.screenshot(path=str(path), **whole)
     return path

@@ -327,7 +327,7 @@ def test_try_it_on_the_docs_page_sends_a_real_request_with_a_pasted_token(
     expected = reference.analytics(deployment.events, [42], 30, datetime.now(UTC).date())
     assert data["track_id"] == 42 and data["plays"] == expected["plays"]
     assert (data["listeners"], data["engagement"]) == (expected["listeners"], expected["engagement"])
-    screenshot(tab, "docs-try-it")
+    screenshot(operation, "docs-try-it")
     operation.locator("input[name=trackId]").fill("44")  # artist 9's track: the real API refuses it
     operation.get_by_role("button", name="Send").click()
     answer.filter(has_text='"error": "forbidden"').wait_for(timeout=15_000)
