@@ -61,7 +61,12 @@ async def kafka_bootstrap(
         return
     child_setup = core.child_setup if core is not None else None
     partitions = settings.topic_partitions
-    kafka = LocalKafka(settings.data_dir / "kafka", partitions=partitions, child_setup=child_setup)
+    kafka = LocalKafka(
+        settings.data_dir / "kafka",
+        partitions=partitions,
+        child_setup=child_setup,
+        java_options=settings.kafka_java_options,
+    )
     if core is not None:
         core.include(lambda: kafka.pid)
     try:

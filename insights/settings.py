@@ -10,6 +10,7 @@ import importlib.util
 import ipaddress
 import os
 import secrets
+import shlex
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -76,6 +77,24 @@ def writes_niceness(env: Mapping[str, str]) -> int:
     return int(text)
 
 
+def kafka_java_options(env: Mapping[str, str]) -> tuple[str, ...]:
+    """INSIGHTS_KAFKA_JAVA_OPTIONS: JVM options added to the local Kafka's own (after them, so a heap
+    size given here wins), split as a shell would."""
+    text = env.get("INSIGHTS_KAFKA_JAVA_OPTIONS") or ""
+    try:
+        options = tuple(shlex.split(text))
+    except ValueError as unbalanced:
+        raise SettingsError(
+            f"INSIGHTS_KAFKA_JAVA_OPTIONS cannot be split into options: {unbalanced}."
+        ) from None
+    if stray := [option for option in options if not option.startswith("-")]:
+        raise SettingsError(
+            f"INSIGHTS_KAFKA_JAVA_OPTIONS holds JVM options, each starting with `-` "
+            f"(e.g. `-Xmx1g -XX:TieredStopAtLevel=1`), not {stray[0]!r}."
+        )
+    return options
+
+
 def kafka_cache(env: Mapping[str, str]) -> Path:
     if configured := env.get("INSIGHTS_KAFKA_CACHE"):
         return Path(configured).expanduser()
@@ -119,6 +138,8 @@ class Settings:
     writes_niceness: int = 10
     # Where the local Kafka's jars are fetched to, once (`insights up` and the tests).
     kafka_cache: Path = field(default_factory=lambda: kafka_cache(os.environ))
+    # JVM options for the local Kafka `insights up` starts, after its own.
+    kafka_java_options: tuple[str, ...] = ()
     # Crash points for the fault tests (pipeline/failpoints.py); empty outside them.
     failpoints: str = ""
 
@@ -154,6 +175,7 @@ class Settings:
             loop_core=loop_core(env),
             writes_niceness=writes_niceness(env),
             kafka_cache=kafka_cache(env),
+            kafka_java_options=kafka_java_options(env),
             failpoints=env.get("INSIGHTS_FAILPOINTS", ""),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

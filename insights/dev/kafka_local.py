@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -38,7 +38,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from insights.settings import Settings
+from insights.settings import Settings, kafka_java_options
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +189,12 @@ class LocalKafka:
         heap_mb: int = 512,
         partitions: int = 6,
         child_setup: Callable[[], None] | None = None,
+        java_options: Sequence[str] | None = None,
     ) -> None:
-        """`child_setup` runs in the broker's process before Java starts (e.g. the CPUs it may use)."""
+        """`child_setup` runs in the broker's process before Java starts (e.g. the CPUs it may use);
+        `java_options` are added to the JVM's own (by default INSIGHTS_KAFKA_JAVA_OPTIONS')."""
         self.data_dir = Path(data_dir).resolve()
+        self.java_options = tuple(kafka_java_options(os.environ) if java_options is None else java_options)
         self._child_setup = child_setup
         self.heap_mb = heap_mb
         self.partitions = partitions
@@ -406,6 +409,7 @@ class LocalKafka:
             "-XX:MaxGCPauseMillis=20",
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
+            *self.java_options,
             f"-Dlog4j2.configurationFile={_manifest_file('log4j2.properties')}",
             f"-Dkafka.logs.dir={self.logs_dir}",
             "-cp",

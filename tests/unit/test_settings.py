@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from insights.dev.kafka_local import LocalKafka
 from insights.settings import Settings, SettingsError
 
 
@@ -68,3 +69,19 @@ def test_previous_secrets_and_trusted_proxies_are_lists(tmp_path: Path) -> None:
 def test_a_trusted_proxy_that_is_no_address_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"INSIGHTS_TRUSTED_PROXIES.*proxy\.example"):
         settings(tmp_path, INSIGHTS_TRUSTED_PROXIES="proxy.example")
+
+
+def test_the_local_kafkas_java_options_are_split_as_a_shell_does(tmp_path: Path) -> None:
+    options = '-Xmx1g -XX:TieredStopAtLevel=1 "-Dinsights.note=two words"'
+    found = settings(tmp_path, INSIGHTS_KAFKA_JAVA_OPTIONS=options).kafka_java_options
+    assert found == ("-Xmx1g", "-XX:TieredStopAtLevel=1", "-Dinsights.note=two words")
+    assert settings(tmp_path).kafka_java_options == ()
+    broker = LocalKafka(tmp_path / "kafka", java_options=found)
+    command = broker._java_command("java", tmp_path / "libs")
+    assert command[command.index("-Xmx512m") + 1 :].count("-Xmx1g") == 1  # after the default: it wins
+
+
+@pytest.mark.parametrize("given", ["Xmx1g", "-Xmx1g 'unclosed"])
+def test_java_options_that_are_no_options_are_refused(tmp_path: Path, given: str) -> None:
+    with pytest.raises(SettingsError, match="INSIGHTS_KAFKA_JAVA_OPTIONS"):
+        settings(tmp_path, INSIGHTS_KAFKA_JAVA_OPTIONS=given)
