@@ -100,15 +100,15 @@ def test_no_request_waits_for_the_periodic_check(clean_store: Store) -> None:
         catalog = Catalog(clean_store, refresh_seconds=0.2)
         assert await catalog.artist_names([1]) == {1: "Before"}  # the first load is waited for
         write(clean_store, Artist(artist_id=1, name="After"), offset=1)
-        slow_checks.append(1.0)
+        slow_checks.append(3.0)  # long beside the bound below, which a loaded machine may approach
         await asyncio.sleep(0.3)
         began = time.monotonic()
         assert await catalog.artist_names([1]) == {1: "Before"}  # the snapshot it has, at once
-        assert time.monotonic() - began < 0.5
+        assert time.monotonic() - began < 1.5
         while (await catalog.artist_names([1])) != {1: "After"}:
-            assert time.monotonic() - began < 5, "the background check never landed"
+            assert time.monotonic() - began < 10, "the background check never landed"
             await asyncio.sleep(0.05)
-        assert time.monotonic() - began >= 1.0  # only once the slow check was done
+        assert time.monotonic() - began >= 3.0  # only once the slow check was done
 
     clean_store.aquery_rows = slow_marker  # type: ignore[method-assign]
     try:
