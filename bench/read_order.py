@@ -5,9 +5,10 @@ one after the other, as before they were overlapped or joined.
   buckets (served), against after it. The hot track's, its album's and its first artist's 30-day,
   90-day and 1-year charts, each through a chart memo of its own way (its closed buckets kept, as a
   chart asked again has them).
-- First asks of the album's and the artist's 30-day analytics (a `Reads` that has learnt nothing, as
-  in a process just started): the listed tracks' listeners merged with the probe's own asks (served),
-  against in a merge of their own after it.
+- First asks of the hot track's, the album's and the artist's 30-day analytics (a `Reads` that has
+  learnt nothing, as in a process just started): the listed tracks' listeners merged with the probe's
+  own asks (served), against in a merge of their own after it; and the sums of the tracks' own rows and
+  of the blocks and windows they judge read in two statements at once (served), against in one.
 
 The two ways alternate call by call, each first in turn, so the machine's drift falls on both. Runs
 on a store `bench/read_latency.py --stores DIR` built and kept. Each call is timed wall and CPU (the
@@ -63,10 +64,20 @@ async def _probe_alone(self: Audiences, *args: Any, listing: Any = None) -> Any:
     return await _probe(self, *args[:6])
 
 
+_sums_rows = listener_blocks._sums_rows
+
+
+async def _sums_in_one(store: Store, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The sums in one statement, whatever they read."""
+    sql = listener_blocks.sums_statement(parameters)
+    return await store.aquery_rows(sql, parameters) if sql is not None else []
+
+
 def before(on: bool) -> None:
     """Reads as they were before (on) or as served (off)."""
     chart_queries.listener_blocks = _JudgedFirst() if on else listener_blocks  # type: ignore[assignment]
     Audiences.probe = _probe_alone if on else _probe  # type: ignore[method-assign]
+    listener_blocks._sums_rows = _sums_in_one if on else _sums_rows
 
 
 async def reads(store: Store) -> dict[str, Read]:
@@ -94,12 +105,17 @@ async def reads(store: Store) -> dict[str, Read]:
 
         return read
 
+    async def hot_first_ask(_: Reads) -> Any:
+        fresh = Reads(store, AnswerMemo(None))
+        return figure_fields(await fresh.figures(entry.track_id, period_bounds("30-days", datetime.now(UTC))))
+
     return {
         **{
             f"{kind} chart {timeframe}": chart(tracks, entity, timeframe)
             for kind, (tracks, entity) in charted.items()
             for timeframe in TIMEFRAMES
         },
+        "first ask: track analytics (hot)": hot_first_ask,
         "first ask: album analytics": first_ask(album, Entity(ALBUM, album.album_id), None),
         "first ask: artist analytics": first_ask(artist, Entity(ARTIST, artist.artist_id), TOP_TRACKS),
     }

@@ -4,13 +4,13 @@ that has not caught up), and the migration builds the blocks the worker would.""
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
 
-from api.read import analytics_queries
+from api.read import analytics_queries, listener_blocks
 from api.read.analytics_queries import (
     SKETCH_ABOVE,
     Audiences,
@@ -35,6 +35,7 @@ from api.read.listener_blocks import (
     keeping_done,
     listeners,
     merged,
+    sums_statement,
     warm_windows,
 )
 from insights.metrics import CHART_COUNTS, FORESEEN
@@ -128,6 +129,24 @@ def settled(reading: Coroutine[Any, Any, T]) -> T:
         return found
 
     return asyncio.run(whole())
+
+
+def timeline(
+    store: Store, monkeypatch: pytest.MonkeyPatch, which: Callable[[dict[str, Any] | None], str]
+) -> list[tuple[str, str]]:
+    """("start" or "end", `which` of its parameters) of each statement run from now on, in order."""
+    steps: list[tuple[str, str]] = []
+    real = store.aquery_rows
+
+    async def recorded(sql: str, parameters: dict[str, Any] | None = None, **options: Any) -> Any:
+        steps.append(("start", which(parameters)))
+        try:
+            return await real(sql, parameters, **options)
+        finally:
+            steps.append(("end", which(parameters)))
+
+    monkeypatch.setattr(store, "aquery_rows", recorded)
+    return steps
 
 
 def read(store: Store, asks: list[Ask]) -> list[int]:
@@ -305,6 +324,36 @@ def test_a_chart_takes_the_counts_a_first_ask_kept_until_their_bucket_changes(
     assert len(clean_store.query_rows("SELECT start FROM bucket_counts WHERE kind = 1")) == 29
 
 
+def test_the_sums_of_the_tracks_rows_and_of_the_blocks_they_judge_are_read_side_by_side(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that needs both the tracks' own sums and those of blocks and windows (a first ask's)
+    reads them in two statements at once, each planned on its own thread: the same sums as one."""
+    history(clean_store)
+    asks = [Ask(Entity(ALBUM, ALBUM_ID), (1, 2), *days) for days in RANGES]
+    real = clean_store.aquery_rows
+    steps = timeline(
+        clean_store, monkeypatch, lambda p: "judged" if p and (p["keys"] or p["windows"]) else "own"
+    )
+    sums = settled(block_sums(clean_store, asks))
+    assert sorted(steps) == [("end", "judged"), ("end", "own"), ("start", "judged"), ("start", "own")]
+    assert max(steps.index(("start", w)) for w in ("own", "judged")) < min(
+        steps.index(("end", w)) for w in ("own", "judged")
+    )
+    assert sums.tracks and sums.blocks and sums.totals  # both halves were read
+    monkeypatch.setattr(clean_store, "aquery_rows", real)
+    monkeypatch.setattr(listener_blocks, "_sums_rows", one)
+    whole = settled(block_sums(clean_store, asks))
+    for field in ("tracks", "counters", "blocks", "totals", "windows", "built", "listened"):
+        assert getattr(sums, field) == getattr(whole, field), field
+
+
+async def one(store: Store, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The sums in one statement, as they were read before they were split in two."""
+    sql = sums_statement(parameters)
+    return await store.aquery_rows(sql, parameters) if sql is not None else []
+
+
 def test_a_chart_asked_again_counts_the_bucket_holding_now_beside_the_judging(
     clean_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -316,18 +365,7 @@ def test_a_chart_asked_again_counts_the_bucket_holding_now_beside_the_judging(
     buckets, album = chart_buckets("30d", NOW), Entity(ALBUM, ALBUM_ID)
     exact = settled(chart(clean_store, [1, 2], buckets))
     assert settled(chart(clean_store, [1, 2], buckets, memo, entity=album)) == exact
-    steps: list[tuple[str, str]] = []
-    real = clean_store.aquery_rows
-
-    async def recorded(sql: str, parameters: dict[str, Any] | None = None, **options: Any) -> Any:
-        which = "counts" if parameters and "counted" in parameters else "judges"
-        steps.append(("start", which))
-        try:
-            return await real(sql, parameters, **options)
-        finally:
-            steps.append(("end", which))
-
-    monkeypatch.setattr(clean_store, "aquery_rows", recorded)
+    steps = timeline(clean_store, monkeypatch, lambda p: "counts" if p and "counted" in p else "judges")
     beside = CHART_COUNTS.labels(read="beside")._value.get()
     assert settled(chart(clean_store, [1, 2], buckets, memo, entity=album)) == exact
     assert CHART_COUNTS.labels(read="beside")._value.get() == beside + 1
