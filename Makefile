@@ -34,7 +34,7 @@ demo: setup  ## like `up`, and fills a fresh install with a demo catalog and 60,
 
 # Three pytest workers, each a module at a time (a module's Kafka, `insights up` and chDB stay its own):
 # most of the suite waits on brokers, rebalances and processes, so even on 2 cores three run the
-# suite's 25 minutes of tests in about 9. The modules go out in the order tests/conftest.py collects
+# suite's 25 minutes of tests in 7 to 9. The modules go out in the order tests/conftest.py collects
 # them (the longest first), not xdist's (the most tests first).
 test: setup-dev  ## the whole suite; starts its own Kafka and ClickHouse engine
 	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder
