@@ -7,8 +7,10 @@ one after the other, as before they were overlapped or joined.
   chart asked again has them).
 - First asks of the hot track's, the album's and the artist's 30-day analytics (a `Reads` that has
   learnt nothing, as in a process just started): the listed tracks' listeners merged with the probe's
-  own asks (served), against in a merge of their own after it; and the sums of the tracks' own rows and
-  of the blocks and windows they judge read in two statements at once (served), against in one.
+  own asks (served), against in a merge of their own after it; the sums of the tracks' own rows and of
+  the blocks and windows they judge read in two statements at once (served), against in one; and a
+  track's all-time plays and listeners read with the probe's sums (served), against in a statement
+  of their own after the probe.
 
 The two ways alternate call by call, each first in turn, so the machine's drift falls on both. Runs
 on a store `bench/read_latency.py --stores DIR` built and kept. Each call is timed wall and CPU (the
@@ -28,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from api.read import chart_queries, listener_blocks
+from api.read import analytics_queries, chart_queries, listener_blocks
 from api.read.analytics_queries import Audiences
 from api.read.analytics_routes import TOP_TRACKS, Reads, chart_body
 from api.read.changes import AnswerMemo
@@ -56,6 +58,20 @@ class _JudgedFirst:
         return False
 
 
+class _ProbedAlone:
+    """`listener_blocks` as `analytics_queries` sees it, but the probe's sums (the only ones read
+    without `light`) read no track's all-time plays and listeners."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(listener_blocks, name)
+
+    @staticmethod
+    async def block_sums(*args: Any, **options: Any) -> Any:
+        if "light" not in options:
+            options.pop("listened", None)
+        return await listener_blocks.block_sums(*args, **options)
+
+
 _probe = Audiences.probe
 
 
@@ -78,6 +94,7 @@ def before(on: bool) -> None:
     chart_queries.listener_blocks = _JudgedFirst() if on else listener_blocks  # type: ignore[assignment]
     Audiences.probe = _probe_alone if on else _probe  # type: ignore[method-assign]
     listener_blocks._sums_rows = _sums_in_one if on else _sums_rows
+    analytics_queries.listener_blocks = _ProbedAlone() if on else listener_blocks  # type: ignore[assignment]
 
 
 async def reads(store: Store) -> dict[str, Read]:

@@ -316,7 +316,9 @@ class Audiences:
         are its all-time sketch, which its statement reads itself. With them, the sums that judge the
         blocks of its asks and of the asks `beside` (read in the same statement, for the caller), and
         which asks they judge; none when there is nothing to probe. The asks `listing` names from the
-        sums (those of `beside` the caller will merge next) are merged with the probe's own."""
+        sums (those of `beside` the caller will merge next) are merged with the probe's own. A single
+        track's sums also hold its all-time plays and sketch estimate (`BlockSums.listened`): if every
+        figure of the track proves sketched, its caller needs no statement of its own for them."""
         asks: dict[str, Ask] = {}
         ranges = {"previous_listeners": _previous_days(bounds), "listeners": _period_days(bounds)}
         for field, days in ranges.items():
@@ -327,7 +329,7 @@ class Audiences:
         if not asks:
             return Probed({}, None, frozenset(), {})
         covered = frozenset([*asks.values(), *beside])
-        sums = await listener_blocks.block_sums(store, list(covered))
+        sums = await listener_blocks.block_sums(store, list(covered), listened=() if group else tracks)
         for field, ask in list(asks.items()):
             played = sums.plays(ask) > SKETCH_ABOVE
             if field == "listeners_total" and played and not await self._all_time_sketchable(store, tracks):
@@ -545,8 +547,11 @@ async def _figure_rows(
     if audiences is not None and entity is not None:
         ahead = audiences.merges.ahead(store, (group, entity, tracks, bounds, listed, mode, sketched))
 
-    # A track whose figures all come from the sums reads its all-time plays and listeners with them.
-    listened = tracks if mode == SKETCHED_ONLY and blocks and not group and unread else ()
+    # A track whose figures all come from the sums reads its all-time plays and listeners with them,
+    # unless the probe just did.
+    by_sums = mode == SKETCHED_ONLY and blocks and not group
+    probed_listened = by_sums and probed.sums is not None and tracks[0] in probed.sums.listened
+    listened = tracks if by_sums and unread and not probed_listened else ()
 
     async def read_sums() -> listener_blocks.BlockSums:  # with those the probe read
         light = ahead is not None and ahead.light
@@ -559,7 +564,7 @@ async def _figure_rows(
     if mode == SKETCHED_ONLY and blocks:  # the sums hold every other figure
         if group:
             sums, totals = await reading_sums, None
-        elif listened:
+        elif listened or probed_listened:
             sums = await reading_sums
             totals = (ALL_TIME, *sums.listened.get(tracks[0], (0, 0)), 0, 0, 0, 0, 0)
         else:

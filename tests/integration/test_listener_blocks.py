@@ -667,6 +667,24 @@ def test_sets_whose_listeners_all_come_from_blocks_read_their_other_figures_from
         assert figures.plays_total > figures.plays + figures.previous_plays
 
 
+def test_a_tracks_first_ask_past_the_mark_reads_its_all_time_figures_with_the_probes_sums(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a track's first ask, once the probe finds every listener figure past the mark, no statement
+    runs for its all-time plays and listeners: the probe's sums read them (its all-time sketch's
+    estimate), and they are the ones the figures statement gives."""
+    monkeypatch.setattr(analytics_queries, "SKETCH_ABOVE", 500)
+    history(clean_store)
+    bounds = period_bounds("30-days", NOW)
+    audiences = Audiences()
+    statements = Statements(clean_store, monkeypatch)
+    first = settled(read_figures(clean_store, [1], bounds, audiences, Entity(TRACK, 1)))
+    assert audiences.mode((1,), bounds) == analytics_queries.SKETCHED_ONLY
+    assert [sql for sql in statements.sql if "AS part" in sql] == []
+    assert first.figures.listeners_total > 500
+    assert first == settled(read_figures(clean_store, [1], bounds, audiences, None))
+
+
 def merges(when: str) -> float:
     return float(FORESEEN.labels(merged=when)._value.get())
 
