@@ -623,11 +623,8 @@ async def _sums_rows(store: Store, parameters: dict[str, Any]) -> list[tuple[Any
     an expression, 15 to 40 µs a tuple of an array parameter): two halves are planned side by side."""
     own, judged = parameters | _NO_JUDGED, parameters | _NO_OWN
     halves = [(sql, half) for half in (own, judged) if (sql := sums_statement(half)) is not None]
-    if len(halves) < 2:
-        sql = sums_statement(parameters)
-        return await store.aquery_rows(sql, parameters) if sql is not None else []
-    first, second = await asyncio.gather(*(store.aquery_rows(sql, half) for sql, half in halves))
-    return [*first, *second]
+    read = await asyncio.gather(*(store.aquery_rows(sql, half) for sql, half in halves))
+    return [row for rows in read for row in rows]
 
 
 async def _judging(store: Store, asks: Sequence[Ask], light: BlockSums) -> BlockSums:
