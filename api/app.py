@@ -38,6 +38,7 @@ from api.read.analytics_routes import Reads
 from api.read.catalog_snapshot import Catalog
 from api.read.changes import AnswerMemo, TrackChanges
 from api.read.response_cache import CacheMiddleware, ResponseCache
+from api.read.unflushed import MAX_EVENTS, Unflushed
 from api.read.watermark import Watermark
 from insights.kafka_identity import IdentityGuard
 from insights.store import Store
@@ -53,6 +54,8 @@ class ApiOptions:
     # GET /metrics on the API's own port; off when the process serves it on INSIGHTS_METRICS_PORT,
     # so a published API port does not publish the metrics.
     metrics_route: bool = True
+    # Realtime counts the events this process accepted before they are stored (api/read/unflushed.py).
+    realtime_unflushed: bool = True
     # The response cache's clock (seconds, monotonic): tests pass one they move by hand.
     clock: Callable[[], float] = time.monotonic
 
@@ -136,7 +139,8 @@ def create_app(
     app.state.store = store
     app.state.readiness = Readiness(store, publisher)
     app.state.catalog = Catalog(store)
-    app.state.reads = Reads(store, AnswerMemo(changes), watermark=watermark)
+    unflushed = Unflushed(max_events=MAX_EVENTS if options.realtime_unflushed else 0)
+    app.state.reads = Reads(store, AnswerMemo(changes), watermark=watermark, unflushed=unflushed)
     app.state.publisher = publisher
     app.state.revocations = revocations
     app.state.cache = cache

@@ -129,6 +129,13 @@ LOOP_CORE_RESERVED = Gauge(
     "every CPU because the writes fell behind.",
     registry=REGISTRY,
 )
+REALTIME_UNFLUSHED = Counter(
+    "insights_api_realtime_unflushed_events_total",
+    "Accepted plays and heartbeats realtime may count before their flush: kept, or not kept because "
+    "the API already kept as many as it may (full; they show at their flush).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 WORKER_RESTARTS = Counter(
     "insights_worker_process_restarts_total",
     "Times `insights up` started its worker process again after it exited by itself.",

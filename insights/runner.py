@@ -166,6 +166,7 @@ def api_options(settings: Settings, metrics_elsewhere: bool = False) -> ApiOptio
         cors_origins=settings.cors_origins,
         previous_secrets=settings.previous_secrets,
         metrics_route=not metrics_elsewhere,
+        realtime_unflushed=settings.realtime_unflushed,
     )
 
 

@@ -57,14 +57,24 @@ def metrics_port(env: Mapping[str, str]) -> int | None:
     return int(text)
 
 
+def on_off(env: Mapping[str, str], name: str, default: str) -> bool:
+    value = (env.get(name) or default).strip().lower()
+    if value not in ("on", "off"):
+        raise SettingsError(f"{name} must be `on` or `off`, not {value!r}.")
+    return value == "on"
+
+
 def loop_core(env: Mapping[str, str]) -> bool:
     """INSIGHTS_LOOP_CORE: `on` gives `insights up`'s event loop a core of its own while the writes keep
     up, where there are two or more (insights/loop_core.py); `off` (the default) leaves every thread on
     every core."""
-    value = (env.get("INSIGHTS_LOOP_CORE") or "off").strip().lower()
-    if value not in ("on", "off"):
-        raise SettingsError(f"INSIGHTS_LOOP_CORE must be `on` or `off`, not {value!r}.")
-    return value == "on"
+    return on_off(env, "INSIGHTS_LOOP_CORE", "off")
+
+
+def realtime_unflushed(env: Mapping[str, str]) -> bool:
+    """INSIGHTS_REALTIME_UNFLUSHED: `on` (the default) lets realtime count the events this API process
+    accepted before the worker stores them (api/read/unflushed.py); `off` counts stored events only."""
+    return on_off(env, "INSIGHTS_REALTIME_UNFLUSHED", "on")
 
 
 def writes_niceness(env: Mapping[str, str]) -> int:
@@ -135,6 +145,7 @@ class Settings:
     log_format: str = "text"
     metrics_port: int | None = None
     loop_core: bool = False
+    realtime_unflushed: bool = True
     writes_niceness: int = 10
     # Where the local Kafka's jars are fetched to, once (`insights up` and the tests).
     kafka_cache: Path = field(default_factory=lambda: kafka_cache(os.environ))
@@ -173,6 +184,7 @@ class Settings:
             log_format=env.get("INSIGHTS_LOG_FORMAT") or "text",
             metrics_port=metrics_port(env),
             loop_core=loop_core(env),
+            realtime_unflushed=realtime_unflushed(env),
             writes_niceness=writes_niceness(env),
             kafka_cache=kafka_cache(env),
             kafka_java_options=kafka_java_options(env),

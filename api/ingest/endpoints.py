@@ -5,10 +5,10 @@ write the valid ones to Kafka, report the rest. 202 means Kafka has acknowledged
 from __future__ import annotations
 
 import hashlib
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import msgspec
@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from api.http.errors import ApiError, unavailable, validation_failed
 from api.http.responses import success
-from api.ingest.publisher import KafkaUnavailable, Message, MessageTooLarge, Publisher
+from api.ingest.publisher import KafkaUnavailable, Message, MessageTooLarge, Placed, Publisher
 from insights.kafka_identity import IdentityGuard
 from insights.metrics import INGESTED
 from schemas.catalog import LISTS, MAX_ITEMS_PER_LIST, encode_entity, validate_catalog
@@ -84,9 +84,9 @@ async def publish(
     topic: str,
     messages: list[Message] | Callable[[int], list[tuple[int, Message]]],
     what: str,
-) -> None:
+) -> list[Placed]:
     """Send `messages`; or, given a function of the topic's partition count, the (partition,
-    message) pairs it returns."""
+    message) pairs it returns. Where each landed, in their order."""
     identity: IdentityGuard | None = request.app.state.identity
     if identity is not None and identity.verdict.problem is not None:
         raise unavailable(f"{what} cannot be accepted: {identity.verdict.problem}", retry_after=30)
@@ -94,9 +94,8 @@ async def publish(
     try:
         if callable(messages):
             placed = messages(await publisher.partition_count(topic))
-            await publisher.publish(topic, [m for _, m in placed], [p for p, _ in placed])
-        else:
-            await publisher.publish(topic, messages)
+            return await publisher.publish(topic, [m for _, m in placed], [p for p, _ in placed])
+        return await publisher.publish(topic, messages)
     except MessageTooLarge as error:  # retrying cannot help: say so, never 503
         raise ApiError(413, f"{what} do not fit in one Kafka message; send fewer at a time.") from error
     except KafkaUnavailable as error:
@@ -132,23 +131,34 @@ def partitioned_messages(
     so every copy of an id, whatever batch carries it, is read by the one worker that owns that
     partition, one flush after another: no two workers can both find it new. Deterministic, so a
     retried batch goes as the same messages to the same partitions."""
+    batches = partitioned_batches(events, partitions, max_bytes)
+    return [(partition, message) for partition, message, _ in batches]
+
+
+def partitioned_batches(
+    events: Sequence[Event], partitions: int, max_bytes: int
+) -> list[tuple[int, Message, Sequence[Event]]]:
+    """`partitioned_messages`, each with the events it carries."""
     groups: dict[int, list[Event]] = {}
     for event in events:
         groups.setdefault(id_partition(event.event_id, partitions), []).append(event)
-    return [
-        (p, message) for p, group in sorted(groups.items()) for message in batch_messages(group, max_bytes)
-    ]
+    return [(p, *batch) for p, group in sorted(groups.items()) for batch in message_batches(group, max_bytes)]
 
 
 def batch_messages(events: Sequence[Event], max_bytes: int) -> list[Message]:
     """The Kafka messages of an accepted batch: one, or (past `max_bytes`) its halves, split again as
     needed. Deterministic, so a retried batch goes as the same messages, keyed by their first id to
     the same partitions, where every event of it is recognised."""
+    return [message for message, _ in message_batches(events, max_bytes)]
+
+
+def message_batches(events: Sequence[Event], max_bytes: int) -> list[tuple[Message, Sequence[Event]]]:
+    """`batch_messages`, each with the events it carries."""
     encoded = encode_batch(events)
     if len(encoded) <= max_bytes or len(events) == 1:
-        return [(events[0].event_id.encode(), encoded)]
+        return [((events[0].event_id.encode(), encoded), events)]
     half = len(events) // 2
-    return batch_messages(events[:half], max_bytes) + batch_messages(events[half:], max_bytes)
+    return message_batches(events[:half], max_bytes) + message_batches(events[half:], max_bytes)
 
 
 async def post_events(request: Request) -> Response:
@@ -165,14 +175,24 @@ async def post_events(request: Request) -> Response:
         raise ApiError(422, "No event in the batch is valid.", errors=errors)
     accepted = scoped(accepted, request.state.claims.subject)
     max_bytes = request.app.state.publisher.max_message_bytes
+    batches: list[tuple[int, Message, Sequence[Event]]] = []
+
+    def messages(partitions: int) -> list[tuple[int, Message]]:
+        batches[:] = partitioned_batches(accepted, partitions, max_bytes)
+        return [(partition, message) for partition, message, _ in batches]
+
     try:
-        await publish(
-            request, EVENTS_TOPIC, partial(partitioned_messages, accepted, max_bytes=max_bytes), "Events"
-        )
+        placed = await publish(request, EVENTS_TOPIC, messages, "Events")
     except ApiError:
         INGESTED.labels(outcome="unavailable").inc(len(accepted))
         raise
     INGESTED.labels(outcome="accepted").inc(len(accepted))
+    # Realtime counts them from now on, before the worker stores them (api/read/unflushed.py).
+    reads = request.app.state.reads
+    reads.stored_so_far()
+    now = time.time()
+    for (_, _, events), at in zip(batches, placed, strict=True):
+        reads.unflushed.accepted(events, at, now)
     report: dict[str, Any] = {"accepted": len(accepted), "rejected": len(errors), "errors": errors}
     # Only when there is something to say: a batch without unknown fields is answered as before.
     return success(report | ({"warnings": warnings} if warnings else {}), status_code=202)

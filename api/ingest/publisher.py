@@ -1,6 +1,7 @@
 """The edge's one Kafka producer: acks=all and idempotent, shared by ingest and catalog writes.
 
-`publish` returns only when Kafka has acknowledged every message, or raises KafkaUnavailable.
+`publish` returns only when Kafka has acknowledged every message (with where each landed), or raises
+KafkaUnavailable.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyEx
 log = logging.getLogger(__name__)
 
 Message = tuple[bytes, bytes]  # (key, value)
+Placed = tuple[int, int]  # (partition, offset) of a message Kafka acknowledged
 # Kafka refuses a message over its limit (about 1 MB by default, broker and producer alike): an ingest
 # batch that encodes to more than this goes as several messages (api/ingest/endpoints.py), so it always fits.
 MAX_MESSAGE_BYTES = 512 * 1024
@@ -93,13 +95,14 @@ class Publisher:
 
     async def publish(
         self, topic: str, messages: Sequence[Message], partitions: Sequence[int] | None = None
-    ) -> None:
-        """Send `messages`, each to the partition its key hashes to, or to `partitions[i]` if given."""
+    ) -> list[Placed]:
+        """Send `messages`, each to the partition its key hashes to, or to `partitions[i]` if given;
+        where each landed, in their order."""
         if self._producer is None:
             raise KafkaUnavailable("not connected to Kafka")
         try:
             async with asyncio.timeout(self._send_timeout):
-                await self._send_all(self._producer, topic, messages, partitions)
+                return await self._send_all(self._producer, topic, messages, partitions)
         except MessageSizeTooLargeError as error:
             log.warning("Kafka refused a message for %s as too large: %r", topic, error)
             raise MessageTooLarge(str(error)) from error
@@ -113,13 +116,13 @@ class Publisher:
         topic: str,
         messages: Sequence[Message],
         partitions: Sequence[int] | None,
-    ) -> None:
+    ) -> list[Placed]:
         chosen: Sequence[int | None] = partitions or [None] * len(messages)
         futures = [
             await producer.send(topic, value, key=key, partition=partition)
             for (key, value), partition in zip(messages, chosen, strict=True)
         ]
-        await asyncio.gather(*futures)
+        return [(sent.partition, sent.offset) for sent in await asyncio.gather(*futures)]
 
     async def healthy(self) -> bool:
         if self._producer is None:

@@ -32,6 +32,7 @@ from api.read.figures_sql import (
 )
 from api.read.listener_blocks import TRACK, Ask, Entity
 from api.read.past_rows import PastRows
+from api.read.unflushed import Kept
 from insights.store import Store
 from schemas.periods import PeriodBounds
 
@@ -136,6 +137,51 @@ SELECT
 FROM track_realtime
 WHERE track_id = {track_id:UInt64}
   AND second > toDateTime({now:Int64}, 'UTC') - 3600 AND second <= toDateTime({now:Int64}, 'UTC')
+"""
+
+# The same with the events this process accepted that may not be stored yet (api/read/unflushed.py),
+# given as parallel arrays. One read of the track's rows gives, per partition, their figures and their
+# highest offset (`top`); a kept event is taken when it lies above its partition's top (the rows do not
+# hold it yet) and no event of its id is stored at another offset (a repeat, which the worker drops;
+# `event_keys` holds the first copy of each id only).
+# The rows of the hour and the 5 minutes an event may be early give the tops: a stored kept event's own
+# row is among them. Taken events' listeners join the rows' in the merge; their plays are added by the
+# caller from `taken`.
+REALTIME_UNFLUSHED_SQL = """WITH (
+    SELECT groupArray((key, kafka_offset)) FROM event_keys
+    WHERE key IN (SELECT sipHash128(arrayJoin({ids:Array(String)})))
+) AS stored
+SELECT
+    arrayMap((p, o, id) -> (NOT has(arrayMap(s -> s.1, stored), sipHash128(id))
+            OR has(stored, (sipHash128(id), o)))
+        AND (NOT has(partitions, p) OR o > tops[indexOf(partitions, p)]),
+        {partitions:Array(UInt16)}, {offsets:Array(UInt64)}, {ids:Array(String)}) AS taken,
+    arrayReduce('uniqExactMerge', arrayPushBack(actives, arrayReduce('uniqExactState', arrayFilter(
+        (listener, take, second) -> take AND second > {now:Int64} - 300 AND second <= {now:Int64},
+        {listeners:Array(String)}, taken, {seconds:Array(Int64)})))) AS active_listeners,
+    plays_5m, plays_60m, per_minute
+FROM (
+    SELECT groupArray(kafka_partition) AS partitions, groupArray(top) AS tops,
+        groupArray(active_5m) AS actives,
+        sum(partition_5m) AS plays_5m, sum(partition_60m) AS plays_60m,
+        sumMap(partition_minutes.1, partition_minutes.2) AS per_minute
+    FROM (
+        SELECT kafka_partition, max(max_offset) AS top,
+            uniqExactMergeStateIf(active, second > toDateTime({now:Int64}, 'UTC') - 300
+                AND second <= toDateTime({now:Int64}, 'UTC')) AS active_5m,
+            sumIf(plays, second > toDateTime({now:Int64}, 'UTC') - 300
+                AND second <= toDateTime({now:Int64}, 'UTC')) AS partition_5m,
+            sumIf(plays, second <= toDateTime({now:Int64}, 'UTC')) AS partition_60m,
+            sumMapIf([toUInt32(toStartOfMinute(second))], [toUInt64(plays)],
+                second >= toDateTime({first_minute:Int64}, 'UTC')
+                AND second <= toDateTime({now:Int64}, 'UTC')) AS partition_minutes
+        FROM track_realtime
+        WHERE track_id = {track_id:UInt64}
+            AND second > toDateTime({now:Int64}, 'UTC') - 3600
+            AND second <= toDateTime({now:Int64}, 'UTC') + 300
+        GROUP BY kafka_partition
+    )
+)
 """
 
 
@@ -692,15 +738,36 @@ async def plays_total(store: Store, track_ids: Sequence[int]) -> dict[int, int]:
     return {int(t): int(p) for t, p in rows}
 
 
-async def realtime(store: Store, track_id: int, now: datetime, first_minute: datetime) -> Realtime:
-    rows = await store.aquery_rows(
-        REALTIME_SQL,
-        {
-            "track_id": track_id,
-            "now": int(now.timestamp()),
-            "first_minute": int(first_minute.timestamp()),
-        },
-        quick=True,  # one track's last hour, whatever the history
-    )
-    active, plays_5m, plays_60m, (minutes, plays) = rows[0]
-    return Realtime(int(active), int(plays_5m), int(plays_60m), dict(zip(minutes, plays, strict=True)))
+async def realtime(
+    store: Store, track_id: int, now: datetime, first_minute: datetime, unflushed: Sequence[Kept] = ()
+) -> Realtime:
+    """The track's realtime from its rows, and from the `unflushed` events the rows do not hold yet."""
+    parameters: dict[str, Any] = {
+        "track_id": track_id,
+        "now": int(now.timestamp()),
+        "first_minute": int(first_minute.timestamp()),
+    }
+    if not unflushed:
+        rows = await store.aquery_rows(REALTIME_SQL, parameters, quick=True)  # quick: one track's hour
+        active, plays_5m, plays_60m, (minutes, plays) = rows[0]
+        return Realtime(int(active), int(plays_5m), int(plays_60m), dict(zip(minutes, plays, strict=True)))
+    parameters |= {
+        "ids": [k.event_id for k in unflushed],
+        "offsets": [k.offset for k in unflushed],
+        "partitions": [k.partition for k in unflushed],
+        "listeners": [k.listener_id for k in unflushed],
+        "seconds": [k.second for k in unflushed],
+    }
+    rows = await store.aquery_rows(REALTIME_UNFLUSHED_SQL, parameters, quick=True)
+    taken, active, plays_5m, plays_60m, (minutes, plays) = rows[0]
+    per_minute = dict(zip(minutes, plays, strict=True))
+    now_s, first_s = parameters["now"], parameters["first_minute"]
+    for kept, take in zip(unflushed, taken, strict=True):
+        if not take or not kept.play or kept.second > now_s:
+            continue
+        plays_60m += 1
+        plays_5m += kept.second > now_s - 300
+        if kept.second >= first_s:
+            minute = kept.second - kept.second % 60
+            per_minute[minute] = per_minute.get(minute, 0) + 1
+    return Realtime(int(active), int(plays_5m), int(plays_60m), per_minute)

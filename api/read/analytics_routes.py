@@ -37,6 +37,7 @@ from api.read.listener_blocks import ALBUM, ARTIST, TRACK, Entity
 from api.read.past_rows import PastRows
 from api.read.range_params import TIMEFRAME_PERIOD, check_parameters, requested_chart, requested_range
 from api.read.response_cache import with_figures
+from api.read.unflushed import Unflushed
 from api.read.watermark import Watermark
 from insights.store import Store
 from schemas import figures
@@ -54,6 +55,9 @@ BASE = INSIGHTS
 # freshness promise (docs/architecture.md) for realtime (1 s) and analytics (2 s); longer for charts whose
 # buckets are wide, where a few seconds move a small part of the picture.
 REALTIME_MAX_AGE = 1
+# A kept realtime answer gives way to events accepted since once it is this old: a popular track's
+# answer is read again at most so often, not at every play.
+UNFLUSHED_HOLD_SECONDS = 0.25
 ANALYTICS_MAX_AGE = 2
 # A kept analytics answer whose tracks changed is computed again in the background once this old: with
 # the pipeline's half second, a change shows within the 2-s promise, and a popular answer is computed
@@ -139,10 +143,18 @@ class Reads:
     # Rows of the days before today, kept while the change notices say they are unchanged (by
     # default, as the answer memo's notices say).
     past: PastRows | None = None
+    # Events accepted but maybe not stored yet, which realtime counts at once (api/read/unflushed.py).
+    unflushed: Unflushed = field(default_factory=Unflushed)
 
     def __post_init__(self) -> None:
         if self.past is None:  # frozen: set once, here
             object.__setattr__(self, "past", PastRows(self.answers.changes))
+
+    def stored_so_far(self) -> None:
+        """Lets go of the accepted events the workers have stored, as far as the watermark has read."""
+        if self.watermark is not None:
+            restarts, progress = self.watermark.progress
+            self.unflushed.stored(progress, restarts)
 
     def through(self) -> Through:
         """A collector of the complete_through of the answers a handler reads next."""
@@ -411,9 +423,14 @@ async def track_realtime(request: Request) -> Response:
     track = await readable_track(request)
     now = datetime.now(UTC).replace(microsecond=0)
     minutes = realtime_minutes(now)
-    # Taken before the read: a flush announced after it makes the kept answer give way at once.
-    unchanged = reads_of(request).answers.unchanged([track.track_id])
-    live = await analytics.realtime(store_of(request), track.track_id, now, minutes[0])
+    reads = reads_of(request)
+    # Taken before the read: a flush announced after it makes the kept answer give way at once, and an
+    # event accepted after it, once the answer is UNFLUSHED_HOLD_SECONDS old.
+    unchanged = reads.answers.unchanged([track.track_id])
+    clock = request.app.state.cache.clock
+    pending, read_at = reads.unflushed.version(track.track_id), clock()
+    unflushed = reads.unflushed.of_track(track.track_id, now.timestamp())
+    live = await analytics.realtime(store_of(request), track.track_id, now, minutes[0], unflushed)
     answer = figures.TrackRealtime(
         track_id=track.track_id,
         active_listeners=live.active_listeners,
@@ -427,7 +444,13 @@ async def track_realtime(request: Request) -> Response:
     )
     # Unchanged figures keep their earlier answer, `as_of` included, so idle polls get 304s.
     figures_only = msgspec.structs.replace(answer, as_of="")
-    return with_figures(request, success(answer, max_age=REALTIME_MAX_AGE), figures_only, unchanged)
+
+    def holds() -> bool:
+        fresh = reads.unflushed.version(track.track_id) == pending
+        young = clock() - read_at < UNFLUSHED_HOLD_SECONDS
+        return (unchanged is None or unchanged()) and (fresh or young)
+
+    return with_figures(request, success(answer, max_age=REALTIME_MAX_AGE), figures_only, holds)
 
 
 async def group_answer(

@@ -63,6 +63,13 @@ class Watermark:
         # (end of insights.changes sampled after a progress reading, `through` that reading allows):
         # what a kept answer may claim once the API has applied every notice below that end.
         self._confirmations: deque[tuple[int, float]] = deque(maxlen=CONFIRMATIONS)
+        self._restarts = 0
+
+    @property
+    def progress(self) -> tuple[int, Mapping[int, int]]:
+        """How many times Kafka's offsets started again, and partition -> the offset after the last
+        message stored, as far as read (within one Kafka identity: it only grows)."""
+        return self._restarts, self._progress
 
     @property
     def through(self) -> float | None:
@@ -110,8 +117,9 @@ class Watermark:
         """Kafka's identity changed (an accepted reset): its offsets start again, so samples and
         progress are forgotten. What `through` said stays true: those events are counted."""
         self._samples.clear()
-        self._progress.clear()
+        self._progress = {}
         self._confirmations.clear()
+        self._restarts += 1
 
 
 class WatermarkFeed(KafkaRounds):

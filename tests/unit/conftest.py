@@ -32,6 +32,7 @@ class FakePublisher:
         self.up = True
         self.published: list[tuple[str, Sequence[tuple[bytes, bytes]]]] = []
         self.partitions: list[list[int] | None] = []
+        self.ends: dict[int, int] = {}  # partition -> the offset its next message gets
 
     async def healthy(self) -> bool:
         return self.up
@@ -43,11 +44,16 @@ class FakePublisher:
 
     async def publish(
         self, topic: str, messages: Sequence[tuple[bytes, bytes]], partitions: Sequence[int] | None = None
-    ) -> None:
+    ) -> list[tuple[int, int]]:
         if not self.up:
             raise KafkaUnavailable("the broker is down (stand-in)")
         self.published.append((topic, messages))
         self.partitions.append(list(partitions) if partitions is not None else None)
+        placed = []
+        for partition in partitions or [0] * len(messages):
+            placed.append((partition, self.ends.get(partition, 0)))
+            self.ends[partition] = placed[-1][1] + 1
+        return placed
 
 
 @pytest.fixture

@@ -85,3 +85,10 @@ def test_the_local_kafkas_java_options_are_split_as_a_shell_does(tmp_path: Path)
 def test_java_options_that_are_no_options_are_refused(tmp_path: Path, given: str) -> None:
     with pytest.raises(SettingsError, match="INSIGHTS_KAFKA_JAVA_OPTIONS"):
         settings(tmp_path, INSIGHTS_KAFKA_JAVA_OPTIONS=given)
+
+
+def test_realtime_counts_accepted_events_before_their_flush_unless_turned_off(tmp_path: Path) -> None:
+    assert settings(tmp_path).realtime_unflushed is True
+    assert settings(tmp_path, INSIGHTS_REALTIME_UNFLUSHED=" Off ").realtime_unflushed is False
+    with pytest.raises(SettingsError, match="INSIGHTS_REALTIME_UNFLUSHED must be `on` or `off`"):
+        settings(tmp_path, INSIGHTS_REALTIME_UNFLUSHED="no")
