@@ -11,17 +11,18 @@ offset, and an unstored one always above it), and when no event of its id is sto
 (a repeat the worker will drop). Both are read in the one statement that reads the rows, so an event
 is counted once, from here or from the rows, whatever the worker does meanwhile.
 
-What is kept here only bounds the memory: events leave as the stored progress passes them (`stored`)
-or as they age out of the hour, and past `max_events` new ones are not kept (they show at their
-flush, as without this). A repeat of an id kept already is not kept again: the first copy is the one
-the worker counts.
+What is kept here only bounds the memory: events leave as the stored progress passes them (`stored`),
+and past `max_events` new ones are not kept (they show at their flush, as without this); those out of
+the hour are no longer read. A repeat of an id kept already is not kept again: the first copy is the
+one the worker counts. It runs on the event loop, at every ingest request: a few microseconds an
+event, and `stored` lets go of a bounded number of messages per call.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from insights.metrics import REALTIME_UNFLUSHED
@@ -31,6 +32,10 @@ from schemas.events import Event
 HOUR_SECONDS = 3600
 EARLY_SECONDS = 300
 MAX_EVENTS = 200_000
+# Messages `stored` lets go of per call at most (it runs at every ingest request, which brings one
+# message or a few; a message of 500 events takes about a millisecond): the loop is never held for
+# long, whatever a flush stored at once.
+MESSAGES_PER_CALL = 2
 
 
 class Kept(NamedTuple):
@@ -45,13 +50,13 @@ class Kept(NamedTuple):
 class Unflushed:
     def __init__(self, max_events: int = MAX_EVENTS) -> None:
         self._max_events = max_events
-        self._tracks: dict[int, list[Kept]] = {}
-        # (offset, track) in the order they were kept, per partition: what `stored` passes over.
-        self._partitions: dict[int, deque[tuple[int, int]]] = {}
+        # Per track, its events in the order they were kept (plain tuples, as Kept: built once each).
+        self._tracks: dict[int, deque[tuple[int, int, str, str, int, bool]]] = {}
+        # Per partition, (offset, tracks) of each message with events kept, in the order kept.
+        self._messages: dict[int, deque[tuple[int, tuple[int, ...]]]] = {}
         self._ids: dict[str, int] = {}  # id -> the offset of its kept copy
-        self._queued = 0  # entries in the partitions' queues
-        # Per track, the sequence number of the latest event kept (never reused: a version seen before
-        # an event was kept never equals one after).
+        # Per track, the sequence number of the latest message it had events kept from (never reused: a
+        # version seen before an event was kept never equals one after).
         self._versions: dict[int, int] = {}
         self._sequence = itertools.count(1)
         self._count = 0
@@ -66,80 +71,73 @@ class Unflushed:
             return
         partition, offset = placed
         oldest, latest = int(now) - HOUR_SECONDS, int(now) + EARLY_SECONDS
-        kept = full = 0
+        ids, tracks = self._ids, self._tracks
+        room = before = self._max_events - self._count
+        touched: dict[int, None] = {}
+        full = 0
         for event in events:
-            if event.type not in ("play", "heartbeat") or event.event_id in self._ids:
+            kind, event_id = event.type, event.event_id
+            if (kind != "play" and kind != "heartbeat") or event_id in ids:
                 continue
-            second = int(event.occurred_at.timestamp() // 1)
-            if not oldest < second <= latest:
+            second = int(event.occurred_at.timestamp())
+            if second <= oldest or second > latest:
                 continue
-            if self._count >= self._max_events:
+            if not room:
                 full += 1
                 continue
-            entry = Kept(partition, offset, event.event_id, event.listener_id, second, event.type == "play")
-            self._tracks.setdefault(event.track_id, []).append(entry)
-            self._partitions.setdefault(partition, deque()).append((offset, event.track_id))
-            self._queued += 1
-            self._ids[event.event_id] = offset
-            self._versions[event.track_id] = next(self._sequence)
-            self._count += 1
-            kept += 1
-        if self._queued > 2 * self._max_events:
-            self._compact()
-        if kept:
-            REALTIME_UNFLUSHED.labels(outcome="kept").inc(kept)
+            room -= 1
+            kept = tracks.get(event.track_id)
+            if kept is None:
+                kept = tracks[event.track_id] = deque()
+            kept.append((partition, offset, event_id, event.listener_id, second, kind == "play"))
+            ids[event_id] = offset
+            touched[event.track_id] = None
+        if touched:
+            self._count = self._max_events - room
+            self._messages.setdefault(partition, deque()).append((offset, tuple(touched)))
+            version = next(self._sequence)
+            for track_id in touched:
+                self._versions[track_id] = version
+            REALTIME_UNFLUSHED.labels(outcome="kept").inc(before - room)
         if full:
             REALTIME_UNFLUSHED.labels(outcome="full").inc(full)
 
     def of_track(self, track_id: int, now: float) -> list[Kept]:
         """The track's kept events that may still count in realtime at `now`."""
         oldest = int(now) - HOUR_SECONDS
-        kept = self._tracks.get(track_id, [])
-        if any(k.second <= oldest for k in kept):
-            self._drop(track_id, lambda k: k.second <= oldest)
-        return list(self._tracks.get(track_id, []))
+        return [Kept._make(k) for k in self._tracks.get(track_id, ()) if k[4] > oldest]
 
     def version(self, track_id: int) -> int:
         """Changes with every event kept for the track (a realtime answer read before may be short)."""
         return self._versions.get(track_id, 0)
 
     def stored(self, progress: Mapping[int, int], restarts: int = 0) -> None:
-        """The worker has stored every message below `progress[partition]`: those events leave. When
-        Kafka's offsets have started again since (`restarts`), nothing kept can be placed: all leave."""
+        """The worker has stored every message below `progress[partition]`: those events leave (up to
+        MESSAGES_PER_CALL messages a call; the next calls go on). When Kafka's offsets have started
+        again since (`restarts`), nothing kept can be placed: all leave."""
         if restarts != self._restarts:
             self.forget_all()
             self._restarts = restarts
-        touched: set[int] = set()
+        budget = MESSAGES_PER_CALL
         for partition, below in progress.items():
-            queue = self._partitions.get(partition)
-            while queue and queue[0][0] < below:
-                touched.add(queue.popleft()[1])
-                self._queued -= 1
-        for track_id in touched:
-            self._drop(track_id, lambda k: k.offset < progress.get(k.partition, 0))
+            messages = self._messages.get(partition)
+            while messages and messages[0][0] < below and budget:
+                budget -= 1
+                for track_id in messages.popleft()[1]:
+                    self._let_go(track_id, progress)
+
+    def _let_go(self, track_id: int, progress: Mapping[int, int]) -> None:
+        """The track's oldest events, as long as they are stored (the others wait for a later call)."""
+        kept = self._tracks.get(track_id)
+        while kept and kept[0][1] < progress.get(kept[0][0], 0):
+            _, offset, event_id, *_ = kept.popleft()
+            if self._ids.get(event_id) == offset:
+                del self._ids[event_id]
+            self._count -= 1
+        if not kept:
+            self._tracks.pop(track_id, None)
 
     def forget_all(self) -> None:
         """Kafka's offsets start again (an accepted reset): nothing kept can be placed any more."""
-        for track_id in list(self._tracks):
-            self._drop(track_id, lambda k: True)
-        self._partitions, self._queued = {}, 0
-
-    def _drop(self, track_id: int, gone: Callable[[Kept], bool]) -> None:
-        kept = self._tracks.pop(track_id, [])
-        staying = []
-        for k in kept:
-            if not gone(k):
-                staying.append(k)
-            elif self._ids.get(k.event_id) == k.offset:
-                del self._ids[k.event_id]
-        self._count -= len(kept) - len(staying)
-        if staying:
-            self._tracks[track_id] = staying
-
-    def _compact(self) -> None:
-        """The partitions' queues again from what is kept (events that aged out left them behind)."""
-        entries = sorted((k.partition, k.offset, track) for track, kept in self._tracks.items() for k in kept)
-        self._partitions = {}
-        for partition, offset, track_id in entries:
-            self._partitions.setdefault(partition, deque()).append((offset, track_id))
-        self._queued = len(entries)
+        self._tracks, self._messages, self._ids, self._count = {}, {}, {}, 0
+        self._versions = dict.fromkeys(self._versions, next(self._sequence))
