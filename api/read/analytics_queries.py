@@ -140,47 +140,42 @@ WHERE track_id = {track_id:UInt64}
 """
 
 # The same with the events this process accepted that may not be stored yet (api/read/unflushed.py),
-# given as parallel arrays. One read of the track's rows gives, per partition, their figures and their
-# highest offset (`top`); a kept event is taken when it lies above its partition's top (the rows do not
-# hold it yet) and no event of its id is stored at another offset (a repeat, which the worker drops;
-# `event_keys` holds the first copy of each id only).
-# The rows of the hour and the 5 minutes an event may be early give the tops: a stored kept event's own
-# row is among them. Taken events' listeners join the rows' in the merge; their plays are added by the
-# caller from `taken`.
-REALTIME_UNFLUSHED_SQL = """WITH (
+# given as parallel arrays. One read of the track's rows gives their figures and, per partition, the
+# highest offset they hold (`tops`); a kept event is taken when it lies above its partition's top (the
+# rows do not hold it yet) and no copy of its id is stored at another offset (a repeat, which the worker
+# drops; `event_keys` holds the first copy of each id only). The rows of the hour and of the 5 minutes
+# an event may be early give the tops: a stored kept event's own row is among them. `event_keys` is read
+# first (a scalar subquery, a moment before the rows), and a flush writes it statements before the
+# rollups (pipeline/sink.py), so no first copy is in the rows read and not in the keys read. Taken
+# events' listeners join the rows' in the merge; their plays are added by the caller from `taken`.
+REALTIME_UNFLUSHED_SQL = """
+WITH (
     SELECT groupArray((key, kafka_offset)) FROM event_keys
     WHERE key IN (SELECT sipHash128(arrayJoin({ids:Array(String)})))
 ) AS stored
 SELECT
     arrayMap((p, o, id) -> (NOT has(arrayMap(s -> s.1, stored), sipHash128(id))
             OR has(stored, (sipHash128(id), o)))
-        AND (NOT has(partitions, p) OR o > tops[indexOf(partitions, p)]),
+        AND (NOT has(tops.1, p) OR o > tops.2[indexOf(tops.1, p)]),
         {partitions:Array(UInt16)}, {offsets:Array(UInt64)}, {ids:Array(String)}) AS taken,
-    arrayReduce('uniqExactMerge', arrayPushBack(actives, arrayReduce('uniqExactState', arrayFilter(
+    arrayReduce('uniqExactMerge', [active_5m, arrayReduce('uniqExactState', arrayFilter(
         (listener, take, second) -> take AND second > {now:Int64} - 300 AND second <= {now:Int64},
-        {listeners:Array(String)}, taken, {seconds:Array(Int64)})))) AS active_listeners,
+        {listeners:Array(String)}, taken, {seconds:Array(Int64)}))]) AS active_listeners,
     plays_5m, plays_60m, per_minute
 FROM (
-    SELECT groupArray(kafka_partition) AS partitions, groupArray(top) AS tops,
-        groupArray(active_5m) AS actives,
-        sum(partition_5m) AS plays_5m, sum(partition_60m) AS plays_60m,
-        sumMap(partition_minutes.1, partition_minutes.2) AS per_minute
-    FROM (
-        SELECT kafka_partition, max(max_offset) AS top,
-            uniqExactMergeStateIf(active, second > toDateTime({now:Int64}, 'UTC') - 300
-                AND second <= toDateTime({now:Int64}, 'UTC')) AS active_5m,
-            sumIf(plays, second > toDateTime({now:Int64}, 'UTC') - 300
-                AND second <= toDateTime({now:Int64}, 'UTC')) AS partition_5m,
-            sumIf(plays, second <= toDateTime({now:Int64}, 'UTC')) AS partition_60m,
-            sumMapIf([toUInt32(toStartOfMinute(second))], [toUInt64(plays)],
-                second >= toDateTime({first_minute:Int64}, 'UTC')
-                AND second <= toDateTime({now:Int64}, 'UTC')) AS partition_minutes
-        FROM track_realtime
-        WHERE track_id = {track_id:UInt64}
-            AND second > toDateTime({now:Int64}, 'UTC') - 3600
-            AND second <= toDateTime({now:Int64}, 'UTC') + 300
-        GROUP BY kafka_partition
-    )
+    SELECT maxMap([kafka_partition], [max_offset]) AS tops,
+        uniqExactMergeStateIf(active, second > toDateTime({now:Int64}, 'UTC') - 300
+            AND second <= toDateTime({now:Int64}, 'UTC')) AS active_5m,
+        sumIf(plays, second > toDateTime({now:Int64}, 'UTC') - 300
+            AND second <= toDateTime({now:Int64}, 'UTC')) AS plays_5m,
+        sumIf(plays, second <= toDateTime({now:Int64}, 'UTC')) AS plays_60m,
+        sumMapIf([toUInt32(toStartOfMinute(second))], [toUInt64(plays)],
+            second >= toDateTime({first_minute:Int64}, 'UTC')
+            AND second <= toDateTime({now:Int64}, 'UTC')) AS per_minute
+    FROM track_realtime
+    WHERE track_id = {track_id:UInt64}
+        AND second > toDateTime({now:Int64}, 'UTC') - 3600
+        AND second <= toDateTime({now:Int64}, 'UTC') + 300
 )
 """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from api.read.unflushed import EARLY_SECONDS, HOUR_SECONDS, MESSAGES_PER_CALL, Kept, Unflushed
+from api.read.unflushed import EARLY_SECONDS, HOUR_SECONDS, STEPS_PER_CALL, Kept, Unflushed
 from schemas.events import Event
 
 NOW = 1_800_000_000.0
@@ -83,16 +83,18 @@ def test_past_its_bound_new_events_are_not_kept_and_what_is_kept_stays() -> None
     assert ids(unflushed.of_track(7, NOW)) == ["d"]
 
 
-def test_each_call_lets_go_of_a_few_messages_and_the_next_calls_go_on() -> None:
-    unflushed = Unflushed()
-    for offset in range(2 * MESSAGES_PER_CALL + 1):
-        unflushed.accepted([event(f"e{offset}", track=offset)], (0, offset), NOW)
-    progress = {0: 2 * MESSAGES_PER_CALL + 1}
-    unflushed.stored(progress)
-    assert len(unflushed) == MESSAGES_PER_CALL + 1
-    unflushed.stored(progress)
-    unflushed.stored(progress)
-    assert len(unflushed) == 0 and unflushed.of_track(0, NOW) == []
+def test_each_call_does_a_bounded_amount_and_the_next_calls_go_on() -> None:
+    unflushed = Unflushed(max_events=10 * STEPS_PER_CALL)
+    batch = [event(f"e{n}", track=n % 3) for n in range(3 * STEPS_PER_CALL)]
+    unflushed.accepted(batch, (0, 0), NOW)
+    unflushed.accepted([event("last", track=9)], (0, 1), NOW)
+    progress, calls = {0: 2}, 0
+    while len(unflushed):
+        left = len(unflushed)
+        unflushed.stored(progress)  # a track's visit and each event let go are a step each
+        assert 0 < left - len(unflushed) <= STEPS_PER_CALL
+        calls += 1
+    assert calls == 4 and unflushed.of_track(0, NOW) == [] and unflushed.of_track(9, NOW) == []
 
 
 def test_a_tracks_stored_events_behind_one_not_stored_leave_with_it() -> None:
