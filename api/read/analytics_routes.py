@@ -420,7 +420,12 @@ async def track_chart(request: Request) -> Response:
 
 async def track_realtime(request: Request) -> Response:
     check_parameters(request, ())
-    track = await readable_track(request)
+    track_id = path_id(request, "trackId")
+    track = await catalog_of(request).track(track_id)
+    if track is None and reads_of(request).unflushed.holds(track_id):
+        # Outside the catalog, known from its first accepted event: realtime counts it already.
+        track = TrackEntry(track_id, "", None, ())
+    track = check_track(request, track, track_id)
     now = datetime.now(UTC).replace(microsecond=0)
     minutes = realtime_minutes(now)
     reads = reads_of(request)

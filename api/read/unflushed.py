@@ -107,6 +107,10 @@ class Unflushed:
         oldest = int(now) - HOUR_SECONDS
         return [Kept._make(k) for k in self._tracks.get(track_id, ()) if k[4] > oldest]
 
+    def holds(self, track_id: int) -> bool:
+        """Whether events of the track are kept (accepted, maybe not stored yet)."""
+        return track_id in self._tracks
+
     def version(self, track_id: int) -> int:
         """Changes with every event kept for the track (a realtime answer read before may be short)."""
         return self._versions.get(track_id, 0)

@@ -214,3 +214,26 @@ def test_a_repeat_of_a_stored_id_is_not_counted_by_an_api_that_never_saw_its_fir
                     await worker.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_track_outside_the_catalog_has_a_realtime_from_its_first_accepted_event(
+    kafka: LocalKafka, clean_store: Store, tmp_path: Path
+) -> None:
+    stray = 890199  # in no catalog: known once it has events (to admin only), to realtime once accepted
+    admin = {"Authorization": f"Bearer {token('admin')}"}
+
+    async def scenario() -> None:
+        async with (
+            broker(kafka, clean_store, tmp_path) as (_, publisher),
+            served(clean_store, publisher) as api,
+        ):
+            path = f"{INSIGHTS}/tracks/{stray}/realtime"
+            assert (await api.client.get(path, headers=admin)).status_code == 404
+            sent = [event("play", "ana", timedelta(seconds=3), track=stray)]
+            await api.post(sent)
+            answer = await api.client.get(path, headers=admin)
+            assert answer.status_code == 200, answer.text
+            data = answer.json()["data"]
+            assert figures(data) == expected(sent, data, stray) and data["plays_last_60m"] == 1
+
+    asyncio.run(scenario())
