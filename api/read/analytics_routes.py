@@ -5,6 +5,7 @@ Tracks, albums and artists share one shape of analytics and charts, computed ove
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -420,6 +421,7 @@ async def track_chart(request: Request) -> Response:
 
 async def track_realtime(request: Request) -> Response:
     check_parameters(request, ())
+    reads_of(request).unflushed.asked(time.time())  # from now on, accepted events are kept for it
     track_id = path_id(request, "trackId")
     track = await catalog_of(request).track(track_id)
     if track is None and reads_of(request).unflushed.holds(track_id):

@@ -32,6 +32,9 @@ from schemas.events import Event
 HOUR_SECONDS = 3600
 EARLY_SECONDS = 300
 MAX_EVENTS = 200_000
+# Events are kept while realtime is asked of the process: for this long after its last request. A
+# process nobody asks realtime of pays nothing for it at ingest.
+ASKED_SECONDS = 600.0
 # What `stored` does per call at most, counting each track it visits and each event it lets go: it runs
 # at every ingest request, which keeps at most 500 events (so brings at most 1,000 of these to do
 # later). About a millisecond of the loop, whatever a flush stored at once.
@@ -61,13 +64,19 @@ class Unflushed:
         self._sequence = itertools.count(1)
         self._count = 0
         self._restarts = 0
+        self._asked_until = float("-inf")
 
     def __len__(self) -> int:
         return self._count
 
+    def asked(self, now: float) -> None:
+        """Realtime was asked at `now` (Unix seconds): keep accepted events for ASKED_SECONDS."""
+        self._asked_until = now + ASKED_SECONDS
+
     def accepted(self, events: Iterable[Event], placed: tuple[int, int], now: float) -> None:
-        """`events`, acknowledged by Kafka in one message at `placed` (partition, offset)."""
-        if not self._max_events:  # realtime counts stored events only (INSIGHTS_REALTIME_UNFLUSHED=off)
+        """`events`, acknowledged by Kafka in one message at `placed` (partition, offset), if realtime is
+        asked of this process (and INSIGHTS_REALTIME_UNFLUSHED is on)."""
+        if not self._max_events or now > self._asked_until:
             return
         partition, offset = placed
         oldest, latest = int(now) - HOUR_SECONDS, int(now) + EARLY_SECONDS

@@ -1,7 +1,7 @@
-"""Realtime before the flush, on a real broker and engine: a track's realtime counts a play as soon as
-its 202 is sent, from the events the API accepted (api/read/unflushed.py), and counts it once while
-the worker stores it and after; a repeat of an id already stored is not counted, even by an API that
-never saw the first copy."""
+"""Realtime before the flush, on a real broker and engine: while realtime is asked, a track's realtime
+counts a play as soon as its 202 is sent, from the events the API accepted (api/read/unflushed.py),
+and counts it once while the worker stores it and after; a repeat of an id already stored is not
+counted, even by an API that never saw the first copy."""
 
 from __future__ import annotations
 
@@ -149,6 +149,7 @@ def test_realtime_counts_an_accepted_event_before_its_flush_and_once_while_and_a
             first.append(dict(first[1]))  # a repeat in the same batch
             second = [dict(first[0]), event("play", "gus", timedelta(seconds=1))]  # and in another
             sent = first + second
+            assert (await api.realtime())["plays_last_60m"] == 0  # a dashboard opened: realtime is asked
             await api.post(first)
             await api.post(second)
 
@@ -198,6 +199,7 @@ def test_a_repeat_of_a_stored_id_is_not_counted_by_an_api_that_never_saw_its_fir
             async with served(clean_store, publisher) as api:
                 again = [dict(first[0], listener_id="zed"), dict(first[1], listener_id="yul")]
                 new = event("play", "cleo", timedelta(seconds=2))
+                assert (await api.realtime())["plays_last_60m"] == 1
                 await api.post([*again, new])
                 sent = [*first, *again, new]
                 data = await api.realtime()

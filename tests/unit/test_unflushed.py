@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from api.read.unflushed import EARLY_SECONDS, HOUR_SECONDS, STEPS_PER_CALL, Kept, Unflushed
+from api.read.unflushed import ASKED_SECONDS, EARLY_SECONDS, HOUR_SECONDS, STEPS_PER_CALL, Kept, Unflushed
 from schemas.events import Event
 
 NOW = 1_800_000_000.0
@@ -16,12 +16,17 @@ def event(event_id: str, kind: str = "play", track: int = 7, age: float = 10.0) 
     return Event(event_id, kind, track, f"fan-{event_id}", datetime.fromtimestamp(NOW - age, UTC))
 
 
+def asked(unflushed: Unflushed) -> Unflushed:
+    unflushed.asked(NOW)
+    return unflushed
+
+
 def ids(kept: list[Kept]) -> list[str]:
     return [k.event_id for k in kept]
 
 
 def test_plays_and_heartbeats_of_realtimes_reach_are_kept_with_their_message_place() -> None:
-    unflushed = Unflushed()
+    unflushed = asked(Unflushed())
     events = [
         event("a"),
         event("b", "heartbeat"),
@@ -43,7 +48,7 @@ def test_plays_and_heartbeats_of_realtimes_reach_are_kept_with_their_message_pla
 
 
 def test_a_repeat_of_an_id_kept_is_not_kept_again_until_the_first_copy_leaves() -> None:
-    unflushed = Unflushed()
+    unflushed = asked(Unflushed())
     unflushed.accepted([event("a")], (0, 5), NOW)
     unflushed.accepted([event("a"), event("b")], (0, 6), NOW)
     assert [(k.event_id, k.offset) for k in unflushed.of_track(7, NOW)] == [("a", 5), ("b", 6)]
@@ -53,7 +58,7 @@ def test_a_repeat_of_an_id_kept_is_not_kept_again_until_the_first_copy_leaves() 
 
 
 def test_events_leave_as_the_stored_progress_passes_their_message() -> None:
-    unflushed = Unflushed()
+    unflushed = asked(Unflushed())
     unflushed.accepted([event("a"), event("b", track=8)], (0, 5), NOW)
     unflushed.accepted([event("c")], (1, 5), NOW)
     unflushed.accepted([event("d")], (0, 7), NOW)
@@ -67,7 +72,7 @@ def test_events_leave_as_the_stored_progress_passes_their_message() -> None:
 
 
 def test_events_out_of_the_hour_are_no_longer_read() -> None:
-    unflushed = Unflushed()
+    unflushed = asked(Unflushed())
     unflushed.accepted([event("a", age=100), event("b", age=10)], (0, 1), NOW)
     assert ids(unflushed.of_track(7, NOW + HOUR_SECONDS - 101)) == ["a", "b"]
     assert ids(unflushed.of_track(7, NOW + HOUR_SECONDS - 100)) == ["b"]
@@ -75,7 +80,7 @@ def test_events_out_of_the_hour_are_no_longer_read() -> None:
 
 
 def test_past_its_bound_new_events_are_not_kept_and_what_is_kept_stays() -> None:
-    unflushed = Unflushed(max_events=2)
+    unflushed = asked(Unflushed(max_events=2))
     unflushed.accepted([event("a"), event("b"), event("c")], (0, 1), NOW)
     assert ids(unflushed.of_track(7, NOW)) == ["a", "b"]
     unflushed.stored({0: 2})
@@ -84,7 +89,7 @@ def test_past_its_bound_new_events_are_not_kept_and_what_is_kept_stays() -> None
 
 
 def test_each_call_does_a_bounded_amount_and_the_next_calls_go_on() -> None:
-    unflushed = Unflushed(max_events=10 * STEPS_PER_CALL)
+    unflushed = asked(Unflushed(max_events=10 * STEPS_PER_CALL))
     batch = [event(f"e{n}", track=n % 3) for n in range(3 * STEPS_PER_CALL)]
     unflushed.accepted(batch, (0, 0), NOW)
     unflushed.accepted([event("last", track=9)], (0, 1), NOW)
@@ -98,7 +103,7 @@ def test_each_call_does_a_bounded_amount_and_the_next_calls_go_on() -> None:
 
 
 def test_a_tracks_stored_events_behind_one_not_stored_leave_with_it() -> None:
-    unflushed = Unflushed()
+    unflushed = asked(Unflushed())
     unflushed.accepted([event("a")], (1, 9), NOW)
     unflushed.accepted([event("b")], (0, 3), NOW)
     unflushed.stored({0: 4, 1: 0})  # b is stored, but a (kept first) is not
@@ -108,7 +113,7 @@ def test_a_tracks_stored_events_behind_one_not_stored_leave_with_it() -> None:
 
 
 def test_a_tracks_version_changes_with_each_event_kept_and_never_comes_back() -> None:
-    unflushed = Unflushed()
+    unflushed = asked(Unflushed())
     assert unflushed.version(7) == 0
     unflushed.accepted([event("a")], (0, 1), NOW)
     first = unflushed.version(7)
@@ -121,7 +126,7 @@ def test_a_tracks_version_changes_with_each_event_kept_and_never_comes_back() ->
 
 
 def test_when_kafkas_offsets_start_again_nothing_kept_is_counted() -> None:
-    unflushed = Unflushed()
+    unflushed = asked(Unflushed())
     unflushed.accepted([event("a")], (0, 100), NOW)
     unflushed.stored({0: 50}, restarts=0)
     assert len(unflushed) == 1
@@ -132,6 +137,16 @@ def test_when_kafkas_offsets_start_again_nothing_kept_is_counted() -> None:
 
 
 def test_with_no_room_nothing_is_kept() -> None:
-    unflushed = Unflushed(max_events=0)  # INSIGHTS_REALTIME_UNFLUSHED=off
+    unflushed = asked(Unflushed(max_events=0))  # INSIGHTS_REALTIME_UNFLUSHED=off
     unflushed.accepted([event("a")], (0, 1), NOW)
     assert len(unflushed) == 0 and unflushed.of_track(7, NOW) == [] and unflushed.version(7) == 0
+
+
+def test_events_are_kept_only_while_realtime_is_asked() -> None:
+    unflushed = Unflushed()
+    unflushed.accepted([event("a")], (0, 1), NOW)  # realtime never asked: nothing to keep it for
+    assert len(unflushed) == 0
+    unflushed.asked(NOW)
+    unflushed.accepted([event("b")], (0, 2), NOW + ASKED_SECONDS)
+    unflushed.accepted([event("c")], (0, 3), NOW + ASKED_SECONDS + 1)
+    assert ids(unflushed.of_track(7, NOW + ASKED_SECONDS)) == ["b"]
