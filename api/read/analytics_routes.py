@@ -421,8 +421,8 @@ async def track_chart(request: Request) -> Response:
 
 async def track_realtime(request: Request) -> Response:
     check_parameters(request, ())
-    reads_of(request).unflushed.asked(time.time())  # from now on, accepted events are kept for it
     track_id = path_id(request, "trackId")
+    reads_of(request).unflushed.asked(track_id, time.time())  # its accepted events are kept from now
     track = await catalog_of(request).track(track_id)
     if track is None and reads_of(request).unflushed.holds(track_id):
         # Outside the catalog, known from its first accepted event: realtime counts it already.

@@ -32,9 +32,11 @@ from schemas.events import Event
 HOUR_SECONDS = 3600
 EARLY_SECONDS = 300
 MAX_EVENTS = 200_000
-# Events are kept while realtime is asked of the process: for this long after its last request. A
-# process nobody asks realtime of pays nothing for it at ingest.
-ASKED_SECONDS = 600.0
+# A track's events are kept while its realtime is asked of the process: for this long after the last
+# request (a dashboard polls every few seconds). Other tracks' events cost a look-up at ingest.
+ASKED_SECONDS = 60.0
+# Tracks asked at most, before those no longer asked are forgotten.
+MAX_ASKED = 100_000
 # What `stored` does per call at most, counting each track it visits and each event it lets go: it runs
 # at every ingest request, which keeps at most 500 events (so brings at most 1,000 of these to do
 # later). About a millisecond of the loop, whatever a flush stored at once.
@@ -64,27 +66,31 @@ class Unflushed:
         self._sequence = itertools.count(1)
         self._count = 0
         self._restarts = 0
-        self._asked_until = float("-inf")
+        self._asked: dict[int, float] = {}  # track -> until when its events are kept
 
     def __len__(self) -> int:
         return self._count
 
-    def asked(self, now: float) -> None:
-        """Realtime was asked at `now` (Unix seconds): keep accepted events for ASKED_SECONDS."""
-        self._asked_until = now + ASKED_SECONDS
+    def asked(self, track_id: int, now: float) -> None:
+        """The track's realtime was asked at `now` (Unix seconds): keep its events for ASKED_SECONDS."""
+        if len(self._asked) >= MAX_ASKED and track_id not in self._asked:
+            self._asked = {track: until for track, until in self._asked.items() if until >= now}
+        self._asked[track_id] = now + ASKED_SECONDS
 
     def accepted(self, events: Iterable[Event], placed: tuple[int, int], now: float) -> None:
-        """`events`, acknowledged by Kafka in one message at `placed` (partition, offset), if realtime is
-        asked of this process (and INSIGHTS_REALTIME_UNFLUSHED is on)."""
-        if not self._max_events or now > self._asked_until:
+        """`events`, acknowledged by Kafka in one message at `placed` (partition, offset): those of the
+        tracks whose realtime is asked (when INSIGHTS_REALTIME_UNFLUSHED is on)."""
+        if not self._max_events or not self._asked:
             return
         partition, offset = placed
         oldest, latest = int(now) - HOUR_SECONDS, int(now) + EARLY_SECONDS
-        ids, tracks = self._ids, self._tracks
+        ids, tracks, asked = self._ids, self._tracks, self._asked
         room = before = self._max_events - self._count
         touched: dict[int, None] = {}
         full = 0
         for event in events:
+            if asked.get(event.track_id, 0.0) < now:
+                continue
             kind, event_id = event.type, event.event_id
             if (kind != "play" and kind != "heartbeat") or event_id in ids:
                 continue

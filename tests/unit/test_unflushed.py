@@ -17,7 +17,9 @@ def event(event_id: str, kind: str = "play", track: int = 7, age: float = 10.0) 
 
 
 def asked(unflushed: Unflushed) -> Unflushed:
-    unflushed.asked(NOW)
+    """Realtime asked of every track these tests use."""
+    for track in range(10):
+        unflushed.asked(track, NOW)
     return unflushed
 
 
@@ -142,11 +144,13 @@ def test_with_no_room_nothing_is_kept() -> None:
     assert len(unflushed) == 0 and unflushed.of_track(7, NOW) == [] and unflushed.version(7) == 0
 
 
-def test_events_are_kept_only_while_realtime_is_asked() -> None:
+def test_a_tracks_events_are_kept_only_while_its_realtime_is_asked() -> None:
     unflushed = Unflushed()
     unflushed.accepted([event("a")], (0, 1), NOW)  # realtime never asked: nothing to keep it for
     assert len(unflushed) == 0
-    unflushed.asked(NOW)
-    unflushed.accepted([event("b")], (0, 2), NOW + ASKED_SECONDS)
-    unflushed.accepted([event("c")], (0, 3), NOW + ASKED_SECONDS + 1)
+    unflushed.asked(7, NOW)
+    batch = [event("b"), event("c", track=8)]
+    unflushed.accepted(batch, (0, 2), NOW + ASKED_SECONDS)
+    unflushed.accepted([event("d")], (0, 3), NOW + ASKED_SECONDS + 1)
     assert ids(unflushed.of_track(7, NOW + ASKED_SECONDS)) == ["b"]
+    assert unflushed.of_track(8, NOW) == []
