@@ -421,16 +421,15 @@ async def track_chart(request: Request) -> Response:
 
 async def track_realtime(request: Request) -> Response:
     check_parameters(request, ())
-    track_id = path_id(request, "trackId")
-    reads_of(request).unflushed.asked(track_id, time.time())  # its accepted events are kept from now
+    track_id, reads = path_id(request, "trackId"), reads_of(request)
+    reads.unflushed.asked(track_id, time.time())  # its accepted events are kept from now on
     track = await catalog_of(request).track(track_id)
-    if track is None and reads_of(request).unflushed.holds(track_id):
+    if track is None and reads.unflushed.holds(track_id):
         # Outside the catalog, known from its first accepted event: realtime counts it already.
         track = TrackEntry(track_id, "", None, ())
     track = check_track(request, track, track_id)
     now = datetime.now(UTC).replace(microsecond=0)
     minutes = realtime_minutes(now)
-    reads = reads_of(request)
     # Taken before the read: a flush announced after it makes the kept answer give way at once, and an
     # event accepted after it, once the answer is UNFLUSHED_HOLD_SECONDS old.
     unchanged = reads.answers.unchanged([track.track_id])

@@ -2,8 +2,9 @@
 track's realtime counts an event as soon as its 202 is sent, not one or two flushes later
 (docs/read-path.md, "Realtime before the flush").
 
-Each accepted play or heartbeat that can still count in realtime (its second in the last hour, or
-the 5 minutes an event may be early) is kept with the Kafka partition and offset of its message.
+Each accepted play or heartbeat of a track whose realtime is asked (ASKED_SECONDS) that can still count
+in realtime (its second in the last hour, or the 5 minutes an event may be early) is kept with the Kafka
+partition and offset of its message.
 Nothing here decides what is counted: the realtime statement (api/read/analytics_queries.py) takes a
 kept event only when the track's realtime rows of its partition stop below its offset (the worker
 stores each partition in offset order, so a stored event always lies at or below those rows' highest
@@ -14,8 +15,8 @@ is counted once, from here or from the rows, whatever the worker does meanwhile.
 What is kept here only bounds the memory: events leave as the stored progress passes them (`stored`),
 and past `max_events` new ones are not kept (they show at their flush, as without this); those out of
 the hour are no longer read. A repeat of an id kept already is not kept again: the first copy is the
-one the worker counts. It runs on the event loop, at every ingest request: a few microseconds an
-event, and `stored` lets go of a bounded number of messages per call.
+one the worker counts. It runs on the event loop, at every ingest request: about 1.5 µs an event kept
+and a look-up for the others, and `stored` does a bounded amount per call (STEPS_PER_CALL).
 """
 
 from __future__ import annotations
