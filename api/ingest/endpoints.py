@@ -124,21 +124,13 @@ def id_partition(event_id: str, partitions: int) -> int:
     return zlib.crc32(event_id.encode()) % partitions
 
 
-def partitioned_messages(
-    events: Sequence[Event], partitions: int, max_bytes: int
-) -> list[tuple[int, Message]]:
-    """An accepted batch as (partition, message) pairs: each event goes to the partition of its id,
-    so every copy of an id, whatever batch carries it, is read by the one worker that owns that
-    partition, one flush after another: no two workers can both find it new. Deterministic, so a
-    retried batch goes as the same messages to the same partitions."""
-    batches = partitioned_batches(events, partitions, max_bytes)
-    return [(partition, message) for partition, message, _ in batches]
-
-
 def partitioned_batches(
     events: Sequence[Event], partitions: int, max_bytes: int
 ) -> list[tuple[int, Message, Sequence[Event]]]:
-    """`partitioned_messages`, each with the events it carries."""
+    """An accepted batch as (partition, message, its events): each event goes to the partition of its
+    id, so every copy of an id, whatever batch carries it, is read by the one worker that owns that
+    partition, one flush after another: no two workers can both find it new. Deterministic, so a
+    retried batch goes as the same messages to the same partitions."""
     groups: dict[int, list[Event]] = {}
     for event in events:
         groups.setdefault(id_partition(event.event_id, partitions), []).append(event)

@@ -113,6 +113,17 @@ async def broker(
         await publisher.stop()
 
 
+@contextlib.asynccontextmanager
+async def working(settings: Settings, store: Store, bootstrap: str) -> AsyncIterator[None]:
+    """A worker storing what was accepted, for the length of the block."""
+    worker = Worker(settings, store, bootstrap)
+    await worker.start()
+    try:
+        yield
+    finally:
+        await worker.stop()
+
+
 def stored_plays(store: Store, track: int = TRACK) -> int:
     ((plays,),) = store.query_rows(
         "SELECT sum(plays) FROM track_realtime WHERE track_id = {track:UInt64}", {"track": track}
@@ -159,9 +170,7 @@ def test_realtime_counts_an_accepted_event_before_its_flush_and_once_while_and_a
             assert figures(data) == expected(sent, data)
             assert (data["plays_last_60m"], data["active_listeners"]) == (5, 4)
 
-            worker = Worker(settings, clean_store, kafka.bootstrap)
-            await worker.start()
-            try:
+            async with working(settings, clean_store, kafka.bootstrap):
                 # While the worker stores them, and after: every answer counts each play once.
                 answers = []
                 while stored_plays(clean_store) < 5:
@@ -171,8 +180,6 @@ def test_realtime_counts_an_accepted_event_before_its_flush_and_once_while_and_a
                 assert all(figures(a) == expected(sent, a) for a in answers), answers
                 other = await api.realtime(OTHER)
                 assert figures(other) == expected(sent, other, OTHER)
-            finally:
-                await worker.stop()
 
     asyncio.run(scenario())
 
@@ -186,14 +193,9 @@ def test_a_repeat_of_a_stored_id_is_not_counted_by_an_api_that_never_saw_its_fir
                 event("play", "ana", timedelta(seconds=10)),
                 event("heartbeat", "ben", timedelta(seconds=9)),
             ]
-            worker = Worker(settings, clean_store, kafka.bootstrap)
-            await worker.start()
-            try:
-                async with served(clean_store, publisher) as api:
-                    await api.post(first)
-                    await until(lambda: stored_plays(clean_store) == 1)
-            finally:
-                await worker.stop()
+            async with working(settings, clean_store, kafka.bootstrap), served(clean_store, publisher) as api:
+                await api.post(first)
+                await until(lambda: stored_plays(clean_store) == 1)
 
             # Another API (a restart, or another process): it never saw the first copies.
             async with served(clean_store, publisher) as api:
@@ -206,14 +208,10 @@ def test_a_repeat_of_a_stored_id_is_not_counted_by_an_api_that_never_saw_its_fir
                 assert figures(data) == expected(sent, data)
                 assert (data["plays_last_60m"], data["active_listeners"]) == (2, 3)
 
-                worker = Worker(settings, clean_store, kafka.bootstrap)
-                await worker.start()
-                try:
+                async with working(settings, clean_store, kafka.bootstrap):
                     await until(lambda: stored_plays(clean_store) == 2)
                     data = await api.realtime()
                     assert figures(data) == expected(sent, data)
-                finally:
-                    await worker.stop()
 
     asyncio.run(scenario())
 

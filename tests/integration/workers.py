@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from api.ingest.endpoints import partitioned_messages
+from api.ingest.endpoints import partitioned_batches
 from api.ingest.publisher import MAX_MESSAGE_BYTES, Publisher
 from insights.runner import ensure_topics
 from insights.settings import Settings
@@ -37,8 +37,8 @@ async def publish(bootstrap: str, events: list[dict[str, Any]], batch: int = 500
         partitions = await publisher.partition_count(EVENTS_TOPIC)
         for start in range(0, len(events), batch):
             accepted, _ = validate_batch(events[start : start + batch])
-            placed = partitioned_messages(accepted, partitions, MAX_MESSAGE_BYTES)
-            await publisher.publish(EVENTS_TOPIC, [m for _, m in placed], [p for p, _ in placed])
+            placed = partitioned_batches(accepted, partitions, MAX_MESSAGE_BYTES)
+            await publisher.publish(EVENTS_TOPIC, [m for _, m, _ in placed], [p for p, _, _ in placed])
     finally:
         await publisher.stop()
 
