@@ -7,7 +7,9 @@ insights.worker_process`, the same worker `insights worker` runs, and:
 
 - its statements go to the engine this process owns, through the store bridge
   (insights/store_bridge.py): chDB opens a data directory from one process only;
-- it runs at a lower OS priority (niceness), like its statements: the requests first;
+- it runs at a lower OS priority (niceness), like its statements: the requests first. It is in a
+  session of its own, and Linux shares the CPU between sessions before it looks at a thread's niceness
+  (autogroup), so the session gets the same niceness (`lower_priority`);
 - its metrics (events written, flushes, its loop's lag) are asked for at every scrape of this process's
   /metrics, so `insights up` reports as one (`WorkerMetrics`);
 - it stops when asked (SIGTERM, an orderly stop: what was written is committed); it dies with this
@@ -303,6 +305,19 @@ def _die_with(parent: int) -> None:
     _unless_orphaned(parent)
 
 
+def lower_priority(niceness: int, autogroup: str = "/proc/self/autogroup") -> None:
+    """Run this process at `niceness`, and its session too: where Linux groups the CPU by session first
+    (autogroup), a niceness weighs only against the session's own threads, and this process leads a
+    session of its own, which would take as much CPU as the API's. Where there is no autogroup, or it
+    cannot be set, the process's own niceness is all there is."""
+    os.nice(niceness)
+    try:
+        with open(autogroup, "w") as group:
+            group.write(str(niceness))
+    except OSError as error:
+        log.debug("the worker's session keeps its priority (%s)", error)
+
+
 def _unless_orphaned(parent: int) -> None:
     if os.getppid() != parent:
         log.error("`insights up` is gone: its worker stops at once, as after a crash")
@@ -324,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     # A crash point takes all of `insights up` down, as a power cut would.
     failpoints.arm(settings.failpoints, together_with=args.parent)
     if args.niceness:
-        os.nice(args.niceness)
+        lower_priority(args.niceness)
     asyncio.run(_serve(settings, args.bridge, args.parent))
     return 0
 

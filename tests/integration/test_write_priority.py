@@ -92,6 +92,11 @@ def test_the_writes_niceness_is_ten_unless_set_from_zero_to_nineteen() -> None:
             Settings.from_env({**base, "INSIGHTS_WRITES_NICENESS": wrong})
 
 
+def autogroup_enabled() -> bool:
+    enabled = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    return enabled.exists() and enabled.read_text().strip() == "1"
+
+
 def test_insights_up_runs_its_worker_at_the_niceness_set(
     session_kafka: ExternalKafka | LocalKafka, tmp_path: Path
 ) -> None:
@@ -102,5 +107,8 @@ def test_insights_up_runs_its_worker_at_the_niceness_set(
         pid = eventually(lambda: worker_pid(up))
         # The worker's process sets its niceness once its modules are imported: it may not have yet.
         eventually(lambda: niceness(str(pid)) == 4, timeout=60)
+        # And its session's, where Linux shares the CPU between sessions first.
+        if autogroup_enabled():
+            assert Path(f"/proc/{pid}/autogroup").read_text().split()[-1] == "4"
     finally:
         assert up.stop() == 0
