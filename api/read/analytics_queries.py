@@ -145,8 +145,9 @@ WHERE track_id = {track_id:UInt64}
 # rows do not hold it yet) and no copy of its id is stored at another offset (a repeat, which the worker
 # drops; `event_keys` holds the first copy of each id only). The rows of the hour and of the 5 minutes
 # an event may be early give the tops: a stored kept event's own row is among them. `event_keys` is read
-# first (a scalar subquery, a moment before the rows), and a flush writes it statements before the
-# rollups (pipeline/sink.py), so no first copy is in the rows read and not in the keys read. Taken
+# first (a scalar subquery, a moment before the rows), and a flush writes it two statements before the
+# rollups (pipeline/sink.py): a first copy could be in the rows read and not in the keys read only if
+# those statements all ran within that moment (docs/read-path.md). Taken
 # events' listeners join the rows' in the merge; their plays are added by the caller from `taken`.
 REALTIME_UNFLUSHED_SQL = """
 WITH (
