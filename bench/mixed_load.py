@@ -23,8 +23,10 @@ it, the worker's flushes of the phase (their mean duration and size): an event w
 under way, then for its own, so freshness follows them.
 Ingest comes from a generator process of this script: realistic batches
 of 500 events (`insights generate`'s model) made once, then re-sent with fresh event ids, so its CPU per
-event is a small fraction of the server's; every figure of CPU is per process (insights, its worker
-where it runs apart, its Kafka, the generator, wrk, this probe), so the generator's share is visible.
+event is a small fraction of the server's. It keeps --in-flight requests in flight, so the time each
+takes to be answered (its p50 and p99, "post") bounds the rate it reaches. Every figure of CPU is per
+process (insights, its worker where it runs apart, its Kafka, the generator, wrk, this probe), so the
+generator's share is visible.
 So is each process's peak memory so far (RSS high-water mark, after each phase): the worker's is its
 Python alone, the engine's memory being the insights process's. Between phases the worker catches up.
 
@@ -106,6 +108,7 @@ async def generate(
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     sent = accepted = failed = 0
+    latencies: list[float] = []  # of each request, from its sending to its answer read
     slots = asyncio.Semaphore(in_flight)
     print("ready", flush=True)
 
@@ -113,6 +116,7 @@ async def generate(
 
         async def post(body: bytes) -> None:
             nonlocal accepted, failed
+            began = time.monotonic()
             try:
                 async with http.post(url + "/api/v1/events", data=body, headers=headers) as answer:
                     reply = await answer.read()
@@ -123,6 +127,7 @@ async def generate(
             except aiohttp.ClientError:
                 failed += 1
             finally:
+                latencies.append(time.monotonic() - began)
                 slots.release()
 
         started = time.monotonic()
@@ -137,7 +142,15 @@ async def generate(
             sent += BATCH
         elapsed = time.monotonic() - started
         await asyncio.gather(*pending)
-    return {"sent": sent, "accepted": accepted, "failed_batches": failed, "seconds": round(elapsed, 2)}
+    posts = {
+        f"post_{name}_ms": milliseconds(percentile(latencies, q)) for name, q in (("p50", 0.5), ("p99", 0.99))
+    }
+    return {
+        "sent": sent,
+        "accepted": accepted,
+        "failed_batches": failed,
+        "seconds": round(elapsed, 2),
+    } | posts
 
 
 # --- reads: wrk, or an aiohttp client when wrk is absent -----------------------------------------
@@ -620,7 +633,7 @@ def measure_round(args: argparse.Namespace, round_: int, code: Code) -> list[dic
 # --- the table -------------------------------------------------------------------------------------
 
 HEADER = (
-    f"{'code':<8} {'round':>5} {'ingest/s':>8} {'target':>7} {'accepted':>9} | "
+    f"{'code':<8} {'round':>5} {'ingest/s':>8} {'target':>7} {'accepted':>9} {'post p50':>8} {'p99':>5} | "
     f"{'cached r/s':>10} {'p50':>5} {'p99':>6} | {'computed r/s':>12} {'p50':>6} {'p99':>6} | "
     f"{'realtime r/s':>12} {'p99':>6} | {'fresh p50':>9} {'p99':>6} {'c/c/r p99':>15} | "
     f"{'flush ms':>8} {'events':>7} | {'loop p99':>8} | "
@@ -635,7 +648,8 @@ def row(r: dict[str, Any]) -> str:
     flushes = r.get("worker", {})
     return (
         f"{r.get('code', ''):<8} {r['round']:>5} "
-        f"{i.get('events_per_s', 0):>8,} {i['target']:>7,} {accepted:>9} | "
+        f"{i.get('events_per_s', 0):>8,} {i['target']:>7,} {accepted:>9} "
+        f"{i.get('post_p50_ms', '-'):>8} {i.get('post_p99_ms', '-'):>5} | "
         f"{r['cached']['requests_per_s']:>10,} {r['cached']['p50_ms']:>5} {r['cached']['p99_ms']:>6} | "
         f"{r['computed']['requests_per_s']:>12,} {r['computed']['p50_ms']:>6} {r['computed']['p99_ms']:>6} | "
         f"{r['realtime']['requests_per_s']:>12,} {r['realtime']['p99_ms']:>6} | "
