@@ -265,8 +265,10 @@ def _report_metrics(path: str, token: str, stopping: threading.Event) -> None:
 async def _serve(settings: Settings, bridge: str, parent: int) -> None:
     from insights.kafka_identity import IdentityGuard
     from insights.loop_lag import LoopLagMonitor
+    from pipeline.rejoin import rejoin_as_recorded
     from pipeline.worker import Worker
 
+    rejoin_as_recorded(settings.data_dir)  # after a crash, no wait for the dead member's session
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
