@@ -143,6 +143,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "api": {"api": True, "worker": False, "local_kafka": False},
         "worker": {"api": False, "worker": True, "local_kafka": False},
     }
+    if modes[args.command]["api"]:
+        settings.secret()  # a weak or unreadable key is refused now, not after Kafka and the worker start
     from insights import runner
 
     try:

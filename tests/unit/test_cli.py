@@ -95,6 +95,18 @@ def test_token_create_without_the_instances_secret_refuses_and_makes_none(
     assert not (tmp_path / "data").exists(), "a client command never makes a secret"
 
 
+@pytest.mark.parametrize("command", ["up", "api"])
+def test_a_server_with_a_short_secret_refuses_before_it_starts_anything(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INSIGHTS_SECRET", "too-short")
+    started: list[object] = []
+    monkeypatch.setattr("insights.runner.run", lambda *args, **kwargs: started.append(args))
+    code, out, err = run(capsys, command, "--data-dir", str(tmp_path / "data"))
+    assert code == 2 and out == "" and started == []
+    assert "INSIGHTS_SECRET must be at least 32 bytes long" in err and "too-short" not in err
+
+
 def test_token_create_prints_one_line_and_says_which_secret_signed(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
