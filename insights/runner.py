@@ -95,6 +95,37 @@ async def migrated_store(
         store.close()
 
 
+@contextlib.asynccontextmanager
+async def kafka_and_store(
+    settings: Settings, local_kafka: bool, core: LoopCore | None, *, writes_yield: bool
+) -> AsyncIterator[tuple[str, Store]]:
+    """Kafka and the migrated store. The embedded engine needs nothing of Kafka to migrate (no other
+    process can be writing it), so there the two start side by side: Kafka's start is mostly its JVM
+    starting, the store's the engine opening and the migrations. Either failing, what started stops."""
+    async with contextlib.AsyncExitStack() as stack:
+        kafka = kafka_bootstrap(settings, local_kafka, core)
+        if not settings.embedded_clickhouse:  # migrating asks Kafka who is in the consumer group
+            bootstrap = await stack.enter_async_context(kafka)
+            store = await stack.enter_async_context(
+                migrated_store(settings, bootstrap, writes_yield=writes_yield)
+            )
+        else:
+            kafka_started = asyncio.ensure_future(stack.enter_async_context(kafka))
+            await asyncio.sleep(0)  # Kafka's thread is under way before the engine opens on this one
+            try:
+                store = await stack.enter_async_context(
+                    migrated_store(settings, None, writes_yield=writes_yield)
+                )
+            except BaseException:
+                # Kafka is waited for, so that one that started is on the stack and stops; this error,
+                # not Kafka's, is the one to report.
+                with contextlib.suppress(Exception):
+                    await kafka_started
+                raise
+            bootstrap = await kafka_started
+        yield bootstrap, store
+
+
 async def ensure_topics(settings: Settings, bootstrap: str) -> None:
     await ensure_topic(
         bootstrap, EVENTS_TOPIC, settings.topic_partitions, **{"retention.ms": TOPIC_RETENTION_MS}
@@ -259,10 +290,8 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
     core = LoopCore.for_this_process(settings.loop_core) if api and worker else None
     if core is not None:
         core.start()
-    async with (
-        kafka_bootstrap(settings, local_kafka, core) as bootstrap,
-        migrated_store(settings, bootstrap, writes_yield=api and worker) as store,
-    ):
+    writes_yield = api and worker
+    async with kafka_and_store(settings, local_kafka, core, writes_yield=writes_yield) as (bootstrap, store):
         await ensure_topics(settings, bootstrap)
         identity = IdentityGuard(store, bootstrap)
         await identity.start()
