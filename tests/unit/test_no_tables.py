@@ -49,3 +49,8 @@ def test_with_a_table_the_start_is_faust_s_own(monkeypatch: pytest.MonkeyPatch) 
 def test_the_worker_s_app_is_built_with_it(tmp_path: Path) -> None:
     worker = Worker(Settings.from_env({}, data_dir=str(tmp_path)), MagicMock(), "127.0.0.1:9092")
     assert isinstance(worker.app.tables, NoTables)
+
+
+def test_it_logs_as_faust_does() -> None:
+    # The logs keep Faust's loggers to warnings: its start and stop are not news to an operator.
+    assert NoTables.logger.name.startswith("faust.")
