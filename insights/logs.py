@@ -27,6 +27,15 @@ QUIET_LOGGERS = {
 }
 
 
+class FaustNoise(logging.Filter):
+    """Drops Faust's "Missing sensor state for rebalance" warnings: Faust gives each of an app's sensors
+    a state at a rebalance's start, and takes the empty state of an app with none, as ours, for a
+    missing one, so it warned at every start and rebalance about nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name.startswith("faust.") and "Missing sensor state" in str(record.msg))
+
+
 class RequestIdFilter(logging.Filter):
     """Adds `request_id` (or None outside a request) to every record."""
 
@@ -79,6 +88,7 @@ def configure_logging(level: str = "INFO", log_format: str = "text") -> None:
         raise ValueError(f"INSIGHTS_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}.")
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(FaustNoise())
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -18,7 +18,14 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from api.http.observability import ObservabilityMiddleware
-from insights.logs import REQUEST_ID, JsonFormatter, RequestIdFilter, TextFormatter, configure_logging
+from insights.logs import (
+    REQUEST_ID,
+    FaustNoise,
+    JsonFormatter,
+    RequestIdFilter,
+    TextFormatter,
+    configure_logging,
+)
 from insights.metrics import REGISTRY
 
 seen_ids: list[str | None] = []
@@ -147,3 +154,15 @@ def test_an_unknown_log_format_is_refused() -> None:
     with pytest.raises(ValueError, match="INSIGHTS_LOG_FORMAT"):
         configure_logging("INFO", "xml")
     assert root.handlers == handlers and root.level == level
+
+
+def test_faust_s_warning_of_sensors_the_app_never_had_is_dropped_and_its_others_kept() -> None:
+    def warning(logger: str, message: str) -> logging.LogRecord:
+        return logging.LogRecord(logger, logging.WARNING, __file__, 1, message, (3,), None)
+
+    noise = FaustNoise()
+    # as Faust's services log it: behind their name
+    assert not noise.filter(warning("faust.app.base", "[^App]: Missing sensor state for rebalance #%s"))
+    assert not noise.filter(warning("faust.app.base", "[^App]: Missing sensor state for rebalance end #%s"))
+    assert noise.filter(warning("faust.app.base", "Timed out waiting for %s"))
+    assert noise.filter(warning("insights", "Missing sensor state for rebalance #%s"))
