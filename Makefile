@@ -15,15 +15,19 @@ setup: $(STAMP)  ## what running needs (idempotent): virtualenv, the project wit
 setup-dev: setup $(DEV_STAMP)  ## and the test and lint tools: pytest, ruff, mypy, Playwright, Chromium, npm tools
 	@bash dashboard/setup-test-tools.sh
 
+# uv installs the same packages as pip from the same index, about five times faster (53 s against 11
+# for both installs here, from warm caches): pip only installs uv.
+INSTALL := $(BIN)/uv pip install --quiet --python $(BIN)/python
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[embedded]'
+	$(BIN)/pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
+	$(INSTALL) -e '.[embedded]'
 	@touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(INSTALL) -e '.[dev]'
 	@touch $(DEV_STAMP)
 
 up: setup  ## Kafka, worker and API on the embedded ClickHouse engine under ./.insights
