@@ -39,6 +39,9 @@ BATCH_MAX_MESSAGES = 1_000  # a message holds one ingest batch: 1 to 1,000 event
 # engine's peak memory grows with them (BENCHMARKS.md: the worker, and its memory).
 FLUSH_MAX_EVENTS = 100_000
 BATCH_WITHIN_SECONDS = 0.25  # a batch is written at most this long after its first message came
+# A worker that died is noticed after SESSION_SECONDS (Faust's default is 60 s): that is how long a
+# restarted or surviving worker waits before it gets the dead one's partitions.
+SESSION_SECONDS, HEARTBEAT_SECONDS = 10.0, 3.0
 RETRY_FIRST_DELAY = 0.2
 RETRY_MAX_DELAY = 5.0
 
@@ -98,10 +101,8 @@ class Worker:
             consumer_auto_offset_reset="earliest",
             broker_commit_every=BATCH_MAX_MESSAGES,
             broker_commit_interval=1.0,
-            # A worker that died is noticed after 10 s (Faust's default is 60 s): that is how long
-            # a restarted or surviving worker waits before it gets the dead one's partitions.
-            broker_session_timeout=10.0,
-            broker_heartbeat_interval=3.0,
+            broker_session_timeout=SESSION_SECONDS,
+            broker_heartbeat_interval=HEARTBEAT_SECONDS,
             # How long a rebalance waits for a member still busy with its batch before it is dropped
             # from the group (its partitions go to others; fencing makes its late writes no-ops).
             broker_rebalance_timeout=rebalance_timeout,
