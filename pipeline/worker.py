@@ -40,7 +40,8 @@ BATCH_MAX_MESSAGES = 1_000  # a message holds one ingest batch: 1 to 1,000 event
 FLUSH_MAX_EVENTS = 100_000
 BATCH_WITHIN_SECONDS = 0.25  # a batch is written at most this long after its first message came
 # A worker that died is noticed after SESSION_SECONDS (Faust's default is 60 s): that is how long a
-# restarted or surviving worker waits before it gets the dead one's partitions.
+# restarted or surviving worker waits before it gets the dead one's partitions (`insights up`'s worker
+# rejoins as the member it was instead, at once: pipeline/rejoin.py).
 SESSION_SECONDS, HEARTBEAT_SECONDS = 10.0, 3.0
 RETRY_FIRST_DELAY = 0.2
 RETRY_MAX_DELAY = 5.0
