@@ -39,8 +39,8 @@ def read_member(path: Path) -> str | None:
     return member if 0 < len(member) <= _MAX_MEMBER_ID and member.isprintable() else None
 
 
-def record_member(path: Path, member: str) -> None:
-    """Written whole or not at all (a crash mid-write leaves the previous id)."""
+def record_member(path: Path, member: str) -> bool:
+    """Written whole or not at all (a crash mid-write leaves the previous id); whether it was."""
     staged = path.with_name(path.name + ".tmp")
     try:
         staged.write_text(member, encoding="ascii")
@@ -49,6 +49,8 @@ def record_member(path: Path, member: str) -> None:
         log.warning("could not record the worker's Kafka member id in %s: %s", path, error)
         with contextlib.suppress(OSError):
             staged.unlink()
+        return False
+    return True
 
 
 class _RejoiningCoordinator(GroupCoordinator):
@@ -56,20 +58,22 @@ class _RejoiningCoordinator(GroupCoordinator):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Only the worker's group is recorded and rejoined (this process may run other consumers).
+        self._record_in = self.member_file if self.group_id == CONSUMER_GROUP else None
+        self._recorded = read_member(self._record_in) if self._record_in is not None else None
         # The coordination task created above sends its first JoinGroup at the loop's next turn, so
         # that join carries this id. An id the group no longer knows (the member left in order, or
         # its session expired) is refused, and aiokafka joins as new: one round trip lost.
-        if self.member_file is not None and self.group_id == CONSUMER_GROUP:
-            previous = read_member(self.member_file)
-            if previous is not None:
-                log.info("joining the consumer group as %s, the member recorded at the last join", previous)
-                self.member_id = previous
+        if self._recorded is not None:
+            log.info("joining the consumer group as %s, the member recorded at the last join", self._recorded)
+            self.member_id = self._recorded
 
     async def _on_join_complete(
         self, generation: int, member_id: str, protocol: str, member_assignment_bytes: bytes
     ) -> None:
-        if self.member_file is not None and self.group_id == CONSUMER_GROUP:
-            record_member(self.member_file, member_id)
+        record_in = self._record_in
+        if record_in is not None and member_id != self._recorded and record_member(record_in, member_id):
+            self._recorded = member_id
         await super()._on_join_complete(generation, member_id, protocol, member_assignment_bytes)
 
 
