@@ -43,6 +43,19 @@ RESERVE_BELOW_SECONDS = 2.0
 _TASKS = "/proc/self/task"
 
 
+def reads_first(
+    first: bool,
+    behind: float,
+    share_after: float = SHARE_AFTER_SECONDS,
+    reserve_below: float = RESERVE_BELOW_SECONDS,
+) -> bool:
+    """Whether the reads keep (or get back) their advantage, given whether they have it now and how many
+    seconds the writes trail: given up past `share_after`, taken again under `reserve_below`."""
+    if first:
+        return behind <= share_after
+    return behind < reserve_below
+
+
 class LoopCore:
     """Keeps the calling thread (the event loop's) on one CPU and, while the writes keep up, every other
     thread off it."""
@@ -96,12 +109,12 @@ class LoopCore:
         """Whether the loop's core is reserved from now on, from how far the writes trail."""
         through = self._through()
         behind = 0.0 if through is None else self._clock() - through
-        if self.reserved and behind > SHARE_AFTER_SECONDS:
-            self.reserved = False
+        reserved = reads_first(self.reserved, behind)
+        if self.reserved and not reserved:
             log.debug("the writes trail by %.1f s: every thread shares CPU %d", behind, self.loop_cpu)
-        elif not self.reserved and behind < RESERVE_BELOW_SECONDS:
-            self.reserved = True
+        elif reserved and not self.reserved:
             log.debug("the writes caught up: CPU %d is the event loop's again", self.loop_cpu)
+        self.reserved = reserved
         LOOP_CORE_RESERVED.set(1 if self.reserved else 0)
         return self.reserved
 

@@ -129,6 +129,12 @@ LOOP_CORE_RESERVED = Gauge(
     "every CPU because the writes fell behind.",
     registry=REGISTRY,
 )
+LOOP_NICENESS = Gauge(
+    "insights_loop_niceness",
+    "The OS niceness of the thread serving HTTP (insights up): INSIGHTS_LOOP_NICENESS while the writes keep "
+    "up, the process's own while they trail or when the process may not raise it.",
+    registry=REGISTRY,
+)
 REALTIME_UNFLUSHED = Counter(
     "insights_api_realtime_unflushed_events_total",
     "Accepted plays and heartbeats realtime may count before their flush: kept, or not kept because "

@@ -31,6 +31,7 @@ from insights.http_server import GRACEFUL_SHUTDOWN_SECONDS, uvicorn_config
 from insights.kafka_identity import IdentityGuard
 from insights.loop_core import LoopCore
 from insights.loop_lag import LoopLagMonitor
+from insights.loop_priority import LoopPriority
 from insights.metrics import serve_metrics
 from insights.migrate import migrate
 from insights.pipeline_monitor import PipelineMonitor
@@ -209,6 +210,7 @@ async def serve_api(
     demo: bool = False,
     identity: IdentityGuard | None = None,
     core: LoopCore | None = None,
+    priority: LoopPriority | None = None,
 ) -> None:
     publisher = Publisher(bootstrap)
     await publisher.start()
@@ -218,8 +220,9 @@ async def serve_api(
     watermark = Watermark()
     rounds = WatermarkFeed(store, bootstrap, watermark, identity)
     await rounds.start()
-    if core is not None:
-        core.follow(lambda: watermark.through)
+    for favoured in (core, priority):
+        if favoured is not None:
+            favoured.follow(lambda: watermark.through)
     metrics_elsewhere = serve_process_metrics(settings)
     options = api_options(settings, metrics_elsewhere)
     app = create_app(store, publisher, settings.secret(), options, changes, identity, watermark)
@@ -315,9 +318,14 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
         # as the process. Frozen, the collector's full passes no longer walk it: each such pass holds
         # every request of this process, and walking it took 60-100 ms here (BENCHMARKS.md).
         gc.freeze()
+        # ... and its priority over the machine's other threads, from now on: what start-up made keeps
+        # the process's own.
+        priority = LoopPriority.for_this_process(settings.loop_niceness) if api and worker else None
+        if priority is not None and not priority.start():
+            priority = None
         try:
             if api:
-                await serve_api(settings, store, bootstrap, stop, demo, identity, core)
+                await serve_api(settings, store, bootstrap, stop, demo, identity, core, priority)
             else:
                 serve_process_metrics(settings)
                 log.info("worker consuming %s from %s", EVENTS_TOPIC, bootstrap)
@@ -331,5 +339,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, local_kafka: bool,
             await stop_step("the Kafka identity check", identity.stop())
     if core is not None:
         core.stop()
+    if priority is not None:
+        priority.stop()
     log.info("stopped")
     exit_if_left_behind()

@@ -9,6 +9,7 @@ import contextlib
 import importlib.util
 import ipaddress
 import os
+import re
 import secrets
 import shlex
 import tempfile
@@ -69,6 +70,16 @@ def loop_core(env: Mapping[str, str]) -> bool:
     up, where there are two or more (insights/loop_core.py); `off` (the default) leaves every thread on
     every core."""
     return on_off(env, "INSIGHTS_LOOP_CORE", "off")
+
+
+def loop_niceness(env: Mapping[str, str]) -> int:
+    """INSIGHTS_LOOP_NICENESS: in `insights up`, the OS niceness (-20 to 0) of the thread serving HTTP
+    while the writes keep up: -10 by default, where the process may raise it (insights/loop_priority.py);
+    0 leaves it at the process's own."""
+    text = (env.get("INSIGHTS_LOOP_NICENESS") or "-10").strip()
+    if not re.fullmatch(r"-?[0-9]{1,2}", text) or not -20 <= int(text) <= 0:
+        raise SettingsError(f"INSIGHTS_LOOP_NICENESS must be a whole number from -20 to 0, not {text!r}.")
+    return int(text)
 
 
 def realtime_unflushed(env: Mapping[str, str]) -> bool:
@@ -145,6 +156,7 @@ class Settings:
     log_format: str = "text"
     metrics_port: int | None = None
     loop_core: bool = False
+    loop_niceness: int = -10
     realtime_unflushed: bool = True
     writes_niceness: int = 10
     # Where the local Kafka's jars are fetched to, once (`insights up` and the tests).
@@ -184,6 +196,7 @@ class Settings:
             log_format=env.get("INSIGHTS_LOG_FORMAT") or "text",
             metrics_port=metrics_port(env),
             loop_core=loop_core(env),
+            loop_niceness=loop_niceness(env),
             realtime_unflushed=realtime_unflushed(env),
             writes_niceness=writes_niceness(env),
             kafka_cache=kafka_cache(env),

@@ -24,6 +24,7 @@ from clickhouse_connect.driver import options as client_options
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import OperationalError
 
+from insights.loop_priority import unraised
 from insights.store_bridge import SCHEME, BridgeClient
 
 T = TypeVar("T")
@@ -98,13 +99,14 @@ class Store:
         self._local = threading.local()
         self._clients: list[Client] = []
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse")
+        # Threads the event loop starts would take its priority (insights/loop_priority.py): not theirs.
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="clickhouse", initializer=unraised)
         # The worker's writes have threads of their own: in one process with the API (`insights up`),
         # a burst of slow reads queued on the pool must never hold a flush back (freshness under load).
         self._writes = self.writer_pool(2, "clickhouse-writes")
         # So do the quick reads (a track's last hour, the catalog's marker: a few milliseconds each):
         # a realtime poll never waits in line behind a burst of long figures statements.
-        self._quick = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse-quick")
+        self._quick = ThreadPoolExecutor(threads, thread_name_prefix="clickhouse-quick", initializer=unraised)
         self._running = 0  # statements under way, on any thread
         self._idle = threading.Condition()
 
@@ -114,6 +116,7 @@ class Store:
 
     def mark_writer_thread(self) -> None:
         """The calling thread's statements are the worker's (see `writes_niceness`)."""
+        unraised()
         self._local.writer = True
 
     @property

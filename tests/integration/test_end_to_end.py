@@ -21,6 +21,7 @@ import pytest
 
 from tests.integration import reference
 from tests.integration.harness import INSIGHTS, UpProcess, eventually, token
+from tests.niceness import may_raise_priority
 
 pytestmark = pytest.mark.integration
 
@@ -244,6 +245,38 @@ def test_a_token_revoked_with_the_cli_is_refused(up: UpProcess) -> None:
     assert refused.status_code == 401 and refused.json()["message"] == "The token has been revoked."
     listed = cli("revocations", "--url", up.url)
     assert listed.returncode == 0 and "test" in listed.stdout
+
+
+def threads_niceness(pid: int) -> dict[int, int]:
+    """Each thread's niceness (threads that end meanwhile are left out)."""
+    found = {}
+    for name in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError, FileNotFoundError, OSError):
+            found[int(name)] = os.getpriority(os.PRIO_PROCESS, int(name))
+    return found
+
+
+def test_the_event_loop_serves_at_a_raised_priority_where_it_may(up: UpProcess) -> None:
+    """Where it may (CI runs as root), the thread serving HTTP at niceness -10 (the default), and no
+    other thread of the process at it, though the loop started many of them (the store's pools, after
+    these requests); elsewhere the process's own niceness. The metric says which."""
+    assert up.process is not None
+    pid = up.process.pid
+    with up.client(token("admin")) as client:
+        for track in range(1, 9):  # reads that start the store's threads, if they were not yet
+            assert client.get(f"{INSIGHTS}/tracks/{track}").status_code in (200, 404)
+        metric = re.search(r"^insights_loop_niceness (\S+)$", client.get("/metrics").text, re.MULTILINE)
+    assert metric is not None
+    expected = -10 if may_raise_priority() else os.getpriority(os.PRIO_PROCESS, 0)
+    assert float(metric.group(1)) == expected
+
+    def only_the_loop() -> bool:
+        threads = threads_niceness(pid)
+        assert threads.pop(pid) == expected
+        assert expected == 0 or -10 not in threads.values(), threads
+        return True
+
+    eventually(only_the_loop, timeout=10)
 
 
 def threads_cpus(pid: int) -> dict[int, set[int]]:
