@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 0.5
 SHARE_AFTER_SECONDS, RESERVE_BELOW_SECONDS = 30.0, 10.0
+GIVEN_UP = (
+    "the writes trail by %.0f s (over %.0f s): the event loop serves at niceness %d until they catch up"
+)
 _TASKS = "/proc/self/task"
 # The raised niceness of this process's loop while it holds it, for `unraised` (one loop a process).
 _raised: list[tuple[int, int]] = []  # [(raised, the process's own)] while a LoopPriority runs
@@ -125,14 +128,11 @@ class LoopPriority:
                 os.setpriority(os.PRIO_PROCESS, self._loop_thread, self.niceness if first else self.own)
                 self.raised = first
                 if first:
-                    log.debug("the writes caught up: the event loop is at niceness %d again", self.niceness)
-                else:
-                    log.debug(
-                        "the writes trail by %.1f s (over %.0f s): the event loop is at niceness %d",
-                        behind,
-                        SHARE_AFTER_SECONDS,
-                        self.own,
+                    log.info(
+                        "the writes caught up: the event loop serves at niceness %d again", self.niceness
                     )
+                else:
+                    log.info(GIVEN_UP, behind, SHARE_AFTER_SECONDS, self.own)
         LOOP_NICENESS.set(self.niceness if self.raised else self.own)
         return self.raised
 

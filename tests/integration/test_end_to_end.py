@@ -267,7 +267,12 @@ def test_the_event_loop_serves_at_a_raised_priority_where_it_may(up: UpProcess) 
             assert client.get(f"{INSIGHTS}/tracks/{track}").status_code in (200, 404)
         metric = re.search(r"^insights_loop_niceness (\S+)$", client.get("/metrics").text, re.MULTILINE)
     assert metric is not None
-    expected = -10 if may_raise_priority() else os.getpriority(os.PRIO_PROCESS, 0)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = -10 if may_raise_priority() else own
+    log = up.log_path.read_text(errors="replace")
+    given_back = log.rfind(f"the event loop serves at niceness {own} until they catch up")
+    if expected == -10 and given_back > log.rfind("the event loop serves at niceness -10 again"):
+        expected = own  # the writes trailed by over 30 s on a loaded machine: given back meanwhile
     assert float(metric.group(1)) == expected
 
     def only_the_loop() -> bool:
