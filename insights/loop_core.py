@@ -40,7 +40,7 @@ SWEEP_SECONDS = 0.5
 # it comes again before they leave it. Idle, it trails by 0.5-1.6 s (it is measured every 0.5 s).
 SHARE_AFTER_SECONDS = 3.0
 RESERVE_BELOW_SECONDS = 2.0
-_TASKS = "/proc/self/task"
+THREADS_DIR = "/proc/self/task"
 
 
 def reads_first(
@@ -56,19 +56,35 @@ def reads_first(
     return behind < reserve_below
 
 
-class LoopCore:
+class WhileTheWritesKeepUp:
+    """What a favour to the reads that holds while the writes keep up needs: how far they trail."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._through: Callable[[], float | None] = lambda: None
+
+    def follow(self, through: Callable[[], float | None]) -> None:
+        """`through`: unix seconds before which every accepted event is counted (None while unknown)."""
+        self._through = through
+
+    def behind(self) -> float:
+        """Seconds the writes trail now (0 while unknown)."""
+        through = self._through()
+        return 0.0 if through is None else self._clock() - through
+
+
+class LoopCore(WhileTheWritesKeepUp):
     """Keeps the calling thread (the event loop's) on one CPU and, while the writes keep up, every other
     thread off it."""
 
     def __init__(self, cpus: set[int], clock: Callable[[], float] = time.time) -> None:
         if len(cpus) < 2:
             raise ValueError("a core of its own for the loop needs two CPUs or more")
+        super().__init__(clock)
         self.loop_cpu = max(cpus)
         self.every = frozenset(cpus)
         self.others = frozenset(cpus - {self.loop_cpu})
         self.reserved = True
-        self._clock = clock
-        self._through: Callable[[], float | None] = lambda: None
         self._children: list[Callable[[], int | None]] = []
         self._loop_thread = threading.get_native_id()
         self._stopped = threading.Event()
@@ -91,10 +107,6 @@ class LoopCore:
         others = ",".join(str(cpu) for cpu in sorted(self.others))
         log.info("the event loop has CPU %d to itself; other threads use CPU %s", self.loop_cpu, others)
 
-    def follow(self, through: Callable[[], float | None]) -> None:
-        """`through`: unix seconds before which every accepted event is counted (None while unknown)."""
-        self._through = through
-
     def include(self, child: Callable[[], int | None]) -> None:
         """A child process started with `child_setup` (its pid while it runs): its threads share the
         loop's core with this process's while the writes trail."""
@@ -107,8 +119,7 @@ class LoopCore:
 
     def decide(self) -> bool:
         """Whether the loop's core is reserved from now on, from how far the writes trail."""
-        through = self._through()
-        behind = 0.0 if through is None else self._clock() - through
+        behind = self.behind()
         reserved = reads_first(self.reserved, behind)
         if self.reserved and not reserved:
             log.debug("the writes trail by %.1f s: every thread shares CPU %d", behind, self.loop_cpu)
@@ -122,7 +133,7 @@ class LoopCore:
         """Gives every thread but the loop's the CPUs it may use now; returns how many it moved. A thread
         that ends meanwhile is skipped."""
         cpus = self.others if self.reserved else self.every
-        threads = [int(name) for name in os.listdir(_TASKS) if int(name) != self._loop_thread]
+        threads = [int(name) for name in os.listdir(THREADS_DIR) if int(name) != self._loop_thread]
         for child in self._children:
             if (pid := child()) is not None:
                 with contextlib.suppress(FileNotFoundError):

@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from insights.loop_core import reads_first
+from insights.loop_core import THREADS_DIR, WhileTheWritesKeepUp, reads_first
 from insights.metrics import LOOP_NICENESS
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,6 @@ SHARE_AFTER_SECONDS, RESERVE_BELOW_SECONDS = 30.0, 10.0
 GIVEN_UP = (
     "the writes trail by %.0f s (over %.0f s): the event loop serves at niceness %d until they catch up"
 )
-_TASKS = "/proc/self/task"
 # The raised niceness of this process's loop while it holds it, for `unraised` (one loop a process).
 _raised: list[tuple[int, int]] = []  # [(raised, the process's own)] while a LoopPriority runs
 
@@ -64,23 +63,22 @@ def unraised() -> None:
                 os.setpriority(os.PRIO_PROCESS, me, own)
 
 
-class LoopPriority:
+class LoopPriority(WhileTheWritesKeepUp):
     """Keeps the calling thread (the event loop's) at `niceness` while the writes keep up."""
 
     def __init__(self, niceness: int, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
         self.niceness = niceness
-        self._clock = clock
         self._loop_thread = threading.get_native_id()
         self.own = niceness_of(self._loop_thread)
         self.raised = False
-        self._through: Callable[[], float | None] = lambda: None
         self._stopped = threading.Event()
         self._sweeper: threading.Thread | None = None
 
     @classmethod
     def for_this_process(cls, niceness: int) -> LoopPriority | None:
         """A LoopPriority for the calling thread when `niceness` is below the process's own (Linux)."""
-        if not hasattr(os, "getpriority") or not os.path.isdir(_TASKS):
+        if not hasattr(os, "getpriority") or not os.path.isdir(THREADS_DIR):
             return None
         priority = cls(niceness)
         return priority if niceness < priority.own else None
@@ -109,10 +107,6 @@ class LoopPriority:
         log.info("the event loop serves at niceness %d while the writes keep up", self.niceness)
         return True
 
-    def follow(self, through: Callable[[], float | None]) -> None:
-        """`through`: unix seconds before which every accepted event is counted (None while unknown)."""
-        self._through = through
-
     def stop(self) -> None:
         self._stopped.set()
         if self._sweeper is not None:
@@ -121,8 +115,7 @@ class LoopPriority:
 
     def decide(self) -> bool:
         """Whether the loop keeps its raised priority from now on, from how far the writes trail."""
-        through = self._through()
-        behind = 0.0 if through is None else self._clock() - through
+        behind = self.behind()
         first = reads_first(self.raised, behind, SHARE_AFTER_SECONDS, RESERVE_BELOW_SECONDS)
         if first != self.raised:
             with contextlib.suppress(OSError):
@@ -140,7 +133,7 @@ class LoopPriority:
     def sweep(self) -> int:
         """Puts every other thread at the loop's raised niceness back to the process's; how many."""
         moved = 0
-        for name in os.listdir(_TASKS):
+        for name in os.listdir(THREADS_DIR):
             thread = int(name)
             if thread == self._loop_thread:
                 continue
