@@ -26,6 +26,7 @@ from api.read.listener_blocks import (
     ALL,
     ALL_TIME,
     ARTIST,
+    DAY,
     KEPT_WINDOWS,
     TRACK,
     TRIM_SLACK,
@@ -618,6 +619,28 @@ def test_all_time_is_kept_as_a_window_merged_with_the_tracks_rows_of_today(
         statements.run.clear()
         assert read(clean_store, asks) == expected()
         assert ((ALBUM, ALBUM_ID, ALL, ALL_TIME) in merge()["keys"]) is not kept
+
+
+def test_a_group_of_more_tracks_reads_today_from_its_day_block_with_the_same_listeners(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past TODAY_FROM_TRACKS tracks a group asked again merges its windows with its day block of
+    today, not with its tracks' rows of today (which would be read for the day alone): the listeners
+    are the same, also once a play of today has landed."""
+    history(clean_store)
+    monkeypatch.setattr(listener_blocks, "TODAY_FROM_TRACKS", 1)  # the album's two tracks are more
+    statements = Statements(clean_store, monkeypatch)
+    album = Entity(ALBUM, ALBUM_ID)
+    asks = [Ask(album, (1, 2), None, TODAY), Ask(album, (1, 2), *RANGES[1])]
+    read(clean_store, asks)  # keeps the windows
+    for events, offset in (([], 0), ([play("today", 2, "newcomer", NOW)], 7 * 10**6)):
+        flush(clean_store, events, first_offset=offset)
+        statements.run.clear()
+        found = read(clean_store, asks)
+        assert found == [of_tracks(clean_store, [1, 2], None), of_tracks(clean_store, [1, 2], *RANGES[1])]
+        merge = [p for _, p in statements.run if "window_asks" in p][-1]
+        assert merge["keys"] == [(ALBUM, ALBUM_ID, DAY, TODAY)] and merge["own"] == []
+        assert len(merge["windows"]) == 2
 
 
 def test_sets_whose_listeners_all_come_from_blocks_read_their_other_figures_from_the_sums(
