@@ -708,12 +708,13 @@ class _Reading:
 
 
 # After its window, a group of up to this many tracks reads its last day from its tracks' own rows,
-# which the merge reads anyway for the tracks it lists (ten at most), rather than its day block: then
-# a popular album's merge reads no block at all once its windows (the period's, all time's) are kept,
-# and a statement that reads a table pays for it (about 8 ms of a merge at 100M events). A larger
-# group reads the block: its other tracks' rows would be read for the day alone and merged into its
-# period and all time, each a dense sketch once the day has a few thousand listeners (an artist of 34
-# tracks at 100M events, late in the UTC day: 0.82 of the CPU with the block; BENCHMARKS.md).
+# which the merge reads anyway for the tracks its answer lists (an album's all, an artist's ten most
+# played), rather than its day block: then a popular album's merge reads no block at all once its
+# windows (the period's, all time's) are kept, and a statement that reads a table pays for it (about
+# 8 ms of a merge at 100M events). A larger group reads the block: its other tracks' rows would be
+# read for the day alone and merged into its period and all time, each a dense sketch once the day
+# has a few thousand listeners (an artist of 34 tracks, 10 listed, at 100M events late in the UTC
+# day: 0.82 of the CPU with the block; BENCHMARKS.md).
 TODAY_FROM_TRACKS = 16
 
 
