@@ -16,6 +16,7 @@ import pytest
 
 from insights.loop_core import RESERVE_BELOW_SECONDS, SHARE_AFTER_SECONDS, LoopCore
 from insights.settings import Settings, SettingsError
+from tests.unit.writes_trail import along_the_trail
 
 linux_with_two_cpus = pytest.mark.skipif(
     not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
@@ -120,14 +121,7 @@ def test_the_other_threads_share_the_loops_core_while_the_writes_trail() -> None
     """Past SHARE_AFTER_SECONDS behind, shared; reserved again only under RESERVE_BELOW_SECONDS."""
     now = 1_000.0
     core = LoopCore({0, 1}, clock=lambda: now)
-    through: list[float | None] = [None]
-    core.follow(lambda: through[0])
-    seen = []
-    share, reserve = SHARE_AFTER_SECONDS, RESERVE_BELOW_SECONDS
-    between = (share + reserve) / 2
-    for behind in (None, 0.5, share, share + 0.1, between, reserve - 0.1, between):
-        through[0] = None if behind is None else now - behind
-        seen.append(core.decide())
+    seen = along_the_trail(core, now, SHARE_AFTER_SECONDS, RESERVE_BELOW_SECONDS, core.decide)
     assert seen == [True, True, True, False, False, True, True]
     assert core.every == {0, 1} and core.others == {0} and core.loop_cpu == 1
 

@@ -21,6 +21,7 @@ from insights.loop_priority import RESERVE_BELOW_SECONDS, SHARE_AFTER_SECONDS, L
 from insights.metrics import REGISTRY
 from insights.settings import Settings, SettingsError
 from tests.niceness import may_raise_priority
+from tests.unit.writes_trail import along_the_trail
 
 needs_the_right = pytest.mark.skipif(
     not may_raise_priority(),
@@ -130,14 +131,13 @@ def test_the_loop_gives_up_its_priority_while_the_writes_trail(monkeypatch: pyte
     priority = LoopPriority(-10, clock=lambda: now)
     own = priority.own
     priority.raised = True
-    through: list[float | None] = [None]
-    priority.follow(lambda: through[0])
-    seen = []
-    share, reserve = SHARE_AFTER_SECONDS, RESERVE_BELOW_SECONDS
-    between = (share + reserve) / 2
-    for behind in (None, 0.5, share, share + 0.1, between, reserve - 0.1, between):
-        through[0] = None if behind is None else now - behind
-        seen.append((priority.decide(), niceness_metric()))
+    seen = along_the_trail(
+        priority,
+        now,
+        SHARE_AFTER_SECONDS,
+        RESERVE_BELOW_SECONDS,
+        lambda: (priority.decide(), niceness_metric()),
+    )
     raised, lowered = (True, -10), (False, own)
     assert seen == [raised, raised, raised, lowered, lowered, raised, raised]
     assert calls == [own, -10]
