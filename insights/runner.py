@@ -82,8 +82,8 @@ async def migrated_store(
 ) -> AsyncIterator[Store]:
     """The store, migrated; with `writes_yield` (the worker and the API in one process), the worker's
     statements in the embedded engine run at `settings.writes_niceness`: by default they yield the CPU
-    to the requests' (bench/mixed_load.py: at niceness 10 they take about a tenth of the CPU a
-    request's thread wants, and all that it leaves)."""
+    to the requests' (bench/mixed_load.py: at niceness 19 a thread weighs about a seventieth of a
+    request's thread, so the writes take the CPU the requests leave)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.clickhouse_dsn, writes_niceness=settings.writes_niceness if writes_yield else 0)
     try:

@@ -90,9 +90,9 @@ def realtime_unflushed(env: Mapping[str, str]) -> bool:
 
 def writes_niceness(env: Mapping[str, str]) -> int:
     """INSIGHTS_WRITES_NICENESS: in `insights up`, the OS niceness (0 to 19) of the worker's process, of
-    the engine's threads running its statements and of the engine's merges: 10 by default, the requests
+    the engine's threads running its statements and of the engine's merges: 19 by default, the requests
     first; lower gives fresher answers under load and slower reads (docs/operations.md)."""
-    text = (env.get("INSIGHTS_WRITES_NICENESS") or "10").strip()
+    text = (env.get("INSIGHTS_WRITES_NICENESS") or "19").strip()
     if not text.isdigit() or int(text) > 19:
         raise SettingsError(f"INSIGHTS_WRITES_NICENESS must be a whole number from 0 to 19, not {text!r}.")
     return int(text)
@@ -158,7 +158,7 @@ class Settings:
     loop_core: bool = False
     loop_niceness: int = -10
     realtime_unflushed: bool = True
-    writes_niceness: int = 10
+    writes_niceness: int = 19
     # Where the local Kafka's jars are fetched to, once (`insights up` and the tests).
     kafka_cache: Path = field(default_factory=lambda: kafka_cache(os.environ))
     # JVM options for the local Kafka `insights up` starts, after its own.

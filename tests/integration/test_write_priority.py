@@ -80,9 +80,9 @@ def test_the_engines_merges_run_at_the_writes_niceness(asked: int) -> None:
     assert merges.stdout.split() == [str(asked)]
 
 
-def test_the_writes_niceness_is_ten_unless_set_from_zero_to_nineteen() -> None:
+def test_the_writes_niceness_is_nineteen_unless_set_from_zero_to_nineteen() -> None:
     base = {"INSIGHTS_SECRET": "x" * 40}
-    assert Settings.from_env(base).writes_niceness == 10
+    assert Settings.from_env(base).writes_niceness == 19
     assert Settings.from_env({**base, "INSIGHTS_WRITES_NICENESS": " 0 "}).writes_niceness == 0
     assert Settings.from_env({**base, "INSIGHTS_WRITES_NICENESS": "19"}).writes_niceness == 19
     for wrong in ("20", "-1", "low", "2.5"):
