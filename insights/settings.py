@@ -72,11 +72,14 @@ def loop_core(env: Mapping[str, str]) -> bool:
     return on_off(env, "INSIGHTS_LOOP_CORE", "off")
 
 
+DEFAULT_LOOP_NICENESS, DEFAULT_WRITES_NICENESS = -10, 19  # for the environment and for Settings
+
+
 def loop_niceness(env: Mapping[str, str]) -> int:
     """INSIGHTS_LOOP_NICENESS: in `insights up`, the OS niceness (-20 to 0) of the thread serving HTTP
     while the writes keep up: -10 by default, where the process may raise it (insights/loop_priority.py);
     0 leaves it at the process's own."""
-    text = (env.get("INSIGHTS_LOOP_NICENESS") or "-10").strip()
+    text = (env.get("INSIGHTS_LOOP_NICENESS") or str(DEFAULT_LOOP_NICENESS)).strip()
     if not re.fullmatch(r"-?[0-9]{1,2}", text) or not -20 <= int(text) <= 0:
         raise SettingsError(f"INSIGHTS_LOOP_NICENESS must be a whole number from -20 to 0, not {text!r}.")
     return int(text)
@@ -92,7 +95,7 @@ def writes_niceness(env: Mapping[str, str]) -> int:
     """INSIGHTS_WRITES_NICENESS: in `insights up`, the OS niceness (0 to 19) of the worker's process, of
     the engine's threads running its statements and of the engine's merges: 19 by default, the requests
     first; lower gives fresher answers under load and slower reads (docs/operations.md)."""
-    text = (env.get("INSIGHTS_WRITES_NICENESS") or "19").strip()
+    text = (env.get("INSIGHTS_WRITES_NICENESS") or str(DEFAULT_WRITES_NICENESS)).strip()
     if not text.isdigit() or int(text) > 19:
         raise SettingsError(f"INSIGHTS_WRITES_NICENESS must be a whole number from 0 to 19, not {text!r}.")
     return int(text)
@@ -156,9 +159,9 @@ class Settings:
     log_format: str = "text"
     metrics_port: int | None = None
     loop_core: bool = False
-    loop_niceness: int = -10
+    loop_niceness: int = DEFAULT_LOOP_NICENESS
     realtime_unflushed: bool = True
-    writes_niceness: int = 19
+    writes_niceness: int = DEFAULT_WRITES_NICENESS
     # Where the local Kafka's jars are fetched to, once (`insights up` and the tests).
     kafka_cache: Path = field(default_factory=lambda: kafka_cache(os.environ))
     # JVM options for the local Kafka `insights up` starts, after its own.
