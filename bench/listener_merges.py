@@ -25,7 +25,6 @@ bench/results/listener-merges-<timestamp>.json.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -48,7 +47,7 @@ from api.read.listener_blocks import (
     keeping_done,
     warm_windows,
 )
-from bench.reporting import on_kept_store
+from bench.reporting import on_kept_store, ways_compared
 from insights.store import Store
 from schemas.periods import period_bounds
 
@@ -164,16 +163,7 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
                 if n >= 5:
                     timed.setdefault((name, way["now"]), []).append((wall * 1000, cpu * 1000))
     store.close()
-    figures: dict[str, Any] = {}
-    for (name, how), values in timed.items():
-        figures.setdefault(name, {})[how] = {
-            "median_ms": statistics.median(w for w, _ in values),
-            "cpu_median_ms": statistics.median(c for _, c in values),
-        }
-    for ways in figures.values():
-        for other in WAYS[1:]:
-            for key in ("median_ms", "cpu_median_ms"):
-                ways[f"served/{other} {key}"] = ways["served"][key] / ways[other][key]
+    figures = ways_compared(timed, "served", WAYS[1:])
     return {
         "store": path,
         "repeat": repeat,

@@ -15,7 +15,6 @@ the JSON lands in bench/results/parameter-places-<timestamp>.json.
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import Any
 
@@ -25,7 +24,7 @@ from api.read.analytics_routes import Reads
 from api.read.changes import AnswerMemo
 from api.read.listener_blocks import keeping_done, warm_windows
 from bench.listener_merges import cases
-from bench.reporting import on_kept_store
+from bench.reporting import on_kept_store, ways_compared
 from insights.store import Store
 
 REMEMBERED, FOUND = "remembered", "found each call"
@@ -57,15 +56,7 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
     finally:
         binding._server_bind_matches = remembered
         store.close()
-    figures: dict[str, Any] = {}
-    for (name, how), values in timed.items():
-        figures.setdefault(name, {})[how] = {
-            "median_ms": statistics.median(w for w, _ in values),
-            "cpu_median_ms": statistics.median(c for _, c in values),
-        }
-    for both in figures.values():
-        for key in ("median_ms", "cpu_median_ms"):
-            both[f"{REMEMBERED}/{FOUND} {key}"] = both[REMEMBERED][key] / both[FOUND][key]
+    figures = ways_compared(timed, REMEMBERED, (FOUND,))
     return {"store": path, "repeat": repeat, "cases": figures}
 
 

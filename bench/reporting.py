@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,24 @@ def publish(name: str, figures: dict[str, Any]) -> Path:
     out = RESULTS / f"{name}-{now:%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(result, indent=2))
     return out
+
+
+def ways_compared(
+    timed: dict[tuple[str, str], list[tuple[float, float]]], first: str, others: tuple[str, ...]
+) -> dict[str, Any]:
+    """Per case, each way's median wall and CPU milliseconds (`timed`: (case, way) -> (wall, cpu) per
+    call), and `first`'s ratio to each of `others`."""
+    figures: dict[str, Any] = {}
+    for (name, how), values in timed.items():
+        figures.setdefault(name, {})[how] = {
+            "median_ms": statistics.median(w for w, _ in values),
+            "cpu_median_ms": statistics.median(c for _, c in values),
+        }
+    for ways in figures.values():
+        for other in others:
+            for key in ("median_ms", "cpu_median_ms"):
+                ways[f"{first}/{other} {key}"] = ways[first][key] / ways[other][key]
+    return figures
 
 
 def on_kept_store(
