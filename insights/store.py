@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import inspect
 import logging
 import threading
 import time
@@ -90,10 +91,11 @@ def remember_parameter_places() -> None:
     (most of Insights' statements: `'uniqExactState'`, a time zone's name) it reads the text character
     by character in Python: 0.2-1 ms of the interpreter's time a statement (a popular album's
     listener merge, about 1 ms of its 35), with the GIL held. Only what is found is remembered, for
-    texts only (statements that carry binary values look again), so what is sent is the same; a
-    clickhouse-connect without that function is left as it is (tests/unit/test_parameter_places.py)."""
+    texts only (statements that carry binary values look again), so what is sent is the same. A
+    clickhouse-connect without that function as it is now (1.13: the text and the binary values' names)
+    is left as it is (tests/unit/test_parameter_places.py)."""
     find = getattr(client_binding, "_server_bind_matches", None)
-    if find is None or hasattr(find, "original"):
+    if find is None or hasattr(find, "original") or len(inspect.signature(find).parameters) != 2:
         return
 
     @functools.lru_cache(maxsize=REMEMBERED_STATEMENTS)

@@ -9,8 +9,14 @@ from datetime import date
 import pytest
 from clickhouse_connect.driver import binding
 
-import insights.store  # noqa: F401  (installs the memo)
 from api.read import listener_blocks
+from insights.store import remember_parameter_places  # importing the store installs the memo
+
+remembering = pytest.mark.skipif(
+    not hasattr(getattr(binding, "_server_bind_matches", None), "original")
+    or not hasattr(binding, "_next_sql_token"),
+    reason="this clickhouse-connect finds parameter places otherwise: the store leaves it as it is",
+)
 
 # A quote before the last place sends clickhouse-connect through its character-by-character reader.
 QUOTED = (
@@ -31,6 +37,7 @@ def reads_of_the_text(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return reads
 
 
+@remembering
 def test_the_places_are_those_clickhouse_connect_finds() -> None:
     remembered = binding._server_bind_matches
     assert (
@@ -40,6 +47,7 @@ def test_the_places_are_those_clickhouse_connect_finds() -> None:
     )
 
 
+@remembering
 def test_a_text_is_read_once_however_often_it_is_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     text = QUOTED + " AND 1 = 1"  # a text no other test bound
     reads = reads_of_the_text(monkeypatch)
@@ -51,6 +59,7 @@ def test_a_text_is_read_once_however_often_it_is_bound(monkeypatch: pytest.Monke
     assert first == (text, {"param_day": "2026-12-07", "param_ids": "[1, 2]"})
 
 
+@remembering
 def test_a_popular_entitys_merge_binds_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     parameters = {
         "keys": [],
@@ -73,9 +82,24 @@ def test_a_popular_entitys_merge_binds_as_before(monkeypatch: pytest.MonkeyPatch
     assert binding.bind_query(statement, parameters) == remembered
 
 
+@remembering
 def test_statements_with_binary_values_are_read_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
     reads = reads_of_the_text(monkeypatch)
     for _ in range(2):
         done = len(reads)
         binding._server_bind_matches(QUOTED, {"$blob$": b"x"}.keys())
         assert len(reads) > done
+
+
+def test_a_clickhouse_connect_that_finds_them_otherwise_is_left_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def other_shape(query: str, binary_names: object, server_tz: object) -> list[tuple[str, str]]:
+        return []
+
+    monkeypatch.setattr(binding, "_server_bind_matches", other_shape, raising=False)
+    remember_parameter_places()
+    assert binding._server_bind_matches is other_shape
+    monkeypatch.delattr(binding, "_server_bind_matches")
+    remember_parameter_places()
+    assert not hasattr(binding, "_server_bind_matches")
