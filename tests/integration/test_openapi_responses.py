@@ -17,6 +17,7 @@ import pytest
 from schemas.openapi import openapi_document
 from tests.integration.harness import INSIGHTS, UpProcess, eventually, token
 from tests.unit.test_openapi import response_problems
+from tests.utc_days import on_utc_days
 
 pytestmark = pytest.mark.integration
 
@@ -257,14 +258,14 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
 
 @pytest.fixture(scope="module")
 def served_spec(up: UpProcess) -> dict[str, Any]:
-    # Its examples are dated the day it is served: the day this asks on (UTC midnight may pass
-    # between the two readings of the clock, or since SPEC was built when the module was collected).
-    before = datetime.now(UTC).date()
-    with up.client() as client:
-        spec: dict[str, Any] = client.get("/openapi.json").json()
-    days = {before, datetime.now(UTC).date()}
-    # `servers`: where it was asked from
-    assert spec in [openapi_document(up.url, today=day) for day in sorted(days)]
+    def served() -> dict[str, Any]:
+        with up.client() as client:
+            spec: dict[str, Any] = client.get("/openapi.json").json()
+        return spec
+
+    spec, days = on_utc_days(served)
+    # Its examples are dated the UTC day it is served; `servers`: where it was asked from.
+    assert spec in [openapi_document(up.url, today=day) for day in days]
     return spec
 
 
