@@ -222,11 +222,18 @@ _SUMS_PARTS = {key: sql.replace("NO_COUNTERS", _NO_COUNTERS) for key, sql in _SU
 # The window of a closed ask (`counted_asks`) is the ask's whole range: its listeners are the count
 # kept with it (`count_kept`), and its state is not merged. A count of 0 is merged instead: a window
 # built before windows were counted (whose merge gives its listeners), or one with no listener (0 too).
+# The states are looked up by key (`joinGet`) for the rows found only: a read of the `Join` table
+# copies each value of every row it holds before any filter, and a state is costly to copy (a dense
+# sketch about 100 kB and a millisecond), so a merge read with 200 other windows kept took 4 to 6
+# times as long (BENCHMARKS.md, "Kept windows"). A window rebuilt between the read of its row and the
+# lookup is merged as rebuilt: the same days, with what the rebuild found late.
 _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[(indexOf(
         {windows:Array(Tuple(UInt8, UInt64, Date, Date, UInt8, Int64))},
         (kind, entity_id, first, last, exact, toUnixTimestamp64Micro(built_at))) AS window_index)])
-        AS ask, sketch AS value, state AS exact_value, exact, 1 AS windows,
+        AS ask, joinGet('kept_windows', 'sketch', kind, entity_id, first, last, exact) AS value,
+        joinGet('kept_windows', 'state', kind, entity_id, first, last, exact) AS exact_value, exact,
+        1 AS windows,
         -toInt64(window_index) AS place, plays AS place_plays, fingerprint AS place_fingerprint,
         if(has({counted_asks:Array(UInt32)}, ask), listeners, 0) AS count_kept
     FROM kept_windows

@@ -621,6 +621,38 @@ def test_all_time_is_kept_as_a_window_merged_with_the_tracks_rows_of_today(
         assert ((ALBUM, ALBUM_ID, ALL, ALL_TIME) in merge()["keys"]) is not kept
 
 
+def test_a_merge_reads_the_windows_it_asks_for_however_many_are_kept(
+    clean_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge looks its windows up by key: the windows of other entities kept beside them are not
+    read. A read of the memory table copies every state it holds, whatever it then filters (a dense
+    sketch about 100 kB, and a millisecond): with 256 sketched windows kept, that merge needed over
+    16 MB; looked up, the same merge fits in 8 MB, and its listeners are the same."""
+    history(clean_store)
+    statements = Statements(clean_store, monkeypatch)
+    album = Entity(ALBUM, ALBUM_ID)
+    asks = [Ask(album, (1, 2), None, TODAY), Ask(album, (1, 2), *RANGES[1])]
+    read(clean_store, asks)  # keeps the windows
+    statements.run.clear()
+    expected = read(clean_store, asks)
+    sql, parameters = [(s, p) for s, p in statements.run if "window_asks" in p][-1]
+    assert len(parameters["windows"]) == 2
+    first, last = RANGES[1]
+    for other in range(1, 257):  # built one a statement, as reads build them
+        clean_store.command(
+            "INSERT INTO listener_windows (kind, entity_id, first, last, exact, plays, fingerprint,"
+            " sketch, state, listeners) SELECT {kind:UInt8}, {other:UInt64}, {first:Date}, {last:Date},"
+            " 0, 0, 0, uniqCombined64State(17)(toString(number)), uniqExactState(''), 0"
+            " FROM numbers(20000)",
+            {"kind": ALBUM, "other": ALBUM_ID + 1_000 * other, "first": first, "last": last},
+        )
+    assert clean_store.query_rows("SELECT count() FROM kept_windows")[0][0] >= 258
+    bounded = {"max_memory_usage": 8_000_000}
+    merged = clean_store.client().query(sql, parameters=parameters, settings=bounded).result_rows
+    assert sorted(row[1] for row in merged) == sorted(expected)
+    assert read(clean_store, asks) == expected
+
+
 def test_a_group_of_more_tracks_reads_today_from_its_day_block_with_the_same_listeners(
     clean_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
