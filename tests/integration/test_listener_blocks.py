@@ -29,13 +29,11 @@ from api.read.listener_blocks import (
     DAY,
     KEPT_WINDOWS,
     TRACK,
-    TRIM_SLACK,
     Ask,
     Entity,
     block_sums,
     keeping_done,
     listeners,
-    merged,
     sums_statement,
     warm_windows,
 )
@@ -531,7 +529,7 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
         )
     kept = [sql for sql, p in statements.run if p.get("window_asks")]
     assert len(kept) == 2  # the second reads found both windows sound
-    assert not trims  # two windows kept, none replaced: the table is not rewritten
+    assert len(trims) == 2  # each read that kept a window rewrote the table after it, one block
     windows = (
         "SELECT DISTINCT kind, exact, first, last FROM kept_windows WHERE entity_id IN (1, 7) ORDER BY kind"
     )
@@ -546,7 +544,7 @@ def test_a_kept_window_answers_the_next_read_until_a_late_play_changes_its_days(
     assert asked(clean_store, album, [1, 2], first, last) == of_tracks(clean_store, [1, 2], first, last)
     assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
     assert not [p for _, p in statements.run if p.get("window_asks")]  # neither window was sound
-    assert trims  # kept again, replacing them: the table rewritten to drop the rows replaced
+    assert len(trims) == 4  # kept again, replacing them: the table rewritten to drop the rows replaced
     statements.run.clear()
     assert asked(clean_store, track, [1], first, last, exact=True) == exact_of(clean_store, [1], first, last)
     assert [p for _, p in statements.run if p.get("window_asks")]  # kept again
@@ -648,8 +646,8 @@ def test_a_merge_reads_the_windows_it_asks_for_however_many_are_kept(
         )
     assert clean_store.query_rows("SELECT count() FROM kept_windows")[0][0] >= 258
     bounded = {"max_memory_usage": 8_000_000}
-    merged = clean_store.client().query(sql, parameters=parameters, settings=bounded).result_rows
-    assert sorted(row[1] for row in merged) == sorted(expected)
+    rows = clean_store.client().query(sql, parameters=parameters, settings=bounded).result_rows
+    assert sorted(row[1] for row in rows) == sorted(expected)
     assert read(clean_store, asks) == expected
 
 
@@ -801,47 +799,83 @@ def test_a_process_that_starts_reads_the_windows_built_in_the_last_day(
 
 
 def test_memory_keeps_one_row_a_window_and_the_newest_windows_only(clean_store: Store) -> None:
-    """A window built again replaces the one before it in memory, and once more than KEPT_WINDOWS +
-    TRIM_SLACK windows are kept, a read that builds one drops all but the newest KEPT_WINDOWS."""
+    """A window built again replaces the one before it in memory, and once more than KEPT_WINDOWS
+    windows are kept, a read that builds one drops all but the newest KEPT_WINDOWS."""
     history(clean_store)
     first, last = RANGES[1]
     album = Entity(ALBUM, ALBUM_ID)
-    # KEPT_WINDOWS + TRIM_SLACK windows of other entities, each built a microsecond after the one before.
+    # KEPT_WINDOWS windows of other entities, each built a microsecond after the one before.
     clean_store.command(
         "INSERT INTO kept_windows (kind, entity_id, first, last, exact, plays, fingerprint, sketch, state,"
         " listeners, built_at) SELECT 2, 1000 + number, {first:Date}, {last:Date}, 0, 0, 0,"
         " arrayReduce('uniqCombined64State(17)', emptyArrayString()),"
         " arrayReduce('uniqExactState', emptyArrayString()), 0,"
         " now64(6) - INTERVAL 1 HOUR + toIntervalMicrosecond(number) FROM numbers({n:UInt64})",
-        {"first": first, "last": last, "n": KEPT_WINDOWS + TRIM_SLACK},
+        {"first": first, "last": last, "n": KEPT_WINDOWS},
     )
     expected = of_tracks(clean_store, [1, 2], first, last)
     assert asked(clean_store, album, [1, 2], first, last) == expected  # builds the album's window
     kept = "SELECT entity_id, listeners FROM kept_windows ORDER BY built_at"
     rows = clean_store.query_rows(kept)
     assert len(rows) == KEPT_WINDOWS
-    assert rows[0][0] == 1000 + TRIM_SLACK + 1 and rows[-1][0] == ALBUM_ID  # the oldest went
+    assert rows[0][0] == 1000 + 1 and rows[-1][0] == ALBUM_ID  # the oldest went
     kept_anew(clean_store, [ALBUM_ID], 12345)  # the album's window built again
     rows = clean_store.query_rows(kept)
     assert len(rows) == KEPT_WINDOWS and rows[-1] == (ALBUM_ID, 12345)
     assert asked(clean_store, album, [1, 2], first, last) == expected  # its sketch merged, as sound
 
 
-def test_a_window_kept_already_when_built_again_has_memory_rewritten(
+def test_builds_done_while_memory_is_rewritten_are_rewritten_once_after_it(
     clean_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A read whose sums were read before another kept its window (as a reader beside it, or another
-    process on the same server) builds it again: the memory table, which holds on to the row replaced,
-    is rewritten after, whatever those sums say."""
+    """The builds of a read are followed by a rewrite of the memory table (one block: the rows of many
+    blocks are copied as read); builds done while one runs are rewritten once after it, not once each,
+    and every read gives the same listeners."""
     history(clean_store)
-    trims = rewrites_of_kept_windows(clean_store, monkeypatch)
-    ask = Ask(Entity(ALBUM, ALBUM_ID), (1, 2), *RANGES[1])
-    expected = [of_tracks(clean_store, [1, 2], *RANGES[1])]
-    blind = settled(block_sums(clean_store, [ask]))  # read before the window is kept
-    assert read(clean_store, [ask]) == expected  # keeps it
-    assert not trims
-    assert settled(merged(clean_store, [ask], blind)) == expected  # builds it again
-    assert len(trims) == 1
+    rewrites: list[str] = []
+    builds: list[str] = []
+    first_held, release, all_built = threading.Event(), threading.Event(), threading.Event()
+    real = clean_store.command
+
+    def command(sql: str, parameters: dict[str, Any] | None = None) -> None:
+        if "INSERT INTO listener_windows" in sql:
+            real(sql, parameters)
+            builds.append(sql)
+            if len(builds) == 3:
+                all_built.set()
+            return
+        if sql.lstrip().startswith("ALTER TABLE kept_windows"):
+            rewrites.append(sql)
+            if len(rewrites) == 1:
+                first_held.set()
+                assert release.wait(30)
+        real(sql, parameters)
+
+    monkeypatch.setattr(clean_store, "command", command)
+    album = Entity(ALBUM, ALBUM_ID)
+    asks = [
+        Ask(album, (1, 2), *RANGES[1]),
+        Ask(Entity(TRACK, 1), (1,), *RANGES[1], exact=True),
+        Ask(album, (1, 2), *RANGES[2]),
+    ]
+
+    async def read_while_held() -> list[list[int]]:
+        found = [await listeners(clean_store, asks[:1])]
+        assert await asyncio.to_thread(first_held.wait, 30)  # the first read's rewrite, held
+        found += [await listeners(clean_store, [ask]) for ask in asks[1:]]
+        assert await asyncio.to_thread(all_built.wait, 30)  # their windows built
+        release.set()
+        await keeping_done()
+        return found
+
+    expected = [
+        [of_tracks(clean_store, [1, 2], *RANGES[1])],
+        [exact_of(clean_store, [1], *RANGES[1])],
+        [of_tracks(clean_store, [1, 2], *RANGES[2])],
+    ]
+    assert asyncio.run(read_while_held()) == expected
+    assert len(rewrites) == 2
+    assert settled(listeners(clean_store, asks)) == [found[0] for found in expected]
 
 
 def test_reads_at_once_build_each_window_once(clean_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
