@@ -1,26 +1,31 @@
-"""Window states looked up by key, against the memory table read whole: the hot track's, its album's
-and its artist's computed 30-day analytics, with only their own windows kept and then with 200
-sketched windows of other entities kept beside them (as a process that has answered for many entities
-holds them), both ways in one process, alternating call by call (each way first in turn) so the
-machine's drift falls on both.
+"""How the memory table of windows is read: the hot track's, its album's and its artist's computed
+30-day analytics, each comparison's two ways in one process, alternating call by call (each way first
+in turn) so the machine's drift falls on both; the answers of both ways checked equal. Each call is
+timed wall and CPU (the process's: the engine's threads are in it).
 
-A merge takes the windows it asks for from `kept_windows`, a `Join` table in memory. Read as a table,
-it copies each value of every row it holds before any filter (a dense sketch: about 100 kB and a
-millisecond), so each merge paid for every window kept; the merge now reads the table's small values
-only and looks the states of the rows it found up by key (`joinGet`, api/read/listener_blocks.py).
-The ceiling beside it is the same reads with the states read with the table (`read whole`, the
-statement before). Each call is timed wall and CPU (the process's: the engine's threads are in it);
-the answers of both ways are checked equal.
+A merge takes the windows it asks for from `kept_windows`, a `Join` table in memory. A read of it
+copies each value of every row it holds before any filter, and a state is costly to copy (a dense
+sketch: about 100 kB and a millisecond), while the rows of one block are shared rather than copied.
+So the merge reads the table's small values and looks the states of the rows it found up by key
+(`joinGet`, api/read/listener_blocks.py), and the table is rewritten into one block after each read's
+builds. Three comparisons:
+- the states looked up, against read with the table (`read whole`, the statement before), with only
+  the cases' windows kept (one block, as a process that starts copies them);
+- the cases' windows in one block (rewritten before the call), against a block each (each written
+  again on its own before the call, as a process that built them one by one held them);
+- the states looked up against read whole again, with 200 sketched windows of other entities kept
+  beside them, a block each (as a process that has answered for many entities holds them).
 
 Rerun: `PYTHONPATH=. .venv/bin/python bench/kept_windows.py --store DIR/100000000-events-10000-tracks
 [--repeat 20]` on a store `bench/read_latency.py --stores DIR` kept (its stored windows are not
 touched: the other entities' windows are put in memory only). Prints the medians and the ratios per
-number of windows kept; the JSON lands in bench/results/kept-windows-<timestamp>.json.
+comparison; the JSON lands in bench/results/kept-windows-<timestamp>.json.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from api.read import listener_blocks
@@ -32,6 +37,7 @@ from bench.reporting import on_kept_store, ways_compared
 from insights.store import Store
 
 LOOKED_UP, READ_WHOLE = "looked up", "read whole"
+ONE_BLOCK, A_BLOCK_EACH = "one block", "a block each"
 WARM_UP = 4
 # Fewer than the table is trimmed at (288), with the cases' own: none of theirs is dropped meanwhile.
 OTHERS = 200
@@ -63,39 +69,76 @@ def keep_others(store: Store, count: int) -> None:
     store.command(f"DROP TABLE {STAGED}")
 
 
+def a_block_each(store: Store) -> None:
+    """Every kept window written again on its own (as a process that built them one by one holds them)."""
+    keys = store.query_rows("SELECT kind, entity_id, first, last, exact FROM kept_windows")
+    store.command(f"CREATE TABLE {STAGED} ENGINE = Memory AS SELECT * FROM kept_windows")
+    for key in keys:
+        store.command(
+            f"INSERT INTO kept_windows SELECT * FROM {STAGED}"
+            " WHERE (kind, entity_id, first, last, exact) = {key:Tuple(UInt8, UInt64, Date, Date, UInt8)}",
+            {"key": key},
+        )
+    store.command(f"DROP TABLE {STAGED}")
+
+
+async def alternated(
+    calls: dict[str, Callable[[Reads], Awaitable[Any]]],
+    ways: dict[str, Callable[[], None]],
+    reads: Reads,
+    answers: dict[str, Any],
+    repeat: int,
+) -> dict[str, Any]:
+    """Each case read each way (`ways`: what puts the table or the statement that way, not timed),
+    alternating call by call, each first in turn; the product's statement back after each call."""
+    looked_up = listener_blocks._MERGE_PARTS["windows"]
+    timed: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for n in range(repeat + WARM_UP):
+        for name, call in calls.items():
+            for how in list(ways)[n % 2 :] + list(ways)[: n % 2]:
+                ways[how]()
+                wall, cpu = time.perf_counter(), time.process_time()
+                try:
+                    answer = await call(reads)
+                finally:
+                    listener_blocks._MERGE_PARTS["windows"] = looked_up
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                await keeping_done()
+                assert answers.setdefault(name, answer) == answer, f"{name}: the answers differ"
+                if n >= WARM_UP:
+                    timed.setdefault((name, how), []).append((wall * 1000, cpu * 1000))
+    first, *others = ways
+    return ways_compared(timed, first, tuple(others))
+
+
 async def run(path: str, repeat: int) -> dict[str, Any]:
     store = Store(f"chdb://{path}/clickhouse")
     await warm_windows(store)
-    looked_up = listener_blocks._MERGE_PARTS["windows"]
-    ways = {LOOKED_UP: looked_up, READ_WHOLE: _READ_WHOLE}
-    reads = {how: Reads(store, AnswerMemo(None)) for how in ways}
+    reads = Reads(store, AnswerMemo(None))
     calls = await cases(store)
     answers: dict[str, Any] = {}
+
+    def read_with(part: str) -> Callable[[], None]:
+        return lambda: listener_blocks._MERGE_PARTS.__setitem__("windows", part)
+
+    states = {LOOKED_UP: read_with(listener_blocks._WINDOWS), READ_WHOLE: read_with(_READ_WHOLE)}
+    blocks = {
+        ONE_BLOCK: lambda: store.command(listener_blocks.REWRITE_SQL),
+        A_BLOCK_EACH: lambda: a_block_each(store),
+    }
     figures: dict[str, Any] = {}
     try:
-        for others in (0, OTHERS):
-            if others:
-                keep_others(store, others)
-            kept = store.query_rows("SELECT count() FROM kept_windows")[0][0]
-            timed: dict[tuple[str, str], list[tuple[float, float]]] = {}
-            for n in range(repeat + WARM_UP):
-                for name, call in calls.items():
-                    for how in list(ways)[n % 2 :] + list(ways)[: n % 2]:
-                        listener_blocks._MERGE_PARTS["windows"] = ways[how]
-                        wall, cpu = time.perf_counter(), time.process_time()
-                        answer = await call(reads[how])
-                        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                        listener_blocks._MERGE_PARTS["windows"] = looked_up
-                        await keeping_done()
-                        assert answers.setdefault(name, answer) == answer, f"{name}: the answers differ"
-                        if n >= WARM_UP:
-                            timed.setdefault((name, how), []).append((wall * 1000, cpu * 1000))
-            figures[f"{others} other windows kept"] = {
-                "windows_kept": kept,
-                "cases": ways_compared(timed, LOOKED_UP, (READ_WHOLE,)),
-            }
+        figures["states, only the cases' windows kept"] = await alternated(
+            calls, states, reads, answers, repeat
+        )
+        figures["the cases' windows in one block or a block each"] = await alternated(
+            calls, blocks, reads, answers, repeat
+        )
+        keep_others(store, OTHERS)
+        figures[f"states, {OTHERS} other windows kept"] = await alternated(
+            calls, states, reads, answers, repeat
+        )
     finally:
-        listener_blocks._MERGE_PARTS["windows"] = looked_up
         store.close()
     return {"store": path, "repeat": repeat, **figures}
 
