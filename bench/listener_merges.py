@@ -61,10 +61,10 @@ built: Counter[str] = Counter()  # windows built while timed, by way
 served_build = listener_blocks._build_one
 
 
-async def counted_build(store: Store, ask: Ask, sums: Any) -> None:
+async def counted_build(store: Store, ask: Ask, sums: Any) -> bool:
     """A window built, counted against the way that asked for it (its build runs before the next call)."""
     built[way["now"]] += 1
-    await served_build(store, ask, sums)
+    return await served_build(store, ask, sums)
 
 
 def ask(*args: Any, closed: bool = False, **others: Any) -> Ask:

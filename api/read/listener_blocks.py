@@ -224,8 +224,8 @@ _SUMS_PARTS = {key: sql.replace("NO_COUNTERS", _NO_COUNTERS) for key, sql in _SU
 # built before windows were counted (whose merge gives its listeners), or one with no listener (0 too).
 # The states are looked up by key (`joinGet`) for the rows found only: a read of the `Join` table
 # copies each value of every row it holds before any filter, and a state is costly to copy (a dense
-# sketch about 100 kB and a millisecond), so a merge read with 200 other windows kept took 4 to 6
-# times as long (BENCHMARKS.md, "Kept windows"). A window rebuilt between the read of its row and the
+# sketch about 100 kB and a millisecond), so a merge read with 200 other windows kept took 2.5 to 5
+# times as long (BENCHMARKS.md, `kept_windows.py`). A window rebuilt between the read of its row and the
 # lookup is merged as rebuilt: the same days, with what the rebuild found late.
 _WINDOWS = """
     SELECT arrayJoin({window_asks:Array(Array(UInt32))}[(indexOf(
@@ -929,12 +929,14 @@ def _keep(store: Store, asks: Sequence[Ask], sums: BlockSums) -> None:
 
 
 async def _build(store: Store, asks: dict[WindowKey, Ask], sums: BlockSums) -> None:
+    built = False
     try:
         for ask in asks.values():
-            await _build_one(store, ask, sums)
+            built = await _build_one(store, ask, sums) or built
     finally:
         _in_flight.difference_update(asks)
-    _rewrite_soon(store)
+    if built:
+        _rewrite_soon(store)
 
 
 # A window built reaches memory as a block of its own (one row an insert), and a read takes the states
@@ -950,11 +952,12 @@ _rewriting: dict[int, tuple[asyncio.Task[None], list[bool]]] = {}  # by store: t
 
 def _rewrite_soon(store: Store) -> None:
     running = _rewriting.get(id(store))
-    if running is not None and not running[0].done():
+    loop = asyncio.get_running_loop()
+    if running is not None and not running[0].done() and running[0].get_loop() is loop:
         running[1][0] = True
         return
     again = [False]
-    task = asyncio.get_running_loop().create_task(_rewrite(store, again))
+    task = loop.create_task(_rewrite(store, again))
     _rewriting[id(store)] = (task, again)
     _building.add(task)
     task.add_done_callback(_building.discard)
@@ -971,10 +974,11 @@ async def _rewrite(store: Store, again: list[bool]) -> None:
             return
 
 
-async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:
+async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> bool:
+    """Whether the ask's window was written."""
     window = ask.window
     if window is None:
-        return
+        return False
     parameters = {
         "kind": ask.entity.kind,
         "entity": ask.entity.entity_id,
@@ -986,7 +990,7 @@ async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:
     if ask.first is None:
         whole = Block(ALL, ALL_TIME, ALL_TIME)
         if not sums.sound(ask, whole):  # behind its tracks: the next read tries again
-            return
+            return False
         sql = BUILD_ALL_TIME_SQL
         parameters |= {"keys": [(ALL, ALL_TIME)], "day": window[1] + timedelta(days=1)}
     else:
@@ -1001,6 +1005,8 @@ async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> None:
         await store.write(store.command, sql, parameters)
     except Exception:  # a window only saves time: the next read builds it again
         log.warning("could not keep the listener window of %s", ask.entity, exc_info=True)
+        return False
+    return True
 
 
 async def warm_windows(store: Store) -> None:
