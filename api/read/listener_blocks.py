@@ -962,6 +962,13 @@ def _rewrite_soon(store: Store) -> None:
     _building.add(task)
     task.add_done_callback(_building.discard)
 
+    def forget(done: asyncio.Task[None]) -> None:
+        current = _rewriting.get(id(store))
+        if current is not None and current[0] is done:
+            del _rewriting[id(store)]
+
+    task.add_done_callback(forget)
+
 
 async def _rewrite(store: Store, again: list[bool]) -> None:
     while True:
