@@ -24,16 +24,17 @@ comparison; the JSON lands in bench/results/kept-windows-<timestamp>.json.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from typing import Any
 
 from api.read import listener_blocks
 from api.read.analytics_routes import Reads
 from api.read.changes import AnswerMemo
-from api.read.listener_blocks import keeping_done, warm_windows
+from api.read.listener_blocks import warm_windows
 from bench.listener_merges import cases
-from bench.reporting import on_kept_store, ways_compared
+from bench.reporting import alternated, on_kept_store, ways_compared
 from insights.store import Store
 
 LOOKED_UP, READ_WHOLE = "looked up", "read whole"
@@ -82,62 +83,44 @@ def a_block_each(store: Store) -> None:
     store.command(f"DROP TABLE {STAGED}")
 
 
-async def alternated(
-    calls: dict[str, Callable[[Reads], Awaitable[Any]]],
-    ways: dict[str, Callable[[], None]],
-    reads: Reads,
-    answers: dict[str, Any],
-    repeat: int,
-) -> dict[str, Any]:
-    """Each case read each way (`ways`: what puts the table or the statement that way, not timed),
-    alternating call by call, each first in turn; the product's statement back after each call."""
-    looked_up = listener_blocks._MERGE_PARTS["windows"]
-    timed: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    for n in range(repeat + WARM_UP):
-        for name, call in calls.items():
-            for how in list(ways)[n % 2 :] + list(ways)[: n % 2]:
-                ways[how]()
-                wall, cpu = time.perf_counter(), time.process_time()
-                try:
-                    answer = await call(reads)
-                finally:
-                    listener_blocks._MERGE_PARTS["windows"] = looked_up
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                await keeping_done()
-                assert answers.setdefault(name, answer) == answer, f"{name}: the answers differ"
-                if n >= WARM_UP:
-                    timed.setdefault((name, how), []).append((wall * 1000, cpu * 1000))
-    first, *others = ways
-    return ways_compared(timed, first, tuple(others))
-
-
 async def run(path: str, repeat: int) -> dict[str, Any]:
     store = Store(f"chdb://{path}/clickhouse")
     await warm_windows(store)
     reads = Reads(store, AnswerMemo(None))
     calls = await cases(store)
     answers: dict[str, Any] = {}
+    looked_up = listener_blocks._MERGE_PARTS["windows"]
 
-    def read_with(part: str) -> Callable[[], None]:
-        return lambda: listener_blocks._MERGE_PARTS.__setitem__("windows", part)
+    @contextmanager
+    def windows_part(part: str) -> Iterator[Reads]:
+        listener_blocks._MERGE_PARTS["windows"] = part
+        try:
+            yield reads
+        finally:
+            listener_blocks._MERGE_PARTS["windows"] = looked_up
 
-    states = {LOOKED_UP: read_with(listener_blocks._WINDOWS), READ_WHOLE: read_with(_READ_WHOLE)}
+    @contextmanager
+    def table_made(make: Callable[[], None]) -> Iterator[Reads]:
+        make()
+        yield reads
+
+    states = {LOOKED_UP: partial(windows_part, looked_up), READ_WHOLE: partial(windows_part, _READ_WHOLE)}
     blocks = {
-        ONE_BLOCK: lambda: store.command(listener_blocks.REWRITE_SQL),
-        A_BLOCK_EACH: lambda: a_block_each(store),
+        ONE_BLOCK: partial(table_made, lambda: store.command(listener_blocks.REWRITE_SQL)),
+        A_BLOCK_EACH: partial(table_made, lambda: a_block_each(store)),
     }
+
+    async def compared(ways: dict[str, Callable[[], AbstractContextManager[Reads]]]) -> dict[str, Any]:
+        timed = await alternated(calls, ways, repeat, WARM_UP, answers)
+        first, *others = ways
+        return ways_compared(timed, first, tuple(others))
+
     figures: dict[str, Any] = {}
     try:
-        figures["states, only the cases' windows kept"] = await alternated(
-            calls, states, reads, answers, repeat
-        )
-        figures["the cases' windows in one block or a block each"] = await alternated(
-            calls, blocks, reads, answers, repeat
-        )
+        figures["states, only the cases' windows kept"] = await compared(states)
+        figures["the cases' windows in one block or a block each"] = await compared(blocks)
         keep_others(store, OTHERS)
-        figures[f"states, {OTHERS} other windows kept"] = await alternated(
-            calls, states, reads, answers, repeat
-        )
+        figures[f"states, {OTHERS} other windows kept"] = await compared(states)
     finally:
         store.close()
     return {"store": path, "repeat": repeat, **figures}

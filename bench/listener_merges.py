@@ -25,11 +25,12 @@ bench/results/listener-merges-<timestamp>.json.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from api.read import analytics_queries, listener_blocks
@@ -44,10 +45,9 @@ from api.read.listener_blocks import (
     Entity,
     Merged,
     Plan,
-    keeping_done,
     warm_windows,
 )
-from bench.reporting import on_kept_store, ways_compared
+from bench.reporting import alternated, on_kept_store, ways_compared
 from insights.store import Store
 from schemas.periods import period_bounds
 
@@ -144,30 +144,27 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
     listener_blocks._build_one = counted_build
     reads = {how: Reads(store, AnswerMemo(None)) for how in WAYS}
     today_from_tracks = listener_blocks.TODAY_FROM_TRACKS
-    calls = await cases(store)
-    timed: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    answers: dict[str, Any] = {}
-    windows = 0
-    for n in range(repeat + 5):  # 5 warm-up rounds: every way's windows built and their plans known
-        if n == 5:
-            windows = int(store.query_rows("SELECT count() FROM kept_windows")[0][0])
-            built.clear()
-        for name, call in calls.items():
-            for way["now"] in WAYS[n % len(WAYS) :] + WAYS[: n % len(WAYS)]:  # each way first in turn
-                listener_blocks.TODAY_FROM_TRACKS = 0 if way["now"] == BLOCKS else today_from_tracks
-                wall, cpu = time.perf_counter(), time.process_time()
-                answer = await call(reads[way["now"]])
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                await keeping_done()
-                assert answers.setdefault(name, answer) == answer, f"{name}: the answers differ"
-                if n >= 5:
-                    timed.setdefault((name, way["now"]), []).append((wall * 1000, cpu * 1000))
+    kept = {"windows": 0}
+
+    @contextmanager
+    def reading(how: str) -> Iterator[Reads]:
+        way["now"] = how
+        listener_blocks.TODAY_FROM_TRACKS = 0 if how == BLOCKS else today_from_tracks
+        yield reads[how]
+
+    def timing() -> None:
+        kept["windows"] = int(store.query_rows("SELECT count() FROM kept_windows")[0][0])
+        built.clear()
+
+    # 5 warm-up rounds: every way's windows built and their plans known
+    ways = {how: partial(reading, how) for how in WAYS}
+    timed = await alternated(await cases(store), ways, repeat, 5, timing=timing)
     store.close()
     figures = ways_compared(timed, "served", WAYS[1:])
     return {
         "store": path,
         "repeat": repeat,
-        "kept_windows": windows,
+        "kept_windows": kept["windows"],
         "built_while_timed": dict(built),
         "cases": figures,
     }

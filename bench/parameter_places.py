@@ -15,16 +15,18 @@ the JSON lands in bench/results/parameter-places-<timestamp>.json.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from clickhouse_connect.driver import binding
 
 from api.read.analytics_routes import Reads
 from api.read.changes import AnswerMemo
-from api.read.listener_blocks import keeping_done, warm_windows
+from api.read.listener_blocks import warm_windows
 from bench.listener_merges import cases
-from bench.reporting import on_kept_store, ways_compared
+from bench.reporting import alternated, on_kept_store, ways_compared
 from insights.store import Store
 
 REMEMBERED, FOUND = "remembered", "found each call"
@@ -35,26 +37,22 @@ async def run(path: str, repeat: int) -> dict[str, Any]:
     store = Store(f"chdb://{path}/clickhouse")
     await warm_windows(store)
     remembered = binding._server_bind_matches
-    ways = {REMEMBERED: remembered, FOUND: remembered.original}
-    reads = {how: Reads(store, AnswerMemo(None)) for how in ways}
-    calls = await cases(store)
-    timed: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    answers: dict[str, Any] = {}
+    finders = {REMEMBERED: remembered, FOUND: remembered.original}
+    reads = {how: Reads(store, AnswerMemo(None)) for how in finders}
+
+    @contextmanager
+    def finding(how: str) -> Iterator[Reads]:
+        binding._server_bind_matches = finders[how]
+        try:
+            yield reads[how]
+        finally:
+            binding._server_bind_matches = remembered
+
     try:
-        for n in range(repeat + WARM_UP):
-            for name, call in calls.items():
-                for how in list(ways)[n % 2 :] + list(ways)[: n % 2]:
-                    binding._server_bind_matches = ways[how]
-                    wall, cpu = time.perf_counter(), time.process_time()
-                    answer = await call(reads[how])
-                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                    binding._server_bind_matches = remembered
-                    await keeping_done()
-                    assert answers.setdefault(name, answer) == answer, f"{name}: the answers differ"
-                    if n >= WARM_UP:
-                        timed.setdefault((name, how), []).append((wall * 1000, cpu * 1000))
+        timed = await alternated(
+            await cases(store), {how: partial(finding, how) for how in finders}, repeat, WARM_UP
+        )
     finally:
-        binding._server_bind_matches = remembered
         store.close()
     figures = ways_compared(timed, REMEMBERED, (FOUND,))
     return {"store": path, "repeat": repeat, "cases": figures}

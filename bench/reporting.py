@@ -10,7 +10,9 @@ import json
 import os
 import platform
 import statistics
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from insights.dev.kafka_local import unused_port
 
 RESULTS = Path(__file__).parent / "results"
+Timed = dict[tuple[str, str], list[tuple[float, float]]]  # (case, way) -> (wall, CPU) ms per call
 
 
 def free_port() -> int:
@@ -55,9 +58,7 @@ def publish(name: str, figures: dict[str, Any]) -> Path:
     return out
 
 
-def ways_compared(
-    timed: dict[tuple[str, str], list[tuple[float, float]]], first: str, others: tuple[str, ...]
-) -> dict[str, Any]:
+def ways_compared(timed: Timed, first: str, others: tuple[str, ...]) -> dict[str, Any]:
     """Per case, each way's median wall and CPU milliseconds (`timed`: (case, way) -> (wall, cpu) per
     call), and `first`'s ratio to each of `others`."""
     figures: dict[str, Any] = {}
@@ -71,6 +72,41 @@ def ways_compared(
             for key in ("median_ms", "cpu_median_ms"):
                 ways[f"{first}/{other} {key}"] = ways[first][key] / ways[other][key]
     return figures
+
+
+async def alternated(
+    calls: Mapping[str, Callable[[Any], Awaitable[Any]]],
+    ways: Mapping[str, Callable[[], AbstractContextManager[Any]]],
+    repeat: int,
+    warm_up: int,
+    answers: dict[str, Any] | None = None,
+    timing: Callable[[], None] | None = None,
+) -> Timed:
+    """Each case read every way, alternating call by call (each way first in turn) so the machine's
+    drift falls on all: `ways` maps a way to what puts it in place for one call (not timed) and gives
+    the case its reader. Each call is timed wall and CPU (the process's: the engine's threads are in
+    it); the windows it started keeping are built before the next (not timed); the answers of every
+    way (and of earlier runs given `answers`) are checked equal. The first `warm_up` rounds are left
+    out; `timing` is called as the timed rounds begin."""
+    from api.read.listener_blocks import keeping_done
+
+    answers = {} if answers is None else answers
+    names = list(ways)
+    timed: Timed = {}
+    for n in range(repeat + warm_up):
+        if n == warm_up and timing is not None:
+            timing()
+        for name, call in calls.items():
+            for how in names[n % len(names) :] + names[: n % len(names)]:
+                with ways[how]() as reader:
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    answer = await call(reader)
+                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                await keeping_done()
+                assert answers.setdefault(name, answer) == answer, f"{name}: the answers differ"
+                if n >= warm_up:
+                    timed.setdefault((name, how), []).append((wall * 1000, cpu * 1000))
+    return timed
 
 
 def on_kept_store(

@@ -947,38 +947,28 @@ async def _build(store: Store, asks: dict[WindowKey, Ask], sums: BlockSums) -> N
 # replaced is held until then). One rewrite at a time per store: builds done meanwhile are rewritten
 # once after it. A rewrite copies the states of the rows of other blocks (at most about 0.2 s for 256
 # windows, on the writers' threads).
-_rewriting: dict[int, tuple[asyncio.Task[None], list[bool]]] = {}  # by store: the rewrite, and "again"
+_rewriting: dict[int, asyncio.Task[None]] = {}  # by store: its rewrite, running or last run
+_rewrite_wanted: set[int] = set()  # the stores whose builds are not rewritten yet
 
 
 def _rewrite_soon(store: Store) -> None:
+    _rewrite_wanted.add(id(store))
     running = _rewriting.get(id(store))
     loop = asyncio.get_running_loop()
-    if running is not None and not running[0].done() and running[0].get_loop() is loop:
-        running[1][0] = True
-        return
-    again = [False]
-    task = loop.create_task(_rewrite(store, again))
-    _rewriting[id(store)] = (task, again)
+    if running is not None and not running.done() and running.get_loop() is loop:
+        return  # it rewrites again after
+    task = _rewriting[id(store)] = loop.create_task(_rewrite(store))
     _building.add(task)
     task.add_done_callback(_building.discard)
 
-    def forget(done: asyncio.Task[None]) -> None:
-        current = _rewriting.get(id(store))
-        if current is not None and current[0] is done:
-            del _rewriting[id(store)]
 
-    task.add_done_callback(forget)
-
-
-async def _rewrite(store: Store, again: list[bool]) -> None:
-    while True:
-        again[0] = False
+async def _rewrite(store: Store) -> None:
+    while id(store) in _rewrite_wanted:
+        _rewrite_wanted.discard(id(store))
         try:
             await store.write(store.command, REWRITE_SQL)
         except Exception:  # a later build rewrites it
             log.warning("could not rewrite the kept listener windows", exc_info=True)
-        if not again[0]:
-            return
 
 
 async def _build_one(store: Store, ask: Ask, sums: BlockSums) -> bool:

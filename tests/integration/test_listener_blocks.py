@@ -856,7 +856,7 @@ def test_builds_done_while_memory_is_rewritten_are_rewritten_once_after_it(
         found = [await listeners(clean_store, asks[:1])]
         assert await asyncio.to_thread(first_held.wait, 30)  # the first read's rewrite, held
         found += [await listeners(clean_store, [ask]) for ask in asks[1:]]
-        held, _ = listener_blocks._rewriting[id(clean_store)]
+        held = listener_blocks._rewriting[id(clean_store)]
         await asyncio.gather(*(task for task in listener_blocks._building if task is not held))  # built
         release.set()
         await keeping_done()
