@@ -48,9 +48,11 @@ UNLIMITED = ApiOptions(limits=Limits(read=10**9, export=10**9, ingest=10**9, aut
 class CountingStore(Store):
     statements = 0
 
-    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def query_rows(
+        self, sql: str, parameters: dict[str, Any] | None = None, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         CountingStore.statements += 1
-        return super().query_rows(sql, parameters)
+        return super().query_rows(sql, parameters, binary)
 
 
 def fill(store: Store) -> None:

@@ -79,7 +79,7 @@ from api.read.past_rows import PastRows
 from insights.dev.kafka_local import LocalKafka
 from insights.metrics import KEPT_ANSWERS, PAST_ROWS
 from insights.migrate import migrate
-from insights.store import Store
+from insights.store import BINARY, Store
 from pipeline.rollups import ROLLUPS, range_parameters
 from schemas.changes import encode_notice
 from schemas.periods import chart_buckets, period_bounds, realtime_minutes
@@ -140,9 +140,11 @@ class TracingStore(Store):
 
     calls: list[dict[str, Any]]
 
-    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def query_rows(
+        self, sql: str, parameters: dict[str, Any] | None = None, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         began = time.perf_counter()
-        result = self.client().query(sql, parameters=parameters)
+        result = self.client().query(sql, parameters=parameters, query_formats=BINARY if binary else None)
         rows = [tuple(row) for row in result.result_rows]
         wall_ms = (time.perf_counter() - began) * 1000
         engine_ms = int((result.summary or {}).get("elapsed_ns", 0)) / 1e6

@@ -40,6 +40,7 @@ QUERY_TIMEOUT_SECONDS = 20.0
 
 # A statement slower than this is logged (its text only: values travel as parameters, never in it).
 SLOW_STATEMENT_SECONDS = 1.0
+BINARY = {"String": "bytes"}  # clickhouse-connect's query_formats: strings read as bytes
 
 
 # How long closing the store waits for statements still running on threads it does not own (the store
@@ -234,9 +235,14 @@ class Store:
                 log.warning("slow ClickHouse statement (%.1f s): %s", spent, shown)
 
     # Sync API, for the CLI, migrations and the worker's own threads.
-    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def query_rows(
+        self, sql: str, parameters: dict[str, Any] | None = None, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """`binary`: strings come as bytes (serialised states), not decoded as text."""
+        formats = BINARY if binary else None
         with self.watched(sql):
-            return [tuple(row) for row in self.client().query(sql, parameters=parameters).result_rows]
+            result = self.client().query(sql, parameters=parameters, query_formats=formats)
+            return [tuple(row) for row in result.result_rows]
 
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
         with self.watched(sql):
@@ -282,15 +288,15 @@ class Store:
         return await loop.run_in_executor(self._writes, partial(fn, *args))
 
     async def aquery_rows(
-        self, sql: str, parameters: dict[str, Any] | None = None, *, quick: bool = False
+        self, sql: str, parameters: dict[str, Any] | None = None, *, quick: bool = False, binary: bool = False
     ) -> list[tuple[Any, ...]]:
         """`quick`: a statement of a few milliseconds whatever the data (one track's last hour, a
-        marker), run on threads that the long statements never hold."""
+        marker), run on threads that the long statements never hold. `binary`: as query_rows."""
         try:
             # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that arrives as the statement
             # returns, and the cancelled task goes on (a stopping loop would wait on it for ever).
             async with asyncio.timeout(QUERY_TIMEOUT_SECONDS):
-                return await self.run(self.query_rows, sql, parameters, quick=quick)
+                return await self.run(self.query_rows, sql, parameters, binary, quick=quick)
         except OperationalError as error:
             # The server is unreachable or overloaded (not a bad query): callers answer 503.
             raise StoreUnavailable("ClickHouse is not reachable right now.") from error

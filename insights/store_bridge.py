@@ -134,8 +134,10 @@ class BridgeClient:
         name, message = value
         raise _ERRORS.get(name, exceptions.DatabaseError)(message)
 
-    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> _Rows:
-        return _Rows(self._call("query", sql, parameters=parameters))
+    def query(
+        self, sql: str, parameters: dict[str, Any] | None = None, query_formats: dict[str, str] | None = None
+    ) -> _Rows:
+        return _Rows(self._call("query", sql, parameters=parameters, query_formats=query_formats))
 
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
         self._call("command", sql, parameters=parameters)

@@ -96,9 +96,11 @@ class RecordingStore(Store):
 
     statements: list[str] = []
 
-    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def query_rows(
+        self, sql: str, parameters: dict[str, Any] | None = None, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         RecordingStore.statements.append(sql)
-        return super().query_rows(sql, parameters)
+        return super().query_rows(sql, parameters, binary)
 
 
 def test_input_reaches_clickhouse_only_as_query_parameters(embedded_store: Store) -> None:

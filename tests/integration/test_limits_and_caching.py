@@ -32,9 +32,11 @@ class CountingStore(Store):
 
     queries = 0
 
-    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def query_rows(
+        self, sql: str, parameters: dict[str, Any] | None = None, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         CountingStore.queries += 1
-        return super().query_rows(sql, parameters)
+        return super().query_rows(sql, parameters, binary)
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,7 @@ def test_statements_inserts_and_reads_cross_the_bridge(
     bridged.insert("bridged", [(4, "d")], ("id", "name"))
     rows = bridged.query_rows("SELECT id, name FROM bridged WHERE id >= {low:UInt32} ORDER BY id", {"low": 2})
     assert rows == [(2, "b"), (3, "c"), (4, "d")]
+    assert bridged.query_rows("SELECT name FROM bridged WHERE id = 1", binary=True) == [(b"a",)]
     assert local.query_rows("SELECT count() FROM bridged") == [(4,)]  # the owner's engine holds them
 
 

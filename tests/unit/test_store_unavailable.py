@@ -15,7 +15,9 @@ SECRET = "unit-test-secret-of-a-reasonable-length"
 
 
 class UnreachableStore(Store):
-    def query_rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def query_rows(
+        self, sql: str, parameters: dict[str, Any] | None = None, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         raise OperationalError("Connection refused to clickhouse:8123 (user=app password=hunter2)")
 
 
