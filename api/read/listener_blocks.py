@@ -30,6 +30,7 @@ import bisect
 import calendar
 import functools
 import logging
+import weakref
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +38,7 @@ from typing import Any, NamedTuple
 
 from api.http.recent import Recent
 from api.read.past_rows import PastRows
+from api.read.process_merges import Merged, ProcessMerges
 from insights.metrics import FORESEEN
 from insights.store import Store
 
@@ -765,12 +767,29 @@ class Plan(NamedTuple):
         return 1 + len(self.asks) + sum(len(v) for v in places)
 
 
-Merged = list[tuple[Any, ...]]  # the merge's rows: (ask, listeners, windows read, places read)
+# A merge of at most this many rows besides its windows (its tracks' days, its blocks, its tracks'
+# all-time rows) is made in the process (api/read/process_merges.py): a popular entity asked again
+# reads its windows, held there, and today's rows. A larger one (a first ask, or a range whose blocks
+# fail, reading its tracks' days) is made by the engine, which merges the states where they are rather
+# than copying each out (a dense sketch is about 100 kB).
+PROCESS_ROWS = 64
+
+
+def _rows_besides_windows(parameters: dict[str, Any]) -> int:
+    return sum(len(parameters[name]) for name in ("own", "exact_own", "keys", "total_tracks"))
 
 
 async def _run(store: Store, plan: Plan) -> Merged:
+    if _rows_besides_windows(plan.parameters) <= PROCESS_ROWS:
+        merges = _process_merges.get(store)
+        if merges is None:
+            merges = _process_merges[store] = ProcessMerges()
+        return await merges.run(store, len(plan.asks), plan.parameters)
     sql = merge_statement(plan.parameters)
     return await store.aquery_rows(sql, plan.parameters) if sql is not None else []
+
+
+_process_merges: weakref.WeakKeyDictionary[Store, ProcessMerges] = weakref.WeakKeyDictionary()
 
 
 class Foresight:

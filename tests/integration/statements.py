@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from api.read import listener_blocks
 from api.read.catalog_snapshot import HAS_EVENTS_SQL, LOAD_SQL, MARKER_SQL
 from insights.store import Store
 
@@ -16,20 +17,36 @@ T = TypeVar("T")
 CATALOG_SQL = frozenset({MARKER_SQL, HAS_EVENTS_SQL, *LOAD_SQL.values()})
 
 
+# Recorded in place of a listener merge's statements: a merge is made in the process or by the engine
+# (api/read/listener_blocks.py, `_run`), and is recorded the same either way, with its plan's parameters.
+MERGE = "<listener merge>"
+
+
 class Statements:
-    """Records each (sql, parameters) `store.aquery_rows` is called with, for the test's duration."""
+    """Records each (sql, parameters) `store.aquery_rows` is called with, for the test's duration; a
+    listener merge as (MERGE, its parameters), whichever way it is made (its own statements, which read
+    with the same parameters, are not recorded; those of windows fetched and estimates asked are)."""
 
     def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
         self.run: list[tuple[str, dict[str, Any]]] = []
-        real = store.aquery_rows
+        real, real_merge = store.aquery_rows, listener_blocks._run
+        merging: set[int] = set()
 
         async def recorded(
-            sql: str, parameters: dict[str, Any] | None = None, *, quick: bool = False
+            sql: str, parameters: dict[str, Any] | None = None, *, quick: bool = False, binary: bool = False
         ) -> list[tuple[Any, ...]]:
-            self.run.append((sql, parameters or {}))
-            return await real(sql, parameters, quick=quick)
+            if id(parameters) not in merging:
+                self.run.append((sql, parameters or {}))
+            return await real(sql, parameters, quick=quick, binary=binary)
+
+        async def merge(on: Store, plan: listener_blocks.Plan) -> listener_blocks.Merged:
+            if on is store:
+                self.run.append((MERGE, plan.parameters))
+                merging.add(id(plan.parameters))
+            return await real_merge(on, plan)
 
         monkeypatch.setattr(store, "aquery_rows", recorded)
+        monkeypatch.setattr(listener_blocks, "_run", merge)
 
     @property
     def sql(self) -> list[str]:

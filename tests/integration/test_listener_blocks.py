@@ -37,6 +37,7 @@ from api.read.listener_blocks import (
     sums_statement,
     warm_windows,
 )
+from api.read.process_merges import WINDOWS_SQL
 from insights.metrics import CHART_COUNTS, FORESEEN
 from insights.migrate import load_migrations
 from insights.store import Store
@@ -44,7 +45,7 @@ from pipeline.rollups import LISTENER_BLOCKS, ROLLUPS
 from pipeline.sink import RollupSink, SourcedEvent
 from schemas.events import Event
 from schemas.periods import chart_buckets, period_bounds
-from tests.integration.statements import Statements
+from tests.integration.statements import MERGE, Statements
 from tests.integration.written import write_through_sink as flush
 
 pytestmark = pytest.mark.integration
@@ -56,6 +57,15 @@ ALBUM_ID, OTHER_ALBUM, ARTIST_ID, GUEST = 7, 8, 70, 71
 # Album 7 holds tracks 1 and 2; the artist 70 lists tracks 1, 2 and 3, and track 3 also the guest.
 CATALOG = {1: (ALBUM_ID, [ARTIST_ID]), 2: (ALBUM_ID, [ARTIST_ID]), 3: (None, [ARTIST_ID, GUEST])}
 DAYS = 75  # of history: two whole months at least, and weeks
+
+
+@pytest.fixture(autouse=True, params=["in process", "by the engine"])
+def merged(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with the merges made both ways: in the process where few rows are read
+    besides the windows (as served), and always by the engine."""
+    if request.param == "by the engine":
+        monkeypatch.setattr(listener_blocks, "PROCESS_ROWS", -1)
+    return str(request.param)
 
 
 def place(store: Store, track_id: int, album_id: int | None, artist_ids: list[int], version: int) -> None:
@@ -166,7 +176,7 @@ def asked(
 
 def read_from_tracks(statements: Statements) -> tuple[list[tuple[int, date]], list[int]]:
     """What the last read took from the tracks' own rows: (track, day) rows, and all-time rows."""
-    merged = statements.run[-1][1]
+    merged = [p for sql, p in statements.run if sql == MERGE][-1]
     return list(merged["own"]), list(merged["total_tracks"])
 
 
@@ -633,7 +643,7 @@ def test_a_merge_reads_the_windows_it_asks_for_however_many_are_kept(
     read(clean_store, asks)  # keeps the windows
     statements.run.clear()
     expected = read(clean_store, asks)
-    sql, parameters = [(s, p) for s, p in statements.run if "window_asks" in p][-1]
+    parameters = [p for s, p in statements.run if s == MERGE][-1]
     assert len(parameters["windows"]) == 2
     first, last = RANGES[1]
     for other in range(1, 257):  # built one a statement, as reads build them
@@ -646,8 +656,11 @@ def test_a_merge_reads_the_windows_it_asks_for_however_many_are_kept(
         )
     assert clean_store.query_rows("SELECT count() FROM kept_windows")[0][0] >= 258
     bounded = {"max_memory_usage": 8_000_000}
-    rows = clean_store.client().query(sql, parameters=parameters, settings=bounded).result_rows
+    merge = listener_blocks.merge_statement(parameters)
+    rows = clean_store.client().query(merge, parameters=parameters, settings=bounded).result_rows
     assert sorted(row[1] for row in rows) == sorted(expected)
+    fetched = clean_store.client().query(WINDOWS_SQL, parameters=parameters, settings=bounded).result_rows
+    assert len(fetched) == 2  # and the process's fetch of the windows it does not hold
     assert read(clean_store, asks) == expected
 
 

@@ -5,6 +5,9 @@ import asyncio
 from datetime import date
 from typing import Any
 
+import pytest
+
+from api.read import listener_blocks
 from api.read.listener_blocks import ALBUM, Ask, Entity, Foresight, Plan
 
 ASK = Ask(Entity(ALBUM, 7), (1, 2), date(2026, 11, 7), date(2026, 12, 6))
@@ -18,11 +21,19 @@ class Recording:
         self.run: list[dict[str, Any]] = []
         self.release, self.asked = asyncio.Event(), asyncio.Event()
 
-    async def aquery_rows(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+    async def aquery_rows(
+        self, sql: str, parameters: dict[str, Any], binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         self.run.append(parameters)
         self.asked.set()
         await self.release.wait()
         return [(0, len(parameters["keys"]), 0)]
+
+
+@pytest.fixture(autouse=True)
+def merged_by_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every merge is the store's statement here (none is made in the process)."""
+    monkeypatch.setattr(listener_blocks, "PROCESS_ROWS", -1)
 
 
 def plan(keys: int) -> Plan:
