@@ -3,15 +3,17 @@ makes it, from their serialised bytes, and its count, as the engine gives it.
 
 The engine merges a dense sketch by walking its 131,072 packed registers one at a time (0.5 to 1 ms);
 unpacked once into a byte each, two sketches merge in microseconds (`numpy.maximum`), and a sketch
-kept unpacked (a large window's, api/read/listener_blocks.py) is neither read nor copied again. The
-union is the very one the engine makes: a set of the listeners' 64-bit hashes while every state is
-one (at most 4,096 of them), else the registers, each the highest rank any state gives it.
+kept unpacked (a window's, api/read/process_merges.py) is neither read nor copied again. The union is
+the very one the engine makes: a set of the listeners' 64-bit hashes while every state is one and the
+union holds at most 4,096, else the registers, each the highest rank any state gives it.
 
 Its count is the engine's own, to the listener: a set's is its size; registers' is the engine's
 estimate, computed here the way the engine computes it (the harmonic mean of the registers, from the
-count of registers at each rank, summed in extended precision as the engine sums them; linear
-counting below 177,700). Between 5 times 2^17 raw and that threshold the engine also corrects a bias
-from a table of its own; `count` gives None there, and `ESTIMATES_SQL` asks the engine.
+count of registers at each rank, summed as the engine sums them; linear counting below 177,700).
+Between that threshold and 5 times 2^17 raw the engine also corrects a bias from a table of its own;
+`count` gives the registers' ranks there instead, and `ESTIMATES_SQL` asks the engine.
+
+Exact sets (`uniqExact` states) are read too: their 128-bit hashes, counted exactly (`distinct`).
 
 The layout read here is the state's serialised form (the one stored in every table holding the
 sketches): a byte for the kind of container, then for a small or medium set a variable-length count
