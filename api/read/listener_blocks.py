@@ -784,7 +784,7 @@ async def _run(store: Store, plan: Plan) -> Merged:
         merges = _process_merges.get(store)
         if merges is None:
             merges = _process_merges[store] = ProcessMerges()
-        return await merges.run(store, len(plan.asks), plan.parameters)
+        return await merges.run(store, plan.parameters)
     sql = merge_statement(plan.parameters)
     return await store.aquery_rows(sql, plan.parameters) if sql is not None else []
 

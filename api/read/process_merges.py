@@ -144,8 +144,8 @@ class ProcessMerges:
         self._windows: Recent[WindowBuild, Window] = Recent(held_bytes, lambda key, window: window.nbytes)
         self._estimates: Recent[sketches.Ranks, int] = Recent(ESTIMATES_KEPT)
 
-    async def run(self, store: Store, asks: int, parameters: dict[str, Any]) -> Merged:
-        """The merge's rows of `asks` asks, from what `parameters` list."""
+    async def run(self, store: Store, parameters: dict[str, Any]) -> Merged:
+        """The merge's rows, from what `parameters` list."""
         builds = [tuple(build) for build in parameters["windows"]]
         missing = [build for build in builds if self._windows.get(build) is None]
         rows_sql = rows_statement(parameters)
@@ -154,7 +154,7 @@ class ProcessMerges:
             store.aquery_rows(rows_sql, parameters, binary=True) if rows_sql else _none(),
         )
         windows = {build: self._windows.peek(build) or fetched.get(build) for build in builds}
-        unions, counted = await asyncio.to_thread(_counted, asks, parameters, windows, rows)
+        unions, counted = await asyncio.to_thread(_counted, parameters, windows, rows)
         counts = await self._estimated(store, counted)
         return [(i, union.kept + counts[i], union.windows, union.places) for i, union in unions.items()]
 
@@ -206,14 +206,14 @@ async def _none() -> list[tuple[Any, ...]]:
 
 
 def _counted(
-    asks: int, parameters: dict[str, Any], windows: dict[Any, Window | None], rows: Sequence[Sequence[Any]]
+    parameters: dict[str, Any], windows: dict[Any, Window | None], rows: Sequence[Sequence[Any]]
 ) -> tuple[dict[int, _Union], dict[int, int | sketches.Ranks]]:
-    unions = _unions(asks, parameters, windows, rows)
+    unions = _unions(parameters, windows, rows)
     return unions, {i: union.count() for i, union in unions.items()}
 
 
 def _unions(
-    asks: int, parameters: dict[str, Any], windows: dict[Any, Window | None], rows: Sequence[Sequence[Any]]
+    parameters: dict[str, Any], windows: dict[Any, Window | None], rows: Sequence[Sequence[Any]]
 ) -> dict[int, _Union]:
     """Each ask's union, of the asks with something read (as the engine's merge gives a row only for
     an ask with a row read)."""
@@ -264,4 +264,4 @@ def _unions(
             ask_ids = totals.get(int(entity), ())
         for i in ask_ids:
             unions.setdefault(i, _Union()).states.append(sketch)
-    return {i: unions[i] for i in sorted(unions) if i < asks}
+    return unions
